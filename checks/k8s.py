@@ -1,0 +1,196 @@
+"""Kubernetes semantics shared by many checks, written once so every check agrees.
+
+- effective security context (container overrides pod, catalogue §1 and §2.1);
+- effective replicas (an HPA's minReplicas wins over spec.replicas);
+- full LabelSelector matching (matchLabels + matchExpressions);
+- image references (registry, repository, tag, digest);
+- resource quantities (``500m``, ``1Gi``) as numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from checks.snapshot import Snapshot, Workload
+
+# Fields where the container value overrides the pod value.
+INHERITED_FIELDS = (
+    "runAsUser",
+    "runAsGroup",
+    "runAsNonRoot",
+    "seLinuxOptions",
+    "seccompProfile",
+    "appArmorProfile",
+    "windowsOptions",
+)
+CONTAINER_ONLY_FIELDS = (
+    "privileged",
+    "allowPrivilegeEscalation",
+    "readOnlyRootFilesystem",
+    "capabilities",
+    "procMount",
+)
+POD_ONLY_FIELDS = ("fsGroup", "fsGroupChangePolicy", "supplementalGroups", "supplementalGroupsPolicy", "sysctls")
+_SENTINEL = object()
+
+
+def effective_security_context(pod_spec: dict[str, Any], container: dict[str, Any]) -> dict[str, Any]:
+    """The security context a container really runs with.
+
+    Container values override pod values for the inherited fields; container-only fields come from
+    the container alone. Fields that are unset on both stay absent, so callers can tell "unset"
+    (often a warning) from an explicit value.
+    """
+    pod_ctx = pod_spec.get("securityContext") or {}
+    ctr_ctx = container.get("securityContext") or {}
+    out: dict[str, Any] = {}
+    for name in INHERITED_FIELDS:
+        value = ctr_ctx.get(name, _SENTINEL)
+        if value is _SENTINEL or value is None:
+            value = pod_ctx.get(name, _SENTINEL)
+        if value is not _SENTINEL and value is not None:
+            out[name] = value
+    for name in CONTAINER_ONLY_FIELDS:
+        if ctr_ctx.get(name) is not None:
+            out[name] = ctr_ctx[name]
+    return out
+
+
+def unknown_pod_security_fields(pod_spec: dict[str, Any]) -> list[str]:
+    """Container-only fields written at pod level, where Kubernetes ignores them (Polaris #874)."""
+    pod_ctx = pod_spec.get("securityContext") or {}
+    return [name for name in CONTAINER_ONLY_FIELDS if name in pod_ctx]
+
+
+def is_windows(pod_spec: dict[str, Any]) -> bool:
+    return ((pod_spec.get("os") or {}).get("name") or "").lower() == "windows"
+
+
+def effective_replicas(snapshot: Snapshot, workload: Workload) -> int:
+    """HPA ``minReplicas`` (default 1) when an HPA targets the workload, else ``spec.replicas`` (default 1)."""
+    hpa = snapshot.hpa_for(workload.obj)
+    if hpa is not None:
+        value = hpa.spec.get("minReplicas")
+        return 1 if value is None else int(value)
+    value = workload.obj.spec.get("replicas")
+    return 1 if value is None else int(value)
+
+
+# ---- label selectors ---------------------------------------------------------------------------
+
+def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """Full LabelSelector semantics. ``None`` matches nothing; ``{}`` matches everything."""
+    if selector is None:
+        return False
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != str(value):
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key = expr.get("key")
+        op = expr.get("operator")
+        values = [str(v) for v in expr.get("values") or []]
+        present = key in labels
+        if op == "In":
+            if not present or labels[key] not in values:
+                return False
+        elif op == "NotIn":
+            if present and labels[key] in values:
+                return False
+        elif op == "Exists":
+            if not present:
+                return False
+        elif op == "DoesNotExist":
+            if present:
+                return False
+        else:
+            return False  # an unknown operator is rejected by the API server; match nothing
+    return True
+
+
+def service_selector_matches(selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
+    """Service selectors are plain equality maps; an empty/absent one selects no pods."""
+    if not selector:
+        return False
+    return all(labels.get(k) == str(v) for k, v in selector.items())
+
+
+# ---- images -------------------------------------------------------------------------------------
+
+class ImageRef:
+    __slots__ = ("raw", "registry", "repository", "tag", "digest")
+
+    def __init__(self, raw: str, registry: str, repository: str, tag: str | None, digest: str | None):
+        self.raw = raw
+        self.registry = registry
+        self.repository = repository
+        self.tag = tag
+        self.digest = digest
+
+    @property
+    def mutable(self) -> bool:
+        """True when the reference can point at different images over time (no digest, latest/no tag)."""
+        return self.digest is None and (self.tag is None or self.tag == "latest")
+
+
+def parse_image(image: str) -> ImageRef:
+    raw = image.strip()
+    rest = raw
+    digest = None
+    if "@" in rest:
+        rest, digest = rest.split("@", 1)
+    tag = None
+    last = rest.rsplit("/", 1)[-1]
+    if ":" in last:
+        rest, tag = rest.rsplit(":", 1)
+    parts = rest.split("/", 1)
+    if len(parts) == 2 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        registry, repository = parts
+    else:
+        registry, repository = "docker.io", rest
+    return ImageRef(raw, registry, repository, tag or None, digest or None)
+
+
+# ---- quantities ---------------------------------------------------------------------------------
+
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")
+_SUFFIX = {
+    "": 1.0,
+    "n": 1e-9,
+    "u": 1e-6,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    "Ki": 2.0**10,
+    "Mi": 2.0**20,
+    "Gi": 2.0**30,
+    "Ti": 2.0**40,
+    "Pi": 2.0**50,
+    "Ei": 2.0**60,
+}
+
+
+class QuantityError(ValueError):
+    pass
+
+
+def parse_quantity(value: Any) -> float:
+    """``"500m"`` → 0.5, ``"1Gi"`` → 1073741824.0; raises :class:`QuantityError` on nonsense."""
+    if isinstance(value, bool):
+        raise QuantityError(f"invalid quantity {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _QUANTITY.match(str(value).strip())
+    if not match or match.group(2) not in _SUFFIX:
+        raise QuantityError(f"invalid quantity {value!r}")
+    return float(match.group(1)) * _SUFFIX[match.group(2)]
+
+
+def container_resource(container: dict[str, Any], section: str, resource: str) -> Any:
+    """``container.resources[section][resource]`` or None (section is ``requests`` or ``limits``)."""
+    return ((container.get("resources") or {}).get(section) or {}).get(resource)

@@ -1,0 +1,192 @@
+"""The contracts every layer shares: pillars, severities, statuses, check definitions, results.
+
+These mirror seed 001's data contracts (CheckDefinition, AssessmentResult) in Python. They are
+plain, dependency-free types so that storage and presentation can import them without pulling in
+Prefect or the Kubernetes client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from checks.context import CheckContext
+
+
+class Pillar(str, Enum):
+    SECURITY = "security"
+    RELIABILITY = "reliability"
+    PERFORMANCE = "performance"
+    COST = "cost"
+    OPERATIONAL_EXCELLENCE = "operational-excellence"
+    SUSTAINABILITY = "sustainability"
+
+    @property
+    def prefix(self) -> str:
+        return _PILLAR_PREFIX[self]
+
+    @classmethod
+    def parse(cls, text: str) -> Pillar:
+        """Accept the canonical name, the id prefix (``SEC``) or a common short form (``ops``)."""
+        key = text.strip().lower().replace("_", "-").replace(" ", "-")
+        if key in _PILLAR_ALIASES:
+            return _PILLAR_ALIASES[key]
+        raise ValueError(text)
+
+
+_PILLAR_PREFIX = {
+    Pillar.SECURITY: "SEC",
+    Pillar.RELIABILITY: "REL",
+    Pillar.PERFORMANCE: "PERF",
+    Pillar.COST: "COST",
+    Pillar.OPERATIONAL_EXCELLENCE: "OPS",
+    Pillar.SUSTAINABILITY: "SUS",
+}
+PREFIX_PILLAR = {prefix: pillar for pillar, prefix in _PILLAR_PREFIX.items()}
+_PILLAR_ALIASES: dict[str, Pillar] = {p.value: p for p in Pillar}
+_PILLAR_ALIASES.update({p.prefix.lower(): p for p in Pillar})
+_PILLAR_ALIASES.update(
+    {
+        "performance-efficiency": Pillar.PERFORMANCE,
+        "cost-optimization": Pillar.COST,
+        "operations": Pillar.OPERATIONAL_EXCELLENCE,
+        "operational": Pillar.OPERATIONAL_EXCELLENCE,
+        "opex": Pillar.OPERATIONAL_EXCELLENCE,
+    }
+)
+
+
+class Severity(str, Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def weight(self) -> int:
+        return _SEVERITY_WEIGHT[self]
+
+    @property
+    def rank(self) -> int:
+        """Higher is more severe; used by ``--fail-on`` style gates."""
+        return 5 - list(Severity).index(self)
+
+
+_SEVERITY_WEIGHT = {
+    Severity.CRITICAL: 10,
+    Severity.HIGH: 5,
+    Severity.MEDIUM: 3,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class Status(str, Enum):
+    PASSING = "passing"
+    FAILING = "failing"
+    WARNING = "warning"
+    SKIPPED = "skipped"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+
+
+class Mode(str, Enum):
+    """Where a check can produce a verdict.
+
+    ``manifest`` checks work on any snapshot (they also run live); ``live`` checks need object
+    status or server facts only a cluster has; ``live+metrics`` also need ``metrics.k8s.io``.
+    """
+
+    MANIFEST = "manifest"
+    LIVE = "live"
+    LIVE_METRICS = "live+metrics"
+
+
+class SkipReason:
+    """Machine-readable reasons stored with ``skipped`` results (catalogue §2.1)."""
+
+    NOT_APPLICABLE = "not-applicable"
+    REQUIRES_LIVE = "requires-live"
+    REQUIRES_METRICS = "requires-metrics"
+    DISABLED = "disabled"
+    EXEMPT_PREFIX = "exempt:"
+
+
+@dataclass(slots=True)
+class Result:
+    """One verdict of one check about one object (and optionally one container).
+
+    ``kind``/``namespace``/``name`` are empty for check-level rows (for example a live-only check
+    skipped on manifests, or an error because a resource could not be listed).
+    """
+
+    status: Status
+    message: str = ""
+    kind: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    container: str | None = None
+    reason: str | None = None
+    source: str | None = None
+    details: Any = None
+    remediation: str | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "message": self.message,
+            "object_kind": self.kind,
+            "object_namespace": self.namespace,
+            "object_name": self.name,
+            "container": self.container,
+            "reason": self.reason,
+            "source": self.source,
+            "details": self.details,
+            "remediation": self.remediation,
+        }
+
+
+CheckFunc = Callable[["CheckContext"], Iterable[Result]]
+
+
+@dataclass(frozen=True)
+class CheckDefinition:
+    """A registered check: metadata plus the pure function that evaluates it."""
+
+    id: str
+    pillar: Pillar
+    name: str
+    severity: Severity
+    description: str
+    remediation: str
+    mode: Mode
+    func: CheckFunc = field(compare=False, repr=False)
+    requires: tuple[str, ...] = ()
+    peers: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    docs_url: str = ""
+    timeout: float | None = None
+    opt_in: bool = False
+
+    @property
+    def slug(self) -> str:
+        """``SEC-001`` → ``sec001``: the form used inside result ids and Prefect task names."""
+        return self.id.replace("-", "").lower()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "pillar": self.pillar.value,
+            "name": self.name,
+            "severity": self.severity.value,
+            "mode": self.mode.value,
+            "description": self.description,
+            "remediation": self.remediation,
+            "requires": list(self.requires),
+            "peers": {k: list(v) for k, v in self.peers.items()},
+            "docs_url": self.docs_url,
+            "opt_in": self.opt_in,
+        }

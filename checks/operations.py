@@ -1,0 +1,1 @@
+"""Operations pillar checks."""

@@ -1,0 +1,1 @@
+"""Reliability pillar checks."""

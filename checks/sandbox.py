@@ -1,0 +1,132 @@
+"""Run a function in a forked child that is killed at its deadline: a timeout nothing can outlive.
+
+Prefect's ``timeout_seconds`` is only soft for tasks on worker threads, and nothing interrupts a
+long C call or a socket read without its own timeout. A forked child inherits the snapshot for
+free (copy-on-write, no serialisation of the input), and SIGKILL ends it whatever it is doing.
+The child must not touch Prefect, the database or any lock-holding library: it only computes and
+writes a pickled answer to a pipe.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+
+class HardTimeout(TimeoutError):
+    """The function ran past its deadline and its process was killed."""
+
+
+class ChildError(RuntimeError):
+    """The function raised in the child; the message carries the original exception text."""
+
+    def __init__(self, message: str, exc_type: str, tb: str):
+        super().__init__(message)
+        self.exc_type = exc_type
+        self.traceback = tb
+
+
+class ChildDied(RuntimeError):
+    """The child exited without an answer (killed by a signal, os._exit, out of memory)."""
+
+
+def fork_available() -> bool:
+    return hasattr(os, "fork")
+
+
+def run_with_deadline(fn: Callable[[], Any], timeout: float) -> Any:
+    """Call ``fn()`` in a forked child; return its result or raise within ``timeout`` (+ ~10 ms)."""
+    if not fork_available():  # pragma: no cover - Windows: no hard timeout, run inline
+        return fn()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(read_fd)
+        _child(fn, write_fd)
+    os.close(write_fd)
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    finished = False
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            ready, _, _ = select.select([read_fd], [], [], remaining)
+            if not ready:
+                break
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                finished = True
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        if not finished:
+            _kill(pid)
+        else:
+            _reap(pid, deadline)
+    if not finished:
+        raise HardTimeout(f"exceeded its {timeout:g}s timeout; process {pid} was killed")
+    payload = b"".join(chunks)
+    if not payload:
+        raise ChildDied("the check process exited without a result")
+    kind, value = pickle.loads(payload)
+    if kind == "ok":
+        return value
+    message, exc_type, tb = value
+    raise ChildError(message, exc_type, tb)
+
+
+def _child(fn: Callable[[], Any], write_fd: int) -> None:
+    # Default signal dispositions: the parent may have Python-level handlers we must not run.
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (ValueError, OSError):
+            pass
+    code = 0
+    try:
+        try:
+            data = pickle.dumps(("ok", fn()), protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
+            text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            data = pickle.dumps(("error", (text, type(exc).__name__, traceback.format_exc())))
+            code = 1
+        view = memoryview(data)
+        while view:
+            written = os.write(write_fd, view)
+            view = view[written:]
+        os.close(write_fd)
+    finally:
+        os._exit(code)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _reap(pid: int, deadline: float) -> None:
+    # The child closes its pipe just before exiting; give it a moment, then make sure.
+    while time.monotonic() < deadline + 1:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        time.sleep(0.001)
+    _kill(pid)

@@ -1,0 +1,379 @@
+"""One run's view of a cluster: every object once, plus indexes built once.
+
+Checks never scan the whole cluster per object: they ask the snapshot for objects of a kind, for a
+namespace, for pods owned by a workload, or for the workloads a label selector picks, and each of
+those is a dictionary lookup. Objects stay plain dicts (parsed straight from JSON/YAML) wrapped in a
+slotted ``K8sObject`` that remembers where the object came from.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.k8s import selector_matches
+
+# Kinds whose pod template sits at spec.template (catalogue §2.1); CronJob is handled separately.
+TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job")
+WORKLOAD_KINDS = ("Pod", *TEMPLATE_KINDS, "CronJob")
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "StorageClass",
+        "PriorityClass",
+        "IngressClass",
+        "CustomResourceDefinition",
+        "APIService",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "RuntimeClass",
+        "CSIDriver",
+    }
+)
+
+
+class K8sObject:
+    """A Kubernetes object as a raw dict plus the fields every check reads."""
+
+    __slots__ = ("raw", "kind", "api_version", "namespace", "name", "uid", "source", "index")
+
+    def __init__(self, raw: dict[str, Any], source: str = "", index: int | None = None):
+        meta = raw.get("metadata") or {}
+        self.raw = raw
+        self.kind: str = raw.get("kind") or ""
+        self.api_version: str = raw.get("apiVersion") or ""
+        ns = meta.get("namespace")
+        self.namespace: str | None = None if self.kind in CLUSTER_SCOPED_KINDS else (ns or None)
+        self.name: str = meta.get("name") or meta.get("generateName") or ""
+        self.uid: str | None = meta.get("uid")
+        self.source = source
+        self.index = index
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.raw.get("metadata") or {}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.meta.get("labels") or {}
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return self.meta.get("annotations") or {}
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.raw.get("spec") or {}
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return self.raw.get("status") or {}
+
+    @property
+    def owner_refs(self) -> list[dict[str, Any]]:
+        return self.meta.get("ownerReferences") or []
+
+    @property
+    def controller_ref(self) -> dict[str, Any] | None:
+        for ref in self.owner_refs:
+            if ref.get("controller"):
+                return ref
+        return None
+
+    @property
+    def ref(self) -> str:
+        """``Kind/namespace/name`` (or ``Kind/name`` when cluster-scoped) for messages."""
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+
+    @property
+    def where(self) -> str:
+        """Where the object came from: ``file#doc`` for manifests, ``api`` for live objects."""
+        if self.index is None:
+            return self.source
+        return f"{self.source}#{self.index}"
+
+    def __repr__(self) -> str:
+        return f"K8sObject({self.ref} from {self.where or '?'})"
+
+
+class Workload:
+    """An object that owns a pod spec: a bare Pod, a controller, or a CronJob (catalogue §2.1)."""
+
+    __slots__ = ("obj", "pod_spec", "template_meta")
+
+    def __init__(self, obj: K8sObject, pod_spec: dict[str, Any], template_meta: dict[str, Any]):
+        self.obj = obj
+        self.pod_spec = pod_spec
+        self.template_meta = template_meta
+
+    @property
+    def kind(self) -> str:
+        return self.obj.kind
+
+    @property
+    def namespace(self) -> str | None:
+        return self.obj.namespace
+
+    @property
+    def name(self) -> str:
+        return self.obj.name
+
+    @property
+    def pod_labels(self) -> dict[str, str]:
+        return self.template_meta.get("labels") or {}
+
+    @property
+    def pod_annotations(self) -> dict[str, str]:
+        return self.template_meta.get("annotations") or {}
+
+    def containers(self, include_init: bool = True, include_ephemeral: bool = False) -> list[dict[str, Any]]:
+        """The container set ``C``: init containers and containers (ephemeral ones when asked)."""
+        spec = self.pod_spec
+        out = list(spec.get("initContainers") or []) if include_init else []
+        out += spec.get("containers") or []
+        if include_ephemeral:
+            out += spec.get("ephemeralContainers") or []
+        return out
+
+    def long_running_containers(self) -> list[dict[str, Any]]:
+        """The container set ``C*``: regular containers plus restartable (sidecar) init containers."""
+        spec = self.pod_spec
+        sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+        return sidecars + list(spec.get("containers") or [])
+
+    def __repr__(self) -> str:
+        return f"Workload({self.obj.ref})"
+
+
+def pod_template(obj: K8sObject) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Return ``(pod_spec, template_metadata)`` for objects that carry a pod spec."""
+    kind = obj.kind
+    if kind == "Pod":
+        return obj.spec, obj.meta
+    if kind == "CronJob":
+        template = ((obj.spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    elif kind in TEMPLATE_KINDS:
+        template = obj.spec.get("template") or {}
+    else:
+        return None
+    return template.get("spec") or {}, template.get("metadata") or {}
+
+
+@dataclass
+class ParseProblem:
+    """A document that could not be used, with where it was."""
+
+    source: str
+    index: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.index is None else f"{self.source} (document {self.index})"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Snapshot:
+    """Everything one run assesses. Build with :func:`build_snapshot`."""
+
+    objects: list[K8sObject]
+    mode: str = "manifest"  # "manifest" or "live"
+    description: str = ""
+    problems: list[ParseProblem] = field(default_factory=list)
+    # kind -> message for resources that could not be listed (403 / 404 / other API errors).
+    unavailable: dict[str, str] = field(default_factory=dict)
+    server_version: str | None = None
+    metrics: dict[str, Any] | None = None  # {"pods": {...}, "nodes": {...}} when metrics.k8s.io answered
+    cluster_id: str = ""
+
+    def __post_init__(self) -> None:
+        self._by_kind: dict[str, list[K8sObject]] = defaultdict(list)
+        self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = defaultdict(list)
+        self._by_name: dict[tuple[str, str | None, str], K8sObject] = {}
+        self._by_uid: dict[str, K8sObject] = {}
+        self._children: dict[tuple[str, str | None, str], list[K8sObject]] = defaultdict(list)
+        for obj in self.objects:
+            self._by_kind[obj.kind].append(obj)
+            self._by_kind_ns[(obj.kind, obj.namespace)].append(obj)
+            self._by_name[(obj.kind, obj.namespace, obj.name)] = obj
+            if obj.uid:
+                self._by_uid[obj.uid] = obj
+        for obj in self.objects:
+            for ref in obj.owner_refs:
+                self._children[(ref.get("kind", ""), obj.namespace, ref.get("name", ""))].append(obj)
+        self._workloads: list[Workload] | None = None
+        self._label_index: dict[str | None, _LabelIndex] | None = None
+        self._namespaces: list[str] | None = None
+        self._hpa_targets: dict[tuple[str, str | None, str], K8sObject] | None = None
+
+    # ---- plain lookups ------------------------------------------------------------------------
+    @property
+    def is_live(self) -> bool:
+        return self.mode == "live"
+
+    def kinds(self) -> list[str]:
+        return sorted(self._by_kind)
+
+    def of_kind(self, *kinds: str) -> list[K8sObject]:
+        if len(kinds) == 1:
+            return self._by_kind.get(kinds[0], [])
+        out: list[K8sObject] = []
+        for kind in kinds:
+            out.extend(self._by_kind.get(kind, []))
+        return out
+
+    def in_namespace(self, kind: str, namespace: str | None) -> list[K8sObject]:
+        return self._by_kind_ns.get((kind, namespace), [])
+
+    def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
+        return self._by_name.get((kind, namespace, name))
+
+    def by_uid(self, uid: str) -> K8sObject | None:
+        return self._by_uid.get(uid)
+
+    def children(self, owner: K8sObject) -> list[K8sObject]:
+        """Objects whose ownerReferences name ``owner`` (pods of a ReplicaSet, Jobs of a CronJob...)."""
+        return self._children.get((owner.kind, owner.namespace, owner.name), [])
+
+    def namespaces(self) -> list[str]:
+        """Every namespace that exists or holds objects (manifests may omit Namespace objects)."""
+        if self._namespaces is None:
+            names = {o.name for o in self.of_kind("Namespace")}
+            names.update(ns for (_, ns) in self._by_kind_ns if ns)
+            self._namespaces = sorted(names)
+        return self._namespaces
+
+    def pods_of(self, workload: K8sObject) -> list[K8sObject]:
+        """Running pods of a workload, following Deployment → ReplicaSet → Pod and CronJob → Job → Pod."""
+        out: list[K8sObject] = []
+        stack = [workload]
+        while stack:
+            current = stack.pop()
+            for child in self.children(current):
+                if child.kind == "Pod":
+                    out.append(child)
+                elif child.kind in ("ReplicaSet", "Job"):
+                    stack.append(child)
+        return out
+
+    def top_owner(self, obj: K8sObject) -> K8sObject:
+        """Follow controller references up to the object users manage (workload roll-up)."""
+        seen = 0
+        current = obj
+        while seen < 5:
+            ref = current.controller_ref
+            if ref is None:
+                return current
+            parent = self._by_uid.get(ref.get("uid", "")) if ref.get("uid") else None
+            if parent is None:
+                parent = self.get(ref.get("kind", ""), current.namespace, ref.get("name", ""))
+            if parent is None:
+                return current
+            current = parent
+            seen += 1
+        return current
+
+    # ---- workloads (catalogue §2.1) -----------------------------------------------------------
+    def workloads(self) -> list[Workload]:
+        """Top-level workloads: objects with a pod spec that no other controller owns.
+
+        A pod or ReplicaSet with a controller ownerReference is assessed through its owner, so each
+        finding is reported once. A Job owned by a CronJob is assessed through the CronJob.
+        """
+        if self._workloads is None:
+            out: list[Workload] = []
+            for kind in WORKLOAD_KINDS:
+                for obj in self._by_kind.get(kind, []):
+                    if obj.controller_ref is not None and self._owner_present(obj):
+                        continue
+                    pt = pod_template(obj)
+                    if pt is not None:
+                        out.append(Workload(obj, pt[0], pt[1]))
+            self._workloads = out
+        return self._workloads
+
+    def _owner_present(self, obj: K8sObject) -> bool:
+        # Live: a controller-owned pod is rolled up even when its owner is a CRD we do not list.
+        if self.is_live:
+            return True
+        ref = obj.controller_ref or {}
+        return self.get(ref.get("kind", ""), obj.namespace, ref.get("name", "")) is not None
+
+    def workload(self, kind: str, namespace: str | None, name: str) -> Workload | None:
+        obj = self.get(kind, namespace, name)
+        if obj is None:
+            return None
+        pt = pod_template(obj)
+        return Workload(obj, pt[0], pt[1]) if pt else None
+
+    def select_workloads(self, namespace: str | None, selector: dict[str, Any] | None) -> list[Workload]:
+        """Workloads in ``namespace`` whose pod-template labels match a full LabelSelector.
+
+        A ``None`` selector matches nothing; an empty selector ``{}`` matches every workload in the
+        namespace (Kubernetes semantics for NetworkPolicy and PDB selectors).
+        """
+        if selector is None:
+            return []
+        index = self._labels().get(namespace)
+        if index is None:
+            return []
+        return index.select(selector)
+
+    def _labels(self) -> dict[str | None, _LabelIndex]:
+        if self._label_index is None:
+            indexes: dict[str | None, _LabelIndex] = defaultdict(_LabelIndex)
+            for w in self.workloads():
+                indexes[w.namespace].add(w)
+            self._label_index = dict(indexes)
+        return self._label_index
+
+    def hpa_for(self, obj: K8sObject) -> K8sObject | None:
+        """The HorizontalPodAutoscaler whose scaleTargetRef names ``obj``, if any."""
+        if self._hpa_targets is None:
+            targets: dict[tuple[str, str | None, str], K8sObject] = {}
+            for hpa in self.of_kind("HorizontalPodAutoscaler"):
+                ref = hpa.spec.get("scaleTargetRef") or {}
+                targets.setdefault((ref.get("kind", ""), hpa.namespace, ref.get("name", "")), hpa)
+            self._hpa_targets = targets
+        return self._hpa_targets.get((obj.kind, obj.namespace, obj.name))
+
+
+class _LabelIndex:
+    """Inverted index ``(key, value) -> workloads`` for one namespace."""
+
+    __slots__ = ("all", "by_pair", "by_key")
+
+    def __init__(self) -> None:
+        self.all: list[Workload] = []
+        self.by_pair: dict[tuple[str, str], list[Workload]] = defaultdict(list)
+        self.by_key: dict[str, list[Workload]] = defaultdict(list)
+
+    def add(self, w: Workload) -> None:
+        self.all.append(w)
+        for key, value in w.pod_labels.items():
+            self.by_pair[(key, str(value))].append(w)
+            self.by_key[key].append(w)
+
+    def select(self, selector: dict[str, Any]) -> list[Workload]:
+        match_labels = selector.get("matchLabels") or {}
+        candidates: Iterable[Workload] = self.all
+        if match_labels:
+            # Start from the rarest pair so the candidate set is as small as possible.
+            lists = [self.by_pair.get((k, str(v)), []) for k, v in match_labels.items()]
+            candidates = min(lists, key=len)
+        return [w for w in candidates if selector_matches(selector, w.pod_labels)]
+
+
+def build_snapshot(objects: Iterable[K8sObject], **kwargs: Any) -> Snapshot:
+    return Snapshot(objects=list(objects), **kwargs)
+
+
+def iter_objects(snapshot: Snapshot, kinds: Iterable[str]) -> Iterator[K8sObject]:
+    for kind in kinds:
+        yield from snapshot.of_kind(kind)

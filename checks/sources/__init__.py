@@ -1,0 +1,1 @@
+"""Where a snapshot comes from: manifest files, a live cluster, or the bundled demo cluster."""

@@ -1,0 +1,1 @@
+"""Sustainability pillar checks."""
