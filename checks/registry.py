@@ -24,6 +24,7 @@ ID_PATTERN = re.compile(r"^(SEC|REL|PERF|COST|OPS|SUS)-\d{3}$")
 ENTRY_POINT_GROUP = "kwa.checks"
 _BUILTIN_MODULES = (
     "checks.security",
+    "checks.security_access",
     "checks.reliability",
     "checks.performance",
     "checks.cost",

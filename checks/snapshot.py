@@ -189,7 +189,10 @@ class Snapshot:
     # kind -> message for resources that could not be listed (403 / 404 / other API errors).
     unavailable: dict[str, str] = field(default_factory=dict)
     server_version: str | None = None
-    metrics: dict[str, Any] | None = None  # {"pods": {...}, "nodes": {...}} when metrics.k8s.io answered
+    # None when metrics.k8s.io is absent or this is a manifest run. Otherwise:
+    #   {"pods": {(namespace, pod): {container: {"cpu": cores, "memory": bytes}}},
+    #    "nodes": {node: {"cpu": cores, "memory": bytes}}}
+    metrics: dict[str, Any] | None = None
     cluster_id: str = ""
 
     def __post_init__(self) -> None:
