@@ -47,6 +47,15 @@ class UnknownCheckError(KeyError):
         return f"unknown check id {self.check_id!r}; valid ids: {', '.join(self.known)}"
 
 
+class UnknownPillarError(ValueError):
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"unknown pillar {self.name!r}; valid pillars: {', '.join(p.value for p in Pillar)}"
+
+
 class Registry:
     def __init__(self) -> None:
         self._checks: dict[str, CheckDefinition] = {}
@@ -78,6 +87,27 @@ class Registry:
     def by_pillar(self, *pillars: Pillar) -> list[CheckDefinition]:
         wanted = set(pillars)
         return [c for c in self.all() if c.pillar in wanted]
+
+    def select(self, pillars: Iterable[str] | None = None, ids: Iterable[str] | None = None) -> list[CheckDefinition]:
+        """Checks in scope: the given ids, else the given pillars, else everything.
+
+        Raises :class:`UnknownCheckError` or :class:`UnknownPillarError` naming the valid values.
+        """
+        id_list = [i for i in (ids or []) if i.strip()]
+        pillar_list = [p for p in (pillars or []) if p.strip()]
+        if id_list:
+            chosen = [self.by_id(i) for i in id_list]
+            seen: set[str] = set()
+            return [c for c in chosen if not (c.id in seen or seen.add(c.id))]
+        if pillar_list:
+            parsed = []
+            for name in pillar_list:
+                try:
+                    parsed.append(Pillar.parse(name))
+                except ValueError:
+                    raise UnknownPillarError(name) from None
+            return self.by_pillar(*parsed)
+        return self.all()
 
     def __contains__(self, check_id: object) -> bool:
         return check_id in self._checks

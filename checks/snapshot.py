@@ -215,6 +215,18 @@ class Snapshot:
         self._namespaces: list[str] | None = None
         self._hpa_targets: dict[tuple[str, str | None, str], K8sObject] | None = None
 
+    def prepare(self) -> Snapshot:
+        """Build every lazy index now, once, before checks run in forked children.
+
+        A child's work is lost when it exits, so an index first built inside a check would be
+        rebuilt by every check; building them in the parent shares them copy-on-write.
+        """
+        self._labels()
+        self.namespaces()
+        if self._hpa_targets is None and self.of_kind("HorizontalPodAutoscaler"):
+            self.hpa_for(self.of_kind("HorizontalPodAutoscaler")[0])
+        return self
+
     # ---- plain lookups ------------------------------------------------------------------------
     @property
     def is_live(self) -> bool:

@@ -1,0 +1,74 @@
+"""Pick and read a run's source: manifests, a live cluster, or the bundled demo cluster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.snapshot import Snapshot
+
+
+@dataclass
+class SourceSpec:
+    kind: str  # "manifests" | "live" | "demo"
+    paths: list[str] = field(default_factory=list)
+    kubeconfig: str | None = None
+    context: str | None = None
+    request_timeout: float = 10.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "paths": list(self.paths),
+            "kubeconfig": self.kubeconfig,
+            "context": self.context,
+            "request_timeout": self.request_timeout,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> SourceSpec:
+        data = dict(data or {})
+        kind = data.get("kind") or "auto"
+        if kind == "auto":
+            return choose(data.get("paths"), data.get("kubeconfig"), data.get("context"))
+        return cls(
+            kind=kind,
+            paths=list(data.get("paths") or []),
+            kubeconfig=data.get("kubeconfig"),
+            context=data.get("context"),
+            request_timeout=float(data.get("request_timeout") or 10.0),
+        )
+
+    def describe(self) -> str:
+        if self.kind == "manifests":
+            return "manifests: " + ", ".join("<stdin>" if p == "-" else p for p in self.paths)
+        if self.kind == "live":
+            return f"live cluster (context {self.context or 'current'})"
+        return "bundled demo cluster"
+
+
+def choose(paths: list[str] | None, kubeconfig: str | None, context: str | None) -> SourceSpec:
+    """Manifests when paths are given; a live cluster when one is configured; else the demo."""
+    if paths:
+        return SourceSpec("manifests", paths=list(paths))
+    from checks.sources.live import kubeconfig_available
+
+    if kubeconfig or context or kubeconfig_available():
+        return SourceSpec("live", kubeconfig=kubeconfig, context=context)
+    return SourceSpec("demo")
+
+
+def load(spec: SourceSpec) -> Snapshot:
+    if spec.kind == "manifests":
+        from checks.sources.manifests import load_manifests
+
+        return load_manifests(spec.paths)
+    if spec.kind == "live":
+        from checks.sources.live import load_live
+
+        return load_live(spec.kubeconfig, spec.context, request_timeout=spec.request_timeout)
+    if spec.kind == "demo":
+        from checks.sources.demo import load_demo
+
+        return load_demo()
+    raise ValueError(f"unknown source kind {spec.kind!r} (manifests, live or demo)")

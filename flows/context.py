@@ -1,0 +1,45 @@
+"""Per-run objects that must not travel as Prefect parameters.
+
+Prefect hashes task inputs and validates flow parameters, so the snapshot (possibly 100k objects),
+the configuration and the result writer stay in this process-local table, keyed by run id; tasks
+and subflows receive only the run id and small values.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.config import Config
+from checks.snapshot import Snapshot
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    snapshot: Snapshot
+    config: Config
+    writer: Any  # storage.results.ResultWriter
+    deadline: float | None = None  # time.monotonic() value of the run-level timeout
+    progress: Any = None  # optional callback(check_run) for live progress
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+
+_RUNS: dict[str, RunContext] = {}
+
+
+def register(ctx: RunContext) -> None:
+    _RUNS[ctx.run_id] = ctx
+
+
+def get(run_id: str) -> RunContext:
+    return _RUNS[run_id]
+
+
+def unregister(run_id: str) -> None:
+    _RUNS.pop(run_id, None)

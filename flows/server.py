@@ -1,0 +1,182 @@
+"""Make sure a Prefect API is there before any flow runs.
+
+Without ``PREFECT_API_URL`` every Prefect process starts an ephemeral server: 5-8 s per command
+and "database is locked" noise. kwa instead starts one local Prefect server on first use (in the
+background, loopback only, its own ``PREFECT_HOME`` under kwa's data directory) and reuses it for
+every later run, so the Prefect UI shows the history of runs too. An explicit ``PREFECT_API_URL``
+(environment or active Prefect profile) always wins; ``KWA_PREFECT=ephemeral`` opts back into
+Prefect's own ephemeral mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PORT = 4200
+START_TIMEOUT = 120.0
+
+
+class PrefectServerError(RuntimeError):
+    pass
+
+
+@dataclass
+class ApiInfo:
+    url: str | None
+    how: str  # "environment", "profile", "kwa-local", "started", "ephemeral"
+    log: str | None = None
+
+
+def kwa_home() -> Path:
+    base = os.environ.get("KWA_HOME")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "kwa"
+
+
+def server_dir() -> Path:
+    return kwa_home() / "prefect-server"
+
+
+def _state_file() -> Path:
+    return server_dir() / "server.json"
+
+
+def healthy(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def _profile_api_url() -> str | None:
+    try:
+        from prefect.settings import get_current_settings
+
+        url = get_current_settings().api.url
+    except Exception:  # noqa: BLE001 - a broken profile just means "not configured"
+        return None
+    return str(url) if url else None
+
+
+def _free_port(preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise PrefectServerError("no free port on 127.0.0.1")
+
+
+def read_state() -> dict | None:
+    try:
+        return json.loads(_state_file().read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def ensure_api(start: bool = True) -> ApiInfo:
+    """Point this process at a Prefect API, starting kwa's local server when there is none."""
+    if os.environ.get("PREFECT_API_URL"):
+        return ApiInfo(os.environ["PREFECT_API_URL"], "environment")
+    if os.environ.get("KWA_PREFECT", "").lower() == "ephemeral":
+        return ApiInfo(None, "ephemeral")
+    profile_url = _profile_api_url()
+    if profile_url:
+        return ApiInfo(profile_url, "profile")
+    state = read_state()
+    if state and healthy(state["url"]):
+        os.environ["PREFECT_API_URL"] = state["url"]
+        return ApiInfo(state["url"], "kwa-local", state.get("log"))
+    if not start:
+        raise PrefectServerError("no Prefect server is running (start one with: kwa server start)")
+    info = start_local_server()
+    os.environ["PREFECT_API_URL"] = info.url or ""
+    return info
+
+
+def start_local_server(port: int | None = None, timeout: float = START_TIMEOUT) -> ApiInfo:
+    """Start the local server in the background (or find the one another process just started)."""
+    directory = server_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two runs starting at once share one server
+        state = read_state()
+        if state and healthy(state["url"]):
+            return ApiInfo(state["url"], "kwa-local", state.get("log"))
+        chosen = _free_port(port or int(os.environ.get("KWA_PREFECT_PORT", DEFAULT_PORT)))
+        url = f"http://127.0.0.1:{chosen}/api"
+        log_path = directory / "server.log"
+        env = dict(os.environ)
+        env.pop("PREFECT_API_URL", None)
+        env.update(
+            {
+                "PREFECT_HOME": str(directory / "home"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+                # Keep the server's own DB small over time (flow runs are kept 90 days).
+                "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": env.get(
+                    "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED", "events,flow_runs"
+                ),
+            }
+        )
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "flows.prefect_server", "--host", "127.0.0.1", "--port", str(chosen)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # survives the CLI process; stopped by `kwa server stop`
+                cwd=str(Path(__file__).resolve().parent.parent),
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise PrefectServerError(f"Prefect server exited with code {proc.returncode}; see {log_path}")
+            if healthy(url, timeout=0.5):
+                break
+            time.sleep(0.2)
+        else:
+            proc.kill()
+            raise PrefectServerError(f"Prefect server did not become healthy within {timeout:.0f}s; see {log_path}")
+        state = {"pid": proc.pid, "port": chosen, "url": url, "log": str(log_path), "started": time.time()}
+        _state_file().write_text(json.dumps(state))
+        return ApiInfo(url, "started", str(log_path))
+
+
+def stop_local_server(timeout: float = 15.0) -> bool:
+    state = read_state()
+    if not state:
+        return False
+    pid = int(state["pid"])
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        _state_file().unlink()
+    return True

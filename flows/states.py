@@ -1,0 +1,109 @@
+"""Prefect terminal states → check statuses → run state. Pure functions, tested without Prefect.
+
+- check task Completed → the statuses the check returned;
+- Failed (an exception) → ``error`` carrying the exception's message;
+- Failed named ``TimedOut`` (our hard deadline raises a TimeoutError) → ``timeout``;
+- Crashed → ``error``; Cancelled → no result (the run was aborted before the check finished).
+
+The run is ``completed`` when every check executed (whatever it found), ``partial`` when at least
+one errored or timed out and at least one executed, ``failed`` when none executed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from checks.model import Result, Status
+
+
+class Outcome(str, Enum):
+    EXECUTED = "executed"  # the check ran to completion, whatever it found
+    ERRORED = "errored"  # raised, crashed, or could not evaluate (e.g. a forbidden resource)
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"  # the run was aborted before this check finished: no result
+    NOT_RUN = "not_run"  # the run ended (deadline) before this check started
+
+
+@dataclass
+class CheckRun:
+    """What one check task produced, after state mapping."""
+
+    check_id: str
+    outcome: Outcome
+    results: list[Result] = field(default_factory=list)
+    duration_ms: int = 0
+    message: str = ""
+    tally: dict[str, int] = field(default_factory=dict)  # counts kept after results were persisted
+
+    def counts(self) -> dict[str, int]:
+        if not self.results:
+            return dict(self.tally)
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.status.value] = out.get(r.status.value, 0) + 1
+        return out
+
+
+def outcome_of_results(results: list[Result]) -> Outcome:
+    """A check that returned only error rows could not evaluate anything: it errored."""
+    if results and all(r.status is Status.ERROR for r in results):
+        return Outcome.ERRORED
+    return Outcome.EXECUTED
+
+
+def map_task_state(check_id: str, state: Any, timeout: float) -> CheckRun:
+    """Map a Prefect task state (from ``return_state=True`` / ``future.state``) to a :class:`CheckRun`."""
+    if state.is_completed():
+        value = state.result(raise_on_failure=False)
+        results, duration_ms = value if isinstance(value, tuple) else (value, 0)
+        return CheckRun(check_id, outcome_of_results(results), list(results), duration_ms)
+    if state.is_cancelled():
+        return CheckRun(check_id, Outcome.CANCELLED, message=state.message or "cancelled")
+    if state.is_crashed():
+        message = f"check crashed: {state.message or 'process ended unexpectedly'}"
+        return CheckRun(check_id, Outcome.ERRORED, [Result(Status.ERROR, message)], message=message)
+    if state.is_failed():
+        exc = state.result(raise_on_failure=False)
+        if state.name == "TimedOut" or isinstance(exc, TimeoutError):
+            message = f"check did not finish within its {timeout:g}s timeout and was stopped"
+            detail = str(exc) if isinstance(exc, BaseException) and str(exc) else ""
+            if detail and "run deadline" in detail:
+                message = detail
+            return CheckRun(check_id, Outcome.TIMED_OUT, [Result(Status.TIMEOUT, message)], message=message)
+        message = exception_message(exc) if isinstance(exc, BaseException) else (state.message or "check failed")
+        return CheckRun(check_id, Outcome.ERRORED, [Result(Status.ERROR, message)], message=message)
+    # A non-terminal state here means the task never finished (e.g. the run was torn down).
+    return CheckRun(check_id, Outcome.CANCELLED, message=f"check ended in state {state.name}")
+
+
+def exception_message(exc: BaseException) -> str:
+    text = str(exc)
+    name = getattr(exc, "exc_type", None) or type(exc).__name__
+    if text.startswith(f"{name}:"):
+        return text
+    return f"{name}: {text}" if text else name
+
+
+class RunState(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    ABORTED = "aborted"
+
+
+def map_run_state(runs: list[CheckRun]) -> RunState:
+    """The run's terminal state from its checks (run-level errors are decided by the caller)."""
+    finished = [r for r in runs if r.outcome not in (Outcome.CANCELLED, Outcome.NOT_RUN)]
+    executed = sum(1 for r in finished if r.outcome is Outcome.EXECUTED)
+    bad = len(finished) - executed
+    if not finished:
+        return RunState.FAILED
+    if bad == 0:
+        return RunState.COMPLETED
+    if executed == 0:
+        return RunState.FAILED
+    return RunState.PARTIAL

@@ -1,0 +1,1 @@
+"""The ``kwa`` umbrella command: dispatches to the execution, presentation and server commands."""

@@ -1,0 +1,5 @@
+import sys
+
+from kwa.cli import main
+
+sys.exit(main())
