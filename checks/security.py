@@ -555,7 +555,7 @@ def host_port(ctx: CheckContext) -> Iterator[Result]:
     for w in ctx.snap.workloads():
         fails: list[Finding] = []
         for c in w.containers(include_ephemeral=ctx.live):
-            ports = [p for p in c.get("ports") or [] if (_as_int((p or {}).get("hostPort")) or 0) != 0]
+            ports = [p for p in c.get("ports") or [] if isinstance(p, dict) and (_as_int(p.get("hostPort")) or 0) != 0]
             if ports:
                 fails.append((_cname(c), "hostPort " + ", ".join(str(p["hostPort"]) for p in ports)))
         yield _verdict(ctx, w, fails, [])
@@ -623,21 +623,27 @@ def host_path_volume(ctx: CheckContext) -> Iterator[Result]:
         if not host_paths:
             yield ctx.ok(w)
             continue
+        mounters: dict[str, list[str]] = {}
         writable: dict[str, list[str]] = {}
         for c in w.containers(include_ephemeral=ctx.live):
             for m in c.get("volumeMounts") or []:
-                if m.get("name") in host_paths and m.get("readOnly") is not True:
-                    writable.setdefault(m["name"], []).append(_cname(c))
+                if isinstance(m, dict) and m.get("name") in host_paths:
+                    mounters.setdefault(m["name"], []).append(_cname(c))
+                    if m.get("readOnly") is not True:
+                        writable.setdefault(m["name"], []).append(_cname(c))
         fails: list[Finding] = []
         warns: list[Finding] = []
         for vol, path in host_paths.items():
             writers = writable.get(vol, [])
+            first = (writers or mounters.get(vol) or [None])[0]
             if path in sensitive:
-                fails.append((writers[0] if writers else None, f"volume {vol} mounts sensitive host path {path}"))
+                fails.append((first, f"volume {vol} mounts sensitive host path {path}"))
             elif writers:
-                fails.append((writers[0], f"volume {vol} mounts host path {path} writable ({', '.join(writers)})"))
+                fails.append((first, f"volume {vol} mounts host path {path} writable ({', '.join(writers)})"))
+            elif vol in mounters:
+                warns.append((first, f"volume {vol} mounts host path {path} read-only"))
             else:
-                warns.append((None, f"volume {vol} mounts host path {path} read-only"))
+                warns.append((None, f"volume {vol} declares host path {path} (not mounted)"))
         yield _verdict(ctx, w, fails, warns)
 
 
@@ -857,7 +863,8 @@ def unsafe_sysctls(ctx: CheckContext) -> Iterator[Result]:
     """
     safe = set(ctx.setting("safe_sysctls", SAFE_SYSCTLS))
     for w in ctx.snap.workloads():
-        names = [str((s or {}).get("name", "")) for s in (w.pod_spec.get("securityContext") or {}).get("sysctls") or []]
+        sysctls = (w.pod_spec.get("securityContext") or {}).get("sysctls") or []
+        names = [str(s.get("name", "")) for s in sysctls if isinstance(s, dict)]
         unsafe = [n for n in names if n.replace("/", ".") not in safe]
         if unsafe:
             yield ctx.fail(w, f"unsafe sysctl(s): {', '.join(unsafe)}", details=unsafe)
