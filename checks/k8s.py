@@ -61,11 +61,14 @@ def effective_security_context(pod_spec: dict[str, Any], container: dict[str, An
 def unknown_pod_security_fields(pod_spec: dict[str, Any]) -> list[str]:
     """Container-only fields written at pod level, where Kubernetes ignores them (Polaris #874)."""
     pod_ctx = pod_spec.get("securityContext") or {}
-    return [name for name in CONTAINER_ONLY_FIELDS if name in pod_ctx]
+    return [name for name in CONTAINER_ONLY_FIELDS if pod_ctx.get(name) is not None]
 
 
 def is_windows(pod_spec: dict[str, Any]) -> bool:
-    return ((pod_spec.get("os") or {}).get("name") or "").lower() == "windows"
+    """``spec.os.name: windows``, or the older ``nodeSelector kubernetes.io/os: windows``."""
+    if str((pod_spec.get("os") or {}).get("name") or "").lower() == "windows":
+        return True
+    return str((pod_spec.get("nodeSelector") or {}).get("kubernetes.io/os") or "").lower() == "windows"
 
 
 def effective_replicas(snapshot: Snapshot, workload: Workload) -> int:

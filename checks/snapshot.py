@@ -190,7 +190,7 @@ class Snapshot:
     unavailable: dict[str, str] = field(default_factory=dict)
     server_version: str | None = None
     # None when metrics.k8s.io is absent or this is a manifest run. Otherwise:
-    #   {"pods": {(namespace, pod): {container: {"cpu": cores, "memory": bytes}}},
+    #   {"pods": {"<namespace>/<pod>": {container: {"cpu": cores, "memory": bytes}}},
     #    "nodes": {node: {"cpu": cores, "memory": bytes}}}
     metrics: dict[str, Any] | None = None
     cluster_id: str = ""
