@@ -203,6 +203,20 @@ def _coerce(enum: type, value: object, check_id: str, field_name: str):  # type:
         ) from None
 
 
+def load_plugins(group: str = ENTRY_POINT_GROUP) -> list[str]:
+    """Import every ``kwa.checks`` entry point; each registers its checks on import."""
+    loaded = []
+    for ep in entry_points(group=group):
+        try:
+            ep.load()
+        except CheckRegistrationError:
+            raise
+        except Exception as exc:  # a broken plugin names itself, then stops the import
+            raise CheckRegistrationError(f"plugin entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+        loaded.append(ep.name)
+    return loaded
+
+
 def load_all(include_plugins: bool = True) -> Registry:
     """Import the built-in check modules and any ``kwa.checks`` entry points (once)."""
     global _loaded
@@ -210,14 +224,6 @@ def load_all(include_plugins: bool = True) -> Registry:
         for module in _BUILTIN_MODULES:
             importlib.import_module(module)
         if include_plugins:
-            for ep in entry_points(group=ENTRY_POINT_GROUP):
-                try:
-                    ep.load()
-                except CheckRegistrationError:
-                    raise
-                except Exception as exc:  # a broken plugin names itself, then stops the import
-                    raise CheckRegistrationError(
-                        f"plugin entry point {ep.name!r} ({ep.value}) failed to load: {exc}"
-                    ) from exc
+            load_plugins()
         _loaded = True
     return REGISTRY

@@ -1,0 +1,54 @@
+"""Shared fixtures: an isolated kwa home and database per session, a real Prefect server.
+
+Nothing here touches the user's ~/.prefect, ~/.local/share/kwa or a real cluster: every test
+session gets its own directories, and the Prefect server (started through kwa's own launcher,
+on 127.0.0.1 and a free port) is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CORPUS = SHARED / "corpus"
+
+_session_home = Path(tempfile.mkdtemp(prefix="kwa-test-"))
+os.environ["KWA_HOME"] = str(_session_home / "kwa")
+os.environ["PREFECT_HOME"] = str(_session_home / "prefect-client")
+os.environ.setdefault("KWA_DATABASE_URL", f"sqlite:///{_session_home / 'kwa.db'}")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.pop("PREFECT_API_URL", None)
+# No cluster for tests unless a test builds one: never pick up the developer's kubeconfig.
+os.environ["KUBECONFIG"] = str(_session_home / "no-kubeconfig")
+os.environ.pop("KUBERNETES_SERVICE_HOST", None)
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real ``prefect server start`` for the whole session (SQLite, loopback, free port)."""
+    from flows.server import start_local_server, stop_local_server
+
+    info = start_local_server(port=0)
+    os.environ["PREFECT_API_URL"] = info.url
+    yield info.url
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=10)
+        EventsWorker.drain_all(timeout=10)
+    except Exception:  # noqa: BLE001 - draining is best effort before the server goes away
+        pass
+    stop_local_server()
+    os.environ.pop("PREFECT_API_URL", None)
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not available next to this checkout")
+    return CORPUS

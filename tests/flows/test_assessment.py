@@ -1,0 +1,119 @@
+"""End to end through the real Prefect engine and a real Prefect server: every run-state mapping."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from checks.registry import load_all
+from tests.flows import misbehaving
+
+pytestmark = pytest.mark.prefect
+GOOD = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: "nginx:1.27"}]
+"""
+
+
+@pytest.fixture
+def manifests(tmp_path: Path) -> Path:
+    path = tmp_path / "app.yaml"
+    path.write_text(GOOD)
+    return path
+
+
+@pytest.fixture
+def bad_checks():
+    load_all()
+    yield misbehaving.register()
+    misbehaving.unregister()
+
+
+def _run(prefect_api, manifests: Path, checks: list[str], **kw):  # type: ignore[no-untyped-def]
+    from flows.assessment import assessment
+
+    return assessment(
+        source={"kind": "manifests", "paths": [str(manifests)]},
+        checks=checks,
+        cluster_id="test",
+        **kw,
+    )
+
+
+def _results(run_id: str) -> dict[str, list[str]]:
+    from sqlalchemy import text
+
+    from storage.db import Database
+
+    with Database().engine.connect() as conn:
+        rows = conn.execute(text("SELECT check_id, status FROM assessments WHERE run_id = :r"), {"r": run_id}).all()
+    out: dict[str, list[str]] = {}
+    for check_id, status in rows:
+        out.setdefault(check_id, []).append(status)
+    return out
+
+
+def test_completed_run_persists_results(prefect_api, manifests) -> None:
+    summary = _run(prefect_api, manifests, ["SEC-001"])
+    run = summary["run"]
+    assert run["state"] == "completed"
+    assert run["scope"] == "single"
+    assert _results(run["run_id"]) == {"SEC-001": ["passing"]}
+
+
+@pytest.mark.parametrize("bad", ["SEC-901", "SEC-902", "SEC-904"])
+def test_hard_timeout_makes_the_run_partial_and_quick(prefect_api, manifests, bad_checks, bad) -> None:
+    started = time.monotonic()
+    summary = _run(prefect_api, manifests, [bad, "SEC-905"], check_timeout=1.0)
+    elapsed = time.monotonic() - started
+    assert summary["run"]["state"] == "partial"
+    assert _results(summary["run"]["run_id"]) == {bad: ["timeout"], "SEC-905": ["passing"]}
+    # Timeout + 2 s is the bound the issue sets for the whole run, Prefect overhead included.
+    assert elapsed < 1.0 + 2.0, f"run took {elapsed:.2f}s"
+
+
+def test_raising_check_is_an_error_with_its_message(prefect_api, manifests, bad_checks) -> None:
+    summary = _run(prefect_api, manifests, ["SEC-903", "SEC-905"])
+    assert summary["run"]["state"] == "partial"
+    from sqlalchemy import text
+
+    from storage.db import Database
+
+    with Database().engine.connect() as conn:
+        message = conn.execute(
+            text("SELECT message FROM assessments WHERE run_id = :r AND check_id = 'SEC-903'"),
+            {"r": summary["run"]["run_id"]},
+        ).scalar_one()
+    assert "the check's own bug" in message
+
+
+def test_every_check_erroring_fails_the_run(prefect_api, manifests, bad_checks) -> None:
+    summary = _run(prefect_api, manifests, ["SEC-903", "SEC-901"], check_timeout=0.5)
+    assert summary["run"]["state"] == "failed"
+    assert "every check errored or timed out" in summary["run"]["error"]
+
+
+def test_run_level_timeout_fails_the_run(prefect_api, manifests, bad_checks) -> None:
+    started = time.monotonic()
+    summary = _run(prefect_api, manifests, ["SEC-901", "SEC-905"], check_timeout=30, run_timeout=1.5)
+    assert summary["run"]["state"] == "failed"
+    assert "run-level timeout" in summary["run"]["error"]
+    assert time.monotonic() - started < 1.5 + 2.5
+
+
+def test_unreadable_source_fails_the_run(prefect_api, tmp_path) -> None:
+    from flows.assessment import assessment
+
+    summary = assessment(source={"kind": "manifests", "paths": [str(tmp_path / "missing.yaml")]}, checks=["SEC-001"])
+    assert summary["run"]["state"] == "failed"
+    assert "snapshot unreadable" in summary["run"]["error"]

@@ -1,0 +1,69 @@
+"""The fork-and-kill deadline holds whatever the function does."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from checks.sandbox import ChildDied, ChildError, HardTimeout, run_with_deadline
+
+
+def test_returns_the_value() -> None:
+    assert run_with_deadline(lambda: {"a": [1, 2, 3]}, 5) == {"a": [1, 2, 3]}
+
+
+def test_large_results_stream_through_the_pipe() -> None:
+    big = list(range(300_000))
+    assert run_with_deadline(lambda: big, 10) == big
+
+
+def test_exception_carries_type_and_message() -> None:
+    def boom() -> None:
+        raise ValueError("no such field")
+
+    with pytest.raises(ChildError, match="ValueError: no such field") as info:
+        run_with_deadline(boom, 5)
+    assert info.value.exc_type == "ValueError"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(lambda: time.sleep(30), id="sleep"),
+        pytest.param(lambda: [0 for _ in iter(int, 1)], id="busy-loop"),
+        pytest.param(lambda: sum(range(10**11)), id="long-C-call"),
+    ],
+)
+def test_deadline_is_hard(body) -> None:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    with pytest.raises(HardTimeout):
+        run_with_deadline(body, 0.5)
+    assert time.monotonic() - started < 1.5
+
+
+def test_socket_read_without_timeout_is_cut() -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def hang() -> bytes:
+        s = socket.create_connection(("127.0.0.1", port))
+        return s.recv(1)  # the server accepts and never answers
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(HardTimeout):
+            run_with_deadline(hang, 0.5)
+    finally:
+        server.close()
+    assert time.monotonic() - started < 1.5
+
+
+def test_child_that_exits_without_answer() -> None:
+    import os
+
+    with pytest.raises(ChildDied):
+        run_with_deadline(lambda: os._exit(3), 5)

@@ -1,0 +1,71 @@
+"""State mapping without any Prefect runtime: states are built by hand."""
+
+from __future__ import annotations
+
+from prefect.states import Cancelled, Completed, Crashed, Failed
+
+from checks.model import Result, Status
+from checks.sandbox import HardTimeout
+from flows.assessment import decide
+from flows.states import CheckRun, Outcome, RunState, map_run_state, map_task_state
+
+
+def test_completed_keeps_the_check_statuses() -> None:
+    results = [Result(Status.FAILING, "x", kind="Pod", name="a"), Result(Status.PASSING, kind="Pod", name="b")]
+    run = map_task_state("SEC-001", Completed(data=(results, 12)), 30)
+    assert run.outcome is Outcome.EXECUTED
+    assert [r.status for r in run.results] == [Status.FAILING, Status.PASSING]
+    assert run.duration_ms == 12
+
+
+def test_failed_exception_becomes_error_with_its_message() -> None:
+    run = map_task_state("SEC-001", Failed(data=ValueError("bad quantity '12x'")), 30)
+    assert run.outcome is Outcome.ERRORED
+    assert run.results[0].status is Status.ERROR
+    assert "ValueError: bad quantity '12x'" in run.results[0].message
+
+
+def test_timed_out_becomes_timeout() -> None:
+    run = map_task_state("SEC-001", Failed(name="TimedOut", data=HardTimeout("killed")), 1.5)
+    assert run.outcome is Outcome.TIMED_OUT
+    assert run.results[0].status is Status.TIMEOUT
+    assert "1.5s" in run.results[0].message
+
+
+def test_crashed_becomes_error() -> None:
+    run = map_task_state("SEC-001", Crashed(message="Execution was aborted by a termination signal."), 30)
+    assert run.outcome is Outcome.ERRORED
+    assert run.results[0].status is Status.ERROR
+    assert "termination signal" in run.results[0].message
+
+
+def test_cancelled_leaves_no_result() -> None:
+    run = map_task_state("SEC-001", Cancelled(), 30)
+    assert run.outcome is Outcome.CANCELLED
+    assert run.results == []
+
+
+def test_check_returning_only_errors_counts_as_errored() -> None:
+    rows = [Result(Status.ERROR, "cannot evaluate, resource not listed: Deployment: forbidden")]
+    assert map_task_state("REL-001", Completed(data=(rows, 1)), 30).outcome is Outcome.ERRORED
+
+
+def _runs(*outcomes: Outcome) -> list[CheckRun]:
+    return [CheckRun(f"SEC-{i:03d}", o) for i, o in enumerate(outcomes, 1)]
+
+
+def test_run_state_mapping() -> None:
+    assert map_run_state(_runs(Outcome.EXECUTED, Outcome.EXECUTED)) is RunState.COMPLETED
+    assert map_run_state(_runs(Outcome.EXECUTED, Outcome.ERRORED)) is RunState.PARTIAL
+    assert map_run_state(_runs(Outcome.EXECUTED, Outcome.TIMED_OUT)) is RunState.PARTIAL
+    assert map_run_state(_runs(Outcome.ERRORED, Outcome.TIMED_OUT)) is RunState.FAILED
+    assert map_run_state([]) is RunState.FAILED
+
+
+def test_run_deadline_fails_the_run_with_its_reason() -> None:
+    runs = _runs(Outcome.EXECUTED, Outcome.NOT_RUN)
+    state, error = decide(runs, deadline_passed=True, run_timeout=5)
+    assert state is RunState.FAILED
+    assert "run-level timeout of 5s" in error
+    assert decide(_runs(Outcome.EXECUTED), deadline_passed=False, run_timeout=5) == (RunState.COMPLETED, None)
+    assert decide(_runs(Outcome.ERRORED), deadline_passed=False, run_timeout=5)[1] == "every check errored or timed out"

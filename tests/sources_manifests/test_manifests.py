@@ -1,0 +1,96 @@
+"""Manifest sources: files, directories, stdin, multi-document YAML, JSON, kind: List, bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from checks.sources.manifests import SourceError, load_manifests
+
+DEPLOY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "nginx:1.27"}]}
+"""
+SERVICE = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}}\n"
+
+
+def test_multi_document_yaml_keeps_file_and_index(tmp_path: Path) -> None:
+    f = tmp_path / "app.yaml"
+    f.write_text(f"---\n{DEPLOY}---\n{SERVICE}---\n")
+    snap = load_manifests([str(f)])
+    assert [(o.kind, o.index) for o in snap.objects] == [("Deployment", 0), ("Service", 1)]
+    assert snap.objects[0].where == f"{f}#0"
+    assert not snap.problems
+
+
+def test_directory_is_walked_recursively_for_yaml_yml_json(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "d.yml").write_text(DEPLOY)
+    (tmp_path / "s.json").write_text(json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}}))
+    (tmp_path / "README.md").write_text("# not a manifest")
+    snap = load_manifests([str(tmp_path)])
+    assert sorted(o.kind for o in snap.objects) == ["Deployment", "Service"]
+
+
+def test_kind_list_as_printed_by_kubectl(tmp_path: Path) -> None:
+    dump = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}},
+        ],
+    }
+    f = tmp_path / "dump.json"
+    f.write_text(json.dumps(dump))
+    snap = load_manifests([str(f)])
+    assert [o.kind for o in snap.objects] == ["Namespace", "Service"]
+    assert snap.objects[0].namespace is None  # cluster-scoped
+    assert snap.objects[1].where.endswith("dump.json#0#1")
+
+
+def test_typed_list_fills_item_kind(tmp_path: Path) -> None:
+    f = tmp_path / "pods.yaml"
+    f.write_text("apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: p1, namespace: a}\n  spec: {}\n")
+    assert [o.kind for o in load_manifests([str(f)]).objects] == ["Pod"]
+
+
+def test_stdin() -> None:
+    snap = load_manifests(["-"], stdin=io.StringIO(DEPLOY))
+    assert snap.objects[0].source == "<stdin>"
+
+
+def test_malformed_document_is_reported_and_the_rest_assessed(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(SERVICE)
+    mixed = tmp_path / "mixed.yaml"
+    mixed.write_text(f"{DEPLOY}---\nkind: [unclosed\n---\n{SERVICE}---\n- just\n- a list\n---\nfoo: bar\n")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    snap = load_manifests([str(tmp_path)])
+    assert sorted(o.kind for o in snap.objects) == ["Deployment", "Service", "Service"]
+    problems = {(Path(p.source).name, p.index): p.message for p in snap.problems}
+    assert "YAML does not parse" in problems[("mixed.yaml", 1)]
+    assert "not a Kubernetes object (a list)" in problems[("mixed.yaml", 3)]
+    assert "missing apiVersion, kind, metadata.name" in problems[("mixed.yaml", 4)]
+    assert ("broken.json", 0) in problems
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="manifest path not found: .*nope.yaml"):
+        load_manifests([str(tmp_path / "nope.yaml")])
+
+
+def test_whole_corpus_parses(corpus: Path) -> None:
+    snap = load_manifests([str(corpus)])
+    assert not snap.problems, snap.problems
+    assert len(snap.objects) == 389  # SOURCES.md: total objects 389
