@@ -186,7 +186,7 @@ def service_account_token_automount(ctx: CheckContext) -> Iterator[Result]:
         elif sa_value is not None:
             effective, source = bool(sa_value), f"ServiceAccount {sa_name}"
         else:
-            effective, source = True, "default"
+            effective, source = True, "Kubernetes default"
         if not effective:
             yield ctx.ok(w, f"token not mounted (automountServiceAccountToken: false on the {source})")
             continue
