@@ -806,7 +806,8 @@ def dangling_backends(ctx: CheckContext) -> Iterator[Result]:
             if svc is None:
                 missing.append(f"Service {name}")
             elif not _service_port_ok(svc, port):
-                bad_port.append(f"Service {name} has no port {port}")
+                shown = (port.get("name") or port.get("number")) if isinstance(port, dict) else port
+                bad_port.append(f"Service {name} has no port {shown}")
         if bad_port:
             yield ctx.fail(ing, "; ".join(bad_port + missing), details=bad_port + missing)
         elif missing:
