@@ -67,23 +67,27 @@ class _Refs:
     call a used one unused.
     """
 
-    __slots__ = ("any_ns", "configmaps", "pvcs", "secrets")
+    __slots__ = ("any_name", "any_ns", "configmaps", "pvcs", "secrets")
 
     def __init__(self) -> None:
         self.configmaps: set[tuple[str | None, str]] = set()
         self.secrets: set[tuple[str | None, str]] = set()
         self.pvcs: set[tuple[str | None, str]] = set()
         self.any_ns: dict[str, set[str]] = {"configmaps": set(), "secrets": set(), "pvcs": set()}
+        self.any_name: dict[str, set[str]] = {"configmaps": set(), "secrets": set(), "pvcs": set()}
 
     def add(self, what: str, namespace: str | None, name: Any) -> None:
         if not isinstance(name, str) or not name:
             return
+        self.any_name[what].add(name)
         if namespace is None or "$" in namespace or "{" in namespace:
             self.any_ns[what].add(name)
         else:
             getattr(self, what).add((namespace, name))
 
     def has(self, what: str, namespace: str | None, name: str) -> bool:
+        if namespace is None:  # a namespace-less manifest lands in whatever namespace it is applied to
+            return name in self.any_name[what]
         return (namespace, name) in getattr(self, what) or name in self.any_ns[what]
 
 
