@@ -72,7 +72,11 @@ def is_windows(pod_spec: dict[str, Any]) -> bool:
 
 
 def effective_replicas(snapshot: Snapshot, workload: Workload) -> int:
-    """HPA ``minReplicas`` (default 1) when an HPA targets the workload, else ``spec.replicas`` (default 1)."""
+    """HPA ``minReplicas`` (default 1) when an HPA targets the workload, else ``spec.replicas`` (default 1).
+
+    Meaningful for replicated kinds only (Deployment, StatefulSet, ReplicaSet, ReplicationController);
+    a DaemonSet's pod count comes from its nodes, not from ``spec.replicas``.
+    """
     hpa = snapshot.hpa_for(workload.obj)
     if hpa is not None:
         value = hpa.spec.get("minReplicas")
@@ -88,7 +92,9 @@ def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) ->
     if selector is None:
         return False
     for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != str(value):
+        # YAML may parse label values as numbers or booleans; the API compares strings.
+        have = labels.get(key)
+        if have is None or str(have) != str(value):
             return False
     for expr in selector.get("matchExpressions") or []:
         key = expr.get("key")
@@ -96,10 +102,10 @@ def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) ->
         values = [str(v) for v in expr.get("values") or []]
         present = key in labels
         if op == "In":
-            if not present or labels[key] not in values:
+            if not present or str(labels[key]) not in values:
                 return False
         elif op == "NotIn":
-            if present and labels[key] in values:
+            if present and str(labels[key]) in values:
                 return False
         elif op == "Exists":
             if not present:
@@ -116,7 +122,7 @@ def service_selector_matches(selector: dict[str, str] | None, labels: dict[str, 
     """Service selectors are plain equality maps; an empty/absent one selects no pods."""
     if not selector:
         return False
-    return all(labels.get(k) == str(v) for k, v in selector.items())
+    return all(labels.get(k) is not None and str(labels[k]) == str(v) for k, v in selector.items())
 
 
 # ---- images -------------------------------------------------------------------------------------
