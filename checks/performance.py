@@ -104,10 +104,7 @@ def _allocatable(node: K8sObject) -> dict[str, float | None]:
 def _pod_metrics(snap: Snapshot, namespace: str | None, name: str) -> dict[str, Any] | None:
     """Per-container usage of one pod; the contract key is the string ``"ns/pod"``."""
     pods = (snap.metrics or {}).get("pods") or {}
-    found = pods.get(f"{namespace}/{name}")
-    if found is None:
-        found = pods.get((namespace, name))  # the tuple form documented in Snapshot.metrics
-    return found
+    return pods.get(f"{namespace}/{name}")
 
 
 def _template_of(obj: K8sObject) -> Workload | None:
@@ -119,6 +116,16 @@ def _template_of(obj: K8sObject) -> Workload | None:
             return None
         pt = template["spec"], template.get("metadata") or {}
     return Workload(obj, pt[0], pt[1])
+
+
+def _num(value: Any) -> float | None:
+    """A plain number from a spec field (int, float or numeric string); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _pct(part: float, whole: float) -> float:
@@ -613,8 +620,8 @@ def hpa_metric_unusable(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.error(hpa, f"target {ref.get('kind')}/{ref.get('name')}: {exc}", container=exc.container)
             continue
         for m in metrics:
-            explicit = m.target_type == "Utilization" and not m.implicit and m.utilization is not None
-            if explicit and not lo <= float(m.utilization) <= hi:
+            util = _num(m.utilization) if m.target_type == "Utilization" and not m.implicit else None
+            if util is not None and not lo <= util <= hi:
                 warnings.append(f"{m.label()} averageUtilization {m.utilization}% outside {lo:g}-{hi:g}%")
         if ctx.live:
             for cond in hpa.status.get("conditions") or []:
@@ -685,7 +692,7 @@ def hpa_burst_capacity(ctx: CheckContext) -> Iterator[Result]:
         current = hpa.status.get("currentReplicas")
         if current is None:
             current = target.spec.get("replicas", 1)
-        extra = max(0, int(hpa.spec.get("maxReplicas") or 0) - int(current or 0))
+        extra = max(0, int((_num(hpa.spec.get("maxReplicas")) or 0) - (_num(current) or 0)))
         burst = {r: extra * _pod_total(workload.pod_spec, "requests", r, default_to_limit=True) for r in RESOURCES}
         evaluated += 1
         for r in RESOURCES:
@@ -972,9 +979,9 @@ def admission_webhooks(ctx: CheckContext) -> Iterator[Result]:
         findings: list[str] = []
         for wh in cfg.raw.get("webhooks") or []:
             name = wh.get("name") or "?"
-            timeout = wh.get("timeoutSeconds", 30 if v1beta1 else 10)
-            if timeout is not None and float(timeout) > max_timeout:
-                findings.append(f"{name}: timeoutSeconds {timeout} > {max_timeout:g}")
+            timeout = _num(wh.get("timeoutSeconds", 30 if v1beta1 else 10))
+            if timeout is not None and timeout > max_timeout:
+                findings.append(f"{name}: timeoutSeconds {timeout:g} > {max_timeout:g}")
             policy = wh.get("failurePolicy") or ("Ignore" if v1beta1 else "Fail")
             if policy == "Fail" and not _excludes_kube_system(wh, ks_labels):
                 findings.append(f"{name}: failurePolicy Fail and kube-system is not excluded")

@@ -20,6 +20,7 @@ from checks.performance import (
     _active_pods_by_node,
     _allocatable,
     _lenient,
+    _num,
     _pct,
     _pod_metrics,
     _pod_total,
@@ -314,14 +315,14 @@ def object_accumulation(ctx: CheckContext) -> Iterator[Result]:
     max_age = float(ctx.setting("failed_pod_age_hours", 24)) * 3600
     for d in ctx.snap.of_kind("Deployment"):
         findings = []
-        limit = d.spec.get("revisionHistoryLimit")
-        if limit is not None and int(limit) > max_history:
-            findings.append(f"revisionHistoryLimit {limit} > {max_history}")
+        limit = _num(d.spec.get("revisionHistoryLimit"))
+        if limit is not None and limit > max_history:
+            findings.append(f"revisionHistoryLimit {limit:g} > {max_history}")
         if ctx.live:
             idle = [
                 rs.name
                 for rs in ctx.snap.children(d)
-                if rs.kind == "ReplicaSet" and int(rs.spec.get("replicas") or 0) == 0
+                if rs.kind == "ReplicaSet" and not _num(rs.spec.get("replicas"))
             ]
             if len(idle) > max_history:
                 findings.append(f"{len(idle)} zero-replica ReplicaSets retained")
@@ -338,8 +339,9 @@ def object_accumulation(ctx: CheckContext) -> Iterator[Result]:
         when = _failed_at(pod)
         reason = pod.status.get("reason") or "Failed"
         if when is not None and (now - when).total_seconds() > max_age:
-            hours = (now - when).total_seconds() / 3600
-            yield ctx.warn(pod, f"{reason} pod kept for {hours:.0f} h", details={"reason": reason})
+            days = (now - when).total_seconds() / 86400
+            details = {"reason": reason, "since": when.isoformat()}
+            yield ctx.warn(pod, f"{reason} pod kept for {days:.1f} days", details=details)
         else:
             yield ctx.ok(pod, f"{reason} pod younger than {max_age / 3600:g} h")
 
@@ -494,7 +496,7 @@ def cross_zone_traffic(ctx: CheckContext) -> Iterator[Result]:
     DaemonSet counts as one replica per node (2 when nodes are unknown).
     """
     nodes = ctx.snap.of_kind("Node")
-    zones = {z for n in nodes for z in [next((n.labels[k] for k in ZONE_LABELS if k in n.labels), None)] if z}
+    zones = {n.labels.get(ZONE_LABELS[0]) or n.labels.get(ZONE_LABELS[1]) for n in nodes} - {None, ""}
     multi_zone = len(zones) > 1 if nodes else bool(ctx.setting("assume_multi_zone", True))
     for svc in ctx.snap.of_kind("Service"):
         spec = svc.spec
