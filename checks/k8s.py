@@ -79,10 +79,23 @@ def effective_replicas(snapshot: Snapshot, workload: Workload) -> int:
     """
     hpa = snapshot.hpa_for(workload.obj)
     if hpa is not None:
-        value = hpa.spec.get("minReplicas")
-        return 1 if value is None else int(value)
-    value = workload.obj.spec.get("replicas")
-    return 1 if value is None else int(value)
+        return _count(hpa.spec.get("minReplicas"), f"{hpa.ref} spec.minReplicas")
+    return _count(workload.obj.spec.get("replicas"), f"{workload.obj.ref} spec.replicas")
+
+
+class InvalidManifest(ValueError):
+    """A field has a value the API server would reject; the message names object and field."""
+
+
+def _count(value: Any, where: str) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidManifest(f"{where} is not an integer: {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidManifest(f"{where} is not an integer: {value!r}") from None
 
 
 # ---- label selectors ---------------------------------------------------------------------------
