@@ -666,7 +666,7 @@ def over_provisioned(ctx: CheckContext) -> Iterator[Result]:
         if not judged:
             yield ctx.skip(w, SkipReason.NOT_APPLICABLE, "no container with requests and metrics")
         elif findings:
-            text = ", ".join(f"{f['container']} {f['resource']} {f['ratio']:.0%} of request" for f in findings)
+            text = ", ".join(f"{f['container']} {f['resource']} {f['ratio']:.1%} of request" for f in findings)
             yield ctx.warn(w, f"usage far below requests (single snapshot, low confidence): {text}",
                            container=findings[0]["container"], details={"confidence": "low", "findings": findings})
         else:
