@@ -50,6 +50,16 @@ def _age_hours(value: Any) -> float | None:
     return (datetime.now(UTC) - when).total_seconds() / 3600.0
 
 
+def _int(value: Any) -> int | None:
+    """An integer field, or None when it is not one (templated or malformed manifests)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _quantity(value: Any) -> float | None:
     if value is None:
         return None
@@ -126,7 +136,7 @@ def _walk(node: Any, ns: str | None, refs: _Refs, with_pvcs: bool = True) -> Non
                 target_ns = value.get("namespace") if isinstance(value.get("namespace"), str) else ns
                 if key in _CM_DICT_KEYS:
                     refs.add("configmaps", target_ns, value.get("name"))
-                elif key in _SECRET_DICT_KEYS or key.endswith("SecretRef"):
+                elif key in _SECRET_DICT_KEYS or (isinstance(key, str) and key.endswith("SecretRef")):
                     refs.add("secrets", target_ns, value.get("name") or value.get("secretName"))
                 elif key == "persistentVolumeClaim" and with_pvcs:
                     refs.add("pvcs", ns, value.get("claimName"))
@@ -168,7 +178,9 @@ def _scan_flags(args: list[str], ns: str | None, refs: _Refs) -> None:
 def _scan_annotations(obj: K8sObject, refs: _Refs) -> None:
     # e.g. nginx.ingress.kubernetes.io/auth-secret: "ns/name", auth-tls-secret
     for key, value in obj.annotations.items():
-        if isinstance(value, str) and "secret" in key.rsplit("/", 1)[-1].lower() and value and " " not in value:
+        if not (isinstance(key, str) and isinstance(value, str)) or not value or " " in value:
+            continue
+        if "secret" in key.rsplit("/", 1)[-1].lower():
             target_ns, name = _ns_name(value, obj.namespace)
             refs.add("secrets", target_ns, name)
 
@@ -275,12 +287,14 @@ def orphaned_pvc(ctx: CheckContext) -> Iterator[Result]:
     snap = ctx.snap
     refs = _build_refs(snap, pods_only_for_pvcs=ctx.live)
     templates: set[tuple[str | None, str]] = set()
+    template_prefixes: set[str] = set()
     if not ctx.live:
         for sts in snap.of_kind("StatefulSet"):
             for tpl in sts.spec.get("volumeClaimTemplates") or []:
                 name = (tpl.get("metadata") or {}).get("name")
                 if name:
                     templates.add((sts.namespace, f"{name}-{sts.name}"))
+                    template_prefixes.add(f"{name}-{sts.name}")
     grace = float(ctx.setting("orphan_grace_hours", 24))
     ordinal = re.compile(r"^(.*)-\d+$")
     for pvc in snap.of_kind("PersistentVolumeClaim"):
@@ -288,7 +302,12 @@ def orphaned_pvc(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.ok(pvc)
             continue
         match = ordinal.match(pvc.name)
-        if match and ((pvc.namespace, match.group(1)) in templates or (None, match.group(1)) in templates):
+        prefix = match.group(1) if match else None
+        if prefix and (
+            (pvc.namespace, prefix) in templates
+            or (None, prefix) in templates
+            or (pvc.namespace is None and prefix in template_prefixes)
+        ):
             yield ctx.ok(pvc, "created from a StatefulSet volumeClaimTemplate")
             continue
         if pvc.owner_refs:
@@ -537,7 +556,10 @@ def scaled_to_zero(ctx: CheckContext) -> Iterator[Result]:
     days = float(ctx.setting("scaled_to_zero_days", 7))
     for obj in snap.of_kind("Deployment", "StatefulSet"):
         replicas = obj.spec.get("replicas")
-        if replicas is None or int(replicas) != 0:
+        if replicas is not None and _int(replicas) is None:
+            yield ctx.error(obj, f"spec.replicas {replicas!r} is not an integer")
+            continue
+        if replicas is None or _int(replicas) != 0:
             yield ctx.ok(obj)
             continue
         if snap.hpa_for(obj) is not None or (obj.kind, obj.namespace, obj.name) in keda:
@@ -600,7 +622,7 @@ def finished_jobs_retained(ctx: CheckContext) -> Iterator[Result]:
             spec = w.obj.spec
             for key, default in (("successfulJobsHistoryLimit", 3), ("failedJobsHistoryLimit", 1)):
                 value = spec.get(key)
-                if value is not None and int(value) > default:
+                if value is not None and (_int(value) is None or _int(value) > default):
                     problems.append(f"{key} {value} is above the default {default}")
         else:
             continue

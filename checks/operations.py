@@ -38,6 +38,15 @@ def _minor(version: Any) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _fmt(v: tuple[int, int]) -> str:
     return f"{v[0]}.{v[1]}"
 
@@ -412,6 +421,8 @@ def kubelet_skew(ctx: CheckContext) -> Iterator[Result]:
     newest = max(known) if known else None
     mixed = len(set(known)) > 1
     skew = 3 if server and server >= (1, 28) else 2
+    if not nodes:
+        yield ctx.skip(None, SkipReason.NOT_APPLICABLE, "no nodes listed")
     for node, kubelet in nodes:
         if kubelet is None:
             yield ctx.skip(node, SkipReason.NOT_APPLICABLE, "kubelet version unknown")
@@ -440,8 +451,9 @@ def _named_ports(w: Workload) -> dict[int, str]:
     out: dict[int, str] = {}
     for c in w.containers():
         for p in c.get("ports") or []:
-            if p.get("name") and p.get("containerPort") is not None:
-                out.setdefault(int(p["containerPort"]), str(p["name"]))
+            number = _int(p.get("containerPort"))
+            if p.get("name") and number is not None:
+                out.setdefault(number, str(p["name"]))
     return out
 
 
@@ -514,8 +526,8 @@ def spec_hygiene(ctx: CheckContext) -> Iterator[Result]:
             if isinstance(target, str) and not target.isdigit():
                 if len(target) > 15:
                     failures.append(f"targetPort name {target!r} is longer than 15 characters")
-            elif target is not None and int(target) in named:
-                warnings.append(f"numeric targetPort {target}: the container names it {named[int(target)]!r}")
+            elif _int(target) in named:
+                warnings.append(f"numeric targetPort {target}: the container names it {named[_int(target)]!r}")
         if failures:
             yield ctx.fail(svc, "; ".join(failures + warnings), details=failures + warnings)
         elif warnings:
