@@ -21,7 +21,12 @@ def preflight(check: CheckDefinition, snapshot: Snapshot, config: Config) -> lis
         return [Result(Status.SKIPPED, "needs a live cluster; this run assessed manifests", reason=SkipReason.REQUIRES_LIVE)]
     if check.mode is Mode.LIVE_METRICS and snapshot.metrics is None:
         return [Result(Status.SKIPPED, "metrics.k8s.io is not available on this cluster", reason=SkipReason.REQUIRES_METRICS)]
-    missing = [f"{kind}: {snapshot.unavailable[kind]}" for kind in check.requires if kind in snapshot.unavailable]
+    # An optional add-on that is simply not installed (VPA, Karpenter, KEDA) is an answer, not an error.
+    missing = [
+        f"{kind}: {snapshot.unavailable[kind]}"
+        for kind in check.requires
+        if kind in snapshot.unavailable and not snapshot.unavailable[kind].startswith("not installed")
+    ]
     if missing:
         return [Result(Status.ERROR, "cannot evaluate, resource not listed: " + "; ".join(missing))]
     return None
