@@ -285,6 +285,8 @@ def orphaned_pvc(ctx: CheckContext) -> Iterator[Result]:
     ``creationTimestamp`` (usual in manifests) cannot be in its grace period.
     """
     snap = ctx.snap
+    if not snap.of_kind("PersistentVolumeClaim"):
+        return
     refs = _build_refs(snap, pods_only_for_pvcs=ctx.live)
     templates: set[tuple[str | None, str]] = set()
     template_prefixes: set[str] = set()
@@ -375,6 +377,8 @@ def unused_configmap(ctx: CheckContext) -> Iterator[Result]:
     ownerReferences and those matching the built-in allow-list ``checks/data/unused_allowlist.yaml``
     (``kube-root-ca.crt``, kubeadm/EKS/GKE system maps, Helm storage, leader-election locks...).
     """
+    if not ctx.snap.of_kind("ConfigMap"):
+        return
     refs = _build_refs(ctx.snap)
     for cm in ctx.snap.of_kind("ConfigMap"):
         reason = _allow_listed(cm, "configmaps")
@@ -415,6 +419,8 @@ def unused_secret(ctx: CheckContext) -> Iterator[Result]:
     ownerReferences, and the built-in allow-list. A token whose ServiceAccount is gone is a warning.
     """
     snap = ctx.snap
+    if not snap.of_kind("Secret"):
+        return
     refs = _build_refs(snap)
     for secret in snap.of_kind("Secret"):
         secret_type = secret.raw.get("type") or "Opaque"
