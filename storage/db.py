@@ -1,0 +1,301 @@
+"""Database location, engine set-up and schema migration.
+
+Where the data lives
+--------------------
+``KWA_DATABASE_URL`` (any SQLAlchemy URL) wins. ``postgresql://`` and ``postgres://`` URLs without an
+explicit driver are rewritten to ``postgresql+psycopg://`` (psycopg 3). Without the variable the
+database is SQLite at ``$XDG_DATA_HOME/kwa/kwa.db``, or ``~/.local/share/kwa/kwa.db`` when
+``XDG_DATA_HOME`` is unset or not absolute; the directory is created.
+
+Schema
+------
+The schema is owned by Alembic (``storage/migrations``). A :class:`Database` upgrades its database
+to ``head`` on first use, inside one write transaction that first takes a lock: ``BEGIN IMMEDIATE``
+on SQLite, ``pg_advisory_xact_lock`` on PostgreSQL. Two processes opening a fresh database at once
+therefore run the migration one after the other; the second finds the version table at head and
+does nothing.
+
+SQLite
+------
+Every connection gets ``busy_timeout`` (30 s), ``journal_mode=WAL``, ``synchronous=NORMAL``,
+``foreign_keys=ON`` and a 64 MiB page cache (bulk inserts need it). pysqlite's own transaction
+handling is switched off (``isolation_level=None``) and SQLAlchemy emits ``BEGIN IMMEDIATE``
+itself, so a write transaction takes SQLite's write lock up front, where the busy timeout
+applies, instead of failing with "database is locked" when a deferred transaction tries to
+upgrade its lock. Read-only work goes through :meth:`Database.read`, which emits a plain
+(deferred) ``BEGIN`` so readers never wait for writers (WAL).
+
+Errors
+------
+Failing to create, open, connect to or lock the database raises :class:`StorageUnavailable`; its
+message names the URL with the password masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+
+log = logging.getLogger(__name__)
+
+ENV_URL = "KWA_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 65_536  # page cache per connection (an upper bound; SQLite allocates on demand)
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_BEGIN_OPTION = "kwa_sqlite_begin"
+# Key of the PostgreSQL advisory lock held while migrating (any constant shared by all kwa processes).
+_PG_MIGRATION_LOCK = zlib.crc32(b"kwa.storage.migrate")
+
+# URLs (rendered with password) already migrated by this process: later Database objects skip Alembic.
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be created, opened, connected to or locked."""
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/kwa`` or ``~/.local/share/kwa`` (not created)."""
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "kwa"
+
+
+def default_database_url() -> str:
+    """``KWA_DATABASE_URL`` if set (normalised), else the per-user SQLite file (directory created)."""
+    env = os.environ.get(ENV_URL, "").strip()
+    if env:
+        return normalise_url(env)
+    directory = default_data_dir()
+    path = directory / "kwa.db"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageUnavailable(f"cannot create the kwa data directory {directory}: {exc}") from exc
+    return f"sqlite:///{path}"
+
+
+def normalise_url(url: str | URL) -> str:
+    """Return ``url`` as a string, with a driverless PostgreSQL URL pointed at psycopg 3."""
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL as text with its password replaced by ``***`` (unparseable text is hidden entirely)."""
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except ArgumentError:
+        return "<unparseable database URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+class Database:
+    """One kwa database: an engine plus the guarantee that its schema is at Alembic ``head``.
+
+    Cheap to construct: nothing is opened until :attr:`engine` (or :meth:`begin`/:meth:`read`) is
+    first used, which connects, migrates and raises :class:`StorageUnavailable` on failure.
+    """
+
+    def __init__(self, url: str | URL | None = None, *, migrate: bool = True, echo: bool = False) -> None:
+        raw = normalise_url(url) if url is not None else default_database_url()
+        try:
+            self._url: URL = make_url(raw)
+        except ArgumentError:
+            raise StorageUnavailable(f"invalid database URL {mask_url(raw)!r}") from None
+        self._migrate = migrate
+        self._echo = echo
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    # -- identity -------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> URL:
+        """The SQLAlchemy URL; its ``str()``/``repr()`` mask the password."""
+        return self._url
+
+    @property
+    def safe_url(self) -> str:
+        return mask_url(self._url)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite``, ``postgresql``, …"""
+        return self._url.get_backend_name()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def __repr__(self) -> str:
+        return f"Database({self.safe_url!r})"
+
+    __str__ = __repr__
+
+    # -- engine -----------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, created, connected and migrated on first access."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    engine = self._create_engine()
+                    try:
+                        self._check_and_migrate(engine)
+                    except BaseException:
+                        engine.dispose()
+                        raise
+                    self._engine = engine
+        return self._engine
+
+    def dispose(self) -> None:
+        """Close pooled connections (the object stays usable: the next use reconnects)."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def close(self) -> None:
+        self.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
+        engine = self.engine
+        try:
+            with engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise self._unavailable(exc) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (deferred ``BEGIN`` on SQLite, so it never waits for writers)."""
+        engine = self.engine
+        try:
+            with engine.connect() as conn:
+                conn = conn.execution_options(**{_BEGIN_OPTION: "BEGIN"})
+                with conn.begin():
+                    yield conn
+        except OperationalError as exc:
+            raise self._unavailable(exc) from exc
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _unavailable(self, exc: BaseException, what: str = "database unavailable") -> StorageUnavailable:
+        detail = str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__
+        password = self._url.password
+        if password:
+            detail = detail.replace(str(password), "***")
+        return StorageUnavailable(f"{what}: {self.safe_url}: {detail}")
+
+    def _create_engine(self) -> Engine:
+        url = self._url
+        kwargs: dict[str, Any] = {"echo": self._echo, "future": True}
+        if self.is_sqlite:
+            database = url.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                parent = Path(database).expanduser().resolve().parent
+                try:
+                    parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageUnavailable(f"cannot create the directory for {self.safe_url}: {exc}") from exc
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            engine = create_engine(url, **kwargs)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise StorageUnavailable(f"cannot use database {self.safe_url}: {exc}") from exc
+        if self.is_sqlite:
+            _install_sqlite_hooks(engine)
+        return engine
+
+    def _check_and_migrate(self, engine: Engine) -> None:
+        key = self._url.render_as_string(hide_password=False)
+        try:
+            with engine.connect() as conn:
+                conn.execution_options(**{_BEGIN_OPTION: "BEGIN"}).exec_driver_sql("SELECT 1")
+                conn.rollback()
+        except DBAPIError as exc:
+            raise self._unavailable(exc, "cannot connect to the database") from exc
+        if not self._migrate:
+            return
+        with _migrate_lock:
+            if key in _migrated:
+                return
+            try:
+                upgrade(engine)
+            except OperationalError as exc:
+                raise self._unavailable(exc, "cannot migrate the database") from exc
+            _migrated.add(key)
+            log.debug("database %s is at the latest schema", self.safe_url)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run Alembic ``upgrade`` on ``engine`` under the migration lock (idempotent)."""
+    from alembic import command
+
+    with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE is the lock
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def current_revision(db: Database) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with db.read() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def alembic_config() -> Any:
+    """An in-code Alembic configuration pointing at ``storage/migrations``."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite: SQLAlchemy emits BEGIN itself (below).
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")  # first: the others may wait
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")  # bulk inserts spill less
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN IMMEDIATE"))

@@ -1,0 +1,136 @@
+"""The three tables, as SQLModel classes.
+
+The schema itself is created by Alembic (``migrations/versions``); these classes describe the same
+tables for queries and for the model-vs-migration test. Timestamps are stored in UTC and always
+come back timezone-aware (:class:`UTCDateTime`). JSON columns are ``JSONB`` on PostgreSQL and
+``JSON`` (text) elsewhere; Python ``None`` is stored as SQL ``NULL``.
+
+Indexes: ``runs (cluster_id, requested_at)`` and ``runs (state)``; ``assessments (run_id, status)``,
+``(run_id, check_id)`` and ``(run_id, pillar)`` — the three composite indexes lead with ``run_id``,
+so they also serve every lookup by ``run_id`` alone (no separate single-column index, which would
+only slow down bulk inserts); ``assessment_history (cluster_id, finished_at)`` for trends.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class UTCDateTime(TypeDecorator):
+    """``TIMESTAMP WITH TIME ZONE``; naive values are taken as UTC, results are aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        value = to_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def to_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_cluster_id_requested_at", "cluster_id", "requested_at"),
+        Index("ix_runs_state", "state"),
+    )
+
+    run_id: str = Field(sa_column=Column(String, primary_key=True))
+    state: str = Field(sa_column=Column(String, nullable=False))
+    scope: str = Field(sa_column=Column(String, nullable=False))
+    pillars: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    check_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    cluster_id: str = Field(sa_column=Column(String, nullable=False))
+    source: str = Field(default="", sa_column=Column(Text, nullable=False))
+    trigger: str = Field(sa_column=Column(String, nullable=False))
+    requested_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    prefect_flow_run_id: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    config_hash: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    rerun_of: str | None = Field(
+        default=None, sa_column=Column(String, ForeignKey("runs.run_id", ondelete="SET NULL"), nullable=True)
+    )
+    resume_of: str | None = Field(
+        default=None, sa_column=Column(String, ForeignKey("runs.run_id", ondelete="SET NULL"), nullable=True)
+    )
+    summary: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+
+
+class Assessment(SQLModel, table=True):
+    __tablename__ = "assessments"
+    __table_args__ = (
+        Index("ix_assessments_run_id_status", "run_id", "status"),
+        Index("ix_assessments_run_id_check_id", "run_id", "check_id"),
+        Index("ix_assessments_run_id_pillar", "run_id", "pillar"),
+    )
+
+    id: str = Field(sa_column=Column(String, primary_key=True))
+    run_id: str = Field(sa_column=Column(String, ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False))
+    pillar: str = Field(sa_column=Column(String, nullable=False))
+    check_id: str = Field(sa_column=Column(String, nullable=False))
+    check_name: str = Field(sa_column=Column(Text, nullable=False))
+    severity: str = Field(sa_column=Column(String, nullable=False))
+    status: str = Field(sa_column=Column(String, nullable=False))
+    object_kind: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    object_namespace: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    object_name: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    container: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    remediation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    details: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    assessed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    duration_ms: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+
+
+class AssessmentHistory(SQLModel, table=True):
+    __tablename__ = "assessment_history"
+    __table_args__ = (Index("ix_assessment_history_cluster_id_finished_at", "cluster_id", "finished_at"),)
+
+    run_id: str = Field(sa_column=Column(String, ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True))
+    cluster_id: str = Field(sa_column=Column(String, nullable=False))
+    state: str = Field(sa_column=Column(String, nullable=False))
+    finished_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    duration_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    total: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    passing_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    failing_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    warning_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    skipped_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    error_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    timeout_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    pillar_counts: dict[str, dict[str, int]] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    checks_total: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    checks_executed: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    checks_errored: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    checks_timed_out: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    scores: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+
+
+runs_table = Run.__table__
+assessments_table = Assessment.__table__
+history_table = AssessmentHistory.__table__
+TABLES = (runs_table, assessments_table, history_table)

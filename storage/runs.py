@@ -1,0 +1,288 @@
+"""Run lifecycle: create, start, finish, fail, abort — with the transitions guarded in the database.
+
+Every state change is one conditional ``UPDATE runs … WHERE run_id = ? AND state IN (allowed)``
+whose row count decides: zero rows means the run is missing (:class:`RunNotFound`) or in a state
+the transition is not allowed from (:class:`InvalidTransition`). So two processes racing to end
+the same run cannot both win, and a terminal run never changes again. Allowed::
+
+    queued  → running | failed | aborted
+    running → completed | partial | failed | aborted
+
+Entering a terminal state writes the run's ``assessment_history`` row in the same transaction,
+counting its results with one ``GROUP BY`` over ``assessments``.
+
+Timestamps are aware UTC datetimes; run dicts have one key per ``runs`` column.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database
+from storage.enums import ALLOWED_TRANSITIONS, STATUSES, TERMINAL, RunState, Scope, Trigger, is_terminal
+from storage.models import assessments_table as A
+from storage.models import history_table as H
+from storage.models import runs_table as R
+from storage.models import to_utc
+
+__all__ = [
+    "TERMINAL",
+    "InvalidTransition",
+    "RunNotFound",
+    "RunState",
+    "abort_run",
+    "create_run",
+    "fail_run",
+    "finish_run",
+    "get_history",
+    "get_run",
+    "is_terminal",
+    "list_runs",
+    "new_run_id",
+    "start_run",
+]
+
+HISTORY_CHECK_KEYS = ("checks_total", "checks_executed", "checks_errored", "checks_timed_out")
+
+
+class RunNotFound(LookupError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id} does not exist")
+        self.run_id = run_id
+
+
+class InvalidTransition(Exception):
+    """A state change storage does not allow (for example anything out of a terminal state)."""
+
+    def __init__(self, run_id: str, current: str, requested: str) -> None:
+        self.run_id, self.current, self.requested = run_id, current, requested
+        suffix = " (terminal states never change)" if current in {s.value for s in TERMINAL} else ""
+        super().__init__(f"run {run_id} is {current}: cannot move it to {requested}{suffix}")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """``run_<YYYYMMDD>_<HHMMSS>_<6 random hex>``, the timestamp in UTC."""
+    stamp = to_utc(now) if now is not None else _now()
+    return f"run_{stamp:%Y%m%d_%H%M%S}_{secrets.token_hex(3)}"
+
+
+def _strings(values: Iterable[Any] | None, what: str) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str):
+        raise TypeError(f"{what} must be a list of strings, not a string")
+    return [str(getattr(v, "value", v)) for v in values]
+
+
+def _enum_value(enum: type, value: Any, what: str) -> str:
+    try:
+        return enum(getattr(value, "value", value)).value
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise ValueError(f"invalid {what} {value!r} (expected one of: {allowed})") from None
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+def create_run(
+    db: Database,
+    *,
+    scope: str,
+    pillars: Iterable[str] | None,
+    check_ids: Iterable[str] | None,
+    cluster_id: str,
+    source: str,
+    trigger: str,
+    run_id: str | None = None,
+    requested_at: datetime | None = None,
+    rerun_of: str | None = None,
+    resume_of: str | None = None,
+    config_hash: str | None = None,
+) -> dict[str, Any]:
+    """Insert a ``queued`` run and return it as a dict."""
+    requested = to_utc(requested_at) if requested_at is not None else _now()
+    values: dict[str, Any] = {
+        "run_id": run_id or new_run_id(requested),
+        "state": RunState.QUEUED.value,
+        "scope": _enum_value(Scope, scope, "scope"),
+        "pillars": _strings(pillars, "pillars"),
+        "check_ids": _strings(check_ids, "check_ids"),
+        "cluster_id": str(cluster_id),
+        "source": source or "",
+        "trigger": _enum_value(Trigger, trigger, "trigger"),
+        "requested_at": requested,
+        "started_at": None,
+        "completed_at": None,
+        "error": None,
+        "prefect_flow_run_id": None,
+        "config_hash": config_hash,
+        "rerun_of": rerun_of,
+        "resume_of": resume_of,
+        "summary": None,
+    }
+    try:
+        with db.begin() as conn:
+            conn.execute(insert(R).values(**values))
+    except IntegrityError as exc:
+        raise ValueError(f"cannot create run {values['run_id']}: {exc.orig}") from exc
+    return values
+
+
+def get_run(db: Database, run_id: str) -> dict[str, Any] | None:
+    with db.read() as conn:
+        row = conn.execute(select(R).where(R.c.run_id == run_id)).first()
+    return _row(row) if row is not None else None
+
+
+def list_runs(
+    db: Database,
+    *,
+    cluster_id: str | None = None,
+    state: str | Iterable[str] | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Runs, newest request first."""
+    query = select(R)
+    if cluster_id is not None:
+        query = query.where(R.c.cluster_id == cluster_id)
+    if state is not None:
+        states = [state] if isinstance(state, str | RunState) else list(state)
+        query = query.where(R.c.state.in_([_enum_value(RunState, s, "state") for s in states]))
+    if since is not None:
+        query = query.where(R.c.requested_at >= to_utc(since))
+    query = query.order_by(R.c.requested_at.desc(), R.c.run_id.desc()).limit(limit).offset(offset)
+    with db.read() as conn:
+        return [_row(r) for r in conn.execute(query)]
+
+
+def get_history(db: Database, run_id: str) -> dict[str, Any] | None:
+    with db.read() as conn:
+        row = conn.execute(select(H).where(H.c.run_id == run_id)).first()
+    return _row(row) if row is not None else None
+
+
+def start_run(db: Database, run_id: str, prefect_flow_run_id: str | None = None) -> dict[str, Any]:
+    """queued → running; sets ``started_at`` (and the Prefect flow run id when given)."""
+    values: dict[str, Any] = {"started_at": _now()}
+    if prefect_flow_run_id is not None:
+        values["prefect_flow_run_id"] = str(prefect_flow_run_id)
+    return _transition(db, run_id, RunState.RUNNING, (RunState.QUEUED,), values)
+
+
+def finish_run(
+    db: Database,
+    run_id: str,
+    state: str | RunState,
+    error: str | None = None,
+    history: Mapping[str, Any] | None = None,
+    *,
+    summary: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """running → completed | partial | failed | aborted, writing the history row.
+
+    ``history`` may carry the check-level numbers the runner knows (``checks_total``,
+    ``checks_executed``, ``checks_errored``, ``checks_timed_out``), ``duration_ms`` (default:
+    completion minus start) and ``scores``; missing check-level numbers are derived from the
+    stored results. ``summary`` is stored in ``runs.summary``.
+    """
+    target = RunState(_enum_value(RunState, state, "state"))
+    values: dict[str, Any] = {"error": error}
+    if summary is not None:
+        values["summary"] = dict(summary)
+    return _transition(db, run_id, target, (RunState.RUNNING,), values, history)
+
+
+def fail_run(db: Database, run_id: str, error: str, history: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """queued | running → failed, with ``error`` and a history row."""
+    return _transition(db, run_id, RunState.FAILED, (RunState.QUEUED, RunState.RUNNING), {"error": error}, history)
+
+
+def abort_run(db: Database, run_id: str, reason: str, history: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """queued | running → aborted, the reason kept in ``error``, with a history row."""
+    return _transition(db, run_id, RunState.ABORTED, (RunState.QUEUED, RunState.RUNNING), {"error": reason}, history)
+
+
+def _transition(
+    db: Database,
+    run_id: str,
+    target: RunState,
+    sources: tuple[RunState, ...],
+    values: dict[str, Any],
+    history: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    allowed = [s.value for s in sources if target in ALLOWED_TRANSITIONS.get(s, ())]
+    now = _now()
+    values = {**values, "state": target.value}
+    if target in TERMINAL:
+        values["completed_at"] = now
+    with db.begin() as conn:
+        updated = 0
+        if allowed:
+            result = conn.execute(update(R).where(R.c.run_id == run_id, R.c.state.in_(allowed)).values(**values))
+            updated = result.rowcount
+        if updated != 1:
+            current = conn.execute(select(R.c.state).where(R.c.run_id == run_id)).scalar()
+            if current is None:
+                raise RunNotFound(run_id)
+            raise InvalidTransition(run_id, current, target.value)
+        run = _row(conn.execute(select(R).where(R.c.run_id == run_id)).one())
+        if target in TERMINAL:
+            _write_history(conn, run, now, history or {})
+    return run
+
+
+def _write_history(conn: Connection, run: dict[str, Any], finished_at: datetime, given: Mapping[str, Any]) -> None:
+    run_id = run["run_id"]
+    need_checks = any(given.get(k) is None for k in HISTORY_CHECK_KEYS)
+    columns = [A.c.pillar, A.c.status] + ([A.c.check_id] if need_checks else [])
+    rows = conn.execute(select(*columns, func.count()).where(A.c.run_id == run_id).group_by(*columns)).all()
+
+    counts = dict.fromkeys(STATUSES, 0)
+    pillars: dict[str, dict[str, int]] = {}
+    checks: dict[str, set[str]] = {}
+    for row in rows:
+        pillar, status, n = row[0], row[1], row[-1]
+        counts[status] = counts.get(status, 0) + n
+        per = pillars.setdefault(pillar, {})
+        per[status] = per.get(status, 0) + n
+        if need_checks:
+            checks.setdefault(row[2], set()).add(status)
+
+    derived = {
+        "checks_executed": len(checks),
+        "checks_errored": sum(1 for s in checks.values() if "error" in s),
+        "checks_timed_out": sum(1 for s in checks.values() if "timeout" in s),
+    }
+    derived["checks_total"] = max(len(run["check_ids"] or []), derived["checks_executed"])
+    started = run["started_at"] or run["requested_at"]
+    duration = given.get("duration_ms")
+    if duration is None:
+        duration = max(0, int((finished_at - started).total_seconds() * 1000))
+    values = {
+        "run_id": run_id,
+        "cluster_id": run["cluster_id"],
+        "state": run["state"],
+        "finished_at": finished_at,
+        "duration_ms": int(duration),
+        "total": sum(counts.values()),
+        **{f"{status}_count": counts[status] for status in STATUSES},
+        "pillar_counts": pillars,
+        **{k: int(given[k]) if given.get(k) is not None else derived[k] for k in HISTORY_CHECK_KEYS},
+        "scores": given.get("scores"),
+    }
+    conn.execute(insert(H).values(**values))
