@@ -13,10 +13,14 @@ import os
 import pickle
 import select
 import signal
+import struct
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
+
+_HEADER = struct.Struct("!Q")
+_REAPED: set[int] = set()
 
 
 class HardTimeout(TimeoutError):
@@ -41,7 +45,11 @@ def fork_available() -> bool:
 
 
 def run_with_deadline(fn: Callable[[], Any], timeout: float) -> Any:
-    """Call ``fn()`` in a forked child; return its result or raise within ``timeout`` (+ ~10 ms)."""
+    """Call ``fn()`` in a forked child; return its result or raise within ``timeout`` (+ ~10 ms).
+
+    The answer is length-prefixed rather than read to EOF: when several threads fork at once, a
+    child can inherit another pipe's write end, so EOF may not come until an unrelated child ends.
+    """
     if not fork_available():  # pragma: no cover - Windows: no hard timeout, run inline
         return fn()
     read_fd, write_fd = os.pipe()
@@ -51,37 +59,53 @@ def run_with_deadline(fn: Callable[[], Any], timeout: float) -> Any:
         _child(fn, write_fd)
     os.close(write_fd)
     deadline = time.monotonic() + timeout
-    chunks: list[bytes] = []
-    finished = False
+    buffer = bytearray()
+    expected: int | None = None
+    outcome = "timeout"
     try:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            ready, _, _ = select.select([read_fd], [], [], remaining)
-            if not ready:
+            ready, _, _ = select.select([read_fd], [], [], min(remaining, 0.05))
+            if ready:
+                chunk = os.read(read_fd, 1 << 20)
+                if chunk:
+                    buffer += chunk
+                    if expected is None and len(buffer) >= _HEADER.size:
+                        (expected,) = _HEADER.unpack_from(buffer)
+                    if expected is not None and len(buffer) >= _HEADER.size + expected:
+                        outcome = "answered"
+                        break
+                    continue
+            if _exited(pid):
+                outcome = "died"
                 break
-            chunk = os.read(read_fd, 1 << 20)
-            if not chunk:
-                finished = True
-                break
-            chunks.append(chunk)
     finally:
         os.close(read_fd)
-        if not finished:
+        if outcome == "timeout":
             _kill(pid)
         else:
             _reap(pid, deadline)
-    if not finished:
+    if outcome == "timeout":
         raise HardTimeout(f"exceeded its {timeout:g}s timeout; process {pid} was killed")
-    payload = b"".join(chunks)
-    if not payload:
+    if outcome == "died":
         raise ChildDied("the check process exited without a result")
-    kind, value = pickle.loads(payload)
+    kind, value = pickle.loads(bytes(buffer[_HEADER.size : _HEADER.size + expected]))
     if kind == "ok":
         return value
     message, exc_type, tb = value
     raise ChildError(message, exc_type, tb)
+
+
+def _exited(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    if done:
+        _REAPED.add(pid)
+    return bool(done)
 
 
 def _child(fn: Callable[[], Any], write_fd: int) -> None:
@@ -99,7 +123,7 @@ def _child(fn: Callable[[], Any], write_fd: int) -> None:
             text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             data = pickle.dumps(("error", (text, type(exc).__name__, traceback.format_exc())))
             code = 1
-        view = memoryview(data)
+        view = memoryview(_HEADER.pack(len(data)) + data)
         while view:
             written = os.write(write_fd, view)
             view = view[written:]
@@ -120,7 +144,10 @@ def _kill(pid: int) -> None:
 
 
 def _reap(pid: int, deadline: float) -> None:
-    # The child closes its pipe just before exiting; give it a moment, then make sure.
+    # The child exits right after writing its answer; give it a moment, then make sure.
+    if pid in _REAPED:
+        _REAPED.discard(pid)
+        return
     while time.monotonic() < deadline + 1:
         try:
             done, _ = os.waitpid(pid, os.WNOHANG)

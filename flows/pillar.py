@@ -62,6 +62,7 @@ def pillar_flow(run_id: str, pillar: str, check_ids: list[str], timeouts: dict[s
     summaries = []
     for future in as_completed(list(futures)):
         check_id = futures[future]
+        future.wait()  # sets the in-memory final state; .state alone may read a lagging API copy
         check_run = map_task_state(check_id, future.state, timeouts[check_id])
         persist(ctx, registry.by_id(check_id), check_run)
         summaries.append(summary_of(check_run))

@@ -83,6 +83,22 @@ def _free_port(preferred: int) -> int:
     raise PrefectServerError("no free port on 127.0.0.1")
 
 
+def use_api(url: str | None) -> None:
+    """Point this process's Prefect client at ``url`` (None: back to Prefect's own resolution).
+
+    Prefect snapshots its settings when first imported, so an environment change after that
+    needs the global settings context rebuilt; it is global, so every thread sees it.
+    """
+    if url:
+        os.environ["PREFECT_API_URL"] = url
+    else:
+        os.environ.pop("PREFECT_API_URL", None)
+    if "prefect.context" in sys.modules:
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
+
+
 def read_state() -> dict | None:
     try:
         return json.loads(_state_file().read_text())
@@ -101,12 +117,12 @@ def ensure_api(start: bool = True) -> ApiInfo:
         return ApiInfo(profile_url, "profile")
     state = read_state()
     if state and healthy(state["url"]):
-        os.environ["PREFECT_API_URL"] = state["url"]
+        use_api(state["url"])
         return ApiInfo(state["url"], "kwa-local", state.get("log"))
     if not start:
         raise PrefectServerError("no Prefect server is running (start one with: kwa server start)")
     info = start_local_server()
-    os.environ["PREFECT_API_URL"] = info.url or ""
+    use_api(info.url)
     return info
 
 
@@ -119,7 +135,7 @@ def start_local_server(port: int | None = None, timeout: float = START_TIMEOUT) 
         state = read_state()
         if state and healthy(state["url"]):
             return ApiInfo(state["url"], "kwa-local", state.get("log"))
-        chosen = _free_port(port or int(os.environ.get("KWA_PREFECT_PORT", DEFAULT_PORT)))
+        chosen = _free_port(port if port is not None else int(os.environ.get("KWA_PREFECT_PORT", DEFAULT_PORT)))
         url = f"http://127.0.0.1:{chosen}/api"
         log_path = directory / "server.log"
         env = dict(os.environ)

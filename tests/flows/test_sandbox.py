@@ -67,3 +67,20 @@ def test_child_that_exits_without_answer() -> None:
 
     with pytest.raises(ChildDied):
         run_with_deadline(lambda: os._exit(3), 5)
+
+
+def test_a_slow_sibling_does_not_delay_a_quick_check() -> None:
+    """Regression: children forked from parallel threads inherit each other's pipes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def slow() -> None:
+        time.sleep(30)
+
+    with ThreadPoolExecutor(2) as pool:
+        slow_future = pool.submit(run_with_deadline, slow, 2.0)
+        time.sleep(0.05)
+        started = time.monotonic()
+        assert pool.submit(run_with_deadline, lambda: "quick", 5).result() == "quick"
+        assert time.monotonic() - started < 0.5
+        with pytest.raises(HardTimeout):
+            slow_future.result()
