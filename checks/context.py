@@ -16,7 +16,7 @@ Subject = K8sObject | Workload | None
 
 
 class CheckContext:
-    __slots__ = ("snapshot", "config", "check")
+    __slots__ = ("check", "config", "snapshot")
 
     def __init__(self, snapshot: Snapshot, config: Config, check: CheckDefinition | None = None):
         self.snapshot = snapshot

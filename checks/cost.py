@@ -43,11 +43,11 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _age_hours(value: Any) -> float | None:
+def _age_hours(value: Any, now: datetime) -> float | None:
     when = _parse_time(value)
     if when is None:
         return None
-    return (datetime.now(UTC) - when).total_seconds() / 3600.0
+    return (now - when).total_seconds() / 3600.0
 
 
 def _int(value: Any) -> int | None:
@@ -315,7 +315,7 @@ def orphaned_pvc(ctx: CheckContext) -> Iterator[Result]:
         if pvc.owner_refs:
             yield ctx.ok(pvc, f"lifecycle managed by {pvc.owner_refs[0].get('kind')}/{pvc.owner_refs[0].get('name')}")
             continue
-        age = _age_hours(pvc.meta.get("creationTimestamp"))
+        age = _age_hours(pvc.meta.get("creationTimestamp"), ctx.snap.now())
         if age is not None and age < grace:
             yield ctx.ok(pvc, f"unused but created {age:.1f} h ago, within the {grace:g} h grace period")
             continue
@@ -575,7 +575,7 @@ def scaled_to_zero(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.warn(obj, "scaled to zero replicas without an autoscaler (how long is unknown in manifests)")
             continue
         changed = _last_change(obj)
-        age_days = None if changed is None else (datetime.now(UTC) - changed).total_seconds() / 86400
+        age_days = None if changed is None else (ctx.snap.now() - changed).total_seconds() / 86400
         if age_days is not None and age_days < days:
             yield ctx.ok(obj, f"scaled to zero {age_days:.1f} days ago, within {days:g} days")
         else:
@@ -622,7 +622,7 @@ def finished_jobs_retained(ctx: CheckContext) -> Iterator[Result]:
                 problems.append("standalone Job without ttlSecondsAfterFinished")
             if ctx.live:
                 done = _finished_at(w.obj)
-                if done is not None and (datetime.now(UTC) - done).total_seconds() > days * 86400:
+                if done is not None and (ctx.snap.now() - done).total_seconds() > days * 86400:
                     problems.append(f"finished more than {days:g} days ago and still retained")
         elif w.kind == "CronJob":
             spec = w.obj.spec

@@ -141,7 +141,7 @@ def service_selector_matches(selector: dict[str, str] | None, labels: dict[str, 
 # ---- images -------------------------------------------------------------------------------------
 
 class ImageRef:
-    __slots__ = ("raw", "registry", "repository", "tag", "digest")
+    __slots__ = ("digest", "raw", "registry", "repository", "tag")
 
     def __init__(self, raw: str, registry: str, repository: str, tag: str | None, digest: str | None):
         self.raw = raw

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from checks.context import CheckContext
 
 
-class Pillar(str, Enum):
+class Pillar(StrEnum):
     SECURITY = "security"
     RELIABILITY = "reliability"
     PERFORMANCE = "performance"
@@ -59,7 +59,7 @@ _PILLAR_ALIASES.update(
 )
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     CRITICAL = "critical"
     HIGH = "high"
     MEDIUM = "medium"
@@ -85,7 +85,7 @@ _SEVERITY_WEIGHT = {
 }
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     PASSING = "passing"
     FAILING = "failing"
     WARNING = "warning"
@@ -94,7 +94,7 @@ class Status(str, Enum):
     TIMEOUT = "timeout"
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """Where a check can produce a verdict.
 
     ``manifest`` checks work on any snapshot (they also run live); ``live`` checks need object

@@ -105,10 +105,6 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _worst(issues: list[tuple[Status, str]]) -> Status:
     statuses = {s for s, _ in issues}
     for s in (Status.FAILING, Status.WARNING):
@@ -1095,7 +1091,7 @@ def cronjob_robustness(ctx: CheckContext) -> Iterator[Result]:
     Live: warning when suspended, or when at least two scheduled runs were missed since
     ``status.lastScheduleTime`` (creation time if it never ran) — "older than 2 intervals".
     """
-    now = _now()
+    now = ctx.snap.now()
     for w in ctx.snap.workloads():
         if w.kind not in JOB_KINDS:
             continue
@@ -1377,7 +1373,7 @@ def storage_health(ctx: CheckContext) -> Iterator[Result]:
     (binding happens when a pod is scheduled) and passes.
     """
     limit = timedelta(minutes=float(ctx.setting("pvc_pending_minutes", 10)))
-    now = _now()
+    now = ctx.snap.now()
     default_sc = next(
         (
             sc

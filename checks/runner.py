@@ -18,9 +18,15 @@ def preflight(check: CheckDefinition, snapshot: Snapshot, config: Config) -> lis
     if check.id in config.disabled or (check.opt_in and check.id not in config.enabled):
         return [Result(Status.SKIPPED, "check is disabled (opt-in or disabled in config)", reason=SkipReason.DISABLED)]
     if check.mode in (Mode.LIVE, Mode.LIVE_METRICS) and not snapshot.is_live:
-        return [Result(Status.SKIPPED, "needs a live cluster; this run assessed manifests", reason=SkipReason.REQUIRES_LIVE)]
+        return [
+            Result(Status.SKIPPED, "needs a live cluster; this run assessed manifests", reason=SkipReason.REQUIRES_LIVE)
+        ]
     if check.mode is Mode.LIVE_METRICS and snapshot.metrics is None:
-        return [Result(Status.SKIPPED, "metrics.k8s.io is not available on this cluster", reason=SkipReason.REQUIRES_METRICS)]
+        return [
+            Result(
+                Status.SKIPPED, "metrics.k8s.io is not available on this cluster", reason=SkipReason.REQUIRES_METRICS
+            )
+        ]
     # An optional add-on that is simply not installed (VPA, Karpenter, KEDA) is an answer, not an error.
     missing = [
         f"{kind}: {snapshot.unavailable[kind]}"

@@ -9,6 +9,7 @@ writes a pickled answer to a pipe.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -111,15 +112,13 @@ def _exited(pid: int) -> bool:
 def _child(fn: Callable[[], Any], write_fd: int) -> None:
     # Default signal dispositions: the parent may have Python-level handlers we must not run.
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
-        try:
+        with contextlib.suppress(ValueError, OSError):
             signal.signal(sig, signal.SIG_DFL)
-        except (ValueError, OSError):
-            pass
     code = 0
     try:
         try:
             data = pickle.dumps(("ok", fn()), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
+        except BaseException as exc:
             text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             data = pickle.dumps(("error", (text, type(exc).__name__, traceback.format_exc())))
             code = 1
@@ -133,14 +132,10 @@ def _child(fn: Callable[[], Any], write_fd: int) -> None:
 
 
 def _kill(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
 
 
 def _reap(pid: int, deadline: float) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from checks.k8s import selector_matches
@@ -41,7 +42,7 @@ CLUSTER_SCOPED_KINDS = frozenset(
 class K8sObject:
     """A Kubernetes object as a raw dict plus the fields every check reads."""
 
-    __slots__ = ("raw", "kind", "api_version", "namespace", "name", "uid", "source", "index")
+    __slots__ = ("api_version", "index", "kind", "name", "namespace", "raw", "source", "uid")
 
     def __init__(self, raw: dict[str, Any], source: str = "", index: int | None = None):
         meta = raw.get("metadata") or {}
@@ -194,6 +195,12 @@ class Snapshot:
     #    "nodes": {node: {"cpu": cores, "memory": bytes}}}
     metrics: dict[str, Any] | None = None
     cluster_id: str = ""
+    # When the objects were read. A recorded dump (the demo cluster) sets it so that ages
+    # ("pending for 10 minutes", "retained for 7 days") are measured at capture time, not today.
+    captured_at: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.captured_at or datetime.now(UTC)
 
     def __post_init__(self) -> None:
         self._by_kind: dict[str, list[K8sObject]] = defaultdict(list)
@@ -362,7 +369,7 @@ class Snapshot:
 class _LabelIndex:
     """Inverted index ``(key, value) -> workloads`` for one namespace."""
 
-    __slots__ = ("all", "by_pair", "by_key")
+    __slots__ = ("all", "by_key", "by_pair")
 
     def __init__(self) -> None:
         self.all: list[Workload] = []

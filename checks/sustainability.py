@@ -332,7 +332,7 @@ def object_accumulation(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.ok(d)
     if not ctx.live:
         return
-    now = datetime.now(UTC)
+    now = ctx.snap.now()
     for pod in ctx.snap.of_kind("Pod"):
         if pod.status.get("phase") != "Failed":
             continue

@@ -12,6 +12,7 @@ Design (measured numbers in the README):
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import defaultdict
 from typing import Any
@@ -77,19 +78,15 @@ def _on_cancellation(flow, flow_run, state) -> None:  # type: ignore[no-untyped-
 
     run_id = (flow_run.parameters or {}).get("run_id")
     if run_id:
-        try:
+        with contextlib.suppress(Exception):
             abort_run(Database(), run_id, "cancelled from Prefect")
-        except Exception:  # noqa: BLE001 - a run that already ended stays as it ended
-            pass
 
 
 def _on_crashed(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
     run_id = (flow_run.parameters or {}).get("run_id")
     if run_id:
-        try:
+        with contextlib.suppress(Exception):
             fail_run(Database(), run_id, f"runner crashed: {state.message or state.name}")
-        except Exception:  # noqa: BLE001
-            pass
 
 
 @flow(
@@ -133,7 +130,7 @@ def assessment(
 
     try:
         snapshot = load(spec)
-    except Exception as exc:  # noqa: BLE001 - any failure to read the cluster ends the run as failed
+    except Exception as exc:
         message = f"snapshot unreadable: {exc}"
         logger.error(message)
         fail_run(db, run_id, message)
@@ -164,7 +161,7 @@ def assessment(
                 state = pillar_flow(run_id, pillar, ids, {i: timeouts[i] for i in ids}, return_state=True)
                 check_runs += _pillar_runs(state, ids)
         writer.flush()
-    except Exception as exc:  # noqa: BLE001 - storage or engine failure mid-run: the run failed
+    except Exception as exc:
         message = f"run-level error: {type(exc).__name__}: {exc}"
         logger.error(message)
         fail_run(db, run_id, message)
@@ -180,7 +177,9 @@ def assessment(
 
 def decide(check_runs: list[CheckRun], deadline_passed: bool, run_timeout: float | None) -> tuple[RunState, str | None]:
     not_finished = [r.check_id for r in check_runs if r.outcome in (Outcome.NOT_RUN, Outcome.CANCELLED)]
-    timed_out_by_run = [r.check_id for r in check_runs if r.outcome is Outcome.TIMED_OUT and "run deadline" in r.message]
+    timed_out_by_run = [
+        r.check_id for r in check_runs if r.outcome is Outcome.TIMED_OUT and "run deadline" in r.message
+    ]
     if deadline_passed and (not_finished or timed_out_by_run):
         missing = len(not_finished) + len(timed_out_by_run)
         return RunState.FAILED, f"run-level timeout of {run_timeout:g}s exceeded; {missing} check(s) did not finish"

@@ -13,6 +13,7 @@ Exit codes (also in the README):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -34,7 +35,9 @@ def build_parser(prog: str = "python -m flows.run") -> argparse.ArgumentParser:
         description="Assess a Kubernetes cluster (or manifests) against the Well-Architected pillars.",
         epilog="Exit codes: 0 completed, 2 usage error, 3 partial, 4 failed, 5 aborted.",
     )
-    p.add_argument("--check", action="append", default=[], metavar="ID", help="run only this check (repeatable, or a,b)")
+    p.add_argument(
+        "--check", action="append", default=[], metavar="ID", help="run only this check (repeatable, or a,b)"
+    )
     p.add_argument("--pillar", action="append", default=[], metavar="P[,P]", help="run only these pillars")
     src = p.add_argument_group("source (default: current kubeconfig context, else the bundled demo cluster)")
     src.add_argument("--manifests", action="append", default=[], metavar="PATH", help="file, directory or - (stdin)")
@@ -68,7 +71,7 @@ def default_cluster_id(spec: Any, explicit: str | None) -> str:
 
             _, active = kube_config.list_kube_config_contexts(config_file=spec.kubeconfig)
             return active["name"]
-        except Exception:  # noqa: BLE001 - in-cluster or unreadable: fall back to a generic id
+        except Exception:
             return "in-cluster" if os.environ.get("KUBERNETES_SERVICE_HOST") else "live"
     return "manifests"
 
@@ -114,8 +117,11 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     spec = SourceSpec("demo") if args.demo else choose(args.manifests, args.kubeconfig, args.context)
     if spec.kind == "demo" and not args.demo:
-        print("No kubeconfig found: assessing the bundled demo cluster 'demo-prod' (use --manifests or "
-              "--kubeconfig to assess your own).", file=sys.stderr)
+        print(
+            "No kubeconfig found: assessing the bundled demo cluster 'demo-prod' (use --manifests or "
+            "--kubeconfig to assess your own).",
+            file=sys.stderr,
+        )
     cluster_id = default_cluster_id(spec, args.cluster_id)
 
     from flows.server import PrefectServerError, ensure_api
@@ -126,16 +132,25 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: cannot start a local Prefect server: {exc}", file=sys.stderr)
         return EXIT_FAILED
     if info.how == "started":
-        print(f"Started a local Prefect server at {info.url.removesuffix('/api')} (UI; reused by later runs).",
-              file=sys.stderr)
+        print(
+            f"Started a local Prefect server at {info.url.removesuffix('/api')} (UI; reused by later runs).",
+            file=sys.stderr,
+        )
 
     from flows.assessment import assessment, request_run
     from storage.db import Database, StorageUnavailable
 
     try:
         db = Database()
-        run = request_run(db, selected=selected, pillars=pillars, checks=checks, cluster_id=cluster_id,
-                          source=spec.describe(), trigger="ci" if args.ci else "manual")
+        run = request_run(
+            db,
+            selected=selected,
+            pillars=pillars,
+            checks=checks,
+            cluster_id=cluster_id,
+            source=spec.describe(),
+            trigger="ci" if args.ci else "manual",
+        )
     except StorageUnavailable as exc:
         print(f"error: storage unavailable: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -162,10 +177,8 @@ def _run(args: argparse.Namespace) -> int:
         # The flow itself failed or crashed before it could record an outcome: record it now.
         message = f"run-level error: {state.message or state.name}"
         if record.get("state") in ("queued", "running"):
-            try:
+            with contextlib.suppress(Exception):
                 fail_run(db, run_id, message)
-            except Exception:  # noqa: BLE001
-                pass
         record = get_run(db, run_id) or {"run_id": run_id, "state": "failed", "error": message}
         summary = {"run": record, "checks": [], "problems": [], "unavailable": {}}
     final = record.get("state", "failed")
@@ -202,9 +215,13 @@ def render(summary: dict[str, Any], output: str) -> None:
 
     console = Console()
     run = summary["run"]
-    colour = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}.get(run.get("state"), "")
-    console.print(f"Run [bold]{run.get('run_id')}[/bold] · cluster {run.get('cluster_id', '?')} · "
-                  f"state [{colour}]{run.get('state')}[/{colour}]")
+    colour = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}.get(
+        run.get("state"), ""
+    )
+    console.print(
+        f"Run [bold]{run.get('run_id')}[/bold] · cluster {run.get('cluster_id', '?')} · "
+        f"state [{colour}]{run.get('state')}[/{colour}]"
+    )
     if run.get("error"):
         console.print(f"[red]error:[/red] {run['error']}")
     table = Table(title=None)

@@ -67,7 +67,7 @@ def _profile_api_url() -> str | None:
         from prefect.settings import get_current_settings
 
         url = get_current_settings().api.url
-    except Exception:  # noqa: BLE001 - a broken profile just means "not configured"
+    except Exception:
         return None
     return str(url) if url else None
 

@@ -12,13 +12,13 @@ one errored or timed out and at least one executed, ``failed`` when none execute
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from checks.model import Result, Status
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     EXECUTED = "executed"  # the check ran to completion, whatever it found
     ERRORED = "errored"  # raised, crashed, or could not evaluate (e.g. a forbidden resource)
     TIMED_OUT = "timed_out"
@@ -86,7 +86,7 @@ def exception_message(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
-class RunState(str, Enum):
+class RunState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     COMPLETED = "completed"

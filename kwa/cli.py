@@ -67,7 +67,9 @@ def _checks(rest: list[str]) -> int:
         for col in ("id", "pillar", "severity", "mode", "name"):
             table.add_column(col)
         for r in rows:
-            table.add_row(r["id"], r["pillar"], r["severity"], r["mode"] + (" (opt-in)" if r["opt_in"] else ""), r["name"])
+            table.add_row(
+                r["id"], r["pillar"], r["severity"], r["mode"] + (" (opt-in)" if r["opt_in"] else ""), r["name"]
+            )
         Console().print(table)
     return 0
 

@@ -30,10 +30,10 @@ os.environ.pop("KUBERNETES_SERVICE_HOST", None)
 @pytest.fixture(scope="session")
 def prefect_api():
     """A real ``prefect server start`` for the whole session (SQLite, loopback, free port)."""
-    from flows.server import start_local_server, stop_local_server
+    from flows.server import start_local_server, stop_local_server, use_api
 
     info = start_local_server(port=0)
-    os.environ["PREFECT_API_URL"] = info.url
+    use_api(info.url)
     yield info.url
     try:
         from prefect.events.worker import EventsWorker
@@ -41,10 +41,10 @@ def prefect_api():
 
         APILogWorker.drain_all(timeout=10)
         EventsWorker.drain_all(timeout=10)
-    except Exception:  # noqa: BLE001 - draining is best effort before the server goes away
+    except Exception:
         pass
     stop_local_server()
-    os.environ.pop("PREFECT_API_URL", None)
+    use_api(None)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ DEMO_METRICS_PATH = DATA_DIR / "demo-metrics.yaml"
 CLUSTER_ID = "demo-prod"
 SERVER_VERSION = "1.29.4"
 DESCRIPTION = "bundled demo cluster 'demo-prod' (a recorded dump; no kubeconfig was found)"
+# The generator's fixed "now": ages in the dump are measured at this instant, not today.
+CAPTURED_AT = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def load_demo() -> Snapshot:
@@ -43,6 +46,7 @@ def load_demo() -> Snapshot:
         server_version=SERVER_VERSION,
         metrics=load_metrics(),
         cluster_id=CLUSTER_ID,
+        captured_at=CAPTURED_AT,
     )
 
 

@@ -153,7 +153,9 @@ def _accept(doc: Any, label: str, index: int, objects: list[K8sObject], problems
     _accept_object(doc, label, index, objects, problems)
 
 
-def _accept_object(doc: dict[str, Any], label: str, index: int, objects: list[K8sObject], problems: list[ParseProblem]) -> None:
+def _accept_object(
+    doc: dict[str, Any], label: str, index: int, objects: list[K8sObject], problems: list[ParseProblem]
+) -> None:
     missing = [k for k in ("apiVersion", "kind") if not isinstance(doc.get(k), str) or not doc.get(k)]
     meta = doc.get("metadata")
     if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):

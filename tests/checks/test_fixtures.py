@@ -74,7 +74,10 @@ def test_fixture(path: Path) -> None:
     }
     for r in results:
         want = per_object.get((r.kind, r.namespace, r.name), expected)
-        assert r.status is want, f"{check.id} {path.name}: {r.kind}/{r.namespace}/{r.name} [{r.container}] is {r.status.value} ({r.message!r}), expected {want.value}"
+        assert r.status is want, (
+            f"{check.id} {path.name}: {r.kind}/{r.namespace}/{r.name} [{r.container}] is {r.status.value} "
+            f"({r.message!r}), expected {want.value}"
+        )
     assert any(r.status is expected for r in results), f"{check.id} {path.name}: no {expected.value} result"
 
 

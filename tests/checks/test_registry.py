@@ -67,7 +67,7 @@ def test_lookup_by_id_and_pillar() -> None:
     registry = load_all()
     assert registry.by_id("sec-001").id == "SEC-001"
     assert {c.pillar for c in registry.by_pillar(Pillar.SECURITY)} == {Pillar.SECURITY}
-    with pytest.raises(UnknownCheckError, match="valid ids: .*SEC-001"):
+    with pytest.raises(UnknownCheckError, match=r"valid ids: .*SEC-001"):
         registry.by_id("SEC-999")
     with pytest.raises(UnknownPillarError, match="valid pillars: security, reliability"):
         registry.select(["speed"], None)
@@ -114,5 +114,5 @@ def test_broken_plugin_fails_loudly(tmp_path: Path, monkeypatch) -> None:  # typ
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: kwa-plugin-broken\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[kwa.checks]\nbroken = kwa_plugin_broken\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(CheckRegistrationError, match="'broken'.*missing dependency"):
+    with pytest.raises(CheckRegistrationError, match=r"'broken'.*missing dependency"):
         load_plugins()

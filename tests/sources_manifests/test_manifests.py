@@ -86,7 +86,7 @@ def test_malformed_document_is_reported_and_the_rest_assessed(tmp_path: Path) ->
 
 
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="manifest path not found: .*nope.yaml"):
+    with pytest.raises(SourceError, match=r"manifest path not found: .*nope\.yaml"):
         load_manifests([str(tmp_path / "nope.yaml")])
 
 

@@ -1,0 +1,87 @@
+"""Orchestration overhead: the same checks with and without Prefect, in the same process.
+
+Usage: python bench/overhead.py [--manifests PATH ...] [--repeat 3]
+
+Prints, for one snapshot (default: the bundled demo cluster):
+  inline    evaluate every check in-process and persist the results (no Prefect, no fork)
+  sandboxed the same, each check in a forked child with a deadline (what the flow does)
+  prefect   the whole assessment flow against a running Prefect server (kwa's local server, or
+            PREFECT_API_URL), run state, pillar subflows, tasks and persistence included
+and the overhead = prefect - inline. Medians of --repeat runs. Uses a throwaway kwa database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--manifests", action="append", default=[])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="kwa-bench-")
+    os.environ["KWA_DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
+
+    from flows.server import ensure_api
+
+    api = ensure_api()
+    from checks.registry import load_all
+    from checks.runner import evaluate
+    from checks.sandbox import run_with_deadline
+    from checks.sources.resolve import SourceSpec, load
+    from flows.assessment import assessment
+    from storage.db import Database
+    from storage.results import ResultWriter
+    from storage.runs import create_run
+
+    spec = SourceSpec("manifests", paths=args.manifests) if args.manifests else SourceSpec("demo")
+    snapshot = load(spec).prepare()
+    checks = load_all().all()
+    db = Database()
+
+    def persisted(run_checks) -> float:  # type: ignore[no-untyped-def]
+        run = create_run(
+            db, scope="full", pillars=[], check_ids=[], cluster_id="bench", source="bench", trigger="manual"
+        )
+        started = time.perf_counter()
+        writer = ResultWriter(db, run["run_id"])
+        for c in checks:
+            rows = [r.as_row() for r in run_checks(c)]
+            meta = {
+                "id": c.id,
+                "pillar": c.pillar.value,
+                "name": c.name,
+                "severity": c.severity.value,
+                "remediation": c.remediation,
+            }
+            writer.add(meta, rows, datetime.now(UTC), 0)
+        writer.flush()
+        return time.perf_counter() - started
+
+    timings: dict[str, list[float]] = {"inline": [], "sandboxed": [], "prefect": []}
+    for _ in range(args.repeat):
+        timings["inline"].append(persisted(lambda c: evaluate(c, snapshot)))
+        timings["sandboxed"].append(persisted(lambda c: run_with_deadline(lambda: evaluate(c, snapshot), 30)))
+        started = time.perf_counter()
+        summary = assessment(source=spec.to_dict(), cluster_id="bench")
+        timings["prefect"].append(time.perf_counter() - started)
+        assert summary["run"]["state"] in ("completed", "partial"), summary["run"]
+    med = {k: statistics.median(v) for k, v in timings.items()}
+    print(f"snapshot: {len(snapshot.objects)} objects, {len(checks)} checks; Prefect API: {api.how} {api.url}")
+    for k, v in med.items():
+        print(f"{k:10s} median {v:6.2f}s  runs {', '.join(f'{x:.2f}' for x in timings[k])}")
+    print(f"overhead  (prefect - inline) {med['prefect'] - med['inline']:.2f}s")
+
+
+if __name__ == "__main__":
+    main()
