@@ -25,6 +25,8 @@ class RunContext:
     deadline: float | None = None  # time.monotonic() value of the run-level timeout
     progress: Any = None  # optional callback(check_run) for live progress
     lock: threading.Lock = field(default_factory=threading.Lock)
+    batches: dict[str, Any] = field(default_factory=dict)  # check id -> checks.sandbox.IsolatedBatch
+    outputs: dict[str, Any] = field(default_factory=dict)  # check id -> (results, duration_ms)
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()

@@ -1,15 +1,16 @@
 """The pillar subflow and the check task.
 
-Each check is a Prefect task whose body evaluates the check in a forked child killed at its
-deadline (checks.sandbox): the only timeout that holds for busy loops, sleeps, blocking sockets
-and long C calls alike, even on the task runner's worker threads. Tasks of a pillar run on a small
-thread pool, so independent checks evaluate in parallel processes.
+Checks are evaluated in forked worker processes (checks.sandbox.IsolatedBatch): each check has a
+deadline that SIGKILL enforces, whatever the check does (busy loop, sleep, a socket read without
+timeout, a long C call), and the workers of a pillar run side by side on the machine's cores.
+Each check is still its own Prefect task: the task waits for its check's outcome and ends in the
+state that outcome deserves (Completed, Failed with the check's exception, TimedOut), so the
+Prefect UI shows one task per check and the run maps Prefect's terminal states.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from datetime import UTC, datetime
 
 from prefect import flow, task
@@ -17,54 +18,54 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from checks.model import CheckDefinition, Result
+from checks.model import CheckDefinition
 from checks.registry import load_all
 from checks.runner import evaluate
-from checks.sandbox import HardTimeout, run_with_deadline
+from checks.sandbox import IsolatedBatch
 from flows import context
 from flows.states import CheckRun, Outcome, map_task_state
 
-MAX_PARALLEL_CHECKS = max(2, min(4, os.cpu_count() or 2))
-
-
-class RunDeadlineExceeded(HardTimeout):
-    """The run-level timeout left no time for this check."""
+LANES = max(1, min(4, os.cpu_count() or 1))
+# Tasks only wait on their outcome, so many can wait at once; the lanes bound the real work.
+MAX_WAITING_TASKS = 32
 
 
 @task(name="check", task_run_name="{check_id}", cache_policy=NO_CACHE, retries=0)
-def run_check(run_id: str, check_id: str, timeout: float) -> tuple[list[Result], int]:
-    """Evaluate one check against the run's snapshot within a hard deadline."""
+def run_check(run_id: str, check_id: str, timeout: float) -> int:
+    """Wait for one check's outcome; raise what stopped it (a TimeoutError ends the task TimedOut).
+
+    The results stay in the process (``RunContext.outputs``) rather than in Prefect's result
+    store: 100 checks x thousands of rows would otherwise be pickled through Prefect's machinery.
+    """
     ctx = context.get(run_id)
-    check = load_all().by_id(check_id)
-    remaining = ctx.remaining()
-    budget = timeout if remaining is None else min(timeout, remaining)
-    if budget <= 0:
-        raise RunDeadlineExceeded("not started: the run deadline had already passed")
-    started = time.perf_counter()
-    try:
-        results = run_with_deadline(lambda: evaluate(check, ctx.snapshot, ctx.config), budget)
-    except HardTimeout:
-        if budget < timeout:
-            raise RunDeadlineExceeded(f"stopped at the run deadline after {budget:.1f}s") from None
-        raise
-    return results, int((time.perf_counter() - started) * 1000)
+    outcome = ctx.batches[check_id].wait(check_id)
+    results = outcome.unwrap(timeout)
+    ctx.outputs[check_id] = (results, outcome.duration_ms)
+    return len(results)
 
 
-@flow(name="kwa-pillar", flow_run_name="{pillar}", task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_CHECKS))
+@flow(name="kwa-pillar", flow_run_name="{pillar}", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WAITING_TASKS))
 def pillar_flow(run_id: str, pillar: str, check_ids: list[str], timeouts: dict[str, float]) -> list[dict]:
     """Run one pillar's checks; persist each check's results as soon as it finishes."""
     ctx = context.get(run_id)
     registry = load_all()
-    futures = {}
+    checks = {check_id: registry.by_id(check_id) for check_id in check_ids}
+    batch = IsolatedBatch(
+        [(check_id, timeouts[check_id]) for check_id in check_ids],
+        lambda check_id: evaluate(checks[check_id], ctx.snapshot, ctx.config),
+        lanes=min(LANES, len(check_ids)),
+        run_deadline=ctx.deadline,
+    ).start()
     for check_id in check_ids:
-        future = run_check.submit(run_id, check_id, timeouts[check_id])
-        futures[future] = check_id
+        ctx.batches[check_id] = batch
+    futures = {run_check.submit(run_id, check_id, timeouts[check_id]): check_id for check_id in check_ids}
     summaries = []
     for future in as_completed(list(futures)):
         check_id = futures[future]
         future.wait()  # sets the in-memory final state; .state alone may read a lagging API copy
-        check_run = map_task_state(check_id, future.state, timeouts[check_id])
-        persist(ctx, registry.by_id(check_id), check_run)
+        output = ctx.outputs.pop(check_id, None)
+        check_run = map_task_state(check_id, future.state, timeouts[check_id], output)
+        persist(ctx, checks[check_id], check_run)
         summaries.append(summary_of(check_run))
     return summaries
 

@@ -99,6 +99,41 @@ def use_api(url: str | None) -> None:
         refresh_global_settings_context()
 
 
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _answering(state: dict, patience: float = 30.0) -> bool:
+    """Whether the recorded server serves requests; a live but busy server is waited for.
+
+    Starting a second server because the first was slow to answer one health check would leave
+    two servers and two histories, so a server whose process lives gets ``patience`` seconds.
+    """
+    if healthy(state["url"]):
+        return True
+    if not _alive(int(state.get("pid") or -1)):
+        return False
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        if healthy(state["url"], timeout=2.0):
+            return True
+        if not _alive(int(state["pid"])):
+            return False
+        time.sleep(0.5)
+    raise PrefectServerError(
+        f"the local Prefect server (pid {state['pid']}) is running but not answering at {state['url']}; "
+        f"see {state.get('log')} or restart it with: kwa server stop && kwa server start"
+    )
+
+
 def read_state() -> dict | None:
     try:
         return json.loads(_state_file().read_text())
@@ -116,7 +151,7 @@ def ensure_api(start: bool = True) -> ApiInfo:
     if profile_url:
         return ApiInfo(profile_url, "profile")
     state = read_state()
-    if state and healthy(state["url"]):
+    if state and _answering(state):
         use_api(state["url"])
         return ApiInfo(state["url"], "kwa-local", state.get("log"))
     if not start:
@@ -133,7 +168,7 @@ def start_local_server(port: int | None = None, timeout: float = START_TIMEOUT) 
     with open(directory / "start.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two runs starting at once share one server
         state = read_state()
-        if state and healthy(state["url"]):
+        if state and _answering(state):
             return ApiInfo(state["url"], "kwa-local", state.get("log"))
         chosen = _free_port(port if port is not None else int(os.environ.get("KWA_PREFECT_PORT", DEFAULT_PORT)))
         url = f"http://127.0.0.1:{chosen}/api"

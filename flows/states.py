@@ -53,10 +53,14 @@ def outcome_of_results(results: list[Result]) -> Outcome:
     return Outcome.EXECUTED
 
 
-def map_task_state(check_id: str, state: Any, timeout: float) -> CheckRun:
-    """Map a Prefect task state (from ``return_state=True`` / ``future.state``) to a :class:`CheckRun`."""
+def map_task_state(check_id: str, state: Any, timeout: float, output: tuple | None = None) -> CheckRun:
+    """Map a Prefect task state (from ``return_state=True`` / ``future.state``) to a :class:`CheckRun`.
+
+    ``output`` is ``(results, duration_ms)`` when the task left its results in the process
+    instead of returning them through Prefect's result store.
+    """
     if state.is_completed():
-        value = state.result(raise_on_failure=False)
+        value = output if output is not None else state.result(raise_on_failure=False)
         results, duration_ms = value if isinstance(value, tuple) else (value, 0)
         return CheckRun(check_id, outcome_of_results(results), list(results), duration_ms)
     if state.is_cancelled():

@@ -84,3 +84,61 @@ def test_a_slow_sibling_does_not_delay_a_quick_check() -> None:
         assert time.monotonic() - started < 0.5
         with pytest.raises(HardTimeout):
             slow_future.result()
+
+
+# ---- IsolatedBatch: many jobs per worker process, a deadline per job ---------------------------
+
+
+def _jobs(behaviour: dict[str, object]):  # type: ignore[no-untyped-def]
+    import os as _os
+
+    def run(job_id: str):  # type: ignore[no-untyped-def]
+        what = behaviour[job_id]
+        if what == "sleep":
+            time.sleep(30)
+        if what == "raise":
+            raise KeyError("missing field")
+        if what == "die":
+            _os._exit(9)
+        return f"{job_id} ok"
+
+    return run
+
+
+def test_batch_isolates_each_job_and_the_lane_goes_on() -> None:
+    from checks.sandbox import IsolatedBatch
+
+    behaviour = {"a": "ok", "b": "sleep", "c": "raise", "d": "ok", "e": "die", "f": "ok"}
+    started = time.monotonic()
+    batch = IsolatedBatch([(j, 0.5) for j in behaviour], _jobs(behaviour), lanes=1).start()
+    kinds = {j: batch.wait(j).kind for j in behaviour}
+    assert kinds == {"a": "ok", "b": "timeout", "c": "error", "d": "ok", "e": "died", "f": "ok"}
+    assert batch.wait("a").unwrap(0.5) == "a ok"
+    with pytest.raises(ChildError, match="KeyError: 'missing field'"):
+        batch.wait("c").unwrap(0.5)
+    with pytest.raises(HardTimeout, match=r"0\.5s timeout"):
+        batch.wait("b").unwrap(0.5)
+    assert time.monotonic() - started < 0.5 + 1.0
+
+
+def test_batch_lanes_run_in_parallel() -> None:
+    from checks.sandbox import IsolatedBatch
+
+    behaviour = {"slow1": "sleep", "slow2": "sleep"}
+    started = time.monotonic()
+    batch = IsolatedBatch([(j, 1.0) for j in behaviour], _jobs(behaviour), lanes=2).start()
+    assert [batch.wait(j).kind for j in behaviour] == ["timeout", "timeout"]
+    assert time.monotonic() - started < 1.8  # two lanes: not 2 x 1 s
+
+
+def test_batch_respects_the_run_deadline() -> None:
+    from checks.sandbox import IsolatedBatch
+
+    behaviour = {"a": "sleep", "b": "ok"}
+    batch = IsolatedBatch(
+        [(j, 30.0) for j in behaviour], _jobs(behaviour), lanes=1, run_deadline=time.monotonic() + 0.5
+    ).start()
+    with pytest.raises(HardTimeout, match="run deadline"):
+        batch.wait("a").unwrap(30)
+    with pytest.raises(HardTimeout, match="run deadline"):
+        batch.wait("b").unwrap(30)
