@@ -79,10 +79,10 @@ def default_cluster_id(spec: Any, explicit: str | None) -> str:
 def main(argv: list[str] | None = None, prog: str = "python -m flows.run") -> int:
     args = build_parser(prog).parse_args(argv)
     if not args.verbose:
-        # Prefect's per-task INFO lines drown the result table; they still reach the Prefect UI.
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", "WARNING")
+        # Prefect's own console lines (per-task states, a failing check's traceback) drown the
+        # result table; they still reach the Prefect UI and `--verbose` shows them here.
+        for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
+            os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", "CRITICAL")
     try:
         return _run(args)
     except UsageError as exc:
@@ -214,6 +214,8 @@ def render(summary: dict[str, Any], output: str) -> None:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 160)  # piped output: no wrapping mid-message
     run = summary["run"]
     colour = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}.get(
         run.get("state"), ""
