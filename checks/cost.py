@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from checks.context import CheckContext
-from checks.k8s import QuantityError, container_resource, parse_quantity, service_selector_matches
+from checks.k8s import QuantityError, as_int, container_resource, parse_quantity, service_selector_matches
 from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.snapshot import K8sObject, Snapshot, Workload
@@ -49,15 +49,6 @@ def _age_hours(value: Any, now: datetime) -> float | None:
         return None
     return (now - when).total_seconds() / 3600.0
 
-
-def _int(value: Any) -> int | None:
-    """An integer field, or None when it is not one (templated or malformed manifests)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _quantity(value: Any) -> float | None:
@@ -562,10 +553,10 @@ def scaled_to_zero(ctx: CheckContext) -> Iterator[Result]:
     days = float(ctx.setting("scaled_to_zero_days", 7))
     for obj in snap.of_kind("Deployment", "StatefulSet"):
         replicas = obj.spec.get("replicas")
-        if replicas is not None and _int(replicas) is None:
+        if replicas is not None and as_int(replicas) is None:
             yield ctx.error(obj, f"spec.replicas {replicas!r} is not an integer")
             continue
-        if replicas is None or _int(replicas) != 0:
+        if replicas is None or as_int(replicas) != 0:
             yield ctx.ok(obj)
             continue
         if snap.hpa_for(obj) is not None or (obj.kind, obj.namespace, obj.name) in keda:
@@ -628,7 +619,7 @@ def finished_jobs_retained(ctx: CheckContext) -> Iterator[Result]:
             spec = w.obj.spec
             for key, default in (("successfulJobsHistoryLimit", 3), ("failedJobsHistoryLimit", 1)):
                 value = spec.get(key)
-                if value is not None and (_int(value) is None or _int(value) > default):
+                if value is not None and (as_int(value) is None or as_int(value) > default):
                     problems.append(f"{key} {value} is above the default {default}")
         else:
             continue

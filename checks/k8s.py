@@ -174,6 +174,28 @@ def parse_image(image: str) -> ImageRef:
     return ImageRef(raw, registry, repository, tag or None, digest or None)
 
 
+# ---- plain numbers from spec fields -------------------------------------------------------------
+
+def as_int(value: Any) -> int | None:
+    """An integer field, or None when it is not one (templated or malformed manifests)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def as_number(value: Any) -> float | None:
+    """A number from a spec field (int, float or numeric string), or None for anything else."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 # ---- quantities ---------------------------------------------------------------------------------
 
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from checks.context import CheckContext
-from checks.k8s import parse_image, selector_matches, service_selector_matches
+from checks.k8s import as_int, parse_image, selector_matches, service_selector_matches
 from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.snapshot import CLUSTER_SCOPED_KINDS, WORKLOAD_KINDS, K8sObject, Workload, pod_template
@@ -37,14 +37,6 @@ def _minor(version: Any) -> tuple[int, int] | None:
     match = _VERSION.match(str(version or "").strip())
     return (int(match.group(1)), int(match.group(2))) if match else None
 
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _fmt(v: tuple[int, int]) -> str:
@@ -451,7 +443,7 @@ def _named_ports(w: Workload) -> dict[int, str]:
     out: dict[int, str] = {}
     for c in w.containers():
         for p in c.get("ports") or []:
-            number = _int(p.get("containerPort"))
+            number = as_int(p.get("containerPort"))
             if p.get("name") and number is not None:
                 out.setdefault(number, str(p["name"]))
     return out
@@ -526,8 +518,8 @@ def spec_hygiene(ctx: CheckContext) -> Iterator[Result]:
             if isinstance(target, str) and not target.isdigit():
                 if len(target) > 15:
                     failures.append(f"targetPort name {target!r} is longer than 15 characters")
-            elif _int(target) in named:
-                warnings.append(f"numeric targetPort {target}: the container names it {named[_int(target)]!r}")
+            elif as_int(target) in named:
+                warnings.append(f"numeric targetPort {target}: the container names it {named[as_int(target)]!r}")
         if failures:
             yield ctx.fail(svc, "; ".join(failures + warnings), details=failures + warnings)
         elif warnings:

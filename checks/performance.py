@@ -13,8 +13,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from checks.capacity import (
+    RESOURCES,
+    FieldError,
+    active_pods_by_node,
+    allocatable,
+    container_name,
+    lenient_quantity,
+    percent,
+    pod_metrics,
+    pod_total,
+    read_resource,
+    running_pods_by_owner,
+)
 from checks.context import CheckContext
-from checks.k8s import QuantityError, container_resource, effective_replicas, parse_quantity, selector_matches
+from checks.k8s import (
+    as_number,
+    container_resource,
+    effective_replicas,
+    selector_matches,
+)
 from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.snapshot import K8sObject, Snapshot, Workload, pod_template
@@ -22,89 +40,9 @@ from checks.snapshot import K8sObject, Snapshot, Workload, pod_template
 W = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
 # Kinds an HPA (or KEDA/VPA) can scale whose pod template we know.
 SCALABLE = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
-RESOURCES = ("cpu", "memory")
-TERMINATED_PHASES = frozenset({"Succeeded", "Failed"})
 
 
 # ---- shared helpers (also used by checks.sustainability) ----------------------------------------
-
-class _FieldError(ValueError):
-    """A quantity the API server would reject; the message names the container and field."""
-
-    def __init__(self, container: str, field: str, value: Any):
-        self.container = container
-        super().__init__(f"container {container}: unparsable quantity {value!r} in resources.{field}")
-
-
-def _cname(c: dict[str, Any]) -> str:
-    return c.get("name") or "?"
-
-
-def _read(c: dict[str, Any], section: str, resource: str) -> float | None:
-    """The container's ``resources[section][resource]`` in base units, None when unset."""
-    raw = container_resource(c, section, resource)
-    if raw is None:
-        return None
-    try:
-        return parse_quantity(raw)
-    except QuantityError:
-        raise _FieldError(_cname(c), f"{section}.{resource}", raw) from None
-
-
-def _lenient(raw: Any) -> float | None:
-    """Parse a quantity from a live object (already validated by the API server); None if odd."""
-    if raw is None:
-        return None
-    try:
-        return parse_quantity(raw)
-    except QuantityError:
-        return None
-
-
-def _pod_total(pod_spec: dict[str, Any], section: str, resource: str, default_to_limit: bool = False) -> float:
-    """What the scheduler accounts for a pod: max(app + sidecars, peak init) + overhead.
-
-    ``default_to_limit`` applies the API server's pod defaulting (a request defaults to the limit),
-    which live pods already carry but pod templates do not.
-    """
-
-    def value(c: dict[str, Any]) -> float:
-        v = _lenient(container_resource(c, section, resource))
-        if v is None and default_to_limit and section == "requests":
-            v = _lenient(container_resource(c, "limits", resource))
-        return v or 0.0
-
-    app = sum(value(c) for c in pod_spec.get("containers") or [])
-    sidecars = 0.0
-    init_peak = 0.0
-    for c in pod_spec.get("initContainers") or []:
-        if c.get("restartPolicy") == "Always":
-            sidecars += value(c)
-        else:
-            init_peak = max(init_peak, sidecars + value(c))
-    overhead = _lenient((pod_spec.get("overhead") or {}).get(resource)) or 0.0
-    return max(app + sidecars, init_peak) + overhead
-
-
-def _active_pods_by_node(snap: Snapshot) -> dict[str, list[K8sObject]]:
-    """Non-terminated pods bound to a node, indexed once by ``spec.nodeName``."""
-    by_node: dict[str, list[K8sObject]] = defaultdict(list)
-    for pod in snap.of_kind("Pod"):
-        node = pod.spec.get("nodeName")
-        if node and pod.status.get("phase") not in TERMINATED_PHASES:
-            by_node[node].append(pod)
-    return by_node
-
-
-def _allocatable(node: K8sObject) -> dict[str, float | None]:
-    alloc = node.status.get("allocatable") or {}
-    return {r: _lenient(alloc.get(r)) for r in RESOURCES}
-
-
-def _pod_metrics(snap: Snapshot, namespace: str | None, name: str) -> dict[str, Any] | None:
-    """Per-container usage of one pod; the contract key is the string ``"ns/pod"``."""
-    pods = (snap.metrics or {}).get("pods") or {}
-    return pods.get(f"{namespace}/{name}")
 
 
 def _template_of(obj: K8sObject) -> Workload | None:
@@ -116,20 +54,6 @@ def _template_of(obj: K8sObject) -> Workload | None:
             return None
         pt = template["spec"], template.get("metadata") or {}
     return Workload(obj, pt[0], pt[1])
-
-
-def _num(value: Any) -> float | None:
-    """A plain number from a spec field (int, float or numeric string); None for anything else."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _pct(part: float, whole: float) -> float:
-    return 100.0 * part / whole if whole else 0.0
 
 
 def _fmt(resource: str, value: float) -> str:
@@ -175,14 +99,15 @@ def _autoscaler_targets(snap: Snapshot) -> dict[tuple[str, str | None, str], str
 
 # ---- PERF-001 / PERF-002: requests ----------------------------------------------------------------
 
+
 def _requests_missing(ctx: CheckContext, resource: str) -> Iterator[Result]:
     defaults = _limitrange_defaults(ctx.snap, resource)
     for w in ctx.snap.workloads():
         for c in w.long_running_containers():
-            name = _cname(c)
+            name = container_name(c)
             try:
-                value = _read(c, "requests", resource)
-            except _FieldError as exc:
+                value = read_resource(c, "requests", resource)
+            except FieldError as exc:
                 yield ctx.error(w, str(exc), container=name)
                 continue
             if value is not None:
@@ -198,8 +123,6 @@ def _requests_missing(ctx: CheckContext, resource: str) -> Iterator[Result]:
                 )
             else:
                 yield ctx.fail(w, f"container {name} has no resources.requests.{resource}", container=name)
-
-
 
 
 @check(
@@ -239,7 +162,6 @@ def cpu_requests_missing(ctx: CheckContext) -> Iterator[Result]:
     yield from _requests_missing(ctx, "cpu")
 
 
-
 @check(
     id="PERF-002",
     pillar="performance",
@@ -268,8 +190,8 @@ def memory_requests_missing(ctx: CheckContext) -> Iterator[Result]:
     yield from _requests_missing(ctx, "memory")
 
 
-
 # ---- PERF-003: memory limit ------------------------------------------------------------------------
+
 
 @check(
     id="PERF-003",
@@ -298,10 +220,10 @@ def memory_limit_missing(ctx: CheckContext) -> Iterator[Result]:
     """
     for w in ctx.snap.workloads():
         for c in w.long_running_containers():
-            name = _cname(c)
+            name = container_name(c)
             try:
-                value = _read(c, "limits", "memory")
-            except _FieldError as exc:
+                value = read_resource(c, "limits", "memory")
+            except FieldError as exc:
                 yield ctx.error(w, str(exc), container=name)
                 continue
             if value is None:
@@ -311,6 +233,7 @@ def memory_limit_missing(ctx: CheckContext) -> Iterator[Result]:
 
 
 # ---- PERF-004: CPU limit (advisory) ----------------------------------------------------------------
+
 
 @check(
     id="PERF-004",
@@ -348,8 +271,9 @@ def cpu_limit_missing(ctx: CheckContext) -> Iterator[Result]:
     verdict = ctx.warn if policy == "warning" else ctx.fail
     for w in ctx.snap.workloads():
         try:
-            missing = [_cname(c) for c in w.long_running_containers() if _read(c, "limits", "cpu") is None]
-        except _FieldError as exc:
+            containers = w.long_running_containers()
+            missing = [container_name(c) for c in containers if read_resource(c, "limits", "cpu") is None]
+        except FieldError as exc:
             yield ctx.error(w, str(exc), container=exc.container)
             continue
         if missing:
@@ -359,6 +283,7 @@ def cpu_limit_missing(ctx: CheckContext) -> Iterator[Result]:
 
 
 # ---- PERF-005: request / limit ratio ---------------------------------------------------------------
+
 
 @check(
     id="PERF-005",
@@ -402,18 +327,18 @@ def request_limit_ratio(ctx: CheckContext) -> Iterator[Result]:
         try:
             for c in w.long_running_containers():
                 for resource in RESOURCES:
-                    req, lim = _read(c, "requests", resource), _read(c, "limits", resource)
+                    req, lim = read_resource(c, "requests", resource), read_resource(c, "limits", resource)
                     if strict and resource == "memory" and (req is not None or lim is not None):
                         compared = True
                         if req is not None and req != lim:
-                            unequal.append(_cname(c))
+                            unequal.append(container_name(c))
                     if req is None or lim is None:
                         continue
                     compared = True
                     ratio = float("inf") if req == 0 else lim / req
                     if ratio > bounds[resource]:
-                        over.append({"container": _cname(c), "resource": resource, "ratio": round(ratio, 2)})
-        except _FieldError as exc:
+                        over.append({"container": container_name(c), "resource": resource, "ratio": round(ratio, 2)})
+        except FieldError as exc:
             yield ctx.error(w, str(exc), container=exc.container)
             continue
         if unequal:
@@ -430,6 +355,7 @@ def request_limit_ratio(ctx: CheckContext) -> Iterator[Result]:
 
 
 # ---- PERF-006: ephemeral storage (opt-in) ----------------------------------------------------------
+
 
 @check(
     id="PERF-006",
@@ -454,10 +380,10 @@ def ephemeral_storage_unbounded(ctx: CheckContext) -> Iterator[Result]:
         missing: list[str] = []
         try:
             for c in w.long_running_containers():
-                absent = [s for s in ("requests", "limits") if _read(c, s, "ephemeral-storage") is None]
+                absent = [s for s in ("requests", "limits") if read_resource(c, s, "ephemeral-storage") is None]
                 if absent:
-                    missing.append(f"{_cname(c)} ({' and '.join(absent)})")
-        except _FieldError as exc:
+                    missing.append(f"{container_name(c)} ({' and '.join(absent)})")
+        except FieldError as exc:
             yield ctx.error(w, str(exc), container=exc.container)
             continue
         if missing:
@@ -472,6 +398,7 @@ def ephemeral_storage_unbounded(ctx: CheckContext) -> Iterator[Result]:
 
 
 # ---- PERF-007: autoscaling -------------------------------------------------------------------------
+
 
 @check(
     id="PERF-007",
@@ -517,6 +444,7 @@ def no_autoscaling(ctx: CheckContext) -> Iterator[Result]:
 
 # ---- PERF-008: HPA metrics -------------------------------------------------------------------------
 
+
 @dataclass
 class _Metric:
     resource: str
@@ -561,7 +489,9 @@ def _hpa_resource_metrics(hpa: K8sObject) -> list[_Metric]:
 
 def _has_request(c: dict[str, Any], resource: str, lr_default: bool) -> bool:
     """Whether the running pod will carry a request: set, defaulted from the limit, or from a LimitRange."""
-    return _read(c, "requests", resource) is not None or _read(c, "limits", resource) is not None or lr_default
+    if lr_default:
+        return True
+    return read_resource(c, "requests", resource) is not None or read_resource(c, "limits", resource) is not None
 
 
 @check(
@@ -603,7 +533,7 @@ def hpa_metric_unusable(ctx: CheckContext) -> Iterator[Result]:
             warnings.append(f"target {ref.get('kind')}/{ref.get('name')} not found")
         try:
             if workload is not None:
-                containers = {_cname(c): c for c in workload.long_running_containers()}
+                containers = {container_name(c): c for c in workload.long_running_containers()}
                 for m in metrics:
                     if m.target_type != "Utilization" or m.resource not in RESOURCES:
                         continue
@@ -612,15 +542,15 @@ def hpa_metric_unusable(ctx: CheckContext) -> Iterator[Result]:
                         failures.append(f"{m.label()}: container not in target")
                         continue
                     pool = [containers[m.container]] if m.container else list(containers.values())
-                    lacking = [_cname(c) for c in pool if not _has_request(c, m.resource, has_lr)]
+                    lacking = [container_name(c) for c in pool if not _has_request(c, m.resource, has_lr)]
                     if lacking:
                         why = "no metrics (implicit 80% cpu)" if m.implicit else f"{m.label()} utilization target"
                         failures.append(f"{why} but no {m.resource} request on: {', '.join(lacking)}")
-        except _FieldError as exc:
+        except FieldError as exc:
             yield ctx.error(hpa, f"target {ref.get('kind')}/{ref.get('name')}: {exc}", container=exc.container)
             continue
         for m in metrics:
-            util = _num(m.utilization) if m.target_type == "Utilization" and not m.implicit else None
+            util = as_number(m.utilization) if m.target_type == "Utilization" and not m.implicit else None
             if util is not None and not lo <= util <= hi:
                 warnings.append(f"{m.label()} averageUtilization {m.utilization}% outside {lo:g}-{hi:g}%")
         if ctx.live:
@@ -637,18 +567,19 @@ def hpa_metric_unusable(ctx: CheckContext) -> Iterator[Result]:
 
 # ---- PERF-009: HPA burst vs capacity ---------------------------------------------------------------
 
+
 def _free_capacity(snap: Snapshot) -> dict[str, float] | None:
     """Allocatable minus requested over schedulable nodes; None when no schedulable node is listed."""
     nodes = [n for n in snap.of_kind("Node") if not n.spec.get("unschedulable")]
     if not nodes:
         return None
-    pods_by_node = _active_pods_by_node(snap)
+    pods_by_node = active_pods_by_node(snap)
     free = dict.fromkeys(RESOURCES, 0.0)
     for node in nodes:
-        alloc = _allocatable(node)
+        alloc = allocatable(node)
         for r in RESOURCES:
             free[r] += alloc[r] or 0.0
-            free[r] -= sum(_pod_total(p.spec, "requests", r) for p in pods_by_node.get(node.name, ()))
+            free[r] -= sum(pod_total(p.spec, "requests", r) for p in pods_by_node.get(node.name, ()))
     return free
 
 
@@ -692,8 +623,8 @@ def hpa_burst_capacity(ctx: CheckContext) -> Iterator[Result]:
         current = hpa.status.get("currentReplicas")
         if current is None:
             current = target.spec.get("replicas", 1)
-        extra = max(0, int((_num(hpa.spec.get("maxReplicas")) or 0) - (_num(current) or 0)))
-        burst = {r: extra * _pod_total(workload.pod_spec, "requests", r, default_to_limit=True) for r in RESOURCES}
+        extra = max(0, int((as_number(hpa.spec.get("maxReplicas")) or 0) - (as_number(current) or 0)))
+        burst = {r: extra * pod_total(workload.pod_spec, "requests", r, default_to_limit=True) for r in RESOURCES}
         evaluated += 1
         for r in RESOURCES:
             total[r] += burst[r]
@@ -761,6 +692,7 @@ def metrics_api_unavailable(ctx: CheckContext) -> Iterator[Result]:
 
 # ---- PERF-011: node saturation ---------------------------------------------------------------------
 
+
 @check(
     id="PERF-011",
     pillar="performance",
@@ -784,10 +716,10 @@ def node_saturation(ctx: CheckContext) -> Iterator[Result]:
     req_pct = float(ctx.setting("node_request_percent", 90))
     lim_pct = float(ctx.setting("node_memory_limit_percent", 150))
     use_pct = float(ctx.setting("node_usage_percent", 80))
-    pods_by_node = _active_pods_by_node(ctx.snap)
+    pods_by_node = active_pods_by_node(ctx.snap)
     node_usage = (ctx.snap.metrics or {}).get("nodes") or {}
     for node in ctx.snap.of_kind("Node"):
-        alloc = _allocatable(node)
+        alloc = allocatable(node)
         if not alloc["cpu"] or not alloc["memory"]:
             yield ctx.skip(node, SkipReason.NOT_APPLICABLE, "node reports no allocatable cpu/memory")
             continue
@@ -795,19 +727,19 @@ def node_saturation(ctx: CheckContext) -> Iterator[Result]:
         findings = []
         stats: dict[str, Any] = {}
         for r in RESOURCES:
-            requested = sum(_pod_total(p.spec, "requests", r) for p in pods)
-            stats[f"{r}RequestPercent"] = round(_pct(requested, alloc[r]), 1)
-            if _pct(requested, alloc[r]) >= req_pct:
-                findings.append(f"{r} requests at {_pct(requested, alloc[r]):.0f}% of allocatable")
-        limits = sum(_pod_total(p.spec, "limits", "memory") for p in pods)
-        stats["memoryLimitPercent"] = round(_pct(limits, alloc["memory"]), 1)
-        if _pct(limits, alloc["memory"]) > lim_pct:
-            findings.append(f"memory limits at {_pct(limits, alloc['memory']):.0f}% of allocatable")
+            requested = sum(pod_total(p.spec, "requests", r) for p in pods)
+            stats[f"{r}RequestPercent"] = round(percent(requested, alloc[r]), 1)
+            if percent(requested, alloc[r]) >= req_pct:
+                findings.append(f"{r} requests at {percent(requested, alloc[r]):.0f}% of allocatable")
+        limits = sum(pod_total(p.spec, "limits", "memory") for p in pods)
+        stats["memoryLimitPercent"] = round(percent(limits, alloc["memory"]), 1)
+        if percent(limits, alloc["memory"]) > lim_pct:
+            findings.append(f"memory limits at {percent(limits, alloc['memory']):.0f}% of allocatable")
         usage = node_usage.get(node.name) or {}
         for r in RESOURCES:
-            used = _lenient(usage.get(r))
-            if used is not None and _pct(used, alloc[r]) > use_pct:
-                findings.append(f"{r} usage at {_pct(used, alloc[r]):.0f}% of allocatable")
+            used = lenient_quantity(usage.get(r))
+            if used is not None and percent(used, alloc[r]) > use_pct:
+                findings.append(f"{r} usage at {percent(used, alloc[r]):.0f}% of allocatable")
         if findings:
             yield ctx.warn(node, "; ".join(findings), details={"findings": findings, **stats})
         else:
@@ -815,17 +747,6 @@ def node_saturation(ctx: CheckContext) -> Iterator[Result]:
 
 
 # ---- PERF-012: under-provisioned containers --------------------------------------------------------
-
-def _running_pods_by_owner(snap: Snapshot) -> dict[str, tuple[K8sObject, list[K8sObject]]]:
-    """Running pods grouped by their top owner (the workload users manage), built once."""
-    groups: dict[str, tuple[K8sObject, list[K8sObject]]] = {}
-    for pod in snap.of_kind("Pod"):
-        if pod.status.get("phase", "Running") != "Running":
-            continue
-        top = snap.top_owner(pod)
-        key = f"{top.kind}/{top.namespace}/{top.name}"
-        groups.setdefault(key, (top, []))[1].append(pod)
-    return groups
 
 
 @check(
@@ -850,38 +771,43 @@ def under_provisioned(ctx: CheckContext) -> Iterator[Result]:
     limit are not compared on that side (PERF-001..003 report them).
     """
     limit_pct = float(ctx.setting("limit_usage_percent", 80))
-    for top, pods in _running_pods_by_owner(ctx.snap).values():
+    for top, pods in running_pods_by_owner(ctx.snap).values():
         findings: list[str] = []
         measured = False
         for pod in pods:
-            usage = _pod_metrics(ctx.snap, pod.namespace, pod.name)
+            usage = pod_metrics(ctx.snap, pod.namespace, pod.name)
             if usage is None:
                 continue
             measured = True
             pod_workload = Workload(pod, pod.spec, pod.meta)
             for c in pod_workload.long_running_containers():
-                used = usage.get(_cname(c)) or {}
+                used = usage.get(container_name(c)) or {}
                 for r in RESOURCES:
-                    value = _lenient(used.get(r))
+                    value = lenient_quantity(used.get(r))
                     if value is None:
                         continue
-                    req = _lenient(container_resource(c, "requests", r))
-                    lim = _lenient(container_resource(c, "limits", r))
+                    req = lenient_quantity(container_resource(c, "requests", r))
+                    lim = lenient_quantity(container_resource(c, "limits", r))
                     if req is not None and value > req:
-                        findings.append(f"{pod.name}/{_cname(c)} {r} {_fmt(r, value)} > request {_fmt(r, req)}")
-                    if lim and _pct(value, lim) > limit_pct:
-                        findings.append(f"{pod.name}/{_cname(c)} {r} at {_pct(value, lim):.0f}% of limit")
+                        findings.append(f"{pod.name}/{container_name(c)} {r} {_fmt(r, value)} > request {_fmt(r, req)}")
+                    if lim and percent(value, lim) > limit_pct:
+                        findings.append(f"{pod.name}/{container_name(c)} {r} at {percent(value, lim):.0f}% of limit")
         if not measured:
             yield ctx.skip(top, SkipReason.REQUIRES_METRICS, "no metrics reported for its running pods")
         elif findings:
             container = findings[0].split(" ", 1)[0].split("/", 1)[1]
-            yield ctx.warn(top, "; ".join(findings[:5]) + (" ..." if len(findings) > 5 else ""),
-                           container=container, details=findings)
+            yield ctx.warn(
+                top,
+                "; ".join(findings[:5]) + (" ..." if len(findings) > 5 else ""),
+                container=container,
+                details=findings,
+            )
         else:
             yield ctx.ok(top)
 
 
 # ---- PERF-013: PriorityClass -----------------------------------------------------------------------
+
 
 @check(
     id="PERF-013",
@@ -914,6 +840,7 @@ def priority_class_not_set(ctx: CheckContext) -> Iterator[Result]:
 
 
 # ---- PERF-014: admission webhooks ------------------------------------------------------------------
+
 
 def _ready_endpoints(snap: Snapshot) -> dict[tuple[str | None, str], int]:
     """(namespace, service) -> number of distinct ready endpoints, from EndpointSlices else Endpoints."""
@@ -979,7 +906,7 @@ def admission_webhooks(ctx: CheckContext) -> Iterator[Result]:
         findings: list[str] = []
         for wh in cfg.raw.get("webhooks") or []:
             name = wh.get("name") or "?"
-            timeout = _num(wh.get("timeoutSeconds", 30 if v1beta1 else 10))
+            timeout = as_number(wh.get("timeoutSeconds", 30 if v1beta1 else 10))
             if timeout is not None and timeout > max_timeout:
                 findings.append(f"{name}: timeoutSeconds {timeout:g} > {max_timeout:g}")
             policy = wh.get("failurePolicy") or ("Ignore" if v1beta1 else "Fail")

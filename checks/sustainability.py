@@ -12,20 +12,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from checks.context import CheckContext
-from checks.k8s import effective_replicas, selector_matches
-from checks.model import Result, SkipReason
-from checks.performance import (
+from checks.capacity import (
     RESOURCES,
-    _active_pods_by_node,
-    _allocatable,
-    _lenient,
-    _num,
-    _pct,
-    _pod_metrics,
-    _pod_total,
-    _running_pods_by_owner,
+    active_pods_by_node,
+    allocatable,
+    lenient_quantity,
+    percent,
+    pod_metrics,
+    pod_total,
+    running_pods_by_owner,
 )
+from checks.context import CheckContext
+from checks.k8s import as_number, effective_replicas, selector_matches
+from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.snapshot import K8sObject
 
@@ -46,6 +45,7 @@ def _is_control_plane(node: K8sObject) -> bool:
 
 
 # ---- SUS-001: bin-packing ---------------------------------------------------------------------------
+
 
 @check(
     id="SUS-001",
@@ -72,7 +72,7 @@ def poor_bin_packing(ctx: CheckContext) -> Iterator[Result]:
     """
     floor = float(ctx.setting("binpacking_min_percent", 20))
     skip_tainted = bool(ctx.setting("binpacking_skip_tainted", True))
-    pods_by_node = _active_pods_by_node(ctx.snap)
+    pods_by_node = active_pods_by_node(ctx.snap)
     for node in ctx.snap.of_kind("Node"):
         if _is_control_plane(node):
             yield ctx.skip(node, SkipReason.NOT_APPLICABLE, "control-plane node")
@@ -82,7 +82,7 @@ def poor_bin_packing(ctx: CheckContext) -> Iterator[Result]:
             why = ", ".join(taints) or "cordoned"
             yield ctx.skip(node, SkipReason.NOT_APPLICABLE, f"tainted or cordoned node ({why})")
             continue
-        alloc = _allocatable(node)
+        alloc = allocatable(node)
         if not alloc["cpu"] or not alloc["memory"]:
             yield ctx.skip(node, SkipReason.NOT_APPLICABLE, "node reports no allocatable cpu/memory")
             continue
@@ -90,7 +90,7 @@ def poor_bin_packing(ctx: CheckContext) -> Iterator[Result]:
         if not pods:
             yield ctx.fail(node, "idle node: it runs only DaemonSet or mirror pods")
             continue
-        used = {r: _pct(sum(_pod_total(p.spec, "requests", r) for p in pods), alloc[r] or 0.0) for r in RESOURCES}
+        used = {r: percent(sum(pod_total(p.spec, "requests", r) for p in pods), alloc[r] or 0.0) for r in RESOURCES}
         details = {f"{r}RequestPercent": round(used[r], 1) for r in RESOURCES}
         if all(used[r] < floor for r in RESOURCES):
             yield ctx.warn(
@@ -243,14 +243,14 @@ def idle_workload(ctx: CheckContext) -> Iterator[Result]:
     cannot be scaled to zero this way.
     """
     threshold = float(ctx.setting("idle_cpu_millicores", 5)) / 1000.0
-    for top, pods in _running_pods_by_owner(ctx.snap).values():
+    for top, pods in running_pods_by_owner(ctx.snap).values():
         if top.kind not in IDLE_KINDS:
             continue
         usage: list[float] = []
         for pod in pods:
-            m = _pod_metrics(ctx.snap, pod.namespace, pod.name)
+            m = pod_metrics(ctx.snap, pod.namespace, pod.name)
             if m is not None:
-                usage.append(sum(_lenient((c or {}).get("cpu")) or 0.0 for c in m.values()))
+                usage.append(sum(lenient_quantity((c or {}).get("cpu")) or 0.0 for c in m.values()))
         if any(u >= threshold for u in usage):
             yield ctx.ok(top, details={"cpuCores": usage})
         elif len(usage) < len(pods):
@@ -264,6 +264,7 @@ def idle_workload(ctx: CheckContext) -> Iterator[Result]:
 
 
 # ---- SUS-005: object accumulation -------------------------------------------------------------------
+
 
 def _timestamp(value: Any) -> datetime | None:
     if isinstance(value, datetime):
@@ -315,14 +316,14 @@ def object_accumulation(ctx: CheckContext) -> Iterator[Result]:
     max_age = float(ctx.setting("failed_pod_age_hours", 24)) * 3600
     for d in ctx.snap.of_kind("Deployment"):
         findings = []
-        limit = _num(d.spec.get("revisionHistoryLimit"))
+        limit = as_number(d.spec.get("revisionHistoryLimit"))
         if limit is not None and limit > max_history:
             findings.append(f"revisionHistoryLimit {limit:g} > {max_history}")
         if ctx.live:
             idle = [
                 rs.name
                 for rs in ctx.snap.children(d)
-                if rs.kind == "ReplicaSet" and not _num(rs.spec.get("replicas"))
+                if rs.kind == "ReplicaSet" and not as_number(rs.spec.get("replicas"))
             ]
             if len(idle) > max_history:
                 findings.append(f"{len(idle)} zero-replica ReplicaSets retained")

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from checks.model import Result, Status
+from storage.enums import RunState
 
 
 class Outcome(StrEnum):
@@ -88,15 +89,6 @@ def exception_message(exc: BaseException) -> str:
     if text.startswith(f"{name}:"):
         return text
     return f"{name}: {text}" if text else name
-
-
-class RunState(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    PARTIAL = "partial"
-    FAILED = "failed"
-    ABORTED = "aborted"
 
 
 def map_run_state(runs: list[CheckRun]) -> RunState:

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from checks.k8s import QuantityError, parse_quantity
 from checks.snapshot import K8sObject, ParseProblem, Snapshot
 from checks.sources.manifests import parse_text
+from checks.sources.metrics import parse_node_metrics, parse_pod_metrics
 
 try:  # the C loader is ~10x faster
     from yaml import CSafeLoader as _Loader
@@ -62,30 +62,7 @@ def load_metrics(path: Path = DEMO_METRICS_PATH) -> dict[str, Any]:
 
 
 def metrics_from_items(items: list[dict[str, Any]]) -> dict[str, Any]:
-    pods: dict[str, dict[str, dict[str, float]]] = {}
-    nodes: dict[str, dict[str, float]] = {}
-    for item in items:
-        meta = item.get("metadata") or {}
-        name = meta.get("name")
-        if not name:
-            continue
-        if item.get("kind") == "NodeMetrics":
-            nodes[name] = _usage(item.get("usage"))
-        elif item.get("kind") == "PodMetrics":
-            pods[f"{meta.get('namespace')}/{name}"] = {
-                c["name"]: _usage(c.get("usage")) for c in item.get("containers") or [] if c.get("name")
-            }
-    return {"pods": pods, "nodes": nodes}
-
-
-def _usage(usage: dict[str, Any] | None) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for resource in ("cpu", "memory"):
-        value = (usage or {}).get(resource)
-        if value is None:
-            continue
-        try:
-            out[resource] = parse_quantity(value)
-        except QuantityError:
-            continue
-    return out
+    return {
+        "pods": parse_pod_metrics(i for i in items if i.get("kind") == "PodMetrics"),
+        "nodes": parse_node_metrics(i for i in items if i.get("kind") == "NodeMetrics"),
+    }

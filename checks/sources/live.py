@@ -65,8 +65,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from checks.k8s import QuantityError, parse_quantity
 from checks.snapshot import K8sObject, Snapshot
+from checks.sources.metrics import parse_node_metrics, parse_pod_metrics
 
 log = logging.getLogger(__name__)
 
@@ -256,36 +256,6 @@ def load_live(
         metrics=metrics,
         cluster_id=target.cluster_id,
     )
-
-
-def parse_pod_metrics(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
-    pods: dict[str, dict[str, dict[str, float]]] = {}
-    for item in items:
-        meta = item.get("metadata") or {}
-        containers = {
-            str(c.get("name") or ""): _usage(c.get("usage"))
-            for c in item.get("containers") or []
-            if isinstance(c, dict)
-        }
-        pods[f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"] = containers
-    return pods
-
-
-def parse_node_metrics(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    return {str((item.get("metadata") or {}).get("name") or ""): _usage(item.get("usage")) for item in items}
-
-
-def _usage(usage: Any) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for resource in ("cpu", "memory"):
-        value = (usage or {}).get(resource) if isinstance(usage, dict) else None
-        if value is None:
-            continue
-        try:
-            out[resource] = parse_quantity(value)
-        except QuantityError:
-            continue
-    return out
 
 
 def _select_kinds(kinds: Iterable[str] | None) -> list[str]:
