@@ -170,7 +170,14 @@ def assessment(
         context.unregister(run_id)
 
     state, error = decide(check_runs, deadline is not None and time.monotonic() >= deadline, run_timeout)
-    finish_run(db, run_id, state.value, error=error, history=_history(check_runs, started))
+    finish_run(
+        db,
+        run_id,
+        state.value,
+        error=error,
+        history=_history(check_runs, started),
+        summary=_snapshot_facts(snapshot, check_runs),
+    )
     logger.info("run %s ended %s", run_id, state.value)
     return _summary(db, run_id, check_runs, snapshot, started)
 
@@ -214,6 +221,22 @@ def _history(check_runs: list[CheckRun], started: float) -> dict[str, Any]:
         "checks_executed": sum(1 for r in check_runs if r.outcome is Outcome.EXECUTED),
         "checks_errored": sum(1 for r in check_runs if r.outcome is Outcome.ERRORED),
         "checks_timed_out": sum(1 for r in check_runs if r.outcome is Outcome.TIMED_OUT),
+    }
+
+
+def _snapshot_facts(snapshot: Snapshot, check_runs: list[CheckRun]) -> dict[str, Any]:
+    """What the run saw, kept with the run: inputs skipped, resources not listed, checks that failed."""
+    return {
+        "objects": len(snapshot.objects),
+        "snapshot": snapshot.description,
+        "server_version": snapshot.server_version,
+        "problems": [str(p) for p in snapshot.problems],
+        "unavailable": dict(snapshot.unavailable),
+        "checks_not_executed": {
+            r.check_id: {"outcome": r.outcome.value, "message": r.message}
+            for r in check_runs
+            if r.outcome is not Outcome.EXECUTED
+        },
     }
 
 
