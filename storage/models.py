@@ -53,6 +53,7 @@ class Run(SQLModel, table=True):
     __table_args__ = (
         Index("ix_runs_cluster_id_requested_at", "cluster_id", "requested_at"),
         Index("ix_runs_state", "state"),
+        Index("ix_runs_requested_at", "requested_at"),  # migration 0002_query_indexes
     )
 
     run_id: str = Field(sa_column=Column(String, primary_key=True))
@@ -84,6 +85,7 @@ class Assessment(SQLModel, table=True):
         Index("ix_assessments_run_id_status", "run_id", "status"),
         Index("ix_assessments_run_id_check_id", "run_id", "check_id"),
         Index("ix_assessments_run_id_pillar", "run_id", "pillar"),
+        Index("ix_assessments_run_id_id", "run_id", "id"),  # migration 0002_query_indexes: keyset paging
     )
 
     id: str = Field(sa_column=Column(String, primary_key=True))
