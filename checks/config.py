@@ -1,46 +1,288 @@
-"""Run configuration: thresholds and per-check settings.
+"""Run configuration: one YAML file for thresholds, check selection, severities and exemptions.
 
-The full YAML configuration (exemptions, severity overrides, opt-in checks) grows in issue 3; this
-module is its single home so checks only ever call ``ctx.setting(key, default)``.
+Checks only ever call ``ctx.setting(key, default)``; this module is where every key they read is
+declared (:data:`SETTINGS`: type, default, which checks read it), validated and documented
+(docs/configuration.md). Invalid configuration raises :class:`ConfigError` with the key path
+(``thresholds.min_replicas: expected an integer, got 'two'``).
+
+Where the file is found (:meth:`Config.default_path`): ``--config PATH``; else ``$KWA_CONFIG``;
+else ``$XDG_CONFIG_HOME/kwa/config.yaml`` (``~/.config/kwa/config.yaml``) when it exists; else
+the built-in defaults.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+from checks.exemptions import (
+    SOURCE_CONFIG,
+    SOURCE_SYSTEM_NAMESPACE,
+    CheckSelector,
+    ExemptionRule,
+    Exemptions,
+    InvalidExemption,
+    default_rules,
+    parse_check_tokens,
+    parse_rule,
+    suggest,
+    validate_selector,
+)
+from checks.model import Severity
+
+if TYPE_CHECKING:
+    from checks.model import CheckDefinition
 
 
 class ConfigError(ValueError):
     """The configuration file is invalid; the message names the key."""
 
 
-# Global thresholds with their documented defaults (catalogue §1 and §2).
-DEFAULT_THRESHOLDS: dict[str, Any] = {
-    "min_replicas": 2,
-    "uid_threshold": 10000,
-    "restart_threshold": 3,
-    "memory_limit_request_ratio": 2.0,
-    "cpu_limit_request_ratio": 10.0,
-    "cpu_limit_policy": "warning",  # off | warning | failing
-    "required_labels": ["app.kubernetes.io/name", "app.kubernetes.io/instance"],
-    "cost_labels": ["app.kubernetes.io/name"],
-    "cost_owner_labels": ["team", "owner", "cost-center"],
-    "system_namespaces": ["kube-system", "kube-public", "kube-node-lease"],
-    "manifest_namespace": None,
+# ---- the settings checks read -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Setting:
+    """One key checks read through ``ctx.setting``: its type, default and readers."""
+
+    key: str
+    type: str  # int | number | bool | choice | version | text | list | selectors
+    default: Any
+    help: str
+    used_by: tuple[str, ...]
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def validate(self, value: Any, path: str) -> Any:
+        """The value as the checks expect it, or ConfigError naming ``path``."""
+        t = self.type
+        if value is None and self.default is None:
+            return None
+        if t == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{path}: expected an integer, got {value!r}")
+            return self._bounded(value, path)
+        if t == "number":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{path}: expected a number, got {value!r}")
+            return self._bounded(value, path)
+        if t == "bool":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: expected true or false, got {value!r}")
+            return value
+        if t == "choice":
+            text = str(value).strip().lower() if isinstance(value, str | bool) else None
+            if value is False:
+                text = "off"  # YAML 1.1 reads a bare `off` as false
+            if text not in self.choices:
+                raise ConfigError(f"{path}: expected one of {', '.join(self.choices)}, got {value!r}")
+            return text
+        if t == "version":
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                raise ConfigError(
+                    f"{path}: write the version as a quoted string ('{value}'); YAML reads 1.30 as the number 1.3"
+                )
+            if not isinstance(value, str) or not _looks_like_version(value):
+                raise ConfigError(f"{path}: expected a Kubernetes version like '1.31', got {value!r}")
+            return value.strip()
+        if t == "text":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{path}: expected a non-empty string, got {value!r}")
+            return value.strip()
+        if t == "list":
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list):
+                raise ConfigError(f"{path}: expected a list of strings, got {value!r}")
+            for i, item in enumerate(value):
+                if not isinstance(item, str) or not item.strip():
+                    raise ConfigError(f"{path}[{i}]: expected a non-empty string, got {item!r}")
+            return [item.strip() for item in value]
+        if t == "selectors":
+            if not isinstance(value, list):
+                raise ConfigError(f"{path}: expected a list of LabelSelectors, got {value!r}")
+            for i, item in enumerate(value):
+                try:
+                    validate_selector(item, f"{path}[{i}]")
+                except InvalidExemption as exc:
+                    raise ConfigError(str(exc)) from None
+            return value
+        raise AssertionError(f"setting {self.key}: unknown type {t}")
+
+    def _bounded(self, value: float, path: str) -> float:
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(f"{path}: must be at least {_num(self.minimum)}, got {value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise ConfigError(f"{path}: must be at most {_num(self.maximum)}, got {value!r}")
+        return value
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _looks_like_version(text: str) -> bool:
+    import re
+
+    return re.match(r"^v?\d+\.\d+", text.strip()) is not None
+
+
+_W = "workloads"
+SETTINGS_LIST: tuple[Setting, ...] = (
+    # -- security
+    Setting("uid_threshold", "int", 10000, "runAsUser / runAsGroup below this may collide with host accounts",
+            ("SEC-005",), minimum=0),
+    Setting("dangerous_capabilities", "list",
+            ["ALL", "SYS_ADMIN", "NET_ADMIN", "NET_RAW", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "SYS_BOOT", "BPF",
+             "PERFMON", "MAC_ADMIN", "MAC_OVERRIDE", "SETPCAP"],
+            "added capabilities that fail SEC-008 (any other addition except NET_BIND_SERVICE warns)", ("SEC-008",)),
+    Setting("sensitive_host_paths", "list",
+            ["/", "/etc", "/proc", "/sys", "/dev", "/boot", "/lib", "/usr", "/root", "/var/lib/kubelet",
+             "/var/lib/etcd", "/etc/kubernetes"],
+            "hostPath prefixes that fail SEC-012 (other host paths warn)", ("SEC-012",)),
+    Setting("safe_sysctls", "list",
+            ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+             "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+             "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes",
+             "net.ipv4.tcp_fin_timeout"],
+            "sysctls the Pod Security Standards allow; any other fails SEC-016", ("SEC-016",)),
+    Setting("registry_allow_list", "list", [],
+            "registries (or registry/repo prefixes, globs) images may come from; empty = not checked",
+            ("SEC-022",)),
+    Setting("require_digest", "bool", False, "warn when an image is not pinned by digest", ("SEC-022",)),
+    Setting("system_namespaces", "list", ["kube-system", "kube-public", "kube-node-lease"],
+            "namespaces treated as the cluster's own (SEC-031 allows enforce=privileged there; the shipped "
+            "system-namespaces exemption covers them)", ("SEC-031",)),
+    # -- reliability
+    Setting("min_replicas", "int", 2, "effective replicas below this warn (REL-005) and HPA minReplicas below "
+            "this warn (REL-016)", ("REL-005", "REL-016"), minimum=1),
+    Setting("restart_threshold", "int", 3, "container restarts above this warn", ("REL-020",), minimum=0),
+    Setting("pvc_pending_minutes", "number", 10, "a PVC Pending longer than this fails", ("REL-023",), minimum=0),
+    # -- performance
+    Setting("cpu_limit_policy", "choice", "warning", "a container without a CPU limit: off (skipped), warning or "
+            "failing", ("PERF-004",), choices=("off", "warning", "failing")),
+    Setting("memory_limit_request_ratio", "number", 2.0, "memory limit / request above this warns", ("PERF-005",),
+            minimum=1),
+    Setting("cpu_limit_request_ratio", "number", 10.0, "CPU limit / request above this warns", ("PERF-005",),
+            minimum=1),
+    Setting("memory_requests_equal_limits", "bool", False, "strict mode: fail when memory request ≠ limit",
+            ("PERF-005",)),
+    Setting("hpa_utilization_max", "number", 90, "HPA utilization targets above this percent warn", ("PERF-008",),
+            minimum=1),
+    Setting("hpa_utilization_min", "number", 30, "HPA utilization targets below this percent warn", ("PERF-008",),
+            minimum=0),
+    Setting("node_request_percent", "number", 90, "node requests above this percent of allocatable warn",
+            ("PERF-011",), minimum=0),
+    Setting("node_memory_limit_percent", "number", 150, "node memory limits above this percent of allocatable warn",
+            ("PERF-011",), minimum=0),
+    Setting("node_usage_percent", "number", 80, "node usage (metrics) above this percent warns", ("PERF-011",),
+            minimum=0),
+    Setting("limit_usage_percent", "number", 80, "container usage above this percent of its limit warns",
+            ("PERF-012",), minimum=0),
+    Setting("webhook_timeout_seconds", "number", 10, "admission webhook timeoutSeconds above this warns",
+            ("PERF-014",), minimum=1),
+    # -- cost
+    Setting("orphan_grace_hours", "number", 24, "an unmounted PVC younger than this is not reported",
+            ("COST-001",), minimum=0),
+    Setting("scaled_to_zero_days", "number", 7, "a workload at 0 replicas longer than this warns", ("COST-006",),
+            minimum=0),
+    Setting("finished_job_days", "number", 7, "finished Jobs kept longer than this warn", ("COST-007",), minimum=0),
+    Setting("overprovision_cpu_ratio", "number", 0.2, "CPU usage below this fraction of the request warns",
+            ("COST-008",), minimum=0, maximum=1),
+    Setting("overprovision_memory_ratio", "number", 0.3, "memory usage below this fraction of the request warns",
+            ("COST-008",), minimum=0, maximum=1),
+    Setting("cost_labels", "list", ["app.kubernetes.io/name"], "labels every workload and namespace needs for "
+            "cost allocation", ("COST-011",)),
+    Setting("cost_owner_labels", "list", ["team", "owner", "cost-center"], "at least one of these owner labels "
+            "is required", ("COST-011",)),
+    Setting("idle_capacity_ratio", "number", 0.5, "cluster requests below this fraction of allocatable warn",
+            ("COST-013",), minimum=0, maximum=1),
+    # -- operational excellence
+    Setting("manifest_namespace", "text", None, "the namespace manifests without metadata.namespace will be "
+            "applied to (OPS-001 then judges it; COST-009/010 group by it)", ("OPS-001", "COST-009", "COST-010")),
+    Setting("kube_system_allowlist", "list", [], "name globs of workloads allowed in kube-system", ("OPS-002",)),
+    Setting("required_labels", "list", ["app.kubernetes.io/name", "app.kubernetes.io/instance"],
+            "labels workloads and Services must carry", ("OPS-003",)),
+    Setting("recommended_labels_extra", "list", [], "more labels to require, e.g. app.kubernetes.io/version",
+            ("OPS-003",)),
+    Setting("check_instance_matches_name", "bool", False, "warn when app.kubernetes.io/instance ≠ metadata.name",
+            ("OPS-003",)),
+    Setting("kubernetes_version", "version", None, "target Kubernetes version for deprecated/removed APIs "
+            "(default: the live server's version, else 1.31)", ("OPS-004",)),
+    Setting("server_version", "version", None, "override the server version the version checks judge "
+            "(re-assessing a dump offline)", ("OPS-006", "OPS-007")),
+    Setting("log_agent_patterns", "list", [], "more name/image substrings that identify a log-shipping agent",
+            ("OPS-011",)),
+    Setting("metrics_patterns", "list", [], "more name/image substrings that identify a metrics stack",
+            ("OPS-011",)),
+    # -- sustainability
+    Setting("binpacking_min_percent", "number", 20, "nodes with requests below this percent of allocatable warn",
+            ("SUS-001",), minimum=0, maximum=100),
+    Setting("binpacking_skip_tainted", "bool", True, "skip tainted (dedicated) nodes", ("SUS-001",)),
+    Setting("rightsizing_recommenders", "list", ["vpa-recommender", "goldilocks"], "names that count as a "
+            "right-sizing recommender", ("SUS-003",)),
+    Setting("idle_cpu_millicores", "number", 5, "pods using less CPU than this are idle", ("SUS-004",), minimum=0),
+    Setting("revision_history_max", "int", 10, "old ReplicaSets kept above this warn", ("SUS-005",), minimum=0),
+    Setting("failed_pod_age_hours", "number", 24, "failed pods older than this warn", ("SUS-005",), minimum=0),
+    Setting("nonprod_namespace_selectors", "selectors",
+            [{"matchExpressions": [{"key": "env", "operator": "In",
+                                    "values": ["dev", "development", "test", "staging", "qa"]}]},
+             {"matchExpressions": [{"key": "environment", "operator": "In",
+                                    "values": ["dev", "development", "test", "staging", "qa"]}]}],
+            "LabelSelectors on Namespace labels that mark non-production namespaces", ("SUS-006",)),
+    Setting("downscaler_annotation_prefixes", "list", ["downscaler/"], "annotation prefixes that mean a "
+            "scale-down schedule", ("SUS-006",)),
+    Setting("assume_multi_zone", "bool", True, "on manifests (no Nodes), assume the cluster spans zones",
+            ("SUS-008",)),
+)
+SETTINGS: dict[str, Setting] = {s.key: s for s in SETTINGS_LIST}
+
+# Kept for callers that read the defaults directly.
+DEFAULT_THRESHOLDS: dict[str, Any] = {s.key: s.default for s in SETTINGS_LIST if s.default is not None}
+
+TOP_LEVEL_KEYS = {
+    "thresholds": "global settings (every key of the settings table)",
+    "checks": "per-check settings and timeout: {SEC-001: {timeout: 60}, PERF-004: {cpu_limit_policy: failing}}",
+    "enabled": "opt-in checks to run (ids or pillar names)",
+    "disabled": "checks not to run (ids or pillar names)",
+    "severity": "severity overrides: {SEC-001: high}",
+    "exemptions": "exemption rules (namespace / kind / name / selector / containers)",
+    "default_exemptions": "true | false | {disable: [names], except: [checks]}",
+    "allow_annotation_exemptions": "honour kwa.io/exempt annotations (true by default)",
 }
+# The three settings users reach for most may also be written at the top level.
+TOP_LEVEL_SETTINGS = ("required_labels", "registry_allow_list", "kubernetes_version")
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    return value
 
 
 @dataclass
 class Config:
-    thresholds: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    thresholds: dict[str, Any] = field(default_factory=lambda: _deep_copy(DEFAULT_THRESHOLDS))
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     disabled: set[str] = field(default_factory=set)
     enabled: set[str] = field(default_factory=set)
     check_timeout: float | None = None
+    severity: dict[str, Severity] = field(default_factory=dict)
+    exemption_rules: list[ExemptionRule] = field(default_factory=list)
+    default_exemptions: bool = True
+    disabled_defaults: set[str] = field(default_factory=set)
+    default_except: CheckSelector | None = None
+    allow_annotation_exemptions: bool = True
+    path: str | None = None  # the file this came from, None for built-in defaults
+    _exemptions: Exemptions | None = field(default=None, repr=False, compare=False)
 
+    # -- what checks read ---------------------------------------------------------------------
     def setting(self, check_id: str, key: str, default: Any = None) -> Any:
         per_check = self.checks.get(check_id) or {}
         if key in per_check:
@@ -50,38 +292,281 @@ class Config:
     def is_system_namespace(self, namespace: str | None) -> bool:
         return bool(namespace) and namespace in self.thresholds.get("system_namespaces", ())
 
-    @classmethod
-    def load(cls, path: str | Path | None) -> Config:
-        if path is None:
-            return cls()
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except OSError as exc:
-            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
-        return cls.from_dict(data, str(path))
+    # -- what the runner and the flow read ----------------------------------------------------
+    def severity_for(self, check: CheckDefinition) -> Severity:
+        """The check's severity after the config's ``severity:`` overrides."""
+        return self.severity.get(check.id, check.severity)
+
+    def is_selected(self, check: CheckDefinition) -> bool:
+        """False when the check is disabled, or opt-in and not enabled."""
+        return check.id not in self.disabled and (not check.opt_in or check.id in self.enabled)
+
+    @property
+    def exemptions(self) -> Exemptions:
+        """Annotations (when allowed), config rules, then the enabled shipped defaults."""
+        if self._exemptions is None:
+            self._exemptions = Exemptions(
+                [*self.exemption_rules, *self.active_default_rules()],
+                allow_annotations=self.allow_annotation_exemptions,
+                known_checks=_known_checks(),
+            )
+        return self._exemptions
+
+    def active_default_rules(self) -> list[ExemptionRule]:
+        """The shipped defaults this config keeps (``default_exemptions``), adjusted to its settings."""
+        if not self.default_exemptions:
+            return []
+        out = []
+        system = tuple(self.thresholds.get("system_namespaces") or ())
+        for rule in default_rules():
+            if rule.name in self.disabled_defaults:
+                continue
+            changes: dict[str, Any] = {}
+            # One list of system namespaces: the setting (SEC-031 reads it) drives the exemption too.
+            if rule.source == SOURCE_SYSTEM_NAMESPACE and system != rule.namespaces:
+                changes["namespaces"] = system
+            if self.default_except is not None:
+                c, e = rule.checks, self.default_except
+                changes["checks"] = CheckSelector(
+                    c.everything, c.ids, c.pillars, c.except_ids | e.ids, c.except_pillars | e.pillars
+                )
+            if changes:
+                rule = _replace_rule(rule, **changes)
+            if rule.namespaces or rule.source != SOURCE_SYSTEM_NAMESPACE:
+                out.append(rule)
+        return out
+
+    # -- loading ------------------------------------------------------------------------------
+    @staticmethod
+    def default_path() -> Path | None:
+        """``$KWA_CONFIG``, else ``$XDG_CONFIG_HOME/kwa/config.yaml`` (``~/.config/...``) if it exists."""
+        explicit = os.environ.get("KWA_CONFIG")
+        if explicit:
+            return Path(explicit).expanduser()
+        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        candidate = Path(base).expanduser() / "kwa" / "config.yaml"
+        return candidate if candidate.is_file() else None
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "config") -> Config:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: top level must be a mapping")
-        known = {"thresholds", "checks", "disabled", "enabled"}
-        for key in data:
-            if key not in known:
-                raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
-        cfg = cls()
-        thresholds = data.get("thresholds") or {}
-        if not isinstance(thresholds, dict):
-            raise ConfigError(f"{where}: 'thresholds' must be a mapping")
-        for key, value in thresholds.items():
-            if key not in DEFAULT_THRESHOLDS:
-                raise ConfigError(f"{where}: unknown key 'thresholds.{key}'")
-            cfg.thresholds[key] = value
-        checks = data.get("checks") or {}
-        if not isinstance(checks, dict):
-            raise ConfigError(f"{where}: 'checks' must be a mapping of check id to settings")
-        cfg.checks = {str(k).upper(): dict(v or {}) for k, v in checks.items()}
-        cfg.disabled = {str(x).upper() for x in data.get("disabled") or []}
-        cfg.enabled = {str(x).upper() for x in data.get("enabled") or []}
+    def load(cls, path: str | Path | None) -> Config:
+        """Read ``path``; with None, the default location (:meth:`default_path`) or the built-in defaults."""
+        if path is None:
+            path = cls.default_path()
+            if path is None:
+                return cls()
+        try:
+            data = yaml.safe_load(Path(path).read_text())
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
+        cfg = cls.from_dict(data if data is not None else {}, str(path))
+        cfg.path = str(path)
         return cfg
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "config") -> Config:
+        """Validate a parsed config; errors read ``<where>: <key.path>: <problem>``."""
+        try:
+            return _parse(cls, data)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+
+    def describe(self) -> dict[str, Any]:
+        """The effective configuration, as ``kwa config show`` would print it."""
+        return {
+            "path": self.path,
+            "thresholds": self.thresholds,
+            "checks": self.checks,
+            "enabled": sorted(self.enabled),
+            "disabled": sorted(self.disabled),
+            "severity": {k: v.value for k, v in sorted(self.severity.items())},
+            "allow_annotation_exemptions": self.allow_annotation_exemptions,
+            "exemptions": [r.describe() for r in self.exemptions.rules],
+        }
+
+
+def _replace_rule(rule: ExemptionRule, **changes: Any) -> ExemptionRule:
+    from dataclasses import replace
+
+    return replace(rule, **changes)
+
+
+
+def _known_checks() -> frozenset[str]:
+    """Registered check ids (built-in and plugins). Imported late: check modules import this one."""
+    from checks.registry import load_all
+
+    return frozenset(c.id for c in load_all().all())
+
+
+def _builtin_checks() -> frozenset[str]:
+    from checks.registry import _BUILTIN_MODULES, load_all
+
+    return frozenset(c.id for c in load_all().all() if c.func.__module__ in _BUILTIN_MODULES)
+
+
+def _parse(cls: type[Config], data: Any) -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"top level: expected a mapping of keys ({', '.join(sorted(TOP_LEVEL_KEYS))}), "
+                          f"got {type(data).__name__}")
+    known_top = set(TOP_LEVEL_KEYS) | set(TOP_LEVEL_SETTINGS)
+    for key in data:
+        if key not in known_top:
+            hint = f" (it is a setting: put it under thresholds.{key})" if key in SETTINGS else ""
+            raise ConfigError(f"{key}: unknown key{hint}; known keys: {', '.join(sorted(known_top))}")
+    known = _known_checks()
+    cfg = cls()
+
+    thresholds = data.get("thresholds")
+    if thresholds is not None and not isinstance(thresholds, dict):
+        raise ConfigError(f"thresholds: expected a mapping of setting to value, got {type(thresholds).__name__}")
+    merged = dict(thresholds or {})
+    for key in TOP_LEVEL_SETTINGS:
+        if key in data:
+            if key in merged:
+                raise ConfigError(f"{key}: set both at the top level and as thresholds.{key}; keep one")
+            merged[key] = data[key]
+    for key, value in merged.items():
+        path = f"thresholds.{key}" if key in (thresholds or {}) else str(key)
+        setting = SETTINGS.get(str(key))
+        if setting is None:
+            raise ConfigError(f"{path}: unknown setting; known settings: {', '.join(sorted(SETTINGS))}")
+        validated = setting.validate(value, path)
+        if validated is None:
+            cfg.thresholds.pop(setting.key, None)
+        else:
+            cfg.thresholds[setting.key] = validated
+
+    checks = data.get("checks")
+    if checks is not None and not isinstance(checks, dict):
+        raise ConfigError(f"checks: expected a mapping of check id to settings, got {type(checks).__name__}")
+    builtin = _builtin_checks()
+    for raw_id, body in (checks or {}).items():
+        check_id = _check_id(raw_id, f"checks.{raw_id}", known)
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise ConfigError(f"checks.{raw_id}: expected a mapping of setting to value, got {body!r}")
+        out: dict[str, Any] = {}
+        for key, value in body.items():
+            path = f"checks.{raw_id}.{key}"
+            if key == "timeout":
+                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                    raise ConfigError(f"{path}: expected a positive number of seconds, got {value!r}")
+                out[key] = float(value)
+                continue
+            setting = SETTINGS.get(str(key))
+            if setting is None:
+                if check_id in builtin:
+                    readers = sorted(s.key for s in SETTINGS_LIST if check_id in s.used_by)
+                    raise ConfigError(
+                        f"{path}: unknown setting; {check_id} reads: {', '.join(['timeout', *readers])}"
+                    )
+                out[key] = value  # a plugin check may read settings kwa does not know
+                continue
+            if check_id in builtin and check_id not in setting.used_by:
+                raise ConfigError(
+                    f"{path}: {check_id} does not read {key} (it is read by {', '.join(setting.used_by)})"
+                )
+            out[setting.key] = setting.validate(value, path)
+        cfg.checks[check_id] = out
+
+    cfg.enabled = _id_set(data.get("enabled"), "enabled", known)
+    cfg.disabled = _id_set(data.get("disabled"), "disabled", known)
+    both = cfg.enabled & cfg.disabled
+    if both:
+        raise ConfigError(f"enabled/disabled: {', '.join(sorted(both))} is both enabled and disabled")
+
+    severity = data.get("severity")
+    if severity is not None and not isinstance(severity, dict):
+        raise ConfigError(f"severity: expected a mapping of check id to severity, got {type(severity).__name__}")
+    for raw_id, value in (severity or {}).items():
+        check_id = _check_id(raw_id, f"severity.{raw_id}", known)
+        try:
+            cfg.severity[check_id] = Severity(str(value).strip().lower())
+        except ValueError:
+            raise ConfigError(
+                f"severity.{raw_id}: expected one of {', '.join(s.value for s in Severity)}, got {value!r}"
+            ) from None
+
+    allow = data.get("allow_annotation_exemptions", True)
+    if not isinstance(allow, bool):
+        raise ConfigError(f"allow_annotation_exemptions: expected true or false, got {allow!r}")
+    cfg.allow_annotation_exemptions = allow
+
+    _parse_default_exemptions(cfg, data.get("default_exemptions", True), known)
+
+    rules = data.get("exemptions")
+    if rules is not None and not isinstance(rules, list):
+        raise ConfigError(f"exemptions: expected a list of rules, got {type(rules).__name__}")
+    names: set[str] = set()
+    for i, raw in enumerate(rules or []):
+        try:
+            rule = parse_rule(raw, f"exemptions[{i}]", source=SOURCE_CONFIG, known=known)
+        except InvalidExemption as exc:
+            raise ConfigError(str(exc)) from None
+        if rule.name in names:
+            raise ConfigError(f"exemptions[{i}].name: duplicate name {rule.name!r}")
+        names.add(rule.name)
+        cfg.exemption_rules.append(rule)
+    return cfg
+
+
+def _parse_default_exemptions(cfg: Config, value: Any, known: frozenset[str]) -> None:
+    if isinstance(value, bool):
+        cfg.default_exemptions = value
+        return
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"default_exemptions: expected true, false or {{disable: [...], except: [...]}}, got {value!r}"
+        )
+    for key in value:
+        if key not in ("disable", "except"):
+            raise ConfigError(f"default_exemptions.{key}: unknown key (known: disable, except)")
+    shipped = {r.name for r in default_rules()}
+    disable = value.get("disable") or []
+    if isinstance(disable, str):
+        disable = [disable]
+    if not isinstance(disable, list):
+        raise ConfigError("default_exemptions.disable: expected a list of shipped exemption names")
+    for i, name in enumerate(disable):
+        if name not in shipped:
+            raise ConfigError(
+                f"default_exemptions.disable[{i}]: no shipped exemption named {name!r}; "
+                f"shipped: {', '.join(sorted(shipped))}"
+            )
+    cfg.disabled_defaults = set(disable)
+    excepted = value.get("except")
+    if excepted is not None:
+        tokens = [excepted] if isinstance(excepted, str) else excepted
+        if not isinstance(tokens, list):
+            raise ConfigError("default_exemptions.except: expected a list of check ids or pillar names")
+        try:
+            _, ids, pillars = parse_check_tokens(tokens, "default_exemptions.except", known, allow_all=False)
+        except InvalidExemption as exc:
+            raise ConfigError(str(exc)) from None
+        cfg.default_except = CheckSelector(ids=ids, pillars=pillars)
+
+
+def _check_id(raw: Any, path: str, known: frozenset[str]) -> str:
+    check_id = str(raw).strip().upper()
+    if check_id not in known:
+        raise ConfigError(f"{path}: unknown check id {raw!r}{suggest(check_id, known)}")
+    return check_id
+
+
+def _id_set(value: Any, path: str, known: frozenset[str]) -> set[str]:
+    """Check ids (pillar names expand to their checks) for ``enabled`` / ``disabled``."""
+    if value is None:
+        return set()
+    tokens = [value] if isinstance(value, str) else value
+    if not isinstance(tokens, list):
+        raise ConfigError(f"{path}: expected a list of check ids or pillar names, got {value!r}")
+    try:
+        _, ids, pillars = parse_check_tokens(tokens, path, known, allow_all=False)
+    except InvalidExemption as exc:
+        raise ConfigError(str(exc)) from None
+    from checks.model import PREFIX_PILLAR
+
+    return set(ids) | {c for c in known if PREFIX_PILLAR.get(c.split("-")[0]) in pillars}

@@ -2,7 +2,9 @@
 
 The orchestration layer wraps :func:`evaluate` in a Prefect task and a hard deadline; tests and the
 benchmark call it directly. Everything that decides whether a check *can* run lives here: mode
-(live-only checks on manifests), opt-in checks, and resources the credentials could not list.
+(live-only checks on manifests), opt-in and disabled checks, and resources the credentials could not
+list; and what happens to its verdicts afterwards: exemptions (annotations, config rules, shipped
+defaults) turn exempted verdicts into ``skipped`` results, inside the forked worker that ran the check.
 """
 
 from __future__ import annotations
@@ -15,8 +17,16 @@ from checks.snapshot import Snapshot
 
 def preflight(check: CheckDefinition, snapshot: Snapshot, config: Config) -> list[Result] | None:
     """Results that replace evaluation (skip or error), or None when the check should run."""
-    if check.id in config.disabled or (check.opt_in and check.id not in config.enabled):
-        return [Result(Status.SKIPPED, "check is disabled (opt-in or disabled in config)", reason=SkipReason.DISABLED)]
+    if check.id in config.disabled:
+        return [Result(Status.SKIPPED, "check is disabled in the config", reason=SkipReason.DISABLED)]
+    if check.opt_in and check.id not in config.enabled:
+        return [
+            Result(
+                Status.SKIPPED,
+                f"opt-in check; add {check.id} to 'enabled' in the config to run it",
+                reason=SkipReason.DISABLED,
+            )
+        ]
     if check.mode in (Mode.LIVE, Mode.LIVE_METRICS) and not snapshot.is_live:
         return [
             Result(Status.SKIPPED, "needs a live cluster; this run assessed manifests", reason=SkipReason.REQUIRES_LIVE)
@@ -39,10 +49,10 @@ def preflight(check: CheckDefinition, snapshot: Snapshot, config: Config) -> lis
 
 
 def evaluate(check: CheckDefinition, snapshot: Snapshot, config: Config | None = None) -> list[Result]:
-    """Run ``check`` and return its results; exceptions propagate to the caller."""
+    """Run ``check`` and return its results, exemptions applied; exceptions propagate to the caller."""
     config = config or Config()
     early = preflight(check, snapshot, config)
     if early is not None:
         return early
     ctx = CheckContext(snapshot, config, check)
-    return list(check.func(ctx))
+    return config.exemptions.apply(check, snapshot, check.func(ctx))
