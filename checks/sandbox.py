@@ -158,6 +158,10 @@ def _reap(pid: int, deadline: float) -> None:
 # ---- batches: one forked worker runs many checks, each with its own deadline --------------------
 
 
+class BatchCancelled(Exception):
+    """The batch was cancelled (the run was aborted) before this job finished."""
+
+
 class Outcome:
     """What happened to one job of a :class:`IsolatedBatch`."""
 
@@ -165,7 +169,7 @@ class Outcome:
 
     def __init__(self, job_id: str, kind: str, value: Any = None, duration_ms: int = 0):
         self.job_id = job_id
-        self.kind = kind  # "ok" | "error" | "timeout" | "died" | "not-started"
+        self.kind = kind  # "ok" | "error" | "timeout" | "died" | "not-started" | "cancelled"
         self.value = value
         self.duration_ms = duration_ms
 
@@ -182,6 +186,8 @@ class Outcome:
             raise HardTimeout(f"exceeded its {timeout:g}s timeout; its worker process was killed")
         if self.kind == "not-started":
             raise HardTimeout(f"not started: {self.value}")
+        if self.kind == "cancelled":
+            raise BatchCancelled(self.value or "the run was aborted before this check finished")
         raise ChildDied(self.value or "the check process exited without a result")
 
 
@@ -210,11 +216,18 @@ class IsolatedBatch:
         ids = [job_id for job_id, _ in jobs]
         self._lanes = [ids[i::lanes] for i in range(max(1, lanes)) if ids[i::lanes]]
         self._threads = [threading.Thread(target=self._manage, args=(lane,), daemon=True) for lane in self._lanes]
+        self._cancelled = threading.Event()
+        self._cancel_reason = ""
 
     def start(self) -> IsolatedBatch:
         for thread in self._threads:
             thread.start()
         return self
+
+    def cancel(self, reason: str = "the run was aborted") -> None:
+        """Kill the workers; jobs without an outcome yet end ``cancelled`` (they leave no result)."""
+        self._cancel_reason = reason
+        self._cancelled.set()
 
     def wait(self, job_id: str) -> Outcome:
         self._events[job_id].wait()
@@ -227,6 +240,10 @@ class IsolatedBatch:
     def _manage(self, lane: list[str]) -> None:
         pending = list(lane)
         while pending:
+            if self._cancelled.is_set():
+                for job_id in pending:
+                    self._deliver(Outcome(job_id, "cancelled", self._cancel_reason))
+                return
             if self._run_deadline is not None and time.monotonic() >= self._run_deadline:
                 for job_id in pending:
                     self._deliver(Outcome(job_id, "not-started", "the run deadline had already passed"))
@@ -251,6 +268,10 @@ class IsolatedBatch:
         cut_by_run = False
         try:
             while len(done) < len(pending):
+                if self._cancelled.is_set():
+                    _kill(pid)
+                    killed = True
+                    return done  # _manage delivers "cancelled" for everything not done
                 ready, _, _ = select.select([read_fd], [], [], max(0.0, min(deadline - time.monotonic(), 0.05)))
                 if ready:
                     chunk = os.read(read_fd, 1 << 20)

@@ -1,13 +1,17 @@
-"""The parent flow: create the run, read the snapshot once, run the pillar subflows, map the states.
+"""The parent flow: request the run, wait for a slot, read the snapshot once, run the pillar
+subflows, map the states, publish the outcome.
 
 Design (measured numbers in the README):
 - pillar subflows run one after another inside ``temporary_settings`` with flow heartbeats off
   (the parent keeps its heartbeat, which covers the same process), which removes the ~1 s
   heartbeat-join each sync subflow otherwise costs;
-- check tasks run on a small thread pool inside each pillar, each evaluating its check in a
-  forked child killed at the deadline (hard timeouts whatever the check does);
-- results are streamed to kwa's own database as each check finishes, in batches;
-- states are mapped from the in-memory Prefect states, never read back from the API.
+- checks evaluate in forked worker lanes with a SIGKILL deadline per check; each check is a Prefect
+  task that waits for its outcome;
+- results are streamed to kwa's own database as each check finishes;
+- states are mapped from the in-memory Prefect states, never read back from the API;
+- lifecycle (seeds 000, 002, 003, 004): identical requests deduplicate, a run waits for its
+  cluster's slot and a global slot, passes through phases, and stops when aborted (kwa runs abort,
+  or Cancel in the Prefect UI) whether a worker or the CLI executes it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.states import Cancelled
 
 from checks.config import Config, ConfigError
 from checks.model import CheckDefinition
@@ -27,11 +32,14 @@ from checks.registry import load_all
 from checks.snapshot import Snapshot
 from checks.sources.resolve import SourceSpec, load
 from flows import context
+from flows.lifecycle import CancellationWatcher, Progress, acquire_slot, detect_trigger, publish_summary, runner_id
 from flows.pillar import pillar_flow
 from flows.states import CheckRun, Outcome, RunState, map_run_state
 from storage.db import Database
+from storage.lifecycle import failing_results, is_terminal, set_phase, top_failing_checks
+from storage.lifecycle import request_run as store_request
 from storage.results import ResultWriter
-from storage.runs import create_run, fail_run, finish_run, get_run, start_run
+from storage.runs import InvalidTransition, abort_run, fail_run, finish_run, get_history, get_run, start_run
 
 DEFAULT_CHECK_TIMEOUT = 30.0
 DEFAULT_RUN_TIMEOUT = 600.0
@@ -61,32 +69,50 @@ def request_run(
     cluster_id: str,
     source: str,
     trigger: str,
-) -> dict[str, Any]:
-    return create_run(
+    parameters: dict[str, Any] | None = None,
+    force_new: bool = False,
+    rerun_of: str | None = None,
+    resume_of: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """A queued run for this scope, or the identical one already queued/running: ``(run, created)``."""
+    return store_request(
         db,
+        force_new=force_new,
+        parameters=parameters,
         scope=scope_of(pillars, checks),
         pillars=sorted({c.pillar.value for c in selected}),
         check_ids=[c.id for c in selected],
         cluster_id=cluster_id,
         source=source,
         trigger=trigger,
+        rerun_of=rerun_of,
+        resume_of=resume_of,
     )
 
 
 def _on_cancellation(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]  # names fixed by Prefect's runner
-    from storage.runs import abort_run
-
-    run_id = (flow_run.parameters or {}).get("run_id")
+    run_id = (flow_run.parameters or {}).get("run_id") or _run_id_of(flow_run)
     if run_id:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # a run that already ended stays as it ended
             abort_run(Database(), run_id, "cancelled from Prefect")
 
 
 def _on_crashed(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
-    run_id = (flow_run.parameters or {}).get("run_id")
+    run_id = (flow_run.parameters or {}).get("run_id") or _run_id_of(flow_run)
     if run_id:
         with contextlib.suppress(Exception):
             fail_run(Database(), run_id, f"runner crashed: {state.message or state.name}")
+
+
+def _run_id_of(flow_run: Any) -> str | None:
+    """A deployment run creates its kwa run itself; find it by the Prefect flow run id."""
+    from sqlalchemy import select
+
+    from storage.models import runs_table as R
+
+    db = Database()
+    with db.read() as conn:
+        return conn.execute(select(R.c.run_id).where(R.c.prefect_flow_run_id == str(flow_run.id))).scalar()
 
 
 @flow(
@@ -106,94 +132,171 @@ def assessment(
     trigger: str = "manual",
     config_path: str | None = None,
     run_id: str | None = None,
-) -> dict[str, Any]:
+    force_new: bool = False,
+) -> Any:
     """Assess one cluster (or a set of manifests) and persist every result and the run's history."""
     logger = get_run_logger()
-    started = time.monotonic()
     spec = SourceSpec.from_dict(source)
     config = Config.load(config_path)
     selected = load_all().select(pillars, checks)
     db = Database()
+    flow_run = get_run_context().flow_run
+    flow_run_id = str(flow_run.id)
     if run_id is None:
-        run_id = request_run(
+        run, created = request_run(
             db,
             selected=selected,
             pillars=pillars,
             checks=checks,
-            cluster_id=cluster_id or "unknown",
+            cluster_id=cluster_id or spec.default_cluster_id(),
             source=spec.describe(),
-            trigger=trigger,
-        )["run_id"]
-    flow_run_id = str(get_run_context().flow_run.id)
-    start_run(db, run_id, prefect_flow_run_id=flow_run_id)
-    logger.info("run %s: %d checks, source %s", run_id, len(selected), spec.describe())
-
-    try:
-        snapshot = load(spec)
-    except Exception as exc:
-        message = f"snapshot unreadable: {exc}"
-        logger.error(message)
-        fail_run(db, run_id, message)
-        return _summary(db, run_id, [], None, started)
-    snapshot.prepare()
-    for problem in snapshot.problems:
-        logger.warning("skipped input: %s", problem)
-    logger.info("snapshot: %d objects (%s)", len(snapshot.objects), snapshot.description)
-
-    deadline = None if not run_timeout else started + float(run_timeout)
-    timeouts = check_timeouts(selected, config, check_timeout)
-    by_pillar: dict[str, list[str]] = defaultdict(list)
-    for c in selected:
-        by_pillar[c.pillar.value].append(c.id)
-
-    writer = ResultWriter(db, run_id)
-    ctx = context.RunContext(run_id, snapshot, config, writer, deadline=deadline)
-    context.register(ctx)
+            trigger=detect_trigger(trigger, flow_run),
+            parameters=run_parameters(spec, pillars, checks, check_timeout, run_timeout, config_path),
+            force_new=force_new,
+        )
+        run_id = run["run_id"]
+        if not created:
+            logger.info("an identical run %s is already %s; not starting another", run_id, run["state"])
+            return {"run": _jsonable(run), "duplicate_of": run_id, "checks": [], "problems": [], "unavailable": {}}
+    cluster = (get_run(db, run_id) or {}).get("cluster_id") or cluster_id or "unknown"
+    started = time.monotonic()
     check_runs: list[CheckRun] = []
-    try:
-        # Heartbeats off for the in-process subflows only: the parent's heartbeat covers the
-        # process, and each sync subflow would otherwise wait up to 1 s joining its own.
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            for pillar, ids in by_pillar.items():
-                if deadline is not None and time.monotonic() >= deadline:
-                    check_runs += [CheckRun(i, Outcome.NOT_RUN) for i in ids]
-                    continue
-                state = pillar_flow(run_id, pillar, ids, {i: timeouts[i] for i in ids}, return_state=True)
-                check_runs += _pillar_runs(state, ids)
-        writer.flush()
-    except Exception as exc:
-        message = f"run-level error: {type(exc).__name__}: {exc}"
-        logger.error(message)
-        fail_run(db, run_id, message)
-        return _summary(db, run_id, check_runs, snapshot, started)
-    finally:
-        context.unregister(run_id)
+    snapshot: Snapshot | None = None
 
-    state, error = decide(check_runs, deadline is not None and time.monotonic() >= deadline, run_timeout)
-    finish_run(
-        db,
-        run_id,
-        state.value,
-        error=error,
-        history=_history(check_runs, started),
-        summary=_snapshot_facts(snapshot, check_runs),
-    )
-    logger.info("run %s ended %s", run_id, state.value)
+    if not set_phase(db, run_id, "waiting", prefect_flow_run_id=flow_run_id, runner=runner_id()):
+        logger.info("run %s ended before it started (aborted while queued)", run_id)
+        return Cancelled(message=f"run {run_id} was aborted before it started")
+
+    def run_aborted() -> bool:
+        return (get_run(db, run_id) or {}).get("state") == "aborted"
+
+    slot = acquire_slot(cluster, should_stop=run_aborted)
+    if slot is None:
+        logger.info("run %s was aborted while it waited for a slot", run_id)
+        return Cancelled(message=f"run {run_id} was aborted before it started")
+    with slot:
+        try:
+            start_run(db, run_id, prefect_flow_run_id=flow_run_id)
+        except InvalidTransition:
+            logger.info("run %s was aborted while it waited for a slot", run_id)
+            return Cancelled(message=f"run {run_id} was aborted before it started")
+        logger.info("run %s: %d checks, source %s", run_id, len(selected), spec.describe())
+        try:
+            snapshot = load(spec)
+        except Exception as exc:
+            message = f"snapshot unreadable: {exc}"
+            logger.error(message)
+            _fail(db, run_id, message)
+            return _summary(db, run_id, [], None, started)
+        snapshot.prepare()
+        for problem in snapshot.problems:
+            logger.warning("skipped input: %s", problem)
+        logger.info("snapshot: %d objects (%s)", len(snapshot.objects), snapshot.description)
+        set_phase(db, run_id, "running")
+
+        deadline = None if not run_timeout else started + float(run_timeout)
+        timeouts = check_timeouts(selected, config, check_timeout)
+        by_pillar: dict[str, list[str]] = defaultdict(list)
+        for c in selected:
+            by_pillar[c.pillar.value].append(c.id)
+        progress = Progress(cluster, len(selected), f"kwa run {run_id}: checks finished")
+        ctx = context.RunContext(run_id, snapshot, config, ResultWriter(db, run_id), deadline=deadline)
+        ctx.progress = lambda pillar, check_run: progress.advance()
+        context.register(ctx)
+        watcher = CancellationWatcher(flow_run_id, run_aborted, ctx.cancel)
+        try:
+            with watcher, temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                # Heartbeats off for the in-process subflows only: the parent's heartbeat covers
+                # the process, and each sync subflow would otherwise wait ~1 s joining its own.
+                for pillar, ids in by_pillar.items():
+                    stop = watcher.cancelled or (deadline is not None and time.monotonic() >= deadline)
+                    if stop:
+                        check_runs += [CheckRun(i, Outcome.NOT_RUN) for i in ids]
+                        continue
+                    state = pillar_flow(run_id, pillar, ids, {i: timeouts[i] for i in ids}, return_state=True)
+                    check_runs += _pillar_runs(state, ids)
+        except Exception as exc:
+            message = f"run-level error: {type(exc).__name__}: {exc}"
+            logger.error(message)
+            _fail(db, run_id, message)
+            return _summary(db, run_id, check_runs, snapshot, started)
+        finally:
+            context.unregister(run_id)
+
+        if watcher.cancelled or ctx.cancelled:
+            reason = watcher.reason or ctx.cancel_reason or "aborted"
+            with contextlib.suppress(InvalidTransition):
+                abort_run(db, run_id, reason)
+            logger.warning("run %s aborted: %s", run_id, reason)
+            _publish(db, run_id, cluster)
+            return Cancelled(message=f"run {run_id} aborted: {reason}")
+
+        state, error = decide(check_runs, deadline is not None and time.monotonic() >= deadline, run_timeout)
+        try:
+            finish_run(
+                db,
+                run_id,
+                state.value,
+                error=error,
+                history=_history(check_runs, started),
+                summary=_snapshot_facts(snapshot, check_runs),
+            )
+        except InvalidTransition:
+            logger.warning("run %s was ended elsewhere (aborted) before it could finish", run_id)
+        logger.info("run %s ended %s", run_id, state.value)
+    _publish(db, run_id, cluster)
     return _summary(db, run_id, check_runs, snapshot, started)
+
+
+def run_parameters(
+    spec: SourceSpec,
+    pillars: list[str] | None,
+    checks: list[str] | None,
+    check_timeout: float,
+    run_timeout: float | None,
+    config_path: str | None,
+) -> dict[str, Any]:
+    """What a rerun needs to repeat this run exactly (stored with the run)."""
+    return {
+        "source": spec.to_dict(),
+        "pillars": pillars,
+        "checks": checks,
+        "check_timeout": check_timeout,
+        "run_timeout": run_timeout,
+        "config_path": config_path,
+    }
 
 
 def decide(check_runs: list[CheckRun], deadline_passed: bool, run_timeout: float | None) -> tuple[RunState, str | None]:
     not_finished = [r.check_id for r in check_runs if r.outcome in (Outcome.NOT_RUN, Outcome.CANCELLED)]
-    timed_out_by_run = [
-        r.check_id for r in check_runs if r.outcome is Outcome.TIMED_OUT and "run deadline" in r.message
-    ]
-    if deadline_passed and (not_finished or timed_out_by_run):
-        missing = len(not_finished) + len(timed_out_by_run)
+    by_deadline = [r.check_id for r in check_runs if r.outcome is Outcome.TIMED_OUT and "run deadline" in r.message]
+    if deadline_passed and (not_finished or by_deadline):
+        missing = len(not_finished) + len(by_deadline)
         return RunState.FAILED, f"run-level timeout of {run_timeout:g}s exceeded; {missing} check(s) did not finish"
     state = map_run_state(check_runs)
     if state is RunState.FAILED:
         return state, "every check errored or timed out"
     return state, None
+
+
+def _fail(db: Database, run_id: str, message: str) -> None:
+    with contextlib.suppress(InvalidTransition):
+        fail_run(db, run_id, message)
+
+
+def _publish(db: Database, run_id: str, cluster: str) -> None:
+    run = get_run(db, run_id)
+    if run is None:
+        return
+    history = get_history(db, run_id) or {}
+    publish_summary(
+        cluster,
+        _jsonable(run),
+        history.get("pillar_counts") or {},
+        history.get("scores"),
+        failing_results(db, run_id),
+        top_failing_checks(db, run_id),
+    )
 
 
 def _pillar_runs(state: Any, ids: list[str]) -> list[CheckRun]:
@@ -265,4 +368,4 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-__all__ = ["ConfigError", "assessment", "decide", "request_run", "scope_of"]
+__all__ = ["ConfigError", "assessment", "decide", "is_terminal", "request_run", "run_parameters", "scope_of"]

@@ -28,6 +28,19 @@ class RunContext:
     batches: dict[str, Any] = field(default_factory=dict)  # check id -> checks.sandbox.IsolatedBatch
     outputs: dict[str, Any] = field(default_factory=dict)  # check id -> (results, duration_ms)
 
+    cancel_reason: str | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_reason is not None
+
+    def cancel(self, reason: str) -> None:
+        """Stop every check of this run now: their workers are killed, they leave no result."""
+        if self.cancel_reason is None:
+            self.cancel_reason = reason
+        for batch in {id(b): b for b in self.batches.values()}.values():
+            batch.cancel(reason)
+
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 

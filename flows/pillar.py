@@ -24,6 +24,7 @@ from checks.runner import evaluate
 from checks.sandbox import IsolatedBatch
 from flows import context
 from flows.states import CheckRun, Outcome, map_task_state
+from storage.results import RunNotWritable
 
 LANES = max(1, min(4, os.cpu_count() or 1))
 # Tasks only wait on their outcome, so many can wait at once; the lanes bound the real work.
@@ -50,6 +51,8 @@ def pillar_flow(run_id: str, pillar: str, check_ids: list[str], timeouts: dict[s
     ctx = context.get(run_id)
     registry = load_all()
     checks = {check_id: registry.by_id(check_id) for check_id in check_ids}
+    if ctx.cancelled:
+        return [summary_of(CheckRun(check_id, Outcome.CANCELLED)) for check_id in check_ids]
     batch = IsolatedBatch(
         [(check_id, timeouts[check_id]) for check_id in check_ids],
         lambda check_id: evaluate(checks[check_id], ctx.snapshot, ctx.config),
@@ -58,6 +61,8 @@ def pillar_flow(run_id: str, pillar: str, check_ids: list[str], timeouts: dict[s
     ).start()
     for check_id in check_ids:
         ctx.batches[check_id] = batch
+    if ctx.cancelled:  # cancelled while the batch was being set up
+        batch.cancel(ctx.cancel_reason or "aborted")
     futures = {run_check.submit(run_id, check_id, timeouts[check_id]): check_id for check_id in check_ids}
     summaries = []
     for future in as_completed(list(futures)):
@@ -82,8 +87,14 @@ def persist(ctx: context.RunContext, check: CheckDefinition, check_run: CheckRun
         "remediation": check.remediation,
     }
     rows = [r.as_row() for r in check_run.results]
-    with ctx.lock:
-        ctx.writer.add(meta, rows, datetime.now(UTC), check_run.duration_ms)
+    try:
+        with ctx.lock:
+            ctx.writer.add(meta, rows, datetime.now(UTC), check_run.duration_ms)
+            ctx.writer.flush()  # streamed per check: an abort keeps every finished check's rows
+    except RunNotWritable:
+        # Someone ended the run (kwa runs abort) while this check ran: stop the rest too.
+        ctx.cancel("the run was aborted")
+        return
     if ctx.progress is not None:
         ctx.progress(check.pillar.value, check_run)
 

@@ -17,12 +17,13 @@ import contextlib
 import json
 import os
 import sys
-from collections import defaultdict
+import threading
 from typing import Any
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_ABORTED = 0, 1, 2, 3, 4, 5
 STATE_EXIT = {"completed": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED, "aborted": EXIT_ABORTED}
 STATUSES = ("passing", "failing", "warning", "skipped", "error", "timeout")
+STATE_COLOUR = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}
 
 
 class UsageError(Exception):
@@ -47,9 +48,11 @@ def build_parser(prog: str = "python -m flows.run") -> argparse.ArgumentParser:
     p.add_argument("--cluster-id", metavar="ID", help="name under which this cluster's history is kept")
     p.add_argument("--check-timeout", type=float, default=30.0, metavar="S", help="per-check timeout (default 30)")
     p.add_argument("--run-timeout", type=float, default=600.0, metavar="S", help="whole-run timeout, 0 = none (600)")
-    p.add_argument("--config", metavar="FILE", help="kwa configuration file (thresholds, disabled checks)")
+    p.add_argument("--config", metavar="FILE", help="kwa configuration file (thresholds, exemptions, …)")
     p.add_argument("--output", "-o", choices=("table", "json", "yaml"), default="table")
     p.add_argument("--ci", action="store_true", help="record the trigger as 'ci'")
+    p.add_argument("--force-new", action="store_true", help="start a new run even if an identical one is active")
+    p.add_argument("--watch", action="store_true", help="show live progress per pillar while the run executes")
     p.add_argument("--verbose", "-v", action="store_true", help="show Prefect's own log lines")
     return p
 
@@ -58,31 +61,17 @@ def _split(values: list[str]) -> list[str]:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
-def default_cluster_id(spec: Any, explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    if spec.kind == "demo":
-        return "demo-prod"
-    if spec.kind == "live":
-        if spec.context:
-            return spec.context
-        try:
-            from kubernetes import config as kube_config
-
-            _, active = kube_config.list_kube_config_contexts(config_file=spec.kubeconfig)
-            return active["name"]
-        except Exception:
-            return "in-cluster" if os.environ.get("KUBERNETES_SERVICE_HOST") else "live"
-    return "manifests"
-
-
-def main(argv: list[str] | None = None, prog: str = "python -m flows.run") -> int:
-    args = build_parser(prog).parse_args(argv)
-    if not args.verbose:
+def quiet_prefect(verbose: bool) -> None:
+    if not verbose:
         # Prefect's own console lines (per-task states, a failing check's traceback) drown the
         # result table; they still reach the Prefect UI and `--verbose` shows them here.
         for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
             os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", "CRITICAL")
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m flows.run") -> int:
+    args = build_parser(prog).parse_args(argv)
+    quiet_prefect(args.verbose)
     try:
         return _run(args)
     except UsageError as exc:
@@ -91,6 +80,23 @@ def main(argv: list[str] | None = None, prog: str = "python -m flows.run") -> in
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_ABORTED
+
+
+def connect_prefect() -> int | None:
+    """Make sure a Prefect API is there; returns an exit code when it cannot be."""
+    from flows.server import PrefectServerError, ensure_api
+
+    try:
+        info = ensure_api()
+    except PrefectServerError as exc:
+        print(f"error: cannot start a local Prefect server: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if info.how == "started" and info.url:
+        print(
+            f"Started a local Prefect server at {info.url.removesuffix('/api')} (UI; reused by later runs).",
+            file=sys.stderr,
+        )
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -122,93 +128,129 @@ def _run(args: argparse.Namespace) -> int:
             "--kubeconfig to assess your own).",
             file=sys.stderr,
         )
-    cluster_id = default_cluster_id(spec, args.cluster_id)
+    if "-" in spec.paths and args.watch:
+        raise UsageError("--watch cannot be combined with manifests from stdin")
+    failed = connect_prefect()
+    if failed is not None:
+        return failed
 
-    from flows.server import PrefectServerError, ensure_api
-
-    try:
-        info = ensure_api()
-    except PrefectServerError as exc:
-        print(f"error: cannot start a local Prefect server: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    if info.how == "started":
-        print(
-            f"Started a local Prefect server at {info.url.removesuffix('/api')} (UI; reused by later runs).",
-            file=sys.stderr,
-        )
-
-    from flows.assessment import assessment, request_run
+    from flows.assessment import request_run, run_parameters
     from storage.db import Database, StorageUnavailable
 
+    parameters = run_parameters(
+        spec, pillars or None, checks or None, args.check_timeout, args.run_timeout or None, args.config
+    )
     try:
         db = Database()
-        run = request_run(
+        run, created = request_run(
             db,
             selected=selected,
             pillars=pillars,
             checks=checks,
-            cluster_id=cluster_id,
+            cluster_id=args.cluster_id or spec.default_cluster_id(),
             source=spec.describe(),
             trigger="ci" if args.ci else "manual",
+            parameters=parameters,
+            force_new=args.force_new,
         )
     except StorageUnavailable as exc:
         print(f"error: storage unavailable: {exc}", file=sys.stderr)
         return EXIT_FAILED
     run_id = run["run_id"]
-    print(f"run {run_id}: {len(selected)} checks, {spec.describe()}", file=sys.stderr)
+    if not created:
+        print(
+            f"an identical run {run_id} is already {run['state']}: following it instead of starting another "
+            "(--force-new starts a new one)",
+            file=sys.stderr,
+        )
+        from flows.control import wait, watch
 
-    state = assessment(
-        source=spec.to_dict(),
-        pillars=pillars or None,
-        checks=checks or None,
-        cluster_id=cluster_id,
-        check_timeout=args.check_timeout,
-        run_timeout=args.run_timeout or None,
-        trigger="ci" if args.ci else "manual",
-        config_path=args.config,
-        run_id=run_id,
-        return_state=True,
-    )
-    summary = state.result(raise_on_failure=False) if state.is_completed() else None
+        watch(db, run_id) if args.watch else wait(db, run_id)
+    else:
+        print(f"run {run_id}: {len(selected)} checks, {spec.describe()}", file=sys.stderr)
+        execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], show=args.watch)
+    return report(db, run_id, args.output)
+
+
+def execute(
+    db: Any, run_id: str, parameters: dict[str, Any], *, cluster_id: str, trigger: str, show: bool = False
+) -> None:
+    """Run the assessment flow for an already-requested run, in this process."""
+    from flows.assessment import assessment
     from storage.runs import fail_run, get_run
 
+    viewer = None
+    if show:
+        from flows.control import watch
+
+        viewer = threading.Thread(target=lambda: watch(db, run_id), daemon=True)
+        viewer.start()
+    try:
+        state = assessment(
+            source=parameters.get("source"),
+            pillars=parameters.get("pillars"),
+            checks=parameters.get("checks"),
+            cluster_id=cluster_id,
+            check_timeout=parameters.get("check_timeout") or 30.0,
+            run_timeout=parameters.get("run_timeout"),
+            trigger=trigger,
+            config_path=parameters.get("config_path"),
+            run_id=run_id,
+            return_state=True,
+        )
+    finally:
+        if viewer is not None:
+            viewer.join(timeout=5)
     record = get_run(db, run_id) or {}
-    if not isinstance(summary, dict):
+    if record.get("state") in ("queued", "running"):
         # The flow itself failed or crashed before it could record an outcome: record it now.
-        message = f"run-level error: {state.message or state.name}"
-        if record.get("state") in ("queued", "running"):
-            with contextlib.suppress(Exception):
-                fail_run(db, run_id, message)
-        record = get_run(db, run_id) or {"run_id": run_id, "state": "failed", "error": message}
-        summary = {"run": record, "checks": [], "problems": [], "unavailable": {}}
-    final = record.get("state", "failed")
-    summary["run"] = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in record.items()}
-    render(summary, args.output)
-    return STATE_EXIT.get(final, EXIT_FAILED)
+        with contextlib.suppress(Exception):
+            fail_run(db, run_id, f"run-level error: {state.message or state.name}")
 
 
-def pillar_table(summary: dict[str, Any]) -> dict[str, dict[str, int]]:
+def run_view(db: Any, run_id: str) -> dict[str, Any]:
+    """Everything the report shows, read back from storage (the same for any run, any process)."""
     from checks.registry import load_all
+    from storage.runs import get_history, get_run
 
+    run = get_run(db, run_id) or {"run_id": run_id, "state": "failed"}
+    history = get_history(db, run_id) or {}
     registry = load_all()
-    table: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(("checks", *STATUSES), 0))
-    for c in summary.get("checks", []):
-        pillar = registry.by_id(c["check_id"]).pillar.value
-        table[pillar]["checks"] += 1
-        for status, n in c["counts"].items():
-            table[pillar][status] += n
-    return dict(table)
+    pillars: dict[str, dict[str, int]] = {}
+    for check_id in run.get("check_ids") or []:
+        if check_id in registry:
+            entry = pillars.setdefault(registry.by_id(check_id).pillar.value, dict.fromkeys(("checks", *STATUSES), 0))
+            entry["checks"] += 1
+    for pillar, counts in (history.get("pillar_counts") or {}).items():
+        entry = pillars.setdefault(pillar, dict.fromkeys(("checks", *STATUSES), 0))
+        for status, n in counts.items():
+            entry[status] = entry.get(status, 0) + n
+    facts = run.get("summary") or {}
+    return {
+        "run": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items() if k != "summary"},
+        "pillars": pillars,
+        "scores": history.get("scores"),
+        "checks_not_executed": facts.get("checks_not_executed") or {},
+        "problems": facts.get("problems") or [],
+        "unavailable": facts.get("unavailable") or {},
+        "objects": facts.get("objects"),
+    }
 
 
-def render(summary: dict[str, Any], output: str) -> None:
-    summary = {**summary, "pillars": pillar_table(summary)}
+def report(db: Any, run_id: str, output: str) -> int:
+    view = run_view(db, run_id)
+    render(view, output)
+    return STATE_EXIT.get(view["run"].get("state", "failed"), EXIT_FAILED)
+
+
+def render(view: dict[str, Any], output: str) -> None:
     if output == "json":
-        print(json.dumps(summary, indent=2, default=str))
+        print(json.dumps(view, indent=2, default=str))
         return
     if output == "yaml":
         import yaml
 
-        print(yaml.safe_dump(json.loads(json.dumps(summary, default=str)), sort_keys=False))
+        print(yaml.safe_dump(json.loads(json.dumps(view, default=str)), sort_keys=False))
         return
     from rich.console import Console
     from rich.table import Table
@@ -216,7 +258,7 @@ def render(summary: dict[str, Any], output: str) -> None:
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 160)  # piped output: no wrapping mid-message
-    run = summary["run"]
+    run = view["run"]
     colour = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}.get(
         run.get("state"), ""
     )
@@ -226,25 +268,41 @@ def render(summary: dict[str, Any], output: str) -> None:
     )
     if run.get("error"):
         console.print(f"[red]error:[/red] {run['error']}")
-    table = Table(title=None)
+    scores = (view.get("scores") or {}).get("pillars") or {}
+    overall = (view.get("scores") or {}).get("overall") or {}
+    table = Table()
     table.add_column("pillar")
+    if scores:
+        table.add_column("score", justify="right")
     for col in ("checks", *STATUSES):
         table.add_column(col, justify="right")
     totals = dict.fromkeys(("checks", *STATUSES), 0)
-    for pillar, counts in summary["pillars"].items():
-        table.add_row(pillar, *(str(counts[c]) for c in ("checks", *STATUSES)))
+    for pillar, counts in view["pillars"].items():
+        score = _score_cell(scores.get(pillar)) if scores else None
+        table.add_row(pillar, *([score] if scores else []), *(str(counts.get(c, 0)) for c in ("checks", *STATUSES)))
         for c in totals:
-            totals[c] += counts[c]
-    if summary["pillars"]:
-        table.add_row("[bold]total[/bold]", *(f"[bold]{totals[c]}[/bold]" for c in ("checks", *STATUSES)))
+            totals[c] += counts.get(c, 0)
+    if view["pillars"]:
+        table.add_row(
+            "[bold]total[/bold]",
+            *([f"[bold]{_score_cell(overall)}[/bold]"] if scores else []),
+            *(f"[bold]{totals[c]}[/bold]" for c in ("checks", *STATUSES)),
+        )
         console.print(table)
-    bad = [c for c in summary.get("checks", []) if c["outcome"] in ("errored", "timed_out")]
-    for c in bad:
-        console.print(f"[yellow]{c['check_id']}[/yellow] {c['outcome']}: {c['message']}")
-    for kind, why in (summary.get("unavailable") or {}).items():
-        console.print(f"[yellow]not listed[/yellow] {kind}: {why}")
-    for problem in summary.get("problems", []):
+    for check_id, info in (view.get("checks_not_executed") or {}).items():
+        if info.get("outcome") in ("errored", "timed_out"):
+            console.print(f"[yellow]{check_id}[/yellow] {info['outcome']}: {info.get('message', '')}")
+    for kind, why in (view.get("unavailable") or {}).items():
+        if not str(why).startswith("not installed"):
+            console.print(f"[yellow]not listed[/yellow] {kind}: {why}")
+    for problem in view.get("problems") or []:
         console.print(f"[yellow]skipped input[/yellow] {problem}")
+
+
+def _score_cell(entry: dict[str, Any] | None) -> str:
+    if not entry or entry.get("score") is None:
+        return "-"
+    return f"{entry['score']:.0f} {entry.get('grade', '')}".strip()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from checks.model import Result, Status
+from checks.sandbox import BatchCancelled
 from storage.enums import RunState
 
 
@@ -71,6 +72,8 @@ def map_task_state(check_id: str, state: Any, timeout: float, output: tuple | No
         return CheckRun(check_id, Outcome.ERRORED, [Result(Status.ERROR, message)], message=message)
     if state.is_failed():
         exc = state.result(raise_on_failure=False)
+        if isinstance(exc, BatchCancelled):
+            return CheckRun(check_id, Outcome.CANCELLED, message=str(exc))
         if state.name == "TimedOut" or isinstance(exc, TimeoutError):
             message = f"check did not finish within its {timeout:g}s timeout and was stopped"
             detail = str(exc) if isinstance(exc, BaseException) and str(exc) else ""

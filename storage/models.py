@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -54,6 +54,13 @@ class Run(SQLModel, table=True):
         Index("ix_runs_cluster_id_requested_at", "cluster_id", "requested_at"),
         Index("ix_runs_state", "state"),
         Index("ix_runs_requested_at", "requested_at"),  # migration 0002_query_indexes
+        Index(
+            "ux_runs_dedup_key_active",
+            "dedup_key",
+            unique=True,
+            sqlite_where=text("state IN ('queued', 'running')"),
+            postgresql_where=text("state IN ('queued', 'running')"),
+        ),
     )
 
     run_id: str = Field(sa_column=Column(String, primary_key=True))
@@ -77,6 +84,14 @@ class Run(SQLModel, table=True):
         default=None, sa_column=Column(String, ForeignKey("runs.run_id", ondelete="SET NULL"), nullable=True)
     )
     summary: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # Lifecycle (migration 0003): the current phase and when the run entered the later ones,
+    # the flow parameters a rerun repeats, and the key that deduplicates identical active runs.
+    phase: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    waiting_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    running_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    parameters: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    dedup_key: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    runner: str | None = Field(default=None, sa_column=Column(String, nullable=True))  # host:pid executing it
 
 
 class Assessment(SQLModel, table=True):

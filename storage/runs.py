@@ -9,7 +9,8 @@ the same run cannot both win, and a terminal run never changes again. Allowed::
     running → completed | partial | failed | aborted
 
 Entering a terminal state writes the run's ``assessment_history`` row in the same transaction,
-counting its results with one ``GROUP BY`` over ``assessments``.
+counting its results and computing its scores (:mod:`storage.scores`) from one ``GROUP BY`` over
+``assessments``.
 
 Timestamps are aware UTC datetimes; run dicts have one key per ``runs`` column.
 """
@@ -21,16 +22,16 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
 from storage.enums import ALLOWED_TRANSITIONS, STATUSES, TERMINAL, RunState, Scope, Trigger, is_terminal
-from storage.models import assessments_table as A
 from storage.models import history_table as H
 from storage.models import runs_table as R
 from storage.models import to_utc
+from storage.scores import compute_for_run, tally
 
 __all__ = [
     "TERMINAL",
@@ -111,8 +112,14 @@ def create_run(
     rerun_of: str | None = None,
     resume_of: str | None = None,
     config_hash: str | None = None,
+    dedup_key: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Insert a ``queued`` run and return it as a dict."""
+    """Insert a ``queued`` run and return it as a dict.
+
+    ``dedup_key`` makes an identical queued/running run a conflict (see storage.lifecycle);
+    ``parameters`` are the flow parameters a rerun repeats.
+    """
     requested = to_utc(requested_at) if requested_at is not None else _now()
     values: dict[str, Any] = {
         "run_id": run_id or new_run_id(requested),
@@ -132,6 +139,12 @@ def create_run(
         "rerun_of": rerun_of,
         "resume_of": resume_of,
         "summary": None,
+        "phase": "queued",
+        "waiting_at": None,
+        "running_at": None,
+        "parameters": dict(parameters) if parameters is not None else None,
+        "dedup_key": dedup_key,
+        "runner": None,
     }
     try:
         with db.begin() as conn:
@@ -248,20 +261,18 @@ def _transition(
 
 def _write_history(conn: Connection, run: dict[str, Any], finished_at: datetime, given: Mapping[str, Any]) -> None:
     run_id = run["run_id"]
-    need_checks = any(given.get(k) is None for k in HISTORY_CHECK_KEYS)
-    columns = [A.c.pillar, A.c.status] + ([A.c.check_id] if need_checks else [])
-    rows = conn.execute(select(*columns, func.count()).where(A.c.run_id == run_id).group_by(*columns)).all()
+    # One GROUP BY serves both the counts below and the scores (storage.scores.tally).
+    tallies = tally(conn, run_id)
 
     counts = dict.fromkeys(STATUSES, 0)
     pillars: dict[str, dict[str, int]] = {}
     checks: dict[str, set[str]] = {}
-    for row in rows:
-        pillar, status, n = row[0], row[1], row[-1]
+    for t in tallies:
+        pillar, status, n = t.pillar, t.status, t.rows
         counts[status] = counts.get(status, 0) + n
         per = pillars.setdefault(pillar, {})
         per[status] = per.get(status, 0) + n
-        if need_checks:
-            checks.setdefault(row[2], set()).add(status)
+        checks.setdefault(t.check_id, set()).add(status)
 
     derived = {
         "checks_executed": len(checks),
@@ -283,6 +294,7 @@ def _write_history(conn: Connection, run: dict[str, Any], finished_at: datetime,
         **{f"{status}_count": counts[status] for status in STATUSES},
         "pillar_counts": pillars,
         **{k: int(given[k]) if given.get(k) is not None else derived[k] for k in HISTORY_CHECK_KEYS},
-        "scores": given.get("scores"),
+        # The caller's scores win; otherwise they are computed for every terminal state.
+        "scores": given["scores"] if given.get("scores") is not None else compute_for_run(conn, run, tallies),
     }
     conn.execute(insert(H).values(**values))

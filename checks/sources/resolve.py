@@ -39,6 +39,24 @@ class SourceSpec:
             request_timeout=float(data.get("request_timeout") or 10.0),
         )
 
+    def default_cluster_id(self) -> str:
+        """The name a run's history is kept under when the caller gives none."""
+        if self.kind == "demo":
+            return "demo-prod"
+        if self.kind == "live":
+            if self.context:
+                return self.context
+            try:
+                from kubernetes import config as kube_config
+
+                _, active = kube_config.list_kube_config_contexts(config_file=self.kubeconfig)
+                return str(active["name"])
+            except Exception:
+                import os
+
+                return "in-cluster" if os.environ.get("KUBERNETES_SERVICE_HOST") else "live"
+        return "manifests"
+
     def describe(self) -> str:
         if self.kind == "manifests":
             return "manifests: " + ", ".join("<stdin>" if p == "-" else p for p in self.paths)

@@ -142,3 +142,19 @@ def test_batch_respects_the_run_deadline() -> None:
         batch.wait("a").unwrap(30)
     with pytest.raises(HardTimeout, match="run deadline"):
         batch.wait("b").unwrap(30)
+
+
+def test_batch_cancel_kills_workers_and_leaves_no_result() -> None:
+    from checks.sandbox import BatchCancelled, IsolatedBatch
+
+    behaviour = {"a": "ok", "b": "sleep", "c": "ok"}
+    batch = IsolatedBatch([(j, 30.0) for j in behaviour], _jobs(behaviour), lanes=1).start()
+    assert batch.wait("a").kind == "ok"
+    time.sleep(0.2)  # "b" is running
+    started = time.monotonic()
+    batch.cancel("aborted by a test")
+    assert batch.wait("b").kind == "cancelled"
+    assert batch.wait("c").kind == "cancelled"
+    assert time.monotonic() - started < 0.5
+    with pytest.raises(BatchCancelled, match="aborted by a test"):
+        batch.wait("c").unwrap(30)

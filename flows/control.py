@@ -1,0 +1,313 @@
+"""Controlling runs: abort, rerun, resume, wait, watch, logs, reap, delete, prune.
+
+These act on runs (they start flows, cancel Prefect flow runs, read Prefect's logs), so they
+belong to the orchestration layer; the read-only views (`kwa runs list|get`, `kwa query …`) live in
+the presentation package.
+
+Seeds: 002 (abort / resume / rerun create new runs, terminal runs are immutable; two log scopes),
+003 (phases, is_terminal, abort(), wait(), watch()), 000 ("runner crash → failed": the reaper).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from storage.db import Database
+from storage.lifecycle import active_runs, is_terminal
+from storage.runs import InvalidTransition, RunNotFound, abort_run, fail_run, get_run
+
+STATE_EXIT = {"completed": 0, "partial": 3, "failed": 4, "aborted": 5}
+POLL_SECONDS = 0.5
+
+
+class ControlError(Exception):
+    """An expected problem (unknown run, wrong state): the CLI prints it without a traceback."""
+
+
+def require_run(db: Database, run_id: str) -> dict[str, Any]:
+    run = get_run(db, run_id)
+    if run is None:
+        raise ControlError(f"no run {run_id!r} (list runs with: kwa runs list)")
+    return run
+
+
+# ---- abort ------------------------------------------------------------------------------------------
+
+
+def abort(db: Database, run_id: str, reason: str = "aborted by kwa runs abort") -> dict[str, Any]:
+    """End a queued or running run as ``aborted`` and cancel its Prefect flow run.
+
+    kwa's row is ended first (guarded: a terminal run never changes), so a run executing in any
+    process sees it within a second and stops; results of checks that finished stay, checks that
+    had not finished leave no result. The Prefect flow run is set to Cancelling so a worker kills
+    deployment runs and the UI shows the cancellation.
+    """
+    run = require_run(db, run_id)
+    if is_terminal(run):
+        raise ControlError(f"run {run_id} already ended {run['state']}; terminal runs never change")
+    try:
+        run = abort_run(db, run_id, reason)
+    except InvalidTransition as exc:
+        raise ControlError(str(exc)) from None
+    if run.get("prefect_flow_run_id"):
+        cancel_flow_run(run["prefect_flow_run_id"])
+    return run
+
+
+def cancel_flow_run(flow_run_id: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelling
+
+    with contextlib.suppress(Exception), get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run_id).state
+        if state is not None and not state.is_final():
+            client.set_flow_run_state(flow_run_id, Cancelling(message="aborted from kwa"), force=True)
+
+
+# ---- rerun / resume ----------------------------------------------------------------------------------
+
+
+def rerun_parameters(db: Database, run_id: str, only_unfinished: bool) -> tuple[dict[str, Any], list[str]]:
+    """The original run's flow parameters, and (for resume) the checks still owed."""
+    run = require_run(db, run_id)
+    if not is_terminal(run):
+        raise ControlError(f"run {run_id} is still {run['state']}; wait for it or abort it first")
+    params = dict(run.get("parameters") or {})
+    if not params.get("source"):
+        raise ControlError(f"run {run_id} has no recorded parameters to repeat (it predates kwa's run lifecycle)")
+    checks = list(run.get("check_ids") or [])
+    if only_unfinished:
+        done = executed_checks(db, run_id)
+        checks = [c for c in checks if c not in done]
+        if not checks:
+            raise ControlError(f"run {run_id}: every check executed; nothing to resume (use rerun to repeat it)")
+    return params, checks
+
+
+def executed_checks(db: Database, run_id: str) -> set[str]:
+    """Checks with at least one result that is not error/timeout: they ran to completion."""
+    from sqlalchemy import select
+
+    from storage.models import assessments_table as A
+
+    query = select(A.c.check_id).where(A.c.run_id == run_id, A.c.status.notin_(("error", "timeout"))).distinct()
+    with db.read() as conn:
+        return {r[0] for r in conn.execute(query)}
+
+
+# ---- wait / watch ------------------------------------------------------------------------------------
+
+
+def wait(db: Database, run_id: str, timeout: float | None = None) -> dict[str, Any]:
+    """Block until the run is terminal (or ``timeout`` seconds pass); returns the run."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        run = require_run(db, run_id)
+        if is_terminal(run):
+            return run
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimeoutError(f"run {run_id} is still {run.get('phase') or run['state']} after {timeout:g}s")
+        time.sleep(POLL_SECONDS)
+
+
+def progress(db: Database, run_id: str) -> dict[str, Any]:
+    """Per pillar: checks done / total and status counts, read from what the run has persisted."""
+    from sqlalchemy import func, select
+
+    from checks.registry import load_all
+    from storage.models import assessments_table as A
+
+    run = require_run(db, run_id)
+    registry = load_all()
+    pillars: dict[str, dict[str, Any]] = {}
+    for check_id in run.get("check_ids") or []:
+        pillar = registry.by_id(check_id).pillar.value if check_id in registry else "other"
+        entry = pillars.setdefault(pillar, {"total": 0, "done": set(), "counts": {}})
+        entry["total"] += 1
+    query = (
+        select(A.c.pillar, A.c.check_id, A.c.status, func.count())
+        .where(A.c.run_id == run_id)
+        .group_by(A.c.pillar, A.c.check_id, A.c.status)
+    )
+    with db.read() as conn:
+        for pillar, check_id, status, n in conn.execute(query):
+            entry = pillars.setdefault(pillar, {"total": 0, "done": set(), "counts": {}})
+            entry["done"].add(check_id)
+            entry["counts"][status] = entry["counts"].get(status, 0) + n
+    return {"run": run, "pillars": {p: {**e, "done": len(e["done"])} for p, e in pillars.items()}}
+
+
+def render_progress(snapshot: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    run = snapshot["run"]
+    start = run.get("started_at") or run.get("requested_at")
+    end = run.get("completed_at") or datetime.now(UTC)
+    elapsed = (end - start).total_seconds() if start else 0.0
+    phase = run.get("phase") if not is_terminal(run) else run["state"]
+    table = Table(title=f"run {run['run_id']} · {run['cluster_id']} · {phase} · {elapsed:.0f}s")
+    table.add_column("pillar")
+    table.add_column("checks", justify="right")
+    for status in ("passing", "failing", "warning", "skipped", "error", "timeout"):
+        table.add_column(status, justify="right")
+    for pillar, entry in sorted(snapshot["pillars"].items()):
+        counts = entry["counts"]
+        table.add_row(
+            pillar,
+            f"{entry['done']}/{entry['total']}",
+            *(str(counts.get(s, 0)) for s in ("passing", "failing", "warning", "skipped", "error", "timeout")),
+        )
+    return table
+
+
+def watch(db: Database, run_id: str, console: Any = None, refresh: float = POLL_SECONDS) -> dict[str, Any]:
+    """Live Rich progress per pillar until the run ends; returns the final run."""
+    from rich.console import Console
+    from rich.live import Live
+
+    console = console or Console(stderr=True)
+    with Live(render_progress(progress(db, run_id)), console=console, refresh_per_second=4) as live:
+        while True:
+            snap = progress(db, run_id)
+            live.update(render_progress(snap))
+            if is_terminal(snap["run"]):
+                return snap["run"]
+            time.sleep(refresh)
+
+
+# ---- logs ----------------------------------------------------------------------------------------------
+
+
+def logs(db: Database, run_id: str, check_id: str | None = None, limit: int = 5000) -> list[dict[str, Any]]:
+    """The run-level log (the run's flow and pillar subflows) or one check's task-run log, oldest first.
+
+    Logs come from Prefect (it keeps them with the flow and task runs); they grow while the run
+    is active and are frozen once it ends.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterParentFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+        LogFilterTaskRunId,
+        TaskRunFilter,
+        TaskRunFilterName,
+    )
+    from prefect.client.schemas.sorting import LogSort
+
+    run = require_run(db, run_id)
+    flow_run_id = run.get("prefect_flow_run_id")
+    if not flow_run_id:
+        raise ControlError(f"run {run_id} has not started in Prefect yet: no logs")
+    with get_client(sync_client=True) as client:
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id]))
+        )
+        flow_ids = [flow_run_id, *(str(c.id) for c in children)]
+        if check_id:
+            tasks = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=flow_ids)),
+                task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[check_id.upper()])),
+            )
+            if not tasks:
+                raise ControlError(f"run {run_id} has no task run for check {check_id}")
+            log_filter = LogFilter(task_run_id=LogFilterTaskRunId(any_=[t.id for t in tasks]))
+        else:
+            log_filter = LogFilter(flow_run_id=LogFilterFlowRunId(any_=flow_ids))
+        records = client.read_logs(log_filter=log_filter, limit=limit, sort=LogSort.TIMESTAMP_ASC)
+    return [{"timestamp": r.timestamp, "level": r.level, "name": r.name, "message": r.message} for r in records]
+
+
+# ---- reaper --------------------------------------------------------------------------------------------
+
+
+def reap(db: Database, grace: timedelta = timedelta(minutes=10)) -> list[tuple[str, str]]:
+    """Fail active runs whose runner is gone; returns ``(run_id, what was done)`` pairs.
+
+    A run is reaped when its Prefect flow run ended (crashed, failed, cancelled, completed) or no
+    longer exists while kwa's row still says queued/running, when the process that executed it on
+    this host has died (SIGKILL, OOM: no hook runs then), or when it never reached Prefect and was
+    requested longer ago than ``grace``. A flow run cancelled before it started ends ``aborted``.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    done: list[tuple[str, str]] = []
+    now = datetime.now(UTC)
+    with get_client(sync_client=True) as client:
+        for run in active_runs(db):
+            verdict = _verdict(client, run, now, grace, ObjectNotFound)
+            if verdict is None:
+                continue
+            kind, message = verdict
+            try:
+                if kind == "aborted":
+                    abort_run(db, run["run_id"], message)
+                else:
+                    fail_run(db, run["run_id"], message)
+            except (InvalidTransition, RunNotFound):
+                continue  # it ended by itself meanwhile
+            if kind != "aborted" and run.get("prefect_flow_run_id"):
+                _mark_crashed(client, run["prefect_flow_run_id"], message)
+            done.append((run["run_id"], f"{kind}: {message}"))
+    return done
+
+
+def _verdict(
+    client: Any, run: dict[str, Any], now: datetime, grace: timedelta, not_found: type
+) -> tuple[str, str] | None:
+    flow_run_id = run.get("prefect_flow_run_id")
+    if _runner_dead(run.get("runner")):
+        return "failed", "runner lost: the process executing the run is gone"
+    if not flow_run_id:
+        if now - run["requested_at"] > grace:
+            return "failed", f"runner lost: never started within {grace}"
+        return None
+    try:
+        state = client.read_flow_run(flow_run_id).state
+    except not_found:
+        return "failed", "runner lost: its Prefect flow run no longer exists"
+    if state is None or not state.is_final():
+        return None
+    if state.is_cancelled():
+        return "aborted", "cancelled in Prefect before kwa recorded it"
+    return "failed", f"runner lost: its Prefect flow run ended {state.name} without recording an outcome"
+
+
+def _runner_dead(runner: str | None) -> bool:
+    if not runner or ":" not in runner:
+        return False
+    host, _, pid = runner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's process: Prefect's state decides
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(int(pid))
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _mark_crashed(client: Any, flow_run_id: str, message: str) -> None:
+    from prefect.states import Crashed
+
+    with contextlib.suppress(Exception):
+        state = client.read_flow_run(flow_run_id).state
+        if state is not None and not state.is_final():
+            client.set_flow_run_state(flow_run_id, Crashed(message=message), force=True)

@@ -1,0 +1,257 @@
+"""Prefect-side run lifecycle: triggers, concurrency slots, cancellation, artifacts.
+
+- **Triggers** (seed 004): a flow run created from a deployment by the scheduler records
+  ``schedule``, one started from the UI or API ``deployment``; the CLI passes ``manual`` or ``ci``.
+- **Concurrency** (seed 004): at most one running run per cluster and at most N across the
+  installation, with Prefect's global concurrency limits ``kwa-cluster-<id>`` (limit 1) and
+  ``kwa-runs`` (limit N) acquired together, atomically, before the run initialises.
+- **Cancellation**: Prefect only enforces a cancel for runs a worker or runner executes. A watcher
+  thread polls the flow run's Prefect state and kwa's own run row, so ``kwa runs abort`` and the
+  UI's Cancel stop an in-process run too.
+- **Artifacts**: a progress artifact updated as checks finish, and at the end a Markdown summary
+  and a table of failing results, keyed per cluster so the UI's Artifacts page keeps a history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger("kwa.lifecycle")
+
+RUNS_LIMIT_NAME = "kwa-runs"
+DEFAULT_MAX_RUNS = 3
+SLOT_WAIT_SECONDS = 24 * 3600.0
+SLOT_ATTEMPT_SECONDS = 2.0
+TRIGGERS = ("manual", "ci", "schedule", "deployment")
+STATUSES = ("passing", "failing", "warning", "skipped", "error", "timeout")
+
+
+def slug(text: str) -> str:
+    """Lowercase letters, digits and dashes: what Prefect accepts in artifact keys and limit names."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "cluster"
+
+
+def max_concurrent_runs() -> int:
+    raw = os.environ.get("KWA_MAX_CONCURRENT_RUNS", "")
+    try:
+        return max(1, int(raw)) if raw else DEFAULT_MAX_RUNS
+    except ValueError:
+        return DEFAULT_MAX_RUNS
+
+
+def detect_trigger(requested: str, flow_run: Any) -> str:
+    """``schedule`` / ``deployment`` for deployment runs, else what the caller said."""
+    if getattr(flow_run, "deployment_id", None) is not None and requested in ("manual", "deployment", "schedule"):
+        return "schedule" if getattr(flow_run, "auto_scheduled", False) else "deployment"
+    return requested if requested in TRIGGERS else "manual"
+
+
+def limit_names(cluster_id: str) -> list[str]:
+    return [f"kwa-cluster-{slug(cluster_id)}", RUNS_LIMIT_NAME]
+
+
+def ensure_limits(cluster_id: str, max_runs: int | None = None) -> list[str]:
+    """Create (or resize) the two global concurrency limits this run needs."""
+    from prefect.client.orchestration import get_client
+
+    names = limit_names(cluster_id)
+    wanted = {names[0]: 1, names[1]: max_runs or max_concurrent_runs()}
+    with get_client(sync_client=True) as client:
+        for name, limit in wanted.items():
+            try:
+                client.upsert_global_concurrency_limit_by_name(name, limit)
+            except Exception as exc:
+                logger.debug("concurrency limit %s: %s", name, exc)
+    return names
+
+
+def runner_id() -> str:
+    """``host:pid`` of the process executing a run, so a reaper on this host can tell it died."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire_slot(
+    cluster_id: str, should_stop: Callable[[], bool] = lambda: False, timeout: float = SLOT_WAIT_SECONDS
+) -> contextlib.ExitStack | None:
+    """Take one slot of ``kwa-cluster-<id>`` and one of ``kwa-runs`` (atomically); None if told to stop.
+
+    The wait is cut into short attempts so that a run aborted while it waits for a slot stops
+    waiting instead of holding its process for hours. The returned stack releases the slots.
+    """
+    from prefect.concurrency.sync import concurrency
+
+    names = ensure_limits(cluster_id)
+    deadline = time.monotonic() + timeout
+    stack = contextlib.ExitStack()
+    while True:
+        if should_stop() or time.monotonic() >= deadline:
+            return None
+        try:
+            stack.enter_context(concurrency(names, occupy=1, timeout_seconds=SLOT_ATTEMPT_SECONDS, strict=True))
+        except TimeoutError:
+            continue
+        return stack
+
+
+class CancellationWatcher:
+    """Polls Prefect and kwa's run row; calls ``on_cancel(reason)`` once when either says stop."""
+
+    def __init__(
+        self,
+        flow_run_id: str | None,
+        run_aborted: Callable[[], bool],
+        on_cancel: Callable[[str], None],
+        interval: float = 1.0,
+    ):
+        self._flow_run_id = flow_run_id
+        self._run_aborted = run_aborted
+        self._on_cancel = on_cancel
+        self._interval = interval
+        self._stop = threading.Event()
+        self.reason: str | None = None
+        self._thread = threading.Thread(target=self._loop, name="kwa-cancel-watch", daemon=True)
+
+    def __enter__(self) -> CancellationWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.reason is not None
+
+    def _loop(self) -> None:
+        client_cm = None
+        client = None
+        try:
+            if self._flow_run_id:
+                from prefect.client.orchestration import get_client
+
+                client_cm = get_client(sync_client=True)
+                client = client_cm.__enter__()
+            while not self._stop.wait(self._interval):
+                reason = self._check(client)
+                if reason:
+                    self.reason = reason
+                    self._on_cancel(reason)
+                    return
+        finally:
+            if client_cm is not None:
+                with contextlib.suppress(Exception):
+                    client_cm.__exit__(None, None, None)
+
+    def _check(self, client: Any) -> str | None:
+        try:
+            if self._run_aborted():
+                return "the run was aborted (kwa runs abort)"
+            if client is not None:
+                state = client.read_flow_run(self._flow_run_id).state
+                if state is not None and (state.is_cancelling() or state.is_cancelled()):
+                    return "the flow run was cancelled in Prefect"
+        except Exception as exc:
+            logger.debug("cancellation poll failed: %s", exc)
+        return None
+
+
+# ---- artifacts ------------------------------------------------------------------------------------
+
+
+class Progress:
+    """A Prefect progress artifact advanced as checks finish (best effort: never fails a run)."""
+
+    def __init__(self, cluster_id: str, total: int, description: str):
+        self.total = max(total, 1)
+        self.done = 0
+        self._lock = threading.Lock()
+        self._id = None
+        try:
+            from prefect.artifacts import create_progress_artifact
+
+            self._id = create_progress_artifact(
+                progress=0.0, key=f"kwa-{slug(cluster_id)}-progress", description=description
+            )
+        except Exception as exc:
+            logger.debug("progress artifact: %s", exc)
+
+    def advance(self) -> None:
+        with self._lock:
+            self.done += 1
+            done = self.done
+        if self._id is None:
+            return
+        try:
+            from prefect.artifacts import update_progress_artifact
+
+            update_progress_artifact(self._id, progress=round(100.0 * done / self.total, 1))
+        except Exception as exc:
+            logger.debug("progress artifact update: %s", exc)
+
+
+def publish_summary(
+    cluster_id: str,
+    run: dict[str, Any],
+    pillars: dict[str, dict[str, int]],
+    scores: dict[str, Any] | None,
+    failing: list[dict[str, Any]],
+    top: list[tuple[str, str, int]],
+) -> None:
+    """The run's outcome in the Prefect UI: a Markdown summary and a table of failing results."""
+    try:
+        from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+        key = slug(cluster_id)
+        create_markdown_artifact(
+            markdown=summary_markdown(run, pillars, scores, top),
+            key=f"kwa-{key}-summary",
+            description=f"kwa run {run['run_id']}: {run['state']}",
+        )
+        if failing:
+            create_table_artifact(
+                table=failing,
+                key=f"kwa-{key}-failing",
+                description=f"failing results of run {run['run_id']} (first {len(failing)})",
+            )
+    except Exception as exc:
+        logger.warning("could not publish the run summary artifacts: %s", exc)
+
+
+def summary_markdown(
+    run: dict[str, Any],
+    pillars: dict[str, dict[str, int]],
+    scores: dict[str, Any] | None,
+    top: list[tuple[str, str, int]],
+) -> str:
+    overall = (scores or {}).get("overall") or {}
+    lines = [
+        f"# kwa run {run['run_id']}",
+        "",
+        f"- cluster: **{run.get('cluster_id')}**",
+        f"- state: **{run['state']}**" + (f" ({run['error']})" if run.get("error") else ""),
+        f"- source: {run.get('source', '')}",
+    ]
+    if overall.get("score") is not None:
+        lines.append(
+            f"- overall score: **{overall['score']:.1f}** (grade {overall.get('grade', '-')}, "
+            f"coverage {100 * (overall.get('coverage') or 0):.0f}%)"
+        )
+    lines += ["", "| pillar | score | " + " | ".join(STATUSES) + " |", "|---" * (len(STATUSES) + 2) + "|"]
+    per_pillar = (scores or {}).get("pillars") or {}
+    for pillar, counts in pillars.items():
+        score = (per_pillar.get(pillar) or {}).get("score")
+        shown = f"{score:.1f}" if isinstance(score, int | float) else "-"
+        lines.append(f"| {pillar} | {shown} | " + " | ".join(str(counts.get(s, 0)) for s in STATUSES) + " |")
+    if top:
+        lines += ["", "## Top failing checks", "", "| check | name | objects |", "|---|---|---|"]
+        lines += [f"| {check_id} | {name} | {n} |" for check_id, name, n in top]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,220 @@
+"""Run lifecycle beyond the state machine: phases, deduplication, retention, active-run lookups.
+
+Phases (seed 003) refine the coarse run state without replacing it::
+
+    queued ─► waiting (for a concurrency slot) ─► initializing (connecting, reading the snapshot)
+           ─► running (checks executing) ─► completed | partial | failed | aborted
+
+``queued`` and ``waiting`` belong to state ``queued``; ``initializing`` and ``running`` to state
+``running``. Each phase records when it was entered. Terminal phases equal the terminal state.
+
+Deduplication (seed 000: "duplicate requests for same scope may deduplicate") is enforced by the
+database: a partial unique index on ``runs.dedup_key`` covers only queued and running runs, so of
+two identical requests racing each other exactly one inserts and the other gets the first's id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database
+from storage.enums import TERMINAL, RunState
+from storage.models import runs_table as R
+from storage.runs import RunNotFound, create_run, get_run
+
+PHASES = ("queued", "waiting", "initializing", "running")
+# "initializing" starts when the run leaves the queue (runs.started_at, set by start_run).
+PHASE_COLUMNS = {"waiting": "waiting_at", "running": "running_at"}
+ACTIVE = (RunState.QUEUED.value, RunState.RUNNING.value)
+
+
+def dedup_key(cluster_id: str, scope: str, pillars: Iterable[str], check_ids: Iterable[str], source: str) -> str:
+    """Same cluster, same scope, same checks, same source: the same request."""
+    payload = json.dumps(
+        [cluster_id, scope, sorted(pillars), sorted(check_ids), source], separators=(",", ":"), sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def request_run(
+    db: Database,
+    *,
+    force_new: bool = False,
+    parameters: Mapping[str, Any] | None = None,
+    **create: Any,
+) -> tuple[dict[str, Any], bool]:
+    """Create a queued run, or return the identical queued/running one: ``(run, created)``."""
+    key = None if force_new else dedup_key(
+        create["cluster_id"], create["scope"], create.get("pillars") or [], create.get("check_ids") or [],
+        create.get("source") or "",
+    )
+    try:
+        run = create_run(db, dedup_key=key, parameters=dict(parameters or {}), **create)
+    except ValueError:
+        if key is None:
+            raise
+        existing = active_duplicate(db, key)
+        if existing is None:  # it finished between our insert and this lookup: try once more
+            return create_run(db, dedup_key=key, parameters=dict(parameters or {}), **create), True
+        return existing, False
+    return run, True
+
+
+def active_duplicate(db: Database, key: str) -> dict[str, Any] | None:
+    with db.read() as conn:
+        row = conn.execute(select(R).where(R.c.dedup_key == key, R.c.state.in_(ACTIVE))).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def set_phase(db: Database, run_id: str, phase: str, **also: Any) -> bool:
+    """Record that an active run entered ``phase``; False when the run has already ended.
+
+    ``also`` may set ``prefect_flow_run_id`` and ``runner`` (``host:pid``) at the same time.
+    """
+    if phase not in PHASES:
+        raise ValueError(f"unknown phase {phase!r} (one of {', '.join(PHASES)})")
+    unknown = set(also) - {"prefect_flow_run_id", "runner"}
+    if unknown:
+        raise ValueError(f"set_phase cannot set {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {"phase": phase, **{k: v for k, v in also.items() if v is not None}}
+    if phase in PHASE_COLUMNS:
+        values[PHASE_COLUMNS[phase]] = datetime.now(UTC)
+    with db.begin() as conn:
+        result = conn.execute(update(R).where(R.c.run_id == run_id, R.c.state.in_(ACTIVE)).values(**values))
+        if result.rowcount == 0 and conn.execute(select(R.c.run_id).where(R.c.run_id == run_id)).first() is None:
+            raise RunNotFound(run_id)
+    return result.rowcount == 1
+
+
+def phase_of(run: Mapping[str, Any]) -> str:
+    """The run's phase: the recorded one while active, the state itself once terminal."""
+    if run["state"] in {s.value for s in TERMINAL}:
+        return str(run["state"])
+    return str(run.get("phase") or run["state"])
+
+
+def phases(run: Mapping[str, Any]) -> list[tuple[str, datetime | None]]:
+    """Each phase the run went through, with the time it was entered (seed 003's timeline)."""
+    out: list[tuple[str, datetime | None]] = [("queued", run.get("requested_at"))]
+    if run.get("waiting_at"):
+        out.append(("waiting", run["waiting_at"]))
+    if run.get("started_at"):
+        out.append(("initializing", run["started_at"]))
+    if run.get("running_at"):
+        out.append(("running", run["running_at"]))
+    if run["state"] in {s.value for s in TERMINAL}:
+        out.append((run["state"], run.get("completed_at")))
+    return out
+
+
+def is_terminal(run: Mapping[str, Any]) -> bool:
+    return run["state"] in {s.value for s in TERMINAL}
+
+
+def failing_results(db: Database, run_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    """Failing rows of a run, most severe first, as plain dicts (for reports and UI artifacts)."""
+    from sqlalchemy import case
+
+    from storage.models import assessments_table as A
+
+    rank = case(
+        {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}, value=A.c.severity, else_=5
+    )
+    query = (
+        select(A.c.check_id, A.c.severity, A.c.object_kind, A.c.object_namespace, A.c.object_name, A.c.container,
+               A.c.message)
+        .where(A.c.run_id == run_id, A.c.status == "failing")
+        .order_by(rank, A.c.check_id, A.c.object_namespace, A.c.object_name)
+        .limit(limit)
+    )
+    with db.read() as conn:
+        return [{k: ("" if v is None else v) for k, v in r._mapping.items()} for r in conn.execute(query)]
+
+
+def top_failing_checks(db: Database, run_id: str, limit: int = 10) -> list[tuple[str, str, int]]:
+    """``(check_id, check_name, failing objects)`` for the checks with the most failing results."""
+    from sqlalchemy import func
+
+    from storage.models import assessments_table as A
+
+    n = func.count()
+    query = (
+        select(A.c.check_id, A.c.check_name, n)
+        .where(A.c.run_id == run_id, A.c.status == "failing")
+        .group_by(A.c.check_id, A.c.check_name)
+        .order_by(n.desc(), A.c.check_id)
+        .limit(limit)
+    )
+    with db.read() as conn:
+        return [(r[0], r[1], int(r[2])) for r in conn.execute(query)]
+
+
+def active_runs(db: Database) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(R).where(R.c.state.in_(ACTIVE)))]
+
+
+def delete_run(db: Database, run_id: str) -> None:
+    """Remove a finished run with its results and history row (foreign keys cascade)."""
+    run = get_run(db, run_id)
+    if run is None:
+        raise RunNotFound(run_id)
+    if not is_terminal(run):
+        raise ValueError(f"run {run_id} is {run['state']}: abort it before deleting it")
+    with db.begin() as conn:
+        _delete_children(conn, [run_id])
+        conn.execute(delete(R).where(R.c.run_id == run_id))
+
+
+def prune_runs(db: Database, older_than: timedelta, now: datetime | None = None) -> list[str]:
+    """Delete finished runs completed before ``now - older_than``; returns their ids."""
+    cutoff = (now or datetime.now(UTC)) - older_than
+    with db.begin() as conn:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                select(R.c.run_id).where(R.c.state.in_([s.value for s in TERMINAL]), R.c.completed_at < cutoff)
+            )
+        ]
+        if ids:
+            _delete_children(conn, ids)
+            conn.execute(delete(R).where(R.c.run_id.in_(ids)))
+    return ids
+
+
+def _delete_children(conn: Any, run_ids: list[str]) -> None:
+    # Explicit deletes rather than trusting ON DELETE CASCADE: a SQLite connection opened
+    # elsewhere without foreign_keys=ON would otherwise leave orphans behind.
+    from storage.models import assessments_table as A
+    from storage.models import history_table as H
+
+    conn.execute(delete(A).where(A.c.run_id.in_(run_ids)))
+    conn.execute(delete(H).where(H.c.run_id.in_(run_ids)))
+    conn.execute(update(R).where(R.c.rerun_of.in_(run_ids)).values(rerun_of=None))
+    conn.execute(update(R).where(R.c.resume_of.in_(run_ids)).values(resume_of=None))
+
+
+__all__ = [
+    "ACTIVE",
+    "PHASES",
+    "IntegrityError",
+    "active_duplicate",
+    "active_runs",
+    "dedup_key",
+    "delete_run",
+    "failing_results",
+    "is_terminal",
+    "phase_of",
+    "phases",
+    "prune_runs",
+    "request_run",
+    "set_phase",
+    "top_failing_checks",
+]
