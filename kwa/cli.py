@@ -1,4 +1,5 @@
-"""``kwa run …`` (same as ``python -m flows.run …``), ``kwa checks list``, ``kwa server start|stop|status``.
+"""``kwa run …`` (same as ``python -m flows.run …``), ``kwa checks list``, ``kwa server start|stop|status``,
+``kwa query assessments …`` and ``kwa runs …`` (the read-only presentation layer, :mod:`cli`).
 
 Subcommands import their layer lazily, so ``kwa checks list`` never imports Prefect.
 """
@@ -15,6 +16,9 @@ commands:
   checks list [--pillar P] [--output table|json|yaml]
                            show the registered check catalogue
   server start|stop|status the local Prefect server kwa starts on first use
+  query assessments list|summary|history|get|diff
+                           query stored results (see kwa query assessments --help)
+  runs list|get            list and inspect runs
 """
 
 
@@ -32,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         return _checks(rest)
     if command == "server":
         return _server(rest)
+    if command in ("query", "runs"):
+        from cli.main import main as cli_main
+
+        return cli_main([command, *rest], prog="kwa")
     print(f"kwa: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

@@ -1,0 +1,98 @@
+"""Helpers shared by the formatters: JSON-safe values, run briefs, object references."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+STATUS_STYLE = {
+    "passing": "green",
+    "failing": "bold red",
+    "warning": "yellow",
+    "skipped": "dim",
+    "error": "magenta",
+    "timeout": "magenta",
+}
+STATE_STYLE = {
+    "completed": "green",
+    "partial": "yellow",
+    "failed": "red",
+    "aborted": "magenta",
+    "running": "cyan",
+    "queued": "blue",
+}
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+WARNING_MARK = "⚠"
+RUN_BRIEF_KEYS = (
+    "run_id",
+    "cluster_id",
+    "state",
+    "scope",
+    "trigger",
+    "source",
+    "requested_at",
+    "started_at",
+    "completed_at",
+    "error",
+)
+
+
+def jsonable(value: Any) -> Any:
+    """Datetimes as ISO 8601 strings, NaN as None, tuples as lists, recursively."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars from pandas
+        return jsonable(value.item())
+    return value
+
+
+def run_brief(run: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {k: run.get(k) for k in RUN_BRIEF_KEYS}
+
+
+def object_ref(row: Mapping[str, Any]) -> str:
+    """``Kind/namespace/name[:container]`` (``Kind/name`` when cluster-scoped; ``-`` for run-level)."""
+    kind, ns, name = row.get("object_kind"), row.get("object_namespace"), row.get("object_name")
+    if not kind and not name:
+        return "-"
+    ref = "/".join(str(p) for p in (kind, ns, name) if p)
+    return f"{ref}:{row['container']}" if row.get("container") else ref
+
+
+def fmt_time(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return "-" if value is None else str(value)
+
+
+def fmt_score(entry: Any) -> str:
+    """``78.5 (C)`` from a score dict, ``-`` when there is none."""
+    if isinstance(entry, Mapping):
+        score, grade = entry.get("score"), entry.get("grade")
+    else:
+        score, grade = entry, None
+    if score is None or isinstance(score, bool) or not isinstance(score, int | float) or math.isnan(score):
+        return "-"
+    return f"{score:g} ({grade})" if grade else f"{score:g}"
+
+
+def fmt_ms(ms: Any) -> str:
+    if ms is None:
+        return "-"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(int(seconds), 60)
+    return f"{minutes} min {sec:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"

@@ -1,0 +1,295 @@
+"""``kwa query assessments list|summary|history|get|diff``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from cli.errors import EXIT_GATE, EXIT_OK, UsageError
+from cli.formatters import table
+from cli.formatters.common import run_brief
+from cli.formatters.csvout import write_csv
+from cli.formatters.junit import write_junit
+from cli.formatters.sarif import write_sarif
+from cli.formatters.structured import write_json, write_yaml
+from cli.timeparse import parse_since
+from storage.db import Database
+from storage.enums import STATUSES
+from storage.gates import evaluate_gates, format_violations, parse_fail_on, parse_min_score
+from storage.queries import (
+    AssessmentQuery,
+    get_result,
+    latest_runs,
+    list_assessments,
+    resolve_run,
+    run_detail,
+    run_results,
+    run_summary,
+)
+
+RESULT_COLUMNS = (
+    "id",
+    "run_id",
+    "pillar",
+    "check_id",
+    "check_name",
+    "severity",
+    "status",
+    "object_kind",
+    "object_namespace",
+    "object_name",
+    "container",
+    "message",
+    "remediation",
+    "reason",
+    "source",
+    "details",
+    "assessed_at",
+    "duration_ms",
+)
+
+
+def split(values: list[str] | None) -> list[str]:
+    """``--x a,b --x c`` → ``[a, b, c]``."""
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def write_structured(fmt: str, kind: str, payload: dict[str, Any], out: TextIO) -> bool:
+    if fmt == "json":
+        write_json(kind, payload, out)
+        return True
+    if fmt == "yaml":
+        write_yaml(kind, payload, out)
+        return True
+    return False
+
+
+# -- list ---------------------------------------------------------------------------------------
+
+
+def build_query(args: argparse.Namespace) -> AssessmentQuery:
+    return AssessmentQuery(
+        run_id=args.run,
+        cluster_id=args.cluster,
+        pillar=split(args.pillar),
+        status=split(args.status),
+        since=parse_since(args.since) if args.since else None,
+        limit=args.limit,
+        offset=args.offset,
+        check_id=split(args.check),
+        namespace=split(args.namespace),
+        kind=split(args.kind),
+        severity=[s.lower() for s in split(args.severity)],
+        cursor=args.cursor,
+    )
+
+
+def cmd_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+    page = list_assessments(db, build_query(args))
+    fmt = args.output
+    payload = {
+        "scope": page.scope,
+        "run": run_brief(page.run),
+        "items": page.items,
+        "pagination": {
+            "limit": page.limit,
+            "offset": page.offset,
+            "total": page.total,
+            "returned": len(page.items),
+            "next_cursor": page.next_cursor,
+        },
+    }
+    if write_structured(fmt, "AssessmentList", payload, out):
+        return EXIT_OK
+    if fmt == "csv":
+        write_csv(RESULT_COLUMNS, page.items, out)
+    elif fmt == "sarif":
+        write_sarif(group_by_run(db, page.items, page.run), out)
+    elif fmt == "junit":
+        write_junit(page.items, out)
+    else:
+        table.assessments_table(page, out, f"--cursor {page.next_cursor}" if page.next_cursor else None)
+    if page.next_cursor and fmt in ("csv", "sarif", "junit"):
+        # The document itself has no place for it: tell the person (or script) on stderr.
+        print(f"more results: repeat with --cursor {page.next_cursor} (or --limit 0 for all)", file=sys.stderr)
+    return EXIT_OK
+
+
+def group_by_run(
+    db: Database, rows: list[dict[str, Any]], run: Mapping[str, Any] | None
+) -> list[tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]]:
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["run_id"], []).append(r)
+    if run is not None and not groups:
+        return [(run, [])]
+    out: list[tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]] = []
+    for run_id, members in groups.items():
+        out.append((run if run is not None and run["run_id"] == run_id else resolve_run(db, run_id), members))
+    return out
+
+
+# -- summary ------------------------------------------------------------------------------------
+
+CHECK_COLUMNS = ("check_id", "check_name", "pillar", "severity", "results", *STATUSES, "failing_objects")
+
+
+def cmd_summary(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+    fail_on = parse_fail_on(args.fail_on)
+    min_score = parse_min_score(args.min_score)
+    summary = run_summary(db, args.run, args.cluster)
+    gated = fail_on is not None or bool(min_score)
+    violations = evaluate_gates(summary, fail_on=fail_on, min_score=min_score) if gated else None
+    fmt = args.output
+    run = summary["run"]
+    if fmt in ("json", "yaml"):
+        payload = {**summary, "run": run_brief(run)}
+        if gated:
+            payload["gate"] = {
+                "fail_on": fail_on,
+                "min_score": min_score,
+                "passed": not violations,
+                "violations": [v.as_dict() for v in violations or []],
+            }
+        write_structured(fmt, "AssessmentSummary", payload, out)
+    elif fmt == "csv":
+        rows = [{**c, **c["counts"]} for c in summary["checks"]]
+        write_csv(CHECK_COLUMNS, rows, out)
+    elif fmt == "sarif":
+        write_sarif([(run, run_results(db, run["run_id"], ("failing", "warning", "error", "timeout")))], out)
+    elif fmt == "junit":
+        write_junit(run_results(db, run["run_id"]), out)
+    else:
+        table.summary_table(summary, out, violations)
+    if violations:
+        if fmt != "table":
+            print(format_violations(violations, run["run_id"]), file=sys.stderr)
+        return EXIT_GATE
+    return EXIT_OK
+
+
+# -- history ------------------------------------------------------------------------------------
+
+
+def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+    from cli import history
+    from storage.queries import cluster_history
+
+    since = parse_since(args.since) if args.since else None
+    cluster_id, rows = cluster_history(db, args.cluster, since, args.limit)
+    pillars, records, frame = history.aggregate(rows)
+    if args.plot:
+        what = history.plot(cluster_id, pillars, frame, args.plot)
+        print(f"plot of {what} for {len(records)} run(s) written to {args.plot}", file=sys.stderr)
+    fmt = args.output
+    if write_structured(
+        fmt, "AssessmentHistory", {"cluster_id": cluster_id, "pillars": pillars, "items": records}, out
+    ):
+        return EXIT_OK
+    if fmt == "csv":
+        columns = ["run_id", "finished_at", "state", "trigger", "total", *STATUSES, "overall_score", "overall_grade"]
+        columns += [f"{p}_score" for p in pillars] + [f"{p}_failing" for p in pillars]
+        columns += ["delta_overall_score", "delta_failing"] + [f"delta_{p}_score" for p in pillars]
+        flat = []
+        for r in records:
+            row = {**r, **r["counts"]}
+            row.update({f"{p}_score": r["pillar_scores"][p] for p in pillars})
+            row.update({f"{p}_failing": r["pillar_counts"][p].get("failing", 0) for p in pillars})
+            row["delta_overall_score"] = r["delta"]["overall_score"]
+            row["delta_failing"] = r["delta"]["failing"]
+            row.update({f"delta_{p}_score": r["delta"]["pillar_scores"][p] for p in pillars})
+            flat.append(row)
+        write_csv(columns, flat, out)
+        return EXIT_OK
+    if not records:
+        print(f"cluster {cluster_id} has no finished runs" + (" in this range" if since else ""), file=out)
+        return EXIT_OK
+    table.history_table(cluster_id, records, pillars, out)
+    return EXIT_OK
+
+
+# -- get ----------------------------------------------------------------------------------------
+
+
+def cmd_get(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+    ident = args.id.strip()
+    fmt = args.output
+    if ident.startswith("asm_"):
+        result = get_result(db, ident)
+        if write_structured(fmt, "Assessment", {"item": {**result, "run": run_brief(result["run"])}}, out):
+            return EXIT_OK
+        table.result_detail(result, out)
+        return EXIT_OK
+    detail = run_detail(db, ident)
+    if write_structured(fmt, "Run", run_payload(detail), out):
+        return EXIT_OK
+    table.run_detail(detail, out)
+    return EXIT_OK
+
+
+def run_payload(detail: Mapping[str, Any]) -> dict[str, Any]:
+    history = detail.get("history") or {}
+    return {
+        "run": detail["run"],
+        "timings": detail["timings"],
+        "scores": detail.get("scores"),
+        "warning_indicator": detail["warning_indicator"],
+        "warnings": detail["warnings"],
+        "checks": {k: history.get(k) for k in ("checks_total", "checks_executed", "checks_errored", "checks_timed_out")}
+        if history
+        else None,
+        "counts": {s: history.get(f"{s}_count", 0) for s in STATUSES} if history else None,
+        "pillars": history.get("pillar_counts") if history else None,
+    }
+
+
+# -- diff ---------------------------------------------------------------------------------------
+
+DIFF_COLUMNS = (
+    "change",
+    "check_id",
+    "check_name",
+    "pillar",
+    "severity",
+    "object_kind",
+    "object_namespace",
+    "object_name",
+    "container",
+    "before",
+    "after",
+    "message",
+)
+
+
+def cmd_diff(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+    from storage.queries import diff_runs
+
+    if len(args.runs) == 1:
+        raise UsageError("diff takes two run ids (RUN_A RUN_B), or none for the latest two runs of a cluster")
+    if args.runs:
+        run_a, run_b = args.runs
+    else:
+        latest = latest_runs(db, args.cluster, 2)
+        if len(latest) < 2:
+            which = latest[0]["cluster_id"] if latest else args.cluster
+            raise UsageError(f"cluster {which} has fewer than two finished runs: nothing to compare yet")
+        run_b, run_a = latest[0]["run_id"], latest[1]["run_id"]
+    diff = diff_runs(db, run_a, run_b)
+    fmt = args.output
+    if write_structured(
+        fmt, "AssessmentDiff", {**diff, "run_a": run_brief(diff["run_a"]), "run_b": run_brief(diff["run_b"])}, out
+    ):
+        return EXIT_OK
+    if fmt == "csv":
+        rows = []
+        for key in ("new_failures", "fixed", "still_failing", "changed", "results_disappeared"):
+            rows += [{**item, "change": key} for item in diff[key]]
+        write_csv(DIFF_COLUMNS, rows, out)
+        return EXIT_OK
+    table.diff_table(diff, out, args.max_rows)
+    return EXIT_OK
+
+
+__all__ = ["cmd_diff", "cmd_get", "cmd_history", "cmd_list", "cmd_summary"]

@@ -1,0 +1,89 @@
+"""``kwa runs list|get``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+from cli.errors import EXIT_OK, UsageError
+from cli.formatters import table
+from cli.formatters.csvout import write_csv
+from cli.query import cmd_get, split, write_structured
+from cli.timeparse import parse_since
+from storage.db import Database
+from storage.queries import RunQuery, list_run_page
+
+NO_RUNS_HINT = (
+    "no runs yet: start one with `kwa run` (it assesses the bundled demo cluster when no kubeconfig is found)"
+)
+RUN_COLUMNS = (
+    "run_id",
+    "cluster_id",
+    "state",
+    "scope",
+    "trigger",
+    "source",
+    "requested_at",
+    "started_at",
+    "completed_at",
+    "duration_ms",
+    "total",
+    "passing",
+    "failing",
+    "warning",
+    "skipped",
+    "error",
+    "timeout",
+    "overall_score",
+    "warnings",
+    "error_message",
+)
+
+
+def _flat(run: dict[str, Any]) -> dict[str, Any]:
+    h = run.get("history") or {}
+    overall = ((h.get("scores") or {}).get("overall") or {}) if h else {}
+    return {
+        **run,
+        "duration_ms": h.get("duration_ms"),
+        "total": h.get("total"),
+        **{s: h.get(f"{s}_count") for s in ("passing", "failing", "warning", "skipped", "error", "timeout")},
+        "overall_score": overall.get("score") if isinstance(overall, dict) else None,
+        "warnings": len(run.get("warnings") or []),
+        "error_message": run.get("error"),
+    }
+
+
+def cmd_runs_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+    q = RunQuery(
+        state=[s.lower() for s in split(args.state)],
+        cluster_id=args.cluster,
+        trigger=[t.lower() for t in split(args.trigger)],
+        since=parse_since(args.since) if args.since else None,
+        limit=args.limit,
+        cursor=args.cursor,
+    )
+    page = list_run_page(db, q)
+    fmt = args.output
+    if page.scope.get("empty_database"):
+        print(NO_RUNS_HINT, file=sys.stderr if fmt != "table" else out)
+        if fmt == "table":
+            return EXIT_OK
+    payload = {"items": page.items, "pagination": {"limit": page.limit, "next_cursor": page.next_cursor}}
+    if write_structured(fmt, "RunList", payload, out):
+        return EXIT_OK
+    if fmt == "csv":
+        write_csv(RUN_COLUMNS, [_flat(r) for r in page.items], out)
+        return EXIT_OK
+    if not page.items:
+        print("no runs match these filters", file=out)
+        return EXIT_OK
+    table.runs_table(page, out, f"--cursor {page.next_cursor}" if page.next_cursor else None)
+    return EXIT_OK
+
+
+def cmd_runs_get(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+    if args.id.strip().startswith("asm_"):
+        raise UsageError(f"{args.id} is a result id: use `kwa query assessments get {args.id}`")
+    return cmd_get(db, args, out)

@@ -1,0 +1,244 @@
+"""A small deterministic database, built through storage's public API only.
+
+Two clusters: ``prod-eu`` has two completed runs a day apart (scores recorded, results from
+manifests so SARIF has file locations, changes between them for ``diff``); ``staging`` has a
+failed run and a completed run that carries warnings (seed 002's indicator). One result carries
+hostile text: quotes, ``%``, ``'; DROP TABLE``, a leading ``=`` (CSV formula), a newline.
+The clock of storage.runs is frozen so every timestamp is fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import storage.runs as runs_module
+from storage.db import Database
+from storage.results import ResultWriter
+from storage.runs import create_run, fail_run, finish_run, start_run
+
+RUN_1 = "run_20260210_090000_aaaaaa"
+RUN_2 = "run_20260211_090000_bbbbbb"
+RUN_FAILED = "run_20260211_100000_cccccc"
+RUN_WARN = "run_20260211_110000_dddddd"
+MANIFEST = "tests/cli/data/app.yaml"
+HOSTILE_NS = "it's"
+HOSTILE_MESSAGE = '=HYPERLINK("x") 100% \'; DROP TABLE assessments; --\nsecond line'
+
+CHECKS = {
+    "SEC-001": {"pillar": "security", "name": "Privileged container", "severity": "critical"},
+    "SEC-002": {"pillar": "security", "name": "Image uses latest tag", "severity": "high"},
+    "REL-001": {"pillar": "reliability", "name": "Single replica", "severity": "medium"},
+    "COST-001": {"pillar": "cost", "name": "Orphaned ConfigMap", "severity": "low"},
+    "OPS-001": {"pillar": "operational-excellence", "name": "Missing owner label", "severity": "info"},
+}
+
+
+def check(check_id: str) -> dict[str, Any]:
+    meta = CHECKS[check_id]
+    return {"id": check_id, **meta, "remediation": f"Remediate {check_id}."}
+
+
+def row(status: str, kind: str | None, ns: str | None, name: str | None, **extra: Any) -> dict[str, Any]:
+    base = {
+        "status": status,
+        "object_kind": kind,
+        "object_namespace": ns,
+        "object_name": name,
+        "container": None,
+        "message": f"{kind}/{name}: {status}" if kind else status,
+        "reason": None,
+        "source": "api",
+        "details": None,
+        "remediation": None,
+    }
+    base.update(extra)
+    return base
+
+
+class FrozenClock:
+    """Replaces storage.runs._now: each call moves one second on from ``start``."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 2, 10, 9, 0, 1, tzinfo=UTC)
+
+    def set(self, value: datetime) -> None:
+        self.now = value
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def _results(db: Database, run_id: str, at: datetime, groups: list[tuple[str, list[dict[str, Any]]]]) -> None:
+    with ResultWriter(db, run_id, batch_size=7) as writer:
+        for i, (check_id, rows) in enumerate(groups):
+            writer.add(check(check_id), rows, at + timedelta(seconds=i), 12 + i)
+
+
+def _scores(overall: float, grade: str, pillars: dict[str, float]) -> dict[str, Any]:
+    def g(s: float) -> str:
+        return "A" if s >= 90 else "B" if s >= 80 else "C" if s >= 70 else "D" if s >= 60 else "F"
+
+    return {
+        "overall": {"score": overall, "grade": grade, "coverage": 1.0},
+        "pillars": {p: {"score": s, "grade": g(s), "coverage": 1.0} for p, s in pillars.items()},
+    }
+
+
+def build(db: Database, monkeypatch: Any) -> None:
+    clock = FrozenClock()
+    monkeypatch.setattr(runs_module, "_now", clock)
+    web = f"{MANIFEST}#1"
+    common = {"scope": "full", "pillars": [], "source": f"manifests: {MANIFEST}", "trigger": "ci"}
+
+    day1 = datetime(2026, 2, 10, 9, 0, 0, tzinfo=UTC)
+    create_run(db, run_id=RUN_1, cluster_id="prod-eu", check_ids=list(CHECKS), requested_at=day1, **common)
+    start_run(db, RUN_1)
+    _results(
+        db,
+        RUN_1,
+        day1 + timedelta(seconds=5),
+        [
+            (
+                "SEC-001",
+                [
+                    row(
+                        "failing",
+                        "Deployment",
+                        "shop",
+                        "web",
+                        container="web",
+                        source=web,
+                        message="container web is privileged",
+                    )
+                ],
+            ),
+            ("SEC-002", [row("passing", "Deployment", "shop", "web", container="web", source=web)]),
+            (
+                "REL-001",
+                [
+                    row("failing", "Deployment", "shop", "web", source=web, message="1 replica"),
+                    row("failing", "Deployment", "shop", "api", message="1 replica"),
+                ],
+            ),
+            (
+                "COST-001",
+                [
+                    row(
+                        "warning",
+                        "ConfigMap",
+                        "shop",
+                        "web-config",
+                        source=f"{MANIFEST}#2#1",
+                        message="not referenced by any pod",
+                    )
+                ],
+            ),
+            ("OPS-001", [row("passing", "Namespace", None, "shop", source=f"{MANIFEST}#0")]),
+        ],
+    )
+    finish_run(
+        db, RUN_1, "completed",
+        history={"duration_ms": 4200, "scores": _scores(61.5, "D", {"security": 50.0, "reliability": 40.0,
+                                                                     "cost": 75.0, "operational-excellence": 100.0})},
+        summary={"objects": 4, "problems": [], "unavailable": {}, "checks_not_executed": {}},
+    )  # fmt: skip
+
+    day2 = datetime(2026, 2, 11, 9, 0, 0, tzinfo=UTC)
+    clock.set(day2)
+    create_run(db, run_id=RUN_2, cluster_id="prod-eu", check_ids=list(CHECKS), requested_at=day2, **common)
+    start_run(db, RUN_2)
+    _results(
+        db,
+        RUN_2,
+        day2 + timedelta(seconds=5),
+        [
+            (
+                "SEC-001",
+                [
+                    row(
+                        "failing",
+                        "Deployment",
+                        "shop",
+                        "web",
+                        container="web",
+                        source=web,
+                        message="container web is privileged",
+                    )
+                ],
+            ),
+            (
+                "SEC-002",
+                [
+                    row(
+                        "failing",
+                        "Deployment",
+                        "shop",
+                        "web",
+                        container="web",
+                        source=web,
+                        message="image nginx:latest uses the latest tag",
+                        details={"image": "nginx:latest"},
+                    )
+                ],
+            ),
+            (
+                "REL-001",
+                [
+                    row("passing", "Deployment", "shop", "web", source=web),
+                    row("failing", "Deployment", HOSTILE_NS, "worker", message=HOSTILE_MESSAGE),
+                ],
+            ),
+            (
+                "COST-001",
+                [
+                    row(
+                        "skipped",
+                        "ConfigMap",
+                        "shop",
+                        "web-config",
+                        source=f"{MANIFEST}#2#1",
+                        reason="requires-live",
+                        message=None,
+                    )
+                ],
+            ),
+            ("OPS-001", [row("error", None, None, None, message="OPS-001 raised KeyError: 'labels'")]),
+        ],
+    )
+    finish_run(
+        db, RUN_2, "partial", error=None,
+        history={"duration_ms": 3900, "scores": _scores(55.0, "F", {"security": 30.0, "reliability": 70.0,
+                                                                     "cost": 100.0})},
+        summary={"objects": 5, "problems": [], "unavailable": {},
+                 "checks_not_executed": {"OPS-001": {"outcome": "errored", "message": "KeyError: 'labels'"}}},
+    )  # fmt: skip
+
+    clock.set(datetime(2026, 2, 11, 10, 0, 0, tzinfo=UTC))
+    create_run(
+        db, run_id=RUN_FAILED, cluster_id="staging", scope="pillar", pillars=["security"],
+        check_ids=["SEC-001", "SEC-002"], source="api", trigger="manual",
+        requested_at=datetime(2026, 2, 11, 10, 0, 0, tzinfo=UTC),
+    )  # fmt: skip
+    start_run(db, RUN_FAILED)
+    fail_run(db, RUN_FAILED, "snapshot unreadable: cluster unreachable (connection refused)")
+
+    clock.set(datetime(2026, 2, 11, 11, 0, 0, tzinfo=UTC))
+    create_run(
+        db, run_id=RUN_WARN, cluster_id="staging", scope="single", pillars=[], check_ids=["SEC-002"],
+        source="api", trigger="schedule", requested_at=datetime(2026, 2, 11, 11, 0, 0, tzinfo=UTC),
+    )  # fmt: skip
+    start_run(db, RUN_WARN)
+    _results(db, RUN_WARN, datetime(2026, 2, 11, 11, 0, 3, tzinfo=UTC),
+             [("SEC-002", [row("passing", "Deployment", "shop", "web", container="web")])])  # fmt: skip
+    finish_run(
+        db, RUN_WARN, "completed", history={"duration_ms": 800},
+        summary={"objects": 1, "problems": ["dump.yaml (document 3): not a Kubernetes object: missing kind"],
+                 "unavailable": {"PodDisruptionBudget": "403 Forbidden"}, "checks_not_executed": {}},
+    )  # fmt: skip
+
+
+def all_run_ids() -> Iterator[str]:
+    yield from (RUN_1, RUN_2, RUN_FAILED, RUN_WARN)
