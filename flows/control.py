@@ -221,7 +221,12 @@ def logs(db: Database, run_id: str, check_id: str | None = None, limit: int = 50
             log_filter = LogFilter(task_run_id=LogFilterTaskRunId(any_=[t.id for t in tasks]))
         else:
             log_filter = LogFilter(flow_run_id=LogFilterFlowRunId(any_=flow_ids))
-        records = client.read_logs(log_filter=log_filter, limit=limit, sort=LogSort.TIMESTAMP_ASC)
+        records: list[Any] = []
+        while len(records) < limit:  # the API serves at most 200 records a page
+            page = client.read_logs(log_filter=log_filter, limit=200, offset=len(records), sort=LogSort.TIMESTAMP_ASC)
+            records += page
+            if len(page) < 200:
+                break
     return [{"timestamp": r.timestamp, "level": r.level, "name": r.name, "message": r.message} for r in records]
 
 

@@ -37,6 +37,12 @@ def _blocks_on_socket(ctx: CheckContext) -> Iterator[Result]:
     yield ctx.ok(None)
 
 
+def _slowish(ctx: CheckContext) -> Iterator[Result]:
+    time.sleep(1.5)
+    for w in ctx.snap.workloads():
+        yield ctx.ok(w)
+
+
 def _quick(ctx: CheckContext) -> Iterator[Result]:
     for w in ctx.snap.workloads():
         yield ctx.ok(w)
@@ -48,6 +54,7 @@ BEHAVIOURS = {
     "SEC-903": ("raises", _raises),
     "SEC-904": ("blocks on a socket", _blocks_on_socket),
     "SEC-905": ("passes quickly", _quick),
+    "SEC-906": ("passes after 1.5 s", _slowish),
 }
 
 

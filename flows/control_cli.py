@@ -1,0 +1,178 @@
+"""``kwa runs abort|rerun|resume|watch|wait|logs|delete|prune|reap``: the run-control commands.
+
+Exit codes: ``wait``, ``watch``, ``rerun`` and ``resume`` exit with the (new) run's state code
+(0 completed, 3 partial, 4 failed, 5 aborted); ``wait`` exits 7 when its timeout passes first;
+2 is a usage error (unknown run, wrong state, bad option); other commands exit 0 on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import timedelta
+from typing import Any
+
+EXIT_USAGE = 2
+EXIT_WAIT_TIMEOUT = 7
+ACTIONS = ("abort", "rerun", "resume", "watch", "wait", "logs", "delete", "prune", "reap")
+
+
+def parse_age(text: str) -> timedelta:
+    """``90d``, ``12h``, ``30m``, ``45s`` (or combinations such as ``1d12h``)."""
+    match = re.fullmatch(r"\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*", text)
+    if not match or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"invalid age {text!r}: use e.g. 90d, 12h, 30m")
+    d, h, m, s = (int(g or 0) for g in match.groups())
+    return timedelta(days=d, hours=h, minutes=m, seconds=s)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kwa runs", description="Control assessment runs.")
+    sub = p.add_subparsers(dest="action", required=True)
+    a = sub.add_parser("abort", help="end a queued or running run as aborted")
+    a.add_argument("run_id")
+    for name, text in (("rerun", "run again with the same scope"), ("resume", "run only what did not finish")):
+        r = sub.add_parser(name, help=text)
+        r.add_argument("run_id")
+        r.add_argument("--watch", action="store_true")
+        r.add_argument("--output", "-o", choices=("table", "json", "yaml"), default="table")
+    w = sub.add_parser("watch", help="live progress per pillar until the run ends")
+    w.add_argument("run_id")
+    wt = sub.add_parser("wait", help="block until the run ends; exit with its state code")
+    wt.add_argument("run_id")
+    wt.add_argument("--timeout", type=float, default=None, metavar="S")
+    lg = sub.add_parser("logs", help="the run-level log, or one check's log")
+    lg.add_argument("run_id")
+    lg.add_argument("--check", metavar="ID")
+    lg.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    d = sub.add_parser("delete", help="remove a finished run with its results and history")
+    d.add_argument("run_id")
+    pr = sub.add_parser("prune", help="remove finished runs older than an age")
+    pr.add_argument("--older-than", type=parse_age, required=True, metavar="AGE", help="e.g. 90d")
+    rp = sub.add_parser("reap", help="fail runs whose runner is gone (crash recovery)")
+    rp.add_argument("--grace", type=parse_age, default=timedelta(minutes=10), metavar="AGE")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from flows.run import quiet_prefect
+
+    quiet_prefect(verbose=False)
+    from flows.control import ControlError
+    from storage.db import Database, StorageUnavailable
+    from storage.runs import RunNotFound
+
+    try:
+        return _dispatch(args, Database())
+    except (ControlError, RunNotFound, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StorageUnavailable as exc:
+        print(f"error: storage unavailable: {exc}", file=sys.stderr)
+        return 4
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, db: Any) -> int:
+    from flows import control
+
+    if args.action == "abort":
+        _need_prefect()
+        run = control.abort(db, args.run_id)
+        print(f"run {run['run_id']} aborted")
+        return 0
+    if args.action in ("rerun", "resume"):
+        return _again(db, args)
+    if args.action == "watch":
+        control.require_run(db, args.run_id)
+        run = control.watch(db, args.run_id)
+        return control.STATE_EXIT.get(run["state"], 4)
+    if args.action == "wait":
+        try:
+            run = control.wait(db, args.run_id, args.timeout)
+        except TimeoutError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_WAIT_TIMEOUT
+        print(f"run {run['run_id']} {run['state']}")
+        return control.STATE_EXIT.get(run["state"], 4)
+    if args.action == "logs":
+        _need_prefect()
+        records = control.logs(db, args.run_id, args.check)
+        if args.output == "json":
+            print(json.dumps(records, indent=2, default=str))
+        else:
+            for r in records:
+                print(f"{r['timestamp']:%Y-%m-%d %H:%M:%S} {_level(r['level']):8s} {r['message']}")
+        return 0
+    if args.action == "delete":
+        from storage.lifecycle import delete_run
+
+        delete_run(db, args.run_id)
+        print(f"run {args.run_id} deleted with its results and history")
+        return 0
+    if args.action == "prune":
+        from storage.lifecycle import prune_runs
+
+        removed = prune_runs(db, args.older_than)
+        print(f"removed {len(removed)} run(s) finished more than {args.older_than} ago")
+        return 0
+    if args.action == "reap":
+        _need_prefect()
+        for run_id, what in control.reap(db, args.grace):
+            print(f"{run_id}: {what}")
+        return 0
+    raise AssertionError(args.action)
+
+
+def _again(db: Any, args: argparse.Namespace) -> int:
+    """Rerun / resume: a new run (linked to the original), executed here."""
+    from checks.registry import load_all
+    from flows import control
+    from flows.assessment import request_run
+    from flows.run import execute, report
+
+    resume = args.action == "resume"
+    params, checks = control.rerun_parameters(db, args.run_id, only_unfinished=resume)
+    original = control.require_run(db, args.run_id)
+    if resume:
+        params = {**params, "checks": checks, "pillars": None}
+    _need_prefect()
+    selected = load_all().select(params.get("pillars"), params.get("checks"))
+    run, _ = request_run(
+        db,
+        selected=selected,
+        pillars=params.get("pillars"),
+        checks=params.get("checks"),
+        cluster_id=original["cluster_id"],
+        source=original["source"],
+        trigger="manual",
+        parameters=params,
+        force_new=True,
+        rerun_of=None if resume else args.run_id,
+        resume_of=args.run_id if resume else None,
+    )
+    print(f"run {run['run_id']}: {args.action} of {args.run_id}, {len(selected)} checks", file=sys.stderr)
+    execute(db, run["run_id"], params, cluster_id=run["cluster_id"], trigger="manual", show=args.watch)
+    return report(db, run["run_id"], args.output)
+
+
+def _need_prefect() -> None:
+    from flows.control import ControlError
+    from flows.run import connect_prefect
+
+    if connect_prefect() is not None:
+        raise ControlError("no Prefect API is available")
+
+
+def _level(level: int) -> str:
+    import logging
+
+    return logging.getLevelName(level)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
