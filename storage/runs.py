@@ -268,11 +268,12 @@ def _write_history(conn: Connection, run: dict[str, Any], finished_at: datetime,
     pillars: dict[str, dict[str, int]] = {}
     checks: dict[str, set[str]] = {}
     for t in tallies:
-        pillar, status, n = t.pillar, t.status, t.rows
-        counts[status] = counts.get(status, 0) + n
-        per = pillars.setdefault(pillar, {})
-        per[status] = per.get(status, 0) + n
-        checks.setdefault(t.check_id, set()).add(status)
+        per = pillars.setdefault(t.pillar, {})
+        for status, n in t.counts.items():
+            if n:
+                counts[status] += n
+                per[status] = per.get(status, 0) + n
+                checks.setdefault(t.check_id, set()).add(status)
 
     derived = {
         "checks_executed": len(checks),

@@ -1,0 +1,458 @@
+"""Scores of a run: severity-weighted pass ratio, letter grade and coverage, per pillar and overall.
+
+Everything here is derived from the run's ``assessments`` rows with one ``GROUP BY check_id``
+(:func:`tally`) and pure arithmetic (:func:`compute`); ``storage.runs`` stores the result in
+``assessment_history.scores`` when the run ends, and :func:`run_scores` reads it back (or computes
+it for a run that has no history row yet). docs/scoring.md explains the choices at length.
+
+Score
+-----
+Over the result rows of a scope (one pillar, or the whole run)::
+
+    score = 100 × Σ w(severity) × passing
+                  ─────────────────────────────────────────────────
+                  Σ w(severity) × (passing + failing + ½ × warning)
+
+with ``w`` = critical 10, high 5, medium 3, low 1, info 0. A warning earns nothing and costs half a
+failure (Polaris' ``2S / (2S + W + 2D)``). ``skipped`` (exempted included), ``error`` and
+``timeout`` rows are not verdicts and stay out of the ratio. No weighted verdict at all (no rows,
+or info-only rows) → score ``None``, never 100. The overall score is the same ratio over every row
+of the run, not a mean of the pillars, so a pillar with ten times the findings weighs ten times
+as much. Scores are truncated (not rounded) to one decimal, like Polaris truncates to an integer,
+so a score never rounds up into a better grade.
+
+Grade
+-----
+A ≥ 90, B ≥ 80, C ≥ 70, D ≥ 60, E ≥ 50, F < 50 (Popeye's bands), from the truncated score;
+``None`` when the score is ``None``.
+
+Coverage
+--------
+``coverage = 100 × Σ evaluated(check) / applicable checks``, per pillar and overall, truncated to
+one decimal (99.96 shows as 99.9, never as a complete 100.0):
+
+* not applicable (left out of both sides): a check whose only result is the check-level
+  ``skipped`` row with reason ``requires-live``, ``requires-metrics`` or ``disabled``;
+* ``evaluated = 0``: the check errored or timed out as a whole (a check-level ``error``/``timeout``
+  row: an exception, a crash, its deadline, or a resource the credentials could not list), or it
+  has no result because the run ended before it reported (a run that is failed, aborted or still
+  running, or one ``runs.summary.checks_not_executed`` names);
+* ``evaluated = 1 − e / v`` otherwise, ``v`` being its verdict rows (passing, failing, warning,
+  error, timeout) and ``e`` its per-object error/timeout rows (1 when ``v`` is 0: it ran and had
+  nothing to judge, or every object was skipped or exempted).
+
+``not_evaluated`` lists every check with ``evaluated < 1`` or not applicable, with why.
+
+Exempted rows (``skipped`` with a reason starting ``exempt:``) are outside the scores but counted
+(``exempted``) so reports can show how much was waived.
+
+Speed: the ``GROUP BY`` has one group per check, every status and reason class a conditional
+``SUM`` in it, so SQLite streams the rows in the order of ``ix_assessments_run_id_check_id`` and
+never sorts them (grouping by status too would sort every row in a temporary B-tree: about 2.3×
+the CPU time on 1,000,000 rows). A check whose rows disagree on pillar or severity (not produced
+by kwa itself) is re-tallied per (pillar, severity), so nothing is mis-weighted.
+
+Storage never imports ``checks``: the vocabulary the rules need (severities, skip reasons, the
+check-level error message, pillar names and check-id prefixes) is restated here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.engine import Connection
+
+from storage.db import Database
+from storage.models import history_table as H
+from storage.models import runs_table as R
+
+__all__ = [
+    "GRADE_BANDS",
+    "NOT_APPLICABLE_REASONS",
+    "PILLAR_ORDER",
+    "SCORES_VERSION",
+    "SEVERITY_WEIGHTS",
+    "WARNING_FACTOR",
+    "Tally",
+    "compute",
+    "compute_for_run",
+    "grade",
+    "pillar_of",
+    "run_scores",
+    "tally",
+    "weight",
+]
+
+SCORES_VERSION = 1  # bump when the method changes, so stored history stays interpretable
+SEVERITY_WEIGHTS: dict[str, int] = {"critical": 10, "high": 5, "medium": 3, "low": 1, "info": 0}
+# A severity storage does not know (rows written by a newer kwa) weighs as medium: never 0, which
+# would silently drop its failures from the score.
+UNKNOWN_SEVERITY_WEIGHT = 3
+WARNING_FACTOR = 0.5
+GRADE_BANDS: tuple[tuple[int, str], ...] = ((90, "A"), (80, "B"), (70, "C"), (60, "D"), (50, "E"))
+LOWEST_GRADE = "F"
+
+NOT_APPLICABLE_REASONS = ("requires-live", "requires-metrics", "disabled")
+EXEMPT_PREFIX = "exempt:"
+RESOURCE_NOT_LISTED = "cannot evaluate, resource not listed"  # checks.runner.preflight's message
+
+PILLAR_ORDER = ("security", "reliability", "performance", "cost", "operational-excellence", "sustainability")
+# Check ids are validated as (SEC|REL|PERF|COST|OPS|SUS)-NNN at registration (checks.registry.ID_PATTERN);
+# only needed for checks that left no row, whose pillar the assessments cannot tell.
+_PILLAR_OF_PREFIX = {
+    "SEC": "security",
+    "REL": "reliability",
+    "PERF": "performance",
+    "COST": "cost",
+    "OPS": "operational-excellence",
+    "SUS": "sustainability",
+}
+_RAN_TO_THE_END = ("completed", "partial")  # run states in which every check without rows did execute
+STATUS_COLUMNS = ("passing", "failing", "warning", "skipped", "error", "timeout")
+
+_CHECK_LEVEL = "object_kind IS NULL"
+_UNEVALUATED = "status IN ('error', 'timeout')"
+_NOT_APPLICABLE = (
+    f"{_CHECK_LEVEL} AND status = 'skipped' AND reason IN ({', '.join(repr(r) for r in NOT_APPLICABLE_REASONS)})"
+)
+
+
+def _count(condition: str) -> str:
+    return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+# Every column after the five key ones (check, pillar and severity bounds), in Tally's field order.
+_AGGREGATES = ",\n       ".join(
+    [
+        *(_count(f"status = '{s}'") for s in STATUS_COLUMNS),
+        _count(f"status = 'skipped' AND reason LIKE '{EXEMPT_PREFIX}%'"),
+        _count(f"{_UNEVALUATED} AND NOT ({_CHECK_LEVEL})"),
+        f"MIN(CASE WHEN {_UNEVALUATED} AND NOT ({_CHECK_LEVEL}) THEN message END)",
+        f"MIN(CASE WHEN {_UNEVALUATED} AND {_CHECK_LEVEL} THEN status END)",
+        f"MIN(CASE WHEN {_UNEVALUATED} AND {_CHECK_LEVEL} THEN message END)",
+        f"MIN(CASE WHEN {_NOT_APPLICABLE} THEN reason END)",
+        _count(_NOT_APPLICABLE),
+    ]
+)
+_FAST_SQL = text(
+    f"SELECT check_id, MIN(pillar), MAX(pillar), MIN(severity), MAX(severity),\n       {_AGGREGATES}\n"
+    "FROM assessments WHERE run_id = :run_id GROUP BY check_id"
+)
+_EXACT_SQL = text(
+    f"SELECT check_id, pillar, pillar, severity, severity,\n       {_AGGREGATES}\n"
+    "FROM assessments WHERE run_id = :run_id AND check_id IN :check_ids GROUP BY check_id, pillar, severity"
+).bindparams(bindparam("check_ids", expanding=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A run's rows of one check (and one pillar and severity), counted for scoring.
+
+    ``object_unevaluated`` counts the per-object ``error``/``timeout`` rows; ``whole_status`` and
+    ``whole_message`` come from a check-level ``error``/``timeout`` row (the check as a whole did
+    not evaluate); ``not_applicable`` is the reason of a check-level ``skipped`` row for
+    requires-live, requires-metrics or disabled, ``not_applicable_rows`` how many such rows.
+    """
+
+    check_id: str
+    pillar: str
+    severity: str
+    passing: int = 0
+    failing: int = 0
+    warning: int = 0
+    skipped: int = 0
+    error: int = 0
+    timeout: int = 0
+    exempted: int = 0
+    object_unevaluated: int = 0
+    object_sample: str | None = None
+    whole_status: str | None = None
+    whole_message: str | None = None
+    not_applicable: str | None = None
+    not_applicable_rows: int = 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows per stored status (exempted rows are among ``skipped``)."""
+        return {s: getattr(self, s) for s in STATUS_COLUMNS}
+
+    @property
+    def verdicts(self) -> int:
+        """Rows that judged (or should have judged) an object or the check: all but skipped."""
+        return self.passing + self.failing + self.warning + self.error + self.timeout
+
+
+def _tallies(result: Iterable[Any]) -> list[tuple[Tally, bool]]:
+    out = []
+    for r in result:
+        counts = [int(v or 0) for v in r[5:13]]
+        t = Tally(r[0], r[1], r[3], *counts, r[13], r[14], r[15], r[16], int(r[17] or 0))
+        out.append((t, r[1] != r[2] or r[3] != r[4]))
+    return out
+
+
+def tally(conn: Connection, run_id: str) -> list[Tally]:
+    """The run's rows counted per check (one ``GROUP BY``; also enough for the history counts)."""
+    rows = _tallies(conn.execute(_FAST_SQL, {"run_id": run_id}))
+    mixed = [t.check_id for t, varies in rows if varies]
+    tallies = [t for t, varies in rows if not varies]
+    if mixed:
+        tallies += [t for t, _ in _tallies(conn.execute(_EXACT_SQL, {"run_id": run_id, "check_ids": mixed}))]
+    return tallies
+
+
+def weight(severity: str | None) -> int:
+    return SEVERITY_WEIGHTS.get(str(severity or "").lower(), UNKNOWN_SEVERITY_WEIGHT)
+
+
+def grade(score: float | None) -> str | None:
+    """A ≥ 90, B ≥ 80, C ≥ 70, D ≥ 60, E ≥ 50, else F; ``None`` for no score."""
+    if score is None:
+        return None
+    for floor, letter in GRADE_BANDS:
+        if score >= floor:
+            return letter
+    return LOWEST_GRADE
+
+
+def pillar_of(check_id: str) -> str | None:
+    """The pillar a check id's prefix names (``SEC-001`` → ``security``), or None."""
+    return _PILLAR_OF_PREFIX.get(str(check_id).split("-", 1)[0].upper())
+
+
+def _truncated_percent(numerator: int | float, denominator: int | float) -> float | None:
+    """``100 × n / d`` cut (not rounded) to one decimal; exact for integers (no 89.99999 → 89.9)."""
+    if denominator <= 0:
+        return None
+    if isinstance(numerator, int) and isinstance(denominator, int):
+        return (numerator * 1000 // denominator) / 10
+    return int(numerator * 1000 / denominator + 1e-9) / 10
+
+
+def _cut3(value: float) -> float:
+    """Three decimals, cut (a check missing 1 result in 10,000 shows 0.999, not a complete 1.0)."""
+    return int(value * 1000 + 1e-9) / 1000
+
+
+@dataclass
+class _Scope:
+    """Running totals for one pillar or the whole run. Weighted sums are kept doubled (integers)."""
+
+    passing2: int = 0  # 2 × Σ w × passing
+    total2: int = 0  # 2 × Σ w × (passing + failing + ½ warning)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUS_COLUMNS, 0))
+    exempted: int = 0
+    findings: dict[str, dict[str, int]] = field(default_factory=dict)
+    applicable: int = 0
+    not_applicable: int = 0
+    evaluated: float = 0.0
+    evaluated_exact: bool = True  # every applicable check fully evaluated (coverage exactly 100)
+
+    def add_rows(self, t: Tally) -> None:
+        for status, n in t.counts.items():
+            self.counts[status] += n
+        self.exempted += t.exempted
+        w = weight(t.severity)
+        self.passing2 += 2 * w * t.passing
+        self.total2 += 2 * w * (t.passing + t.failing) + w * t.warning  # 2 × ½ × w per warning
+        if t.failing or t.warning:
+            per = self.findings.setdefault(t.severity, {"failing": 0, "warning": 0})
+            per["failing"] += t.failing
+            per["warning"] += t.warning
+
+    def add_check(self, applicable: bool, evaluated: float) -> None:
+        if not applicable:
+            self.not_applicable += 1
+            return
+        self.applicable += 1
+        self.evaluated += evaluated
+        if evaluated < 1:
+            self.evaluated_exact = False
+
+    def result(self) -> dict[str, Any]:
+        score = _truncated_percent(self.passing2, self.total2)
+        if self.applicable == 0:
+            coverage = None
+        elif self.evaluated_exact:
+            coverage = 100.0
+        else:
+            # Never 100.0 while something is missing, however small the missing part.
+            coverage = min(_truncated_percent(self.evaluated, self.applicable) or 0.0, 99.9)
+        return {
+            "score": score,
+            "grade": grade(score),
+            "coverage": coverage,
+            "weighted_passing": self.passing2 / 2,
+            "weighted_total": self.total2 / 2,
+            "checks_applicable": self.applicable,
+            "checks_evaluated": _cut3(self.evaluated),
+            "checks_not_applicable": self.not_applicable,
+            "counts": dict(self.counts),
+            "exempted": self.exempted,
+            "findings": {sev: dict(v) for sev, v in sorted(self.findings.items(), key=lambda kv: -weight(kv[0]))},
+        }
+
+
+@dataclass
+class _Check:
+    """One check's rows over all its tallies (normally exactly one)."""
+
+    pillar: str | None
+    severity: str | None = None
+    verdicts: int = 0
+    other_skipped: int = 0  # skipped rows other than a check-level not-applicable skip
+    object_unevaluated: int = 0
+    object_sample: str | None = None
+    whole: tuple[str, str] | None = None  # (status, message) of a check-level error/timeout row
+    not_applicable: str | None = None
+
+    def add(self, t: Tally) -> None:
+        self.verdicts += t.verdicts
+        self.other_skipped += t.skipped - t.not_applicable_rows
+        self.object_unevaluated += t.object_unevaluated
+        self.object_sample = self.object_sample or t.object_sample
+        if self.whole is None and t.whole_status is not None:
+            self.whole = (t.whole_status, t.whole_message or f"check {t.whole_status}")
+        self.not_applicable = self.not_applicable or t.not_applicable
+
+    def classify(self) -> tuple[bool, float, str | None, str]:
+        """(applicable, evaluated fraction, why it is not fully evaluated or None, message)."""
+        if self.whole is not None:
+            status, message = self.whole
+            why = "resource-not-listed" if message.startswith(RESOURCE_NOT_LISTED) else status
+            return True, 0.0, why, message
+        if self.not_applicable is not None and self.verdicts == 0 and self.other_skipped == 0:
+            return False, 0.0, self.not_applicable, ""
+        if self.verdicts and self.object_unevaluated:
+            message = f"{self.object_unevaluated} of {self.verdicts} results are error/timeout"
+            if self.object_sample:
+                message += f", e.g. {self.object_sample}"
+            return True, 1 - self.object_unevaluated / self.verdicts, "partial", message
+        return True, 1.0, None, ""
+
+
+def _not_executed(summary: Any) -> dict[str, Mapping[str, Any]]:
+    """``runs.summary.checks_not_executed``: what the runner recorded about checks that did not finish."""
+    found = summary.get("checks_not_executed") if isinstance(summary, Mapping) else None
+    if not isinstance(found, Mapping):
+        return {}
+    return {str(k): (v if isinstance(v, Mapping) else {}) for k, v in found.items()}
+
+
+def compute(
+    tallies: Iterable[Tally],
+    *,
+    check_ids: Iterable[str] = (),
+    state: str | None = None,
+    not_executed: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Scores from a run's tallies (see the module docstring for every rule).
+
+    ``check_ids`` are the checks the run was asked to evaluate: those without rows count as not
+    run (coverage 0) unless ``state`` says the run went to the end (``completed``/``partial``) and
+    ``not_executed`` (``runs.summary.checks_not_executed``) does not name them.
+    """
+    overall = _Scope()
+    pillars: dict[str, _Scope] = {}
+    checks: dict[str, _Check] = {}
+    for t in tallies:
+        overall.add_rows(t)
+        pillars.setdefault(t.pillar, _Scope()).add_rows(t)
+        c = checks.get(t.check_id)
+        if c is None:
+            c = checks[t.check_id] = _Check(t.pillar, t.severity)
+        c.add(t)
+
+    not_executed = not_executed or {}
+    ran_to_the_end = state in _RAN_TO_THE_END
+    missing: dict[str, tuple[str, str]] = {}
+    for check_id in dict.fromkeys(str(i) for i in check_ids):
+        if check_id in checks:
+            continue
+        info = not_executed.get(check_id)
+        if info is not None:
+            outcome = str(info.get("outcome") or "not_run")
+            why = {"errored": "error", "timed_out": "timeout"}.get(outcome, "not-run")
+            missing[check_id] = (why, str(info.get("message") or outcome.replace("_", " ")))
+        elif not ran_to_the_end:
+            missing[check_id] = ("not-run", "no results recorded: the run ended before this check reported")
+        else:
+            checks[check_id] = _Check(pillar_of(check_id))  # executed, nothing to assess
+
+    not_evaluated: list[dict[str, Any]] = []
+
+    def place(pillar: str | None, applicable: bool, evaluated: float) -> None:
+        overall.add_check(applicable, evaluated)
+        if pillar is not None:
+            pillars.setdefault(pillar, _Scope()).add_check(applicable, evaluated)
+
+    for check_id, c in checks.items():
+        applicable, evaluated, why, message = c.classify()
+        place(c.pillar, applicable, evaluated)
+        if why is not None:
+            not_evaluated.append(_entry(check_id, c.pillar, c.severity, why, message, applicable, evaluated))
+    for check_id, (why, message) in missing.items():
+        pillar = pillar_of(check_id)
+        place(pillar, True, 0.0)
+        not_evaluated.append(_entry(check_id, pillar, None, why, message, True, 0.0))
+    not_evaluated.sort(key=lambda e: e["check_id"])
+
+    order = [p for p in PILLAR_ORDER if p in pillars] + sorted(p for p in pillars if p not in PILLAR_ORDER)
+    return {
+        "version": SCORES_VERSION,
+        "method": {
+            "weights": dict(SEVERITY_WEIGHTS),
+            "warning_factor": WARNING_FACTOR,
+            "grades": {letter: floor for floor, letter in GRADE_BANDS} | {LOWEST_GRADE: 0},
+        },
+        "overall": overall.result(),
+        "pillars": {p: pillars[p].result() for p in order},
+        "pillar_order": order,  # JSONB does not keep key order
+        "not_evaluated": not_evaluated,
+    }
+
+
+def _entry(
+    check_id: str, pillar: str | None, severity: str | None, why: str, message: str, applicable: bool, evaluated: float
+) -> dict[str, Any]:
+    return {
+        "check_id": check_id,
+        "pillar": pillar,
+        "severity": severity,
+        "why": why,
+        "message": message,
+        "applicable": applicable,
+        "evaluated": _cut3(evaluated),
+    }
+
+
+def compute_for_run(conn: Connection, run: Mapping[str, Any], tallies: Iterable[Tally] | None = None) -> dict[str, Any]:
+    """Scores of one run (a ``runs`` row as a dict), tallying its rows unless ``tallies`` are given."""
+    rows = tally(conn, run["run_id"]) if tallies is None else tallies
+    return compute(
+        rows,
+        check_ids=run.get("check_ids") or (),
+        state=run.get("state"),
+        not_executed=_not_executed(run.get("summary")),
+    )
+
+
+def run_scores(db: Database, run_id: str) -> dict[str, Any]:
+    """A run's scores: the stored ones from its history row, else computed from its results now.
+
+    Computing covers runs still in progress (their missing checks count as not run) and history
+    rows written without scores. Raises :class:`storage.runs.RunNotFound` for an unknown run.
+    """
+    from storage.runs import RunNotFound  # imported here: storage.runs imports this module
+
+    with db.read() as conn:
+        stored = conn.execute(select(H.c.scores).where(H.c.run_id == run_id)).scalar()
+        if stored is not None:
+            return dict(stored)
+        run = conn.execute(select(R).where(R.c.run_id == run_id)).first()
+        if run is None:
+            raise RunNotFound(run_id)
+        return compute_for_run(conn, dict(run._mapping))
