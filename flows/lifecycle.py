@@ -30,6 +30,7 @@ RUNS_LIMIT_NAME = "kwa-runs"
 DEFAULT_MAX_RUNS = 3
 SLOT_WAIT_SECONDS = 24 * 3600.0
 SLOT_ATTEMPT_SECONDS = 2.0
+PROGRESS_INTERVAL = 1.0
 TRIGGERS = ("manual", "ci", "schedule", "deployment")
 STATUSES = ("passing", "failing", "warning", "skipped", "error", "timeout")
 
@@ -174,6 +175,7 @@ class Progress:
         self.total = max(total, 1)
         self.done = 0
         self._lock = threading.Lock()
+        self._last = 0.0
         self._id = None
         try:
             from prefect.artifacts import create_progress_artifact
@@ -188,6 +190,12 @@ class Progress:
         with self._lock:
             self.done += 1
             done = self.done
+            # One API call per finished check cost ~1-2 s per 100 checks: update at most every
+            # PROGRESS_INTERVAL seconds, and always at the end.
+            now = time.monotonic()
+            if done < self.total and now - self._last < PROGRESS_INTERVAL:
+                return
+            self._last = now
         if self._id is None:
             return
         try:

@@ -199,7 +199,7 @@ def test_rerun_and_resume_create_linked_runs(prefect_api, manifests, bad_checks)
     run, _ = _request(db, manifests, ["SEC-903", "SEC-905"], cluster="again")
     _execute(db, run)
     assert get_run(db, run["run_id"])["state"] == "partial"
-    params, owed = control.rerun_parameters(db, run["run_id"], only_unfinished=True)
+    _, owed = control.rerun_parameters(db, run["run_id"], only_unfinished=True)
     assert owed == ["SEC-903"]
 
     assert runs_main(["resume", run["run_id"], "-o", "json"]) == 4  # SEC-903 raises again: every check errored
