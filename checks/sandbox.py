@@ -119,7 +119,7 @@ def _child(fn: Callable[[], Any], write_fd: int) -> None:
     try:
         try:
             data = pickle.dumps(("ok", fn()), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException as exc:
+        except BaseException as exc:  # everything, SystemExit included, is reported to the parent
             text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             data = pickle.dumps(("error", (text, type(exc).__name__, traceback.format_exc())))
             code = 1
@@ -346,17 +346,17 @@ def _worker(run: Callable[[str], Any], jobs: list[str], write_fd: int) -> None:
             _send(write_fd, ("start", job_id))
             try:
                 result = run(job_id)
-            except BaseException as exc:
+            except BaseException as exc:  # reported to the parent; the lane goes on with the next job
                 text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 _send(write_fd, ("error", job_id, (text, type(exc).__name__, traceback.format_exc())))
                 continue
             try:
                 _send(write_fd, ("ok", job_id, result))
-            except Exception as exc:
+            except Exception as exc:  # e.g. an unpicklable result: an error for this job only
                 text = f"result could not be sent: {type(exc).__name__}: {exc}"
                 _send(write_fd, ("error", job_id, (text, type(exc).__name__, traceback.format_exc())))
         os.close(write_fd)
-    except BaseException:
+    except BaseException:  # a broken pipe (parent gone): the parent, if alive, sees the death
         code = 1
     finally:
         os._exit(code)
