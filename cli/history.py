@@ -30,6 +30,12 @@ def _pillars(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return sorted(seen, key=lambda p: (PILLARS.index(p) if p in PILLARS else len(PILLARS), p))
 
 
+def ordered_counts(counts: Mapping[str, Any] | None) -> dict[str, int]:
+    """Every status, in the one order (storage keeps whichever its GROUP BY produced)."""
+    counts = counts or {}
+    return {s: int(counts.get(s, 0) or 0) for s in STATUSES}
+
+
 def _round(value: Any) -> float | int | None:
     if value is None or value != value:  # None or NaN
         return None
@@ -65,10 +71,10 @@ def aggregate(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[s
     frame[numeric] = frame[numeric].astype("float64")
     deltas = frame[numeric].diff()
 
+    # Plain dicts once: indexing pandas rows one value at a time costs ~0.5 ms a value.
+    values, changes = frame.to_dict("records"), deltas.to_dict("records")
     records = []
-    for i, r in enumerate(rows):
-        d = deltas.iloc[i]
-        f = frame.iloc[i]
+    for r, f, d in zip(rows, values, changes, strict=True):
         scores = r.get("scores") or {}
         overall = scores.get("overall") if isinstance(scores.get("overall"), Mapping) else {}
         records.append(
@@ -84,7 +90,7 @@ def aggregate(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[s
                 "overall_score": _round(f["overall_score"]),
                 "overall_grade": (overall or {}).get("grade"),
                 "pillar_scores": {p: _round(f[f"score:{p}"]) for p in pillars},
-                "pillar_counts": {p: dict((r.get("pillar_counts") or {}).get(p) or {}) for p in pillars},
+                "pillar_counts": {p: ordered_counts((r.get("pillar_counts") or {}).get(p)) for p in pillars},
                 "delta": {
                     "overall_score": _round(d["overall_score"]),
                     "failing": _round(d["failing"]),

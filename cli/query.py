@@ -14,11 +14,13 @@ from cli.formatters.csvout import write_csv
 from cli.formatters.junit import write_junit
 from cli.formatters.sarif import write_sarif
 from cli.formatters.structured import write_json, write_yaml
+from cli.history import ordered_counts
 from cli.timeparse import parse_since
 from storage.db import Database
 from storage.enums import STATUSES
 from storage.gates import evaluate_gates, format_violations, parse_fail_on, parse_min_score
 from storage.queries import (
+    PILLARS,
     AssessmentQuery,
     get_result,
     latest_runs,
@@ -229,6 +231,10 @@ def cmd_get(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def sorted_pillars(counts: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return sorted(counts.items(), key=lambda kv: (PILLARS.index(kv[0]) if kv[0] in PILLARS else len(PILLARS), kv[0]))
+
+
 def run_payload(detail: Mapping[str, Any]) -> dict[str, Any]:
     history = detail.get("history") or {}
     return {
@@ -241,7 +247,9 @@ def run_payload(detail: Mapping[str, Any]) -> dict[str, Any]:
         if history
         else None,
         "counts": {s: history.get(f"{s}_count", 0) for s in STATUSES} if history else None,
-        "pillars": history.get("pillar_counts") if history else None,
+        "pillars": {p: ordered_counts(c) for p, c in sorted_pillars(history.get("pillar_counts") or {})}
+        if history
+        else None,
     }
 
 

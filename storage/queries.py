@@ -245,6 +245,19 @@ def _row(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+def _history(row: Any) -> dict[str, Any] | None:
+    """A history row with ``pillar_counts`` in a stable order: pillars as in :data:`PILLARS`, every
+    status in :data:`STATUSES` order (the stored JSON keeps whatever order its GROUP BY produced)."""
+    if row is None:
+        return None
+    h = _row(row)
+    counts = h.get("pillar_counts") or {}
+    h["pillar_counts"] = {
+        p: {s: int((counts[p] or {}).get(s, 0) or 0) for s in STATUSES} for p in sorted(counts, key=_pillar_pos)
+    }
+    return h
+
+
 def _known_clusters(conn: Connection, limit: int = 10) -> list[str]:
     rows = conn.execute(select(R.c.cluster_id).group_by(R.c.cluster_id).order_by(R.c.cluster_id).limit(limit))
     return [r[0] for r in rows]
@@ -450,8 +463,7 @@ def run_summary(db: Database, run_id: str | None = None, cluster_id: str | None 
                 .group_by(A.c.check_id)
             ).all()
         )
-        hrow = conn.execute(select(H).where(H.c.run_id == rid)).first()
-        history = _row(hrow) if hrow is not None else None
+        history = _history(conn.execute(select(H).where(H.c.run_id == rid)).first())
     scores = _scores(db, rid, history)
 
     checks: dict[str, dict[str, Any]] = {}
@@ -561,7 +573,7 @@ def list_run_page(db: Database, q: RunQuery) -> Page:
         more = bool(q.limit) and len(runs) > q.limit
         runs = runs[: q.limit] if q.limit else runs
         ids = [r["run_id"] for r in runs]
-        hist = {r.run_id: _row(r) for r in conn.execute(select(H).where(H.c.run_id.in_(ids)))} if ids else {}
+        hist = {r.run_id: _history(r) for r in conn.execute(select(H).where(H.c.run_id.in_(ids)))} if ids else {}
         empty = not runs and conn.execute(select(R.c.run_id).limit(1)).first() is None
     for r in runs:
         r["history"] = hist.get(r["run_id"])
@@ -576,8 +588,7 @@ def run_detail(db: Database, run_id: str) -> dict[str, Any]:
     """One run in full: its row, history (per-pillar breakdown, scores), timings and warnings."""
     with db.read() as conn:
         run = _get_run(conn, run_id)
-        hrow = conn.execute(select(H).where(H.c.run_id == run_id)).first()
-        history = _row(hrow) if hrow is not None else None
+        history = _history(conn.execute(select(H).where(H.c.run_id == run_id)).first())
     scores = _scores(db, run_id, history)
     started, completed = run.get("started_at"), run.get("completed_at")
     timings = {
@@ -618,7 +629,7 @@ def cluster_history(
         if since is not None:
             query = query.where(H.c.finished_at >= to_utc(since))
         query = query.order_by(H.c.finished_at.desc(), H.c.run_id.desc()).limit(limit)
-        rows = [_row(r) for r in conn.execute(query)]
+        rows = [_history(r) for r in conn.execute(query)]
         ids = [r["run_id"] for r in rows]
         extra = (
             {
