@@ -143,7 +143,7 @@ SETTINGS_LIST: tuple[Setting, ...] = (
     Setting("sensitive_host_paths", "list",
             ["/", "/etc", "/proc", "/sys", "/dev", "/boot", "/lib", "/usr", "/root", "/var/lib/kubelet",
              "/var/lib/etcd", "/etc/kubernetes"],
-            "hostPath prefixes that fail SEC-012 (other host paths warn)", ("SEC-012",)),
+            "host paths that fail SEC-012 when mounted (other read-only host paths warn)", ("SEC-012",)),
     Setting("safe_sysctls", "list",
             ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
              "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
@@ -312,6 +312,11 @@ class Config:
             )
         return self._exemptions
 
+    def ready(self) -> Config:
+        """Build the exemptions now, so processes forked later (the check workers) inherit them."""
+        _ = self.exemptions
+        return self
+
     def active_default_rules(self) -> list[ExemptionRule]:
         """The shipped defaults this config keeps (``default_exemptions``), adjusted to its settings."""
         if not self.default_exemptions:
@@ -353,7 +358,7 @@ class Config:
         if path is None:
             path = cls.default_path()
             if path is None:
-                return cls()
+                return cls().ready()
         try:
             data = yaml.safe_load(Path(path).read_text())
         except OSError as exc:
@@ -362,7 +367,7 @@ class Config:
             raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
         cfg = cls.from_dict(data if data is not None else {}, str(path))
         cfg.path = str(path)
-        return cfg
+        return cfg.ready()
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "config") -> Config:
