@@ -36,6 +36,19 @@ KWA_DATA="$("$PY" -c 'from flows.server import kwa_home; print(kwa_home())')"
 WORKER_DIR="$KWA_DATA/worker"
 mkdir -p "$WORKER_DIR"
 
+# Measured: with SQLAlchemy 2.1 the Prefect 3.8.8 server's scheduler fails every insert
+# ("Can't evaluate bulk DML statement"), so schedules would silently never fire.
+"$PY" - <<'EOF' >&2
+import sqlalchemy
+from packaging.version import Version
+
+if Version(sqlalchemy.__version__) >= Version("2.1"):
+    print(
+        f"==> warning: SQLAlchemy {sqlalchemy.__version__} is installed: Prefect 3.8.8's scheduler creates no "
+        "scheduled runs with SQLAlchemy 2.1 (runs started from the UI or API work). Fix: pip install 'sqlalchemy<2.1'"
+    )
+EOF
+
 # 1. server -------------------------------------------------------------------------------------
 if [[ -n "${PREFECT_API_URL:-}" ]]; then
     say "using the Prefect server at $PREFECT_API_URL (PREFECT_API_URL)"
