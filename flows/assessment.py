@@ -189,6 +189,7 @@ def assessment(
             _fail(db, run_id, message)
             return _summary(db, run_id, [], None, started)
         snapshot.prepare()
+        config.exemptions.prepare(snapshot)  # resolved once here, shared by every forked worker
         for problem in snapshot.problems:
             logger.warning("skipped input: %s", problem)
         logger.info("snapshot: %d objects (%s)", len(snapshot.objects), snapshot.description)
@@ -239,7 +240,7 @@ def assessment(
                 state.value,
                 error=error,
                 history=_history(check_runs, started),
-                summary=_snapshot_facts(snapshot, check_runs),
+                summary=_snapshot_facts(snapshot, check_runs, config.exemptions.audit(snapshot, ctx.results_for_audit)),
             )
         except InvalidTransition:
             logger.warning("run %s was ended elsewhere (aborted) before it could finish", run_id)
@@ -327,9 +328,13 @@ def _history(check_runs: list[CheckRun], started: float) -> dict[str, Any]:
     }
 
 
-def _snapshot_facts(snapshot: Snapshot, check_runs: list[CheckRun]) -> dict[str, Any]:
-    """What the run saw, kept with the run: inputs skipped, resources not listed, checks that failed."""
+def _snapshot_facts(
+    snapshot: Snapshot, check_runs: list[CheckRun], exemption_audit: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What the run saw, kept with the run: inputs skipped, resources not listed, checks that failed,
+    and the exemptions that matched nothing or have expired."""
     return {
+        "exemption_audit": exemption_audit,
         "objects": len(snapshot.objects),
         "snapshot": snapshot.description,
         "server_version": snapshot.server_version,

@@ -27,6 +27,8 @@ class RunContext:
     lock: threading.Lock = field(default_factory=threading.Lock)
     batches: dict[str, Any] = field(default_factory=dict)  # check id -> checks.sandbox.IsolatedBatch
     outputs: dict[str, Any] = field(default_factory=dict)  # check id -> (results, duration_ms)
+    # Every result, kept for the exemption audit (which exemptions matched nothing, which expired).
+    results_for_audit: list[Any] = field(default_factory=list)
 
     cancel_reason: str | None = None
 

@@ -83,9 +83,11 @@ def persist(ctx: context.RunContext, check: CheckDefinition, check_run: CheckRun
         "id": check.id,
         "pillar": check.pillar.value,
         "name": check.name,
-        "severity": check.severity.value,
+        "severity": ctx.config.severity_for(check).value,  # the config may override a check's severity
         "remediation": check.remediation,
     }
+    # The audit only needs to know which exemptions applied; keeping every row would cost memory.
+    ctx.results_for_audit.extend(r for r in check_run.results if (r.reason or "").startswith("exempt:"))
     rows = [r.as_row() for r in check_run.results]
     try:
         with ctx.lock:

@@ -8,6 +8,7 @@ Exit codes (also in the README):
   4  failed: run-level error (cluster unreachable, snapshot unreadable, storage unavailable,
      run-level timeout) or every check errored or timed out
   5  aborted: the run was cancelled
+  6  a CI gate rejected the run (--fail-on / --min-score): the reason is printed
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 import threading
 from typing import Any
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_ABORTED = 0, 1, 2, 3, 4, 5
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_ABORTED, EXIT_GATE = 0, 1, 2, 3, 4, 5, 6
 STATE_EXIT = {"completed": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED, "aborted": EXIT_ABORTED}
 STATUSES = ("passing", "failing", "warning", "skipped", "error", "timeout")
 STATE_COLOUR = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}
@@ -34,7 +35,7 @@ def build_parser(prog: str = "python -m flows.run") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
         description="Assess a Kubernetes cluster (or manifests) against the Well-Architected pillars.",
-        epilog="Exit codes: 0 completed, 2 usage error, 3 partial, 4 failed, 5 aborted.",
+        epilog="Exit codes: 0 completed, 2 usage error, 3 partial, 4 failed, 5 aborted, 6 rejected by a gate.",
     )
     p.add_argument(
         "--check", action="append", default=[], metavar="ID", help="run only this check (repeatable, or a,b)"
@@ -51,6 +52,11 @@ def build_parser(prog: str = "python -m flows.run") -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="kwa configuration file (thresholds, exemptions, …)")
     p.add_argument("--output", "-o", choices=("table", "json", "yaml"), default="table")
     p.add_argument("--ci", action="store_true", help="record the trigger as 'ci'")
+    gates = p.add_argument_group("CI gates (exit 6 when one rejects the run)")
+    gates.add_argument("--fail-on", metavar="SEVERITY", help="reject the run if any failing result is this severe")
+    gates.add_argument(
+        "--min-score", action="append", metavar="N|PILLAR=N", help="reject the run if a score is below N (repeatable)"
+    )
     p.add_argument("--force-new", action="store_true", help="start a new run even if an identical one is active")
     p.add_argument("--watch", action="store_true", help="show live progress per pillar while the run executes")
     p.add_argument("--verbose", "-v", action="store_true", help="show Prefect's own log lines")
@@ -104,7 +110,12 @@ def _run(args: argparse.Namespace) -> int:
     from checks.registry import UnknownCheckError, UnknownPillarError, load_all
     from checks.sources.manifests import SourceError, expand_paths
     from checks.sources.resolve import SourceSpec, choose
+    from storage.gates import GateError, parse_fail_on, parse_min_score
 
+    try:
+        fail_on, min_score = parse_fail_on(args.fail_on), parse_min_score(args.min_score)
+    except GateError as exc:
+        raise UsageError(str(exc)) from None
     checks, pillars = _split(args.check), _split(args.pillar)
     try:
         selected = load_all().select(pillars, checks)
@@ -169,7 +180,22 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(f"run {run_id}: {len(selected)} checks, {spec.describe()}", file=sys.stderr)
         execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], show=args.watch)
-    return report(db, run_id, args.output)
+    code = report(db, run_id, args.output)
+    return gate(db, run_id, code, fail_on, min_score)
+
+
+def gate(db: Any, run_id: str, code: int, fail_on: str | None, min_score: dict[str, float]) -> int:
+    """Apply the CI gates (seed 004's policy gate): print which rule rejected the run."""
+    if not (fail_on or min_score):
+        return code
+    from storage.gates import GATE_EXIT, evaluate_gates, format_violations
+    from storage.queries import run_summary
+
+    violations = evaluate_gates(run_summary(db, run_id), fail_on=fail_on, min_score=min_score)
+    if not violations:
+        return code
+    print(format_violations(violations, run_id), file=sys.stderr)
+    return GATE_EXIT if code in (EXIT_OK, EXIT_PARTIAL) else code
 
 
 def execute(

@@ -21,6 +21,9 @@ os.environ["KWA_HOME"] = str(_session_home / "kwa")
 os.environ["PREFECT_HOME"] = str(_session_home / "prefect-client")
 os.environ.setdefault("KWA_DATABASE_URL", f"sqlite:///{_session_home / 'kwa.db'}")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+# A developer's own ~/.config/kwa/config.yaml must not change what the tests see.
+os.environ["XDG_CONFIG_HOME"] = str(_session_home / "config")
+os.environ.pop("KWA_CONFIG", None)
 os.environ.pop("PREFECT_API_URL", None)
 # No cluster for tests unless a test builds one: never pick up the developer's kubeconfig.
 os.environ["KUBECONFIG"] = str(_session_home / "no-kubeconfig")

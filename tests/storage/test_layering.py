@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_storage_imports_no_execution_or_presentation_code() -> None:
     code = (
-        "import sys, storage, storage.db, storage.models, storage.runs, storage.results, storage.bench\n"
+        "import sys, storage, storage.db, storage.models, storage.runs, storage.results, storage.bench, "
+        "storage.queries, storage.gates, storage.scores, storage.lifecycle\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'checks', 'flows', 'prefect', 'cli', 'kwa'})\n"
         "print(','.join(bad))\n"
     )

@@ -261,7 +261,7 @@ def test_history_counts(db: Database) -> None:
         1,
         1,
     )
-    assert hist["duration_ms"] >= 0 and hist["scores"] is None
+    assert hist["duration_ms"] >= 0 and hist["scores"]["overall"]["score"] == 76.9
 
 
 def test_history_derives_missing_check_numbers(db: Database) -> None:
