@@ -29,10 +29,14 @@ class ControlError(Exception):
     """An expected problem (unknown run, wrong state): the CLI prints it without a traceback."""
 
 
+class RunMissing(ControlError):
+    """No such run (exit code 7, like the query commands)."""
+
+
 def require_run(db: Database, run_id: str) -> dict[str, Any]:
     run = get_run(db, run_id)
     if run is None:
-        raise ControlError(f"no run {run_id!r} (list runs with: kwa runs list)")
+        raise RunMissing(f"no run {run_id!r} (list runs with: kwa runs list)")
     return run
 
 

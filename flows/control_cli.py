@@ -1,8 +1,8 @@
 """``kwa runs abort|rerun|resume|watch|wait|logs|delete|prune|reap``: the run-control commands.
 
 Exit codes: ``wait``, ``watch``, ``rerun`` and ``resume`` exit with the (new) run's state code
-(0 completed, 3 partial, 4 failed, 5 aborted); ``wait`` exits 7 when its timeout passes first;
-2 is a usage error (unknown run, wrong state, bad option); other commands exit 0 on success.
+(0 completed, 3 partial, 4 failed, 5 aborted); ``wait`` exits 8 when its timeout passes first;
+7 means no such run; 2 is a usage error (wrong state, bad option); other commands exit 0 on success.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from datetime import timedelta
 from typing import Any
 
 EXIT_USAGE = 2
-EXIT_WAIT_TIMEOUT = 7
+EXIT_NOT_FOUND = 7
+EXIT_WAIT_TIMEOUT = 8
 ACTIONS = ("abort", "rerun", "resume", "watch", "wait", "logs", "delete", "prune", "reap")
 
 
@@ -61,13 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     from flows.run import quiet_prefect
 
     quiet_prefect(verbose=False)
-    from flows.control import ControlError
+    from flows.control import ControlError, RunMissing
     from storage.db import Database, StorageUnavailable
     from storage.runs import RunNotFound
 
     try:
         return _dispatch(args, Database())
-    except (ControlError, RunNotFound, ValueError) as exc:
+    except (RunMissing, RunNotFound) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    except (ControlError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StorageUnavailable as exc:

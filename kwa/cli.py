@@ -18,8 +18,13 @@ commands:
   server start|stop|status the local Prefect server kwa starts on first use
   query assessments list|summary|history|get|diff
                            query stored results (see kwa query assessments --help)
-  runs list|get            list and inspect runs
+  runs list|get            list and inspect runs (phases, scores, per-pillar breakdown)
+  runs abort|rerun|resume|watch|wait|logs|delete|prune|reap RUN_ID
+                           control runs (see kwa runs abort --help, …)
+  fleet --contexts a,b | --contexts-file FILE [--deployment NAME]
+                           assess many clusters, each its own run, one summary
 """
+CONTROL = ("abort", "rerun", "resume", "watch", "wait", "logs", "delete", "prune", "reap")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,12 +41,69 @@ def main(argv: list[str] | None = None) -> int:
         return _checks(rest)
     if command == "server":
         return _server(rest)
+    if command == "runs" and rest and rest[0] in CONTROL:
+        from flows.control_cli import main as control_main
+
+        return control_main(rest)
+    if command == "fleet":
+        return _fleet(rest)
     if command in ("query", "runs"):
         from cli.main import main as cli_main
 
         return cli_main([command, *rest], prog="kwa")
     print(f"kwa: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
+
+
+def _fleet(rest: list[str]) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="kwa fleet", description="Assess many clusters; each is its own run.")
+    p.add_argument("--contexts", default="", metavar="A,B", help="kubeconfig contexts")
+    p.add_argument("--contexts-file", metavar="FILE", help="YAML list or one context per line")
+    p.add_argument("--kubeconfig", metavar="FILE")
+    p.add_argument("--pillar", action="append", default=[])
+    p.add_argument("--check", action="append", default=[])
+    p.add_argument("--deployment", metavar="FLOW/DEPLOYMENT", help="run each cluster as a run of this deployment")
+    p.add_argument("--output", "-o", choices=("table", "json"), default="table")
+    a = p.parse_args(rest)
+    from flows.fleet import FleetError, fleet, read_targets
+    from flows.run import connect_prefect, quiet_prefect
+
+    split = lambda values: [x.strip() for item in values for x in item.split(",") if x.strip()]  # noqa: E731
+    try:
+        read_targets(split([a.contexts]), a.contexts_file)
+    except FleetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    quiet_prefect(verbose=False)
+    if connect_prefect() is not None:
+        return 4
+    summary = fleet(
+        contexts=split([a.contexts]) or None,
+        contexts_file=a.contexts_file,
+        kubeconfig=a.kubeconfig,
+        pillars=split(a.pillar) or None,
+        checks=split(a.check) or None,
+        deployment=a.deployment,
+    )
+    if a.output == "json":
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(
+            title=f"fleet: {summary['completed']} completed, {summary['partial']} partial, "
+            f"{summary['failed']} failed, {summary['aborted']} aborted"
+        )
+        for col in ("cluster", "state", "score", "grade", "failing", "run"):
+            table.add_column(col)
+        for r in summary["clusters"]:
+            score = f"{r['score']:.1f}" if isinstance(r["score"], int | float) else "-"
+            table.add_row(r["cluster_id"], r["state"], score, r["grade"] or "-", str(r["failing"]), r["run_id"])
+        Console().print(table)
+    return 0 if summary["failed"] == 0 and summary["aborted"] == 0 else 4
 
 
 def _checks(rest: list[str]) -> int:
