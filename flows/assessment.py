@@ -115,9 +115,22 @@ def _run_id_of(flow_run: Any) -> str | None:
         return conn.execute(select(R.c.run_id).where(R.c.prefect_flow_run_id == str(flow_run.id))).scalar()
 
 
+def _flow_run_name() -> str:
+    """The cluster the run assesses, also when a deployment leaves ``cluster_id`` unset."""
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters or {}
+    if params.get("cluster_id"):
+        return str(params["cluster_id"])
+    try:
+        return SourceSpec.from_dict(params.get("source")).default_cluster_id()
+    except Exception:  # a malformed source fails the run itself, with a clear message
+        return "kwa-assessment"
+
+
 @flow(
     name="kwa-assessment",
-    flow_run_name="{cluster_id}",
+    flow_run_name=_flow_run_name,
     on_cancellation=[_on_cancellation],
     on_crashed=[_on_crashed],
     log_prints=False,

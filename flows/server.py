@@ -211,7 +211,7 @@ def start_local_server(port: int | None = None, timeout: float = START_TIMEOUT) 
         return ApiInfo(url, "started", str(log_path))
 
 
-def stop_local_server(timeout: float = 15.0) -> bool:
+def stop_local_server(timeout: float = 3.0) -> bool:
     state = read_state()
     if not state:
         return False
