@@ -236,6 +236,7 @@ def assessment(
             return _summary(db, run_id, check_runs, snapshot, started)
         finally:
             context.unregister(run_id)
+            progress.close()
 
         if watcher.cancelled or ctx.cancelled:
             reason = watcher.reason or ctx.cancel_reason or "aborted"

@@ -169,41 +169,53 @@ class CancellationWatcher:
 
 
 class Progress:
-    """A Prefect progress artifact advanced as checks finish (best effort: never fails a run)."""
+    """A Prefect progress artifact advanced as checks finish (best effort: never fails a run).
+
+    Updates are sent from a background thread, at most once per ``PROGRESS_INTERVAL`` seconds
+    and once at the end, so the API round trips never sit on the path of the checks.
+    """
 
     def __init__(self, cluster_id: str, total: int, description: str):
         self.total = max(total, 1)
         self.done = 0
-        self._lock = threading.Lock()
-        self._last = 0.0
-        self._id = None
-        try:
-            from prefect.artifacts import create_progress_artifact
-
-            self._id = create_progress_artifact(
-                progress=0.0, key=f"kwa-{slug(cluster_id)}-progress", description=description
-            )
-        except Exception as exc:
-            logger.debug("progress artifact: %s", exc)
+        self._changed = threading.Event()
+        self._closed = threading.Event()
+        self._key = f"kwa-{slug(cluster_id)}-progress"
+        self._description = description
+        self._thread = threading.Thread(target=self._loop, name="kwa-progress", daemon=True)
+        self._thread.start()
 
     def advance(self) -> None:
-        with self._lock:
-            self.done += 1
-            done = self.done
-            # One API call per finished check cost ~1-2 s per 100 checks: update at most every
-            # PROGRESS_INTERVAL seconds, and always at the end.
-            now = time.monotonic()
-            if done < self.total and now - self._last < PROGRESS_INTERVAL:
-                return
-            self._last = now
-        if self._id is None:
-            return
-        try:
-            from prefect.artifacts import update_progress_artifact
+        self.done += 1  # only the pillar subflow's loop calls this: no lock needed
+        self._changed.set()
 
-            update_progress_artifact(self._id, progress=round(100.0 * done / self.total, 1))
-        except Exception as exc:
-            logger.debug("progress artifact update: %s", exc)
+    def close(self, timeout: float = 5.0) -> None:
+        self._closed.set()
+        self._changed.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        try:
+            from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+            artifact_id = create_progress_artifact(progress=0.0, key=self._key, description=self._description)
+        except Exception as exc:  # the UI bar is a courtesy: the run goes on without it
+            logger.debug("progress artifact: %s", exc)
+            return
+        sent = 0
+        while True:
+            self._changed.wait()
+            self._changed.clear()
+            done = self.done
+            if done != sent:
+                try:
+                    update_progress_artifact(artifact_id, progress=round(100.0 * done / self.total, 1))
+                    sent = done
+                except Exception as exc:  # a missed update is caught up by the next one
+                    logger.debug("progress artifact update: %s", exc)
+            if self._closed.is_set():
+                return
+            time.sleep(PROGRESS_INTERVAL)
 
 
 def publish_summary(
