@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 import re
@@ -182,7 +183,9 @@ class Progress:
         self._closed = threading.Event()
         self._key = f"kwa-{slug(cluster_id)}-progress"
         self._description = description
-        self._thread = threading.Thread(target=self._loop, name="kwa-progress", daemon=True)
+        # The flow run's context travels with the thread, so the artifact belongs to the run.
+        run_in_context = contextvars.copy_context().run
+        self._thread = threading.Thread(target=run_in_context, args=(self._loop,), name="kwa-progress", daemon=True)
         self._thread.start()
 
     def advance(self) -> None:
