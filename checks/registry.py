@@ -7,6 +7,7 @@ message naming it, instead of producing odd rows in the middle of a run.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
@@ -217,13 +218,28 @@ def load_plugins(group: str = ENTRY_POINT_GROUP) -> list[str]:
     return loaded
 
 
+def load_extra_modules(env: str = "KWA_CHECK_MODULES") -> list[str]:
+    """Import the modules named in ``$KWA_CHECK_MODULES`` (comma-separated): local checks that are
+    not packaged with an entry point, e.g. a team's own rules next to its manifests."""
+    names = [n.strip() for n in os.environ.get(env, "").split(",") if n.strip()]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except CheckRegistrationError:
+            raise
+        except Exception as exc:
+            raise CheckRegistrationError(f"{env}: module {name!r} failed to load: {exc}") from exc
+    return names
+
+
 def load_all(include_plugins: bool = True) -> Registry:
-    """Import the built-in check modules and any ``kwa.checks`` entry points (once)."""
+    """Import the built-in check modules, ``kwa.checks`` entry points and ``$KWA_CHECK_MODULES`` (once)."""
     global _loaded
     if not _loaded:
         for module in _BUILTIN_MODULES:
             importlib.import_module(module)
         if include_plugins:
             load_plugins()
+            load_extra_modules()
         _loaded = True
     return REGISTRY

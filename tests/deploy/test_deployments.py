@@ -42,8 +42,9 @@ async def _deployments() -> dict[str, Any]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 
+    flows = [stack.FLOW_NAME, "kwa-fleet", "kwa-reaper"]
     async with get_client() as client:
-        found = await client.read_deployments(flow_filter=FlowFilter(name=FlowFilterName(any_=[stack.FLOW_NAME])))
+        found = await client.read_deployments(flow_filter=FlowFilter(name=FlowFilterName(any_=flows)))
     return {d.name: d for d in found}
 
 
