@@ -218,7 +218,7 @@ class Progress:
                     logger.debug("progress artifact update: %s", exc)
             if self._closed.is_set():
                 return
-            time.sleep(PROGRESS_INTERVAL)
+            self._closed.wait(PROGRESS_INTERVAL)  # paced, but close() is never kept waiting
 
 
 def publish_summary(

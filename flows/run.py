@@ -211,19 +211,24 @@ def execute(
 
         viewer = threading.Thread(target=lambda: watch(db, run_id), daemon=True)
         viewer.start()
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     try:
-        state = assessment(
-            source=parameters.get("source"),
-            pillars=parameters.get("pillars"),
-            checks=parameters.get("checks"),
-            cluster_id=cluster_id,
-            check_timeout=parameters.get("check_timeout") or 30.0,
-            run_timeout=parameters.get("run_timeout"),
-            trigger=trigger,
-            config_path=parameters.get("config_path"),
-            run_id=run_id,
-            return_state=True,
-        )
+        # No flow heartbeats for a run in this process: joining the heartbeat thread costs up
+        # to a second per run, and a dead CLI process is found by the reaper (runner host:pid).
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            state = assessment(
+                source=parameters.get("source"),
+                pillars=parameters.get("pillars"),
+                checks=parameters.get("checks"),
+                cluster_id=cluster_id,
+                check_timeout=parameters.get("check_timeout") or 30.0,
+                run_timeout=parameters.get("run_timeout"),
+                trigger=trigger,
+                config_path=parameters.get("config_path"),
+                run_id=run_id,
+                return_state=True,
+            )
     finally:
         if viewer is not None:
             viewer.join(timeout=5)

@@ -50,6 +50,16 @@ def prefect_api():
     use_api(None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_flow_heartbeats():
+    """Flows run in the test process the way `kwa run` runs them: without heartbeats (a sync
+    flow otherwise waits up to a second joining its heartbeat thread; Prefect's own tests do this)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 @pytest.fixture
 def corpus() -> Path:
     if not CORPUS.is_dir():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from checks.sandbox import IsolatedBatch, fork_available
 from checks.snapshot import K8sObject, ParseProblem, Snapshot
 
 try:  # the C loader is ~10x faster on large dumps
@@ -23,6 +25,9 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 SUFFIXES = (".yaml", ".yml", ".json")
+PARALLEL_MIN_CHARS = 2_000_000  # below this, forking costs more than it saves
+MAX_PARSE_WORKERS = 4
+PARSE_TIMEOUT = 600.0
 STDIN = "-"
 
 
@@ -91,6 +96,10 @@ def parse_text(
 def _documents(text: str, label: str, problems: list[ParseProblem]) -> Iterator[tuple[int, Any]]:
     """Yield ``(index, document)``; a broken document is reported and parsing resumes after it."""
     chunks = _split_documents(text)
+    workers = min(os.cpu_count() or 1, MAX_PARSE_WORKERS)
+    if len(text) >= PARALLEL_MIN_CHARS and len(chunks) >= 2 * workers and workers > 1 and fork_available():
+        yield from _parse_in_parallel(chunks, label, problems, workers)
+        return
     if len(chunks) == 1:
         # Fast path: one pass of the C loader over the whole stream.
         try:
@@ -106,6 +115,45 @@ def _documents(text: str, label: str, problems: list[ParseProblem]) -> Iterator[
             continue
         for doc in docs:
             yield index, doc
+
+
+def _parse_chunks(chunks: list[str], first: int) -> list[tuple[int, Any, str | None]]:
+    """``(index, document, error)`` for consecutive documents starting at index ``first``."""
+    out: list[tuple[int, Any, str | None]] = []
+    for offset, chunk in enumerate(chunks):
+        try:
+            docs = list(yaml.load_all(chunk, Loader=_Loader))
+        except yaml.YAMLError as exc:
+            out.append((first + offset, None, f"YAML does not parse: {_yaml_message(exc)}"))
+            continue
+        out.extend((first + offset, doc, None) for doc in docs)
+    return out
+
+
+def _parse_in_parallel(
+    chunks: list[str], label: str, problems: list[ParseProblem], workers: int
+) -> Iterator[tuple[int, Any]]:
+    """Parse a large dump on every core: even slices of its documents, each in a forked process.
+
+    The C loader reads about 4 MB/s, so a 10,000-object dump (17 MB) took 4-5 s on one core.
+    The semantics are PyYAML's own in every process, so the result is the same as a serial parse.
+    """
+    bounds = [round(i * len(chunks) / workers) for i in range(workers + 1)]
+    slices = {str(i): (bounds[i], chunks[bounds[i] : bounds[i + 1]]) for i in range(workers)}
+    batch = IsolatedBatch(
+        [(job, PARSE_TIMEOUT) for job in slices], lambda job: _parse_chunks(slices[job][1], slices[job][0]), workers
+    ).start()
+    for job in slices:
+        outcome = batch.wait(job)
+        try:
+            parsed = outcome.unwrap(PARSE_TIMEOUT)
+        except Exception:  # a worker that died: parse its slice here instead, nothing is lost
+            parsed = _parse_chunks(slices[job][1], slices[job][0])
+        for index, doc, error in parsed:
+            if error is not None:
+                problems.append(ParseProblem(label, index, error))
+            else:
+                yield index, doc
 
 
 def _split_documents(text: str) -> list[str]:
