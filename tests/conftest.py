@@ -35,9 +35,14 @@ def prefect_api():
     """A real ``prefect server start`` for the whole session (SQLite, loopback, free port)."""
     from flows.server import start_local_server, stop_local_server, use_api
 
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     info = start_local_server(port=0)
     use_api(info.url)
-    yield info.url
+    # Flows run here the way `kwa run` runs them: without heartbeats (a sync flow otherwise waits
+    # up to a second joining its heartbeat thread; Prefect's own test suite does the same).
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield info.url
     try:
         from prefect.events.worker import EventsWorker
         from prefect.logging.handlers import APILogWorker
@@ -48,16 +53,6 @@ def prefect_api():
         pass
     stop_local_server()
     use_api(None)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _no_flow_heartbeats():
-    """Flows run in the test process the way `kwa run` runs them: without heartbeats (a sync
-    flow otherwise waits up to a second joining its heartbeat thread; Prefect's own tests do this)."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
 
 
 @pytest.fixture
