@@ -140,15 +140,20 @@ def _parse_in_parallel(
     """
     bounds = [round(i * len(chunks) / workers) for i in range(workers + 1)]
     slices = {str(i): (bounds[i], chunks[bounds[i] : bounds[i + 1]]) for i in range(workers)}
+    # This process parses the first slice itself while forked workers parse the others: one
+    # slice fewer to pickle across a pipe.
+    others = [job for job in slices if job != "0"]
     batch = IsolatedBatch(
-        [(job, PARSE_TIMEOUT) for job in slices], lambda job: _parse_chunks(slices[job][1], slices[job][0]), workers
+        [(job, PARSE_TIMEOUT) for job in others], lambda job: _parse_chunks(slices[job][1], slices[job][0]), len(others)
     ).start()
     for job in slices:
-        outcome = batch.wait(job)
-        try:
-            parsed = outcome.unwrap(PARSE_TIMEOUT)
-        except Exception:  # a worker that died: parse its slice here instead, nothing is lost
+        if job == "0":
             parsed = _parse_chunks(slices[job][1], slices[job][0])
+        else:
+            try:
+                parsed = batch.wait(job).unwrap(PARSE_TIMEOUT)
+            except Exception:  # a worker that died: parse its slice here instead, nothing is lost
+                parsed = _parse_chunks(slices[job][1], slices[job][0])
         for index, doc, error in parsed:
             if error is not None:
                 problems.append(ParseProblem(label, index, error))

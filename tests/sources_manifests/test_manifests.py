@@ -94,3 +94,19 @@ def test_whole_corpus_parses(corpus: Path) -> None:
     snap = load_manifests([str(corpus)])
     assert not snap.problems, snap.problems
     assert len(snap.objects) == 389  # SOURCES.md: total objects 389
+
+
+def test_large_dump_parsed_in_parallel_equals_serial(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import checks.sources.manifests as manifests
+
+    docs = [DEPLOY.replace("name: web", f"name: web-{i}") for i in range(400)]
+    docs.insert(123, "kind: [unclosed\n")  # a broken document in the middle keeps its index
+    f = tmp_path / "dump.yaml"
+    f.write_text("---\n".join(docs))
+    monkeypatch.setattr(manifests, "PARALLEL_MIN_CHARS", 10**12)
+    serial = load_manifests([str(f)])
+    monkeypatch.setattr(manifests, "PARALLEL_MIN_CHARS", 1)
+    parallel = load_manifests([str(f)])
+    assert [(o.raw, o.where) for o in parallel.objects] == [(o.raw, o.where) for o in serial.objects]
+    assert [str(p) for p in parallel.problems] == [str(p) for p in serial.problems]
+    assert len(parallel.objects) == 400 and parallel.problems[0].index == 123
