@@ -36,7 +36,7 @@ from flows.lifecycle import CancellationWatcher, Progress, acquire_slot, detect_
 from flows.pillar import pillar_flow
 from flows.states import CheckRun, Outcome, RunState, map_run_state
 from storage.db import Database
-from storage.lifecycle import failing_results, is_terminal, set_phase, top_failing_checks
+from storage.lifecycle import failing_results, is_terminal, set_phase, top_failing_checks, waiting_ahead
 from storage.lifecycle import request_run as store_request
 from storage.results import ResultWriter
 from storage.runs import InvalidTransition, abort_run, fail_run, finish_run, get_history, get_run, start_run
@@ -183,7 +183,14 @@ def assessment(
     def run_aborted() -> bool:
         return (get_run(db, run_id) or {}).get("state") == "aborted"
 
-    slot = acquire_slot(cluster, should_stop=run_aborted)
+    def my_turn(limit: int) -> bool:
+        run = get_run(db, run_id)
+        if run is None:
+            return True
+        same_cluster, anywhere = waiting_ahead(db, run)
+        return same_cluster == 0 and anywhere < limit
+
+    slot = acquire_slot(cluster, should_stop=run_aborted, turn=my_turn)
     if slot is None:
         logger.info("run %s was aborted while it waited for a slot", run_id)
         return Cancelled(message=f"run {run_id} was aborted before it started")

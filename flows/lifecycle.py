@@ -31,6 +31,7 @@ RUNS_LIMIT_NAME = "kwa-runs"
 DEFAULT_MAX_RUNS = 3
 SLOT_WAIT_SECONDS = 24 * 3600.0
 SLOT_ATTEMPT_SECONDS = 2.0
+SLOT_POLL_SECONDS = 0.5
 PROGRESS_INTERVAL = 1.0
 TRIGGERS = ("manual", "ci", "schedule", "deployment")
 STATUSES = ("passing", "failing", "warning", "skipped", "error", "timeout")
@@ -81,21 +82,30 @@ def runner_id() -> str:
 
 
 def acquire_slot(
-    cluster_id: str, should_stop: Callable[[], bool] = lambda: False, timeout: float = SLOT_WAIT_SECONDS
+    cluster_id: str,
+    should_stop: Callable[[], bool] = lambda: False,
+    timeout: float = SLOT_WAIT_SECONDS,
+    turn: Callable[[int], bool] = lambda limit: True,
 ) -> contextlib.ExitStack | None:
     """Take one slot of ``kwa-cluster-<id>`` and one of ``kwa-runs`` (atomically); None if told to stop.
 
     The wait is cut into short attempts so that a run aborted while it waits for a slot stops
-    waiting instead of holding its process for hours. The returned stack releases the slots.
+    waiting instead of holding its process for hours. ``turn(limit)`` says whether it is this
+    run's turn (no older run is waiting ahead of it), so runs start in the order they were
+    requested. The returned stack releases the slots.
     """
     from prefect.concurrency.sync import concurrency
 
-    names = ensure_limits(cluster_id)
+    limit = max_concurrent_runs()
+    names = ensure_limits(cluster_id, limit)
     deadline = time.monotonic() + timeout
     stack = contextlib.ExitStack()
     while True:
         if should_stop() or time.monotonic() >= deadline:
             return None
+        if not turn(limit):
+            time.sleep(SLOT_POLL_SECONDS)
+            continue
         try:
             stack.enter_context(concurrency(names, occupy=1, timeout_seconds=SLOT_ATTEMPT_SECONDS, strict=True))
         except TimeoutError:

@@ -156,6 +156,25 @@ def top_failing_checks(db: Database, run_id: str, limit: int = 10) -> list[tuple
         return [(r[0], r[1], int(r[2])) for r in conn.execute(query)]
 
 
+def waiting_ahead(db: Database, run: Mapping[str, Any]) -> tuple[int, int]:
+    """Runs waiting for a slot that were requested before ``run``: ``(same cluster, any cluster)``.
+
+    Prefect's concurrency limits do not hand slots out in arrival order; the flow consults this so
+    that queued runs start in the order they were requested.
+    """
+    from sqlalchemy import and_, func, or_
+
+    earlier = or_(
+        R.c.requested_at < run["requested_at"],
+        and_(R.c.requested_at == run["requested_at"], R.c.run_id < run["run_id"]),
+    )
+    waiting = and_(R.c.state == RunState.QUEUED.value, R.c.phase == "waiting", earlier)
+    with db.read() as conn:
+        same = conn.execute(select(func.count()).where(waiting, R.c.cluster_id == run["cluster_id"])).scalar()
+        total = conn.execute(select(func.count()).where(waiting)).scalar()
+    return int(same or 0), int(total or 0)
+
+
 def active_runs(db: Database) -> list[dict[str, Any]]:
     with db.read() as conn:
         return [dict(r._mapping) for r in conn.execute(select(R).where(R.c.state.in_(ACTIVE)))]
@@ -217,4 +236,5 @@ __all__ = [
     "request_run",
     "set_phase",
     "top_failing_checks",
+    "waiting_ahead",
 ]

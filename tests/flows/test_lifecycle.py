@@ -148,6 +148,9 @@ def test_at_most_n_runs_at_once_and_one_per_cluster(prefect_api, manifests, bad_
     assert peak <= 3, f"{peak} runs were running at once"
     (a0, a1), (b0, b1) = spans[0], spans[5]  # the two runs of cluster limit-0 never overlap
     assert a1 <= b0 or b1 <= a0
+    # Queued runs start in the order they were requested (Prefect's limits alone do not promise it).
+    assert max(s for s, _ in spans[:3]) <= min(s for s, _ in spans[3:5])
+    assert a0 <= b0
 
 
 def test_abort_mid_run_keeps_finished_results(prefect_api, manifests, bad_checks) -> None:
