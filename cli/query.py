@@ -30,27 +30,9 @@ from storage.queries import (
     run_results,
     run_summary,
 )
+from storage.results import COLUMNS
 
-RESULT_COLUMNS = (
-    "id",
-    "run_id",
-    "pillar",
-    "check_id",
-    "check_name",
-    "severity",
-    "status",
-    "object_kind",
-    "object_namespace",
-    "object_name",
-    "container",
-    "message",
-    "remediation",
-    "reason",
-    "source",
-    "details",
-    "assessed_at",
-    "duration_ms",
-)
+RESULT_COLUMNS = COLUMNS  # the assessments columns, in the order storage writes them
 
 
 def split(values: list[str] | None) -> list[str]:
