@@ -187,8 +187,12 @@ def assessment(
         run = get_run(db, run_id)
         if run is None:
             return True
-        same_cluster, anywhere = waiting_ahead(db, run)
-        return same_cluster == 0 and anywhere < limit
+        from flows.control import runner_dead
+
+        # A waiting run whose process died never takes its turn: it does not hold the queue.
+        ahead = [r for r in waiting_ahead(db, run) if not runner_dead(r.get("runner"))]
+        same_cluster = any(r["cluster_id"] == run["cluster_id"] for r in ahead)
+        return not same_cluster and not any(not r["cluster_busy"] for r in ahead)
 
     slot = acquire_slot(cluster, should_stop=run_aborted, turn=my_turn)
     if slot is None:

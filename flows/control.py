@@ -273,7 +273,7 @@ def _verdict(
     client: Any, run: dict[str, Any], now: datetime, grace: timedelta, not_found: type
 ) -> tuple[str, str] | None:
     flow_run_id = run.get("prefect_flow_run_id")
-    if _runner_dead(run.get("runner")):
+    if runner_dead(run.get("runner")):
         return "failed", "runner lost: the process executing the run is gone"
     if not flow_run_id:
         if now - run["requested_at"] > grace:
@@ -290,7 +290,7 @@ def _verdict(
     return "failed", f"runner lost: its Prefect flow run ended {state.name} without recording an outcome"
 
 
-def _runner_dead(runner: str | None) -> bool:
+def runner_dead(runner: str | None) -> bool:
     if not runner or ":" not in runner:
         return False
     host, _, pid = runner.rpartition(":")

@@ -30,7 +30,7 @@ logger = logging.getLogger("kwa.lifecycle")
 RUNS_LIMIT_NAME = "kwa-runs"
 DEFAULT_MAX_RUNS = 3
 SLOT_WAIT_SECONDS = 24 * 3600.0
-SLOT_ATTEMPT_SECONDS = 2.0
+SLOT_LEASE_SECONDS = 60.0  # renewed while the run holds it; a crashed holder frees it within a minute
 SLOT_POLL_SECONDS = 0.5
 PROGRESS_INTERVAL = 1.0
 TRIGGERS = ("manual", "ci", "schedule", "deployment")
@@ -89,28 +89,27 @@ def acquire_slot(
 ) -> contextlib.ExitStack | None:
     """Take one slot of ``kwa-cluster-<id>`` and one of ``kwa-runs`` (atomically); None if told to stop.
 
-    The wait is cut into short attempts so that a run aborted while it waits for a slot stops
-    waiting instead of holding its process for hours. ``turn(limit)`` says whether it is this
-    run's turn (no older run is waiting ahead of it), so runs start in the order they were
-    requested. The returned stack releases the slots.
+    ``turn(limit)`` says whether it is this run's turn (no older run that could start is waiting
+    ahead of it), so runs start in the order they were requested; a run aborted while it waits
+    for its turn stops waiting. The returned stack releases the slots.
     """
     from prefect.concurrency.sync import concurrency
 
     limit = max_concurrent_runs()
     names = ensure_limits(cluster_id, limit)
     deadline = time.monotonic() + timeout
-    stack = contextlib.ExitStack()
-    while True:
+    while not turn(limit):
         if should_stop() or time.monotonic() >= deadline:
             return None
-        if not turn(limit):
-            time.sleep(SLOT_POLL_SECONDS)
-            continue
-        try:
-            stack.enter_context(concurrency(names, occupy=1, timeout_seconds=SLOT_ATTEMPT_SECONDS, strict=True))
-        except TimeoutError:
-            continue
-        return stack
+        time.sleep(SLOT_POLL_SECONDS)
+    if should_stop():
+        return None
+    # No client-side timeout on the acquisition itself: a timeout that fires while the server is
+    # granting the slots leaks them until their lease expires (minutes of a stalled queue). A run
+    # aborted while it blocks here exits as soon as it gets its slots.
+    stack = contextlib.ExitStack()
+    stack.enter_context(concurrency(names, occupy=1, strict=True, lease_duration=SLOT_LEASE_SECONDS))
+    return stack
 
 
 class CancellationWatcher:

@@ -156,23 +156,29 @@ def top_failing_checks(db: Database, run_id: str, limit: int = 10) -> list[tuple
         return [(r[0], r[1], int(r[2])) for r in conn.execute(query)]
 
 
-def waiting_ahead(db: Database, run: Mapping[str, Any]) -> tuple[int, int]:
-    """Runs waiting for a slot that were requested before ``run``: ``(same cluster, any cluster)``.
+def waiting_ahead(db: Database, run: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Runs waiting for a slot that were requested before ``run``, with whether their cluster is busy.
 
-    Prefect's concurrency limits do not hand slots out in arrival order; the flow consults this so
-    that queued runs start in the order they were requested.
+    Prefect's concurrency limits do not hand slots out in arrival order; the flow waits until no
+    older run that could start is ahead of it, so queued runs start in the order they were
+    requested, and a run held back by its own busy cluster never holds back other clusters.
+    Each row: ``run_id``, ``cluster_id``, ``runner`` and ``cluster_busy``.
     """
-    from sqlalchemy import and_, func, or_
+    from sqlalchemy import and_, or_
 
     earlier = or_(
         R.c.requested_at < run["requested_at"],
         and_(R.c.requested_at == run["requested_at"], R.c.run_id < run["run_id"]),
     )
-    waiting = and_(R.c.state == RunState.QUEUED.value, R.c.phase == "waiting", earlier)
+    query = select(R.c.run_id, R.c.cluster_id, R.c.runner).where(
+        R.c.state == RunState.QUEUED.value, R.c.phase == "waiting", earlier
+    )
     with db.read() as conn:
-        same = conn.execute(select(func.count()).where(waiting, R.c.cluster_id == run["cluster_id"])).scalar()
-        total = conn.execute(select(func.count()).where(waiting)).scalar()
-    return int(same or 0), int(total or 0)
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+        busy = {r[0] for r in conn.execute(select(R.c.cluster_id).where(R.c.state == RunState.RUNNING.value))}
+    for r in rows:
+        r["cluster_busy"] = r["cluster_id"] in busy
+    return rows
 
 
 def active_runs(db: Database) -> list[dict[str, Any]]:

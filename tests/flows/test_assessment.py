@@ -7,36 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from checks.registry import load_all
-from tests.flows import misbehaving
-
 pytestmark = pytest.mark.prefect
-GOOD = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "nginx:1.27"}]
-"""
 
 
-@pytest.fixture
-def manifests(tmp_path: Path) -> Path:
-    path = tmp_path / "app.yaml"
-    path.write_text(GOOD)
-    return path
-
-
-@pytest.fixture
-def bad_checks():
-    load_all()
-    yield misbehaving.register()
-    misbehaving.unregister()
 
 
 def _run(prefect_api, manifests: Path, checks: list[str], **kw):  # type: ignore[no-untyped-def]

@@ -13,22 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.flows.conftest import GOOD
 from tests.sources.k8s_double import forbidden, make_pod, serve, write_kubeconfig
 
 pytestmark = pytest.mark.prefect
 ROOT = Path(__file__).resolve().parents[2]
-GOOD = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "nginx:1.27"}]
-"""
 
 
 def _rows(run_id: str) -> list[tuple[str, str, str]]:
