@@ -17,6 +17,7 @@ Design (measured numbers in the README):
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
 from collections import defaultdict
 from typing import Any
@@ -214,6 +215,11 @@ def assessment(
             return _summary(db, run_id, [], None, started)
         snapshot.prepare()
         config.exemptions.prepare(snapshot)  # resolved once here, shared by every forked worker
+        # The snapshot lives as long as the run: keep the garbage collector from rescanning it (and
+        # from touching its pages in the forked workers, which would copy them). 10k objects:
+        # checks 1.8 s → 1.25 s; 100k: 21 s → 18 s (bench/results).
+        gc.collect()
+        gc.freeze()
         for problem in snapshot.problems:
             logger.warning("skipped input: %s", problem)
         logger.info("snapshot: %d objects (%s)", len(snapshot.objects), snapshot.description)
@@ -248,6 +254,7 @@ def assessment(
         finally:
             context.unregister(run_id)
             progress.close()
+            gc.unfreeze()
 
         if watcher.cancelled or ctx.cancelled:
             reason = watcher.reason or ctx.cancel_reason or "aborted"
