@@ -17,7 +17,7 @@ from checks.context import CheckContext
 from checks.k8s import QuantityError, as_int, container_resource, parse_quantity, service_selector_matches
 from checks.model import Result, SkipReason
 from checks.registry import check
-from checks.snapshot import K8sObject, Snapshot, Workload
+from checks.snapshot import K8sObject, Snapshot, Workload, register_index
 
 W = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
 DATA_DIR = Path(__file__).parent / "data"
@@ -185,6 +185,12 @@ def _storage_class_refs(obj: K8sObject, refs: _Refs) -> None:
             refs.add("secrets", ns_value if isinstance(ns_value, str) else None, value)
 
 
+@register_index("cost.references")
+def _references(snap: Snapshot) -> _Refs:
+    """The reference graph as a snapshot index: built once, shared by COST-001, COST-003, COST-004."""
+    return _build_refs(snap)
+
+
 def _build_refs(snap: Snapshot, pods_only_for_pvcs: bool = False) -> _Refs:
     """The reference graph, built once: a walk over every object except ConfigMaps and Secrets.
 
@@ -278,7 +284,7 @@ def orphaned_pvc(ctx: CheckContext) -> Iterator[Result]:
     snap = ctx.snap
     if not snap.of_kind("PersistentVolumeClaim"):
         return
-    refs = _build_refs(snap, pods_only_for_pvcs=ctx.live)
+    refs = _build_refs(snap, pods_only_for_pvcs=True) if ctx.live else snap.index("cost.references")
     templates: set[tuple[str | None, str]] = set()
     template_prefixes: set[str] = set()
     if not ctx.live:
@@ -370,7 +376,7 @@ def unused_configmap(ctx: CheckContext) -> Iterator[Result]:
     """
     if not ctx.snap.of_kind("ConfigMap"):
         return
-    refs = _build_refs(ctx.snap)
+    refs = ctx.snap.index("cost.references")
     for cm in ctx.snap.of_kind("ConfigMap"):
         reason = _allow_listed(cm, "configmaps")
         if reason:
@@ -412,7 +418,7 @@ def unused_secret(ctx: CheckContext) -> Iterator[Result]:
     snap = ctx.snap
     if not snap.of_kind("Secret"):
         return
-    refs = _build_refs(snap)
+    refs = snap.index("cost.references")
     for secret in snap.of_kind("Secret"):
         secret_type = secret.raw.get("type") or "Opaque"
         annotations = secret.annotations

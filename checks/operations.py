@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -563,6 +564,7 @@ def dangling_network_policy(ctx: CheckContext) -> Iterator[Result]:
     for ns in snap.namespaces():
         obj = snap.get("Namespace", None, ns)
         ns_labels[ns] = {**(obj.labels if obj else {}), "kubernetes.io/metadata.name": ns}
+    selected_namespaces: dict[str, list[str | None]] = {}
     for np in snap.of_kind("NetworkPolicy"):
         problems: list[str] = []
         selector = np.spec.get("podSelector")
@@ -580,7 +582,12 @@ def dangling_network_policy(ctx: CheckContext) -> Iterator[Result]:
             elif _is_empty_selector(ns_selector):
                 namespaces = list(ns_labels) or [np.namespace]
             else:
-                namespaces = [ns for ns, labels in ns_labels.items() if selector_matches(ns_selector, labels)]
+                key = json.dumps(ns_selector, sort_keys=True, default=str)
+                if key not in selected_namespaces:  # policies repeat a few selectors: match each once
+                    selected_namespaces[key] = [
+                        ns for ns, labels in ns_labels.items() if selector_matches(ns_selector, labels)
+                    ]
+                namespaces = selected_namespaces[key]
                 if not namespaces:
                     problems.append(f"peer namespaceSelector {ns_selector} matches no namespace")
                     continue

@@ -9,7 +9,7 @@ slotted ``K8sObject`` that remembers where the object came from.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +37,19 @@ CLUSTER_SCOPED_KINDS = frozenset(
         "CSIDriver",
     }
 )
+
+
+# Indexes that check modules register (name -> builder): built once per snapshot by prepare(),
+# in the parent process, so forked check workers share them instead of each rebuilding them.
+INDEX_BUILDERS: dict[str, Callable[[Snapshot], Any]] = {}
+
+
+def register_index(name: str) -> Callable[[Callable[[Snapshot], Any]], Callable[[Snapshot], Any]]:
+    def decorate(build: Callable[[Snapshot], Any]) -> Callable[[Snapshot], Any]:
+        INDEX_BUILDERS[name] = build
+        return build
+
+    return decorate
 
 
 class K8sObject:
@@ -221,6 +234,7 @@ class Snapshot:
         self._label_index: dict[str | None, _LabelIndex] | None = None
         self._namespaces: list[str] | None = None
         self._hpa_targets: dict[tuple[str, str | None, str], K8sObject] | None = None
+        self._indexes: dict[str, Any] = {}
 
     def prepare(self) -> Snapshot:
         """Build every lazy index now, once, before checks run in forked children.
@@ -230,9 +244,17 @@ class Snapshot:
         """
         self._labels()
         self.namespaces()
+        for name in INDEX_BUILDERS:
+            self.index(name)
         if self._hpa_targets is None and self.of_kind("HorizontalPodAutoscaler"):
             self.hpa_for(self.of_kind("HorizontalPodAutoscaler")[0])
         return self
+
+    def index(self, name: str) -> Any:
+        """A registered index (:func:`register_index`), built on first use and kept."""
+        if name not in self._indexes:
+            self._indexes[name] = INDEX_BUILDERS[name](self)
+        return self._indexes[name]
 
     # ---- plain lookups ------------------------------------------------------------------------
     @property

@@ -33,9 +33,9 @@ os.environ.pop("KUBERNETES_SERVICE_HOST", None)
 @pytest.fixture(scope="session")
 def prefect_api():
     """A real ``prefect server start`` for the whole session (SQLite, loopback, free port)."""
-    from flows.server import start_local_server, stop_local_server, use_api
-
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.server import start_local_server, stop_local_server, use_api
 
     info = start_local_server(port=0)
     use_api(info.url)
