@@ -33,6 +33,7 @@ PHASES = ("queued", "waiting", "initializing", "running")
 # "initializing" starts when the run leaves the queue (runs.started_at, set by start_run).
 PHASE_COLUMNS = {"waiting": "waiting_at", "running": "running_at"}
 ACTIVE = (RunState.QUEUED.value, RunState.RUNNING.value)
+STARTING_GRACE = timedelta(seconds=30)
 
 
 def dedup_key(cluster_id: str, scope: str, pillars: Iterable[str], check_ids: Iterable[str], source: str) -> str:
@@ -162,7 +163,8 @@ def waiting_ahead(db: Database, run: Mapping[str, Any]) -> list[dict[str, Any]]:
     Prefect's concurrency limits do not hand slots out in arrival order; the flow waits until no
     older run that could start is ahead of it, so queued runs start in the order they were
     requested, and a run held back by its own busy cluster never holds back other clusters.
-    Each row: ``run_id``, ``cluster_id``, ``runner`` and ``cluster_busy``.
+    Each row: ``run_id``, ``cluster_id``, ``runner`` and ``cluster_busy``. Runs still in phase
+    ``queued`` count for :data:`STARTING_GRACE` after they were requested.
     """
     from sqlalchemy import and_, or_
 
@@ -170,8 +172,11 @@ def waiting_ahead(db: Database, run: Mapping[str, Any]) -> list[dict[str, Any]]:
         R.c.requested_at < run["requested_at"],
         and_(R.c.requested_at == run["requested_at"], R.c.run_id < run["run_id"]),
     )
+    # A run requested moments ago whose runner has not reached "waiting" yet (its process is
+    # starting) keeps its place too; one that never starts stops holding the queue after a while.
+    starting = and_(R.c.phase == "queued", R.c.requested_at >= run["requested_at"] - STARTING_GRACE)
     query = select(R.c.run_id, R.c.cluster_id, R.c.runner).where(
-        R.c.state == RunState.QUEUED.value, R.c.phase == "waiting", earlier
+        R.c.state == RunState.QUEUED.value, or_(R.c.phase == "waiting", starting), earlier
     )
     with db.read() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
