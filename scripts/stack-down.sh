@@ -37,6 +37,11 @@ stop_worker() {  # pid (a session leader, see stack-up.sh): SIGTERM, up to 10 s,
         sleep 0.25
     done
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do  # SIGKILL is asynchronous: report "stopped" only once it is gone
+        kill -0 "$pid" 2>/dev/null || return 0
+        grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null && return 0
+        sleep 0.25
+    done
 }
 
 if [[ -f "$PID_FILE" ]]; then
