@@ -17,9 +17,9 @@ from checks.context import CheckContext
 from checks.k8s import QuantityError, as_int, container_resource, parse_quantity, service_selector_matches
 from checks.model import Result, SkipReason
 from checks.registry import check
-from checks.snapshot import K8sObject, Snapshot, Workload, register_index
+from checks.snapshot import WORKLOAD_KINDS, K8sObject, Snapshot, Workload, register_index
 
-W = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
+W = WORKLOAD_KINDS  # the catalogue's workload kinds (§2.1)
 DATA_DIR = Path(__file__).parent / "data"
 EXEMPT_ALLOW_LIST = f"{SkipReason.EXEMPT_PREFIX}allow-list"
 EXEMPT_OWNED = f"{SkipReason.EXEMPT_PREFIX}owner-reference"

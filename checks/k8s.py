@@ -32,6 +32,8 @@ CONTAINER_ONLY_FIELDS = (
     "capabilities",
     "procMount",
 )
+# Node labels that name a node's zone: the current one first, then the deprecated beta label.
+ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 POD_ONLY_FIELDS = ("fsGroup", "fsGroupChangePolicy", "supplementalGroups", "supplementalGroupsPolicy", "sysctls")
 _SENTINEL = object()
 

@@ -19,7 +19,7 @@ from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.snapshot import CLUSTER_SCOPED_KINDS, WORKLOAD_KINDS, K8sObject, Workload, pod_template
 
-W = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
+W = WORKLOAD_KINDS  # the catalogue's workload kinds (§2.1)
 DATA_DIR = Path(__file__).parent / "data"
 EXEMPT_BUILTIN = f"{SkipReason.EXEMPT_PREFIX}built-in"
 DEFAULT_TARGET_VERSION = "1.31"

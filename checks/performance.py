@@ -35,9 +35,9 @@ from checks.k8s import (
 )
 from checks.model import Result, SkipReason
 from checks.registry import check
-from checks.snapshot import K8sObject, Snapshot, Workload, pod_template
+from checks.snapshot import WORKLOAD_KINDS, K8sObject, Snapshot, Workload, pod_template
 
-W = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
+W = WORKLOAD_KINDS  # the catalogue's workload kinds (§2.1)
 # Kinds an HPA (or KEDA/VPA) can scale whose pod template we know.
 SCALABLE = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
 

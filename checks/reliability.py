@@ -16,12 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from checks.context import CheckContext
-from checks.k8s import effective_replicas, parse_image, selector_matches, service_selector_matches
+from checks.k8s import ZONE_LABELS, effective_replicas, parse_image, selector_matches, service_selector_matches
 from checks.model import Result, SkipReason, Status
 from checks.registry import check
-from checks.snapshot import K8sObject, Snapshot, Workload
+from checks.snapshot import WORKLOAD_KINDS, K8sObject, Snapshot, Workload
 
-W = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
+W = WORKLOAD_KINDS  # the catalogue's workload kinds (§2.1)
 JOB_KINDS = ("Job", "CronJob")
 SCALABLE_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
@@ -1303,7 +1303,6 @@ def node_health(ctx: CheckContext) -> Iterator[Result]:
 
 
 _CONTROL_PLANE = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
-_ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 
 
 @check(
@@ -1338,7 +1337,7 @@ def failure_domain_redundancy(ctx: CheckContext) -> Iterator[Result]:
         if any(c.get("type") == "Ready" and c.get("status") == "True" for c in n.status.get("conditions") or [])
     ]
     schedulable = [n for n in workers if not n.spec.get("unschedulable")]
-    zones = {next((n.labels[k] for k in _ZONE_LABELS if n.labels.get(k)), "") for n in schedulable}
+    zones = {next((n.labels[k] for k in ZONE_LABELS if n.labels.get(k)), "") for n in schedulable}
     issues: list[tuple[Status, str]] = []
     if len(zones) == 1:
         zone = next(iter(zones))

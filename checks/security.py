@@ -9,9 +9,9 @@ from checks.context import CheckContext
 from checks.k8s import effective_security_context, is_windows, unknown_pod_security_fields
 from checks.model import Result, SkipReason
 from checks.registry import check
-from checks.snapshot import Workload
+from checks.snapshot import WORKLOAD_KINDS, Workload
 
-W = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
+W = WORKLOAD_KINDS  # the catalogue's workload kinds (§2.1)
 
 
 @check(

@@ -18,9 +18,9 @@ from checks.context import CheckContext
 from checks.k8s import parse_image
 from checks.model import Result, SkipReason
 from checks.registry import check
-from checks.snapshot import K8sObject, Snapshot, Workload
+from checks.snapshot import WORKLOAD_KINDS, K8sObject, Snapshot, Workload
 
-W = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
+W = WORKLOAD_KINDS  # the catalogue's workload kinds (§2.1)
 BINDINGS = ("RoleBinding", "ClusterRoleBinding")
 ROLES = ("Role", "ClusterRole")
 

@@ -23,7 +23,7 @@ from checks.capacity import (
     running_pods_by_owner,
 )
 from checks.context import CheckContext
-from checks.k8s import as_number, effective_replicas, selector_matches
+from checks.k8s import ZONE_LABELS, as_number, effective_replicas, selector_matches
 from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.snapshot import K8sObject
@@ -468,7 +468,6 @@ def efficient_capacity(ctx: CheckContext) -> Iterator[Result]:
 
 # ---- SUS-008: cross-zone traffic --------------------------------------------------------------------
 
-ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 TOPOLOGY_ANNOTATIONS = ("service.kubernetes.io/topology-mode", "service.kubernetes.io/topology-aware-hints")
 
 
