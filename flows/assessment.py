@@ -37,7 +37,14 @@ from flows.lifecycle import CancellationWatcher, Progress, acquire_slot, detect_
 from flows.pillar import pillar_flow
 from flows.states import CheckRun, Outcome, RunState, map_run_state
 from storage.db import Database
-from storage.lifecycle import failing_results, is_terminal, set_phase, top_failing_checks, waiting_ahead
+from storage.lifecycle import (
+    failing_results,
+    is_terminal,
+    run_for_flow_run,
+    set_phase,
+    top_failing_checks,
+    waiting_ahead,
+)
 from storage.lifecycle import request_run as store_request
 from storage.results import ResultWriter
 from storage.runs import InvalidTransition, abort_run, fail_run, finish_run, get_history, get_run, start_run
@@ -107,13 +114,7 @@ def _on_crashed(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
 
 def _run_id_of(flow_run: Any) -> str | None:
     """A deployment run creates its kwa run itself; find it by the Prefect flow run id."""
-    from sqlalchemy import select
-
-    from storage.models import runs_table as R
-
-    db = Database()
-    with db.read() as conn:
-        return conn.execute(select(R.c.run_id).where(R.c.prefect_flow_run_id == str(flow_run.id))).scalar()
+    return run_for_flow_run(Database(), flow_run.id)
 
 
 def _flow_run_name() -> str:

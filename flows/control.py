@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from storage.db import Database
+from storage.enums import STATUSES
 from storage.lifecycle import active_runs, is_terminal
 from storage.runs import InvalidTransition, RunNotFound, abort_run, fail_run, get_run
 
-STATE_EXIT = {"completed": 0, "partial": 3, "failed": 4, "aborted": 5}
 POLL_SECONDS = 0.5
 
 
@@ -157,14 +157,14 @@ def render_progress(snapshot: dict[str, Any]) -> Any:
     table = Table(title=f"run {run['run_id']} · {run['cluster_id']} · {phase} · {elapsed:.0f}s")
     table.add_column("pillar")
     table.add_column("checks", justify="right")
-    for status in ("passing", "failing", "warning", "skipped", "error", "timeout"):
+    for status in STATUSES:
         table.add_column(status, justify="right")
     for pillar, entry in sorted(snapshot["pillars"].items()):
         counts = entry["counts"]
         table.add_row(
             pillar,
             f"{entry['done']}/{entry['total']}",
-            *(str(counts.get(s, 0)) for s in ("passing", "failing", "warning", "skipped", "error", "timeout")),
+            *(str(counts.get(s, 0)) for s in STATUSES),
         )
     return table
 

@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, db: Any) -> int:
     from flows import control
+    from flows.run import STATE_EXIT
 
     if args.action == "abort":
         _need_prefect()
@@ -94,7 +95,7 @@ def _dispatch(args: argparse.Namespace, db: Any) -> int:
     if args.action == "watch":
         control.require_run(db, args.run_id)
         run = control.watch(db, args.run_id)
-        return control.STATE_EXIT.get(run["state"], 4)
+        return STATE_EXIT.get(run["state"], 4)
     if args.action == "wait":
         try:
             run = control.wait(db, args.run_id, args.timeout)
@@ -102,7 +103,7 @@ def _dispatch(args: argparse.Namespace, db: Any) -> int:
             print(str(exc), file=sys.stderr)
             return EXIT_WAIT_TIMEOUT
         print(f"run {run['run_id']} {run['state']}")
-        return control.STATE_EXIT.get(run["state"], 4)
+        return STATE_EXIT.get(run["state"], 4)
     if args.action == "logs":
         _need_prefect()
         records = control.logs(db, args.run_id, args.check)

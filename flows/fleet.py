@@ -131,10 +131,8 @@ def _via_deployment(name: str, params: list[dict[str, Any]]) -> list[dict[str, A
 
 
 def _fleet_summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
-    from sqlalchemy import select
-
     from storage.db import Database
-    from storage.models import runs_table as R
+    from storage.lifecycle import run_for_flow_run
     from storage.runs import get_history, get_run
 
     db = Database()
@@ -142,10 +140,7 @@ def _fleet_summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     for o in outcomes:
         run_id = o.get("run_id")
         if not run_id and o.get("prefect_flow_run_id"):
-            with db.read() as conn:
-                run_id = conn.execute(
-                    select(R.c.run_id).where(R.c.prefect_flow_run_id == o["prefect_flow_run_id"])
-                ).scalar()
+            run_id = run_for_flow_run(db, o["prefect_flow_run_id"])
         run = get_run(db, run_id) if run_id else None
         history = get_history(db, run_id) if run_id else None
         overall = ((history or {}).get("scores") or {}).get("overall") or {}

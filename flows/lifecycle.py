@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from storage.enums import STATUSES
+
 logger = logging.getLogger("kwa.lifecycle")
 
 RUNS_LIMIT_NAME = "kwa-runs"
@@ -34,7 +36,6 @@ SLOT_LEASE_SECONDS = 60.0  # renewed while the run holds it; a crashed holder fr
 SLOT_POLL_SECONDS = 0.5
 PROGRESS_INTERVAL = 1.0
 TRIGGERS = ("manual", "ci", "schedule", "deployment")
-STATUSES = ("passing", "failing", "warning", "skipped", "error", "timeout")
 
 
 def slug(text: str) -> str:

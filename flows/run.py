@@ -21,9 +21,10 @@ import sys
 import threading
 from typing import Any
 
+from storage.enums import STATUSES
+
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_ABORTED, EXIT_GATE = 0, 1, 2, 3, 4, 5, 6
 STATE_EXIT = {"completed": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED, "aborted": EXIT_ABORTED}
-STATUSES = ("passing", "failing", "warning", "skipped", "error", "timeout")
 STATE_COLOUR = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}
 
 

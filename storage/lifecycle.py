@@ -68,6 +68,12 @@ def request_run(
     return run, True
 
 
+def run_for_flow_run(db: Database, flow_run_id: str) -> str | None:
+    """The kwa run a Prefect flow run executes (deployment runs create their kwa run themselves)."""
+    with db.read() as conn:
+        return conn.execute(select(R.c.run_id).where(R.c.prefect_flow_run_id == str(flow_run_id))).scalar()
+
+
 def active_duplicate(db: Database, key: str) -> dict[str, Any] | None:
     with db.read() as conn:
         row = conn.execute(select(R).where(R.c.dedup_key == key, R.c.state.in_(ACTIVE))).first()
@@ -245,6 +251,7 @@ __all__ = [
     "phases",
     "prune_runs",
     "request_run",
+    "run_for_flow_run",
     "set_phase",
     "top_failing_checks",
     "waiting_ahead",
