@@ -195,10 +195,12 @@ class IsolatedBatch:
     """Evaluate jobs in forked worker processes, each job with its own hard deadline.
 
     Forking once per job costs ~7 ms in a process that has Prefect loaded, and forks serialise on
-    the GIL; a worker that runs a whole lane of jobs costs one fork. The worker announces each job
-    before starting it, so the parent knows which job is running and when its deadline falls.
-    A job past its deadline gets its worker SIGKILLed and a fresh worker takes the rest of the
-    lane. ``lanes`` workers run side by side (true parallelism: they are processes).
+    the GIL; a worker that runs many jobs costs one fork. ``lanes`` workers run side by side (true
+    parallelism: they are processes) and take jobs from one shared queue, in the order given, as
+    they become free: a lane that drew cheap jobs does not sit idle while another still has a
+    backlog. The worker announces each job before starting it, so the parent knows which job is
+    running and when its deadline falls. A job past its deadline gets its worker SIGKILLed and a
+    fresh worker takes the lane's next job.
     """
 
     def __init__(
@@ -213,9 +215,12 @@ class IsolatedBatch:
         self._run_deadline = run_deadline  # time.monotonic() value, or None
         self._outcomes: dict[str, Outcome] = {}
         self._events = {job_id: threading.Event() for job_id, _ in jobs}
-        ids = [job_id for job_id, _ in jobs]
-        self._lanes = [ids[i::lanes] for i in range(max(1, lanes)) if ids[i::lanes]]
-        self._threads = [threading.Thread(target=self._manage, args=(lane,), daemon=True) for lane in self._lanes]
+        self._callbacks: dict[str, list[Callable[[Outcome], None]]] = {}
+        self._queue = [job_id for job_id, _ in jobs]
+        self._queue.reverse()  # popped from the end: first job first
+        self._lock = threading.Lock()
+        lanes = max(1, min(lanes, len(jobs)))
+        self._threads = [threading.Thread(target=self._manage, daemon=True) for _ in range(lanes)]
         self._cancelled = threading.Event()
         self._cancel_reason = ""
 
@@ -233,81 +238,111 @@ class IsolatedBatch:
         self._events[job_id].wait()
         return self._outcomes[job_id]
 
-    def _deliver(self, outcome: Outcome) -> None:
-        self._outcomes[outcome.job_id] = outcome
-        self._events[outcome.job_id].set()
+    def add_done_callback(self, job_id: str, callback: Callable[[Outcome], None]) -> None:
+        """Call ``callback(outcome)`` once the job has one (at once if it already has; else from a
+        manager thread, so the callback must be quick and thread-safe)."""
+        with self._lock:
+            if job_id not in self._outcomes:
+                self._callbacks.setdefault(job_id, []).append(callback)
+                return
+        callback(self._outcomes[job_id])
 
-    def _manage(self, lane: list[str]) -> None:
-        pending = list(lane)
-        while pending:
+    def _deliver(self, outcome: Outcome) -> None:
+        with self._lock:
+            self._outcomes[outcome.job_id] = outcome
+            callbacks = self._callbacks.pop(outcome.job_id, [])
+        self._events[outcome.job_id].set()
+        for callback in callbacks:
+            callback(outcome)
+
+    def _next_job(self) -> str | None:
+        with self._lock:
+            return self._queue.pop() if self._queue else None
+
+    def _drain(self, kind: str, value: str) -> None:
+        while (job_id := self._next_job()) is not None:
+            self._deliver(Outcome(job_id, kind, value))
+
+    def _manage(self) -> None:
+        job_id = self._next_job()
+        while job_id is not None:
             if self._cancelled.is_set():
-                for job_id in pending:
-                    self._deliver(Outcome(job_id, "cancelled", self._cancel_reason))
+                self._deliver(Outcome(job_id, "cancelled", self._cancel_reason))
+                self._drain("cancelled", self._cancel_reason)
                 return
             if self._run_deadline is not None and time.monotonic() >= self._run_deadline:
-                for job_id in pending:
-                    self._deliver(Outcome(job_id, "not-started", "the run deadline had already passed"))
+                self._deliver(Outcome(job_id, "not-started", "the run deadline had already passed"))
+                self._drain("not-started", "the run deadline had already passed")
                 return
-            done = self._one_worker(pending)
-            pending = [j for j in pending if j not in done]
+            job_id = self._one_worker(job_id)
 
-    def _one_worker(self, pending: list[str]) -> set[str]:
-        """Run ``pending`` in one worker until they are done or one of them kills it."""
+    def _one_worker(self, first: str) -> str | None:
+        """Feed jobs to one worker until the queue is empty (None) or the worker is gone (the next
+        job still to run, if any)."""
         read_fd, write_fd = os.pipe()
+        command_read, command_write = os.pipe()
         pid = os.fork()
         if pid == 0:  # worker
             os.close(read_fd)
-            _worker(self._run, pending, write_fd)
+            os.close(command_write)
+            _worker(self._run, command_read, write_fd)
         os.close(write_fd)
-        done: set[str] = set()
-        current: str | None = None
+        os.close(command_read)
+        current: str | None = first
+        _send(command_write, (first,))
         started = 0.0
         deadline = time.monotonic() + 60.0  # until the first "start": the worker is being born
         buffer = bytearray()
         killed = False
         cut_by_run = False
         try:
-            while len(done) < len(pending):
+            while current is not None:
                 if self._cancelled.is_set():
                     _kill(pid)
                     killed = True
-                    return done  # _manage delivers "cancelled" for everything not done
+                    return current  # _manage delivers "cancelled" for it and the rest
                 ready, _, _ = select.select([read_fd], [], [], max(0.0, min(deadline - time.monotonic(), 0.05)))
                 if ready:
                     chunk = os.read(read_fd, 1 << 20)
                     buffer += chunk
                     for message in _messages(buffer):
                         if message[0] == "start":
-                            current, started = message[1], time.monotonic()
+                            started = time.monotonic()
                             budget, cut_by_run = self._budget(current)
                             deadline = started + budget
-                        else:
-                            kind, job_id, value = message
-                            elapsed = int((time.monotonic() - started) * 1000)
-                            self._deliver(Outcome(job_id, kind, value, elapsed))
-                            done.add(job_id)
-                            current = None
+                            continue
+                        kind, job_id, value = message
+                        elapsed = int((time.monotonic() - started) * 1000)
+                        current = self._next_job()
+                        if current is not None:  # the worker starts on it while we deliver
+                            _send(command_write, (current,))
                             deadline = time.monotonic() + 60.0
+                        self._deliver(Outcome(job_id, kind, value, elapsed))
                     if chunk:
                         continue
-                if time.monotonic() >= deadline and current is not None:
+                if current is None:
+                    break
+                if time.monotonic() >= deadline:
                     _kill(pid)
                     killed = True
                     why = "run-deadline" if cut_by_run else None
                     self._deliver(Outcome(current, "timeout", why, int((time.monotonic() - started) * 1000)))
-                    done.add(current)
-                    return done
+                    return self._next_job()
                 if _exited(pid):
                     killed = True
-                    victim = current or next(j for j in pending if j not in done)
-                    self._deliver(Outcome(victim, "died", "the check process exited without a result"))
-                    done.add(victim)
-                    return done
+                    self._deliver(Outcome(current, "died", "the check process exited without a result"))
+                    return self._next_job()
         finally:
             os.close(read_fd)
             if not killed:
+                # An explicit stop: another worker forked meanwhile may hold a copy of this pipe's
+                # write end, so EOF alone could come late.
+                with contextlib.suppress(OSError):
+                    _send(command_write, ())
+            os.close(command_write)
+            if not killed:
                 _reap(pid, time.monotonic())
-        return done
+        return None
 
     def _budget(self, job_id: str) -> tuple[float, bool]:
         """Seconds the job may run, and whether the run's deadline (not its own) set that."""
@@ -336,17 +371,36 @@ def _send(write_fd: int, message: tuple) -> None:
         view = view[os.write(write_fd, view) :]
 
 
-def _worker(run: Callable[[str], Any], jobs: list[str], write_fd: int) -> None:
+def _read_message(fd: int) -> tuple | None:
+    """One length-prefixed message from a blocking pipe; None at EOF."""
+    data = b""
+    while len(data) < _HEADER.size:
+        chunk = os.read(fd, _HEADER.size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    (size,) = _HEADER.unpack(data)
+    body = bytearray()
+    while len(body) < size:
+        chunk = os.read(fd, size - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return pickle.loads(bytes(body))
+
+
+def _worker(run: Callable[[str], Any], command_fd: int, write_fd: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
         with contextlib.suppress(ValueError, OSError):
             signal.signal(sig, signal.SIG_DFL)
     code = 0
     try:
-        for job_id in jobs:
+        while command := _read_message(command_fd):  # None (EOF) or () (stop) ends the worker
+            (job_id,) = command
             _send(write_fd, ("start", job_id))
             try:
                 result = run(job_id)
-            except BaseException as exc:  # reported to the parent; the lane goes on with the next job
+            except BaseException as exc:  # reported to the parent; the worker goes on with the next job
                 text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 _send(write_fd, ("error", job_id, (text, type(exc).__name__, traceback.format_exc())))
                 continue

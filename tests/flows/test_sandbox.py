@@ -158,3 +158,30 @@ def test_batch_cancel_kills_workers_and_leaves_no_result() -> None:
     assert time.monotonic() - started < 0.5
     with pytest.raises(BatchCancelled, match="aborted by a test"):
         batch.wait("c").unwrap(30)
+
+
+def test_free_lanes_take_the_next_job_and_callbacks_fire_once() -> None:
+    from checks.sandbox import IsolatedBatch
+
+    # One slow job first: with lanes fixed in advance, the jobs dealt to its lane would wait.
+    behaviour = {"slow": "slow", **{f"quick{i}": "ok" for i in range(6)}}
+
+    def run(job_id: str) -> str:
+        if behaviour[job_id] == "slow":
+            time.sleep(1.0)
+        return job_id
+
+    seen: list[str] = []
+    batch = IsolatedBatch([(j, 5.0) for j in behaviour], run, lanes=2)
+    for job_id in behaviour:
+        batch.add_done_callback(job_id, lambda outcome: seen.append(outcome.job_id))
+    started = time.monotonic()
+    batch.start()
+    quick_done = [batch.wait(f"quick{i}").kind for i in range(6)]
+    assert quick_done == ["ok"] * 6
+    assert time.monotonic() - started < 0.9  # the other lane took every quick job meanwhile
+    assert batch.wait("slow").unwrap(5) == "slow"
+    late: list[str] = []
+    batch.add_done_callback("slow", lambda outcome: late.append(outcome.kind))  # already done: at once
+    assert late == ["ok"]
+    assert sorted(seen) == sorted(behaviour)
