@@ -29,12 +29,14 @@ same transaction re-reads the run's state (``FOR SHARE`` on PostgreSQL, so a con
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import queue
 import re
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -49,7 +51,16 @@ from storage.models import assessments_table as A
 from storage.models import runs_table as R
 from storage.runs import RunNotFound
 
-__all__ = ["COLUMNS", "ResultWriter", "RunNotWritable", "check_slug", "result_id_prefix"]
+__all__ = [
+    "COLUMNS",
+    "ROW_FIELDS",
+    "BackgroundWriter",
+    "ResultWriter",
+    "RunNotWritable",
+    "check_slug",
+    "result_id_prefix",
+    "row_values",
+]
 
 COLUMNS = (
     "id",
@@ -75,6 +86,39 @@ _RUN_ID = re.compile(r"^run_(\d{8})_(\d{6})_([0-9a-f]{6})$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _TERMINAL = frozenset(s.value for s in TERMINAL)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+# The per-result part of a row, in the order :meth:`ResultWriter.add_values` takes it.
+ROW_FIELDS = (
+    "status",
+    "object_kind",
+    "object_namespace",
+    "object_name",
+    "container",
+    "message",
+    "remediation",
+    "reason",
+    "source",
+    "details",
+)
+
+
+def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A result row (a dict shaped like ``Result.as_row()``) as a :data:`ROW_FIELDS` tuple, with
+    ``details`` already JSON text (PostgreSQL casts it to JSONB)."""
+    details = row.get("details")
+    return (
+        row["status"],
+        row.get("object_kind"),
+        row.get("object_namespace"),
+        row.get("object_name"),
+        row.get("container"),
+        row.get("message"),
+        row.get("remediation"),
+        row.get("reason"),
+        row.get("source"),
+        None if details is None else _dumps(details),
+    )
 
 
 class RunNotWritable(RuntimeError):
@@ -153,7 +197,18 @@ class ResultWriter:
         ``check`` gives ``id``, ``pillar``, ``name``, ``severity`` and ``remediation`` (the default
         for rows without their own). Writes a batch as soon as ``batch_size`` rows are waiting.
         """
-        n = len(rows)
+        return self.add_values(check, [row_values(r) for r in rows], assessed_at, duration_ms)
+
+    def add_values(
+        self,
+        check: Mapping[str, Any],
+        values: Sequence[tuple[Any, ...]],
+        assessed_at: datetime,
+        duration_ms: int | None,
+    ) -> int:
+        """:meth:`add` for rows already in :data:`ROW_FIELDS` order (see :func:`row_values`), e.g.
+        built where the check ran, so this process only numbers and writes them."""
+        n = len(values)
         if not n:
             return 0
         check_id = str(check["id"])
@@ -164,7 +219,6 @@ class ResultWriter:
             prefix = self._prefixes[check_id] = f"{self._stamp}{check_slug(check_id)}_{self._runhex}"
         ts = self._ts(assessed_at)  # once per check: UTC, in the driver's form
         run_id = self.run_id
-        encode = _dumps  # JSON text on every backend (PostgreSQL casts it to JSONB)
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"ResultWriter for run {run_id} is closed")
@@ -178,20 +232,21 @@ class ResultWriter:
                 check_id,
                 name,
                 severity,
-                r["status"],
-                r.get("object_kind"),
-                r.get("object_namespace"),
-                r.get("object_name"),
-                r.get("container"),
-                r.get("message"),
-                r.get("remediation") or default_remediation,
-                r.get("reason"),
-                r.get("source"),
-                None if (d := r.get("details")) is None else encode(d),
+                status,
+                kind,
+                namespace,
+                obj_name,
+                container,
+                message,
+                remediation or default_remediation,
+                reason,
+                source,
+                details,
                 ts,
                 duration_ms,
             )
-            for seq, r in zip(range(start, start + n), rows, strict=True)
+            for seq, (status, kind, namespace, obj_name, container, message, remediation, reason, source, details)
+            in zip(range(start, start + n), values, strict=True)
         ]
         with self._lock:
             self._buffer.extend(batch)
@@ -295,3 +350,81 @@ class ResultWriter:
             raise RunNotFound(self.run_id)
         if state in _TERMINAL:
             raise RunNotWritable(f"run {self.run_id} is {state}: it takes no more results")
+
+
+class BackgroundWriter:
+    """Write a run's results from one thread fed by a queue, so evaluating never waits on storage.
+
+    Every submission is written and committed as soon as the thread gets to it; submissions that
+    queued up meanwhile share one transaction (fewer commits when checks finish faster than the
+    database takes them). The first error stops the writing: it is handed to ``on_error`` at once
+    (e.g. to stop the run's checks) and raised again by :meth:`drain`; later submissions are
+    dropped, since the run cannot be completed anyway.
+    """
+
+    def __init__(self, writer: ResultWriter, on_error: Callable[[BaseException], None] | None = None) -> None:
+        self.writer = writer
+        self.error: BaseException | None = None
+        self._on_error = on_error
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._thread = threading.Thread(target=self._loop, name=f"kwa-writer-{writer.run_id}", daemon=True)
+        self._thread.start()
+
+    def submit(
+        self,
+        check: Mapping[str, Any],
+        values: Sequence[tuple[Any, ...]],
+        assessed_at: datetime,
+        duration_ms: int | None,
+    ) -> None:
+        """Queue one check's rows (:data:`ROW_FIELDS` tuples) for writing; returns at once."""
+        with self._idle:
+            self._pending += 1
+        self._queue.put((check, values, assessed_at, duration_ms))
+
+    def drain(self, timeout: float | None = None) -> int:
+        """Wait until everything submitted is written; raise the error that stopped the writing.
+        Returns the rows written so far."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._pending == 0, timeout):
+                raise TimeoutError(f"results of run {self.writer.run_id} still being written after {timeout}s")
+        if self.error is not None:
+            raise self.error
+        return self.writer.written
+
+    def close(self, timeout: float | None = None) -> None:
+        """Wait for what was submitted, then stop the thread (an error is :meth:`drain`'s to raise)."""
+        try:
+            with self._idle:
+                self._idle.wait_for(lambda: self._pending == 0, timeout)
+        finally:
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while (item := self._queue.get()) is not None:
+            items = [item]
+            while True:  # what queued up meanwhile goes into the same flush
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                items.append(more)
+            if self.error is None:
+                try:
+                    for check, values, assessed_at, duration_ms in items:
+                        self.writer.add_values(check, values, assessed_at, duration_ms)
+                    self.writer.flush()
+                except BaseException as exc:  # handed over: a thread has nobody else to raise to
+                    self.error = exc
+                    if self._on_error is not None:
+                        with contextlib.suppress(Exception):
+                            self._on_error(exc)
+            with self._idle:
+                self._pending -= len(items)
+                self._idle.notify_all()

@@ -166,3 +166,35 @@ def test_no_results_for_finished_or_missing_runs(db: Database) -> None:
     assert w.pending == 1  # kept, not silently dropped
     assert _count(db, rid) == 0
     assert w.add(check(), [], datetime.now(UTC), 1) == 0
+
+
+def test_background_writer_writes_every_submission_and_drains(db: Database) -> None:
+    from storage.results import BackgroundWriter, row_values
+
+    rid = new_run(db)
+    writer = BackgroundWriter(ResultWriter(db, rid, batch_size=50))
+    for i in range(20):  # faster than the thread writes: later submissions share transactions
+        writer.submit(check(f"SEC-{i:03d}"), [row_values(row("passing", j)) for j in range(7)], datetime.now(UTC), i)
+    assert writer.drain(timeout=30) == 140
+    assert _count(db, rid) == 140
+    by_check = {r["check_id"]: r for r in _rows(db, rid)}
+    assert by_check["SEC-019"]["duration_ms"] == 19 and by_check["SEC-019"]["status"] == "passing"
+    writer.close(timeout=5)
+
+
+def test_background_writer_hands_over_the_first_error_and_drops_the_rest(db: Database) -> None:
+    from storage.results import BackgroundWriter, row_values
+
+    rid = new_run(db)
+    seen: list[BaseException] = []
+    writer = BackgroundWriter(ResultWriter(db, rid), on_error=seen.append)
+    writer.submit(check("SEC-001"), [row_values(row("passing"))], datetime.now(UTC), 1)
+    writer.drain(timeout=30)
+    finish_run(db, rid, "aborted", error="aborted by a test")
+    writer.submit(check("SEC-002"), [row_values(row("failing"))], datetime.now(UTC), 1)
+    writer.submit(check("SEC-003"), [row_values(row("failing"))], datetime.now(UTC), 1)
+    with pytest.raises(RunNotWritable, match="aborted"):
+        writer.drain(timeout=30)
+    assert len(seen) == 1 and isinstance(seen[0], RunNotWritable)
+    assert _count(db, rid) == 1  # the finished check's row stays; nothing after the abort
+    writer.close(timeout=5)  # does not hang on the dropped submissions
