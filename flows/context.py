@@ -21,10 +21,11 @@ class RunContext:
     run_id: str
     snapshot: Snapshot
     config: Config
-    writer: Any  # storage.results.ResultWriter
+    writer: Any  # storage.results.BackgroundWriter
     deadline: float | None = None  # time.monotonic() value of the run-level timeout
     progress: Any = None  # optional callback(check_run) for live progress
     lock: threading.Lock = field(default_factory=threading.Lock)
+    checks: dict[str, Any] = field(default_factory=dict)  # check id -> checks.model.CheckDefinition
     batches: dict[str, Any] = field(default_factory=dict)  # check id -> checks.sandbox.IsolatedBatch
     outputs: dict[str, Any] = field(default_factory=dict)  # check id -> (results, duration_ms)
     # Every result, kept for the exemption audit (which exemptions matched nothing, which expired).

@@ -1,82 +1,106 @@
-"""The pillar subflow and the check task.
+"""The pillar subflow, the check task, and what a check's worker process does.
 
-Checks are evaluated in forked worker processes (checks.sandbox.IsolatedBatch): each check has a
-deadline that SIGKILL enforces, whatever the check does (busy loop, sleep, a socket read without
-timeout, a long C call), and the workers of a pillar run side by side on the machine's cores.
+Checks are evaluated in forked worker processes (checks.sandbox.IsolatedBatch), one batch for the
+whole run, started as soon as the snapshot is ready: each check has a deadline that SIGKILL
+enforces, whatever the check does (busy loop, sleep, a socket read without timeout, a long C
+call), and the workers run side by side on the machine's cores while Prefect records the tasks.
 Each check is still its own Prefect task: the task waits for its check's outcome and ends in the
 state that outcome deserves (Completed, Failed with the check's exception, TimedOut), so the
 Prefect UI shows one task per check and the run maps Prefect's terminal states.
+
+The pillar subflows and the check tasks are async: the six pillars run side by side on one event
+loop, and a waiting task costs no thread (measured, 6 pillars x 17 tasks: 2.1 s instead of 3.1 s
+for sequential sync subflows with a thread per task).
 """
 
 from __future__ import annotations
 
-import os
+import asyncio
 from datetime import UTC, datetime
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.states import Failed, State
 
-from checks.model import CheckDefinition
-from checks.registry import load_all
+from checks.config import Config
+from checks.model import CheckDefinition, Result, Status
 from checks.runner import evaluate
 from checks.sandbox import IsolatedBatch
+from checks.sandbox import Outcome as JobOutcome
+from checks.snapshot import Snapshot
 from flows import context
-from flows.states import CheckRun, Outcome, map_task_state
-from storage.results import RunNotWritable
+from flows.states import CheckRun, Evaluated, Outcome, map_task_state
+from storage.results import row_values
 
-LANES = max(1, min(4, os.cpu_count() or 1))
-# Tasks only wait on their outcome, so many can wait at once; the lanes bound the real work.
-MAX_WAITING_TASKS = 32
+
+def evaluate_for_storage(check: CheckDefinition, snapshot: Snapshot, config: Config) -> Evaluated:
+    """Run one check (in its worker process) and shape its results for storage."""
+    results = evaluate(check, snapshot, config)
+    tally: dict[str, int] = {}
+    exempt: list[Result] = []
+    values = []
+    for r in results:
+        status = r.status.value
+        tally[status] = tally.get(status, 0) + 1
+        if r.reason and r.reason.startswith("exempt:"):
+            exempt.append(r)
+        values.append(row_values(r.as_row()))
+    errored = bool(results) and all(r.status is Status.ERROR for r in results)
+    return Evaluated(values, tally, exempt, errored)
+
+
+async def outcome_of(batch: IsolatedBatch, check_id: str) -> JobOutcome:
+    """The check's outcome, awaited without a thread: the batch's manager thread wakes the loop."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[JobOutcome] = loop.create_future()
+
+    def deliver(outcome: JobOutcome) -> None:
+        loop.call_soon_threadsafe(lambda: future.done() or future.set_result(outcome))
+
+    batch.add_done_callback(check_id, deliver)
+    return await future
 
 
 @task(name="check", task_run_name="{check_id}", cache_policy=NO_CACHE, retries=0)
-def run_check(run_id: str, check_id: str, timeout: float) -> int:
+async def run_check(run_id: str, check_id: str, timeout: float) -> int | State:
     """Wait for one check's outcome; raise what stopped it (a TimeoutError ends the task TimedOut).
 
     The results stay in the process (``RunContext.outputs``) rather than in Prefect's result
     store: 100 checks x thousands of rows would otherwise be pickled through Prefect's machinery.
     """
     ctx = context.get(run_id)
-    outcome = ctx.batches[check_id].wait(check_id)
-    results = outcome.unwrap(timeout)
-    ctx.outputs[check_id] = (results, outcome.duration_ms)
-    return len(results)
+    outcome = await outcome_of(ctx.batches[check_id], check_id)
+    try:
+        evaluated = outcome.unwrap(timeout)
+    except TimeoutError as exc:
+        # Raised, the async engine would replace it with its own TimeoutError ("exceeded timeout
+        # of None"), losing why the check stopped (its own timeout or the run's deadline).
+        return Failed(name="TimedOut", message=str(exc), data=exc)
+    ctx.outputs[check_id] = (evaluated, outcome.duration_ms)
+    return evaluated.total
 
 
-@flow(name="kwa-pillar", flow_run_name="{pillar}", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WAITING_TASKS))
-def pillar_flow(run_id: str, pillar: str, check_ids: list[str], timeouts: dict[str, float]) -> list[dict]:
-    """Run one pillar's checks; persist each check's results as soon as it finishes."""
+@flow(name="kwa-pillar", flow_run_name="{pillar}")
+async def pillar_flow(run_id: str, pillar: str, check_ids: list[str], timeouts: dict[str, float]) -> list[dict]:
+    """One pillar's check tasks; each check's results go to storage as soon as it finishes."""
     ctx = context.get(run_id)
-    registry = load_all()
-    checks = {check_id: registry.by_id(check_id) for check_id in check_ids}
     if ctx.cancelled:
         return [summary_of(CheckRun(check_id, Outcome.CANCELLED)) for check_id in check_ids]
-    batch = IsolatedBatch(
-        [(check_id, timeouts[check_id]) for check_id in check_ids],
-        lambda check_id: evaluate(checks[check_id], ctx.snapshot, ctx.config),
-        lanes=min(LANES, len(check_ids)),
-        run_deadline=ctx.deadline,
-    ).start()
-    for check_id in check_ids:
-        ctx.batches[check_id] = batch
-    if ctx.cancelled:  # cancelled while the batch was being set up
-        batch.cancel(ctx.cancel_reason or "aborted")
-    futures = {run_check.submit(run_id, check_id, timeouts[check_id]): check_id for check_id in check_ids}
-    summaries = []
-    for future in as_completed(list(futures)):
-        check_id = futures[future]
-        future.wait()  # sets the in-memory final state; .state alone may read a lagging API copy
+
+    async def one(check_id: str) -> dict:
+        state = await run_check(run_id, check_id, timeouts[check_id], return_state=True)
         output = ctx.outputs.pop(check_id, None)
-        check_run = map_task_state(check_id, future.state, timeouts[check_id], output)
-        persist(ctx, checks[check_id], check_run)
-        summaries.append(summary_of(check_run))
-    return summaries
+        has_result = output is None and (state.is_failed() or state.is_completed())
+        result = await state.aresult(raise_on_failure=False) if has_result else None
+        check_run = map_task_state(check_id, state, timeouts[check_id], output, result)
+        persist(ctx, ctx.checks[check_id], check_run)
+        return summary_of(check_run)
+
+    return list(await asyncio.gather(*(one(check_id) for check_id in check_ids)))
 
 
 def persist(ctx: context.RunContext, check: CheckDefinition, check_run: CheckRun) -> None:
-    """Stream one check's rows to storage (a check that never finished has none)."""
+    """Hand one check's rows to the run's writer thread (a check that never finished has none)."""
     if check_run.outcome in (Outcome.CANCELLED, Outcome.NOT_RUN):
         return
     meta = {
@@ -86,17 +110,13 @@ def persist(ctx: context.RunContext, check: CheckDefinition, check_run: CheckRun
         "severity": ctx.config.severity_for(check).value,  # the config may override a check's severity
         "remediation": check.remediation,
     }
-    # The audit only needs to know which exemptions applied; keeping every row would cost memory.
-    ctx.results_for_audit.extend(r for r in check_run.results if (r.reason or "").startswith("exempt:"))
-    rows = [r.as_row() for r in check_run.results]
-    try:
-        with ctx.lock:
-            ctx.writer.add(meta, rows, datetime.now(UTC), check_run.duration_ms)
-            ctx.writer.flush()  # streamed per check: an abort keeps every finished check's rows
-    except RunNotWritable:
-        # Someone ended the run (kwa runs abort) while this check ran: stop the rest too.
-        ctx.cancel("the run was aborted")
-        return
+    if check_run.evaluated is not None:
+        values = check_run.evaluated.values
+        # The audit only needs to know which exemptions applied; keeping every row would cost memory.
+        ctx.results_for_audit.extend(check_run.evaluated.exempt)
+    else:  # an error or a timeout: the rows the state mapping made up
+        values = [row_values(r.as_row()) for r in check_run.results]
+    ctx.writer.submit(meta, values, datetime.now(UTC), check_run.duration_ms)
     if ctx.progress is not None:
         ctx.progress(check.pillar.value, check_run)
 

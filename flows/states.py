@@ -29,6 +29,23 @@ class Outcome(StrEnum):
 
 
 @dataclass
+class Evaluated:
+    """A check's results as its worker process hands them over: rows ready for storage
+    (``storage.results.ROW_FIELDS`` tuples), the counts per status, and the exempted results the
+    run's exemption audit needs. Building rows where the check ran keeps that work on the
+    worker's core and sends plain tuples through the pipe instead of result objects."""
+
+    values: list[tuple[Any, ...]]
+    tally: dict[str, int]
+    exempt: list[Result]
+    errored: bool  # it returned only error rows: it could not evaluate anything
+
+    @property
+    def total(self) -> int:
+        return len(self.values)
+
+
+@dataclass
 class CheckRun:
     """What one check task produced, after state mapping."""
 
@@ -38,8 +55,11 @@ class CheckRun:
     duration_ms: int = 0
     message: str = ""
     tally: dict[str, int] = field(default_factory=dict)  # counts kept after results were persisted
+    evaluated: Evaluated | None = None  # the rows, when the check's worker built them
 
     def counts(self) -> dict[str, int]:
+        if self.evaluated is not None:
+            return dict(self.evaluated.tally)
         if not self.results:
             return dict(self.tally)
         out: dict[str, int] = {}
@@ -55,15 +75,27 @@ def outcome_of_results(results: list[Result]) -> Outcome:
     return Outcome.EXECUTED
 
 
-def map_task_state(check_id: str, state: Any, timeout: float, output: tuple | None = None) -> CheckRun:
+_UNSET: Any = object()
+
+
+def map_task_state(
+    check_id: str, state: Any, timeout: float, output: tuple | None = None, result: Any = _UNSET
+) -> CheckRun:
     """Map a Prefect task state (from ``return_state=True`` / ``future.state``) to a :class:`CheckRun`.
 
     ``output`` is ``(results, duration_ms)`` when the task left its results in the process
-    instead of returning them through Prefect's result store.
+    instead of returning them through Prefect's result store. ``result`` is the state's result
+    (its exception, for a failed state) when the caller already has it: in async code
+    ``state.result()`` is a coroutine, so the caller awaits ``state.aresult()`` instead.
     """
+    if result is _UNSET:
+        result = None if state.is_cancelled() or state.is_crashed() else state.result(raise_on_failure=False)
     if state.is_completed():
-        value = output if output is not None else state.result(raise_on_failure=False)
+        value = output if output is not None else result
         results, duration_ms = value if isinstance(value, tuple) else (value, 0)
+        if isinstance(results, Evaluated):
+            outcome = Outcome.ERRORED if results.errored else Outcome.EXECUTED
+            return CheckRun(check_id, outcome, duration_ms=duration_ms, evaluated=results)
         return CheckRun(check_id, outcome_of_results(results), list(results), duration_ms)
     if state.is_cancelled():
         return CheckRun(check_id, Outcome.CANCELLED, message=state.message or "cancelled")
@@ -71,7 +103,7 @@ def map_task_state(check_id: str, state: Any, timeout: float, output: tuple | No
         message = f"check crashed: {state.message or 'process ended unexpectedly'}"
         return CheckRun(check_id, Outcome.ERRORED, [Result(Status.ERROR, message)], message=message)
     if state.is_failed():
-        exc = state.result(raise_on_failure=False)
+        exc = result
         if isinstance(exc, BatchCancelled):
             return CheckRun(check_id, Outcome.CANCELLED, message=str(exc))
         if state.name == "TimedOut" or isinstance(exc, TimeoutError):
