@@ -18,6 +18,7 @@ import yaml
 
 from checks.sandbox import IsolatedBatch, fork_available
 from checks.snapshot import K8sObject, ParseProblem, Snapshot
+from checks.sources import fastyaml
 
 try:  # the C loader is ~10x faster on large dumps
     from yaml import CSafeLoader as _Loader
@@ -101,15 +102,15 @@ def _documents(text: str, label: str, problems: list[ParseProblem]) -> Iterator[
         yield from _parse_in_parallel(chunks, label, problems, workers)
         return
     if len(chunks) == 1:
-        # Fast path: one pass of the C loader over the whole stream.
+        # One pass over the whole stream (several documents the splitter could not see apart).
         try:
-            yield from enumerate(yaml.load_all(io.StringIO(text), Loader=_Loader))
+            yield from enumerate(_load_all(text))
             return
         except yaml.YAMLError:
             pass
     for index, chunk in enumerate(chunks):
         try:
-            docs = list(yaml.load_all(chunk, Loader=_Loader))
+            docs = _load_all(chunk)
         except yaml.YAMLError as exc:
             problems.append(ParseProblem(label, index, f"YAML does not parse: {_yaml_message(exc)}"))
             continue
@@ -117,12 +118,20 @@ def _documents(text: str, label: str, problems: list[ParseProblem]) -> Iterator[
             yield index, doc
 
 
+def _load_all(text: str) -> list[Any]:
+    """The documents of ``text``: rapidyaml where it provably agrees with PyYAML, else PyYAML."""
+    value = fastyaml.load(text)
+    if value is not fastyaml.NOT_FAST:
+        return [value]
+    return list(yaml.load_all(io.StringIO(text) if len(text) > 1_000_000 else text, Loader=_Loader))
+
+
 def _parse_chunks(chunks: list[str], first: int) -> list[tuple[int, Any, str | None]]:
     """``(index, document, error)`` for consecutive documents starting at index ``first``."""
     out: list[tuple[int, Any, str | None]] = []
     for offset, chunk in enumerate(chunks):
         try:
-            docs = list(yaml.load_all(chunk, Loader=_Loader))
+            docs = _load_all(chunk)
         except yaml.YAMLError as exc:
             out.append((first + offset, None, f"YAML does not parse: {_yaml_message(exc)}"))
             continue

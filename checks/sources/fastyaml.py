@@ -1,0 +1,158 @@
+"""Parse a YAML document with rapidyaml when that provably gives PyYAML's answer.
+
+PyYAML's C loader reads about 4-5 MB/s: 3-4 s for a 10,000-object dump, 40-50 s for 100,000.
+rapidyaml parses and re-emits the same document as JSON about 10x faster, but it resolves plain
+scalars the YAML 1.2 / JSON way, while Kubernetes (sigs.k8s.io/yaml) and PyYAML's SafeLoader use
+YAML 1.1: ``yes``/``on``/``True`` are booleans, ``~``/``Null`` nulls, ``0777`` octal, ``1_000``
+and ``12:30`` integers, ``2024-01-01`` dates; ``1e3`` and ``-.5`` are strings (a float needs a dot
+and a digit before it). Quoted scalars are strings in both.
+
+So a document takes the fast path only when none of its unquoted words could mean something else
+in YAML 1.1 than what rapidyaml's JSON says: the only plain scalars allowed to be non-strings are
+canonical decimal integers and decimals, ``true``, ``false`` and ``null``. The scan is
+deliberately over-inclusive (it reads block scalars, comments and multi-line quoted strings as
+if they were plain words): a false alarm costs speed, never a different value. Anything unusual
+(tags, merge keys, directives, complex keys, escapes other than the common ones, a parse
+error, JSON that does not load) also falls back to PyYAML, which then gives its own precise error.
+The equivalence is tested on every corpus manifest and on tricky fixtures (tests/sources).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+try:  # optional: without it every document goes to PyYAML
+    import orjson
+    import ryml
+except ImportError:  # pragma: no cover - both are dependencies; other platforms may lack wheels
+    ryml = None
+
+NOT_FAST = object()  # "parse this one with PyYAML"
+
+# A quoted scalar that closes on the same line. It is taken out before the scan only when it opens
+# where a scalar can start (after ": ", a block-sequence dash at the start of a line, a flow
+# indicator): then it is genuinely quoted and its words are not plain scalars. Anywhere else (a
+# quote inside a plain scalar, "it's") its words are scanned as if plain.
+_QUOTED = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'""")
+_LEAD = re.compile(r""":[ \t]+$|[\[{,][ \t]*$|^[ \t]*(?:-[ \t]+)+$""")
+_DELIMITERS = str.maketrans(dict.fromkeys(",[]{}\"'#", " "))
+# Every plain scalar PyYAML's SafeLoader resolves to something other than a string.
+_YAML11_NOT_STR = re.compile(
+    r"""(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)"""
+    r"""|(?:~|null|Null|NULL)"""
+    r"""|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"""
+    r"""|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"""
+    r"""|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"""
+    r"""|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"""
+    r"""|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?.*"""  # dates and timestamps (a prefix is enough)
+    r"""|<<|=|:"""  # merge and value keys; a lone ":" means a "key : value" the scan cannot pair
+)
+# Everything rapidyaml might emit as a JSON number or literal.
+_JSONISH = re.compile(r"""[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9_]*)?|true|false|null""")
+# Values both read the same way (as keys they differ: PyYAML's {12: x} is rapidyaml's {"12": x}).
+_AGREE = re.compile(r"""-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?|true|false|null""")
+_BLOCK_HEADER = re.compile(r"""[|>](?:[-+]?[1-9]?|[1-9][-+])""")
+# Tags, directives, reserved indicators and complex keys are left to PyYAML. Anchors and aliases
+# are fine (rapidyaml resolves them); a merge key "<<" is not.
+_SPECIAL_START = frozenset("!%@`?")
+# Escapes both unescape alike; any other backslash sequence, or a tab in an indentation (an
+# error for PyYAML), is left to PyYAML.
+_ODD = re.compile(r"""\\[^nt"\\/]|^[ ]*\t""", re.MULTILINE)
+
+_verdicts: dict[str, bool] = {}  # word -> suspicious; words repeat across documents and runs
+
+
+def available() -> bool:
+    return ryml is not None
+
+
+def suspicious(text: str) -> bool:
+    """True if some unquoted word of ``text`` might read differently in YAML 1.1 and in JSON."""
+    if _ODD.search(text):
+        return True
+    words = set(_unquoted(text).translate(_DELIMITERS).split())
+    verdicts = _verdicts
+    for word in words:
+        verdict = verdicts.get(word)
+        if verdict is None:
+            verdict = verdicts[word] = _suspicious_word(word)
+        if verdict:
+            return True
+    return False
+
+
+def _unquoted(text: str) -> str:
+    parts: list[str] = []
+    last = 0
+    for match in _QUOTED.finditer(text):
+        start = match.start()
+        line_start = text.rfind("\n", 0, start) + 1
+        if _LEAD.search(text, line_start, start):
+            parts += (text[last:start], "Q")
+            last = match.end()
+    if not parts:
+        return text
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def _suspicious_word(word: str) -> bool:
+    if word[0] in _SPECIAL_START:
+        return True
+    if word[0] in "|>":
+        return _BLOCK_HEADER.fullmatch(word) is None
+    if word.endswith(":") and len(word) > 1:  # a key: any non-string reading differs
+        key = word[:-1]
+        return bool(_YAML11_NOT_STR.fullmatch(key) or _JSONISH.fullmatch(key))
+    readable = _YAML11_NOT_STR.fullmatch(word) or _JSONISH.fullmatch(word)
+    return bool(readable) and _AGREE.fullmatch(word) is None
+
+
+_stderr_lock = threading.Lock()
+
+
+def _fresh_lock() -> None:
+    # A process forked while another thread held the lock would otherwise wait for it forever.
+    global _stderr_lock
+    _stderr_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_lock)
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """rapidyaml prints its parse errors to stderr before raising; PyYAML reports them properly."""
+    with _stderr_lock:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+
+
+def load(text: str) -> Any:
+    """The document's value, or :data:`NOT_FAST` when PyYAML must decide."""
+    if ryml is None or not text.strip() or suspicious(text):
+        return NOT_FAST
+    try:
+        with _quiet_stderr():
+            tree = ryml.parse_in_arena(text.encode())
+            if tree.is_stream(tree.root_id()):
+                return NOT_FAST  # document markers: PyYAML splits the stream into its documents
+            if "&" in text:
+                tree.resolve()  # aliases become copies of their anchors, as PyYAML's values
+            out = ryml.emit_json_malloc(tree, tree.root_id())
+        return orjson.loads(out)
+    except Exception:  # a parse error, an escape JSON does not take, a huge integer...
+        return NOT_FAST
