@@ -10,8 +10,9 @@ multi-document YAML and as ``kind: List`` JSON (``bench.generate``), then measur
   server (the orchestration overhead is flow minus parse+index+evaluate+persist);
 * end to end, ``python -m flows.run --manifests <file>`` as a subprocess under ``/usr/bin/time -v``
   (wall time, peak RSS), against a Prefect server already running, and as a new user has it after
-  the README quick start: a fresh home where the first run starts kwa's local Prefect server and
-  creates kwa's database, and the second run reuses them;
+  the README quick start: a fresh home runs the quick start's main job (the demo cluster, which
+  starts kwa's local Prefect server and creates kwa's database), then the timed run on the dump;
+  for the record also the same run as a fresh home's very first command (paying the server's start);
 * the live path: ``checks.sources.live.load_live`` listing the same objects from a paginating
   Kubernetes API double on 127.0.0.1 (``bench.apidouble``);
 * once per suite: persisting 1,000,000 result rows to SQLite (``python -m storage.bench``);
@@ -385,23 +386,41 @@ def bench_size(size: int, args: argparse.Namespace, steps: set[str], checkov: st
         result["new_user"] = {}
         for fmt in args.formats:
             path = yaml_path if fmt == "yaml" else json_path
-            first, second = [], []
+            quickstart, after, cold = [], [], []
             for i in range(repeat):
+                # As the README has it: a fresh machine runs the quick start's main job (the demo
+                # cluster: it starts kwa's Prefect server and creates kwa's database), then the
+                # user points kwa at their own 10k-object dump.
                 home = Path(tempfile.mkdtemp(prefix="kwa-bench-user-"))
                 try:
-                    log(f"{name}: flows.run {fmt} as a new user {i + 1}/{repeat}: first run")
-                    run = flows_run(path, fresh_env(home), f"bench-{name}")
-                    run["server_cpu_s"] = proc_cpu_s(server_pid_of(home))  # its start and this whole run
-                    first.append(run)
-                    log(f"{name}: flows.run {fmt} as a new user {i + 1}/{repeat}: second run")
+                    log(f"{name}: new user {i + 1}/{repeat}: the quick start's run (demo cluster)")
+                    run = timed([PYTHON, "-m", "flows.run"], fresh_env(home))
+                    if run["exit"] not in (0, 3):
+                        raise RuntimeError(f"the quick start's run exited {run['exit']}:\n{run['stderr'][-2000:]}")
+                    quickstart.append({k: run[k] for k in ("seconds", "cpu_s", "rss_mb", "load_before")})
+                    log(f"{name}: new user {i + 1}/{repeat}: flows.run {fmt} after the quick start")
                     env = fresh_env(home)
-                    second.append(
+                    after.append(
                         with_server_cpu(server_pid_of(home), lambda p=path, e=env: flows_run(p, e, f"bench-{name}"))
                     )
                 finally:
                     stop_server_of(home)
                     shutil.rmtree(home, ignore_errors=True)
-            result["new_user"][fmt] = {"first": summarise_runs(first), "second": summarise_runs(second)}
+                # For the record: the same run as the very first command, paying the server's start.
+                home = Path(tempfile.mkdtemp(prefix="kwa-bench-cold-"))
+                try:
+                    log(f"{name}: new user {i + 1}/{repeat}: flows.run {fmt} as the first command")
+                    run = flows_run(path, fresh_env(home), f"bench-{name}")
+                    run["server_cpu_s"] = proc_cpu_s(server_pid_of(home))  # its start and this whole run
+                    cold.append(run)
+                finally:
+                    stop_server_of(home)
+                    shutil.rmtree(home, ignore_errors=True)
+            result["new_user"][fmt] = {
+                "quickstart": summarise_runs(quickstart),
+                "after_quickstart": summarise_runs(after),
+                "first_command": summarise_runs(cold),
+            }
     if "live" in steps:
         log(f"{name}: live listing from the API double")
         result["live"] = time_live(str(json_path), repeat)
@@ -533,9 +552,16 @@ def summary_markdown(info: dict[str, Any], sizes: list[dict[str, Any]], persist:
         row("  CPU (user+sys, process and lanes)", lambda s, f=f: s["warm"][f]["cpu_median_s"])
         row("  CPU of the Prefect server meanwhile", lambda s, f=f: s["warm"][f]["server_cpu_median_s"])
         row("  peak RSS", lambda s, f=f: s["warm"][f]["rss_mb"], "MB")
-        row(f"`flows.run` {f}, new user: 1st run", lambda s, f=f: s["new_user"][f]["first"]["median_s"])
-        row(f"`flows.run` {f}, new user: 2nd run", lambda s, f=f: s["new_user"][f]["second"]["median_s"])
-        row("  peak RSS (1st run)", lambda s, f=f: s["new_user"][f]["first"]["rss_mb"], "MB")
+        row("new user: the quick start's run (demo)", lambda s, f=f: s["new_user"][f]["quickstart"]["median_s"])
+        row(
+            f"`flows.run` {f}, new user after the quick start",
+            lambda s, f=f: s["new_user"][f]["after_quickstart"]["median_s"],
+        )
+        row(
+            f"`flows.run` {f} as a fresh home's first command",
+            lambda s, f=f: s["new_user"][f]["first_command"]["median_s"],
+        )
+        row("  peak RSS (after the quick start)", lambda s, f=f: s["new_user"][f]["after_quickstart"]["rss_mb"], "MB")
     row("Prefect server peak RSS", lambda s: s["prefect_server_peak_rss_mb"], "MB")
     row("live listing (API double, 500/page)", lambda s: s["live"]["median"])
     row("Checkov (same YAML, offline)", lambda s: s["checkov"]["seconds"])
@@ -544,7 +570,7 @@ def summary_markdown(info: dict[str, Any], sizes: list[dict[str, Any]], persist:
     for s in sizes:
         ck, warm = (
             s.get("checkov"),
-            (s.get("new_user") or {}).get("yaml", {}).get("second") or (s.get("warm") or {}).get("yaml"),
+            (s.get("warm") or {}).get("yaml") or (s.get("new_user") or {}).get("yaml", {}).get("after_quickstart"),
         )
         ratios.append(f"{ck['seconds'] / warm['median_s']:.1f}×" if ck and warm else "–")
     lines.append("| Checkov ÷ kwa (`flows.run` YAML, server running) | " + " | ".join(ratios) + " |")
@@ -573,7 +599,8 @@ def loads(sizes: list[dict[str, Any]]) -> str:
         values += (s.get("stages") or {}).get("load_before") or []
         for group in ("warm", "new_user"):
             for entry in (s.get(group) or {}).values():
-                for sub in [entry, *(entry.get(k) for k in ("first", "second") if isinstance(entry.get(k), dict))]:
+                subs = ("quickstart", "after_quickstart", "first_command")
+                for sub in [entry, *(entry.get(k) for k in subs if isinstance(entry.get(k), dict))]:
                     values += [r["load_before"] for r in sub.get("runs", []) if r.get("load_before") is not None]
     if not values:
         return "–"
@@ -595,16 +622,16 @@ def targets(sizes: list[dict[str, Any]], persist: dict[str, Any] | None) -> list
     for fmt_ in ("yaml", "json"):
         out.append(
             (
-                f"10k {fmt_}, new user (2nd run)",
-                get("10k", "new_user", fmt_, "second", "median_s"),
+                f"10k {fmt_}, new user after the quick start",
+                get("10k", "new_user", fmt_, "after_quickstart", "median_s"),
                 TARGETS["e2e_new_user_10k_s"],
                 "s",
             )
         )
         out.append(
             (
-                f"10k {fmt_}, new user (1st run, starts the server)",
-                get("10k", "new_user", fmt_, "first", "median_s"),
+                f"(for the record) 10k {fmt_} as a fresh home's first command, starting the server",
+                get("10k", "new_user", fmt_, "first_command", "median_s"),
                 TARGETS["e2e_new_user_10k_s"],
                 "s",
             )
