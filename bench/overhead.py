@@ -44,7 +44,7 @@ def main() -> None:
     from flows.assessment import assessment
     from storage.db import Database
     from storage.results import ResultWriter
-    from storage.runs import create_run
+    from storage.runs import create_run, finish_run, start_run
 
     spec = SourceSpec("manifests", paths=args.manifests) if args.manifests else SourceSpec("demo")
     snapshot = load(spec).prepare()
@@ -56,6 +56,7 @@ def main() -> None:
         run = create_run(
             db, scope="full", pillars=[], check_ids=[], cluster_id="bench", source="bench", trigger="manual"
         )
+        start_run(db, run["run_id"])
         started = time.perf_counter()
         load(spec).prepare()
         if setup is not None:
@@ -72,7 +73,10 @@ def main() -> None:
             }
             writer.add(meta, rows, datetime.now(UTC), 0)
         writer.flush()
-        return time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        # Ended, so the flow's run below is not queued behind it (runs of a cluster start in order).
+        finish_run(db, run["run_id"], "completed")
+        return elapsed
 
     timings: dict[str, list[float]] = {"inline": [], "sandboxed": [], "prefect": []}
     for _ in range(args.repeat):
