@@ -30,7 +30,7 @@ from checks.sandbox import Outcome as JobOutcome
 from checks.snapshot import Snapshot
 from flows import context
 from flows.states import CheckRun, Evaluated, Outcome, map_task_state
-from storage.results import row_values
+from storage.results import row_values, rows_json
 
 
 def evaluate_for_storage(check: CheckDefinition, snapshot: Snapshot, config: Config) -> Evaluated:
@@ -46,7 +46,7 @@ def evaluate_for_storage(check: CheckDefinition, snapshot: Snapshot, config: Con
             exempt.append(r)
         values.append(row_values(r.as_row()))
     errored = bool(results) and all(r.status is Status.ERROR for r in results)
-    return Evaluated(values, tally, exempt, errored)
+    return Evaluated(rows_json(values), len(values), tally, exempt, errored)
 
 
 async def outcome_of(batch: IsolatedBatch, check_id: str) -> JobOutcome:
@@ -110,13 +110,14 @@ def persist(ctx: context.RunContext, check: CheckDefinition, check_run: CheckRun
         "severity": ctx.config.severity_for(check).value,  # the config may override a check's severity
         "remediation": check.remediation,
     }
-    if check_run.evaluated is not None:
-        values = check_run.evaluated.values
+    evaluated = check_run.evaluated
+    if evaluated is not None:
         # The audit only needs to know which exemptions applied; keeping every row would cost memory.
-        ctx.results_for_audit.extend(check_run.evaluated.exempt)
+        ctx.results_for_audit.extend(evaluated.exempt)
+        ctx.writer.submit(meta, evaluated.rows, datetime.now(UTC), check_run.duration_ms, evaluated.total)
     else:  # an error or a timeout: the rows the state mapping made up
         values = [row_values(r.as_row()) for r in check_run.results]
-    ctx.writer.submit(meta, values, datetime.now(UTC), check_run.duration_ms)
+        ctx.writer.submit(meta, values, datetime.now(UTC), check_run.duration_ms)
     if ctx.progress is not None:
         ctx.progress(check.pillar.value, check_run)
 

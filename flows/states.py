@@ -30,19 +30,16 @@ class Outcome(StrEnum):
 
 @dataclass
 class Evaluated:
-    """A check's results as its worker process hands them over: rows ready for storage
-    (``storage.results.ROW_FIELDS`` tuples), the counts per status, and the exempted results the
-    run's exemption audit needs. Building rows where the check ran keeps that work on the
-    worker's core and sends plain tuples through the pipe instead of result objects."""
+    """A check's results as its worker process hands them over: its rows ready for storage (the
+    JSON array ``storage.results.rows_json`` makes), the counts per status, and the exempted
+    results the run's exemption audit needs. Building rows where the check ran keeps that work
+    on the worker's core and sends one bytes object through the pipe instead of result objects."""
 
-    values: list[tuple[Any, ...]]
+    rows: bytes
+    total: int
     tally: dict[str, int]
     exempt: list[Result]
     errored: bool  # it returned only error rows: it could not evaluate anything
-
-    @property
-    def total(self) -> int:
-        return len(self.values)
 
 
 @dataclass

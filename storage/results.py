@@ -41,6 +41,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
@@ -60,6 +61,7 @@ __all__ = [
     "check_slug",
     "result_id_prefix",
     "row_values",
+    "rows_json",
 ]
 
 COLUMNS = (
@@ -121,6 +123,20 @@ def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
+_SQLITE_HAS_JSON_OPERATORS = sqlite3.sqlite_version_info >= (3, 38, 0)  # ->> and json_each
+_SQLITE_JSON_INSERT = (
+    f"INSERT INTO assessments ({', '.join(COLUMNS)}) "
+    "SELECT printf('%s%06x', ?1, ?2 + key), ?3, ?4, ?5, ?6, ?7, "
+    "value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, coalesce(value->>6, ?8), "
+    "value->>7, value->>8, value->>9, ?9, ?10 FROM json_each(?11)"
+)
+
+
+def rows_json(values: Sequence[tuple[Any, ...]]) -> bytes:
+    """:data:`ROW_FIELDS` tuples as the JSON array :meth:`ResultWriter.add_json` takes."""
+    return orjson.dumps(values)
+
+
 class RunNotWritable(RuntimeError):
     """Results were sent for a run that has already finished."""
 
@@ -172,6 +188,9 @@ class ResultWriter:
             marks = ", ".join("CAST(%s AS JSONB)" if c == "details" else "%s" for c in COLUMNS)
             self._check_sql = "SELECT state FROM runs WHERE run_id = %s FOR SHARE"
         self._insert_sql = f"INSERT INTO assessments ({', '.join(COLUMNS)}) VALUES ({marks})"
+        # One statement per check: SQLite unpacks the check's rows from one JSON array itself, in
+        # C and without holding the GIL, so the writer thread barely competes with evaluation.
+        self._json_sql = _SQLITE_JSON_INSERT if self._sqlite and _SQLITE_HAS_JSON_OPERATORS else None
 
     # -- public -------------------------------------------------------------------------------
 
@@ -255,6 +274,57 @@ class ResultWriter:
             self._write(full_batches_only=True)
         return n
 
+    def add_json(self, items: Sequence[tuple[Mapping[str, Any], bytes | str, int, datetime, int | None]]) -> int:
+        """Write several checks' rows, each given as a JSON array of :data:`ROW_FIELDS` arrays
+        (``(check, rows_json, row_count, assessed_at, duration_ms)``), in one transaction.
+
+        Whatever is buffered is written first, so ids keep their order. On SQLite (3.38+) the
+        database unpacks the JSON itself; elsewhere the rows are decoded and written as by
+        :meth:`add_values`. Returns the rows written.
+        """
+        self.flush()
+        if self._json_sql is None:
+            total = 0
+            for check, rows_json, _, assessed_at, duration_ms in items:
+                total += self.add_values(check, [tuple(r) for r in orjson.loads(rows_json)], assessed_at, duration_ms)
+            self.flush()
+            return total
+        statements = []
+        total = 0
+        for check, rows_json, count, assessed_at, duration_ms in items:
+            if not count:
+                continue
+            check_id = str(check["id"])
+            prefix = self._prefixes.get(check_id)
+            if prefix is None:
+                prefix = self._prefixes[check_id] = f"{self._stamp}{check_slug(check_id)}_{self._runhex}"
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError(f"ResultWriter for run {self.run_id} is closed")
+                start = self._seq
+                self._seq += count
+            statements.append(
+                (
+                    prefix,
+                    start,
+                    self.run_id,
+                    str(check["pillar"]),
+                    check_id,
+                    str(check["name"]),
+                    str(check["severity"]),
+                    check.get("remediation"),
+                    self._ts(assessed_at),
+                    duration_ms,
+                    rows_json,
+                )
+            )
+            total += count
+        if statements:
+            with self._write_lock:
+                self._in_sqlite_transaction(lambda con: [con.execute(self._json_sql, p) for p in statements])
+                self._written += total
+        return total
+
     def flush(self) -> int:
         """Write everything buffered; returns the rows written by this call."""
         return self._write(full_batches_only=False)
@@ -312,7 +382,11 @@ class ResultWriter:
                 cursor.close()
 
     def _insert_sqlite(self, chunk: list[tuple[Any, ...]]) -> None:
-        """One batch on the raw sqlite3 connection, foreign-key enforcement off for its duration.
+        self._in_sqlite_transaction(lambda con: con.executemany(self._insert_sql, chunk))
+
+    def _in_sqlite_transaction(self, write: Callable[[sqlite3.Connection], Any]) -> None:
+        """``write(con)`` in one ``BEGIN IMMEDIATE`` transaction on the raw sqlite3 connection,
+        foreign-key enforcement off for its duration.
 
         The per-row foreign-key probe costs about a fifth of the insert time and proves nothing
         here: the same ``BEGIN IMMEDIATE`` transaction has just read the run (so it exists and
@@ -330,7 +404,7 @@ class ResultWriter:
                 con.execute("BEGIN IMMEDIATE")
                 try:
                     self._check_run(con.execute(self._check_sql, (self.run_id,)).fetchone())
-                    con.executemany(self._insert_sql, chunk)
+                    write(con)
                     con.execute("COMMIT")
                 except BaseException:
                     if con.in_transaction:
@@ -375,14 +449,18 @@ class BackgroundWriter:
     def submit(
         self,
         check: Mapping[str, Any],
-        values: Sequence[tuple[Any, ...]],
+        rows: bytes | Sequence[tuple[Any, ...]],
         assessed_at: datetime,
         duration_ms: int | None,
+        count: int | None = None,
     ) -> None:
-        """Queue one check's rows (:data:`ROW_FIELDS` tuples) for writing; returns at once."""
+        """Queue one check's rows for writing, as :data:`ROW_FIELDS` tuples or as their JSON array
+        (:func:`rows_json`, with ``count``); returns at once."""
+        if not isinstance(rows, bytes | str):
+            rows, count = rows_json(rows), len(rows)
         with self._idle:
             self._pending += 1
-        self._queue.put((check, values, assessed_at, duration_ms))
+        self._queue.put((check, rows, int(count or 0), assessed_at, duration_ms))
 
     def drain(self, timeout: float | None = None) -> int:
         """Wait until everything submitted is written; raise the error that stopped the writing.
@@ -417,9 +495,7 @@ class BackgroundWriter:
                 items.append(more)
             if self.error is None:
                 try:
-                    for check, values, assessed_at, duration_ms in items:
-                        self.writer.add_values(check, values, assessed_at, duration_ms)
-                    self.writer.flush()
+                    self.writer.add_json(items)
                 except BaseException as exc:  # handed over: a thread has nobody else to raise to
                     self.error = exc
                     if self._on_error is not None:

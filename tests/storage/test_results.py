@@ -198,3 +198,28 @@ def test_background_writer_hands_over_the_first_error_and_drops_the_rest(db: Dat
     assert len(seen) == 1 and isinstance(seen[0], RunNotWritable)
     assert _count(db, rid) == 1  # the finished check's row stays; nothing after the abort
     writer.close(timeout=5)  # does not hang on the dropped submissions
+
+
+def test_rows_written_from_json_equal_rows_written_as_tuples(db: Database) -> None:
+    from storage.results import row_values, rows_json
+
+    at = datetime(2026, 2, 16, 10, 31, tzinfo=UTC)
+    rows = [
+        {"status": "failing", "object_kind": "Pod", "object_namespace": "shop", "object_name": "web-1",
+         "container": "main", "message": "runs as root — ünïcode ✓", "details": {"uid": 0, "list": [1, None]}},
+        {"status": "passing", "object_kind": "Pod", "object_name": "web-2", "remediation": "own remediation"},
+        {"status": "skipped", "reason": "exempt:config", "source": "annotation", "details": "text"},
+    ]
+    as_tuples, as_json = new_run(db), new_run(db)
+    with ResultWriter(db, as_tuples) as w:
+        w.add(check("SEC-001"), rows, at, 9)
+    w2 = ResultWriter(db, as_json)
+    values = [row_values(r) for r in rows]
+    assert w2.add_json([(check("SEC-001"), rows_json(values), len(values), at, 9)]) == 3
+    assert w2.written == 3
+
+    def comparable(run_id: str) -> list[dict]:
+        return [{k: v for k, v in r.items() if k not in ("id", "run_id")} for r in _rows(db, run_id)]
+
+    assert comparable(as_tuples) == comparable(as_json)
+    assert [r["id"][-6:] for r in _rows(db, as_json)] == ["000000", "000001", "000002"]
