@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -170,8 +171,27 @@ def _parse_in_parallel(
                 yield index, doc
 
 
+_MARKER = re.compile(r"^---(?:[ \t#][^\n]*)?(?:\n|\Z)", re.MULTILINE)
+# Line breaks str.splitlines knows besides "\n": with any of them, the line-by-line split decides.
+_OTHER_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def _split_documents(text: str) -> list[str]:
     """Split on ``---`` document markers so one bad document cannot hide the others."""
+    if _OTHER_BREAKS.search(text):
+        return _split_lines(text)
+    chunks: list[str] = []
+    start, head = 0, ""
+    for marker in _MARKER.finditer(text):  # one regex scan instead of a Python loop per line
+        chunks.append(head + text[start : marker.start()])
+        rest = marker.group()[3:]
+        head = rest.lstrip() if rest.strip() else ""
+        start = marker.end()
+    chunks.append(head + text[start:])
+    return _drop_leading_empty(chunks)
+
+
+def _split_lines(text: str) -> list[str]:
     chunks: list[str] = []
     current: list[str] = []
     for line in text.splitlines(keepends=True):
@@ -181,6 +201,10 @@ def _split_documents(text: str) -> list[str]:
             continue
         current.append(line)
     chunks.append("".join(current))
+    return _drop_leading_empty(chunks)
+
+
+def _drop_leading_empty(chunks: list[str]) -> list[str]:
     # A leading empty chunk (file starting with ---) is not a document.
     if chunks and not chunks[0].strip():
         chunks = chunks[1:] or [""]

@@ -110,3 +110,36 @@ def test_large_dump_parsed_in_parallel_equals_serial(tmp_path: Path, monkeypatch
     assert [(o.raw, o.where) for o in parallel.objects] == [(o.raw, o.where) for o in serial.objects]
     assert [str(p) for p in parallel.problems] == [str(p) for p in serial.problems]
     assert len(parallel.objects) == 400 and parallel.problems[0].index == 123
+
+
+SPLIT_CASES = [
+    "",
+    "---",
+    "---\n",
+    "a: 1",
+    "---\na: 1\n---\nb: 2\n",
+    "a: 1\n--- # comment\nb: 2",
+    "a: 1\n---x\nb",
+    "a\n--- b: 1\nc: 2\n---",
+    "--- \n---\t\na",
+    "x\n---#c\ny",
+    "a\n----\nb",
+    " ---\na",
+    "a: 1\r\n---\r\nb: 2\r\n",  # other line breaks: the line-by-line split decides
+    "a: 1\u2028---\u2028b",
+]
+
+
+@pytest.mark.parametrize("text", SPLIT_CASES)
+def test_the_regex_document_split_equals_the_line_by_line_one(text: str) -> None:
+    from checks.sources.manifests import _split_documents, _split_lines
+
+    assert _split_documents(text) == _split_lines(text)
+
+
+def test_the_document_split_agrees_on_the_corpus(corpus: Path) -> None:
+    from checks.sources.manifests import _split_documents, _split_lines
+
+    for path in sorted(p for p in corpus.rglob("*") if p.suffix in (".yaml", ".yml")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert _split_documents(text) == _split_lines(text), path
