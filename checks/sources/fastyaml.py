@@ -141,9 +141,10 @@ def _quiet_stderr() -> Iterator[None]:
             os.close(devnull)
 
 
-def load(text: str) -> Any:
-    """The document's value, or :data:`NOT_FAST` when PyYAML must decide."""
-    if ryml is None or not text.strip() or suspicious(text):
+def load(text: str, vetted: bool = False) -> Any:
+    """The document's value, or :data:`NOT_FAST` when PyYAML must decide. ``vetted``: the caller
+    has established that ``suspicious(text)`` is false (e.g. for a group of documents at once)."""
+    if ryml is None or not text.strip() or (not vetted and suspicious(text)):
         return NOT_FAST
     try:
         with _quiet_stderr():

@@ -30,6 +30,7 @@ SUFFIXES = (".yaml", ".yml", ".json")
 PARALLEL_MIN_CHARS = 2_000_000  # below this, forking costs more than it saves
 MAX_PARSE_WORKERS = 4
 PARSE_TIMEOUT = 600.0
+VET_GROUP = 128  # documents vetted together for the YAML fast path
 STDIN = "-"
 
 
@@ -109,19 +110,17 @@ def _documents(text: str, label: str, problems: list[ParseProblem]) -> Iterator[
             return
         except yaml.YAMLError:
             pass
-    for index, chunk in enumerate(chunks):
-        try:
-            docs = _load_all(chunk)
-        except yaml.YAMLError as exc:
-            problems.append(ParseProblem(label, index, f"YAML does not parse: {_yaml_message(exc)}"))
-            continue
-        for doc in docs:
+    for index, doc, error in _parse_chunks(chunks, 0):
+        if error is not None:
+            problems.append(ParseProblem(label, index, error))
+        else:
             yield index, doc
 
 
-def _load_all(text: str) -> list[Any]:
-    """The documents of ``text``: rapidyaml where it provably agrees with PyYAML, else PyYAML."""
-    value = fastyaml.load(text)
+def _load_all(text: str, vetted: bool = False) -> list[Any]:
+    """The documents of ``text``: rapidyaml where it provably agrees with PyYAML, else PyYAML.
+    ``vetted``: the caller already knows that no word of ``text`` reads differently."""
+    value = fastyaml.load(text, vetted=vetted)
     if value is not fastyaml.NOT_FAST:
         return [value]
     return list(yaml.load_all(io.StringIO(text) if len(text) > 1_000_000 else text, Loader=_Loader))
@@ -130,9 +129,17 @@ def _load_all(text: str) -> list[Any]:
 def _parse_chunks(chunks: list[str], first: int) -> list[tuple[int, Any, str | None]]:
     """``(index, document, error)`` for consecutive documents starting at index ``first``."""
     out: list[tuple[int, Any, str | None]] = []
+    vetted: set[int] = set()
+    if fastyaml.available():
+        # Vet documents a group at a time: the words of similar documents repeat, so a group costs
+        # about what one document does; a group with a doubtful word is vetted document by document.
+        for start in range(0, len(chunks), VET_GROUP):
+            group = chunks[start : start + VET_GROUP]
+            if len(group) > 1 and not fastyaml.suspicious("\n".join(group)):
+                vetted.update(range(start, start + len(group)))
     for offset, chunk in enumerate(chunks):
         try:
-            docs = _load_all(chunk)
+            docs = _load_all(chunk, vetted=offset in vetted)
         except yaml.YAMLError as exc:
             out.append((first + offset, None, f"YAML does not parse: {_yaml_message(exc)}"))
             continue
