@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import Assessment
 from storage.runs import get_run, list_runs
 from tests.deploy import stack
+from tests.run_rows import statuses_by_check
 
 pytestmark = [pytest.mark.deploy, pytest.mark.prefect]
 REPO = Path(__file__).resolve().parents[2]
@@ -85,16 +84,6 @@ def _kwa_run(cluster: str, timeout: float = 90) -> dict:
     raise AssertionError(f"no kwa run for {cluster} within {timeout}s")
 
 
-def _rows(run_id: str) -> dict[str, list[str]]:
-    table = Assessment.__table__
-    with Database().read() as conn:
-        rows = conn.execute(select(table.c.check_id, table.c.status).where(table.c.run_id == run_id)).all()
-    out: dict[str, list[str]] = {}
-    for check_id, status in rows:
-        out.setdefault(check_id, []).append(status)
-    return out
-
-
 def _until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -111,13 +100,13 @@ def test_aborting_a_deployment_run_keeps_finished_results(lifecycle_stack: dict)
     cluster = f"abort-{uuid.uuid4().hex[:6]}"
     flow_run_id = _start(lifecycle_stack["deployment"], cluster, ["SEC-912", "SEC-911"])
     run = _kwa_run(cluster)
-    _until(lambda: "SEC-912" in _rows(run["run_id"]), 90, f"SEC-912's results\n{worker.log_tail()}")
+    _until(lambda: "SEC-912" in statuses_by_check(run["run_id"]), 90, f"SEC-912's results\n{worker.log_tail()}")
     control.abort(Database(), run["run_id"])
     flow_run = asyncio.run(stack.wait_for_flow_run(flow_run_id, worker, timeout=60))
     assert flow_run.state.type.value in ("CANCELLED", "CRASHED"), flow_run.state
     final = get_run(Database(), run["run_id"])
     assert final["state"] == "aborted"
-    assert _rows(run["run_id"]) == {"SEC-912": ["passing", "passing"]}  # the slow check left nothing
+    assert statuses_by_check(run["run_id"]) == {"SEC-912": ["passing", "passing"]}  # the slow check left nothing
 
 
 def test_cancel_from_prefect_ends_the_run_aborted(lifecycle_stack: dict) -> None:
@@ -128,11 +117,11 @@ def test_cancel_from_prefect_ends_the_run_aborted(lifecycle_stack: dict) -> None
     cluster = f"cancel-{uuid.uuid4().hex[:6]}"
     flow_run_id = _start(lifecycle_stack["deployment"], cluster, ["SEC-912", "SEC-911"])
     run = _kwa_run(cluster)
-    _until(lambda: "SEC-912" in _rows(run["run_id"]), 90, f"SEC-912's results\n{worker.log_tail()}")
+    _until(lambda: "SEC-912" in statuses_by_check(run["run_id"]), 90, f"SEC-912's results\n{worker.log_tail()}")
     cancel_flow_run(flow_run_id)
     asyncio.run(stack.wait_for_flow_run(flow_run_id, worker, timeout=60))
     _until(lambda: get_run(Database(), run["run_id"])["state"] == "aborted", 30, "the run to be aborted")
-    assert "SEC-911" not in _rows(run["run_id"])
+    assert "SEC-911" not in statuses_by_check(run["run_id"])
 
 
 def test_sigkilled_worker_leaves_a_run_the_reaper_fails(lifecycle_stack: dict) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.run_rows import statuses_by_check
+
 pytestmark = pytest.mark.prefect
-
-
 
 
 def _run(prefect_api, manifests: Path, checks: list[str], **kw):  # type: ignore[no-untyped-def]
@@ -23,25 +23,12 @@ def _run(prefect_api, manifests: Path, checks: list[str], **kw):  # type: ignore
     )
 
 
-def _results(run_id: str) -> dict[str, list[str]]:
-    from sqlalchemy import text
-
-    from storage.db import Database
-
-    with Database().engine.connect() as conn:
-        rows = conn.execute(text("SELECT check_id, status FROM assessments WHERE run_id = :r"), {"r": run_id}).all()
-    out: dict[str, list[str]] = {}
-    for check_id, status in rows:
-        out.setdefault(check_id, []).append(status)
-    return out
-
-
 def test_completed_run_persists_results(prefect_api, manifests) -> None:
     summary = _run(prefect_api, manifests, ["SEC-001"])
     run = summary["run"]
     assert run["state"] == "completed"
     assert run["scope"] == "single"
-    assert _results(run["run_id"]) == {"SEC-001": ["passing"]}
+    assert statuses_by_check(run["run_id"]) == {"SEC-001": ["passing"]}
 
 
 @pytest.mark.parametrize("bad", ["SEC-901", "SEC-902", "SEC-904"])
@@ -50,7 +37,7 @@ def test_hard_timeout_makes_the_run_partial_and_quick(prefect_api, manifests, ba
     summary = _run(prefect_api, manifests, [bad, "SEC-905"], check_timeout=1.0)
     elapsed = time.monotonic() - started
     assert summary["run"]["state"] == "partial"
-    assert _results(summary["run"]["run_id"]) == {bad: ["timeout"], "SEC-905": ["passing"]}
+    assert statuses_by_check(summary["run"]["run_id"]) == {bad: ["timeout"], "SEC-905": ["passing"]}
     # Timeout + 2 s is the bound the issue sets for the whole run, Prefect overhead included.
     assert elapsed < 1.0 + 2.0, f"run took {elapsed:.2f}s"
 

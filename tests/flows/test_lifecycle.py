@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from checks.registry import load_all
+from tests.run_rows import statuses_by_check
 
 pytestmark = pytest.mark.prefect
-
-
 
 
 def _request(db, manifests: Path, checks: list[str], cluster: str = "lifecycle", force_new: bool = False):  # type: ignore[no-untyped-def]
@@ -42,17 +41,6 @@ def _execute(db, run, **kw) -> None:  # type: ignore[no-untyped-def]
     from flows.run import execute
 
     execute(db, run["run_id"], {**run["parameters"], **kw}, cluster_id=run["cluster_id"], trigger="manual")
-
-
-def _rows(db, run_id: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    from sqlalchemy import text
-
-    with db.engine.connect() as conn:
-        rows = conn.execute(text("SELECT check_id, status FROM assessments WHERE run_id = :r"), {"r": run_id}).all()
-    out: dict[str, list[str]] = {}
-    for check_id, status in rows:
-        out.setdefault(check_id, []).append(status)
-    return out
 
 
 def test_identical_requests_give_one_run(prefect_api, manifests) -> None:
@@ -138,9 +126,9 @@ def test_abort_mid_run_keeps_finished_results(prefect_api, manifests, bad_checks
     worker = threading.Thread(target=_execute, args=(db, run), kwargs={"check_timeout": 60.0})
     worker.start()
     deadline = time.monotonic() + 30
-    while "SEC-905" not in _rows(db, run["run_id"]) and time.monotonic() < deadline:
+    while "SEC-905" not in statuses_by_check(run["run_id"]) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert "SEC-905" in _rows(db, run["run_id"]), "the quick check never finished"
+    assert "SEC-905" in statuses_by_check(run["run_id"]), "the quick check never finished"
     aborted_at = time.monotonic()
     control.abort(db, run["run_id"])
     worker.join(timeout=30)
@@ -148,7 +136,7 @@ def test_abort_mid_run_keeps_finished_results(prefect_api, manifests, bad_checks
     assert time.monotonic() - aborted_at < 10
     final = get_run(db, run["run_id"])
     assert final["state"] == "aborted"
-    assert _rows(db, run["run_id"]) == {"SEC-905": ["passing"]}  # SEC-901 never finished: no result
+    assert statuses_by_check(run["run_id"]) == {"SEC-905": ["passing"]}  # SEC-901 never finished: no result
     with pytest.raises(control.ControlError, match="terminal runs never change"):
         control.abort(db, run["run_id"])
 
@@ -164,7 +152,7 @@ def test_a_queued_run_can_be_aborted_before_it_starts(prefect_api, manifests) ->
     _execute(db, run)  # a runner picking it up later finds it aborted and does nothing
     final = get_run(db, run["run_id"])
     assert final["state"] == "aborted" and final["started_at"] is None
-    assert _rows(db, run["run_id"]) == {}
+    assert statuses_by_check(run["run_id"]) == {}
 
 
 def test_rerun_and_resume_create_linked_runs(prefect_api, manifests, bad_checks) -> None:
@@ -267,7 +255,7 @@ def test_delete_and_prune(prefect_api, manifests) -> None:
     removed = prune_runs(db, timedelta(0), now=datetime.now(UTC) + timedelta(seconds=1))
     assert old["run_id"] in removed and keep["run_id"] in removed
     assert get_run(db, old["run_id"]) is None and get_history(db, old["run_id"]) is None
-    assert _rows(db, old["run_id"]) == {}
+    assert statuses_by_check(old["run_id"]) == {}
     active, _ = _request(db, manifests, ["SEC-001"], cluster="retention-active", force_new=True)
     with pytest.raises(ValueError, match="abort it before deleting it"):
         delete_run(db, active["run_id"])
