@@ -17,12 +17,14 @@ Design (measured numbers in the README):
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import contextvars
 import gc
 import os
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -244,7 +246,7 @@ def assessment(
                 # Heartbeats off for the in-process subflows only: the parent's heartbeat covers
                 # the process.
                 batch = start_checks(ctx, [c.id for c in selected], timeouts)
-                states = asyncio.run(_run_pillars(run_id, by_pillar, timeouts)) if batch else {}
+                states = run_coroutine(lambda: _run_pillars(run_id, by_pillar, timeouts)) if batch else {}
                 for pillar, ids in by_pillar.items():
                     check_runs += _pillar_runs(states.get(pillar), ids)
                 with contextlib.suppress(RunNotWritable):  # the run was aborted meanwhile: handled below
@@ -324,6 +326,22 @@ def start_checks(ctx: context.RunContext, check_ids: list[str], timeouts: dict[s
     if ctx.cancelled:  # cancelled while the batch was being set up
         batch.cancel(ctx.cancel_reason or "aborted")
     return batch
+
+
+def run_coroutine(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """Run a coroutine to completion from this (sync) flow, whatever the calling thread does.
+
+    A caller may already run an event loop in this thread (a notebook, an async application calling
+    the flow): asyncio.run would refuse, so the coroutine then gets its own loop on a helper thread,
+    with this thread's context (the flow run's, so pillar subflows still find their parent).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    context_copy = contextvars.copy_context()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kwa-pillars") as pool:
+        return pool.submit(context_copy.run, lambda: asyncio.run(make())).result()
 
 
 async def _run_pillars(run_id: str, by_pillar: dict[str, list[str]], timeouts: dict[str, float]) -> dict[str, Any]:

@@ -77,3 +77,15 @@ def test_unreadable_source_fails_the_run(prefect_api, tmp_path) -> None:
     summary = assessment(source={"kind": "manifests", "paths": [str(tmp_path / "missing.yaml")]}, checks=["SEC-001"])
     assert summary["run"]["state"] == "failed"
     assert "snapshot unreadable" in summary["run"]["error"]
+
+
+def test_the_flow_runs_when_the_caller_already_runs_an_event_loop(prefect_api, manifests) -> None:
+    """A notebook or an async application calling the (sync) flow: the pillars still run."""
+    import asyncio
+
+    async def caller() -> dict:
+        return _run(prefect_api, manifests, ["SEC-001"])
+
+    summary = asyncio.run(caller())
+    assert summary["run"]["state"] == "completed"
+    assert statuses_by_check(summary["run"]["run_id"])["SEC-001"]
