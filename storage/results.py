@@ -90,19 +90,9 @@ _TERMINAL = frozenset(s.value for s in TERMINAL)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
-# The per-result part of a row, in the order :meth:`ResultWriter.add_values` takes it.
-ROW_FIELDS = (
-    "status",
-    "object_kind",
-    "object_namespace",
-    "object_name",
-    "container",
-    "message",
-    "remediation",
-    "reason",
-    "source",
-    "details",
-)
+# The per-result part of a row (a run of :data:`COLUMNS`), in the order
+# :meth:`ResultWriter.add_values` takes it.
+ROW_FIELDS = COLUMNS[COLUMNS.index("status") : COLUMNS.index("details") + 1]
 
 
 def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -233,16 +223,10 @@ class ResultWriter:
         check_id = str(check["id"])
         pillar, name, severity = str(check["pillar"]), str(check["name"]), str(check["severity"])
         default_remediation = check.get("remediation")
-        prefix = self._prefixes.get(check_id)
-        if prefix is None:
-            prefix = self._prefixes[check_id] = f"{self._stamp}{check_slug(check_id)}_{self._runhex}"
+        prefix = self._prefix(check_id)
         ts = self._ts(assessed_at)  # once per check: UTC, in the driver's form
         run_id = self.run_id
-        with self._lock:
-            if self._closed:
-                raise RuntimeError(f"ResultWriter for run {run_id} is closed")
-            start = self._seq
-            self._seq += n
+        start = self._reserve(n)
         batch = [
             (
                 f"{prefix}{seq:06x}",
@@ -295,18 +279,10 @@ class ResultWriter:
             if not count:
                 continue
             check_id = str(check["id"])
-            prefix = self._prefixes.get(check_id)
-            if prefix is None:
-                prefix = self._prefixes[check_id] = f"{self._stamp}{check_slug(check_id)}_{self._runhex}"
-            with self._lock:
-                if self._closed:
-                    raise RuntimeError(f"ResultWriter for run {self.run_id} is closed")
-                start = self._seq
-                self._seq += count
             statements.append(
                 (
-                    prefix,
-                    start,
+                    self._prefix(check_id),
+                    self._reserve(count),
                     self.run_id,
                     str(check["pillar"]),
                     check_id,
@@ -346,6 +322,22 @@ class ResultWriter:
         self.close()  # results gathered before an error are still worth keeping
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _prefix(self, check_id: str) -> str:
+        """The id prefix of one check's results (see the module docstring)."""
+        prefix = self._prefixes.get(check_id)
+        if prefix is None:
+            prefix = self._prefixes[check_id] = f"{self._stamp}{check_slug(check_id)}_{self._runhex}"
+        return prefix
+
+    def _reserve(self, n: int) -> int:
+        """Take ``n`` sequence numbers for one check's rows; returns the first."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"ResultWriter for run {self.run_id} is closed")
+            start = self._seq
+            self._seq += n
+        return start
 
     def _write(self, *, full_batches_only: bool) -> int:
         done = 0
@@ -465,9 +457,8 @@ class BackgroundWriter:
     def drain(self, timeout: float | None = None) -> int:
         """Wait until everything submitted is written; raise the error that stopped the writing.
         Returns the rows written so far."""
-        with self._idle:
-            if not self._idle.wait_for(lambda: self._pending == 0, timeout):
-                raise TimeoutError(f"results of run {self.writer.run_id} still being written after {timeout}s")
+        if not self._written_all(timeout):
+            raise TimeoutError(f"results of run {self.writer.run_id} still being written after {timeout}s")
         if self.error is not None:
             raise self.error
         return self.writer.written
@@ -475,11 +466,15 @@ class BackgroundWriter:
     def close(self, timeout: float | None = None) -> None:
         """Wait for what was submitted, then stop the thread (an error is :meth:`drain`'s to raise)."""
         try:
-            with self._idle:
-                self._idle.wait_for(lambda: self._pending == 0, timeout)
+            self._written_all(timeout)
         finally:
             self._queue.put(None)
             self._thread.join(timeout)
+
+    def _written_all(self, timeout: float | None) -> bool:
+        """Wait until every submission has been handled; False if ``timeout`` came first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
     def _loop(self) -> None:
         while (item := self._queue.get()) is not None:
