@@ -320,8 +320,7 @@ def start_checks(ctx: context.RunContext, check_ids: list[str], timeouts: dict[s
         lanes=LANES,
         run_deadline=ctx.deadline,
     )
-    for check_id in check_ids:
-        ctx.batches[check_id] = batch
+    ctx.batch = batch
     batch.start()
     if ctx.cancelled:  # cancelled while the batch was being set up
         batch.cancel(ctx.cancel_reason or "aborted")

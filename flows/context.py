@@ -26,7 +26,7 @@ class RunContext:
     progress: Any = None  # optional callback(check_run) for live progress
     lock: threading.Lock = field(default_factory=threading.Lock)
     checks: dict[str, Any] = field(default_factory=dict)  # check id -> checks.model.CheckDefinition
-    batches: dict[str, Any] = field(default_factory=dict)  # check id -> checks.sandbox.IsolatedBatch
+    batch: Any = None  # checks.sandbox.IsolatedBatch evaluating the run's checks, once started
     outputs: dict[str, Any] = field(default_factory=dict)  # check id -> (results, duration_ms)
     # Every result, kept for the exemption audit (which exemptions matched nothing, which expired).
     results_for_audit: list[Any] = field(default_factory=list)
@@ -41,8 +41,8 @@ class RunContext:
         """Stop every check of this run now: their workers are killed, they leave no result."""
         if self.cancel_reason is None:
             self.cancel_reason = reason
-        for batch in {id(b): b for b in self.batches.values()}.values():
-            batch.cancel(reason)
+        if self.batch is not None:
+            self.batch.cancel(reason)
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()

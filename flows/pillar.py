@@ -23,13 +23,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from checks.config import Config
-from checks.model import CheckDefinition, Result, Status
+from checks.model import CheckDefinition, Result
 from checks.runner import evaluate
 from checks.sandbox import IsolatedBatch
 from checks.sandbox import Outcome as JobOutcome
 from checks.snapshot import Snapshot
 from flows import context
-from flows.states import CheckRun, Evaluated, Outcome, map_task_state
+from flows.states import CheckRun, Evaluated, Outcome, map_task_state, outcome_of_results
 from storage.results import row_values, rows_json
 
 
@@ -45,7 +45,7 @@ def evaluate_for_storage(check: CheckDefinition, snapshot: Snapshot, config: Con
         if r.reason and r.reason.startswith("exempt:"):
             exempt.append(r)
         values.append(row_values(r.as_row()))
-    errored = bool(results) and all(r.status is Status.ERROR for r in results)
+    errored = outcome_of_results(results) is Outcome.ERRORED
     return Evaluated(rows_json(values), len(values), tally, exempt, errored)
 
 
@@ -69,7 +69,7 @@ async def run_check(run_id: str, check_id: str, timeout: float) -> int | State:
     store: 100 checks x thousands of rows would otherwise be pickled through Prefect's machinery.
     """
     ctx = context.get(run_id)
-    outcome = await outcome_of(ctx.batches[check_id], check_id)
+    outcome = await outcome_of(ctx.batch, check_id)
     try:
         evaluated = outcome.unwrap(timeout)
     except TimeoutError as exc:

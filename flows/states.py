@@ -85,10 +85,12 @@ def map_task_state(
     (its exception, for a failed state) when the caller already has it: in async code
     ``state.result()`` is a coroutine, so the caller awaits ``state.aresult()`` instead.
     """
-    if result is _UNSET:
-        result = None if state.is_cancelled() or state.is_crashed() else state.result(raise_on_failure=False)
+
+    def state_result() -> Any:  # read only where needed: it may load a persisted result
+        return state.result(raise_on_failure=False) if result is _UNSET else result
+
     if state.is_completed():
-        value = output if output is not None else result
+        value = output if output is not None else state_result()
         results, duration_ms = value if isinstance(value, tuple) else (value, 0)
         if isinstance(results, Evaluated):
             outcome = Outcome.ERRORED if results.errored else Outcome.EXECUTED
@@ -100,7 +102,7 @@ def map_task_state(
         message = f"check crashed: {state.message or 'process ended unexpectedly'}"
         return CheckRun(check_id, Outcome.ERRORED, [Result(Status.ERROR, message)], message=message)
     if state.is_failed():
-        exc = result
+        exc = state_result()
         if isinstance(exc, BatchCancelled):
             return CheckRun(check_id, Outcome.CANCELLED, message=str(exc))
         if state.name == "TimedOut" or isinstance(exc, TimeoutError):
