@@ -65,6 +65,9 @@ _SPECIAL_START = frozenset("!%@`?")
 _ODD = re.compile(r"""\\[^nt"\\/]|^[ ]*\t""", re.MULTILINE)
 
 _verdicts: dict[str, bool] = {}  # word -> suspicious; words repeat across documents and runs
+# Object names make many words unique: past this many the memo starts over rather than grow with
+# every dump a long-lived process (a worker) parses.
+_MAX_VERDICTS = 200_000
 
 
 def available() -> bool:
@@ -77,6 +80,8 @@ def suspicious(text: str) -> bool:
         return True
     words = set(_unquoted(text).translate(_DELIMITERS).split())
     verdicts = _verdicts
+    if len(verdicts) > _MAX_VERDICTS:
+        verdicts.clear()
     for word in words:
         verdict = verdicts.get(word)
         if verdict is None:
