@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.layering import forbidden_imports
 
 
 def test_cli_imports_no_execution_or_orchestration_code() -> None:
-    code = (
-        "import sys, cli.main, cli.query, cli.runs, cli.history, cli.formatters.table, cli.formatters.sarif, "
-        "cli.formatters.junit, cli.formatters.csvout, cli.formatters.structured, storage.queries, storage.gates\n"
-        "cli.main.build_parser()\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'checks', 'flows', 'prefect'})\n"
-        "print(','.join(bad))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    modules = [
+        "cli.main", "cli.query", "cli.runs", "cli.history", "cli.formatters.table", "cli.formatters.sarif",
+        "cli.formatters.junit", "cli.formatters.csvout", "cli.formatters.structured", "storage.queries",
+        "storage.gates",
+    ]  # fmt: skip
+    assert forbidden_imports(modules, {"checks", "flows", "prefect"}, then="cli.main.build_parser()") == []
 
 
 def test_storage_query_modules_import_no_presentation_code() -> None:
-    code = (
-        "import sys, storage.queries, storage.gates\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'checks', 'flows', 'prefect', 'cli', 'kwa', "
-        "'pandas', 'matplotlib', 'rich'})\n"
-        "print(','.join(bad))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    forbidden = {"checks", "flows", "prefect", "cli", "kwa", "pandas", "matplotlib", "rich"}
+    assert forbidden_imports(["storage.queries", "storage.gates"], forbidden) == []
