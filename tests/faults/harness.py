@@ -1,0 +1,144 @@
+"""What every fault test needs: kwa run as a user runs it, and the checks every fault must pass.
+
+``Kwa`` runs the real command line (``python -m kwa …``) in a subprocess with its own home, kwa
+database and (optionally) the session's Prefect server, and hands back a :class:`Outcome` that
+the assertions below read: the exit code, stdout and stderr as a user sees them, and the run as
+kwa stored it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+# Lines Python prints for an uncaught exception, and the shape of a rendered traceback frame.
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s+File \"[^\"]+\", line \d+", re.MULTILINE)
+
+
+@dataclass
+class Outcome:
+    code: int
+    out: str
+    err: str
+    home: Path
+    db_path: Path
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every row of kwa's ``runs`` table (empty when the database was never created)."""
+        return _rows(self.db_path, "SELECT * FROM runs ORDER BY requested_at")
+
+    def run(self) -> dict[str, Any]:
+        runs = self.runs()
+        assert len(runs) == 1, f"expected one run, found {len(runs)}: {self.text}"
+        return runs[0]
+
+    def results(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        run_id = run_id or self.run()["run_id"]
+        return _rows(self.db_path, "SELECT * FROM assessments WHERE run_id = ?", (run_id,))
+
+
+@dataclass
+class Kwa:
+    """``kwa`` in a fresh home under ``tmp``; ``prefect_url`` is the session's Prefect server."""
+
+    tmp: Path
+    prefect_url: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def home(self) -> Path:
+        return self.tmp / "home"
+
+    @property
+    def db_path(self) -> Path:
+        return self.tmp / "kwa.db"
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KWA_", "KUBE"))}
+        env.update(
+            HOME=str(self.home),
+            XDG_DATA_HOME=str(self.home / ".local/share"),
+            XDG_CONFIG_HOME=str(self.home / ".config"),
+            KWA_HOME=str(self.home / ".local/share/kwa"),
+            PREFECT_HOME=str(self.home / ".prefect"),
+            KWA_DATABASE_URL=f"sqlite:///{self.db_path}",
+            KUBECONFIG=str(self.home / "no-kubeconfig"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PYTHONPATH=str(ROOT),
+            COLUMNS="200",
+        )
+        if self.prefect_url:
+            env["PREFECT_API_URL"] = self.prefect_url
+        env.update(self.env)
+        env.update(extra)
+        return env
+
+    def __call__(self, *args: str, input: str | bytes | None = None, timeout: float = 180, **env: str) -> Outcome:
+        self.home.mkdir(parents=True, exist_ok=True)
+        binary = isinstance(input, bytes)
+        proc = subprocess.run(
+            [sys.executable, "-m", "kwa", *args],
+            input=input,
+            capture_output=True,
+            text=not binary,
+            timeout=timeout,
+            cwd=self.tmp,
+            env=self.environment(**env),
+        )
+        out, err = proc.stdout, proc.stderr
+        if binary:
+            out, err = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        return Outcome(proc.returncode, out, err, self.home, self.db_path)
+
+
+def assert_no_traceback(*texts: str) -> None:
+    for text in texts:
+        match = _TRACEBACK.search(text)
+        assert match is None, f"a traceback reached the user:\n{text[max(0, match.start() - 500) : match.end() + 2000]}"
+
+
+def assert_absent(markers: list[str], *texts: str) -> None:
+    """None of ``markers`` (planted credentials) appears in any of ``texts``."""
+    for marker in markers:
+        for text in texts:
+            assert marker not in text, f"credential marker {marker!r} leaked:\n{_around(text, marker)}"
+
+
+def sqlite_dump(path: Path) -> str:
+    """Every text value of every table of a SQLite database (for grepping leaked credentials)."""
+    if not path.exists():
+        return ""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return "\n".join(con.iterdump())
+    finally:
+        con.close()
+
+
+def _rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql, params)]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+def _around(text: str, marker: str, width: int = 300) -> str:
+    at = text.find(marker)
+    return text[max(0, at - width) : at + len(marker) + width]
