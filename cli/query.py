@@ -18,10 +18,11 @@ from cli.history import ordered_counts
 from cli.timeparse import parse_since
 from storage.db import Database
 from storage.enums import STATUSES
-from storage.gates import evaluate_gates, format_violations, parse_fail_on, parse_min_score
+from storage.gates import evaluate_gates, format_violations, parse_fail_on, parse_min_coverage, parse_min_score
 from storage.queries import (
     PILLARS,
     AssessmentQuery,
+    active_run_count,
     get_result,
     latest_runs,
     list_assessments,
@@ -95,6 +96,8 @@ def cmd_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         write_junit(page.items, out)
     else:
         table.assessments_table(page, out, f"--cursor {page.next_cursor}" if page.next_cursor else None)
+        if not page.items and page.run is not None and page.run["state"] in ("queued", "running"):
+            print(active_note(db, page.run["cluster_id"]), file=out)
     if page.next_cursor and fmt in ("csv", "sarif", "junit"):
         # The document itself has no place for it: tell the person (or script) on stderr.
         print(f"more results: repeat with --cursor {page.next_cursor} (or --limit 0 for all)", file=sys.stderr)
@@ -115,6 +118,13 @@ def group_by_run(
     return out
 
 
+def active_note(db: Database, cluster_id: str | None) -> str:
+    """``20 runs queued or running (cluster prod-eu): results appear as their checks finish``."""
+    n = active_run_count(db, cluster_id)
+    where = f" (cluster {cluster_id})" if cluster_id else ""
+    return f"{n} run{'s' if n != 1 else ''} queued or running{where}: results appear as their checks finish"
+
+
 # -- summary ------------------------------------------------------------------------------------
 
 CHECK_COLUMNS = ("check_id", "check_name", "pillar", "severity", "results", *STATUSES, "failing_objects")
@@ -123,9 +133,12 @@ CHECK_COLUMNS = ("check_id", "check_name", "pillar", "severity", "results", *STA
 def cmd_summary(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     fail_on = parse_fail_on(args.fail_on)
     min_score = parse_min_score(args.min_score)
+    min_coverage = parse_min_coverage(args.min_coverage, requested=fail_on is not None or bool(min_score))
     summary = run_summary(db, args.run, args.cluster)
-    gated = fail_on is not None or bool(min_score)
-    violations = evaluate_gates(summary, fail_on=fail_on, min_score=min_score) if gated else None
+    gated = min_coverage is not None
+    violations = (
+        evaluate_gates(summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage) if gated else None
+    )
     fmt = args.output
     run = summary["run"]
     if fmt in ("json", "yaml"):
@@ -134,6 +147,7 @@ def cmd_summary(db: Database, args: argparse.Namespace, out: TextIO) -> int:
             payload["gate"] = {
                 "fail_on": fail_on,
                 "min_score": min_score,
+                "min_coverage": min_coverage,
                 "passed": not violations,
                 "violations": [v.as_dict() for v in violations or []],
             }
@@ -174,11 +188,13 @@ def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if fmt == "csv":
         columns = ["run_id", "finished_at", "state", "trigger", "total", *STATUSES, "overall_score", "overall_grade"]
+        columns += ["overall_coverage", "incomplete"]
         columns += [f"{p}_score" for p in pillars] + [f"{p}_failing" for p in pillars]
         columns += ["delta_overall_score", "delta_failing"] + [f"delta_{p}_score" for p in pillars]
         flat = []
         for r in records:
             row = {**r, **r["counts"]}
+            row["incomplete"] = ",".join((["overall"] if r["overall_incomplete"] else []) + r["pillar_incomplete"])
             row.update({f"{p}_score": r["pillar_scores"][p] for p in pillars})
             row.update({f"{p}_failing": r["pillar_counts"][p].get("failing", 0) for p in pillars})
             row["delta_overall_score"] = r["delta"]["overall_score"]
@@ -189,6 +205,8 @@ def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if not records:
         print(f"cluster {cluster_id} has no finished runs" + (" in this range" if since else ""), file=out)
+        if active_run_count(db, cluster_id):
+            print(active_note(db, cluster_id), file=out)
         return EXIT_OK
     table.history_table(cluster_id, records, pillars, out)
     return EXIT_OK
@@ -263,8 +281,10 @@ def cmd_diff(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     else:
         latest = latest_runs(db, args.cluster, 2)
         if len(latest) < 2:
-            which = latest[0]["cluster_id"] if latest else args.cluster
-            raise UsageError(f"cluster {which} has fewer than two finished runs: nothing to compare yet")
+            which = latest[0]["cluster_id"] if latest else (args.cluster or resolve_run(db)["cluster_id"])
+            active = active_run_count(db, which)
+            waiting = f" ({active} queued or running)" if active else ""
+            raise UsageError(f"cluster {which} has fewer than two finished runs{waiting}: nothing to compare yet")
         run_b, run_a = latest[0]["run_id"], latest[1]["run_id"]
     diff = diff_runs(db, run_a, run_b)
     fmt = args.output

@@ -36,6 +36,8 @@ RUN_COLUMNS = (
     "error",
     "timeout",
     "overall_score",
+    "overall_grade",
+    "overall_coverage",
     "warnings",
     "error_message",
 )
@@ -50,6 +52,8 @@ def _flat(run: dict[str, Any]) -> dict[str, Any]:
         "total": h.get("total"),
         **{s: h.get(f"{s}_count") for s in ("passing", "failing", "warning", "skipped", "error", "timeout")},
         "overall_score": overall.get("score") if isinstance(overall, dict) else None,
+        "overall_grade": overall.get("grade") if isinstance(overall, dict) else None,
+        "overall_coverage": overall.get("coverage") if isinstance(overall, dict) else None,
         "warnings": len(run.get("warnings") or []),
         "error_message": run.get("error"),
     }

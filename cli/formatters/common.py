@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from storage.grades import INCOMPLETE_BELOW, coverage_text, score_text
+
 STATUS_STYLE = {
     "passing": "green",
     "failing": "bold red",
@@ -76,14 +78,51 @@ def fmt_time(value: Any) -> str:
 
 
 def fmt_score(entry: Any) -> str:
-    """``78.5 (C)`` from a score dict, ``-`` when there is none."""
-    if isinstance(entry, Mapping):
-        score, grade = entry.get("score"), entry.get("grade")
-    else:
-        score, grade = entry, None
-    if score is None or isinstance(score, bool) or not isinstance(score, int | float) or math.isnan(score):
-        return "-"
-    return f"{score:g} ({grade})" if grade else f"{score:g}"
+    """``78.5 (C)``, ``91.4 (D, capped)``, ``incomplete`` or ``-`` (:func:`storage.grades.score_text`)."""
+    return score_text(entry)
+
+
+def fmt_coverage(entry: Any) -> str:
+    """``69 %`` from a score dict (or a number), ``-`` when there is none."""
+    return coverage_text(entry.get("coverage") if isinstance(entry, Mapping) else entry)
+
+
+SCORE_LEGEND = {
+    "capped": "capped: the grade is held down by coverage (never better than the band the coverage reaches)",
+    "incomplete": f"incomplete: under {INCOMPLETE_BELOW:g} % of the applicable checks could be evaluated, so no score",
+}
+
+
+def score_legend(entries: Any) -> list[str]:
+    """The legend lines for the markers among ``entries`` (score dicts), in a fixed order."""
+    texts = {fmt_score(e) for e in entries}
+    out = []
+    if any(t.endswith(", capped)") for t in texts):
+        out.append(SCORE_LEGEND["capped"])
+    if "incomplete" in texts:
+        out.append(SCORE_LEGEND["incomplete"])
+    return out
+
+
+def not_evaluated_lines(scores: Any, limit: int = 10) -> list[str]:
+    """``SEC-002 (security) resource-not-listed: cannot evaluate, …`` for each applicable check not
+    fully evaluated, at most ``limit`` (then ``… and N more``). Plain text: escape before markup."""
+    entries = [
+        e
+        for e in ((scores or {}).get("not_evaluated") or [] if isinstance(scores, Mapping) else [])
+        if isinstance(e, Mapping) and e.get("applicable", True)
+    ]
+    lines = []
+    for e in entries[:limit]:
+        where = f" ({e['pillar']})" if e.get("pillar") else ""
+        message = " ".join(str(e.get("message") or "").split())
+        evaluated = e.get("evaluated")
+        partly = isinstance(evaluated, float) and 0 < evaluated < 1
+        part = f", {int(evaluated * 1000) / 10:g} % evaluated" if partly else ""
+        lines.append(f"{e.get('check_id')}{where} {e.get('why')}{part}" + (f": {message}" if message else ""))
+    if len(entries) > limit:
+        lines.append(f"… and {len(entries) - limit} more (-o json lists every one)")
+    return lines
 
 
 def fmt_ms(ms: Any) -> str:
