@@ -186,6 +186,18 @@ def open_database() -> object:
     return Database(url)
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Every value that can be checked without the database, checked before it is opened: a bad
+    value is a usage error (exit 2) even where there are no runs yet (exit 7)."""
+    from cli.query import gate_options
+    from cli.timeparse import parse_since
+
+    if isinstance(getattr(args, "since", None), str):
+        args.since = parse_since(args.since)
+    if hasattr(args, "min_coverage"):
+        gate_options(args)
+
+
 def main(argv: list[str] | None = None, prog: str = "kwa", out: TextIO | None = None) -> int:
     from storage.db import StorageUnavailable
     from storage.gates import GateError
@@ -196,6 +208,7 @@ def main(argv: list[str] | None = None, prog: str = "kwa", out: TextIO | None = 
     handler: Handler = args.handler
     db = None
     try:
+        check_options(args)
         db = open_database()
         return handler(db, args, stream)
     except (UsageError, QueryError, GateError) as exc:

@@ -15,7 +15,6 @@ from cli.formatters.junit import write_junit
 from cli.formatters.sarif import write_sarif
 from cli.formatters.structured import write_json, write_yaml
 from cli.history import ordered_counts
-from cli.timeparse import parse_since
 from storage.db import Database
 from storage.enums import STATUSES
 from storage.gates import evaluate_gates, format_violations, parse_fail_on, parse_min_coverage, parse_min_score
@@ -60,7 +59,7 @@ def build_query(args: argparse.Namespace) -> AssessmentQuery:
         cluster_id=args.cluster,
         pillar=split(args.pillar),
         status=split(args.status),
-        since=parse_since(args.since) if args.since else None,
+        since=args.since,
         limit=args.limit,
         offset=args.offset,
         check_id=split(args.check),
@@ -119,10 +118,19 @@ def group_by_run(
 
 
 def active_note(db: Database, cluster_id: str | None) -> str:
-    """``20 runs queued or running (cluster prod-eu): results appear as their checks finish``."""
-    n = active_run_count(db, cluster_id)
-    where = f" (cluster {cluster_id})" if cluster_id else ""
-    return f"{n} run{'s' if n != 1 else ''} queued or running{where}: results appear as their checks finish"
+    """``7 runs queued or running for cluster prod-eu (20 in all): results appear as their checks finish``."""
+    everywhere = active_run_count(db)
+    n = active_run_count(db, cluster_id) if cluster_id is not None else everywhere
+    where = f" for cluster {cluster_id}" if cluster_id is not None else ""
+    also = f" ({everywhere} in all)" if everywhere != n else ""
+    return f"{n} run{'s' if n != 1 else ''} queued or running{where}{also}: results appear as their checks finish"
+
+
+def gate_options(args: argparse.Namespace) -> tuple[str | None, dict[str, float], dict[str, float] | None]:
+    """``(fail_on, min_score, min_coverage)``; min_coverage is None when no gate is asked for."""
+    fail_on = parse_fail_on(args.fail_on)
+    min_score = parse_min_score(args.min_score)
+    return fail_on, min_score, parse_min_coverage(args.min_coverage, requested=fail_on is not None or bool(min_score))
 
 
 # -- summary ------------------------------------------------------------------------------------
@@ -131,9 +139,7 @@ CHECK_COLUMNS = ("check_id", "check_name", "pillar", "severity", "results", *STA
 
 
 def cmd_summary(db: Database, args: argparse.Namespace, out: TextIO) -> int:
-    fail_on = parse_fail_on(args.fail_on)
-    min_score = parse_min_score(args.min_score)
-    min_coverage = parse_min_coverage(args.min_coverage, requested=fail_on is not None or bool(min_score))
+    fail_on, min_score, min_coverage = gate_options(args)
     summary = run_summary(db, args.run, args.cluster)
     gated = min_coverage is not None
     violations = (
@@ -175,7 +181,7 @@ def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from cli import history
     from storage.queries import cluster_history
 
-    since = parse_since(args.since) if args.since else None
+    since = args.since
     cluster_id, rows = cluster_history(db, args.cluster, since, args.limit)
     pillars, records, frame = history.aggregate(rows)
     if args.plot:

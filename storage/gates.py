@@ -73,6 +73,7 @@ _WHY = {
     "error": "error",
     "timeout": "timeout",
     "not-run": "not run",
+    "pending": "not reported yet",
     "partial": "some objects not evaluated",
 }
 _RESOURCE_PREFIX = "cannot evaluate, resource not listed:"

@@ -46,8 +46,8 @@ one decimal (99.96 shows as 99.9, never as a complete 100.0):
   ``skipped`` row with reason ``requires-live``, ``requires-metrics`` or ``disabled``;
 * ``evaluated = 0``: the check errored or timed out as a whole (a check-level ``error``/``timeout``
   row: an exception, a crash, its deadline, or a resource the credentials could not list), or it
-  has no result because the run ended before it reported (a run that is failed, aborted or still
-  running, or one ``runs.summary.checks_not_executed`` names);
+  has no result because the run ended before it reported (a run that is failed or aborted, or one
+  ``runs.summary.checks_not_executed`` names; ``pending`` while the run is still queued or running);
 * ``evaluated = 1 − e / v`` otherwise, ``v`` being its verdict rows (passing, failing, warning,
   error, timeout) and ``e`` its per-object error/timeout rows (1 when ``v`` is 0: it ran and had
   nothing to judge, or every object was skipped or exempted).
@@ -140,6 +140,7 @@ _PILLAR_OF_PREFIX = {
     "SUS": "sustainability",
 }
 _RAN_TO_THE_END = ("completed", "partial")  # run states in which every check without rows did execute
+_IN_PROGRESS = ("queued", "running")  # scores computed live: a check without rows has not reported yet
 STATUS_COLUMNS = ("passing", "failing", "warning", "skipped", "error", "timeout")
 
 _CHECK_LEVEL = "object_kind IS NULL"
@@ -432,6 +433,8 @@ def compute(
             outcome = str(info.get("outcome") or "not_run")
             why = {"errored": "error", "timed_out": "timeout"}.get(outcome, "not-run")
             missing[check_id] = (why, str(info.get("message") or outcome.replace("_", " ")))
+        elif state in _IN_PROGRESS:
+            missing[check_id] = ("pending", f"no results yet: the run is {state}")
         elif not ran_to_the_end:
             missing[check_id] = ("not-run", "no results recorded: the run ended before this check reported")
         else:

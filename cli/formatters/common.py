@@ -105,23 +105,38 @@ def score_legend(entries: Any) -> list[str]:
 
 
 def not_evaluated_lines(scores: Any, limit: int = 10) -> list[str]:
-    """``SEC-002 (security) resource-not-listed: cannot evaluate, …`` for each applicable check not
-    fully evaluated, at most ``limit`` (then ``… and N more``). Plain text: escape before markup."""
+    """What kept the coverage below 100 %: one line per (reason, message), its checks named.
+
+    ``SEC-002 (security) resource-not-listed: cannot evaluate, …`` for a reason of one check;
+    ``resource-not-listed, 45 checks (REL-001, … and 39 more): cannot evaluate, …`` when many
+    share it (a 403 on one kind errors every check that needs it). At most ``limit`` lines, then
+    ``… and N more``. Plain text: the callers print it as literal text, never as markup.
+    """
     entries = [
         e
         for e in ((scores or {}).get("not_evaluated") or [] if isinstance(scores, Mapping) else [])
         if isinstance(e, Mapping) and e.get("applicable", True)
     ]
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for e in entries:
+        groups.setdefault((str(e.get("why")), " ".join(str(e.get("message") or "").split())), []).append(e)
     lines = []
-    for e in entries[:limit]:
-        where = f" ({e['pillar']})" if e.get("pillar") else ""
-        message = " ".join(str(e.get("message") or "").split())
-        evaluated = e.get("evaluated")
-        partly = isinstance(evaluated, float) and 0 < evaluated < 1
-        part = f", {int(evaluated * 1000) / 10:g} % evaluated" if partly else ""
-        lines.append(f"{e.get('check_id')}{where} {e.get('why')}{part}" + (f": {message}" if message else ""))
-    if len(entries) > limit:
-        lines.append(f"… and {len(entries) - limit} more (-o json lists every one)")
+    for (why, message), members in list(groups.items())[:limit]:
+        tail = f": {message}" if message else ""
+        if len(members) == 1:
+            e = members[0]
+            where = f" ({e['pillar']})" if e.get("pillar") else ""
+            evaluated = e.get("evaluated")
+            partly = isinstance(evaluated, float) and 0 < evaluated < 1
+            part = f", {int(evaluated * 1000) / 10:g} % evaluated" if partly else ""
+            lines.append(f"{e.get('check_id')}{where} {why}{part}{tail}")
+        else:
+            ids = [str(e.get("check_id")) for e in members]
+            shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+            lines.append(f"{why}, {len(ids)} checks ({shown}){tail}")
+    if len(groups) > limit:
+        rest = sum(len(m) for m in list(groups.values())[limit:])
+        lines.append(f"… and {rest} more check{'s' if rest != 1 else ''} (-o json lists every one)")
     return lines
 
 

@@ -73,9 +73,10 @@ def run_report(view: Mapping[str, Any], out: TextIO | None = None) -> None:
         console.print(table)
     head = f"not evaluated (coverage {fmt_coverage(overall)}):"
     score_notes(console, scores, [overall, *per_pillar.values()], head=head)
+    listed = {e.get("check_id") for e in scores.get("not_evaluated") or [] if isinstance(e, Mapping)}
     for check_id, info in (view.get("checks_not_executed") or {}).items():
         info = info if isinstance(info, Mapping) else {}
-        if info.get("outcome") in ("errored", "timed_out"):
+        if info.get("outcome") in ("errored", "timed_out") and check_id not in listed:  # not said above
             console.print(line((str(check_id), "yellow"), f" {info['outcome']}: {info.get('message', '')}"))
     for kind, why in (view.get("unavailable") or {}).items():
         if not str(why).startswith("not installed"):

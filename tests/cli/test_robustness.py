@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import subprocess
 import sys
@@ -185,3 +187,43 @@ def test_python_m_cli_and_kwa_dispatch(cli_db_url: str) -> None:
         [sys.executable, "-m", "kwa", "runs", "list", "-o", "csv"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0 and proc.stdout.startswith("run_id,cluster_id,state")
+
+
+def test_runs_in_progress_are_not_no_runs_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """20 runs queued or running, none finished: every command says so instead of "no runs yet"."""
+    from storage.db import Database
+    from storage.runs import create_run, start_run
+
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    db = Database(url)
+    for i in range(20):
+        run = create_run(
+            db, scope="full", pillars=[], check_ids=["SEC-001", "REL-001"], cluster_id=f"c{i % 3}", source="demo",
+            trigger="manual",
+        )  # fmt: skip
+        if i % 2:
+            start_run(db, run["run_id"])
+    db.dispose()
+    monkeypatch.setenv("KWA_DATABASE_URL", url)
+
+    def run(*argv: str) -> tuple[int, str]:
+        out = io.StringIO()
+        code = main(list(argv), out=out)
+        text = out.getvalue() + capsys.readouterr().err
+        assert "no runs yet" not in text and "Traceback" not in text
+        return code, text
+
+    code, text = run("query", "assessments", "list")
+    assert code == 0 and "is running: no results yet" in text
+    assert "7 runs queued or running for cluster c1 (20 in all)" in text
+    code, text = run("query", "assessments", "history", "--cluster", "c0")
+    assert code == 0 and "cluster c0 has no finished runs" in text and "7 runs queued or running for cluster c0" in text
+    code, text = run("query", "assessments", "diff")
+    assert code == 2 and "fewer than two finished runs (7 queued or running)" in text
+    code, text = run("query", "assessments", "summary", "-o", "json")
+    doc = json.loads(text[: text.rindex("}") + 1])
+    assert doc["scores"]["overall"]["incomplete"] and {e["why"] for e in doc["scores"]["not_evaluated"]} == {"pending"}
+    code, text = run("query", "assessments", "summary", "--fail-on", "critical")
+    assert code == 6 and "not reported yet: REL-001, SEC-001" in text  # a gate never passes a run in progress
+    code, text = run("runs", "list", "--limit", "0")
+    assert code == 0 and "20 run(s)" in text

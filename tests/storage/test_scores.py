@@ -423,7 +423,8 @@ def test_run_scores_reads_stored_or_computes(db: Database) -> None:
     write(db, rid, [(chk("SEC-001"), rows(passing=3, failing=1))])
     live = run_scores(db, rid)  # still running: SEC-002 has not reported yet
     assert live["overall"]["score"] == 75.0 and live["overall"]["coverage"] == 50.0
-    assert [e["why"] for e in live["not_evaluated"]] == ["not-run"]
+    [pending] = live["not_evaluated"]
+    assert (pending["why"], pending["message"]) == ("pending", "no results yet: the run is running")
 
     finish_run(db, rid, "completed")  # SEC-002 ran and found nothing
     stored = get_history(db, rid)["scores"]
