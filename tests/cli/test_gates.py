@@ -198,3 +198,28 @@ def test_summary_gate_exit_codes(kwa) -> None:
     assert code == 2 and "--min-score" in err
     code, _, err = kwa("query", "assessments", "summary", "--min-coverage", "120")
     assert code == 2 and "--min-coverage '120'" in err
+
+
+def test_kwa_run_gates_include_coverage(cli_db_url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """``kwa run``'s gate (flows.run.gate) applies the same rules, and a bad value stops it before it runs."""
+    from flows.run import EXIT_PARTIAL, gate, main
+    from storage.db import Database
+
+    monkeypatch.delenv(MIN_COVERAGE_ENV, raising=False)
+    assert main(["--demo", "--min-coverage", "120"]) == 2  # before any Prefect server or run is touched
+    assert "--min-coverage '120'" in capsys.readouterr().err
+    monkeypatch.setenv(MIN_COVERAGE_ENV, "most")
+    assert main(["--demo", "--fail-on", "critical"]) == 2
+    assert "$KWA_MIN_COVERAGE 'most'" in capsys.readouterr().err
+    monkeypatch.delenv(MIN_COVERAGE_ENV)
+
+    db = Database(cli_db_url)
+    try:
+        assert gate(db, RUN_2, EXIT_PARTIAL, None, {}, None) == EXIT_PARTIAL  # no gate asked for
+        assert gate(db, RUN_2, EXIT_PARTIAL, None, {}, parse_min_coverage(["70"])) == GATE_EXIT
+        err = capsys.readouterr().err
+        assert "[coverage] operational-excellence coverage 0 % is below 50 %" in err
+        assert gate(db, RUN_1, 0, None, {"overall": 60}, parse_min_coverage(None)) == 0
+        assert gate(db, RUN_2, EXIT_PARTIAL, None, {"security": 20}, parse_min_coverage(["0"])) == EXIT_PARTIAL
+    finally:
+        db.dispose()
