@@ -516,8 +516,11 @@ def run_summary(db: Database, run_id: str | None = None, cluster_id: str | None 
         for status, n in c["counts"].items():
             p["counts"][status] = p["counts"].get(status, 0) + n
             totals[status] = totals.get(status, 0) + n
+    scored = (scores or {}).get("pillars") or {}
+    for name in scored:  # a pillar whose checks left no row (never reported) is still shown, incomplete
+        pillars.setdefault(name, {"checks": 0, "counts": dict.fromkeys(STATUSES, 0), "score": None})
     for name, p in pillars.items():
-        p["score"] = ((scores or {}).get("pillars") or {}).get(name)
+        p["score"] = scored.get(name)
 
     failing_by_severity = dict.fromkeys(SEVERITIES, 0)
     for c in check_list:

@@ -227,3 +227,43 @@ def test_runs_in_progress_are_not_no_runs_yet(tmp_path: Path, monkeypatch: pytes
     assert code == 6 and "not reported yet: REL-001, SEC-001" in text  # a gate never passes a run in progress
     code, text = run("runs", "list", "--limit", "0")
     assert code == 0 and "20 run(s)" in text
+
+
+def test_history_stored_by_an_older_kwa_reads_by_the_current_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Scores version 1 (before coverage was part of the verdict): every view applies today's rule."""
+    from sqlalchemy import update
+
+    from storage.db import Database
+    from storage.models import history_table
+    from storage.runs import create_run, finish_run, start_run
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = Database(url)
+    run = create_run(db, scope="full", pillars=[], check_ids=["SEC-001"], cluster_id="c", source="api", trigger="ci")
+    start_run(db, run["run_id"])
+    finish_run(db, run["run_id"], "partial")
+    v1 = {
+        "version": 1,
+        "overall": {"score": 91.4, "grade": "A", "coverage": 69.0},
+        "pillars": {"security": {"score": 0.0, "grade": "F", "coverage": 31.0}},
+        "pillar_order": ["security"],
+        "not_evaluated": [],
+    }
+    with db.begin() as conn:
+        conn.execute(update(history_table).where(history_table.c.run_id == run["run_id"]).values(scores=v1))
+    db.dispose()
+    monkeypatch.setenv("KWA_DATABASE_URL", url)
+    for argv, expected in (
+        (("query", "assessments", "summary"), ("91.4 (D, capped)", "│ security │       incomplete │     31 % │")),
+        (("runs", "list"), ("91.4 (D, capped)", "69 %")),
+        (("query", "assessments", "history"), ("91.4", "incomplete")),
+    ):
+        out = io.StringIO()
+        assert main(list(argv), out=out) == 0
+        for text in expected:
+            assert text in out.getvalue(), out.getvalue()
+    out = io.StringIO()
+    assert main(["query", "assessments", "summary", "--fail-on", "critical"], out=out) == 6
+    assert "[coverage] coverage 69 % is below the minimum 90 %" in out.getvalue()
