@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from storage.grades import INCOMPLETE_BELOW, coverage_text
+from storage.grades import INCOMPLETE_BELOW, RESOURCE_NOT_LISTED, coverage_text
 
 __all__ = [
     "DEFAULT_MIN_COVERAGE",
@@ -76,7 +76,7 @@ _WHY = {
     "pending": "not reported yet",
     "partial": "some objects not evaluated",
 }
-_RESOURCE_PREFIX = "cannot evaluate, resource not listed:"
+_RESOURCE_PREFIX = RESOURCE_NOT_LISTED + ":"
 
 
 class GateError(ValueError):

@@ -10,13 +10,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["GRADE_BANDS", "INCOMPLETE_BELOW", "LOWEST_GRADE", "coverage_text", "grade", "score_text", "verdict"]
+__all__ = [
+    "GRADE_BANDS",
+    "INCOMPLETE_BELOW",
+    "LOWEST_GRADE",
+    "RESOURCE_NOT_LISTED",
+    "coverage_text",
+    "grade",
+    "score_text",
+    "verdict",
+]
 
 GRADE_BANDS: tuple[tuple[int, str], ...] = ((90, "A"), (80, "B"), (70, "C"), (60, "D"), (50, "E"))
 LOWEST_GRADE = "F"
 _GRADE_ORDER = "ABCDEF"
 # Coverage (%) below which a scope has no score and no grade: the band no grade can pass anyway.
 INCOMPLETE_BELOW = 50.0
+# checks.runner.preflight's message for a check whose resource could not be listed (403, 404);
+# restated here because storage never imports checks.
+RESOURCE_NOT_LISTED = "cannot evaluate, resource not listed"
 
 
 def grade(score: float | None) -> str | None:

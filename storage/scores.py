@@ -85,6 +85,7 @@ from storage.grades import (
     GRADE_BANDS,
     INCOMPLETE_BELOW,
     LOWEST_GRADE,
+    RESOURCE_NOT_LISTED,
     coverage_text,
     grade,
     score_text,
@@ -126,7 +127,6 @@ WARNING_FACTOR = 0.5
 
 NOT_APPLICABLE_REASONS = ("requires-live", "requires-metrics", "disabled")
 EXEMPT_PREFIX = "exempt:"
-RESOURCE_NOT_LISTED = "cannot evaluate, resource not listed"  # checks.runner.preflight's message
 
 PILLAR_ORDER = ("security", "reliability", "performance", "cost", "operational-excellence", "sustainability")
 # Check ids are validated as (SEC|REL|PERF|COST|OPS|SUS)-NNN at registration (checks.registry.ID_PATTERN);
