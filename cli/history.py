@@ -22,6 +22,10 @@ def _score(entry: Any) -> float | None:
     return float(entry) if isinstance(entry, int | float) and not isinstance(entry, bool) else None
 
 
+def _entry(entry: Any) -> Mapping[str, Any]:
+    return entry if isinstance(entry, Mapping) else {}
+
+
 def _pillars(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     seen: set[str] = set()
     for r in rows:
@@ -89,7 +93,14 @@ def aggregate(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[s
                 "counts": {s: r.get(f"{s}_count", 0) for s in STATUSES},
                 "overall_score": _round(f["overall_score"]),
                 "overall_grade": (overall or {}).get("grade"),
+                "overall_grade_capped": bool((overall or {}).get("grade_capped")),
+                "overall_incomplete": bool((overall or {}).get("incomplete")),
+                "overall_coverage": (overall or {}).get("coverage"),
                 "pillar_scores": {p: _round(f[f"score:{p}"]) for p in pillars},
+                "pillar_coverage": {p: _entry((scores.get("pillars") or {}).get(p)).get("coverage") for p in pillars},
+                "pillar_incomplete": [
+                    p for p in pillars if _entry((scores.get("pillars") or {}).get(p)).get("incomplete")
+                ],
                 "pillar_counts": {p: ordered_counts((r.get("pillar_counts") or {}).get(p)) for p in pillars},
                 "delta": {
                     "overall_score": _round(d["overall_score"]),
@@ -128,7 +139,9 @@ def plot(cluster_id: str, pillars: Sequence[str], frame: Any, path: str) -> str:
             ax.plot(x, frame[f"failing:{p}"], marker="o", markersize=3, label=p)
         ax.set_ylabel("failing results")
         what = "failing results per pillar (no scores recorded)"
-    ax.set_title(f"kwa · {cluster_id} · {what}")
+    # "$…$" in a title is mathtext to matplotlib: a cluster id is text, never markup.
+    literal_id = cluster_id.replace("$", r"\$")
+    ax.set_title(f"kwa · {literal_id} · {what}")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
     fig.autofmt_xdate()

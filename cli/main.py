@@ -16,10 +16,11 @@ from typing import TextIO
 
 from cli.errors import EXIT_INTERNAL, EXIT_NOT_FOUND, EXIT_OK, EXIT_STORAGE, EXIT_USAGE, UsageError
 from cli.formatters import FORMATS
+from cli.options import MAX_DIFF_ROWS, MAX_HISTORY, MAX_OFFSET, MAX_PAGE, bounded_int
 
 EPILOG = (
     "exit codes: 0 ok, 2 usage error (bad option, date, cursor or value), 4 storage unavailable, "
-    "6 gate rejected the run (--fail-on/--min-score), 7 not found (run, result, cluster) or no runs yet"
+    "6 gate rejected the run (--fail-on/--min-score/--min-coverage), 7 not found (run, result, cluster) or no runs yet"
 )
 Handler = Callable[..., int]
 
@@ -59,8 +60,20 @@ def build_parser(prog: str = "kwa") -> argparse.ArgumentParser:
     _multi(ls, "--kind", "kind", "object kind")
     _multi(ls, "--severity", "severity", "severity")
     ls.add_argument("--since", metavar="WHEN", help="assessed at or after: ISO 8601 (2026-02-16T10:00Z) or 7d, 12h")
-    ls.add_argument("--limit", type=int, default=50, metavar="N", help="page size (default 50, 0 = everything)")
-    ls.add_argument("--offset", type=int, default=0, metavar="N", help="skip N results (offset pagination)")
+    ls.add_argument(
+        "--limit",
+        type=bounded_int("--limit", 0, MAX_PAGE, " (0 = everything)"),
+        default=50,
+        metavar="N",
+        help=f"page size (default 50, at most {MAX_PAGE:,}; 0 = everything)",
+    )
+    ls.add_argument(
+        "--offset",
+        type=bounded_int("--offset", 0, MAX_OFFSET, "; deeper pages: --cursor"),
+        default=0,
+        metavar="N",
+        help="skip N results (offset pagination)",
+    )
     ls.add_argument("--cursor", metavar="C", help="next_cursor of the previous page (cursor pagination)")
     _output(ls, FORMATS)
     ls.set_defaults(handler=query.cmd_list)
@@ -83,13 +96,26 @@ def build_parser(prog: str = "kwa") -> argparse.ArgumentParser:
         metavar="N|PILLAR=N",
         help="exit 6 when the overall (N) or a pillar's (security=80) score is below N; repeatable",
     )
+    sm.add_argument(
+        "--min-coverage",
+        action="append",
+        metavar="N|PILLAR=N",
+        help="with any gate, exit 6 when coverage (%% of applicable checks evaluated) is below N "
+        "(default 90, or $KWA_MIN_COVERAGE; 0 = off) or a pillar is incomplete; PILLAR=N per pillar; repeatable",
+    )
     _output(sm, FORMATS)
     sm.set_defaults(handler=query.cmd_summary)
 
     hi = acts.add_parser("history", help="one row per run over time with scores, counts and trend", epilog=EPILOG)
     hi.add_argument("--cluster", metavar="ID", help="default: the cluster of the latest run")
     hi.add_argument("--since", metavar="WHEN", help="runs finished at or after: ISO 8601 or 30d")
-    hi.add_argument("--limit", type=int, default=1000, metavar="N", help="the newest N runs (default 1000)")
+    hi.add_argument(
+        "--limit",
+        type=bounded_int("--limit", 1, MAX_HISTORY),
+        default=1000,
+        metavar="N",
+        help=f"the newest N runs (default 1000, at most {MAX_HISTORY:,})",
+    )
     hi.add_argument("--plot", metavar="FILE.png", help="also draw the score per pillar over time (png, svg, pdf)")
     _output(hi, ("table", "json", "yaml", "csv"))
     hi.set_defaults(handler=query.cmd_history)
@@ -108,7 +134,13 @@ def build_parser(prog: str = "kwa") -> argparse.ArgumentParser:
     )
     df.add_argument("runs", nargs="*", metavar="RUN", help="RUN_A RUN_B (older first)")
     df.add_argument("--cluster", metavar="ID", help="without run ids: its latest two finished runs")
-    df.add_argument("--max-rows", type=int, default=50, metavar="N", help="rows per section in the table (50)")
+    df.add_argument(
+        "--max-rows",
+        type=bounded_int("--max-rows", 0, MAX_DIFF_ROWS),
+        default=50,
+        metavar="N",
+        help="rows per section in the table (50)",
+    )
     _output(df, ("table", "json", "yaml", "csv"))
     df.set_defaults(handler=query.cmd_diff)
 
@@ -119,7 +151,13 @@ def build_parser(prog: str = "kwa") -> argparse.ArgumentParser:
     rl.add_argument("--cluster", metavar="ID")
     _multi(rl, "--trigger", "trigger", "trigger")
     rl.add_argument("--since", metavar="WHEN", help="requested at or after: ISO 8601 or 7d")
-    rl.add_argument("--limit", type=int, default=20, metavar="N", help="page size (default 20, 0 = all)")
+    rl.add_argument(
+        "--limit",
+        type=bounded_int("--limit", 0, MAX_PAGE, " (0 = all)"),
+        default=20,
+        metavar="N",
+        help=f"page size (default 20, at most {MAX_PAGE:,}; 0 = all)",
+    )
     rl.add_argument("--cursor", metavar="C", help="next_cursor of the previous page")
     _output(rl, ("table", "json", "yaml", "csv"))
     rl.set_defaults(handler=runs.cmd_runs_list)
@@ -148,6 +186,18 @@ def open_database() -> object:
     return Database(url)
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Every value that can be checked without the database, checked before it is opened: a bad
+    value is a usage error (exit 2) even where there are no runs yet (exit 7)."""
+    from cli.query import gate_options
+    from cli.timeparse import parse_since
+
+    if isinstance(getattr(args, "since", None), str):
+        args.since = parse_since(args.since)
+    if hasattr(args, "min_coverage"):
+        gate_options(args)
+
+
 def main(argv: list[str] | None = None, prog: str = "kwa", out: TextIO | None = None) -> int:
     from storage.db import StorageUnavailable
     from storage.gates import GateError
@@ -158,6 +208,7 @@ def main(argv: list[str] | None = None, prog: str = "kwa", out: TextIO | None = 
     handler: Handler = args.handler
     db = None
     try:
+        check_options(args)
         db = open_database()
         return handler(db, args, stream)
     except (UsageError, QueryError, GateError) as exc:

@@ -15,13 +15,13 @@ from cli.formatters.junit import write_junit
 from cli.formatters.sarif import write_sarif
 from cli.formatters.structured import write_json, write_yaml
 from cli.history import ordered_counts
-from cli.timeparse import parse_since
 from storage.db import Database
 from storage.enums import STATUSES
-from storage.gates import evaluate_gates, format_violations, parse_fail_on, parse_min_score
+from storage.gates import evaluate_gates, format_violations, parse_fail_on, parse_min_coverage, parse_min_score
 from storage.queries import (
     PILLARS,
     AssessmentQuery,
+    active_run_count,
     get_result,
     latest_runs,
     list_assessments,
@@ -59,7 +59,7 @@ def build_query(args: argparse.Namespace) -> AssessmentQuery:
         cluster_id=args.cluster,
         pillar=split(args.pillar),
         status=split(args.status),
-        since=parse_since(args.since) if args.since else None,
+        since=args.since,
         limit=args.limit,
         offset=args.offset,
         check_id=split(args.check),
@@ -95,6 +95,8 @@ def cmd_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         write_junit(page.items, out)
     else:
         table.assessments_table(page, out, f"--cursor {page.next_cursor}" if page.next_cursor else None)
+        if not page.items and page.run is not None and page.run["state"] in ("queued", "running"):
+            print(active_note(db, page.run["cluster_id"]), file=out)
     if page.next_cursor and fmt in ("csv", "sarif", "junit"):
         # The document itself has no place for it: tell the person (or script) on stderr.
         print(f"more results: repeat with --cursor {page.next_cursor} (or --limit 0 for all)", file=sys.stderr)
@@ -115,17 +117,34 @@ def group_by_run(
     return out
 
 
+def active_note(db: Database, cluster_id: str | None) -> str:
+    """``7 runs queued or running for cluster prod-eu (20 in all): results appear as their checks finish``."""
+    everywhere = active_run_count(db)
+    n = active_run_count(db, cluster_id) if cluster_id is not None else everywhere
+    where = f" for cluster {cluster_id}" if cluster_id is not None else ""
+    also = f" ({everywhere} in all)" if everywhere != n else ""
+    return f"{n} run{'s' if n != 1 else ''} queued or running{where}{also}: results appear as their checks finish"
+
+
+def gate_options(args: argparse.Namespace) -> tuple[str | None, dict[str, float], dict[str, float] | None]:
+    """``(fail_on, min_score, min_coverage)``; min_coverage is None when no gate is asked for."""
+    fail_on = parse_fail_on(args.fail_on)
+    min_score = parse_min_score(args.min_score)
+    return fail_on, min_score, parse_min_coverage(args.min_coverage, requested=fail_on is not None or bool(min_score))
+
+
 # -- summary ------------------------------------------------------------------------------------
 
 CHECK_COLUMNS = ("check_id", "check_name", "pillar", "severity", "results", *STATUSES, "failing_objects")
 
 
 def cmd_summary(db: Database, args: argparse.Namespace, out: TextIO) -> int:
-    fail_on = parse_fail_on(args.fail_on)
-    min_score = parse_min_score(args.min_score)
+    fail_on, min_score, min_coverage = gate_options(args)
     summary = run_summary(db, args.run, args.cluster)
-    gated = fail_on is not None or bool(min_score)
-    violations = evaluate_gates(summary, fail_on=fail_on, min_score=min_score) if gated else None
+    gated = min_coverage is not None
+    violations = (
+        evaluate_gates(summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage) if gated else None
+    )
     fmt = args.output
     run = summary["run"]
     if fmt in ("json", "yaml"):
@@ -134,6 +153,7 @@ def cmd_summary(db: Database, args: argparse.Namespace, out: TextIO) -> int:
             payload["gate"] = {
                 "fail_on": fail_on,
                 "min_score": min_score,
+                "min_coverage": min_coverage,
                 "passed": not violations,
                 "violations": [v.as_dict() for v in violations or []],
             }
@@ -161,7 +181,7 @@ def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from cli import history
     from storage.queries import cluster_history
 
-    since = parse_since(args.since) if args.since else None
+    since = args.since
     cluster_id, rows = cluster_history(db, args.cluster, since, args.limit)
     pillars, records, frame = history.aggregate(rows)
     if args.plot:
@@ -174,11 +194,13 @@ def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if fmt == "csv":
         columns = ["run_id", "finished_at", "state", "trigger", "total", *STATUSES, "overall_score", "overall_grade"]
+        columns += ["overall_coverage", "incomplete"]
         columns += [f"{p}_score" for p in pillars] + [f"{p}_failing" for p in pillars]
         columns += ["delta_overall_score", "delta_failing"] + [f"delta_{p}_score" for p in pillars]
         flat = []
         for r in records:
             row = {**r, **r["counts"]}
+            row["incomplete"] = ",".join((["overall"] if r["overall_incomplete"] else []) + r["pillar_incomplete"])
             row.update({f"{p}_score": r["pillar_scores"][p] for p in pillars})
             row.update({f"{p}_failing": r["pillar_counts"][p].get("failing", 0) for p in pillars})
             row["delta_overall_score"] = r["delta"]["overall_score"]
@@ -189,6 +211,8 @@ def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if not records:
         print(f"cluster {cluster_id} has no finished runs" + (" in this range" if since else ""), file=out)
+        if active_run_count(db, cluster_id):
+            print(active_note(db, cluster_id), file=out)
         return EXIT_OK
     table.history_table(cluster_id, records, pillars, out)
     return EXIT_OK
@@ -263,8 +287,10 @@ def cmd_diff(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     else:
         latest = latest_runs(db, args.cluster, 2)
         if len(latest) < 2:
-            which = latest[0]["cluster_id"] if latest else args.cluster
-            raise UsageError(f"cluster {which} has fewer than two finished runs: nothing to compare yet")
+            which = latest[0]["cluster_id"] if latest else (args.cluster or resolve_run(db)["cluster_id"])
+            active = active_run_count(db, which)
+            waiting = f" ({active} queued or running)" if active else ""
+            raise UsageError(f"cluster {which} has fewer than two finished runs{waiting}: nothing to compare yet")
         run_b, run_a = latest[0]["run_id"], latest[1]["run_id"]
     diff = diff_runs(db, run_a, run_b)
     fmt = args.output

@@ -10,7 +10,6 @@ from cli.errors import EXIT_OK, UsageError
 from cli.formatters import table
 from cli.formatters.csvout import write_csv
 from cli.query import cmd_get, split, write_structured
-from cli.timeparse import parse_since
 from storage.db import Database
 from storage.queries import RunQuery, list_run_page
 
@@ -36,6 +35,8 @@ RUN_COLUMNS = (
     "error",
     "timeout",
     "overall_score",
+    "overall_grade",
+    "overall_coverage",
     "warnings",
     "error_message",
 )
@@ -50,6 +51,8 @@ def _flat(run: dict[str, Any]) -> dict[str, Any]:
         "total": h.get("total"),
         **{s: h.get(f"{s}_count") for s in ("passing", "failing", "warning", "skipped", "error", "timeout")},
         "overall_score": overall.get("score") if isinstance(overall, dict) else None,
+        "overall_grade": overall.get("grade") if isinstance(overall, dict) else None,
+        "overall_coverage": overall.get("coverage") if isinstance(overall, dict) else None,
         "warnings": len(run.get("warnings") or []),
         "error_message": run.get("error"),
     }
@@ -60,7 +63,7 @@ def cmd_runs_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         state=[s.lower() for s in split(args.state)],
         cluster_id=args.cluster,
         trigger=[t.lower() for t in split(args.trigger)],
-        since=parse_since(args.since) if args.since else None,
+        since=args.since,
         limit=args.limit,
         cursor=args.cursor,
     )

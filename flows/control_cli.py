@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from datetime import timedelta
 from typing import Any
@@ -21,12 +20,14 @@ ACTIONS = ("abort", "rerun", "resume", "watch", "wait", "logs", "delete", "prune
 
 
 def parse_age(text: str) -> timedelta:
-    """``90d``, ``12h``, ``30m``, ``45s`` (or combinations such as ``1d12h``)."""
-    match = re.fullmatch(r"\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*", text)
-    if not match or not any(match.groups()):
-        raise argparse.ArgumentTypeError(f"invalid age {text!r}: use e.g. 90d, 12h, 30m")
-    d, h, m, s = (int(g or 0) for g in match.groups())
-    return timedelta(days=d, hours=h, minutes=m, seconds=s)
+    """``90d``, ``12h``, ``30m``, ``45s`` (or combinations such as ``1d12h``), at most 100 years."""
+    from cli.errors import UsageError
+    from cli.timeparse import parse_age as age
+
+    try:
+        return age(text, flag="age")
+    except UsageError as exc:  # argparse turns this into a usage error (exit 2) naming the option
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,6 +58,13 @@ def build_parser(prog: str = "python -m flows.run") -> argparse.ArgumentParser:
     gates.add_argument(
         "--min-score", action="append", metavar="N|PILLAR=N", help="reject the run if a score is below N (repeatable)"
     )
+    gates.add_argument(
+        "--min-coverage",
+        action="append",
+        metavar="N|PILLAR=N",
+        help="with any gate, reject the run if coverage (%% of applicable checks evaluated) is below N "
+        "(default 90, or $KWA_MIN_COVERAGE; 0 = off) or a pillar is incomplete; PILLAR=N per pillar",
+    )
     p.add_argument("--force-new", action="store_true", help="start a new run even if an identical one is active")
     p.add_argument("--watch", action="store_true", help="show live progress per pillar while the run executes")
     p.add_argument("--verbose", "-v", action="store_true", help="show Prefect's own log lines")
@@ -111,10 +118,11 @@ def _run(args: argparse.Namespace) -> int:
     from checks.registry import UnknownCheckError, UnknownPillarError, load_all
     from checks.sources.manifests import SourceError, expand_paths
     from checks.sources.resolve import SourceSpec, choose
-    from storage.gates import GateError, parse_fail_on, parse_min_score
+    from storage.gates import GateError, parse_fail_on, parse_min_coverage, parse_min_score
 
     try:
         fail_on, min_score = parse_fail_on(args.fail_on), parse_min_score(args.min_score)
+        min_coverage = parse_min_coverage(args.min_coverage, requested=bool(fail_on or min_score))
     except GateError as exc:
         raise UsageError(str(exc)) from None
     checks, pillars = _split(args.check), _split(args.pillar)
@@ -182,17 +190,26 @@ def _run(args: argparse.Namespace) -> int:
         print(f"run {run_id}: {len(selected)} checks, {spec.describe()}", file=sys.stderr)
         execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], show=args.watch)
     code = report(db, run_id, args.output)
-    return gate(db, run_id, code, fail_on, min_score)
+    return gate(db, run_id, code, fail_on, min_score, min_coverage)
 
 
-def gate(db: Any, run_id: str, code: int, fail_on: str | None, min_score: dict[str, float]) -> int:
+def gate(
+    db: Any,
+    run_id: str,
+    code: int,
+    fail_on: str | None,
+    min_score: dict[str, float],
+    min_coverage: dict[str, float] | None = None,
+) -> int:
     """Apply the CI gates (seed 004's policy gate): print which rule rejected the run."""
-    if not (fail_on or min_score):
+    if not (fail_on or min_score or min_coverage):
         return code
     from storage.gates import GATE_EXIT, evaluate_gates, format_violations
     from storage.queries import run_summary
 
-    violations = evaluate_gates(run_summary(db, run_id), fail_on=fail_on, min_score=min_score)
+    violations = evaluate_gates(
+        run_summary(db, run_id), fail_on=fail_on, min_score=min_score, min_coverage=min_coverage
+    )
     if not violations:
         return code
     print(format_violations(violations, run_id), file=sys.stderr)
@@ -284,57 +301,10 @@ def render(view: dict[str, Any], output: str) -> None:
 
         print(yaml.safe_dump(json.loads(json.dumps(view, default=str)), sort_keys=False))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from cli.formatters.report import run_report
 
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 160)  # piped output: no wrapping mid-message
-    run = view["run"]
-    colour = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}.get(
-        run.get("state"), ""
-    )
-    console.print(
-        f"Run [bold]{run.get('run_id')}[/bold] · cluster {run.get('cluster_id', '?')} · "
-        f"state [{colour}]{run.get('state')}[/{colour}]"
-    )
-    if run.get("error"):
-        console.print(f"[red]error:[/red] {run['error']}")
-    scores = (view.get("scores") or {}).get("pillars") or {}
-    overall = (view.get("scores") or {}).get("overall") or {}
-    table = Table()
-    table.add_column("pillar")
-    if scores:
-        table.add_column("score", justify="right")
-    for col in ("checks", *STATUSES):
-        table.add_column(col, justify="right")
-    totals = dict.fromkeys(("checks", *STATUSES), 0)
-    for pillar, counts in view["pillars"].items():
-        score = _score_cell(scores.get(pillar)) if scores else None
-        table.add_row(pillar, *([score] if scores else []), *(str(counts.get(c, 0)) for c in ("checks", *STATUSES)))
-        for c in totals:
-            totals[c] += counts.get(c, 0)
-    if view["pillars"]:
-        table.add_row(
-            "[bold]total[/bold]",
-            *([f"[bold]{_score_cell(overall)}[/bold]"] if scores else []),
-            *(f"[bold]{totals[c]}[/bold]" for c in ("checks", *STATUSES)),
-        )
-        console.print(table)
-    for check_id, info in (view.get("checks_not_executed") or {}).items():
-        if info.get("outcome") in ("errored", "timed_out"):
-            console.print(f"[yellow]{check_id}[/yellow] {info['outcome']}: {info.get('message', '')}")
-    for kind, why in (view.get("unavailable") or {}).items():
-        if not str(why).startswith("not installed"):
-            console.print(f"[yellow]not listed[/yellow] {kind}: {why}")
-    for problem in view.get("problems") or []:
-        console.print(f"[yellow]skipped input[/yellow] {problem}")
-
-
-def _score_cell(entry: dict[str, Any] | None) -> str:
-    if not entry or entry.get("score") is None:
-        return "-"
-    return f"{entry['score']:.0f} {entry.get('grade', '')}".strip()
+    # Presentation lives in cli/: every stored text is escaped there (no Rich markup from a cluster).
+    run_report(view)
 
 
 if __name__ == "__main__":

@@ -14,25 +14,45 @@ Rules
     rejects the run when the overall score, or a pillar's score, is below the minimum. A score
     that cannot be checked — no scores recorded for the run, or the pillar not assessed — is a
     violation too: a gate that cannot be evaluated must not let a change through.
+``min_coverage`` (``{"overall": 90, "security": 100}``; default :data:`DEFAULT_MIN_COVERAGE`)
+    applies whenever any gate is asked for: "nothing failing" and "score 85" only vouch for a
+    cluster if kwa could look at it. The run is rejected when
+
+    * its overall coverage is below ``min_coverage["overall"]``, or undefined (no applicable check
+      was evaluated at all);
+    * a pillar's coverage is below ``min_coverage[pillar]`` when given, else below the overall
+      minimum for a pillar named by ``min_score``, else below the smaller of the overall minimum
+      and :data:`storage.grades.INCOMPLETE_BELOW` (no gate lets an incomplete pillar through).
+
+    ``min_coverage["overall"] == 0`` switches the implicit rules off (explicit pillar minimums
+    still apply). The message names the coverage and what was not evaluated, and why.
+    :func:`parse_min_coverage` resolves the policy: the default, then ``$KWA_MIN_COVERAGE``, then
+    the command line.
 Whenever any gate is asked for, a run that ended ``failed`` or ``aborted`` is rejected: it has
 no (or not all) results, so "nothing failing" would prove nothing. ``partial`` runs are judged
-on the results they have (``flows.run`` already exits 3 for them).
+on the results they have and their coverage (``flows.run`` already exits 3 for them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from storage.grades import INCOMPLETE_BELOW, RESOURCE_NOT_LISTED, coverage_text
+
 __all__ = [
+    "DEFAULT_MIN_COVERAGE",
     "GATE_EXIT",
+    "MIN_COVERAGE_ENV",
     "SEVERITIES",
     "GateError",
     "Violation",
     "evaluate_gates",
     "format_violations",
     "parse_fail_on",
+    "parse_min_coverage",
     "parse_min_score",
 ]
 
@@ -41,6 +61,22 @@ GATE_EXIT = 6
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 _REJECTED_STATES = ("failed", "aborted")
+DEFAULT_MIN_COVERAGE = 90.0
+"""Coverage (%) a run needs for any gate to pass, unless ``--min-coverage`` or the variable says otherwise.
+
+90: one check in ten may be missing (a crash, a timeout, a kind the credentials cannot list) before
+a gate stops vouching for the run; a scan missing a whole pillar's worth of checks never passes."""
+MIN_COVERAGE_ENV = "KWA_MIN_COVERAGE"
+# Order in which reasons are listed, with the words used for them.
+_WHY = {
+    "resource-not-listed": "resource not listed",
+    "error": "error",
+    "timeout": "timeout",
+    "not-run": "not run",
+    "pending": "not reported yet",
+    "partial": "some objects not evaluated",
+}
+_RESOURCE_PREFIX = RESOURCE_NOT_LISTED + ":"
 
 
 class GateError(ValueError):
@@ -68,7 +104,7 @@ def parse_fail_on(value: str | None) -> str | None:
     return v
 
 
-def parse_min_score(values: str | list[str] | tuple[str, ...] | None) -> dict[str, float]:
+def _percentages(values: str | list[str] | tuple[str, ...] | None, flag: str, what: str = "score") -> dict[str, float]:
     """``"80"`` → ``{"overall": 80}``; ``"security=90,cost=60"`` → per pillar; repeatable."""
     if values is None:
         return {}
@@ -83,14 +119,41 @@ def parse_min_score(values: str | list[str] | tuple[str, ...] | None) -> dict[st
             if not sep:
                 name, number = "overall", name
             name = name.strip().lower()
+            expected = f"{flag} {part!r}: expected N or PILLAR=N, N a {what} from 0 to 100"
             try:
-                score = float(number)
+                value = float(number.strip().removesuffix("%"))
             except ValueError:
-                raise GateError(f"--min-score {part!r}: expected N or PILLAR=N with N a number from 0 to 100") from None
-            if not 0 <= score <= 100 or not name:
-                raise GateError(f"--min-score {part!r}: expected N or PILLAR=N with N a number from 0 to 100")
-            out[name] = score
+                raise GateError(expected) from None
+            if not 0 <= value <= 100 or not name:  # also refuses nan and inf
+                raise GateError(expected)
+            out[name] = value
     return out
+
+
+def parse_min_score(values: str | list[str] | tuple[str, ...] | None) -> dict[str, float]:
+    """``"80"`` → ``{"overall": 80}``; ``"security=90,cost=60"`` → per pillar; repeatable."""
+    return _percentages(values, "--min-score")
+
+
+def parse_min_coverage(
+    values: str | list[str] | tuple[str, ...] | None,
+    requested: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, float] | None:
+    """The coverage policy: :data:`DEFAULT_MIN_COVERAGE`, overridden by ``$KWA_MIN_COVERAGE``, then by
+    ``values`` (``--min-coverage``, same syntax as ``--min-score``; ``90%`` is accepted too).
+
+    ``None`` when no gate is requested: neither ``values`` nor ``requested`` (another gate).
+    """
+    if not values and not requested:
+        return None
+    env = os.environ if environ is None else environ
+    policy = {"overall": DEFAULT_MIN_COVERAGE}
+    from_env = (env.get(MIN_COVERAGE_ENV) or "").strip()
+    if from_env:
+        policy.update(_percentages(from_env, f"${MIN_COVERAGE_ENV}", "coverage"))
+    policy.update(_percentages(values, "--min-coverage", "coverage"))
+    return policy
 
 
 def _score(entry: Any) -> float | None:
@@ -105,14 +168,19 @@ def evaluate_gates(
     summary: Mapping[str, Any],
     fail_on: str | None = None,
     min_score: Mapping[str, float] | float | None = None,
+    min_coverage: Mapping[str, float] | float | None = None,
 ) -> list[Violation]:
-    """The rules ``summary`` breaks (empty: the run passes). See the module docstring."""
+    """The rules ``summary`` breaks (empty: the run passes). See the module docstring.
+
+    The gate is active when any of the three is given; ``min_coverage`` then defaults to
+    ``{"overall": DEFAULT_MIN_COVERAGE}`` (callers resolve the variable with :func:`parse_min_coverage`).
+    """
     fail_on = parse_fail_on(fail_on)
-    if isinstance(min_score, int | float) and not isinstance(min_score, bool):
-        min_score = {"overall": float(min_score)}
-    minimums = dict(min_score or {})
-    if fail_on is None and not minimums:
+    minimums = _as_policy(min_score)
+    if fail_on is None and not minimums and min_coverage is None:
         return []
+    coverage_policy = _as_policy(min_coverage) if min_coverage is not None else {}
+    coverage_policy.setdefault("overall", DEFAULT_MIN_COVERAGE)
     violations: list[Violation] = []
     run = summary.get("run") or {}
     run_id = str(run.get("run_id", "?"))
@@ -123,6 +191,8 @@ def evaluate_gates(
                 "run-state", run_id, f"run {run_id} ended {state}: its results are incomplete", state, "completed"
             )
         )
+    scores = summary.get("scores") or {}
+    violations += _coverage_violations(scores, coverage_policy, minimums)
 
     if fail_on is not None:
         limit = SEVERITIES.index(fail_on)
@@ -135,29 +205,31 @@ def evaluate_gates(
                     for c in summary.get("checks") or []
                     if c.get("severity") == severity and (c.get("counts") or {}).get("failing")
                 ]
-                shown = ", ".join(checks[:5]) + (f" and {len(checks) - 5} more" if len(checks) > 5 else "")
                 violations.append(
                     Violation(
                         "fail-on",
                         severity,
-                        f"{n} failing {severity} result{'s' if n != 1 else ''} (--fail-on {fail_on}): {shown}",
+                        f"{n} failing {severity} result{'s' if n != 1 else ''} (--fail-on {fail_on}): {_some(checks)}",
                         n,
                         0,
                     )
                 )
 
-    scores = summary.get("scores") or {}
+    pillars = scores.get("pillars") or {}
     for name, minimum in minimums.items():
-        if name == "overall":
-            actual = _score(scores.get("overall"))
-            what = "overall score"
-        else:
-            actual = _score((scores.get("pillars") or {}).get(name))
-            what = f"{name} score"
+        entry = scores.get("overall") if name == "overall" else pillars.get(name)
+        what = "overall score" if name == "overall" else f"{name} score"
+        actual = _score(entry)
         if actual is None:
-            reason = "no scores are recorded for this run" if not scores else f"{what} is not available"
-            if name != "overall" and scores and name not in (scores.get("pillars") or {}):
+            if not scores:
+                reason = "no scores are recorded for this run"
+            elif name != "overall" and name not in pillars:
                 reason = f"pillar {name!r} was not scored in this run"
+            elif isinstance(entry, Mapping) and entry.get("incomplete"):
+                scope = "the run" if name == "overall" else name
+                reason = f"{scope} is incomplete (coverage {coverage_text(entry.get('coverage'))}): it has no score"
+            else:
+                reason = f"{what} is not available"
             violations.append(
                 Violation("min-score", name, f"{reason}: cannot check --min-score {_fmt(name, minimum)}", None, minimum)
             )
@@ -166,6 +238,105 @@ def evaluate_gates(
                 Violation("min-score", name, f"{what} {actual:g} is below the minimum {minimum:g}", actual, minimum)
             )
     return violations
+
+
+def _as_policy(value: Mapping[str, float] | float | None) -> dict[str, float]:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"overall": float(value)}
+    return dict(value or {})
+
+
+def _coverage(entry: Any) -> float | None:
+    value = entry.get("coverage") if isinstance(entry, Mapping) else None
+    return None if isinstance(value, bool) or not isinstance(value, int | float) else float(value)
+
+
+def _coverage_violations(
+    scores: Mapping[str, Any], policy: Mapping[str, float], min_score: Mapping[str, float]
+) -> list[Violation]:
+    """The coverage rules of the module docstring, each with what was not evaluated."""
+    overall_min = policy["overall"]
+    if not scores:
+        if overall_min <= 0:
+            return []
+        msg = f"no scores are recorded for this run: cannot check --min-coverage {overall_min:g}"
+        return [Violation("coverage", "overall", msg, None, overall_min)]
+    out: list[Violation] = []
+    if overall_min > 0:
+        actual = _coverage(scores.get("overall"))
+        if actual is None:
+            msg = "no applicable check was evaluated (coverage undefined): nothing to vouch for"
+            out.append(Violation("coverage", "overall", msg, None, overall_min))
+        elif actual < overall_min:
+            msg = f"coverage {coverage_text(actual)} is below the minimum {overall_min:g} % (--min-coverage)"
+            out.append(Violation("coverage", "overall", f"{msg}: {_not_evaluated(scores)}", actual, overall_min))
+    pillars = scores.get("pillars") or {}
+    names = list(pillars) + [p for p in policy if p != "overall" and p not in pillars]
+    for name in names:
+        if name in policy:
+            floor, why = policy[name], f"the minimum {policy[name]:g} % for {name} (--min-coverage {name}=…)"
+        elif overall_min <= 0:
+            continue
+        elif name in min_score:
+            floor, why = overall_min, f"the minimum {overall_min:g} % (--min-coverage), needed for --min-score {name}"
+        else:
+            floor = min(overall_min, INCOMPLETE_BELOW)
+            why = f"{floor:g} %: the pillar is incomplete and has no score"
+        if name not in pillars:
+            msg = f"pillar {name!r} was not assessed in this run: cannot check its coverage"
+            out.append(Violation("coverage", name, msg, None, floor))
+            continue
+        actual = _coverage(pillars[name])
+        if actual is None:
+            if name in policy:
+                msg = f"{name}: no applicable check was evaluated (coverage undefined)"
+                out.append(Violation("coverage", name, msg, None, floor))
+        elif actual < floor:
+            msg = f"{name} coverage {coverage_text(actual)} is below {why}: {_not_evaluated(scores, name)}"
+            out.append(Violation("coverage", name, msg, actual, floor))
+    return out
+
+
+def _not_evaluated(scores: Mapping[str, Any], pillar: str | None = None) -> str:
+    """``12 of 40 applicable checks not fully evaluated: resource not listed (Deployment: forbidden
+    (403)): SEC-001, SEC-002 …; error: OPS-001``."""
+    scope = scores.get("overall") if pillar is None else (scores.get("pillars") or {}).get(pillar)
+    entries = [
+        e
+        for e in scores.get("not_evaluated") or []
+        if isinstance(e, Mapping) and e.get("applicable", True) and (pillar is None or e.get("pillar") == pillar)
+    ]
+    applicable = scope.get("checks_applicable") if isinstance(scope, Mapping) else None
+    if isinstance(applicable, int) and not isinstance(applicable, bool):
+        head = f"{len(entries)} of {applicable} applicable check{'s' if applicable != 1 else ''} not fully evaluated"
+    else:
+        head = f"{len(entries)} applicable check{'s' if len(entries) != 1 else ''} not fully evaluated"
+    if not entries:
+        return head
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for e in entries:
+        groups.setdefault(str(e.get("why") or "error"), []).append(e)
+    parts = []
+    for why in sorted(groups, key=lambda w: (list(_WHY).index(w) if w in _WHY else len(_WHY), w)):
+        members = groups[why]
+        label = _WHY.get(why, why)
+        if why == "resource-not-listed":
+            resources = list(
+                dict.fromkeys(
+                    str(e.get("message") or "").removeprefix(_RESOURCE_PREFIX).strip()
+                    for e in members
+                    if str(e.get("message") or "").startswith(_RESOURCE_PREFIX)
+                )
+            )
+            if resources:
+                label += f" ({_some(resources, 3, '; ')})"
+        parts.append(f"{label}: {_some([str(e.get('check_id')) for e in members])}")
+    return f"{head}: {'; '.join(parts)}"
+
+
+def _some(items: Sequence[str], n: int = 5, sep: str = ", ") -> str:
+    shown = sep.join(items[:n])
+    return shown + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
 def _fmt(name: str, minimum: float) -> str:

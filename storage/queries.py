@@ -46,6 +46,7 @@ from storage.models import history_table as H
 from storage.models import runs_table as R
 from storage.models import to_utc
 from storage.runs import RunNotFound
+from storage.scores import normalise, run_scores
 
 __all__ = [
     "PILLARS",
@@ -58,6 +59,7 @@ __all__ = [
     "ResultNotFound",
     "RunNotFound",
     "RunQuery",
+    "active_run_count",
     "cluster_history",
     "diff_runs",
     "get_result",
@@ -82,6 +84,9 @@ PILLARS: tuple[str, ...] = (
 # Most severe first; gates compare positions in this tuple.
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 MAX_LIMIT = 10_000
+MAX_OFFSET = 1_000_000_000  # deeper than that is a job for the cursor (and would overflow some drivers)
+MAX_HISTORY = 100_000
+MAX_CURSOR_CHARS = 2_048  # a real cursor is ~150 characters
 TOP_FAILING = 10
 # When one (check, object, container) has several results in a run, the diff keeps the worst.
 _STATUS_RANK = {"failing": 0, "error": 1, "timeout": 2, "warning": 3, "passing": 4, "skipped": 5}
@@ -156,8 +161,10 @@ class AssessmentQuery:
         _check_values(self.pillar, PILLARS, "pillar")
         if not isinstance(self.limit, int) or not 0 <= self.limit <= MAX_LIMIT:
             raise QueryError(f"limit must be between 1 and {MAX_LIMIT:,} (0: no limit), not {self.limit!r}")
-        if not isinstance(self.offset, int) or self.offset < 0:
-            raise QueryError(f"offset must be 0 or more, not {self.offset!r}")
+        if not isinstance(self.offset, int) or not 0 <= self.offset <= MAX_OFFSET:
+            raise QueryError(
+                f"offset must be between 0 and {MAX_OFFSET:,} (deeper: use the cursor), not {self.offset!r}"
+            )
         if self.cursor and self.offset:
             raise QueryError("use either a cursor or an offset, not both")
 
@@ -224,13 +231,23 @@ def encode_cursor(fingerprint: str, key: Sequence[str]) -> str:
 
 
 def decode_cursor(cursor: str, fingerprint: str, size: int) -> list[str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        key = data["k"]
-        ok = data.get("v") == 1 and isinstance(key, list) and len(key) == size and all(isinstance(k, str) for k in key)
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
-        ok = False
+    """The sort key a cursor carries; :class:`QueryError` for anything :func:`encode_cursor` did not make."""
+    ok, data, key = False, {}, []
+    if isinstance(cursor, str) and 0 < len(cursor) <= MAX_CURSOR_CHARS and cursor.isascii():
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            data = json.loads(raw)
+            if isinstance(data, dict):
+                key = data.get("k")
+                ok = (
+                    data.get("v") == 1
+                    and isinstance(key, list)
+                    and len(key) == size
+                    and all(isinstance(k, str) and 0 < len(k) <= 512 for k in key)
+                )
+        # RecursionError: JSON nested thousands deep
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
+            ok = False
     if not ok:
         raise QueryError("invalid cursor: pass the next_cursor value of a previous page unchanged")
     if data.get("f") != fingerprint:
@@ -251,6 +268,7 @@ def _history(row: Any) -> dict[str, Any] | None:
     if row is None:
         return None
     h = _row(row)
+    h["scores"] = normalise(h.get("scores"))  # version-1 history reads by the current rule
     counts = h.get("pillar_counts") or {}
     h["pillar_counts"] = {
         p: {s: int((counts[p] or {}).get(s, 0) or 0) for s in STATUSES} for p in sorted(counts, key=_pillar_pos)
@@ -318,6 +336,15 @@ def latest_runs(db: Database, cluster_id: str | None = None, n: int = 2) -> list
         if cluster_id is None:
             cluster_id = _resolve(conn, None, None)["cluster_id"]
         return _latest(conn, cluster_id, n, finished=True)
+
+
+def active_run_count(db: Database, cluster_id: str | None = None) -> int:
+    """Runs queued or running (of ``cluster_id``): what "nothing here yet" is waiting for."""
+    query = select(func.count()).select_from(R).where(R.c.state.in_((RunState.QUEUED.value, RunState.RUNNING.value)))
+    if cluster_id is not None:
+        query = query.where(R.c.cluster_id == cluster_id)
+    with db.read() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def run_warnings(run: dict[str, Any]) -> list[str]:
@@ -417,12 +444,9 @@ def run_results(db: Database, run_id: str, statuses: Sequence[str] | None = None
 
 
 def _scores(db: Database, run_id: str, history: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The history row's scores (normalised by :func:`_history`), else computed from the results now."""
     if history and history.get("scores"):
         return history["scores"]
-    try:  # storage.scores computes scores for runs whose history has none (when it is installed)
-        from storage.scores import run_scores  # type: ignore[import-not-found]
-    except ImportError:
-        return None
     return run_scores(db, run_id)
 
 
@@ -492,8 +516,11 @@ def run_summary(db: Database, run_id: str | None = None, cluster_id: str | None 
         for status, n in c["counts"].items():
             p["counts"][status] = p["counts"].get(status, 0) + n
             totals[status] = totals.get(status, 0) + n
+    scored = (scores or {}).get("pillars") or {}
+    for name in scored:  # a pillar whose checks left no row (never reported) is still shown, incomplete
+        pillars.setdefault(name, {"checks": 0, "counts": dict.fromkeys(STATUSES, 0), "score": None})
     for name, p in pillars.items():
-        p["score"] = ((scores or {}).get("pillars") or {}).get(name)
+        p["score"] = scored.get(name)
 
     failing_by_severity = dict.fromkeys(SEVERITIES, 0)
     for c in check_list:
@@ -506,7 +533,16 @@ def run_summary(db: Database, run_id: str | None = None, cluster_id: str | None 
     h = history or {}
     total_checks = h.get("checks_total") or max(len(run.get("check_ids") or []), len(check_list))
     executed = h.get("checks_executed", len(check_list))
+    overall = (scores or {}).get("overall")
+    overall = overall if isinstance(overall, dict) else {}
     coverage = {
+        # What the scores call coverage: applicable checks evaluated (docs/scoring.md).
+        "percent": overall.get("coverage"),
+        "checks_applicable": overall.get("checks_applicable"),
+        "checks_evaluated": overall.get("checks_evaluated"),
+        "checks_not_applicable": overall.get("checks_not_applicable"),
+        "incomplete_pillars": list((scores or {}).get("incomplete_pillars") or []),
+        # Checks that ran at all, of those selected (a check that ran into a 403 ran: see percent).
         "checks_total": total_checks,
         "checks_executed": executed,
         "checks_errored": h.get("checks_errored", sum(1 for c in check_list if c["counts"]["error"])),
@@ -560,7 +596,7 @@ def list_run_page(db: Database, q: RunQuery) -> Page:
         at, run_id = decode_cursor(q.cursor, q.fingerprint(), 2)
         try:
             last = to_utc(datetime.fromisoformat(at))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise QueryError("invalid cursor: pass the next_cursor value of a previous page unchanged") from None
         query = query.where(or_(R.c.requested_at < last, and_(R.c.requested_at == last, R.c.run_id < run_id)))
     query = query.order_by(R.c.requested_at.desc(), R.c.run_id.desc())
@@ -620,6 +656,8 @@ def cluster_history(
 
     Without ``cluster_id`` the cluster of the latest run is used. ``limit`` keeps the newest rows.
     """
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_HISTORY:
+        raise QueryError(f"history limit must be between 1 and {MAX_HISTORY:,}, not {limit!r}")
     with db.read() as conn:
         if cluster_id is None:
             cluster_id = _resolve(conn, None, None)["cluster_id"]

@@ -26,6 +26,17 @@ Grade
 A ≥ 90, B ≥ 80, C ≥ 70, D ≥ 60, E ≥ 50, F < 50 (Popeye's bands), from the truncated score;
 ``None`` when the score is ``None``.
 
+Coverage is part of the verdict (version 2, :func:`verdict`)
+-------------------------------------------------------------
+* A scope (a pillar, or the whole run) whose coverage is below :data:`INCOMPLETE_BELOW` (50 %,
+  the F band) is **incomplete**: ``score`` and ``grade`` are ``None`` and ``incomplete`` is true.
+  Less than half of what should have been judged was, so any number would describe the part kwa
+  happened to see; the ratio over that part is kept as ``measured_score``, for diagnosis only.
+* Otherwise the grade is the worse of the score's band and the coverage's band (the same
+  bands): a run that evaluated 69 % of its applicable checks grades D at best, whatever it
+  scored on those. ``grade_capped`` says the coverage decided; ``uncapped_grade`` is the score's
+  own band. The score itself stays the measured ratio: "91.4 (D, capped)".
+
 Coverage
 --------
 ``coverage = 100 × Σ evaluated(check) / applicable checks``, per pillar and overall, truncated to
@@ -35,13 +46,17 @@ one decimal (99.96 shows as 99.9, never as a complete 100.0):
   ``skipped`` row with reason ``requires-live``, ``requires-metrics`` or ``disabled``;
 * ``evaluated = 0``: the check errored or timed out as a whole (a check-level ``error``/``timeout``
   row: an exception, a crash, its deadline, or a resource the credentials could not list), or it
-  has no result because the run ended before it reported (a run that is failed, aborted or still
-  running, or one ``runs.summary.checks_not_executed`` names);
+  has no result because the run ended before it reported (a run that is failed or aborted, or one
+  ``runs.summary.checks_not_executed`` names; ``pending`` while the run is still queued or running);
 * ``evaluated = 1 − e / v`` otherwise, ``v`` being its verdict rows (passing, failing, warning,
   error, timeout) and ``e`` its per-object error/timeout rows (1 when ``v`` is 0: it ran and had
   nothing to judge, or every object was skipped or exempted).
 
 ``not_evaluated`` lists every check with ``evaluated < 1`` or not applicable, with why.
+
+Stored history of version 1 (before coverage was part of the verdict) is read through
+:func:`normalise`, which applies the version-2 rule to its stored score and coverage (all the rule
+needs), so trends across the upgrade compare by one rule.
 
 Exempted rows (``skipped`` with a reason starting ``exempt:``) are outside the scores but counted
 (``exempted``) so reports can show how much was waived.
@@ -66,11 +81,22 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Connection
 
 from storage.db import Database
+from storage.grades import (
+    GRADE_BANDS,
+    INCOMPLETE_BELOW,
+    LOWEST_GRADE,
+    RESOURCE_NOT_LISTED,
+    coverage_text,
+    grade,
+    score_text,
+    verdict,
+)
 from storage.models import history_table as H
 from storage.models import runs_table as R
 
 __all__ = [
     "GRADE_BANDS",
+    "INCOMPLETE_BELOW",
     "NOT_APPLICABLE_REASONS",
     "PILLAR_ORDER",
     "SCORES_VERSION",
@@ -79,25 +105,28 @@ __all__ = [
     "Tally",
     "compute",
     "compute_for_run",
+    "coverage_text",
     "grade",
+    "normalise",
     "pillar_of",
     "run_scores",
+    "score_text",
     "tally",
+    "verdict",
     "weight",
 ]
 
-SCORES_VERSION = 1  # bump when the method changes, so stored history stays interpretable
+# Bump when the method changes, so stored history stays interpretable. 1: score, grade, coverage
+# side by side; 2: coverage is part of the verdict (incomplete scopes, grades capped by coverage).
+SCORES_VERSION = 2
 SEVERITY_WEIGHTS: dict[str, int] = {"critical": 10, "high": 5, "medium": 3, "low": 1, "info": 0}
 # A severity storage does not know (rows written by a newer kwa) weighs as medium: never 0, which
 # would silently drop its failures from the score.
 UNKNOWN_SEVERITY_WEIGHT = 3
 WARNING_FACTOR = 0.5
-GRADE_BANDS: tuple[tuple[int, str], ...] = ((90, "A"), (80, "B"), (70, "C"), (60, "D"), (50, "E"))
-LOWEST_GRADE = "F"
 
 NOT_APPLICABLE_REASONS = ("requires-live", "requires-metrics", "disabled")
 EXEMPT_PREFIX = "exempt:"
-RESOURCE_NOT_LISTED = "cannot evaluate, resource not listed"  # checks.runner.preflight's message
 
 PILLAR_ORDER = ("security", "reliability", "performance", "cost", "operational-excellence", "sustainability")
 # Check ids are validated as (SEC|REL|PERF|COST|OPS|SUS)-NNN at registration (checks.registry.ID_PATTERN);
@@ -111,6 +140,7 @@ _PILLAR_OF_PREFIX = {
     "SUS": "sustainability",
 }
 _RAN_TO_THE_END = ("completed", "partial")  # run states in which every check without rows did execute
+_IN_PROGRESS = ("queued", "running")  # scores computed live: a check without rows has not reported yet
 STATUS_COLUMNS = ("passing", "failing", "warning", "skipped", "error", "timeout")
 
 _CHECK_LEVEL = "object_kind IS NULL"
@@ -208,14 +238,41 @@ def weight(severity: str | None) -> int:
     return SEVERITY_WEIGHTS.get(str(severity or "").lower(), UNKNOWN_SEVERITY_WEIGHT)
 
 
-def grade(score: float | None) -> str | None:
-    """A ≥ 90, B ≥ 80, C ≥ 70, D ≥ 60, E ≥ 50, else F; ``None`` for no score."""
-    if score is None:
-        return None
-    for floor, letter in GRADE_BANDS:
-        if score >= floor:
-            return letter
-    return LOWEST_GRADE
+def _method() -> dict[str, Any]:
+    return {
+        "weights": dict(SEVERITY_WEIGHTS),
+        "warning_factor": WARNING_FACTOR,
+        "grades": {letter: floor for floor, letter in GRADE_BANDS} | {LOWEST_GRADE: 0},
+        "coverage_rule": {"incomplete_below": INCOMPLETE_BELOW, "grade_capped_by_coverage": True},
+    }
+
+
+def normalise(scores: Any) -> Any:
+    """Stored scores as the current version reads them.
+
+    Version 1 (score and coverage side by side) gets the version-2 verdict applied to each scope's
+    stored score and coverage, ``recomputed_from: 1`` and the current method; the counts, weights
+    and ``not_evaluated`` are as stored. Anything else (the current version, a newer one, or
+    scores a caller stored in its own shape) is returned unchanged.
+    """
+    if not isinstance(scores, Mapping) or scores.get("version") != 1:
+        return scores
+    out = dict(scores)
+
+    def scope(entry: Any) -> Any:
+        if not isinstance(entry, Mapping):
+            return entry
+        return {**entry, **verdict(entry.get("score"), entry.get("coverage"))}
+
+    out["overall"] = scope(scores.get("overall"))
+    pillars = scores.get("pillars") if isinstance(scores.get("pillars"), Mapping) else {}
+    out["pillars"] = {p: scope(e) for p, e in pillars.items()}
+    order = scores.get("pillar_order") or list(out["pillars"])
+    out["incomplete_pillars"] = [p for p in order if (out["pillars"].get(p) or {}).get("incomplete")]
+    out["method"] = _method()
+    out["version"] = SCORES_VERSION
+    out["recomputed_from"] = 1
+    return out
 
 
 def pillar_of(check_id: str) -> str | None:
@@ -282,8 +339,7 @@ class _Scope:
             # Never 100.0 while something is missing, however small the missing part.
             coverage = min(_truncated_percent(self.evaluated, self.applicable) or 0.0, 99.9)
         return {
-            "score": score,
-            "grade": grade(score),
+            **verdict(score, coverage),
             "coverage": coverage,
             "weighted_passing": self.passing2 / 2,
             "weighted_total": self.total2 / 2,
@@ -377,6 +433,8 @@ def compute(
             outcome = str(info.get("outcome") or "not_run")
             why = {"errored": "error", "timed_out": "timeout"}.get(outcome, "not-run")
             missing[check_id] = (why, str(info.get("message") or outcome.replace("_", " ")))
+        elif state in _IN_PROGRESS:
+            missing[check_id] = ("pending", f"no results yet: the run is {state}")
         elif not ran_to_the_end:
             missing[check_id] = ("not-run", "no results recorded: the run ended before this check reported")
         else:
@@ -401,16 +459,14 @@ def compute(
     not_evaluated.sort(key=lambda e: e["check_id"])
 
     order = [p for p in PILLAR_ORDER if p in pillars] + sorted(p for p in pillars if p not in PILLAR_ORDER)
+    results = {p: pillars[p].result() for p in order}
     return {
         "version": SCORES_VERSION,
-        "method": {
-            "weights": dict(SEVERITY_WEIGHTS),
-            "warning_factor": WARNING_FACTOR,
-            "grades": {letter: floor for floor, letter in GRADE_BANDS} | {LOWEST_GRADE: 0},
-        },
+        "method": _method(),
         "overall": overall.result(),
-        "pillars": {p: pillars[p].result() for p in order},
+        "pillars": results,
         "pillar_order": order,  # JSONB does not keep key order
+        "incomplete_pillars": [p for p in order if results[p]["incomplete"]],
         "not_evaluated": not_evaluated,
     }
 
@@ -441,7 +497,8 @@ def compute_for_run(conn: Connection, run: Mapping[str, Any], tallies: Iterable[
 
 
 def run_scores(db: Database, run_id: str) -> dict[str, Any]:
-    """A run's scores: the stored ones from its history row, else computed from its results now.
+    """A run's scores: the stored ones from its history row (:func:`normalise`d), else computed
+    from its results now.
 
     Computing covers runs still in progress (their missing checks count as not run) and history
     rows written without scores. Raises :class:`storage.runs.RunNotFound` for an unknown run.
@@ -451,7 +508,7 @@ def run_scores(db: Database, run_id: str) -> dict[str, Any]:
     with db.read() as conn:
         stored = conn.execute(select(H.c.scores).where(H.c.run_id == run_id)).scalar()
         if stored is not None:
-            return dict(stored)
+            return dict(normalise(stored))
         run = conn.execute(select(R).where(R.c.run_id == run_id)).first()
         if run is None:
             raise RunNotFound(run_id)

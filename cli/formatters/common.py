@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from storage.grades import INCOMPLETE_BELOW, coverage_text, score_text
+
 STATUS_STYLE = {
     "passing": "green",
     "failing": "bold red",
@@ -76,14 +78,66 @@ def fmt_time(value: Any) -> str:
 
 
 def fmt_score(entry: Any) -> str:
-    """``78.5 (C)`` from a score dict, ``-`` when there is none."""
-    if isinstance(entry, Mapping):
-        score, grade = entry.get("score"), entry.get("grade")
-    else:
-        score, grade = entry, None
-    if score is None or isinstance(score, bool) or not isinstance(score, int | float) or math.isnan(score):
-        return "-"
-    return f"{score:g} ({grade})" if grade else f"{score:g}"
+    """``78.5 (C)``, ``91.4 (D, capped)``, ``incomplete`` or ``-`` (:func:`storage.grades.score_text`)."""
+    return score_text(entry)
+
+
+def fmt_coverage(entry: Any) -> str:
+    """``69 %`` from a score dict (or a number), ``-`` when there is none."""
+    return coverage_text(entry.get("coverage") if isinstance(entry, Mapping) else entry)
+
+
+SCORE_LEGEND = {
+    "capped": "capped: the grade is held down by coverage (never better than the band the coverage reaches)",
+    "incomplete": f"incomplete: under {INCOMPLETE_BELOW:g} % of the applicable checks could be evaluated, so no score",
+}
+
+
+def score_legend(entries: Any) -> list[str]:
+    """The legend lines for the markers among ``entries`` (score dicts), in a fixed order."""
+    texts = {fmt_score(e) for e in entries}
+    out = []
+    if any(t.endswith(", capped)") for t in texts):
+        out.append(SCORE_LEGEND["capped"])
+    if "incomplete" in texts:
+        out.append(SCORE_LEGEND["incomplete"])
+    return out
+
+
+def not_evaluated_lines(scores: Any, limit: int = 10) -> list[str]:
+    """What kept the coverage below 100 %: one line per (reason, message), its checks named.
+
+    ``SEC-002 (security) resource-not-listed: cannot evaluate, …`` for a reason of one check;
+    ``resource-not-listed, 45 checks (REL-001, … and 39 more): cannot evaluate, …`` when many
+    share it (a 403 on one kind errors every check that needs it). At most ``limit`` lines, then
+    ``… and N more``. Plain text: the callers print it as literal text, never as markup.
+    """
+    entries = [
+        e
+        for e in ((scores or {}).get("not_evaluated") or [] if isinstance(scores, Mapping) else [])
+        if isinstance(e, Mapping) and e.get("applicable", True)
+    ]
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for e in entries:
+        groups.setdefault((str(e.get("why")), " ".join(str(e.get("message") or "").split())), []).append(e)
+    lines = []
+    for (why, message), members in list(groups.items())[:limit]:
+        tail = f": {message}" if message else ""
+        if len(members) == 1:
+            e = members[0]
+            where = f" ({e['pillar']})" if e.get("pillar") else ""
+            evaluated = e.get("evaluated")
+            partly = isinstance(evaluated, float) and 0 < evaluated < 1
+            part = f", {int(evaluated * 1000) / 10:g} % evaluated" if partly else ""
+            lines.append(f"{e.get('check_id')}{where} {why}{part}{tail}")
+        else:
+            ids = [str(e.get("check_id")) for e in members]
+            shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+            lines.append(f"{why}, {len(ids)} checks ({shown}){tail}")
+    if len(groups) > limit:
+        rest = sum(len(m) for m in list(groups.values())[limit:])
+        lines.append(f"… and {rest} more check{'s' if rest != 1 else ''} (-o json lists every one)")
+    return lines
 
 
 def fmt_ms(ms: Any) -> str:

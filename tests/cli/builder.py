@@ -1,7 +1,8 @@
 """A small deterministic database, built through storage's public API only.
 
-Two clusters: ``prod-eu`` has two completed runs a day apart (scores recorded, results from
-manifests so SARIF has file locations, changes between them for ``diff``); ``staging`` has a
+Two clusters: ``prod-eu`` has two runs a day apart (scores recorded — the second one partial, with
+a grade capped by coverage and an incomplete pillar — results from manifests so SARIF has file
+locations, changes between them for ``diff``); ``staging`` has a
 failed run and a completed run that carries warnings (seed 002's indicator). One result carries
 hostile text: quotes, ``%``, ``'; DROP TABLE``, a leading ``=`` (CSV formula), a newline.
 The clock of storage.runs is frozen so every timestamp is fixed.
@@ -15,8 +16,10 @@ from typing import Any
 
 import storage.runs as runs_module
 from storage.db import Database
+from storage.grades import verdict
 from storage.results import ResultWriter
 from storage.runs import create_run, fail_run, finish_run, start_run
+from storage.scores import SCORES_VERSION
 
 RUN_1 = "run_20260210_090000_aaaaaa"
 RUN_2 = "run_20260211_090000_bbbbbb"
@@ -77,13 +80,29 @@ def _results(db: Database, run_id: str, at: datetime, groups: list[tuple[str, li
             writer.add(check(check_id), rows, at + timedelta(seconds=i), 12 + i)
 
 
-def _scores(overall: float, grade: str, pillars: dict[str, float]) -> dict[str, Any]:
-    def g(s: float) -> str:
-        return "A" if s >= 90 else "B" if s >= 80 else "C" if s >= 70 else "D" if s >= 60 else "F"
+def _scores(
+    overall: float,
+    pillars: dict[str, float | None],
+    coverage: dict[str, float] | None = None,
+    not_evaluated: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Scores in the stored shape (illustrative numbers), each scope judged by the real coverage rule
+    (``storage.grades.verdict``): coverage per scope defaults to 100."""
+    cov = coverage or {}
 
+    def scope(score: float | None, name: str) -> dict[str, Any]:
+        return {**verdict(score, cov.get(name, 100.0)), "coverage": cov.get(name, 100.0)}
+
+    judged = {p: scope(s, p) for p, s in pillars.items()}
+    applicable = len(CHECKS)
+    evaluated = applicable * cov.get("overall", 100.0) / 100
     return {
-        "overall": {"score": overall, "grade": grade, "coverage": 1.0},
-        "pillars": {p: {"score": s, "grade": g(s), "coverage": 1.0} for p, s in pillars.items()},
+        "version": SCORES_VERSION,
+        "overall": scope(overall, "overall") | {"checks_applicable": applicable, "checks_evaluated": evaluated},
+        "pillars": judged,
+        "pillar_order": list(judged),
+        "incomplete_pillars": [p for p, e in judged.items() if e["incomplete"]],
+        "not_evaluated": not_evaluated or [],
     }
 
 
@@ -141,8 +160,8 @@ def build(db: Database, monkeypatch: Any) -> None:
     )
     finish_run(
         db, RUN_1, "completed",
-        history={"duration_ms": 4200, "scores": _scores(61.5, "D", {"security": 50.0, "reliability": 40.0,
-                                                                     "cost": 75.0, "operational-excellence": 100.0})},
+        history={"duration_ms": 4200, "scores": _scores(61.5, {"security": 50.0, "reliability": 40.0,
+                                                                "cost": 75.0, "operational-excellence": 100.0})},
         summary={"objects": 4, "problems": [], "unavailable": {}, "checks_not_executed": {}},
     )  # fmt: skip
 
@@ -210,8 +229,16 @@ def build(db: Database, monkeypatch: Any) -> None:
     )
     finish_run(
         db, RUN_2, "partial", error=None,
-        history={"duration_ms": 3900, "scores": _scores(55.0, "F", {"security": 30.0, "reliability": 70.0,
-                                                                     "cost": 100.0})},
+        history={"duration_ms": 3900, "scores": _scores(
+            55.0, {"security": 30.0, "reliability": 70.0, "cost": 100.0, "operational-excellence": None},
+            coverage={"overall": 72.0, "cost": 60.0, "operational-excellence": 0.0},
+            not_evaluated=[
+                {"check_id": "COST-001", "pillar": "cost", "severity": "low", "why": "partial",
+                 "message": "2 of 5 results are error/timeout, e.g. ConfigMap/shop/web-config: timeout",
+                 "applicable": True, "evaluated": 0.6},
+                {"check_id": "OPS-001", "pillar": "operational-excellence", "severity": "info", "why": "error",
+                 "message": "OPS-001 raised KeyError: 'labels'", "applicable": True, "evaluated": 0.0},
+            ])},
         summary={"objects": 5, "problems": [], "unavailable": {},
                  "checks_not_executed": {"OPS-001": {"outcome": "errored", "message": "KeyError: 'labels'"}}},
     )  # fmt: skip

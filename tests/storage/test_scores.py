@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import text, update
 
 from storage.db import Database
+from storage.grades import coverage_text, score_text, verdict
 from storage.models import history_table
 from storage.results import ResultWriter
 from storage.runs import RunNotFound, abort_run, create_run, fail_run, finish_run, get_history, start_run
-from storage.scores import Tally, compute, grade, pillar_of, run_scores, tally, weight
+from storage.scores import SCORES_VERSION, Tally, compute, grade, normalise, pillar_of, run_scores, tally, weight
 
 from .helpers import new_run, row
 
@@ -237,12 +238,15 @@ def test_coverage_with_forbidden_timeouts_requires_live_and_partial_checks(db: D
         state="partial",
     )
     sec, rel = s["pillars"]["security"], s["pillars"]["reliability"]
-    # A green-looking score, but coverage tells the truth.
-    assert sec["score"] == 100.0 and sec["grade"] == "A"
+    # What it saw was all green, but it saw under half: incomplete, no score, no grade.
+    assert sec["score"] is None and sec["grade"] is None and sec["incomplete"] is True
+    assert sec["measured_score"] == 100.0
     assert sec["checks_applicable"] == 4 and sec["checks_not_applicable"] == 3
     assert sec["checks_evaluated"] == 1.75 and sec["coverage"] == 43.7  # 1.75 / 4, truncated
-    assert rel["score"] is None and rel["coverage"] == 0.0
+    assert rel["score"] is None and rel["coverage"] == 0.0 and rel["incomplete"] is True
     assert s["overall"]["coverage"] == 35.0 and s["overall"]["checks_applicable"] == 5  # 1.75 / 5
+    assert s["overall"]["incomplete"] is True and s["overall"]["score"] is None
+    assert s["incomplete_pillars"] == ["security", "reliability"]
     why = {e["check_id"]: (e["why"], e["applicable"], e["evaluated"]) for e in s["not_evaluated"]}
     assert why == {
         "REL-001": ("error", True, 0.0),
@@ -266,6 +270,101 @@ def test_only_skipped_checks_leave_coverage_undefined(db: Database) -> None:
     assert s["overall"]["score"] is None
 
 
+# -- coverage is part of the verdict --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("measured", "coverage", "expected"),
+    [
+        (91.4, 100.0, (91.4, "A", False, False)),
+        (91.4, 90.0, (91.4, "A", False, False)),  # a band edge is in the band
+        (91.4, 89.9, (91.4, "B", True, False)),
+        (91.4, 69.0, (91.4, "D", True, False)),
+        (91.4, 50.0, (91.4, "E", True, False)),
+        (91.4, 49.9, (None, None, False, True)),  # below the F band: incomplete
+        (0.0, 31.0, (None, None, False, True)),  # the 403 run's security pillar: 0 (F) at 31 %
+        (40.0, 75.0, (40.0, "F", False, False)),  # the score's band is already worse: not capped
+        (75.0, None, (75.0, "C", False, False)),  # nothing applicable caps nothing
+        (None, 100.0, (None, None, False, False)),  # nothing to score
+        (None, 0.0, (None, None, False, True)),  # a failed run with no results: incomplete
+    ],
+)
+def test_coverage_rule(measured: float | None, coverage: float | None, expected: tuple) -> None:
+    v = verdict(measured, coverage)
+    assert (v["score"], v["grade"], v["grade_capped"], v["incomplete"]) == expected
+    assert v["measured_score"] == measured
+    if v["grade_capped"]:
+        assert v["uncapped_grade"] == grade(measured) != v["grade"]
+
+
+def test_the_403_run_of_issue_10_is_incomplete_not_an_a() -> None:
+    """Deployments forbidden: the checks that need them error, the rest is mostly green."""
+    forbidden = [Tally(f"SEC-{i:03d}", "security", "critical", whole_status="error", whole_message=FORBIDDEN)
+                 for i in range(1, 11)]  # fmt: skip
+    ok = [t(f"REL-{i:03d}", "medium", passing=9, failing=1) for i in range(1, 5)] + [t("SEC-011", passing=1)]
+    s = compute([*forbidden, *ok], state="partial")
+    assert s["overall"]["coverage"] == 33.3 and s["overall"]["measured_score"] == 90.4
+    assert s["overall"]["incomplete"] and s["overall"]["grade"] is None
+    assert s["pillars"]["security"]["incomplete"] and s["pillars"]["security"]["score"] is None
+    assert s["pillars"]["reliability"]["grade"] == "A" and not s["pillars"]["reliability"]["incomplete"]
+    assert s["incomplete_pillars"] == ["security"]
+    assert s["version"] == SCORES_VERSION == 2
+    assert s["method"]["coverage_rule"] == {"incomplete_below": 50.0, "grade_capped_by_coverage": True}
+
+
+def test_a_missing_pillar_caps_the_overall_grade() -> None:
+    tallies = [t(f"REL-{i:03d}", passing=10) for i in range(1, 8)]
+    tallies += [Tally(f"SEC-{i:03d}", "security", "critical", whole_status="timeout", whole_message="deadline")
+                for i in range(1, 4)]  # fmt: skip
+    s = compute(tallies, state="partial")
+    overall = s["overall"]
+    assert overall["score"] == 100.0 and overall["coverage"] == 70.0
+    assert overall["grade"] == "C" and overall["grade_capped"] and overall["uncapped_grade"] == "A"
+    assert score_text(overall) == "100 (C, capped)" and coverage_text(overall["coverage"]) == "70 %"
+
+
+def test_score_text() -> None:
+    assert score_text({"score": 61.5, "grade": "D"}) == "61.5 (D)"
+    assert score_text({"score": 91.4, "grade": "D", "grade_capped": True}) == "91.4 (D, capped)"
+    assert score_text({"score": None, "incomplete": True, "measured_score": 99.0}) == "incomplete"
+    assert score_text({"score": None}) == score_text(None) == score_text(float("nan")) == "-"
+    assert score_text(72.5) == "72.5" and coverage_text(None) == "-" and coverage_text(99.9) == "99.9 %"
+
+
+def test_version_1_history_reads_by_the_current_rule() -> None:
+    v1 = {
+        "version": 1,
+        "method": {"weights": {}, "warning_factor": 0.5, "grades": {}},
+        "overall": {"score": 91.4, "grade": "A", "coverage": 69.0, "checks_applicable": 100},
+        "pillars": {"security": {"score": 0.0, "grade": "F", "coverage": 31.0},
+                    "cost": {"score": 80.0, "grade": "B", "coverage": 100.0}},
+        "pillar_order": ["security", "cost"],
+        "not_evaluated": [{"check_id": "SEC-001", "why": "resource-not-listed"}],
+    }  # fmt: skip
+    n = normalise(v1)
+    assert n["version"] == 2 and n["recomputed_from"] == 1 and n["incomplete_pillars"] == ["security"]
+    assert n["overall"] | {} == {**v1["overall"], **verdict(91.4, 69.0)}
+    assert n["overall"]["grade"] == "D" and n["overall"]["grade_capped"]
+    assert n["pillars"]["security"]["incomplete"] and n["pillars"]["security"]["measured_score"] == 0.0
+    assert n["pillars"]["cost"]["grade"] == "B" and n["not_evaluated"] == v1["not_evaluated"]
+    assert v1["overall"]["grade"] == "A"  # the stored document is not modified
+    current = compute([t("SEC-001", passing=1)], state="completed")
+    assert normalise(current) is current  # the current version, and shapes of a caller's own, as stored
+    assert normalise({"overall": {"score": 99.0}}) == {"overall": {"score": 99.0}}
+    assert normalise(None) is None
+
+
+def test_run_scores_normalises_stored_version_1(db: Database) -> None:
+    rid = new_run(db, check_ids=["SEC-001"])
+    write(db, rid, [(chk("SEC-001"), rows(passing=3))])
+    finish_run(db, rid, "completed")
+    old = {"version": 1, "overall": {"score": 95.0, "grade": "A", "coverage": 40.0}, "pillars": {}}
+    with db.begin() as conn:
+        conn.execute(update(history_table).where(history_table.c.run_id == rid).values(scores=old))
+    s = run_scores(db, rid)
+    assert s["overall"]["incomplete"] and s["overall"]["score"] is None and s["recomputed_from"] == 1
+
+
 # -- stored with the history row ------------------------------------------------------------------
 
 
@@ -275,7 +374,8 @@ def test_scores_stored_on_finish_partial(db: Database) -> None:
     summary = {"checks_not_executed": {"REL-001": {"outcome": "cancelled", "message": "cancelled before it ran"}}}
     finish_run(db, rid, "partial", summary=summary)
     s = get_history(db, rid)["scores"]
-    assert s["overall"]["score"] == 100.0 and s["overall"]["coverage"] == 33.3
+    assert s["overall"]["measured_score"] == 100.0 and s["overall"]["coverage"] == 33.3
+    assert s["overall"]["score"] is None and s["overall"]["incomplete"]  # a third evaluated: no score
     rel = next(e for e in s["not_evaluated"] if e["check_id"] == "REL-001")
     assert rel == {
         "check_id": "REL-001",
@@ -295,6 +395,7 @@ def test_scores_stored_on_fail_with_the_results_it_has(db: Database) -> None:
     fail_run(db, rid, "run-level timeout of 300s exceeded")
     s = get_history(db, rid)["scores"]
     assert s["overall"]["score"] == 50.0 and s["overall"]["coverage"] == 50.0
+    assert s["overall"]["grade"] == "E" and not s["overall"]["incomplete"]  # exactly half: scored, E at best
     [missing] = s["not_evaluated"]
     assert missing["check_id"] == "SEC-002" and missing["why"] == "not-run"
     assert "run ended before this check reported" in missing["message"]
@@ -322,7 +423,8 @@ def test_run_scores_reads_stored_or_computes(db: Database) -> None:
     write(db, rid, [(chk("SEC-001"), rows(passing=3, failing=1))])
     live = run_scores(db, rid)  # still running: SEC-002 has not reported yet
     assert live["overall"]["score"] == 75.0 and live["overall"]["coverage"] == 50.0
-    assert [e["why"] for e in live["not_evaluated"]] == ["not-run"]
+    [pending] = live["not_evaluated"]
+    assert (pending["why"], pending["message"]) == ("pending", "no results yet: the run is running")
 
     finish_run(db, rid, "completed")  # SEC-002 ran and found nothing
     stored = get_history(db, rid)["scores"]

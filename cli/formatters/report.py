@@ -1,0 +1,85 @@
+"""The table ``kwa run`` prints when a run ends (``flows.run.render`` hands its view here).
+
+Everything in the view that came from the cluster, the manifests or the user — cluster id, error,
+check messages, kinds, input problems — is literal text (:func:`cli.formatters.table.lit`), never
+Rich markup: an object named ``web[/]`` or a manifest path ``[/x]`` prints as itself instead of
+ending the report (and with it the CI gates) in a MarkupError.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from rich.table import Table
+
+from cli.formatters.common import STATE_STYLE, fmt_coverage
+from cli.formatters.table import console_for, line, lit, score_notes, styled
+from storage.enums import STATUSES
+
+__all__ = ["report_score", "run_report"]
+
+
+def report_score(entry: Any) -> str:
+    """The report's compact cell: ``80 B``, ``91 D (capped)``, ``incomplete``, ``-``.
+
+    Whole points, cut (not rounded: 89.9 shows 89, never a 90 next to a B).
+    """
+    if not isinstance(entry, Mapping):
+        return "-"
+    if entry.get("incomplete"):
+        return "incomplete"
+    score = entry.get("score")
+    if isinstance(score, bool) or not isinstance(score, int | float) or math.isnan(score):
+        return "-"
+    text = f"{math.floor(score)} {entry.get('grade') or ''}".strip()
+    return f"{text} (capped)" if entry.get("grade_capped") else text
+
+
+def run_report(view: Mapping[str, Any], out: TextIO | None = None) -> None:
+    """Run line, per-pillar table with scores and coverage, what was not evaluated, and the warnings."""
+    console = console_for(out if out is not None else sys.stdout)
+    run = view.get("run") or {}
+    console.print(
+        line(
+            "Run ",
+            (str(run.get("run_id")), "bold"),
+            f" · cluster {run.get('cluster_id', '?')} · state ",
+            styled(run.get("state"), STATE_STYLE),
+        )
+    )
+    if run.get("error"):
+        console.print(line(("error:", "red"), " ", str(run["error"])))
+    scores = view.get("scores") if isinstance(view.get("scores"), Mapping) else {}
+    per_pillar = scores.get("pillars") or {}
+    overall = scores.get("overall")
+    columns = ("pillar", *(("score", "coverage") if scores else ()), "checks", *STATUSES)
+    table = Table()
+    for col in columns:
+        table.add_column(col, justify="left" if col == "pillar" else "right")
+    totals = dict.fromkeys(("checks", *STATUSES), 0)
+    pillars = view.get("pillars") or {}
+    for pillar, counts in pillars.items():
+        entry = per_pillar.get(pillar)
+        shown = [report_score(entry), fmt_coverage(entry)] if scores else []
+        table.add_row(*(lit(v) for v in (pillar, *shown, *(counts.get(c, 0) for c in ("checks", *STATUSES)))))
+        for c in totals:
+            totals[c] += counts.get(c, 0)
+    if pillars:
+        shown = [report_score(overall), fmt_coverage(overall)] if scores else []
+        table.add_row(*(lit(v, "bold") for v in ("total", *shown, *totals.values())))
+        console.print(table)
+    head = f"not evaluated (coverage {fmt_coverage(overall)}):"
+    score_notes(console, scores, [overall, *per_pillar.values()], head=head)
+    listed = {e.get("check_id") for e in scores.get("not_evaluated") or [] if isinstance(e, Mapping)}
+    for check_id, info in (view.get("checks_not_executed") or {}).items():
+        info = info if isinstance(info, Mapping) else {}
+        if info.get("outcome") in ("errored", "timed_out") and check_id not in listed:  # not said above
+            console.print(line((str(check_id), "yellow"), f" {info['outcome']}: {info.get('message', '')}"))
+    for kind, why in (view.get("unavailable") or {}).items():
+        if not str(why).startswith("not installed"):
+            console.print(line(("not listed", "yellow"), f" {kind}: {why}"))
+    for problem in view.get("problems") or []:
+        console.print(line(("skipped input", "yellow"), f" {problem}"))
