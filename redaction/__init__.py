@@ -12,7 +12,7 @@ Every error message, log line, stored error and Prefect state message passes thr
   value (``Bearer …``, ``Authorization:`` headers, ``user:password@`` in URLs,
   ``token:``/``password:``/``client-key-data:`` fields, PEM private keys, long base64 key data).
 
-:func:`install` (:mod:`redaction.install`) puts the layer under the whole process: a logging
+:func:`install` (:mod:`redaction.hooks`) puts the layer under the whole process: a logging
 record factory, the exception hooks, optionally redacting ``sys.stdout``/``sys.stderr`` and
 Prefect's exception-to-state messages and API request bodies.
 
@@ -153,7 +153,7 @@ def forget_all() -> None:
 
 
 def install(*, streams: bool = False, prefect: bool = False) -> None:
-    """Put redaction under the whole process (idempotent): see :mod:`redaction.install`."""
-    from redaction.install import install as _install
+    """Put redaction under the whole process (idempotent): see :mod:`redaction.hooks`."""
+    from redaction.hooks import install as _install
 
     _install(streams=streams, prefect=prefect)

@@ -44,7 +44,7 @@ VERSION = {"major": "1", "minor": "29", "gitVersion": "v1.29.4", "platform": "li
 class Seen:
     path: str
     params: dict[str, str]
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
 
 
 @dataclass
@@ -162,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
-        seen = Seen(url.path, dict(parse_qsl(url.query)), dict(self.headers.items()))
+        seen = Seen(url.path, dict(parse_qsl(url.query)), {k.lower(): v for k, v in self.headers.items()})
         self.double.requests.append(seen)
         fault = self.double.planned(url.path)
         if fault is None and url.path in self.double.expire_continue and seen.params.get("continue"):
@@ -212,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(fault, Status):
             reason, message = fault.reason, fault.message
             if fault.echo:
-                auth = seen.headers.get("Authorization", "")
+                auth = seen.headers.get("authorization", "")
                 token = auth.partition(" ")[2]
                 message = f"{message} Authorization: {auth}; token={token}; headers={seen.headers!r}"
                 reason = token or reason

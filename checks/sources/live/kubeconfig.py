@@ -16,8 +16,9 @@ TLS and authentication come from the official ``kubernetes`` client (``load_kube
   files too). A token with a line break or another control character *inside* cannot be sent as an
   HTTP header: instead of the HTTP client's "Invalid header value b'Bearer …'", which quotes the
   token, loading fails with :class:`ClusterConfigError` naming the kubeconfig, the context and the
-  user field, never the value. A refreshed token (exec plugin, rotated service-account token) is
-  checked the same way each time it is used.
+  user field, never the value. The client re-sets the token on every request (its refresh hook:
+  exec plugins, rotated service-account tokens), so every request's header is cleaned and checked
+  again (:func:`clean_header`) and registered.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Target:
     server: str  # base URL without credentials, for messages
     label: str  # for the snapshot description
     cluster_id: str
+    origin: str = "the token"  # where the credential comes from, for messages about it
 
 
 class BadCredential(Exception):
@@ -106,7 +108,7 @@ def configure(kubeconfig: str | None, context: str | None) -> Target:
         origin = f"kubeconfig {path}, context {name or '(current)'}: the token {selected.token_origin()}"
         guard_credentials(cfg, origin)
         server = safe_url(cfg.host)
-        return Target(cfg, server, name or server, name or (urlsplit(cfg.host).hostname or server))
+        return Target(cfg, server, name or server, name or (urlsplit(cfg.host).hostname or server), origin)
 
     if context is not None:
         raise ClusterConfigError(f"context {context!r} requested but no kubeconfig found ($KUBECONFIG, ~/.kube/config)")
@@ -116,49 +118,42 @@ def configure(kubeconfig: str | None, context: str | None) -> Target:
         config.load_incluster_config(client_configuration=cfg)
     except ConfigException as exc:
         raise ClusterConfigError(f"cannot use the in-cluster service account: {redaction.redact(exc)}") from None
-    guard_credentials(cfg, "the in-cluster service account token")
+    origin = "the in-cluster service account token"
+    guard_credentials(cfg, origin)
     server = safe_url(cfg.host)
-    return Target(cfg, server, f"{server} (in-cluster)", urlsplit(cfg.host).hostname or server)
+    return Target(cfg, server, f"{server} (in-cluster)", urlsplit(cfg.host).hostname or server, origin)
 
 
 # ---- tokens: one line, registered, checked on every refresh -------------------------------------
 
 
 def guard_credentials(cfg: Any, origin: str) -> None:
-    """Check, strip and register the token now, and again whenever the client refreshes it."""
-    try:
-        sanitize(cfg, origin)
-    except BadCredential as exc:
-        raise ClusterConfigError(str(exc)) from None
-    refresh = cfg.refresh_api_key_hook
-    if refresh is None:
-        return
-
-    def checked_refresh(configuration: Any) -> None:
-        refresh(configuration)
-        sanitize(configuration, origin)
-
-    cfg.refresh_api_key_hook = checked_refresh
-
-
-def sanitize(cfg: Any, origin: str) -> None:
-    """Strip the Authorization credential's surrounding whitespace; reject control characters inside."""
+    """Check, strip and register the token the configuration holds now (refreshed tokens are checked
+    by :func:`clean_header` on every request)."""
     for key in ("BearerToken", "authorization"):
         header = cfg.api_key.get(key)
-        if not isinstance(header, str) or not header:
-            continue
-        scheme, sep, value = header.partition(" ")
-        if not sep or scheme.lower() not in ("bearer", "basic"):
-            scheme, value = "", header
-        redaction.register(value)
-        cleaned = value.strip()
-        if _CONTROL.search(cleaned):
-            what = "a line break" if ("\n" in cleaned or "\r" in cleaned) else "a control character"
-            raise BadCredential(
-                f"{origin} contains {what} inside the value, so it cannot be sent in an HTTP header "
-                "(a token is a single line; surrounding whitespace and line breaks are ignored)"
-            )
-        cfg.api_key[key] = f"{scheme} {cleaned}" if scheme else cleaned
+        if isinstance(header, str) and header:
+            try:
+                cfg.api_key[key] = clean_header(header, origin)
+            except BadCredential as exc:
+                raise ClusterConfigError(str(exc)) from None
+
+
+def clean_header(header: str, origin: str) -> str:
+    """An Authorization value with its credential stripped of surrounding whitespace (and registered);
+    :class:`BadCredential` when a control character is left inside."""
+    scheme, sep, value = header.partition(" ")
+    if not sep or scheme.lower() not in ("bearer", "basic"):
+        scheme, value = "", header
+    redaction.register(value)
+    cleaned = value.strip()
+    if _CONTROL.search(cleaned):
+        what = "a line break" if ("\n" in cleaned or "\r" in cleaned) else "a control character"
+        raise BadCredential(
+            f"{origin} contains {what} inside the value, so it cannot be sent in an HTTP header "
+            "(a token is a single line; surrounding whitespace and line breaks are ignored)"
+        )
+    return f"{scheme} {cleaned}" if scheme else cleaned
 
 
 # ---- reading the selected context's credentials -------------------------------------------------

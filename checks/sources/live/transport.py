@@ -51,7 +51,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import redaction
-from checks.sources.live.kubeconfig import BadCredential, Target
+from checks.sources.live.kubeconfig import BadCredential, Target, clean_header
 from checks.sources.live.resources import JSON, USER_AGENT
 
 MAX_ATTEMPTS = 4
@@ -241,7 +241,10 @@ class Api:
             settings = self.target.configuration.auth_settings()
         for setting in settings.values():
             if setting.get("in") == "header" and setting.get("value"):
-                headers[setting["key"]] = setting["value"]
+                value = str(setting["value"])
+                if str(setting.get("key")).lower() == "authorization":
+                    value = clean_header(value, self.target.origin)
+                headers[setting["key"]] = value
         return headers
 
     def get(self, path: str, params: dict[str, Any] | None = None, accept: str = JSON) -> Response:
@@ -429,6 +432,6 @@ def short(exc: BaseException) -> str:
     text = str(exc)
     # urllib3: "<urllib3.connection.HTTPConnection object at 0x..>: Failed to establish ...: [Errno 111] ..."
     text = re.sub(r"^<[^>]*>:\s*", "", text)
-    text = re.sub(r"HTTP(S)?Connection(Pool)?\([^)]*\):\s*", "", text)
+    text = re.sub(r"\w*HTTPS?Connection(Pool)?\([^)]*\):\s*", "", text)
     text = redaction.redact(text)
     return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
