@@ -214,6 +214,31 @@ def test_a_hanging_kind_times_out(double: ApiDouble, kubeconfig: str) -> None:
     assert len(snap.of_kind("Pod")) == 3
 
 
+def test_one_hanging_kind_costs_only_itself(double: ApiDouble, kubeconfig: str) -> None:
+    """One failure does not open the breaker: with two workers, every other kind is still listed."""
+    double.always("Pod", Hang())
+
+    snap = load(kubeconfig, request_timeout=1.0, workers=2, kinds=["Pod", "Deployment", "Namespace", "Node"])
+
+    assert snap.unavailable == {"Pod": "timeout: core/pods (no response within 1s)"}
+    assert [o.name for o in snap.of_kind("Deployment")] == ["web"]
+
+
+def test_two_kinds_hanging_together_open_the_breaker_and_a_probe_closes_it(double: ApiDouble, kubeconfig: str) -> None:
+    double.always("Pod", Hang())
+    double.always("Deployment", Hang())
+    started = time.monotonic()
+
+    snap = load(kubeconfig, request_timeout=1.0, workers=2, kinds=["Pod", "Deployment", "Namespace", "Node", "Service"])
+
+    assert time.monotonic() - started < 1.0 + 2.0
+    assert set(snap.unavailable) == {"Pod", "Deployment"}
+    assert snap.unavailable["Pod"] == "timeout: core/pods (no response within 1s)"
+    assert [o.name for o in snap.of_kind("Namespace")] == ["shop"]
+    # Each kind was asked for once: skipped ones were listed after the probe's answer closed the breaker.
+    assert len(double.requests_for("Node")) == 1 and len(double.requests_for("Service")) == 1
+
+
 def test_a_trickling_body_is_cut_at_the_request_total(double: ApiDouble, kubeconfig: str) -> None:
     """One byte every 0.5 s never trips the 5 s read timeout; the request's total deadline ends it."""
     double.always("Deployment", Trickle(interval=0.5))

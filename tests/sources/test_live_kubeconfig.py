@@ -75,7 +75,7 @@ def test_a_token_with_a_line_break_inside_is_refused_by_name(tmp_path: Path, dou
     message = str(info.value)
     what = "a control character" if inner == "\x00" else "a line break"
     assert message == (
-        f"kubeconfig {path}, context double: the token in users[tester].user.token contains {what} inside the "
+        f"kubeconfig {path}, context double: the token of user 'tester' (field token) contains {what} inside the "
         "value, so it cannot be sent in an HTTP header (a token is a single line; surrounding whitespace and line "
         "breaks are ignored)"
     )
@@ -90,7 +90,7 @@ def test_a_token_file_is_stripped_and_checked(tmp_path: Path, double: ApiDouble)
     assert snap.of_kind("Namespace") and sent_authorization(double) == {f"Bearer file-token-{MARK}-2"}
 
     token_file.write_text(f"file-token-{MARK}\r\nrest-{MARK}\n", encoding="utf-8")
-    with pytest.raises(ClusterConfigError, match=rf"token read from users\[tester\]\.user\.tokenFile \({token_file}\)"):
+    with pytest.raises(ClusterConfigError, match=rf"token of user 'tester' \(read from its tokenFile {token_file}\)"):
         load(kubeconfig(tmp_path, double, {"tokenFile": str(token_file)}))
 
 
@@ -103,7 +103,7 @@ def test_an_exec_plugin_token_is_stripped_registered_and_checked(tmp_path: Path,
 
     with pytest.raises(ClusterConfigError) as info:
         load(kubeconfig(tmp_path, double, {"exec": exec_plugin(tmp_path, f"exec-{MARK}\nsplit-{MARK}")}))
-    assert f"returned by the exec plugin of users[tester].user.exec ({sys.executable})" in str(info.value)
+    assert f"token of user 'tester' (returned by its exec plugin {sys.executable})" in str(info.value)
     assert MARK not in str(info.value)
 
 

@@ -18,16 +18,18 @@ retries disabled (``retries=False`` per request, ``Configuration.retries = 0`` f
 built from the same configuration) and retried only as :mod:`~checks.sources.live.transport`
 documents (429/503 with ``Retry-After``, 502/504, one reset). ``deadline`` (a ``time.monotonic()``
 value) bounds the whole read: when it passes, every request in flight is cut and
-:class:`DeadlineExceeded` says what was still being read. ``/version`` is read first: if it cannot be reached
-at all (connection refused, timeout, TLS failure) or rejects the credentials (HTTP 401),
-:class:`ClusterUnreachable` is raised. After that, a failing resource only lands in
-``Snapshot.unavailable``. A request that fails at the transport level (timeout, reset) opens a
-circuit breaker: until some request is answered again, kinds that have not started yet are skipped
-instead of each waiting for its own timeout, so an API server that answers ``/version`` but hangs
-on lists (etcd down) costs about one timeout in total. Skipped kinds are retried in another pass
-when a later answer closed the breaker (at most :data:`MAX_PASSES` passes), else recorded as
-skipped. If every kind fails at the transport level, :class:`ClusterUnreachable` is raised; if
-the credentials may list none of them (401/403 on every kind), :class:`NothingListable`.
+:class:`DeadlineExceeded` says what was still being read. ``/version`` is read first: if it cannot
+be reached at all (connection refused, timeout, TLS failure) or rejects the credentials (HTTP
+401), :class:`ClusterUnreachable` is raised. After that, a failing resource only lands in
+``Snapshot.unavailable``. Requests that fail at the transport level (timeout, reset) for two kinds
+with no answer in between open a circuit breaker: until some request is answered again, kinds that
+have not started yet are skipped instead of each waiting for its own timeout, but one of them at a
+time is sent as a probe. So an API server that answers ``/version`` but hangs on lists (etcd down)
+costs about two timeouts in total (the first requests, then one probe), while one kind that hangs
+or resets stays that kind's problem. Skipped kinds are retried in another pass when a later answer
+closed the breaker (at most :data:`MAX_PASSES` passes), else recorded as skipped. If every kind
+fails at the transport level, :class:`ClusterUnreachable` is raised; if the credentials may list
+none of them (401/403 on every kind), :class:`NothingListable`.
 
 Bounded size. A response body may hold at most ``max_response_bytes`` (64 MiB) after
 decompression; a kind whose page exceeds it is asked for in pages ten times smaller (twice at

@@ -169,19 +169,20 @@ class Selected:
 
     def token_origin(self) -> str:
         """Where the client takes the token from (its order: auth-provider, token, exec, basic)."""
+        # No square brackets: messages are shown by Rich, which reads [x] as markup.
         user, name = self.user, self.user_name or "?"
         provider = user.get("auth-provider")
         if isinstance(provider, dict) and provider.get("name") in ("gcp", "oidc"):
             field = "access-token" if provider.get("name") == "gcp" else "id-token"
-            return f"in users[{name}].user.auth-provider.config.{field}"
+            return f"of user '{name}' (field auth-provider.config.{field})"
         if user.get("token"):
-            return f"in users[{name}].user.token"
+            return f"of user '{name}' (field token)"
         if user.get("tokenFile"):
-            return f"read from users[{name}].user.tokenFile ({user['tokenFile']})"
+            return f"of user '{name}' (read from its tokenFile {user['tokenFile']})"
         exec_ = user.get("exec")
         if isinstance(exec_, dict):
-            return f"returned by the exec plugin of users[{name}].user.exec ({exec_.get('command', '?')})"
-        return f"made from users[{name}].user.username/password"
+            return f"of user '{name}' (returned by its exec plugin {exec_.get('command', '?')})"
+        return f"of user '{name}' (made from its username and password)"
 
 
 def _selected(files: list[str], context: str | None) -> Selected:

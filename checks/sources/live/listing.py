@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,9 @@ MAX_RELISTS = 3
 # unavailable.
 SHRINK = 10
 MAX_SHRINKS = 2
+# The circuit breaker opens after this many transport failures (distinct kinds) with no HTTP answer
+# in between: one kind that hangs or resets is that kind's problem, several in a row are the server's.
+BREAKER_THRESHOLD = 2
 _STATUS_REASON = re.compile(r"[A-Z][A-Za-z]{0,39}")
 
 
@@ -94,20 +98,59 @@ class _Malformed(Exception):
 
 
 class Lister:
+    """Lists kinds (from several threads) behind one circuit breaker.
+
+    The breaker opens after :data:`BREAKER_THRESHOLD` transport failures with no HTTP answer in
+    between; ``failing`` is then the last failure's reason. While it is open, one kind at a time is
+    let through as a probe and the others are skipped at once; any HTTP answer closes it, and the
+    caller lists skipped kinds again in another pass.
+    """
+
     def __init__(self, api: Api, page_size: int):
         self.api = api
         self.page_size = max(1, page_size)
-        # The circuit breaker: the last transport failure's reason, cleared by any HTTP answer.
         self.failing: str | None = None
+        self._failures = 0
+        self._probing = False
+        self._lock = threading.Lock()
+
+    def _admit(self) -> tuple[bool, bool, str | None]:
+        """``(go, as the probe, why not)`` for a kind about to start."""
+        with self._lock:
+            if self.failing is None:
+                return True, False, None
+            if self._probing:
+                return False, False, self.failing
+            self._probing = True
+            return True, True, None
+
+    def _answered(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self.failing = None
+
+    def _failed(self, reason: str) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._failures >= BREAKER_THRESHOLD or self.failing is not None:
+                self.failing = reason
 
     def list_kind(self, kind: str) -> Outcome:
         label = resource_label(kind)
         if self.api.remaining() <= 0:
             return Outcome(kind, error=f"deadline: {label} (not started before the deadline)", deadline=True)
-        failing = self.failing
-        if failing is not None:
+        go, probe, failing = self._admit()
+        if not go:
             message = f"skipped: {label} (API server stopped responding: {failing})"
             return Outcome(kind, error=message, transport_error=True, skipped=True)
+        try:
+            return self._list_kind(kind, label)
+        finally:
+            if probe:
+                with self._lock:
+                    self._probing = False
+
+    def _list_kind(self, kind: str, label: str) -> Outcome:
         started = time.perf_counter()
         page_size = self.page_size
         try:
@@ -126,7 +169,7 @@ class Lister:
         except TransportError as exc:
             if exc.deadline:
                 return Outcome(kind, error=f"deadline: {label} ({exc})", transport_error=True, deadline=True)
-            self.failing = str(exc)
+            self._failed(str(exc))
             prefix = "timeout" if exc.timeout else "unreachable"
             return Outcome(kind, error=f"{prefix}: {label} ({exc})", transport_error=True)
         except HttpError as exc:
@@ -168,7 +211,7 @@ class Lister:
             if is_secret:
                 params["includeObject"] = "Metadata"
             response = self.api.get(path, params, accept)
-            self.failing = None
+            self._answered()
             if response.status == 410:
                 raise _Gone
             if response.status != 200:
