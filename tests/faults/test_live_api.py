@@ -148,8 +148,9 @@ def test_credentials_rejected(kwa: Kwa, double: ApiDouble) -> None:
     got = run_live(kwa, double.url, "--check", CHECKS)
 
     assert got.code == 4, got.text
-    assert f"the Kubernetes API server at {double.url} rejected the credentials (HTTP 401 Unauthorized)" in (
-        got.run()["error"]
+    assert (
+        f"the Kubernetes API server at {double.url} rejected the credentials (HTTP 401 Unauthorized)"
+        in (got.run()["error"])
     )
     assert double.requests_for("Pod") == []
     assert_clean(got)

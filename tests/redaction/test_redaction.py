@@ -116,7 +116,10 @@ def test_environment_credentials() -> None:
         ("https://user:pass@host:6443/api", "https://***@host:6443/api"),
         ("postgresql+psycopg://kwa:s3cret@db/kwa", "postgresql+psycopg://***@db/kwa"),
         ("token: abc.def", "token: ***"),
-        ('{"token": "abc", "id_token": "xyz", "client-secret": "s"}', '{"token": "***", "id_token": "***", "client-secret": "***"}'),  # noqa: E501
+        (
+            '{"token": "abc", "id_token": "xyz", "client-secret": "s"}',
+            '{"token": "***", "id_token": "***", "client-secret": "***"}',
+        ),
         ("password=hunter2&user=a", "password=***&user=a"),
         ("client-key-data: LS0tLS1CRUdJTg==", "client-key-data: ***"),
         ("x-api-key: k-1", "x-api-key: ***"),

@@ -125,9 +125,7 @@ def test_every_credential_of_the_selected_user_and_cluster_is_registered(tmp_pat
             "config": {"refresh-token": f"refresh-{MARK}-8", "client-secret": f"client-secret-{MARK}-9"},
         },
     }
-    path = kubeconfig(
-        tmp_path, double, user, **{"proxy-url": f"http://proxyuser:proxy-pass-{MARK}-10@127.0.0.1:9"}
-    )
+    path = kubeconfig(tmp_path, double, user, **{"proxy-url": f"http://proxyuser:proxy-pass-{MARK}-10@127.0.0.1:9"})
     doc = Path(path).read_text().replace(double.url, double.url.replace("http://", f"http://srv:srv-pass-{MARK}-11@"))
     Path(path).write_text(doc)
 
