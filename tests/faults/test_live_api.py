@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -90,7 +91,8 @@ def test_many_faulty_kinds_each_stay_with_their_kind(kwa: Kwa, double: ApiDouble
     assert got.code == 3, got.text
     assert got.run()["state"] == "partial"
     unavailable = {
-        "Job": "error: batch/jobs (HTTP 500 InternalError)",
+        # The body echoed the token as its reason: not a StatusReason word, so the standard phrase is shown.
+        "Job": "error: batch/jobs (HTTP 500 Internal Server Error)",
         "ConfigMap": "error: core/configmaps (invalid JSON response)",
         "CronJob": "too large: batch/cronjobs (a page of 5 exceeded the 64 MiB response limit)",
     }
@@ -115,11 +117,15 @@ def test_a_trickling_api_server_is_cut_by_the_run_timeout(kwa: Kwa, double: ApiD
     got = run_live(kwa, double.url, "--check", CHECKS, "--run-timeout", "30", timeout=120)
 
     elapsed = time.monotonic() - started
-    print(f"kwa run ended after {elapsed:.1f}s")
-    assert elapsed < 45, got.text  # ~30 s plus starting Python and Prefect, generous under load
     assert got.code == 4, got.text
     run = got.run()
     assert run["state"] == "failed"
+    # The run (from its start to its end as stored) keeps to its timeout; the command as a whole adds
+    # starting Python and the Prefect flow run (5 s idle, 15+ s on a loaded machine).
+    duration = (datetime.fromisoformat(run["completed_at"]) - datetime.fromisoformat(run["started_at"])).total_seconds()
+    print(f"kwa run ended after {elapsed:.1f}s; the run took {duration:.1f}s")
+    assert duration < 30 + 3, duration
+    assert elapsed < 70, got.text
     assert "did not finish before the deadline" in run["error"], run["error"]
     assert "still being read (response body still arriving when the deadline passed)" in run["error"]
     assert "did not finish before the deadline" in got.out
@@ -167,9 +173,10 @@ def test_a_token_with_a_line_break_fails_by_name(kwa: Kwa, double: ApiDouble) ->
     assert run["state"] == "failed"
     expected = (
         f"kubeconfig {kwa.tmp / 'kubeconfig'}, context double: the token of user 'tester' (field token) "
-        "contains a line break inside the value"
+        "contains a line break inside the value, so it cannot be sent in an HTTP header"
     )
-    assert expected in run["error"] and expected in got.out.replace("\n", " ")
+    assert expected in run["error"]
+    assert "the token of user 'tester' (field token) contains a line break" in " ".join(got.out.split())
     assert double.requests == []
     assert_clean(got, "LineBreakTokenPartOne", "LineBreakTokenPartTwo")
 

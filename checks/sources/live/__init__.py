@@ -270,8 +270,9 @@ def _raise_if_unusable(server: str, outcomes: list[Outcome], elapsed: float) -> 
         still = f"{shown} {'was' if len(names) == 1 else 'were'} still being read ({why}); " if in_flight else ""
         not_started = len(late) - len(in_flight)
         raise DeadlineExceeded(
-            f"reading the cluster at {server} did not finish before the deadline ({elapsed:.0f}s): {still}"
-            f"{done} of {len(outcomes)} resources were read" + (f", {not_started} not started" if not_started else "")
+            f"reading the cluster at {server} did not finish before the deadline "
+            f"(after {elapsed:.0f}s of reading): {still}{done} of {len(outcomes)} resources were read"
+            + (f", {not_started} not started" if not_started else "")
         )
     listed = [o for o in outcomes if o.kind in RESOURCES]
     if listed and all(o.transport_error for o in listed):
