@@ -226,9 +226,14 @@ def clean_request(request: Any) -> Any:
         return request
     if "json" in request.headers.get("content-type", ""):
         try:
-            new = json.dumps(redact_obj(json.loads(text)), separators=(",", ":")).encode("utf-8")
+            document = json.loads(text)
         except ValueError:
             new = redact_bytes(content)
+        else:
+            cleaned = redact_obj(document)
+            if cleaned == document:  # a trigger word ("key", "token") but nothing to mask
+                return request
+            new = json.dumps(cleaned, separators=(",", ":")).encode("utf-8")
     else:
         new = redact_bytes(content)
     if new == content:
