@@ -14,6 +14,7 @@ for a path:
 * :class:`Reset` — the connection is reset (RST) after the request is read;
 * :class:`Hang` — no answer until the double stops (or ``seconds`` pass);
 * :class:`Trickle` — headers at once, then the body one byte every ``interval`` seconds;
+* :class:`SlowHeaders` — the status line and headers themselves, one byte every ``interval`` seconds;
 * :class:`Oversized` — a 200 whose valid JSON body is ``size`` bytes long, streamed.
 
 ``double.expire_continue`` holds list paths whose continue tokens always expire (410 Gone).
@@ -82,6 +83,11 @@ class Trickle:
 @dataclass
 class Oversized:
     size: int
+
+
+@dataclass
+class SlowHeaders:
+    interval: float = 0.5
 
 
 class ApiDouble:
@@ -236,6 +242,14 @@ class _Handler(BaseHTTPRequestHandler):
                 if self.double.stopping.wait(fault.interval):
                     break
                 self.wfile.write(b" ")
+                self.wfile.flush()
+            self.close_connection = True
+        elif isinstance(fault, SlowHeaders):
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + b"X-Pad: x\r\n" * 1000
+            for byte in head:
+                if self.double.stopping.wait(fault.interval):
+                    break
+                self.wfile.write(bytes([byte]))
                 self.wfile.flush()
             self.close_connection = True
         elif isinstance(fault, Oversized):

@@ -28,7 +28,7 @@ from checks.sources.live import (
     load_live,
     transport,
 )
-from tests.sources.fault_double import ApiDouble, Hang, Oversized, Raw, Reset, Status, Trickle
+from tests.sources.fault_double import ApiDouble, Hang, Oversized, Raw, Reset, SlowHeaders, Status, Trickle
 from tests.sources.k8s_double import make_pod, write_kubeconfig
 
 METRICS = ("PodMetrics", "NodeMetrics")
@@ -250,6 +250,17 @@ def test_a_trickling_body_is_cut_at_the_request_total(double: ApiDouble, kubecon
     assert 2.0 <= elapsed < 2.0 + 2.0
     assert snap.unavailable["Deployment"] == "timeout: apps/deployments (response body still arriving within 2s)"
     assert len(snap.of_kind("Pod")) == 3
+
+
+def test_trickling_headers_are_cut_at_the_request_total(double: ApiDouble, kubeconfig: str) -> None:
+    """The status line and headers arriving byte by byte: the watchdog cuts the request all the same."""
+    double.always("Deployment", SlowHeaders(interval=0.2))
+    started = time.monotonic()
+
+    snap = load(kubeconfig, request_total=2.0)
+
+    assert time.monotonic() - started < 2.0 + 2.0
+    assert snap.unavailable["Deployment"] == "timeout: apps/deployments (no complete response within 2s)"
 
 
 def test_the_deadline_cuts_every_trickling_list(double: ApiDouble, kubeconfig: str) -> None:

@@ -8,8 +8,9 @@ Every wait is bounded twice:
   (``request_total``, default ``max(60, 6 x request_timeout)`` seconds) or at the caller's
   deadline (``load_live(deadline=…)``), whichever is first. The body is read in chunks
   (``read1``: one socket read each) against that deadline, and a watchdog thread shuts the
-  request's socket down when the deadline passes, so a server trickling one byte every two seconds
-  (in the body or in the headers) cannot hold a request longer than its deadline.
+  request's socket down when the deadline passes (:mod:`~checks.sources.live.deadlines`), so a
+  server trickling one byte every two seconds (in the body or in the headers) cannot hold a request
+  longer than its deadline.
 
 Bounded size: a response body may hold at most ``max_response_bytes`` (default 64 MiB) *after*
 decompression: ``Content-Length`` is checked before reading, gzip is inflated here with a bounded
@@ -38,9 +39,7 @@ is the standard one for the status, never the server's.
 from __future__ import annotations
 
 import email.utils
-import heapq
 import http
-import itertools
 import random
 import socket
 import threading
@@ -51,6 +50,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import redaction
+from checks.sources.live.deadlines import Guard, Watchdog, current, install_guards
 from checks.sources.live.kubeconfig import BadCredential, Target, clean_header
 from checks.sources.live.resources import JSON, USER_AGENT
 
@@ -61,8 +61,6 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 ERROR_BODY_BYTES = 64 * 1024  # an error's Status document: only its reason is used
 READ_CHUNK = 256 * 1024
-
-_local = threading.local()
 
 
 class TransportError(Exception):
@@ -100,106 +98,6 @@ def phrase(status: int) -> str:
         return ""
 
 
-# ---- the watchdog: a request's socket is shut down when its deadline passes ---------------------
-
-
-class _Guard:
-    """One request's deadline; armed with the request's socket once the connection is chosen."""
-
-    def __init__(self, watchdog: _Watchdog, deadline: float):
-        self.watchdog = watchdog
-        self.deadline = deadline
-        self.sock: socket.socket | None = None
-        self.fired = False
-
-    def arm(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.watchdog.add(self)
-
-    def disarm(self) -> None:
-        self.watchdog.remove(self)
-
-
-class _Watchdog:
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, _Guard]] = []
-        self._active: set[int] = set()
-        self._ids = itertools.count()
-        self._thread: threading.Thread | None = None
-        self._stopped = False
-
-    def add(self, guard: _Guard) -> None:
-        with self._cond:
-            key = next(self._ids)
-            guard._key = key  # type: ignore[attr-defined]
-            self._active.add(key)
-            heapq.heappush(self._heap, (guard.deadline, key, guard))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="kwa-deadlines", daemon=True)
-                self._thread.start()
-            self._cond.notify()
-
-    def remove(self, guard: _Guard) -> None:
-        with self._cond:
-            self._active.discard(getattr(guard, "_key", -1))
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-
-    def _run(self) -> None:
-        with self._cond:
-            while not self._stopped:
-                while self._heap and self._heap[0][1] not in self._active:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                deadline, key, guard = self._heap[0]
-                wait = deadline - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                heapq.heappop(self._heap)
-                self._active.discard(key)
-                guard.fired = True
-                try:  # unblocks the reading thread at once: its next recv sees end of stream
-                    if guard.sock is not None:
-                        guard.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-
-def _guarded(base: type) -> type:
-    """An urllib3 connection class that arms the current request's guard before reading the answer."""
-
-    class Guarded(base):  # type: ignore[misc, valid-type]
-        def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-            guard = getattr(_local, "guard", None)
-            if guard is not None and self.sock is not None:
-                guard.arm(self.sock)
-            return super().getresponse(*args, **kwargs)
-
-    Guarded.__name__ = f"Guarded{base.__name__}"
-    return Guarded
-
-
-def install_guards(pool_manager: Any) -> None:
-    """Make every connection the pool manager creates obey the request guards (before first use)."""
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
-    class Pool(HTTPConnectionPool):
-        ConnectionCls = _guarded(HTTPConnection)
-
-    class TLSPool(HTTPSConnectionPool):
-        ConnectionCls = _guarded(HTTPSConnection)
-
-    pool_manager.pool_classes_by_scheme = {"http": Pool, "https": TLSPool}
-
-
 # ---- the API ------------------------------------------------------------------------------------
 
 
@@ -225,7 +123,7 @@ class Api:
         self.max_response_bytes = int(max_response_bytes)
         self.started = time.monotonic()
         self._auth_lock = threading.Lock()
-        self._watchdog = _Watchdog()
+        self._watchdog = Watchdog()
         install_guards(pool_manager)
 
     def close(self) -> None:
@@ -290,11 +188,11 @@ class Api:
             headers = self._headers(accept)
         except BadCredential as exc:
             raise TransportError(str(exc)) from None
-        guard = _Guard(self._watchdog, deadline)
+        guard = Guard(self._watchdog, deadline)
         resp = None
         complete = False
         try:
-            _local.guard = guard
+            current(guard)
             try:
                 resp = self.pool.request(
                     "GET",
@@ -309,7 +207,7 @@ class Api:
                 limit = self.max_response_bytes if resp.status == 200 else ERROR_BODY_BYTES
                 body, complete = self._read_body(resp, deadline, limit, truncate=resp.status != 200)
             finally:
-                _local.guard = None
+                current(None)
                 guard.disarm()
         except BodyTooLarge:
             _discard(resp)
