@@ -46,8 +46,8 @@ def install(*, streams: bool = False, prefect: bool = False) -> None:
             _install_excepthooks()
             _installed.add("logging")
         if streams and "streams" not in _installed:
-            sys.stdout = RedactingStream(sys.stdout)  # type: ignore[assignment]
-            sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]
+            sys.stdout = RedactingStream(sys.stdout, by_line=_isatty(sys.stdout))  # type: ignore[assignment]
+            sys.stderr = RedactingStream(sys.stderr, by_line=True)  # type: ignore[assignment]
             _installed.add("streams")
         if prefect and "prefect" not in _installed:
             _install_prefect()
@@ -111,17 +111,31 @@ def _install_excepthooks() -> None:
 # ---- streams ------------------------------------------------------------------------------------
 
 
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 class RedactingStream:
-    """A text stream that redacts what is written to it, one complete line at a time.
+    """A text stream that redacts what is written to it, complete lines at a time.
 
     Text is held until a line ends (``\\n`` or ``\\r``, so progress lines still show) or the stream
-    is flushed; everything else (``isatty``, ``fileno``, ``encoding``…) is the wrapped stream's.
-    ``buffer`` is a binary view that redacts too, after writing out any pending text.
+    is flushed. With ``by_line=False`` (stdout to a pipe or file, already block-buffered by Python)
+    complete lines are held until :data:`BLOCK` characters are pending, so a large export written
+    row by row is redacted in a few large pieces instead of one call per row. Everything else
+    (``isatty``, ``fileno``, ``encoding``…) is the wrapped stream's. ``buffer`` is a binary view
+    that redacts too, after writing out any pending text.
     """
 
-    def __init__(self, stream: Any):
+    BLOCK = 64 * 1024
+
+    def __init__(self, stream: Any, by_line: bool = True):
         self._stream = stream
-        self._pending = ""
+        self._by_line = by_line
+        self._parts: list[str] = []  # pending text (joined only when written: no quadratic copying)
+        self._size = 0
         self._lock = threading.RLock()
 
     @property
@@ -132,11 +146,16 @@ class RedactingStream:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         with self._lock:
-            data = self._pending + text
-            cut = max(data.rfind("\n"), data.rfind("\r")) + 1
-            self._pending = data[cut:]
-            if cut:
-                self._stream.write(redact(data[:cut]))
+            self._parts.append(text)
+            self._size += len(text)
+            ready = ("\n" in text or "\r" in text) if self._by_line else self._size >= self.BLOCK
+            if ready:
+                data = "".join(self._parts)
+                cut = max(data.rfind("\n"), data.rfind("\r")) + 1
+                rest = data[cut:]
+                self._parts, self._size = ([rest] if rest else []), len(rest)
+                if cut:
+                    self._stream.write(redact(data[:cut]))
         return len(text)
 
     def writelines(self, lines: Any) -> None:
@@ -145,8 +164,9 @@ class RedactingStream:
 
     def flush(self) -> None:
         with self._lock:
-            if self._pending:
-                pending, self._pending = self._pending, ""
+            if self._parts:
+                pending = "".join(self._parts)
+                self._parts, self._size = [], 0
                 self._stream.write(redact(pending))
             self._stream.flush()
 
