@@ -41,6 +41,7 @@ from __future__ import annotations
 import email.utils
 import http
 import random
+import re
 import socket
 import threading
 import time
@@ -88,7 +89,7 @@ class Response:
     reason: str  # the standard phrase for ``status``
     body: bytes
     attempts: int = 1
-    gave_up: str = ""  # why retrying stopped early ("retrying after 30s would pass the deadline")
+    gave_up: str = ""  # why retrying stopped early ("Retry-After 30s would pass the deadline")
 
 
 def phrase(status: int) -> str:
@@ -320,8 +321,6 @@ def _transport_error(exc: BaseException, request_timeout: float) -> TransportErr
 
 def short(exc: BaseException) -> str:
     """A one-line reason for a transport error (the innermost cause, without the pool object's repr)."""
-    import re
-
     reason = getattr(exc, "reason", None)
     if isinstance(reason, BaseException):
         exc = reason
