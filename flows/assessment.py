@@ -42,6 +42,7 @@ from flows import context
 from flows.lifecycle import CancellationWatcher, Progress, acquire_slot, detect_trigger, publish_summary, runner_id
 from flows.pillar import evaluate_for_storage, pillar_flow
 from flows.states import CheckRun, Outcome, RunState, map_run_state
+from redaction import install as install_redaction
 from storage.db import Database
 from storage.lifecycle import (
     failing_results,
@@ -157,6 +158,7 @@ def assessment(
     force_new: bool = False,
 ) -> Any:
     """Assess one cluster (or a set of manifests) and persist every result and the run's history."""
+    install_redaction(prefect=True)  # a worker's flow run starts here: logs, states, requests redacted
     logger = get_run_logger()
     spec = SourceSpec.from_dict(source)
     config = Config.load(config_path)
@@ -214,9 +216,10 @@ def assessment(
             logger.info("run %s was aborted while it waited for a slot", run_id)
             return Cancelled(message=f"run {run_id} was aborted before it started")
         logger.info("run %s: %d checks, source %s", run_id, len(selected), spec.describe())
+        deadline = None if not run_timeout else started + float(run_timeout)
         try:
             with collector_paused():
-                snapshot = load(spec)
+                snapshot = load(spec, deadline=deadline)  # --run-timeout covers reading the cluster
                 snapshot.prepare()
                 config.exemptions.prepare(snapshot)  # resolved once here, shared by every forked worker
         except Exception as exc:
@@ -229,7 +232,6 @@ def assessment(
         logger.info("snapshot: %d objects (%s)", len(snapshot.objects), snapshot.description)
         set_phase(db, run_id, "running")
 
-        deadline = None if not run_timeout else started + float(run_timeout)
         timeouts = check_timeouts(selected, config, check_timeout)
         by_pillar: dict[str, list[str]] = defaultdict(list)
         for c in selected:

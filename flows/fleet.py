@@ -18,6 +18,7 @@ import yaml
 from prefect import flow, get_run_logger
 
 from flows.lifecycle import max_concurrent_runs
+from redaction import install as install_redaction
 
 
 class FleetError(ValueError):
@@ -74,6 +75,7 @@ def fleet(
     trigger: str = "manual",
 ) -> dict[str, Any]:
     """One assessment per cluster, then one summary across the fleet."""
+    install_redaction(prefect=True)
     logger = get_run_logger()
     targets = read_targets(contexts, contexts_file)
     params = [

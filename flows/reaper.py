@@ -11,7 +11,10 @@ from prefect import flow, get_run_logger
 def reaper(grace_minutes: float = 10.0) -> list[tuple[str, str]]:
     """Crash recovery (seed 000, "runner crash → failed"): see :func:`flows.control.reap`."""
     from flows.control import reap
+    from redaction import install
     from storage.db import Database
+
+    install(prefect=True)
 
     logger = get_run_logger()
     done = reap(Database(), grace=timedelta(minutes=grace_minutes))

@@ -84,6 +84,9 @@ def quiet_prefect(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m flows.run") -> int:
+    from redaction import install
+
+    install(streams=True)  # `python -m flows.run` is an entry point of its own (kwa run already did this)
     args = build_parser(prog).parse_args(argv)
     quiet_prefect(args.verbose)
     try:

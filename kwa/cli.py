@@ -28,6 +28,9 @@ CONTROL = ("abort", "rerun", "resume", "watch", "wait", "logs", "delete", "prune
 
 
 def main(argv: list[str] | None = None) -> int:
+    from redaction import install
+
+    install(streams=True)  # before anything can print, log or raise: no credential reaches the terminal
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE)

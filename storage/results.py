@@ -45,6 +45,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from redaction import redact
 from storage.db import Database
 from storage.enums import TERMINAL
 from storage.models import UTCDateTime
@@ -95,17 +96,28 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str
 ROW_FIELDS = COLUMNS[COLUMNS.index("status") : COLUMNS.index("details") + 1]
 
 
+# Statuses whose message may quote an exception or an API server's answer: redacted before they are
+# stored. A verdict's message is built by the check from object names and numbers and never quotes a
+# free-text field (env values, args, annotations, data, URLs): tests/redaction/test_verdicts.py plants
+# credentials in all of those and finds none in any verdict of the 100 checks, so verdicts (the many
+# rows of a large run) are stored as they are.
+_REDACTED_STATUSES = frozenset({"error", "timeout"})
+
+
 def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
     """A result row (a dict shaped like ``Result.as_row()``) as a :data:`ROW_FIELDS` tuple, with
-    ``details`` already JSON text (PostgreSQL casts it to JSONB)."""
+    ``details`` already JSON text (PostgreSQL casts it to JSONB); an error's message redacted."""
     details = row.get("details")
+    message = row.get("message")
+    if message and row["status"] in _REDACTED_STATUSES:
+        message = redact(message)
     return (
         row["status"],
         row.get("object_kind"),
         row.get("object_namespace"),
         row.get("object_name"),
         row.get("container"),
-        row.get("message"),
+        message,
         row.get("remediation"),
         row.get("reason"),
         row.get("source"),

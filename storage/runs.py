@@ -26,6 +26,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from redaction import redact, redact_obj
 from storage.db import Database
 from storage.enums import ALLOWED_TRANSITIONS, STATUSES, TERMINAL, RunState, Scope, Trigger, is_terminal
 from storage.models import history_table as H
@@ -241,6 +242,11 @@ def _transition(
     allowed = [s.value for s in sources if target in ALLOWED_TRANSITIONS.get(s, ())]
     now = _now()
     values = {**values, "state": target.value}
+    # The run's error and summary carry exception texts and API messages: never a credential.
+    if isinstance(values.get("error"), str):
+        values["error"] = redact(values["error"])
+    if values.get("summary") is not None:
+        values["summary"] = redact_obj(values["summary"])
     if target in TERMINAL:
         values["completed_at"] = now
     with db.begin() as conn:

@@ -76,7 +76,8 @@ def choose(paths: list[str] | None, kubeconfig: str | None, context: str | None)
     return SourceSpec("demo")
 
 
-def load(spec: SourceSpec) -> Snapshot:
+def load(spec: SourceSpec, deadline: float | None = None) -> Snapshot:
+    """The snapshot ``spec`` names; ``deadline`` (``time.monotonic()``) bounds reading a live cluster."""
     if spec.kind == "manifests":
         from checks.sources.manifests import load_manifests
 
@@ -84,7 +85,7 @@ def load(spec: SourceSpec) -> Snapshot:
     if spec.kind == "live":
         from checks.sources.live import load_live
 
-        return load_live(spec.kubeconfig, spec.context, request_timeout=spec.request_timeout)
+        return load_live(spec.kubeconfig, spec.context, request_timeout=spec.request_timeout, deadline=deadline)
     if spec.kind == "demo":
         from checks.sources.demo import load_demo
 

@@ -18,14 +18,19 @@ def write_kubeconfig(
     servers: dict[str, str],
     current: str | None = None,
     token: str = TOKEN,
+    user: dict[str, Any] | None = None,
+    cluster: dict[str, Any] | None = None,
 ) -> str:
-    """A kubeconfig with one context (and cluster) per ``name -> server URL``, token auth."""
+    """A kubeconfig with one context (and cluster) per ``name -> server URL``, token auth.
+
+    ``user`` replaces the user's fields (``{"token": token}``); ``cluster`` adds to every cluster's.
+    """
     names = list(servers)
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": n, "cluster": {"server": url}} for n, url in servers.items()],
-        "users": [{"name": "tester", "user": {"token": token}}],
+        "clusters": [{"name": n, "cluster": {"server": url, **(cluster or {})}} for n, url in servers.items()],
+        "users": [{"name": "tester", "user": user if user is not None else {"token": token}}],
         "contexts": [{"name": n, "context": {"cluster": n, "user": "tester"}} for n in names],
         "current-context": current or names[0],
     }

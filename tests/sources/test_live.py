@@ -475,7 +475,8 @@ def test_silent_server_is_unreachable_within_the_timeout(tmp_path: Path, silent_
 
 @pytest.mark.asyncio
 async def test_lists_that_hang_are_cut_at_the_timeout(kmock: Any, tmp_path: Path) -> None:
-    """/version and pods answer, every other list hangs: the run ends in about one timeout."""
+    """/version and pods answer, every other list hangs: the run ends in about two timeouts (the
+    first requests, then the breaker's one probe; everything else is skipped)."""
     release = asyncio.Event()
 
     async def hang() -> Any:
@@ -493,7 +494,7 @@ async def test_lists_that_hang_are_cut_at_the_timeout(kmock: Any, tmp_path: Path
     elapsed = time.perf_counter() - started
 
     print(f"hung lists gave up after {elapsed:.2f}s")
-    assert elapsed < timeout + 1.0
+    assert elapsed < 2 * timeout + 1.0
     assert names(snap, "Pod") == ["p"]
     assert set(snap.unavailable) == set(overrides)
     reasons = {message.split(":")[0] for message in snap.unavailable.values()}
@@ -519,7 +520,7 @@ async def test_every_list_hanging_is_unreachable(kmock: Any, tmp_path: Path) -> 
             await load(kubeconfig_for(tmp_path, kmock), request_timeout=1.0)
     finally:
         release.set()
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 2 * 1.0 + 1.0
 
 
 # ---- configuration ------------------------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""Kubeconfig credentials: tokens are one line (stripped, or refused by name), every credential the
+selected user and cluster carry is registered for redaction before anything can quote it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import redaction
+from checks.sources.live import ClusterConfigError, ClusterUnreachable, load_live
+from tests.sources.fault_double import ApiDouble, Status
+from tests.sources.k8s_double import write_kubeconfig
+
+MARK = "Mk7x"  # every planted credential contains it, so a leak is easy to name
+
+
+@pytest.fixture
+def double() -> Iterator[ApiDouble]:
+    with ApiDouble({"Namespace": [{"metadata": {"name": "shop"}}]}) as api:
+        yield api
+
+
+def kubeconfig(tmp_path: Path, double: ApiDouble, user: dict[str, Any], **cluster: Any) -> str:
+    return write_kubeconfig(tmp_path / "kubeconfig", {"double": double.url}, user=user, cluster=cluster or None)
+
+
+def load(path: str) -> Any:
+    return load_live(path, request_timeout=5.0, kinds=["Namespace"])
+
+
+def sent_authorization(double: ApiDouble) -> set[str]:
+    return {r.headers.get("authorization", "") for r in double.requests}
+
+
+def exec_plugin(tmp_path: Path, token: str) -> dict[str, Any]:
+    """An exec credential plugin (a Python script) that prints an ExecCredential with ``token``."""
+    script = tmp_path / "plugin.py"
+    credential = {"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential"}
+    credential["status"] = {"token": token}
+    script.write_text(f"import json\nprint(json.dumps({credential!r}))\n", encoding="utf-8")
+    return {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": sys.executable,
+        "args": [str(script)],
+        "interactiveMode": "Never",
+        "env": [{"name": "PLUGIN_SECRET", "value": f"plugin-env-{MARK}-secret"}, {"name": "REGION", "value": "eu"}],
+    }
+
+
+# ---- tokens are one line ------------------------------------------------------------------------
+
+
+def test_a_token_ending_in_a_newline_is_stripped(tmp_path: Path, double: ApiDouble) -> None:
+    token = f"block-token-{MARK}-1\n"  # what `token: |` gives
+    snap = load(kubeconfig(tmp_path, double, {"token": token}))
+
+    assert [o.name for o in snap.of_kind("Namespace")] == ["shop"]
+    assert sent_authorization(double) == {f"Bearer block-token-{MARK}-1"}
+
+
+@pytest.mark.parametrize("inner", ["\r\n", "\n", "\r", "\x00"])
+def test_a_token_with_a_line_break_inside_is_refused_by_name(tmp_path: Path, double: ApiDouble, inner: str) -> None:
+    token = f"first-half-{MARK}{inner}second-half-{MARK}\n"
+    path = kubeconfig(tmp_path, double, {"token": token})
+
+    with pytest.raises(ClusterConfigError) as info:
+        load(path)
+
+    message = str(info.value)
+    what = "a control character" if inner == "\x00" else "a line break"
+    assert message == (
+        f"kubeconfig {path}, context double: the token of user 'tester' (field token) contains {what} inside the "
+        "value, so it cannot be sent in an HTTP header (a token is a single line; surrounding whitespace and line "
+        "breaks are ignored)"
+    )
+    assert MARK not in message and "half" not in message
+    assert double.requests == []  # refused before anything was sent
+
+
+def test_a_token_file_is_stripped_and_checked(tmp_path: Path, double: ApiDouble) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(f"file-token-{MARK}-2\n", encoding="utf-8")
+    snap = load(kubeconfig(tmp_path, double, {"tokenFile": str(token_file)}))
+    assert snap.of_kind("Namespace") and sent_authorization(double) == {f"Bearer file-token-{MARK}-2"}
+
+    token_file.write_text(f"file-token-{MARK}\r\nrest-{MARK}\n", encoding="utf-8")
+    with pytest.raises(ClusterConfigError, match=rf"token of user 'tester' \(read from its tokenFile {token_file}\)"):
+        load(kubeconfig(tmp_path, double, {"tokenFile": str(token_file)}))
+
+
+def test_an_exec_plugin_token_is_stripped_registered_and_checked(tmp_path: Path, double: ApiDouble) -> None:
+    snap = load(kubeconfig(tmp_path, double, {"exec": exec_plugin(tmp_path, f"exec-token-{MARK}-3\n")}))
+
+    assert snap.of_kind("Namespace") and sent_authorization(double) == {f"Bearer exec-token-{MARK}-3"}
+    assert redaction.redact(f"echo exec-token-{MARK}-3") == "echo ***"
+    assert redaction.redact(f"env plugin-env-{MARK}-secret") == "env ***"
+
+    with pytest.raises(ClusterConfigError) as info:
+        load(kubeconfig(tmp_path, double, {"exec": exec_plugin(tmp_path, f"exec-{MARK}\nsplit-{MARK}")}))
+    assert f"token of user 'tester' (returned by its exec plugin {sys.executable})" in str(info.value)
+    assert MARK not in str(info.value)
+
+
+# ---- every credential is registered before it can be quoted -------------------------------------
+
+
+def test_every_credential_of_the_selected_user_and_cluster_is_registered(tmp_path: Path, double: ApiDouble) -> None:
+    key_pem = f"-----BEGIN EC PRIVATE KEY-----\nkey-line-{MARK}-4\n-----END EC PRIVATE KEY-----\n"
+    key_file = tmp_path / "client.key"
+    key_file.write_text(f"-----BEGIN EC PRIVATE KEY-----\nkeyfile-{MARK}-5\n-----END EC PRIVATE KEY-----\n")
+    user = {
+        "username": "admin",
+        "password": f"basic-password-{MARK}-6",
+        "client-key-data": base64.b64encode(key_pem.encode()).decode(),
+        "client-certificate-data": base64.b64encode(f"cert-{MARK}-7".encode()).decode(),
+        "client-key": str(key_file),
+        "auth-provider": {
+            "name": "other",
+            "config": {"refresh-token": f"refresh-{MARK}-8", "client-secret": f"client-secret-{MARK}-9"},
+        },
+    }
+    path = kubeconfig(tmp_path, double, user, **{"proxy-url": f"http://proxyuser:proxy-pass-{MARK}-10@127.0.0.1:9"})
+    doc = Path(path).read_text().replace(double.url, double.url.replace("http://", f"http://srv:srv-pass-{MARK}-11@"))
+    Path(path).write_text(doc)
+
+    with pytest.raises(ClusterUnreachable) as info:  # nothing listens at the proxy
+        load(path)
+    assert "proxy" in str(info.value).lower() and MARK not in str(info.value), str(info.value)
+
+    planted = [
+        f"key-line-{MARK}-4",
+        f"keyfile-{MARK}-5",
+        f"basic-password-{MARK}-6",
+        base64.b64encode(f"admin:basic-password-{MARK}-6".encode()).decode(),
+        f"refresh-{MARK}-8",
+        f"client-secret-{MARK}-9",
+        f"proxy-pass-{MARK}-10",
+        f"srv-pass-{MARK}-11",
+        base64.b64encode(key_pem.encode()).decode(),
+    ]
+    for value in planted:
+        for form in (value, repr(value.encode()), json.dumps(value), f"b'Bearer {value}\\r\\n'"):
+            assert value not in redaction.redact(f"error: {form} ..."), form
+
+
+def test_basic_auth_is_sent_and_its_header_registered(tmp_path: Path, double: ApiDouble) -> None:
+    double.always("Namespace", Status(403, "Forbidden"))
+    path = kubeconfig(tmp_path, double, {"username": "admin", "password": f"pw-{MARK}-12"})
+
+    snap = load_live(path, request_timeout=5.0, kinds=["Namespace", "Pod"])
+
+    header = f"Basic {base64.b64encode(f'admin:pw-{MARK}-12'.encode()).decode()}"
+    assert sent_authorization(double) == {header}
+    assert redaction.redact(f"Authorization={header}") == "Authorization=***"
+    assert snap.unavailable["Namespace"] == "forbidden: core/namespaces (HTTP 403)"
