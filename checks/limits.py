@@ -109,11 +109,11 @@ def _validate(key: str, value: Any, path: str) -> int:
     spec = SPECS[key]
     if spec.kind == "bytes":
         number = parse_size(value, path)
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())  # environment variables arrive as text
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise LimitError(f"{path}: expected a whole number, got {value!r}")
     else:
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())  # environment variables arrive as text
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise LimitError(f"{path}: expected a whole number, got {value!r}")
         number = value
     if number < spec.minimum:
         raise LimitError(f"{path}: must be at least {spec.minimum}, got {value!r}")

@@ -210,13 +210,18 @@ def _expansion_bounded(nodes: int, aliases: int, limits: Limits | None) -> bool:
     return nodes * (1 + aliases) <= (limits.alias_nodes if limits is not None else 1_000_000)
 
 
-@functools.lru_cache(maxsize=64)
-def _block_end(indent: int) -> re.Pattern[str]:
-    # The next line that closes a block node begun on a line indented ``indent`` spaces: less
-    # indented, or as indented and not a "- " entry (a sequence may sit at its key's indentation).
-    # Blank and comment lines never close it.
-    fewer = rf"[ ]{{0,{indent - 1}}}[^ \n#]|" if indent else ""
-    return re.compile(rf"\n(?:{fewer}[ ]{{{indent}}}[^ \n#-])")
+@functools.lru_cache(maxsize=128)
+def _block_end(indent: int, value: bool) -> re.Pattern[str]:
+    # The next line that closes a block node begun at ``indent``: a less indented one, or (the
+    # value of a key, ``value``) one as indented that is not a "- " entry, since a sequence may sit
+    # at its key's indentation. Blank and comment lines never close it.
+    fewer = rf"[ ]{{0,{indent - 1}}}[^ \n#]" if indent else ""
+    same = rf"[ ]{{{indent}}}[^ \n#-]" if value else ""
+    return re.compile(rf"\n(?:{'|'.join(p for p in (fewer, same) if p) or '(?!)'})")
+
+
+_ENTRY_PREFIX = re.compile(r"[ ]*(?:[-?:][ ]+)+")  # "- ", "  - - ", "? ": indicators only
+_VALUE_PREFIX = re.compile(r"[ ]*[^ !&*#\[\]{},|>][^!#\[\]{}]*:[ ]+")  # "key: " (no tag, no flow)
 
 
 def _flat_anchors(text: str) -> bool:
@@ -231,12 +236,20 @@ def _flat_anchors(text: str) -> bool:
     at = text.find("&")
     while at != -1:
         line_start = text.rfind("\n", 0, at) + 1
-        indent = _indent(text, line_start)
+        # "- &x": the entry's content, a block at the anchor's column. "key: &x": a block under the
+        # key, or a sequence at its indentation. Anything else ("&x" alone on its line, after a
+        # tag...): a block that may start at the line's own indentation, and run on at it.
+        value = False
+        if _ENTRY_PREFIX.fullmatch(text, line_start, at):
+            indent = at - line_start
+        else:
+            indent = _indent(text, line_start)
+            value = _VALUE_PREFIX.fullmatch(text, line_start, at) is not None
         line_end = text.find("\n", at)
         if line_end == -1:
             stretch = text[at:]
         else:
-            close = _block_end(indent).search(text, line_end)
+            close = _block_end(indent, value).search(text, line_end)
             stretch = text[at : close.start() if close else len(text)]
         if "*" in stretch:
             return False

@@ -171,7 +171,8 @@ def check_node_graph(root: yaml.Node, limits: Limits, strings: bool = True) -> N
         if key in size:  # measured before: this occurrence is an alias (or a merge) of it
             aliases += 1
             if aliases > limits.aliases:
-                raise _over(f"more than limits.aliases ({limits.aliases:,}) aliases", node)
+                raise _over(f"more than limits.aliases ({limits.aliases:,}) aliases; the last refers to the anchor",
+                            node)
             continue
         if key in open_nodes:
             raise Rejected(LIMIT, "an alias inside its own anchor (a recursive document)",

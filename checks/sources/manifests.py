@@ -118,7 +118,12 @@ def load_manifests(
         label = "<stdin>" if name == STDIN else name
         allowed = min(limits.file_bytes, budget)
         try:
-            data = read_stream(stdin or sys.stdin, allowed) if name == STDIN else read_path(name, allowed)
+            if name != STDIN:
+                data = read_path(name, allowed)
+            elif (stdin or sys.stdin) is None:  # a daemon, pythonw: no stdin at all
+                raise OSError("no standard input")
+            else:
+                data = read_stream(stdin or sys.stdin, allowed)
         except TooLarge as exc:
             problems.add(LIMIT, label, None, _too_large(exc, limits, budget))
             continue
@@ -325,7 +330,8 @@ def _parse_chunks(chunks: list[str | Rejected], first: int, limits: Limits) -> l
                     out.append((offset, None, chunk))
                     continue
                 try:
-                    out.extend((offset, doc, None) for doc in _parse_chunk(chunk, limits, vetted))
+                    # A chunk with no document (blank, comments only) counts as one empty document.
+                    out.extend((offset, doc, None) for doc in _parse_chunk(chunk, limits, vetted) or [None])
                 except Rejected as exc:
                     out.append((offset, None, exc))
                 except yaml.YAMLError as exc:
