@@ -68,7 +68,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class _Spec:
-    kind: str  # "bytes" (an integer or a size like 512Mi) | "count"
+    kind: str  # "bytes" (an integer or a size like 512Mi: string_length too) | "count"
     minimum: int
     maximum: int | None
     help: str
@@ -82,7 +82,7 @@ SPECS: dict[str, _Spec] = {
     "depth": _Spec("count", 2, 250, "nested mappings and sequences in one document"),
     "aliases": _Spec("count", 0, None, "YAML aliases and merge keys in one document (0: none allowed)"),
     "alias_nodes": _Spec("count", 1, None, "nodes of one document with every alias expanded"),
-    "string_length": _Spec("count", 1, None, "characters in one string, key or value"),
+    "string_length": _Spec("bytes", 1, None, "characters in one string, key or value (written like a size)"),
     "problems": _Spec("count", 1, 100_000, "problems kept in full per run; the others are counted"),
 }
 assert set(SPECS) == {f.name for f in fields(Limits)}
