@@ -150,8 +150,9 @@ def _too_large(exc: TooLarge, limits: Limits, budget: int) -> str:
         used = limits.input_bytes - budget
         return (f"not read: the inputs before it used {size(used)} of limits.input_bytes "
                 f"({size(limits.input_bytes)})")
-    known = f" ({size(exc.size)})" if exc.size is not None else ""
-    return f"larger than limits.file_bytes ({size(limits.file_bytes)}){known}; not read"
+    if exc.size is None:  # a pipe or stdin: reading stopped at the limit
+        return f"over limits.file_bytes ({size(limits.file_bytes)}); reading stopped there, nothing of it used"
+    return f"{size(exc.size)}, over limits.file_bytes ({size(limits.file_bytes)}); not read"
 
 
 def _inputs_label(files: list[str], paths: list[str]) -> str:
@@ -319,19 +320,21 @@ def _parse_chunks(chunks: list[str | Rejected], first: int, limits: Limits) -> l
     out: list[Result] = []
     for start in range(0, len(chunks), VET_GROUP):
         group = chunks[start : start + VET_GROUP]
-        # (A document over limits.document_bytes is refused unread: not worth vetting.)
-        texts = [c for c in group if isinstance(c, str) and len(c) <= limits.document_bytes]
         # Vet documents a group at a time: the words of similar documents repeat, so a group costs
         # about what one document does; a group with a doubtful word is vetted document by document.
-        vetted = fastyaml.available() and len(texts) > 1 and not fastyaml.suspicious("\n".join(texts))
+        # (A document that may be over limits.document_bytes is vetted on its own, if parsed at all.)
+        small = [isinstance(c, str) and len(c) * 4 <= limits.document_bytes for c in group]
+        texts = [c for c, ok in zip(group, small, strict=True) if ok]
+        vetted = fastyaml.available() and len(texts) > 1 and not fastyaml.suspicious("\n".join(texts))  # type: ignore[arg-type]
         with fastyaml.quiet():  # one stderr redirection for the group, not one per document
-            for offset, chunk in enumerate(group, first + start):
+            for offset, (chunk, ok) in enumerate(zip(group, small, strict=True), first + start):
                 if isinstance(chunk, Rejected):
                     out.append((offset, None, chunk))
                     continue
                 try:
                     # A chunk with no document (blank, comments only) counts as one empty document.
-                    out.extend((offset, doc, None) for doc in _parse_chunk(chunk, limits, vetted) or [None])
+                    docs = _parse_chunk(chunk, limits, vetted and ok)
+                    out.extend((offset, doc, None) for doc in docs or [None])
                 except Rejected as exc:
                     out.append((offset, None, exc))
                 except yaml.YAMLError as exc:
