@@ -172,6 +172,7 @@ DUPLICATE_KEY = "duplicate-key"
 LIMIT = "limit"  # over one of the limits above
 NOT_AN_OBJECT = "not-an-object"  # parses, but is not a Kubernetes object
 NOTHING_READ = "nothing-read"  # the inputs held no object at all
+OTHER = "other"  # a plain ParseProblem, appended by code that does not say what kind it is
 
 KIND_LABELS = {
     UNREADABLE: "unreadable",
@@ -181,6 +182,7 @@ KIND_LABELS = {
     LIMIT: "over a limit",
     NOT_AN_OBJECT: "not a Kubernetes object",
     NOTHING_READ: "nothing read",
+    OTHER: "other",
 }
 
 
@@ -226,7 +228,7 @@ class Problems(list[ParseProblem]):
 
     def append(self, problem: ParseProblem) -> None:  # type: ignore[override]
         self.total += 1
-        self.counts[getattr(problem, "kind", SYNTAX)] += 1
+        self.counts[getattr(problem, "kind", OTHER)] += 1
         if len(self) < self.keep:
             super().append(problem)
 

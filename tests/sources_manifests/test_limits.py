@@ -10,7 +10,7 @@ from checks.config import Config, ConfigError
 from checks.limits import (
     LIMIT,
     NOT_AN_OBJECT,
-    SYNTAX,
+    OTHER,
     GiB,
     InputProblem,
     KiB,
@@ -109,13 +109,13 @@ def test_problems_keep_the_first_n_and_count_every_one() -> None:
     problems = Problems(keep=3)
     for i in range(10):
         problems.add(NOT_AN_OBJECT, "junk.yaml", i, "not a Kubernetes object (a str)")
-    problems.append(ParseProblem("x.yaml", 0, "plain problem"))  # a plain ParseProblem counts as a syntax problem
+    problems.append(ParseProblem("x.yaml", 0, "plain problem"))  # a plain ParseProblem counts as "other"
     problems.extend([InputProblem("y.yaml", 1, "too deep", LIMIT)])
     assert len(problems) == 3 and [p.index for p in problems] == [0, 1, 2]
     assert problems.total == 12 and problems.omitted == 9
-    assert problems.counts == {NOT_AN_OBJECT: 10, SYNTAX: 1, LIMIT: 1}
+    assert problems.counts == {NOT_AN_OBJECT: 10, OTHER: 1, LIMIT: 1}
     assert problems.summary() == (
-        "12 inputs skipped (10 not a Kubernetes object, 1 does not parse, 1 over a limit); the first 3 follow"
+        "12 inputs skipped (10 not a Kubernetes object, 1 other, 1 over a limit); the first 3 follow"
     )
     facts = problems.facts()
     assert facts["total"] == 12 and facts["omitted"] == 9 and len(facts["shown"]) == 3
