@@ -33,7 +33,8 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from checks.sources.guards import alias_tokens, may_have_long_line
+from checks.sources.guards import alias_tokens
+from checks.sources.measure import may_have_long_line
 
 if TYPE_CHECKING:
     from checks.limits import Limits

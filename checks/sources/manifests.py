@@ -36,7 +36,7 @@ from checks.limits import (
 )
 from checks.sandbox import IsolatedBatch, fork_available
 from checks.snapshot import K8sObject, ParseProblem, Snapshot
-from checks.sources import fastyaml, guards
+from checks.sources import fastyaml, guards, measure
 from checks.sources.guards import Rejected
 from checks.sources.inputs import Decoded, NotText, Positions, TooLarge, decode, first_bad_char, read_path, read_stream
 from checks.sources.splitting import split
@@ -298,7 +298,7 @@ def _check_document(
 ) -> None:
     """Raise Rejected when a parsed document is over its limits; a List item that is over them by
     itself is replaced by its Rejected, so that only it is skipped (:func:`_accept`)."""
-    for number, problem in guards.check_document(value, limits, nbytes, json_text, depth_known).items():
+    for number, problem in measure.check_document(value, limits, nbytes, json_text, depth_known).items():
         value["items"][number] = problem
 
 

@@ -1,4 +1,4 @@
-"""checks.sources.guards: the cheap bounds are sound (never let a deeper document or a lost key
+"""checks.sources.guards and measure: the cheap bounds are sound (never let a deeper document or a lost key
 through) and exact where they decide; the slow exact checks find what the bounds suspect."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checks.limits import Limits
-from checks.sources import guards
+from checks.sources import guards, measure
 from checks.sources.guards import Rejected
 
 KEYS = st.text(alphabet="abcxyz:\\\"{}[] -", min_size=1, max_size=4)
@@ -52,7 +52,7 @@ def test_the_json_measure_refuses_exactly_what_is_too_deep(value: Any, limit: in
     text = json.dumps(value)
     document = {"kind": "ConfigMap", "data": value}  # one level more
     try:
-        guards.check_document(document, limits, json_text=json.dumps(document))
+        measure.check_document(document, limits, json_text=json.dumps(document))
     except Rejected as exc:
         assert depth(document) > limit, (text, exc.message)
         assert exc.message.startswith(f"nested deeper than limits.depth ({limit})")
@@ -64,24 +64,24 @@ def test_the_json_measure_refuses_exactly_what_is_too_deep(value: Any, limit: in
 @given(value=st.dictionaries(KEYS, VALUES, min_size=1, max_size=4), data=st.data())
 def test_a_key_json_collapses_is_always_found(value: dict[str, Any], data: st.DataObject) -> None:
     text = json.dumps(value)
-    assert guards.check_document(value, Limits(), json_text=text) == {}  # no duplicate, no false alarm
+    assert measure.check_document(value, Limits(), json_text=text) == {}  # no duplicate, no false alarm
     key = data.draw(st.sampled_from(sorted(value)))
     escaped = json.dumps(key).replace(":", "\\u003a")  # the same key, written another way
     duplicated = "{" + f"{escaped}: 0, " + text[1:]
     with pytest.raises(Rejected, match="defined twice in the object"):
-        guards.check_document(json.loads(duplicated), Limits(), json_text=duplicated)
+        measure.check_document(json.loads(duplicated), Limits(), json_text=duplicated)
 
 
 def test_json_duplicates_are_found_in_nested_objects_and_list_items() -> None:
     text = '{"kind": "List", "items": [\n {"a": 1},\n {"metadata": {"labels": {"x": "1", "x": "2"}}}]}'
     with pytest.raises(Rejected) as exc:
-        guards.check_document(json.loads(text), Limits(), json_text=text)
+        measure.check_document(json.loads(text), Limits(), json_text=text)
     assert exc.value.describe() == 'mapping key "x" defined twice in the object (line 3, column 26)'
 
 
 def test_a_colon_escaped_in_the_text_is_not_mistaken_for_a_lost_key() -> None:
     text = '{"a\\u003ab": "c\\u003a", "d": 1}'
-    assert guards.check_document(json.loads(text), Limits(), json_text=text) == {}
+    assert measure.check_document(json.loads(text), Limits(), json_text=text) == {}
 
 
 @pytest.mark.parametrize("levels", [1, 10, 100, 10_000, 100_000])
@@ -108,7 +108,7 @@ def test_the_node_graph_walk_counts_the_billion_laughs_without_expanding_it() ->
 
 
 def test_orjson_refuses_past_a_known_depth() -> None:
-    ceiling = guards.orjson_depth()
+    ceiling = measure.orjson_depth()
     assert ceiling is None or ceiling >= 250  # the largest limits.depth allowed
 
 
@@ -118,8 +118,8 @@ def test_may_have_long_line_never_misses_one() -> None:
             for before in range(0, 2 * width):
                 text = "x\n" * before + "y" * length + "\n" + "z\n" * 5
                 if length >= width:
-                    assert guards.may_have_long_line(text, width), (width, length, before)
-    assert not guards.may_have_long_line("ab\n" * 10_000, 64)
+                    assert measure.may_have_long_line(text, width), (width, length, before)
+    assert not measure.may_have_long_line("ab\n" * 10_000, 64)
 
 
 def test_alias_tokens_count_only_where_an_alias_can_start() -> None:
