@@ -20,7 +20,7 @@ Hostile documents (checks.limits) step aside too, for PyYAML's guarded loader (g
 measure and refuse: aliases rapidyaml cannot be shown to expand boundedly (its ``resolve`` copies
 every alias, and crashes on an alias inside its own anchor), anything deeper than its emitter
 writes (65 levels), a key defined twice (rapidyaml keeps both, orjson the last: a colon goes
-missing between the two renderings), a line longer than a string may be.
+missing between the two renderings), a string that may be longer than ``limits.string_length``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from checks.sources.guards import alias_tokens
-from checks.sources.measure import may_have_long_line
+from checks.sources.measure import may_have_long_string
 
 if TYPE_CHECKING:
     from checks.limits import Limits
@@ -200,7 +200,7 @@ def load(text: str, vetted: bool = False, limits: Limits | None = None, quiet: b
         return NOT_FAST
     if out.count(":") != orjson.dumps(value).count(b":"):
         return NOT_FAST  # a key defined twice: PyYAML's guarded loader names it and its line
-    if limits is not None and len(text) > limits.string_length and may_have_long_line(out, limits.string_length):
+    if limits is not None and len(text) > limits.string_length and may_have_long_string(out, limits.string_length):
         return NOT_FAST
     return value
 

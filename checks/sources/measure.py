@@ -5,9 +5,9 @@ and that one rendering answers every question: orjson refuses to write more than
 :func:`orjson_depth` levels, so an object wrapped in that many levels less the limit renders only
 if it is no deeper than the limit; its length bounds its strings and its size; its colons count
 its keys, so a key JSON parsing collapsed (a duplicate: orjson keeps the last, silently) is a colon
-fewer than the text has, and only then does a slow exact scan find the key and its line. A
-``kind: List`` (kubectl's dump: one document for a whole cluster) is measured item by item, so
-one item over a limit costs that item only.
+fewer than the text has, and only then does a slow exact scan find the key and its line. When a
+``kind: List`` (kubectl's dump: one document for a whole cluster) is over a limit, its items are
+then looked at one by one, so one item over a limit costs that item only.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ import functools
 import json
 import json.scanner
 import re
-from collections.abc import Iterable
-from itertools import repeat
-from operator import add
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -50,42 +48,78 @@ def check_document(
     return the items of a ``kind: List`` that are over a limit by themselves (the caller skips
     those, so one bad item in a cluster dump costs that item only).
 
-    ``nbytes``: the document's size when it may be over ``limits.document_bytes`` (a List may be,
-    by ``document_bytes`` per item on average); ``json_text``: the JSON it was parsed from, whose
-    keys are counted against the rendering (:func:`same_colons`); ``depth_known``: its depth was
-    bounded by the parser already.
+    ``nbytes``: the document's size when it may be over ``limits.document_bytes``; a List may hold
+    that much per item on average. ``json_text``: the JSON it was parsed from (then depth, strings
+    and lost keys are measured here; a YAML document had them measured while it was parsed, and
+    ``depth_known`` says so).
 
-    Each item (or the document) is rendered by orjson once, at C speed, and that one rendering
-    answers everything: orjson refuses to write more than :func:`orjson_depth` levels, so wrapped
-    in that many levels less the limit an object renders only if it is no deeper than the limit;
-    its length bounds its strings (only an object that long is searched for one); its colons count
-    its keys.
+    One orjson rendering of the whole document, at C speed, answers depth and keys: orjson
+    refuses to write more than :func:`orjson_depth` levels, so the document wrapped in that many
+    levels less the limit renders only if it is no deeper than the limit; and its colons are
+    counted against the text's (:func:`same_colons`). Only when one of these fails is anything
+    looked at item by item, to find the culprits.
     """
     items = list_items(value)
-    if nbytes is not None and nbytes > limits.document_bytes and (items is None or nbytes > limits.document_bytes
-                                                                   * max(1, len(items))):
+    if nbytes is not None and nbytes > limits.document_bytes and (
+        items is None or nbytes > limits.document_bytes * max(1, len(items))
+    ):
         raise Rejected(LIMIT, f"a document of {size_text(nbytes)}, over limits.document_bytes "
                               f"({size_text(limits.document_bytes)})")
-    ceiling = None if depth_known else orjson_depth()
-    walk = not depth_known and ceiling is None
+    if json_text is None and depth_known:
+        return {}
     rejected: dict[int, Rejected] = {}
-    colons: int | None
-    if items is None:
-        shell = _Shell(ceiling - limits.depth) if ceiling else None
-        colons = _measure(value, limits, limits.depth, shell, None, walk).colons
-    else:
-        # The List and its "items" sequence are two levels above every item.
-        head = {k: v for k, v in value.items() if k != "items"}
-        shell = _Shell(ceiling - limits.depth) if ceiling else None
-        counted = _measure(head, limits, limits.depth, shell, None, walk).colons
-        colons = counted + 1 if counted is not None else None  # +1: the "items" key
-        colons = _measure_items(items, limits, ceiling, depth_known, colons, rejected)
-    # An item JSON cannot render leaves its keys uncounted (it is skipped as too deep anyway).
-    if json_text is not None and colons is not None and not same_colons(json_text, colons):
+    ceiling = None if depth_known else orjson_depth()
+    rendered = _dumps(_wrapped(value, ceiling - limits.depth) if ceiling else value)
+    if rendered is None or (ceiling is None and not depth_known):
+        _find(value, items, rejected, lambda obj, levels: _deep_at(obj, levels, limits))
+        if rejected:
+            rendered = None  # the rest is not compared with the text: its skipped items are in it
+    if json_text is not None and len(json_text) >= limits.string_length and may_have_long_string(
+        json_text, limits.string_length
+    ):
+        _find(value, items, rejected, lambda obj, levels: _string_at(obj, limits))
+    if json_text is not None and rendered is not None and not same_colons(json_text, rendered.count(b":")):
         duplicate = json_duplicate(json_text if isinstance(json_text, str) else json_text.decode("utf-8"))
         if duplicate is not None:
             raise duplicate
     return rejected
+
+
+def _find(
+    value: Any, items: list[Any] | None, rejected: dict[int, Rejected],
+    problem_of: Callable[[Any, int], Rejected | None],
+) -> None:
+    """Raise the problem ``problem_of(document, levels)`` finds in a document, or record the
+    items of a List that have one (the List and its "items" sequence are two levels above them)."""
+    if items is None:
+        problem = problem_of(value, 0)
+        if problem is not None:
+            raise problem
+        return
+    problem = problem_of({k: v for k, v in value.items() if k != "items"}, 0)
+    if problem is not None:
+        raise problem
+    for number, item in enumerate(items):
+        if number not in rejected:
+            problem = problem_of(item, 2)
+            if problem is not None:
+                rejected[number] = problem
+
+
+def _deep_at(obj: Any, above: int, limits: Limits) -> Rejected | None:
+    path = _too_deep(obj, limits.depth - above)
+    if path is None:
+        return None
+    return Rejected(LIMIT, f"nested deeper than limits.depth ({limits.depth}) at {path}")
+
+
+def _string_at(obj: Any, limits: Limits) -> Rejected | None:
+    found = _long_string(obj, limits.string_length)
+    if found is None:
+        return None
+    path, length = found
+    return Rejected(LIMIT, f"a string of {length:,} characters at {path}, over limits.string_length "
+                           f"({limits.string_length:,})")
 
 
 def list_items(value: Any) -> list[Any] | None:
@@ -97,71 +131,6 @@ def list_items(value: Any) -> list[Any] | None:
     return None
 
 
-def _measure_items(
-    items: list[Any], limits: Limits, ceiling: int | None, depth_known: bool, colons: int | None,
-    rejected: dict[int, Rejected],
-) -> int | None:
-    """The items of a List: each rendered once (``orjson.dumps`` mapped over them, the loop a
-    100,000-item dump goes through), their colons added to ``colons``; an item is looked at on
-    its own only when its rendering could be over a limit: as long as a limit, or with more
-    ``[``/``{`` (brackets in strings included) than the levels it may nest."""
-    try:
-        rendered: list[bytes | None] = list(map(orjson.dumps, items))
-    except (orjson.JSONEncodeError, TypeError):
-        rendered = [_dumps(item) for item in items]
-    present = [r for r in rendered if r is not None]
-    if colons is not None:
-        colons += sum(map(bytes.count, present, repeat(b":")))
-    levels = limits.depth - 2  # the List and its "items" sequence are two levels above every item
-    threshold = min(limits.document_bytes, limits.string_length)
-    opens: Iterable[int]
-    if depth_known:
-        opens = repeat(0)
-    elif len(present) == len(rendered):
-        opens = map(add, map(bytes.count, present, repeat(b"{")), map(bytes.count, present, repeat(b"[")))
-    else:  # an item that did not render is measured on its own anyway
-        opens = (t.count(b"{") + t.count(b"[") if t is not None else levels + 1 for t in rendered)
-    walk = not depth_known and ceiling is None
-    shell = _Shell(ceiling - levels) if ceiling and not depth_known else None
-    for number, (item, text, brackets) in enumerate(zip(items, rendered, opens, strict=False)):
-        if text is not None and len(text) < threshold and brackets <= levels and not walk:
-            continue
-        measured = _measure(item, limits, levels, shell, limits.document_bytes, walk)
-        if text is None:
-            colons = None if colons is None or measured.colons is None else colons + measured.colons
-        if measured.problem is not None:
-            rejected[number] = measured.problem
-    return colons
-
-
-class _Measured:
-    __slots__ = ("colons", "problem")
-
-    def __init__(self, colons: int | None, problem: Rejected | None) -> None:
-        self.colons = colons
-        self.problem = problem
-
-
-class _Shell:
-    """``levels`` nested lists around one slot, built once and reused for every item: orjson then
-    renders ``[[…[obj]…]]`` only if ``obj`` is at most its ceiling less ``levels`` deep."""
-
-    def __init__(self, levels: int) -> None:
-        self.levels = max(0, levels)
-        self.slot: list[Any] = [None]
-        outer: list[Any] = self.slot
-        for _ in range(self.levels - 1):
-            outer = [outer]
-        self.outer = outer
-
-    def render(self, obj: Any) -> bytes | None:
-        self.slot[0] = obj
-        try:
-            return _dumps(self.outer if self.levels else obj)
-        finally:
-            self.slot[0] = None
-
-
 def _dumps(obj: Any) -> bytes | None:
     try:
         return orjson.dumps(obj)
@@ -171,33 +140,6 @@ def _dumps(obj: Any) -> bytes | None:
         return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
     except (orjson.JSONEncodeError, TypeError):
         return None  # too deep, or a value JSON has no form for (a YAML !!binary, !!set...)
-
-
-def _measure(
-    obj: Any, limits: Limits, depth: int, shell: _Shell | None, max_bytes: int | None, walk: bool = False
-) -> _Measured:
-    """Render ``obj`` once and check it against ``depth`` levels (through ``shell``; ``walk``: by
-    walking it, orjson having no ceiling), ``max_bytes`` and ``limits.string_length``. A
-    document's own problems are raised (``max_bytes`` None); an item's are returned."""
-    rendered = shell.render(obj) if shell is not None else _dumps(obj)
-    problem: Rejected | None = None
-    if rendered is None or walk:
-        path = _too_deep(obj, depth)
-        if path is not None:
-            problem = Rejected(LIMIT, f"nested deeper than limits.depth ({limits.depth}) at {path}")
-    size = len(rendered) - 2 * (shell.levels if shell is not None else 0) if rendered is not None else None
-    if problem is None and max_bytes is not None and size is not None and size > max_bytes:
-        problem = Rejected(LIMIT, f"an object of {size_text(size)}, over limits.document_bytes "
-                                  f"({size_text(max_bytes)})")
-    if problem is None and (size is None or size >= limits.string_length):
-        found = _long_string(obj, limits.string_length)
-        if found is not None:
-            path, length = found
-            problem = Rejected(LIMIT, f"a string of {length:,} characters at {path}, over limits.string_length "
-                                      f"({limits.string_length:,})")
-    if problem is not None and max_bytes is None:
-        raise problem
-    return _Measured(rendered.count(b":") if rendered is not None else None, problem)
 
 
 @functools.lru_cache(maxsize=1)
@@ -234,6 +176,29 @@ def may_have_long_line(text: str | bytes, width: int) -> bool:
     half = max(1, width // 2)
     newline: Any = "\n" if isinstance(text, str) else b"\n"
     return any(text.find(newline, start, start + half) == -1 for start in range(0, len(text) - half + 1, half))
+
+
+def may_have_long_string(text: str | bytes, width: int) -> bool:
+    """False if no string of JSON ``text`` reaches ``width`` characters. Inside a string every
+    quote is escaped, and a string that long (its text at least as long) covers a whole block of
+    ``width // 2`` aligned on a multiple of it: so if every block holds a quote that is not
+    escaped (not after an odd run of backslashes), none does. One ``find`` per block, usually."""
+    half = max(1, width // 2)
+    quote: Any = '"' if isinstance(text, str) else b'"'
+    backslash: Any = "\\" if isinstance(text, str) else 0x5C
+    for start in range(0, len(text) - half + 1, half):
+        end = start + half
+        at = text.find(quote, start, end)
+        while at != -1:
+            before = at - 1
+            while before >= 0 and text[before] == backslash:
+                before -= 1
+            if (at - 1 - before) % 2 == 0:
+                break  # a quote that opens or closes a string
+            at = text.find(quote, at + 1, end)
+        if at == -1:
+            return True
+    return False
 
 
 def _too_deep(value: Any, limit: int) -> str | None:

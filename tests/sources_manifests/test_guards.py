@@ -122,6 +122,19 @@ def test_may_have_long_line_never_misses_one() -> None:
     assert not measure.may_have_long_line("ab\n" * 10_000, 64)
 
 
+def test_may_have_long_string_never_misses_one() -> None:
+    for width in (4, 10, 64):
+        for length in range(width, width + 3):
+            for before in range(0, 2 * width, 3):
+                for inside in ("y", '\\"', "\\\\"):  # plain, an escaped quote, an escaped backslash
+                    body = (inside * length)[:length]
+                    text = json.dumps({"k" * before: 1, "v": "z"}) + json.dumps(["a", body])
+                    if len(json.loads(json.dumps(["a", body]))[1]) >= width:
+                        assert measure.may_have_long_string(text, width), (width, text)
+                        assert measure.may_have_long_string(text.encode(), width), (width, text)
+    assert not measure.may_have_long_string(json.dumps([f"s{i}" for i in range(10_000)]), 64)
+
+
 def test_alias_tokens_count_only_where_an_alias_can_start() -> None:
     text = "a: *x\nb: [*y, *z]\nc: '*.example.com'\nd: a*b\ne: {f: *w}\n- *v\n"
     assert guards.alias_tokens(text) == 5

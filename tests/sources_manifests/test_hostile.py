@@ -6,6 +6,7 @@ key and its line); the documents around it are read as if it were not there; not
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -178,22 +179,42 @@ def test_a_string_over_the_limit(yaml_path: str, parse_mode: str, tmp_path: Path
     assert not read(tmp_path, block, limits=replace(Limits(), string_length=20_000)).problems
 
 
-def test_a_document_over_document_bytes_is_not_parsed_but_a_list_is_limited_per_item(tmp_path: Path) -> None:
+def test_a_document_over_document_bytes_is_not_parsed_but_a_list_may_hold_that_much_per_item(
+    tmp_path: Path,
+) -> None:
     limits = replace(Limits(), document_bytes=2_000)
     big = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n" + "".join(
         f"  k{i}: value number {i}\n" for i in range(200))
     (problem,) = only_problem(read(tmp_path, big, limits=limits), 1)
-    assert problem.startswith("a document of ") and "over limits.document_bytes (1,953 KiB)" not in problem
-    assert "over limits.document_bytes" in problem and problem.endswith("; not parsed")
+    assert problem.startswith("a document of ")
+    assert problem.endswith("over limits.document_bytes (2,000 bytes); not parsed")
     items = "".join(f"- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: c{i}}}\n  data: {{k: v}}\n"
                     for i in range(100))
-    huge_item = "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: huge}\n  data:\n" + "".join(
-        f"    k{i}: value number {i}\n" for i in range(200))
-    dump = "apiVersion: v1\nkind: List\nitems:\n" + items + huge_item
+    dump = "apiVersion: v1\nkind: List\nitems:\n" + items
     snap = read(tmp_path, dump, limits=limits)
-    assert len([o for o in snap.objects if o.kind == "ConfigMap"]) == 100
-    (problem,) = only_problem(snap, 1)
-    assert problem.startswith("items[100]: an object of ") and "over limits.document_bytes" in problem
+    assert not snap.problems and len([o for o in snap.objects if o.kind == "ConfigMap"]) == 100
+    one_big_item = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n" \
+        "  metadata: {name: big}\n  data:\n" + "".join(f"    k{i}: value number {i}\n" for i in range(200))
+    (problem,) = only_problem(read(tmp_path, one_big_item, limits=limits), 1)
+    assert problem.startswith("a document of ") and problem.endswith("over limits.document_bytes (2,000 bytes)")
+
+
+@pytest.mark.parametrize("what", ["deep", "long string"])
+def test_a_list_item_over_a_limit_costs_that_item_only(what: str, tmp_path: Path) -> None:
+    items: list[Any] = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}} for i in range(50)]
+    bad: Any = "x" * 3000
+    if what == "deep":
+        for _ in range(200):
+            bad = [bad[:1]] if isinstance(bad, str) else [bad]
+    items[17]["data"] = {"bad": bad}
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    snap = load_manifests([str(path)], limits=replace(Limits(), string_length=2000))
+    assert len(snap.objects) == 49 and "c17" not in {o.name for o in snap.objects}
+    (problem,) = snap.problems
+    expected = ("items[17]: nested deeper than limits.depth (100) at data.bad[0]" if what == "deep" else
+                "items[17]: a string of 3,000 characters at data.bad, over limits.string_length (2,000)")
+    assert str(problem).startswith(f"{path} (document 0): {expected}"), problem
 
 
 def test_documents_past_the_limit_are_not_read(parse_mode: str, tmp_path: Path) -> None:
