@@ -32,6 +32,7 @@ from checks.exemptions import (
     suggest,
     validate_selector,
 )
+from checks.limits import LimitError, Limits, configured
 from checks.model import Severity
 
 if TYPE_CHECKING:
@@ -253,6 +254,7 @@ TOP_LEVEL_KEYS = {
     "exemptions": "exemption rules (namespace / kind / name / selector / containers)",
     "default_exemptions": "true | false | {disable: [names], except: [checks]}",
     "allow_annotation_exemptions": "honour kwa.io/exempt annotations (true by default)",
+    "limits": "resource limits on manifest input: {depth: 100, file_bytes: 512Mi, problems: 20} (docs: Limits)",
 }
 # The three settings users reach for most may also be written at the top level.
 TOP_LEVEL_SETTINGS = ("required_labels", "registry_allow_list", "kubernetes_version")
@@ -279,6 +281,8 @@ class Config:
     disabled_defaults: set[str] = field(default_factory=set)
     default_except: CheckSelector | None = None
     allow_annotation_exemptions: bool = True
+    # What reading manifests may cost (checks.limits); KWA_LIMIT_* variables are applied by load().
+    limits: Limits = field(default_factory=Limits)
     path: str | None = None  # the file this came from, None for built-in defaults
     _exemptions: Exemptions | None = field(default=None, repr=False, compare=False)
 
@@ -358,7 +362,9 @@ class Config:
         if path is None:
             path = cls.default_path()
             if path is None:
-                return cls().ready()
+                cfg = cls()
+                cfg.limits = _limits(None)
+                return cfg.ready()
         try:
             data = yaml.safe_load(Path(path).read_text())
         except OSError as exc:
@@ -388,6 +394,7 @@ class Config:
             "severity": {k: v.value for k, v in sorted(self.severity.items())},
             "allow_annotation_exemptions": self.allow_annotation_exemptions,
             "exemptions": [r.describe() for r in self.exemptions.rules],
+            "limits": self.limits.as_dict(),
         }
 
 
@@ -396,6 +403,14 @@ def _replace_rule(rule: ExemptionRule, **changes: Any) -> ExemptionRule:
 
     return replace(rule, **changes)
 
+
+
+def _limits(section: Any) -> Limits:
+    """The ``limits:`` section validated, ``KWA_LIMIT_*`` applied (checks.limits.configured)."""
+    try:
+        return configured(section)
+    except LimitError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _known_checks() -> frozenset[str]:
@@ -501,6 +516,7 @@ def _parse(cls: type[Config], data: Any) -> Config:
     cfg.allow_annotation_exemptions = allow
 
     _parse_default_exemptions(cfg, data.get("default_exemptions", True), known)
+    cfg.limits = _limits(data.get("limits"))
 
     rules = data.get("exemptions")
     if rules is not None and not isinstance(rules, list):

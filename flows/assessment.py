@@ -219,7 +219,8 @@ def assessment(
         deadline = None if not run_timeout else started + float(run_timeout)
         try:
             with collector_paused():
-                snapshot = load(spec, deadline=deadline)  # --run-timeout covers reading the cluster
+                # --run-timeout covers reading the cluster; the limits bound reading manifests
+                snapshot = load(spec, deadline=deadline, limits=config.limits)
                 snapshot.prepare()
                 config.exemptions.prepare(snapshot)  # resolved once here, shared by every forked worker
         except Exception as exc:
@@ -227,6 +228,8 @@ def assessment(
             logger.error(message)
             _fail(db, run_id, message)
             return _summary(db, run_id, [], None, started)
+        if getattr(snapshot.problems, "omitted", 0):  # a checks.limits.Problems keeps the first N only
+            logger.warning("%s", snapshot.problems.summary())  # type: ignore[attr-defined]
         for problem in snapshot.problems:
             logger.warning("skipped input: %s", problem)
         logger.info("snapshot: %d objects (%s)", len(snapshot.objects), snapshot.description)
@@ -454,6 +457,10 @@ def _snapshot_facts(
         "snapshot": snapshot.description,
         "server_version": snapshot.server_version,
         "problems": [str(p) for p in snapshot.problems],
+        # checks.limits.Problems keeps the first limits.problems; these say how many there were, of
+        # what kind, and what was read (a run that assessed nothing says why).
+        **({"problems_total": snapshot.problems.total, "problems_by_kind": dict(snapshot.problems.counts),
+            "read": snapshot.problems.stats.as_dict()} if hasattr(snapshot.problems, "stats") else {}),
         "unavailable": dict(snapshot.unavailable),
         "checks_not_executed": {
             r.check_id: {"outcome": r.outcome.value, "message": r.message}

@@ -1,30 +1,47 @@
 """Manifest files as a snapshot: files, directories, stdin; multi-document YAML, JSON, ``kind: List``.
 
-A document that does not parse, or is not a Kubernetes object, becomes a :class:`ParseProblem`
-naming its file and document index; every other document is still assessed.
+A document that cannot be used (does not parse, is not valid UTF-8, is over a limit of
+checks.limits, defines a key twice, is not a Kubernetes object) becomes a problem naming its
+file, document index and, where there is one, its line; every other document is still assessed.
+Problems are collected in a :class:`checks.limits.Problems`: the first ``limits.problems`` in
+full, every one counted, with what was read (files, bytes, documents, objects).
 """
 
 from __future__ import annotations
 
-import io
-import json
+import codecs
 import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
+import orjson
 import yaml
 
+from checks.limits import (
+    ENCODING,
+    LIMIT,
+    NOT_AN_OBJECT,
+    NOTHING_READ,
+    SYNTAX,
+    UNREADABLE,
+    InputProblem,
+    Limits,
+    Problems,
+    ReadStats,
+    from_environment,
+    size,
+)
 from checks.sandbox import IsolatedBatch, fork_available
 from checks.snapshot import K8sObject, ParseProblem, Snapshot
-from checks.sources import fastyaml
-
-try:  # the C loader is ~10x faster on large dumps
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+from checks.sources import fastyaml, guards, measure
+from checks.sources.guards import Rejected
+from checks.sources.inputs import Decoded, NotText, Positions, TooLarge, decode, first_bad_char, read_path, read_stream
+from checks.sources.splitting import split
+from checks.sources.splitting import split_documents as _split_documents  # noqa: F401  (tests)
+from checks.sources.splitting import split_lines as _split_lines  # noqa: F401  (tests)
 
 SUFFIXES = (".yaml", ".yml", ".json")
 PARALLEL_MIN_CHARS = 2_000_000  # below this, forking costs more than it saves
@@ -33,6 +50,11 @@ PARSE_TIMEOUT = 600.0
 VET_GROUP = 128  # documents vetted together for the YAML fast path
 STDIN = "-"
 
+_JSON_START = re.compile(r"\s*[{\[]")
+_JSON_START_BYTES = re.compile(rb"\s*[{\[]")
+
+Result = tuple[int, Any, Rejected | None]  # (document index, document, why it is not usable)
+
 
 class SourceError(Exception):
     """The source as a whole cannot be read (missing path, unreadable directory)."""
@@ -40,40 +62,144 @@ class SourceError(Exception):
 
 def expand_paths(paths: Iterable[str]) -> list[str]:
     """Files as given, directories walked recursively for *.yaml/*.yml/*.json, ``-`` kept."""
+    return _expand(paths, None)[0]
+
+
+def _expand(paths: Iterable[str], problems: list[ParseProblem] | None) -> tuple[list[str], list[str]]:
+    """``(inputs, directories without a manifest)``; directories that cannot be read are problems."""
     out: list[str] = []
+    empty: list[str] = []
     for raw in paths:
         if raw == STDIN:
             out.append(STDIN)
             continue
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-            out.extend(str(p) for p in found)
-        elif path.is_file():
+            found = _walk(path, problems)
+            out.extend(found)
+            if not found:
+                empty.append(raw)
+        elif path.exists():  # a file, or a pipe such as <(helm template ...)
             out.append(str(path))
         else:
             raise SourceError(f"manifest path not found: {raw}")
-    return out
+    return out, empty
 
 
-def load_manifests(paths: Iterable[str], stdin: TextIO | None = None, description: str | None = None) -> Snapshot:
-    files = expand_paths(paths)
+def _walk(root: Path, problems: list[ParseProblem] | None) -> list[str]:
+    def unreadable(exc: OSError) -> None:
+        if problems is not None:
+            _report(problems, UNREADABLE, str(exc.filename or root), None,
+                    f"cannot read directory: {exc.strerror or exc}")
+
+    found = [
+        Path(folder, name)
+        for folder, _, names in os.walk(root, onerror=unreadable)  # symlinked directories not followed
+        for name in names
+        if Path(name).suffix.lower() in SUFFIXES
+    ]
+    return [str(p) for p in sorted(found) if p.is_file()]
+
+
+def load_manifests(
+    paths: Iterable[str], stdin: IO[Any] | None = None, description: str | None = None, limits: Limits | None = None
+) -> Snapshot:
+    """Every object in ``paths`` (``-``: ``stdin``, else the process' stdin), within ``limits``
+    (default: checks.limits' defaults with ``KWA_LIMIT_*`` applied)."""
+    paths = list(paths)
+    limits = limits or from_environment()
     objects: list[K8sObject] = []
-    problems: list[ParseProblem] = []
+    problems = Problems(limits.problems)
+    files, empty_dirs = _expand(paths, problems)
+    stats = problems.stats
+    stats.inputs = len(files)
+    budget = limits.input_bytes
     for name in files:
-        if name == STDIN:
-            text = (stdin or sys.stdin).read()
-            label = "<stdin>"
+        label = "<stdin>" if name == STDIN else name
+        allowed = min(limits.file_bytes, budget)
+        try:
+            if name != STDIN:
+                data = read_path(name, allowed)
+            elif (stdin or sys.stdin) is None:  # a daemon, pythonw: no stdin at all
+                raise OSError("no standard input")
+            else:
+                data = read_stream(stdin or sys.stdin, allowed)
+        except TooLarge as exc:
+            problems.add(LIMIT, label, None, _too_large(exc, limits, budget))
+            continue
+        except OSError as exc:
+            problems.add(UNREADABLE, label, None, f"cannot read file: {exc.strerror or exc}")
+            continue
+        budget -= len(data)
+        stats.read += 1
+        stats.bytes += len(data)
+        json_first = name.lower().endswith(".json")
+        if isinstance(data, str):
+            parse_text(data, label, objects, problems, json_first=json_first, limits=limits)
         else:
-            try:
-                text = Path(name).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                problems.append(ParseProblem(name, None, f"cannot read file: {exc}"))
-                continue
-            label = name
-        parse_text(text, label, objects, problems, json_first=name.lower().endswith(".json"))
-    what = description or ", ".join(("<stdin>" if f == STDIN else f) for f in list(paths))
+            parse_bytes(data, label, objects, problems, json_first=json_first, limits=limits)
+    stats.objects = len(objects)
+    if not objects:
+        problems.add(NOTHING_READ, _inputs_label(files, paths), None, _why_nothing(stats, empty_dirs))
+    what = description or ", ".join(("<stdin>" if f == STDIN else f) for f in paths)
     return Snapshot(objects=objects, mode="manifest", description=f"manifests: {what}", problems=problems)
+
+
+def _too_large(exc: TooLarge, limits: Limits, budget: int) -> str:
+    if budget < limits.file_bytes:
+        used = limits.input_bytes - budget
+        return (f"not read: the inputs before it used {size(used)} of limits.input_bytes "
+                f"({size(limits.input_bytes)})")
+    if exc.size is None:  # a pipe or stdin: reading stopped at the limit
+        return f"over limits.file_bytes ({size(limits.file_bytes)}); reading stopped there, nothing of it used"
+    return f"{size(exc.size)}, over limits.file_bytes ({size(limits.file_bytes)}); not read"
+
+
+def _inputs_label(files: list[str], paths: list[str]) -> str:
+    names = ["<stdin>" if f == STDIN else f for f in (files or paths)]
+    return names[0] if len(names) == 1 else f"{len(names)} inputs"
+
+
+def _why_nothing(stats: ReadStats, empty_dirs: list[str]) -> str:
+    """Why a read found no object at all: the facts a user needs to tell a typo from a bad dump."""
+    if not stats.inputs:
+        where = f" in {', '.join(empty_dirs)}" if empty_dirs else ""
+        return f"no Kubernetes objects: no .yaml, .yml or .json files{where}"
+    if not stats.read:
+        return "no Kubernetes objects: no input could be read"
+    if not stats.bytes:
+        return "no Kubernetes objects: the input is empty" if stats.read == 1 else (
+            f"no Kubernetes objects: the {stats.read} inputs are empty")
+    if stats.documents == stats.empty:
+        return f"no Kubernetes objects: {stats.bytes:,} bytes read, no document in them (blank or comments only)"
+    used = stats.documents - stats.empty
+    empty = f"; {stats.empty:,} more were empty" if stats.empty else ""
+    if used == 1:
+        return f"no Kubernetes objects: the one document read was skipped{empty}"
+    return f"no Kubernetes objects: none of the {used:,} documents read is one{empty}"
+
+
+def parse_bytes(
+    data: bytes,
+    label: str,
+    objects: list[K8sObject],
+    problems: list[ParseProblem],
+    json_first: bool = False,
+    limits: Limits | None = None,
+) -> None:
+    """Append the objects of one input's bytes to ``objects``; problems go to ``problems``."""
+    limits = limits or from_environment()
+    body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    # JSON straight from the bytes: orjson checks the UTF-8 itself, and nothing is decoded twice.
+    if (json_first or _JSON_START_BYTES.match(body)) and _json_document(body, label, objects, problems, limits):
+        return
+    try:
+        decoded = decode(data)
+    except NotText as exc:
+        _report(problems, ENCODING, label, None,
+                f"not valid {exc.encoding.upper()} text: {exc.reason} at byte offset {exc.offset:,}")
+        return
+    _yaml_documents(decoded, label, objects, problems, limits)
 
 
 def parse_text(
@@ -82,74 +208,166 @@ def parse_text(
     objects: list[K8sObject],
     problems: list[ParseProblem],
     json_first: bool = False,
+    limits: Limits | None = None,
 ) -> None:
-    """Append the objects of one file (or stdin) to ``objects``; problems go to ``problems``."""
-    if json_first or text.lstrip().startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            pass  # JSON is also YAML; fall through so the YAML parser reports a located error
+    """Append the objects of one file (or stdin), already decoded, to ``objects``."""
+    limits = limits or from_environment()
+    if (json_first or _JSON_START.match(text)) and _json_document(text, label, objects, problems, limits):
+        return
+    _yaml_documents(Decoded(text, "utf-8", True, 0), label, objects, problems, limits)
+
+
+def _stats(problems: list[ParseProblem]) -> ReadStats:
+    return problems.stats if isinstance(problems, Problems) else ReadStats()
+
+
+def _json_document(
+    text: str | bytes, label: str, objects: list[K8sObject], problems: list[ParseProblem], limits: Limits
+) -> bool:
+    """Read ``text`` as one JSON document; False if it is not JSON (the YAML parser then reports
+    a located error: JSON is YAML)."""
+    nbytes = _document_bytes(text, limits)
+    try:
+        _check_unparsed(text, nbytes, limits)
+        value = orjson.loads(text)
+        _check_document(value, nbytes, limits, text)
+    except orjson.JSONDecodeError:
+        return False
+    except Rejected as exc:
+        _stats(problems).documents += 1
+        _report(problems, exc.kind, label, 0, exc.describe())
+        return True
+    _stats(problems).documents += 1
+    _accept(value, label, 0, objects, problems)
+    return True
+
+
+def _yaml_documents(
+    decoded: Decoded, label: str, objects: list[K8sObject], problems: list[ParseProblem], limits: Limits
+) -> None:
+    text = decoded.text
+    stats = _stats(problems)
+    chunks: list[str | Rejected]
+    raw, starts, truncated = split(text, limits.documents)
+    chunks = list(raw)
+    positions = Positions(text, decoded.skipped)
+    if not decoded.clean:
+        for i, chunk in enumerate(raw):
+            bad = first_bad_char(chunk)
+            if bad is not None:
+                chunks[i] = Rejected(ENCODING, f"not valid UTF-8: {positions.bad_byte(starts[i] + bad)}")
+    for index, doc, failure in _documents(chunks, text, limits):
+        stats.documents += 1
+        if failure is not None:
+            line = positions.line(starts[min(index, len(starts) - 1)])
+            _report(problems, failure.kind, label, index, failure.describe(line))
         else:
-            _accept(data, label, 0, objects, problems)
-            return
-    for index, doc in _documents(text, label, problems):
-        _accept(doc, label, index, objects, problems)
+            stats.empty += doc is None
+            _accept(doc, label, index, objects, problems)
+    if truncated:
+        _report(problems, LIMIT, label, None, f"more than limits.documents ({limits.documents:,}) documents; "
+                                              f"the rest of the input was not read")
 
 
-def _documents(text: str, label: str, problems: list[ParseProblem]) -> Iterator[tuple[int, Any]]:
-    """Yield ``(index, document)``; a broken document is reported and parsing resumes after it."""
-    chunks = _split_documents(text)
+def _document_bytes(text: str | bytes, limits: Limits) -> int | None:
+    """The size of a document in bytes when it may be over ``limits.document_bytes``, else None."""
+    if isinstance(text, bytes):
+        return len(text) if len(text) > limits.document_bytes else None
+    if len(text) * 4 <= limits.document_bytes:
+        return None
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+
+
+def _maybe_list(text: str | bytes) -> bool:
+    """Whether ``text`` may be a ``kind: List`` (kubectl's dump): it has an ``items`` key. Plain
+    searches, not a regex: the text is over ``limits.document_bytes`` when this is asked."""
+    if isinstance(text, bytes):
+        return b'"items"' in text or text.startswith(b"items:") or b"\nitems:" in text
+    return '"items"' in text or text.startswith("items:") or "\nitems:" in text
+
+
+def _check_unparsed(text: str | bytes, nbytes: int | None, limits: Limits) -> None:
+    """Refuse, before parsing, a document over ``limits.document_bytes`` that cannot be a List."""
+    if nbytes is not None and nbytes > limits.document_bytes and not _maybe_list(text):
+        raise Rejected(LIMIT, f"a document of {size(nbytes)}, over limits.document_bytes "
+                              f"({size(limits.document_bytes)}); not parsed")
+
+
+def _check_document(
+    value: Any, nbytes: int | None, limits: Limits, json_text: str | bytes | None = None, depth_known: bool = False
+) -> None:
+    """Raise Rejected when a parsed document is over its limits; a List item that is over them by
+    itself is replaced by its Rejected, so that only it is skipped (:func:`_accept`)."""
+    for number, problem in measure.check_document(value, limits, nbytes, json_text, depth_known).items():
+        value["items"][number] = problem
+
+
+def _documents(chunks: list[str | Rejected], text: str, limits: Limits) -> Iterator[Result]:
+    """``(index, document, failure)`` in document order, parsed in forked workers when large."""
     workers = min(os.cpu_count() or 1, MAX_PARSE_WORKERS)
     if len(text) >= PARALLEL_MIN_CHARS and len(chunks) >= 2 * workers and workers > 1 and fork_available():
-        yield from _parse_in_parallel(chunks, label, problems, workers)
+        yield from _parse_in_parallel(chunks, workers, limits)
         return
-    if len(chunks) == 1:
-        # One pass over the whole stream (several documents the splitter could not see apart).
-        try:
-            yield from enumerate(_load_all(text))
-            return
-        except yaml.YAMLError:
-            pass
-    for index, doc, error in _parse_chunks(chunks, 0):
-        if error is not None:
-            problems.append(ParseProblem(label, index, error))
-        else:
-            yield index, doc
+    results = _parse_chunks(chunks, 0, limits)
+    if len(chunks) == 1 and len(results) > 1:
+        # One chunk holding several documents (markers the splitter could not see): number them.
+        results = [(i, doc, failure) for i, (_, doc, failure) in enumerate(results)]
+    yield from results
 
 
-def _load_all(text: str, vetted: bool = False) -> list[Any]:
-    """The documents of ``text``: rapidyaml where it provably agrees with PyYAML, else PyYAML.
-    ``vetted``: the caller already knows that no word of ``text`` reads differently."""
-    value = fastyaml.load(text, vetted=vetted)
-    if value is not fastyaml.NOT_FAST:
-        return [value]
-    return list(yaml.load_all(io.StringIO(text) if len(text) > 1_000_000 else text, Loader=_Loader))
-
-
-def _parse_chunks(chunks: list[str], first: int) -> list[tuple[int, Any, str | None]]:
-    """``(index, document, error)`` for consecutive documents starting at index ``first``."""
-    out: list[tuple[int, Any, str | None]] = []
-    vetted: set[int] = set()
-    if fastyaml.available():
+def _parse_chunks(chunks: list[str | Rejected], first: int, limits: Limits) -> list[Result]:
+    """``(index, document, failure)`` for consecutive documents starting at index ``first``."""
+    out: list[Result] = []
+    for start in range(0, len(chunks), VET_GROUP):
+        group = chunks[start : start + VET_GROUP]
         # Vet documents a group at a time: the words of similar documents repeat, so a group costs
         # about what one document does; a group with a doubtful word is vetted document by document.
-        for start in range(0, len(chunks), VET_GROUP):
-            group = chunks[start : start + VET_GROUP]
-            if len(group) > 1 and not fastyaml.suspicious("\n".join(group)):
-                vetted.update(range(start, start + len(group)))
-    for offset, chunk in enumerate(chunks):
-        try:
-            docs = _load_all(chunk, vetted=offset in vetted)
-        except yaml.YAMLError as exc:
-            out.append((first + offset, None, f"YAML does not parse: {_yaml_message(exc)}"))
-            continue
-        out.extend((first + offset, doc, None) for doc in docs)
+        # (A document that may be over limits.document_bytes is vetted on its own, if parsed at all.)
+        small = [isinstance(c, str) and len(c) * 4 <= limits.document_bytes for c in group]
+        texts = [c for c, ok in zip(group, small, strict=True) if ok]
+        vetted = fastyaml.available() and len(texts) > 1 and not fastyaml.suspicious("\n".join(texts))  # type: ignore[arg-type]
+        with fastyaml.quiet():  # one stderr redirection for the group, not one per document
+            for offset, (chunk, ok) in enumerate(zip(group, small, strict=True), first + start):
+                if isinstance(chunk, Rejected):
+                    out.append((offset, None, chunk))
+                    continue
+                try:
+                    # A chunk with no document (blank, comments only) counts as one empty document.
+                    docs = _parse_chunk(chunk, limits, vetted and ok)
+                    out.extend((offset, doc, None) for doc in docs or [None])
+                except Rejected as exc:
+                    out.append((offset, None, exc))
+                except yaml.YAMLError as exc:
+                    out.append((offset, None, _syntax(exc)))
+                except Exception as exc:  # whatever a parser does with a hostile document stays with it
+                    out.append((offset, None, Rejected(SYNTAX, f"YAML does not parse: {type(exc).__name__}: {exc}")))
     return out
 
 
-def _parse_in_parallel(
-    chunks: list[str], label: str, problems: list[ParseProblem], workers: int
-) -> Iterator[tuple[int, Any]]:
+def _parse_chunk(chunk: str, limits: Limits, vetted: bool) -> list[Any]:
+    """The documents of one chunk: rapidyaml where it provably agrees with PyYAML, else PyYAML's
+    guarded loader; raises Rejected, or yaml.YAMLError for a syntax error."""
+    nbytes = _document_bytes(chunk, limits)
+    _check_unparsed(chunk, nbytes, limits)
+    if limits.depth < fastyaml.EMIT_DEPTH:
+        guards.check_yaml_depth(chunk, limits.depth)  # the fast path bounds depth only at its own 66
+    value = fastyaml.load(chunk, vetted=vetted, limits=limits, quiet=False)
+    docs = [value] if value is not fastyaml.NOT_FAST else guards.load_guarded(chunk, limits)
+    if nbytes is not None:  # a big document: a List is measured item by item (depth is known by now)
+        for doc in docs:
+            _check_document(doc, nbytes, limits, depth_known=True)
+    return docs
+
+
+def _syntax(exc: yaml.YAMLError) -> Rejected:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return Rejected(SYNTAX, f"YAML does not parse: {problem}")
+    return Rejected(SYNTAX, f"YAML does not parse: {problem}", mark.line, mark.column)
+
+
+def _parse_in_parallel(chunks: list[str | Rejected], workers: int, limits: Limits) -> Iterator[Result]:
     """Parse a large dump on every core: even slices of its documents, each in a forked process.
 
     The C loader reads about 4 MB/s, so a 10,000-object dump (17 MB) took 4-5 s on one core.
@@ -161,82 +379,39 @@ def _parse_in_parallel(
     # slice fewer to pickle across a pipe.
     others = [job for job in slices if job != "0"]
     batch = IsolatedBatch(
-        [(job, PARSE_TIMEOUT) for job in others], lambda job: _parse_chunks(slices[job][1], slices[job][0]), len(others)
+        [(job, PARSE_TIMEOUT) for job in others],
+        lambda job: _parse_chunks(slices[job][1], slices[job][0], limits),
+        len(others),
     ).start()
     for job in slices:
         if job == "0":
-            parsed = _parse_chunks(slices[job][1], slices[job][0])
+            parsed = _parse_chunks(slices[job][1], slices[job][0], limits)
         else:
             try:
                 parsed = batch.wait(job).unwrap(PARSE_TIMEOUT)
             except Exception:  # a worker that died: parse its slice here instead, nothing is lost
-                parsed = _parse_chunks(slices[job][1], slices[job][0])
-        for index, doc, error in parsed:
-            if error is not None:
-                problems.append(ParseProblem(label, index, error))
-            else:
-                yield index, doc
+                parsed = _parse_chunks(slices[job][1], slices[job][0], limits)
+        yield from parsed
 
 
-_MARKER = re.compile(r"^---(?:[ \t#][^\n]*)?(?:\n|\Z)", re.MULTILINE)
-# Line breaks str.splitlines knows besides "\n": with any of them, the line-by-line split decides.
-_OTHER_BREAKS = re.compile("[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-
-
-def _split_documents(text: str) -> list[str]:
-    """Split on ``---`` document markers so one bad document cannot hide the others."""
-    if _OTHER_BREAKS.search(text):
-        return _split_lines(text)
-    chunks: list[str] = []
-    start, head = 0, ""
-    for marker in _MARKER.finditer(text):  # one regex scan instead of a Python loop per line
-        chunks.append(head + text[start : marker.start()])
-        rest = marker.group()[3:]
-        head = rest.lstrip() if rest.strip() else ""
-        start = marker.end()
-    chunks.append(head + text[start:])
-    return _drop_leading_empty(chunks)
-
-
-def _split_lines(text: str) -> list[str]:
-    chunks: list[str] = []
-    current: list[str] = []
-    for line in text.splitlines(keepends=True):
-        if line.startswith("---") and (len(line) == 3 or line[3] in " \t\r\n#"):
-            chunks.append("".join(current))
-            current = [line[3:].lstrip() if line[3:].strip() else ""]
-            continue
-        current.append(line)
-    chunks.append("".join(current))
-    return _drop_leading_empty(chunks)
-
-
-def _drop_leading_empty(chunks: list[str]) -> list[str]:
-    # A leading empty chunk (file starting with ---) is not a document.
-    if chunks and not chunks[0].strip():
-        chunks = chunks[1:] or [""]
-    return chunks
-
-
-def _yaml_message(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is not None:
-        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
-    return str(problem)
+def _report(problems: list[ParseProblem], kind: str, source: str, index: int | None, message: str) -> None:
+    problems.append(InputProblem(source, index, message, kind))
 
 
 def _accept(doc: Any, label: str, index: int, objects: list[K8sObject], problems: list[ParseProblem]) -> None:
     if doc is None:
         return
     if not isinstance(doc, dict):
-        problems.append(ParseProblem(label, index, f"not a Kubernetes object (a {type(doc).__name__})"))
+        _report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object (a {type(doc).__name__})")
         return
     kind = doc.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
         for item_no, item in enumerate(doc["items"]):
+            if isinstance(item, Rejected):  # over a limit by itself (_check_document)
+                _report(problems, item.kind, label, index, f"items[{item_no}]: {item.describe()}")
+                continue
             if not isinstance(item, dict):
-                problems.append(ParseProblem(label, index, f"items[{item_no}] is not an object"))
+                _report(problems, NOT_AN_OBJECT, label, index, f"items[{item_no}] is not an object")
                 continue
             item.setdefault("kind", kind[: -len("List")] if kind != "List" else item.get("kind"))
             if "apiVersion" not in item and doc.get("apiVersion") and kind != "List":
@@ -254,6 +429,6 @@ def _accept_object(
     if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):
         missing.append("metadata.name")
     if missing:
-        problems.append(ParseProblem(label, index, f"not a Kubernetes object: missing {', '.join(missing)}"))
+        _report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object: missing {', '.join(missing)}")
         return
     objects.append(K8sObject(doc, label, index))

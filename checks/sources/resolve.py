@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from checks.limits import Limits
 
 
 @dataclass
@@ -76,12 +79,14 @@ def choose(paths: list[str] | None, kubeconfig: str | None, context: str | None)
     return SourceSpec("demo")
 
 
-def load(spec: SourceSpec, deadline: float | None = None) -> Snapshot:
-    """The snapshot ``spec`` names; ``deadline`` (``time.monotonic()``) bounds reading a live cluster."""
+def load(spec: SourceSpec, deadline: float | None = None, limits: Limits | None = None) -> Snapshot:
+    """The snapshot ``spec`` names. ``deadline`` (``time.monotonic()``) bounds reading a live cluster;
+    ``limits`` bound what reading manifests may cost (the run's config ``limits:``; None: the
+    defaults with ``KWA_LIMIT_*`` applied)."""
     if spec.kind == "manifests":
         from checks.sources.manifests import load_manifests
 
-        return load_manifests(spec.paths)
+        return load_manifests(spec.paths, limits=limits)
     if spec.kind == "live":
         from checks.sources.live import load_live
 

@@ -18,6 +18,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+# Runs the command given after the file name and writes the peak resident memory of its process
+# tree (kwa, and the workers it forked and waited for) to that file, in KiB.
+_PEAK_RSS = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2:])\n"
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code if code >= 0 else 128 - code)\n"
+)
 # Lines Python prints for an uncaught exception, and the shape of a rendered traceback frame.
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s+File \"[^\"]+\", line \d+", re.MULTILINE)
 
@@ -29,6 +37,7 @@ class Outcome:
     err: str
     home: Path
     db_path: Path
+    peak_rss_mb: float | None = None  # with measure=True: the kwa process tree's peak memory
 
     @property
     def text(self) -> str:
@@ -84,11 +93,19 @@ class Kwa:
         env.update(extra)
         return env
 
-    def __call__(self, *args: str, input: str | bytes | None = None, timeout: float = 180, **env: str) -> Outcome:
+    def __call__(
+        self, *args: str, input: str | bytes | None = None, timeout: float = 180, measure: bool = False, **env: str
+    ) -> Outcome:
+        """Run ``kwa *args``; ``measure``: also record the peak RSS of its process tree."""
         self.home.mkdir(parents=True, exist_ok=True)
         binary = isinstance(input, bytes)
+        command = [sys.executable, "-m", "kwa", *args]
+        peak_file = self.tmp / "peak-rss-kib"
+        if measure:
+            peak_file.unlink(missing_ok=True)
+            command = [sys.executable, "-c", _PEAK_RSS, str(peak_file), *command]
         proc = subprocess.run(
-            [sys.executable, "-m", "kwa", *args],
+            command,
             input=input,
             capture_output=True,
             text=not binary,
@@ -99,7 +116,8 @@ class Kwa:
         out, err = proc.stdout, proc.stderr
         if binary:
             out, err = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-        return Outcome(proc.returncode, out, err, self.home, self.db_path)
+        peak = int(peak_file.read_text()) / 1024 if measure and peak_file.exists() else None
+        return Outcome(proc.returncode, out, err, self.home, self.db_path, peak)
 
 
 def assert_no_traceback(*texts: str) -> None:

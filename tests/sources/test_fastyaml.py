@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from checks.sources import fastyaml
 from checks.sources.manifests import _split_documents, load_manifests, parse_text
@@ -237,3 +240,135 @@ def test_document_markers_are_left_to_pyyaml(text: str) -> None:
 def test_a_document_end_marker_reads_the_same() -> None:
     got = fastyaml.load("a: 1\n...\n")
     assert got is fastyaml.NOT_FAST or same(got, pyyaml("a: 1\n...\n"))
+
+
+# ---- hostile documents: the fast path steps aside for the guarded loader (checks/sources/guards.py)
+
+FLAT_ANCHORS = [
+    # What PyYAML's dumper writes for a shared object: each anchor's node ends before any alias.
+    "readinessProbe: &id001\n  httpGet: {path: /healthz, port: 8080}\n  periodSeconds: 5\nlivenessProbe: *id001\n",
+    "a: &x 1\nb: *x\nc: [*x, *x]\n",
+    "a: &x {b: 1}\nc: *x\n",
+    "items:\n- &x\n  name: a\n- *x\n",
+]
+NESTED_ANCHORS = [
+    "a: &a [*a]\n",  # recursive: rapidyaml's resolve crashed (SIGSEGV) on this
+    "a: &a {b: *a}\n",
+    "a: &a\n  b: *a\n",
+    "a: &a\n- x\n- *a\n",  # a sequence at its key's indentation is still inside the anchor
+    "a: &x [1,\n  *x]\n",  # a flow collection going on to the next line
+    'a: &x [ "]",\n*x]\n',  # a bracket in quotes must not pass for the flow's end
+    "a: &x [1, # ]\n*x]\n",  # nor one in a comment
+    "a: &a [1]\nb: &b [*a, *a]\nc: [*b, *b]\n",  # an alias inside an anchored node: expansion multiplies
+]
+
+
+@pytest.mark.parametrize("text", FLAT_ANCHORS)
+def test_aliases_that_cannot_nest_take_the_fast_path_and_read_as_pyyaml(text: str) -> None:
+    assert fastyaml._flat_anchors(text)
+    got = fastyaml.load(text)
+    assert got is not fastyaml.NOT_FAST, text
+    assert same(got, pyyaml(text))
+
+
+@pytest.mark.parametrize("text", NESTED_ANCHORS)
+def test_aliases_that_may_nest_or_recurse_are_left_to_pyyaml(text: str) -> None:
+    assert not fastyaml._flat_anchors(text), text
+    assert fastyaml.load(text) is fastyaml.NOT_FAST
+
+
+def test_an_alias_without_an_anchor_is_not_read_as_a_string() -> None:
+    # rapidyaml would read it as the string "*x"; PyYAML reports the undefined alias.
+    assert fastyaml.load("a: *x\n") is fastyaml.NOT_FAST
+    assert fastyaml.load("a: '*x'\nb: \"*.svc\"\n") == {"a": "*x", "b": "*.svc"}
+
+
+def test_a_duplicate_key_is_left_to_pyyaml_which_names_it() -> None:
+    for text in ("a: 1\na: 2\n", "a: {b: 1, b: 2}\n", "x:\n  y: 1\n  y: 1\n"):
+        assert fastyaml.load(text) is fastyaml.NOT_FAST, text
+
+
+def test_what_rapidyaml_cannot_emit_is_left_to_pyyaml(capfd: pytest.CaptureFixture[str]) -> None:
+    deep = "a: " + "[" * (fastyaml.EMIT_DEPTH + 5) + "]" * (fastyaml.EMIT_DEPTH + 5) + "\n"
+    assert fastyaml.load(deep) is fastyaml.NOT_FAST
+    with fastyaml.quiet():  # a batch silenced once: the documents inside pass quiet=False
+        assert fastyaml.load(deep, quiet=False) is fastyaml.NOT_FAST
+    assert capfd.readouterr().err == ""
+
+
+def test_expansion_is_bounded_before_rapidyaml_resolves() -> None:
+    from dataclasses import replace
+
+    from checks.limits import Limits
+
+    text = "a: &x [1, 2, 3]\n" + "".join(f"k{i}: *x\n" for i in range(50))
+    assert same(fastyaml.load(text), pyyaml(text))
+    assert fastyaml.load(text, limits=replace(Limits(), alias_nodes=100)) is fastyaml.NOT_FAST
+    assert fastyaml.load(text, limits=replace(Limits(), aliases=10)) is fastyaml.NOT_FAST
+
+
+def _aliased_inside_an_anchor(text: str) -> bool:
+    """True if, in document order, an alias of ``text`` occurs inside a node that has an anchor
+    (the anchor's own node included: a cycle). PyYAML's composer makes an alias the very node it
+    names, so the first visit of a node is its definition and every later one an alias."""
+    root = yaml.compose(text, Loader=yaml.CSafeLoader)
+
+    def children(node: yaml.Node) -> list[yaml.Node]:
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        if isinstance(node, yaml.MappingNode):
+            return [part for pair in node.value for part in pair]
+        return []
+
+    visits: dict[int, int] = {}
+    occurrences: list[tuple[yaml.Node, tuple[int, ...]]] = []  # (node, ids of the nodes it is inside)
+    stack: list[tuple[yaml.Node, tuple[int, ...]]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        visits[id(node)] = visits.get(id(node), 0) + 1
+        occurrences.append((node, path))
+        if visits[id(node)] == 1:
+            stack.extend((child, (*path, id(node))) for child in reversed(children(node)))
+    anchored = {key for key, count in visits.items() if count > 1}
+    seen: set[int] = set()
+    for node, path in occurrences:
+        if id(node) in seen and any(outer in anchored for outer in path):
+            return True
+        seen.add(id(node))
+    return False
+
+
+@given(data=st.data())
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_flat_anchor_test_never_lets_a_nested_or_recursive_alias_through(data: st.DataObject) -> None:
+    """PyYAML's dumper writes anchors and aliases for shared and recursive objects, in block and
+    flow style, wrapped at any width: whatever the layout, a document the test calls flat has
+    no alias inside an anchored node (rapidyaml's resolve may then run: it crashes on recursion
+    and multiplies nested aliases)."""
+    scalars = st.one_of(st.integers(-3, 3), st.text(alphabet="ab: #[]{}'\"*&-", max_size=5))
+    nodes: list[Any] = []
+    keys = st.text("kxy", min_size=1, max_size=2)
+    value = data.draw(st.recursive(
+        scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=3)),
+        max_leaves=12,
+    ))
+
+    def collect(node: Any) -> None:
+        if isinstance(node, list | dict):
+            nodes.append(node)
+            for child in node if isinstance(node, list) else node.values():
+                collect(child)
+
+    collect(value)
+    for _ in range(data.draw(st.integers(0, 3))):  # share (or loop) some collections
+        if not nodes:
+            break
+        target, holder = data.draw(st.sampled_from(nodes)), data.draw(st.sampled_from(nodes))
+        if isinstance(holder, list):
+            holder.append(target)
+        else:
+            holder[f"r{len(holder)}"] = target
+    text = yaml.dump(value, Dumper=yaml.SafeDumper, default_flow_style=data.draw(st.sampled_from([None, True, False])),
+                     width=data.draw(st.sampled_from([10, 40, 200])), indent=data.draw(st.sampled_from([2, 3])))
+    if fastyaml._flat_anchors(text):
+        assert not _aliased_inside_an_anchor(text), text
