@@ -6,9 +6,16 @@ Exit codes (also in the README):
   2  usage error: unknown check or pillar, bad option, unreadable config or missing manifest path
   3  partial: at least one check errored or timed out, at least one executed
   4  failed: run-level error (cluster unreachable, snapshot unreadable, storage unavailable,
-     run-level timeout) or every check errored or timed out
-  5  aborted: the run was cancelled
+     run-level timeout) or every check errored or timed out; also when no run could be started
+     because the Prefect API is unreachable (PREFECT_API_URL names a dead server, or kwa's local
+     server cannot start): nothing is stored then
+  5  aborted: the run was cancelled (kwa runs abort, Cancel in the Prefect UI, SIGINT, SIGTERM)
   6  a CI gate rejected the run (--fail-on / --min-score): the reason is printed
+  130 interrupted while following another identical run (that run goes on)
+
+When kwa's database cannot take the run's terminal state (disk full, locked past its busy
+timeout), the exit code is still the run's real state; stderr says so, and ``kwa runs reap``
+records that state once the database takes writes again.
 """
 
 from __future__ import annotations
@@ -19,11 +26,16 @@ import json
 import os
 import sys
 import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from storage.enums import STATUSES
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_ABORTED, EXIT_GATE = 0, 1, 2, 3, 4, 5, 6
+EXIT_INTERRUPTED = 130
+PROBLEMS_SHOWN = 10  # skipped inputs listed after the result table (the rest are counted)
+PREFECT_PATIENCE = 3.0  # seconds a configured Prefect API gets to answer before a run is refused
 STATE_EXIT = {"completed": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED, "aborted": EXIT_ABORTED}
 STATE_COLOUR = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}
 
@@ -36,7 +48,8 @@ def build_parser(prog: str = "python -m flows.run") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
         description="Assess a Kubernetes cluster (or manifests) against the Well-Architected pillars.",
-        epilog="Exit codes: 0 completed, 2 usage error, 3 partial, 4 failed, 5 aborted, 6 rejected by a gate.",
+        epilog="Exit codes: 0 completed, 2 usage error, 3 partial, 4 failed (or Prefect API unreachable at start), "
+        "5 aborted (also SIGINT/SIGTERM), 6 rejected by a gate.",
     )
     p.add_argument(
         "--check", action="append", default=[], metavar="ID", help="run only this check (repeatable, or a,b)"
@@ -69,6 +82,9 @@ def _split(values: list[str]) -> list[str]:
 
 
 def quiet_prefect(verbose: bool) -> None:
+    from flows.prefect_link import bound_requests
+
+    bound_requests()
     if not verbose:
         # Prefect's own console lines (per-task states, a failing check's traceback) drown the
         # result table; they still reach the Prefect UI and `--verbose` shows them here.
@@ -77,20 +93,29 @@ def quiet_prefect(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m flows.run") -> int:
+    from flows import signals
+
     args = build_parser(prog).parse_args(argv)
     quiet_prefect(args.verbose)
+    signals.install()
     try:
         return _run(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # a third signal: the orderly stop was cut short
+        print("interrupted: exiting without recording the run's end (`kwa runs reap` records it)", file=sys.stderr)
         return EXIT_ABORTED
 
 
 def connect_prefect() -> int | None:
-    """Make sure a Prefect API is there; returns an exit code when it cannot be."""
+    """Make sure a Prefect API is there; returns an exit code when it cannot be.
+
+    A configured API (``PREFECT_API_URL`` or a Prefect profile) that does not answer its health
+    check within PREFECT_PATIENCE seconds refuses the run at once, before anything is stored,
+    rather than after minutes of client retries.
+    """
+    from flows.prefect_link import healthy
     from flows.server import PrefectServerError, ensure_api
 
     try:
@@ -98,6 +123,19 @@ def connect_prefect() -> int | None:
     except PrefectServerError as exc:
         print(f"error: cannot start a local Prefect server: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    if info.how in ("environment", "profile") and info.url:
+        deadline = time.monotonic() + PREFECT_PATIENCE
+        while not healthy(info.url, timeout=1.0):
+            if time.monotonic() >= deadline:
+                where = "PREFECT_API_URL" if info.how == "environment" else "the active Prefect profile"
+                print(
+                    f"error: the Prefect API at {info.url} (from {where}) is not answering; no run was "
+                    "started. Start that Prefect server, or unset PREFECT_API_URL to let kwa start its "
+                    "own local one.",
+                    file=sys.stderr,
+                )
+                return EXIT_FAILED
+            time.sleep(0.5)
     if info.how == "started" and info.url:
         print(
             f"Started a local Prefect server at {info.url.removesuffix('/api')} (UI; reused by later runs).",
@@ -145,6 +183,11 @@ def _run(args: argparse.Namespace) -> int:
     failed = connect_prefect()
     if failed is not None:
         return failed
+    from flows import signals
+
+    if signals.stop_reason():
+        print(f"{signals.stop_reason()} before a run was requested: nothing was started", file=sys.stderr)
+        return EXIT_ABORTED
 
     from flows.assessment import request_run, run_parameters
     from storage.db import Database, StorageUnavailable
@@ -169,6 +212,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: storage unavailable: {exc}", file=sys.stderr)
         return EXIT_FAILED
     run_id = run["run_id"]
+    ending = None
     if not created:
         print(
             f"an identical run {run_id} is already {run['state']}: following it instead of starting another "
@@ -177,12 +221,20 @@ def _run(args: argparse.Namespace) -> int:
         )
         from flows.control import wait, watch
 
-        watch(db, run_id) if args.watch else wait(db, run_id)
+        try:
+            watch(db, run_id) if args.watch else wait(db, run_id)
+        except KeyboardInterrupt:
+            print(f"stopped following run {run_id}; it goes on (kwa runs watch {run_id})", file=sys.stderr)
+            return EXIT_INTERRUPTED
     else:
         print(f"run {run_id}: {len(selected)} checks, {spec.describe()}", file=sys.stderr)
-        execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], show=args.watch)
-    code = report(db, run_id, args.output)
-    return gate(db, run_id, code, fail_on, min_score)
+        ending = execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], show=args.watch)
+    try:
+        code = report(db, run_id, args.output, ending)
+        return gate(db, run_id, code, fail_on, min_score)
+    except StorageUnavailable as exc:
+        print(f"error: storage unavailable: cannot read run {run_id} back: {exc}", file=sys.stderr)
+        return STATE_EXIT.get(ending.state, EXIT_FAILED) if ending else EXIT_FAILED
 
 
 def gate(db: Any, run_id: str, code: int, fail_on: str | None, min_score: dict[str, float]) -> int:
@@ -199,13 +251,25 @@ def gate(db: Any, run_id: str, code: int, fail_on: str | None, min_score: dict[s
     return GATE_EXIT if code in (EXIT_OK, EXIT_PARTIAL) else code
 
 
+@dataclass
+class Ending:
+    """How an executed run ended, as far as this process knows: its real state and message, and
+    what kwa's database and Prefect could not record (shown to the user, fixed by the reaper)."""
+
+    state: str
+    message: str | None = None
+    unstored: str | None = None  # why kwa's database still shows the run active
+    prefect_pending: bool = False  # the flow run does not mirror the run yet
+
+
 def execute(
     db: Any, run_id: str, parameters: dict[str, Any], *, cluster_id: str, trigger: str, show: bool = False
-) -> None:
+) -> Ending:
     """Run the assessment flow for an already-requested run, in this process."""
+    from flows import prefect_link
     from flows.assessment import assessment
-    from storage.runs import fail_run, get_run
 
+    prefect_link.install()
     viewer = None
     if show:
         from flows.control import watch
@@ -214,6 +278,8 @@ def execute(
         viewer.start()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+    state: Any = None
+    engine_error: BaseException | None = None
     try:
         # No flow heartbeats for a run in this process: joining the heartbeat thread costs up
         # to a second per run, and a dead CLI process is found by the reaper (runner host:pid).
@@ -230,14 +296,78 @@ def execute(
                 run_id=run_id,
                 return_state=True,
             )
+    except Exception as exc:  # Prefect's engine could not record the flow run's end: its API is gone
+        engine_error = exc
     finally:
         if viewer is not None:
             viewer.join(timeout=5)
-    record = get_run(db, run_id) or {}
-    if record.get("state") in ("queued", "running"):
-        # The flow itself failed or crashed before it could record an outcome: record it now.
-        with contextlib.suppress(Exception):
-            fail_run(db, run_id, f"run-level error: {state.message or state.name}")
+    return settle(db, run_id, state, engine_error)
+
+
+def settle(db: Any, run_id: str, state: Any, engine_error: BaseException | None) -> Ending:
+    """Make kwa's stored state and the Prefect flow run agree with how the run really ended."""
+    from flows import prefect_link
+    from storage.db import StorageUnavailable
+    from storage.lifecycle import set_prefect_sync
+    from storage.runs import InvalidTransition, abort_run, fail_run, get_run
+
+    try:
+        record = get_run(db, run_id) or {}
+    except StorageUnavailable:
+        record = {}
+    ending = Ending(str(record.get("state") or "failed"), record.get("error"))
+    if record.get("state") not in STATE_EXIT:
+        # The flow could not record the end in kwa's database (or never got to): its Prefect
+        # state says what the run was; a flow that never returned one was cut short.
+        ending.state, ending.message = _real_end(state, engine_error)
+        try:
+            (abort_run if ending.state == "aborted" else fail_run)(db, run_id, ending.message)
+        except InvalidTransition:
+            pass
+        except StorageUnavailable as exc:
+            ending.unstored = str(exc)
+            print(
+                f"error: kwa's database did not take the end of run {run_id} ({ending.state}: {ending.message}): "
+                f"{exc}. It still shows the run as {record.get('state') or 'unknown'}; `kwa runs reap` "
+                f"records it as {ending.state} once the database takes writes again.",
+                file=sys.stderr,
+            )
+    if prefect_link.LINK.degraded or engine_error is not None:
+        ending.prefect_pending = not _mirror_now(db, run_id)
+        if ending.prefect_pending and not ending.unstored:
+            with contextlib.suppress(StorageUnavailable):
+                set_prefect_sync(db, run_id, True)
+    return ending
+
+
+def _real_end(state: Any, engine_error: BaseException | None) -> tuple[str, str]:
+    if state is not None and state.is_cancelled():
+        return "aborted", state.message or "aborted"
+    if state is not None and state.is_failed():
+        return "failed", state.message or "failed"
+    if engine_error is not None:
+        return "failed", f"run-level error: {type(engine_error).__name__}: {engine_error}"
+    return "failed", f"run-level error: the flow ended {state.name if state else 'without a state'} " + (
+        "without recording an outcome"
+    )
+
+
+def _mirror_now(db: Any, run_id: str) -> bool:
+    """Set the flow run to mirror kwa's run now if the API answers; True when done (or nothing to do)."""
+    from flows import prefect_link
+    from storage.runs import get_run
+
+    if not prefect_link.answering():
+        return False
+    try:
+        from prefect.client.orchestration import get_client
+
+        run = get_run(db, run_id) or {}
+        with get_client(sync_client=True) as client:
+            prefect_link.reconcile(client, run)
+        return True
+    except Exception:
+        return False
 
 
 def run_view(db: Any, run_id: str) -> dict[str, Any]:
@@ -264,13 +394,17 @@ def run_view(db: Any, run_id: str) -> dict[str, Any]:
         "scores": history.get("scores"),
         "checks_not_executed": facts.get("checks_not_executed") or {},
         "problems": facts.get("problems") or [],
+        "problems_total": facts.get("problems_total") or len(facts.get("problems") or []),
         "unavailable": facts.get("unavailable") or {},
         "objects": facts.get("objects"),
     }
 
 
-def report(db: Any, run_id: str, output: str) -> int:
+def report(db: Any, run_id: str, output: str, ending: Ending | None = None) -> int:
     view = run_view(db, run_id)
+    if ending is not None and ending.unstored:
+        # Show the run as it really ended, and say that kwa's database does not know it yet.
+        view["run"].update(stored_state=view["run"].get("state"), state=ending.state, error=ending.message)
     render(view, output)
     return STATE_EXIT.get(view["run"].get("state", "failed"), EXIT_FAILED)
 
@@ -285,21 +419,27 @@ def render(view: dict[str, Any], output: str) -> None:
         print(yaml.safe_dump(json.loads(json.dumps(view, default=str)), sort_keys=False))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    # Everything below that came from a cluster, a manifest or a user (paths, names, error
+    # messages, API reasons) is escaped: "[/x]" in a file name must print, not crash the report.
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 160)  # piped output: no wrapping mid-message
     run = view["run"]
-    colour = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}.get(
-        run.get("state"), ""
-    )
+    colour = STATE_COLOUR.get(run.get("state"), "default")
     console.print(
-        f"Run [bold]{run.get('run_id')}[/bold] · cluster {run.get('cluster_id', '?')} · "
-        f"state [{colour}]{run.get('state')}[/{colour}]"
+        f"Run [bold]{escape(str(run.get('run_id')))}[/bold] · cluster {escape(str(run.get('cluster_id', '?')))} · "
+        f"state [{colour}]{escape(str(run.get('state')))}[/{colour}]"
     )
     if run.get("error"):
-        console.print(f"[red]error:[/red] {run['error']}")
+        console.print(f"[red]error:[/red] {escape(str(run['error']))}")
+    if run.get("stored_state"):
+        console.print(
+            f"[red]not stored:[/red] kwa's database still shows this run as {escape(str(run['stored_state']))} "
+            "(`kwa runs reap` records its end once the database takes writes)"
+        )
     scores = (view.get("scores") or {}).get("pillars") or {}
     overall = (view.get("scores") or {}).get("overall") or {}
     table = Table()
@@ -310,25 +450,38 @@ def render(view: dict[str, Any], output: str) -> None:
         table.add_column(col, justify="right")
     totals = dict.fromkeys(("checks", *STATUSES), 0)
     for pillar, counts in view["pillars"].items():
-        score = _score_cell(scores.get(pillar)) if scores else None
-        table.add_row(pillar, *([score] if scores else []), *(str(counts.get(c, 0)) for c in ("checks", *STATUSES)))
+        score = escape(_score_cell(scores.get(pillar))) if scores else None
+        table.add_row(
+            escape(str(pillar)), *([score] if scores else []), *(str(counts.get(c, 0)) for c in ("checks", *STATUSES))
+        )
         for c in totals:
             totals[c] += counts.get(c, 0)
     if view["pillars"]:
         table.add_row(
             "[bold]total[/bold]",
-            *([f"[bold]{_score_cell(overall)}[/bold]"] if scores else []),
+            *([f"[bold]{escape(_score_cell(overall))}[/bold]"] if scores else []),
             *(f"[bold]{totals[c]}[/bold]" for c in ("checks", *STATUSES)),
         )
         console.print(table)
     for check_id, info in (view.get("checks_not_executed") or {}).items():
         if info.get("outcome") in ("errored", "timed_out"):
-            console.print(f"[yellow]{check_id}[/yellow] {info['outcome']}: {info.get('message', '')}")
+            console.print(
+                f"[yellow]{escape(str(check_id))}[/yellow] {escape(str(info['outcome']))}: "
+                f"{escape(str(info.get('message', '')))}"
+            )
     for kind, why in (view.get("unavailable") or {}).items():
         if not str(why).startswith("not installed"):
-            console.print(f"[yellow]not listed[/yellow] {kind}: {why}")
-    for problem in view.get("problems") or []:
-        console.print(f"[yellow]skipped input[/yellow] {problem}")
+            console.print(f"[yellow]not listed[/yellow] {escape(str(kind))}: {escape(str(why))}")
+    problems = view.get("problems") or []
+    for problem in problems[:PROBLEMS_SHOWN]:
+        console.print(f"[yellow]skipped input[/yellow] {escape(str(problem))}")
+    total = max(int(view.get("problems_total") or 0), len(problems))
+    if total > min(len(problems), PROBLEMS_SHOWN):
+        console.print(
+            f"[yellow]… {total - min(len(problems), PROBLEMS_SHOWN)} more skipped input(s)[/yellow] "
+            f"({total} in all; the first {len(problems)} are kept with the run: kwa runs get "
+            f"{escape(str(run.get('run_id')))})"
+        )
 
 
 def _score_cell(entry: dict[str, Any] | None) -> str:

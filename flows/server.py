@@ -163,6 +163,14 @@ def ensure_api(start: bool = True) -> ApiInfo:
 
 def start_local_server(port: int | None = None, timeout: float = START_TIMEOUT) -> ApiInfo:
     """Start the local server in the background (or find the one another process just started)."""
+    try:
+        return _start_local_server(port, timeout)
+    except OSError as exc:  # an unwritable or full data directory, a log file that cannot be opened
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise PrefectServerError(f"{exc.strerror or exc}{where}") from None
+
+
+def _start_local_server(port: int | None, timeout: float) -> ApiInfo:
     directory = server_dir()
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / "start.lock", "w") as lock:

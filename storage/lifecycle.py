@@ -197,6 +197,28 @@ def active_runs(db: Database) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in conn.execute(select(R).where(R.c.state.in_(ACTIVE)))]
 
 
+PREFECT_SYNC_PENDING = "pending"
+
+
+def set_prefect_sync(db: Database, run_id: str, pending: bool) -> None:
+    """Mark (or clear) that the run's Prefect flow run does not mirror kwa's state yet.
+
+    Set when the Prefect API was unreachable as the run ended; ``kwa runs reap`` reconciles the
+    flow run and clears it. Allowed on terminal runs: it records Prefect's lag, not kwa's state.
+    """
+    with db.begin() as conn:
+        conn.execute(
+            update(R).where(R.c.run_id == run_id).values(prefect_sync=PREFECT_SYNC_PENDING if pending else None)
+        )
+
+
+def prefect_sync_pending(db: Database) -> list[dict[str, Any]]:
+    """Terminal runs whose Prefect flow run still has to be set to mirror their state."""
+    query = select(R).where(R.c.prefect_sync == PREFECT_SYNC_PENDING, R.c.state.notin_(ACTIVE))
+    with db.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
 def delete_run(db: Database, run_id: str) -> None:
     """Remove a finished run with its results and history row (foreign keys cascade)."""
     run = get_run(db, run_id)
@@ -240,6 +262,7 @@ def _delete_children(conn: Any, run_ids: list[str]) -> None:
 __all__ = [
     "ACTIVE",
     "PHASES",
+    "PREFECT_SYNC_PENDING",
     "IntegrityError",
     "active_duplicate",
     "active_runs",
@@ -249,10 +272,12 @@ __all__ = [
     "is_terminal",
     "phase_of",
     "phases",
+    "prefect_sync_pending",
     "prune_runs",
     "request_run",
     "run_for_flow_run",
     "set_phase",
+    "set_prefect_sync",
     "top_failing_checks",
     "waiting_ahead",
 ]

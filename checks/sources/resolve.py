@@ -76,15 +76,22 @@ def choose(paths: list[str] | None, kubeconfig: str | None, context: str | None)
     return SourceSpec("demo")
 
 
-def load(spec: SourceSpec) -> Snapshot:
+def load(spec: SourceSpec, deadline: float | None = None) -> Snapshot:
+    """Read the source once. ``deadline`` (a ``time.monotonic()`` value: the run-level timeout)
+    bounds reading a live cluster as a whole, when the live source supports it."""
     if spec.kind == "manifests":
         from checks.sources.manifests import load_manifests
 
         return load_manifests(spec.paths)
     if spec.kind == "live":
+        import inspect
+
         from checks.sources.live import load_live
 
-        return load_live(spec.kubeconfig, spec.context, request_timeout=spec.request_timeout)
+        extra: dict[str, Any] = {}
+        if deadline is not None and "deadline" in inspect.signature(load_live).parameters:
+            extra["deadline"] = deadline
+        return load_live(spec.kubeconfig, spec.context, request_timeout=spec.request_timeout, **extra)
     if spec.kind == "demo":
         from checks.sources.demo import load_demo
 

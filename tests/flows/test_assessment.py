@@ -12,15 +12,33 @@ from tests.run_rows import statuses_by_check
 pytestmark = pytest.mark.prefect
 
 
-def _run(prefect_api, manifests: Path, checks: list[str], **kw):  # type: ignore[no-untyped-def]
-    from flows.assessment import assessment
+# kwa's run state -> the (type, name) of the flow run's final Prefect state that mirrors it.
+MIRRORED = {
+    "completed": ("COMPLETED", "Completed"),
+    "partial": ("COMPLETED", "Partial"),
+    "failed": ("FAILED", "Failed"),
+    "aborted": ("CANCELLED", "Cancelled"),
+}
 
-    return assessment(
+
+def _run(prefect_api, manifests: Path, checks: list[str], **kw):  # type: ignore[no-untyped-def]
+    """Run the flow; its summary, after checking that its Prefect state mirrors kwa's run state."""
+    from flows.assessment import assessment
+    from flows.ending import summary_of_state
+
+    state = assessment(
         source={"kind": "manifests", "paths": [str(manifests)]},
         checks=checks,
         cluster_id="test",
+        return_state=True,
         **kw,
     )
+    summary = summary_of_state(state)
+    assert summary is not None, state
+    assert (state.type.value, state.name) == MIRRORED[summary["run"]["state"]], (state, summary["run"]["state"])
+    if summary["run"]["state"] in ("failed", "aborted"):
+        assert state.message == summary["run"]["error"]
+    return summary
 
 
 def test_completed_run_persists_results(prefect_api, manifests) -> None:
@@ -72,11 +90,19 @@ def test_run_level_timeout_fails_the_run(prefect_api, manifests, bad_checks) -> 
 
 
 def test_unreadable_source_fails_the_run(prefect_api, tmp_path) -> None:
-    from flows.assessment import assessment
-
-    summary = assessment(source={"kind": "manifests", "paths": [str(tmp_path / "missing.yaml")]}, checks=["SEC-001"])
+    summary = _run(prefect_api, tmp_path / "missing.yaml", ["SEC-001"])
     assert summary["run"]["state"] == "failed"
     assert "snapshot unreadable" in summary["run"]["error"]
+
+
+def test_a_failed_run_raises_when_the_flow_is_called_directly(prefect_api, tmp_path) -> None:
+    """Called as a plain function, the flow raises for a failed run; the summary travels with it."""
+    from flows.assessment import assessment
+    from flows.ending import RunEnded
+
+    with pytest.raises(RunEnded, match="snapshot unreadable") as caught:
+        assessment(source={"kind": "manifests", "paths": [str(tmp_path / "missing.yaml")]}, checks=["SEC-001"])
+    assert caught.value.summary["run"]["state"] == "failed"
 
 
 def test_the_flow_runs_when_the_caller_already_runs_an_event_loop(prefect_api, manifests) -> None:
