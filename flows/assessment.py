@@ -254,6 +254,7 @@ def _assess(
         except InvalidTransition:
             logger.info("run %s was aborted while it waited for a slot", run_id)
             return Cancelled(message=f"run {run_id} was aborted before it started")
+        set_phase(db, run_id, "initializing", slot_lease=slot.lease_id)
         # The run-level timeout covers the whole run from here, reading the cluster included.
         started = time.monotonic()
         deadline = None if not run_timeout else started + float(run_timeout)

@@ -264,6 +264,7 @@ def reap(db: Database, grace: timedelta = timedelta(minutes=10)) -> list[tuple[s
     for a later reap.
     """
     from flows import prefect_link
+    from flows.lifecycle import release_lease
     from storage.lifecycle import prefect_sync_pending, set_prefect_sync
 
     done: list[tuple[str, str]] = []
@@ -279,6 +280,8 @@ def reap(db: Database, grace: timedelta = timedelta(minutes=10)) -> list[tuple[s
             except (InvalidTransition, RunNotFound):
                 continue  # it ended by itself meanwhile
             done.append((run["run_id"], f"{kind}: {message}"))
+            if client is not None:
+                release_lease(client, ended.get("slot_lease"))  # its process cannot give its slots back
             if ended.get("prefect_flow_run_id") and not _mirror(client, ended):
                 set_prefect_sync(db, run["run_id"], True)
         if client is not None:
@@ -288,6 +291,7 @@ def reap(db: Database, grace: timedelta = timedelta(minutes=10)) -> list[tuple[s
                 except Exception:
                     continue  # the API failed again: the next reap tries again
                 set_prefect_sync(db, run["run_id"], False)
+                release_lease(client, run.get("slot_lease"))  # its own release may have failed too
                 if what:
                     done.append((run["run_id"], what))
     return done

@@ -87,7 +87,7 @@ def acquire_slot(
     should_stop: Callable[[], bool] = lambda: False,
     timeout: float = SLOT_WAIT_SECONDS,
     turn: Callable[[int], bool] = lambda limit: True,
-) -> contextlib.ExitStack | None:
+) -> SlotHold | None:
     """Take one slot of ``kwa-cluster-<id>`` and one of ``kwa-runs`` (atomically); None if told to stop.
 
     ``turn(limit)`` says whether it is this run's turn (no older run that could start is waiting
@@ -108,14 +108,39 @@ def acquire_slot(
     # No client-side timeout on the acquisition itself: a timeout that fires while the server is
     # granting the slots leaks them until their lease expires (minutes of a stalled queue). A run
     # aborted while it blocks here exits as soon as it gets its slots.
-    stack = contextlib.ExitStack()
+    from prefect.concurrency.context import ConcurrencyContext
+
+    stack = SlotHold()
     # A lease renewal that fails (the API went away) must not stop the run: kwa's run does not
     # need Prefect to finish, and an unrenewed lease frees the slots on the server by itself.
     slots = concurrency(
         names, occupy=1, strict=True, lease_duration=SLOT_LEASE_SECONDS, raise_on_lease_renewal_failure=False
     )
+    # Prefect records a granted lease in the flow run's ConcurrencyContext: that is where its id is.
+    known = set(getattr(ConcurrencyContext.get(), "cleanup_lease_ids", None) or ())
     stack.enter_context(_released_quietly(slots))
+    granted = [i for i in getattr(ConcurrencyContext.get(), "cleanup_lease_ids", None) or () if i not in known]
+    stack.lease_id = str(granted[0]) if granted else None
     return stack
+
+
+class SlotHold(contextlib.ExitStack):
+    """The run's concurrency slots, held until exit; ``lease_id`` names their Prefect lease, so a
+    reaper can release the slots of a run whose process was killed."""
+
+    lease_id: str | None = None
+
+
+def release_lease(client: Any, lease_id: str | None) -> bool:
+    """Give back the slots held by ``lease_id`` (a killed run's); True when the API took it."""
+    if not lease_id:
+        return False
+    try:
+        client.release_concurrency_slots_with_lease(lease_id=lease_id)
+    except Exception as exc:
+        logger.debug("releasing lease %s: %s", lease_id, exc)
+        return False
+    return True
 
 
 @contextlib.contextmanager

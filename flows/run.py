@@ -327,9 +327,9 @@ def settle(db: Any, run_id: str, state: Any, engine_error: BaseException | None)
         except StorageUnavailable as exc:
             ending.unstored = str(exc)
             print(
-                f"error: kwa's database did not take the end of run {run_id} ({ending.state}: {ending.message}): "
-                f"{exc}. It still shows the run as {record.get('state') or 'unknown'}; `kwa runs reap` "
-                f"records it as {ending.state} once the database takes writes again.",
+                f"error: run {run_id} ended {ending.state}, but kwa's database did not take it ({exc}); it still "
+                f"shows the run as {record.get('state') or 'unknown'}. `kwa runs reap` records the run as "
+                f"{ending.state} once the database takes writes again.",
                 file=sys.stderr,
             )
     if prefect_link.LINK.degraded or engine_error is not None:

@@ -207,7 +207,10 @@ def _start_local_server(port: int | None, timeout: float) -> ApiInfo:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise PrefectServerError(f"Prefect server exited with code {proc.returncode}; see {log_path}")
+                cause = _last_error(log_path)
+                raise PrefectServerError(
+                    f"Prefect server exited with code {proc.returncode}{f' ({cause})' if cause else ''}; see {log_path}"
+                )
             if healthy(url, timeout=0.5):
                 break
             time.sleep(0.2)
@@ -217,6 +220,22 @@ def _start_local_server(port: int | None, timeout: float) -> ApiInfo:
         state = {"pid": proc.pid, "port": chosen, "url": url, "log": str(log_path), "started": time.time()}
         _state_file().write_text(json.dumps(state))
         return ApiInfo(url, "started", str(log_path))
+
+
+def _last_error(log_path: Path) -> str | None:
+    """The last exception line of the server's log ("OperationalError: unable to open database file")."""
+    import re
+
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(max(0, os.path.getsize(log_path) - 65536))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception): ", line):
+            return re.sub(r"://[^/\s:@]+:[^@\s]+@", "://***@", line.strip())[:300]  # no password from a DB URL
+    return None
 
 
 def stop_local_server(timeout: float = 3.0) -> bool:

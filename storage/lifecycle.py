@@ -83,11 +83,12 @@ def active_duplicate(db: Database, key: str) -> dict[str, Any] | None:
 def set_phase(db: Database, run_id: str, phase: str, **also: Any) -> bool:
     """Record that an active run entered ``phase``; False when the run has already ended.
 
-    ``also`` may set ``prefect_flow_run_id`` and ``runner`` (``host:pid``) at the same time.
+    ``also`` may set ``prefect_flow_run_id``, ``runner`` (``host:pid``) and ``slot_lease`` (the
+    Prefect lease of its concurrency slots) at the same time.
     """
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r} (one of {', '.join(PHASES)})")
-    unknown = set(also) - {"prefect_flow_run_id", "runner"}
+    unknown = set(also) - {"prefect_flow_run_id", "runner", "slot_lease"}
     if unknown:
         raise ValueError(f"set_phase cannot set {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {"phase": phase, **{k: v for k, v in also.items() if v is not None}}

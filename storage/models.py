@@ -94,6 +94,7 @@ class Run(SQLModel, table=True):
     runner: str | None = Field(default=None, sa_column=Column(String, nullable=True))  # host:pid executing it
     # Migration 0004: "pending" while the run's Prefect flow run does not mirror its terminal state yet.
     prefect_sync: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    slot_lease: str | None = Field(default=None, sa_column=Column(String, nullable=True))  # Prefect lease id
 
 
 class Assessment(SQLModel, table=True):

@@ -146,6 +146,7 @@ def create_run(
         "dedup_key": dedup_key,
         "runner": None,
         "prefect_sync": None,
+        "slot_lease": None,
     }
     try:
         with db.begin() as conn:

@@ -6,6 +6,9 @@
 * ``runs.prefect_sync``: ``pending`` while the run's Prefect flow run does not yet mirror kwa's
   terminal state (the Prefect API was unreachable when the run ended); ``kwa runs reap`` sets it
   and clears the mark.
+* ``runs.slot_lease``: the Prefect lease holding the run's concurrency slots, so the reaper can
+  give back at once the slots of a run whose process was killed (instead of waiting for the
+  lease to expire).
 
 Revision ID: 0004_schema_info
 Revises: 0003_run_lifecycle
@@ -33,9 +36,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("runs") as batch:
         batch.add_column(sa.Column("prefect_sync", sa.String(), nullable=True))
+        batch.add_column(sa.Column("slot_lease", sa.String(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("runs") as batch:
+        batch.drop_column("slot_lease")
         batch.drop_column("prefect_sync")
     op.drop_table("kwa_schema")
