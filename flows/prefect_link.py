@@ -13,8 +13,9 @@ no result kept. Here instead:
   goes through :meth:`Link.guard`. While a connection-level failure (refused, reset, timed out, or
   a 502/503/504 from a proxy in front of a dead server) lasts for :data:`GRACE_SECONDS` without one
   success in between, the link is *down*: the attempt in flight ends at once with
-  :class:`PrefectUnavailable` (which Prefect does not retry), and so does every later call. A
-  restart shorter than the grace period is ridden out by Prefect's own retries.
+  :class:`PrefectUnavailable` (which Prefect does not retry), and so does every later call but one
+  every :data:`RETRY_SECONDS`, which finds the API again when it returns. A restart shorter than
+  the grace period is ridden out by Prefect's own retries.
 - **One warning.** The moment the link goes down, one line on stderr says so and what happens
   next; the API log worker's per-batch "Error logging to API" lines and the events worker's
   reconnection attempts stop (logs and events of a run whose API is gone are dropped, not queued).
@@ -44,6 +45,7 @@ import httpx
 log = logging.getLogger("kwa.prefect")
 
 GRACE_SECONDS = 5.0  # how long connection failures may last before kwa stops calling the API
+RETRY_SECONDS = 30.0  # while down, one call is let through this often to find the API again
 REQUEST_TIMEOUT = "20"  # seconds per API request for kwa's processes (Prefect's default is 60)
 _DOWN_STATUS = frozenset({502, 503, 504})
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -60,8 +62,14 @@ class PrefectUnavailable(httpx.TransportError):
 class Link:
     """Whether this process can talk to the Prefect API (a circuit breaker with one warning)."""
 
-    def __init__(self, grace: float = GRACE_SECONDS, say: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, grace: float = GRACE_SECONDS, say: Callable[[str], None] | None = None, retry_every: float = RETRY_SECONDS
+    ) -> None:
         self.grace = grace
+        self.retry_every = retry_every
+        self._probing = False
+        self._probe_at = 0.0
+        self._down_at = 0.0
         self._say = say or (lambda text: _stderr(text))
         self._lock = threading.Lock()
         self._failing_since: float | None = None  # monotonic start of the attempt that first failed
@@ -82,6 +90,10 @@ class Link:
         """Record a connection-level failure of an attempt begun at ``started``; True when down."""
         now = time.monotonic()
         with self._lock:
+            if self._probing:  # the one attempt let through while down failed too
+                self._probing = False
+                self._down_at = now
+                return True
             if self._failing_since is None:
                 self._failing_since = started if started is not None else now
                 self.reason = _describe(exc)
@@ -93,21 +105,37 @@ class Link:
 
     def succeeded(self) -> None:
         with self._lock:
-            if not self.down:
+            if self._probing:  # the API is back: calls go through again
+                self._probing = False
+                self._failing_since = None
+                self.down_since = None
+            elif not self.down:
                 self._failing_since = None
 
     def expired(self) -> bool:
-        """Whether failures have lasted past the grace period (checked before each attempt)."""
+        """Whether calls must not be attempted now (checked before each attempt).
+
+        True once failures have lasted past the grace period. While down, one attempt every
+        ``retry_every`` seconds is let through, so a long-lived process (a long run, ``kwa fleet``)
+        finds the API again when it returns; if it fails, the link stays down without waiting.
+        """
+        now = time.monotonic()
         with self._lock:
             failing = self._failing_since
-            if not self.down and failing is not None and time.monotonic() - failing >= self.grace:
+            if not self.down and failing is not None and now - failing >= self.grace:
                 self._go_down()
+            # A probe whose outcome never came back (cancelled mid-call) does not block the next.
+            last_try = max(self._down_at, self._probe_at if self._probing else 0.0)
+            if self.down and now - last_try >= self.retry_every:
+                self._probing, self._probe_at = True, now
+                return False
             return self.down
 
     def reset(self) -> None:
         """The API answers again (a health probe said so): calls go through again."""
         with self._lock:
             self._failing_since = None
+            self._probing = False
             self.down_since = None
 
     def unavailable(self, request: httpx.Request | None = None) -> PrefectUnavailable:
@@ -115,6 +143,7 @@ class Link:
 
     def _go_down(self) -> None:
         self.down_since = datetime.now(UTC)
+        self._down_at = time.monotonic()
         if not self.warned:
             self.warned = True
             self._say(
@@ -213,6 +242,7 @@ def _patch_workers() -> None:
         started = time.monotonic()
         try:
             await handle_event(self, event)
+            LINK.succeeded()
         except _CONNECTION_ERRORS as exc:
             LINK.failed(exc, started)
         except Exception as exc:  # websockets' ConnectionClosed and friends

@@ -270,6 +270,8 @@ def execute(
     from flows.assessment import assessment
 
     prefect_link.install()
+    if prefect_link.LINK.down:  # a long-lived process whose API went away earlier: is it back?
+        prefect_link.answering()
     viewer = None
     if show:
         from flows.control import watch
