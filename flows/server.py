@@ -102,13 +102,19 @@ def use_api(url: str | None) -> None:
 def _alive(pid: int) -> bool:
     if pid <= 0:
         return False
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)  # a server this process started and that died: reap it
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a zombie (dead, not yet reaped by its parent) answers kill(0) but serves nothing
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _answering(state: dict, patience: float = 30.0) -> bool:
