@@ -29,7 +29,7 @@ def test_markup_in_stored_text_prints_verbatim(text: str, monkeypatch: pytest.Mo
     from flows import run as run_module
 
     out = io.StringIO()
-    monkeypatch.setattr("rich.console.Console", lambda *a, **k: Console(file=out, width=200, *a, **k))
+    monkeypatch.setattr("rich.console.Console", lambda *a, **k: Console(*a, file=out, width=200, **k))
     run_module.render(_view(text), "table")
     printed = out.getvalue()
     for expected in (f"cluster prod{text}", f"API said {text}", f"Status reason {text}", f"k8s{text}/app.yaml#0",

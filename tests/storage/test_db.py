@@ -7,7 +7,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
+from sqlalchemy import text as sql
 
 from storage import db as dbmod
 from storage.db import (
@@ -197,7 +198,7 @@ def test_invalid_url_is_storage_unavailable() -> None:
 
 def test_every_upgrade_records_which_kwa_migrated_the_database(db: Database) -> None:
     with db.read() as conn:
-        row = conn.execute(text("SELECT kwa_version, schema_revision FROM kwa_schema WHERE id = 1")).one()
+        row = conn.execute(sql("SELECT kwa_version, schema_revision FROM kwa_schema WHERE id = 1")).one()
     assert row.kwa_version == dbmod.kwa_version()
     assert row.schema_revision == _head()
 
@@ -205,15 +206,17 @@ def test_every_upgrade_records_which_kwa_migrated_the_database(db: Database) -> 
 def _pretend_newer(db_url: str, revision: str = "0099_from_the_future", version: str = "9.9.0") -> None:
     """What a newer kwa leaves behind: a revision this kwa does not know, recorded with its version."""
     with Database(db_url) as db, db.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
-        conn.execute(text("UPDATE kwa_schema SET kwa_version = :v, schema_revision = :r"), {"v": version, "r": revision})
+        conn.execute(sql("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+        conn.execute(
+            sql("UPDATE kwa_schema SET kwa_version = :v, schema_revision = :r"), {"v": version, "r": revision}
+        )
     dbmod._migrated.clear()  # as a new process would
 
 
 def test_a_database_migrated_by_a_newer_kwa_names_both_versions(db_url: str) -> None:
     _pretend_newer(db_url)
     with pytest.raises(dbmod.SchemaTooNew) as caught:
-        Database(db_url).engine
+        Database(db_url).engine.dispose()
     message = str(caught.value)
     assert "migrated by kwa 9.9.0 (schema 0099_from_the_future)" in message
     assert f"this kwa {dbmod.kwa_version()} knows schema up to {_head()}" in message
@@ -223,11 +226,11 @@ def test_a_database_migrated_by_a_newer_kwa_names_both_versions(db_url: str) -> 
 
 def test_a_newer_schema_without_a_recorded_version_still_says_so(db_url: str) -> None:
     with Database(db_url) as db, db.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0042_unknown'"))
-        conn.execute(text("DELETE FROM kwa_schema"))
+        conn.execute(sql("UPDATE alembic_version SET version_num = '0042_unknown'"))
+        conn.execute(sql("DELETE FROM kwa_schema"))
     dbmod._migrated.clear()
     with pytest.raises(dbmod.SchemaTooNew, match=r"migrated by a newer kwa \(schema 0042_unknown\)"):
-        Database(db_url).engine
+        Database(db_url).engine.dispose()
 
 
 def test_the_migration_check_never_waits_for_a_writer(tmp_path: Path) -> None:
@@ -269,7 +272,7 @@ def test_an_old_database_is_migrated_and_recorded(db_url: str) -> None:
     with Database(db_url) as again:
         assert current_revision(again) == _head()
         with again.read() as conn:
-            assert conn.execute(text("SELECT schema_revision FROM kwa_schema")).scalar_one() == _head()
+            assert conn.execute(sql("SELECT schema_revision FROM kwa_schema")).scalar_one() == _head()
 
 
 def test_busy_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
