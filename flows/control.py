@@ -338,8 +338,8 @@ def _verdict(client: Any, run: dict[str, Any], now: datetime, grace: timedelta) 
     if state is not None and state.is_final():
         if state.is_cancelled():
             return "aborted", state.message or "cancelled in Prefect before kwa recorded it"
-        if state.is_crashed():
-            return "failed", f"runner crashed: {state.message or state.name}"
+        if state.is_crashed():  # its process died under Prefect's runner (a worker saw it go)
+            return "failed", f"runner lost: its flow run crashed: {state.message or state.name}"
         if state.is_failed() and state.message:
             return "failed", state.message
         return "failed", f"runner lost: its Prefect flow run ended {state.name} without recording an outcome"

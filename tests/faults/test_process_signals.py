@@ -75,6 +75,11 @@ def test_a_signal_mid_run_aborts_it_and_keeps_finished_checks(kwa: Kwa, manifest
 
 
 def test_sigkill_leaves_the_run_to_the_reaper(kwa: Kwa, manifest: Path) -> None:
+    """kill -9: nothing in the process can run. ``kwa runs reap`` ends the run from this host's
+    evidence even while Prefect is unreachable, and reconciles the flow run (and gives the slots
+    back) on a later reap, once the API answers."""
+    import socket
+
     cluster = "signal-sigkill"
     proc = kwa.start("run", "--manifests", str(manifest), "--check", CHECKS, "--cluster-id", cluster, **SLOW)
     kwa.wait_for(BOTH_QUICK_DONE, proc=proc)
@@ -83,11 +88,22 @@ def test_sigkill_leaves_the_run_to_the_reaper(kwa: Kwa, manifest: Path) -> None:
     assert killed.code == -signal.SIGKILL
     assert killed.run()["state"] == "running"  # nothing could run: the reaper's job
 
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/api"
+    blind = kwa("runs", "reap", PREFECT_API_URL=dead)
+    assert blind.code == 0, blind.text
+    assert "the Prefect API is not answering: reaping from this host's evidence only" in blind.err
+    run = blind.run()
+    assert run["state"] == "failed" and run["error"] == "runner lost: the process executing the run is gone"
+    assert run["prefect_sync"] == "pending"
+    assert_no_traceback(blind.out, blind.err)
+
     reaped = kwa("runs", "reap")
     assert reaped.code == 0, reaped.text
+    assert f"Prefect flow run {run['prefect_flow_run_id']}: Running -> Crashed" in reaped.out
     run = reaped.run()
-    assert run["state"] == "failed" and run["error"] == "runner lost: the process executing the run is gone"
-    assert f"{run['run_id']}: failed: runner lost" in reaped.out
+    assert run["state"] == "failed" and run["prefect_sync"] is None
     assert {r["check_id"] for r in reaped.results()} == {"SEC-922", "SEC-001"}
     assert_no_traceback(reaped.out, reaped.err)
     state, slots = prefect_view(run["prefect_flow_run_id"], cluster)
