@@ -10,12 +10,13 @@ engine's last failed state proposal ends in an httpx traceback; the run took 153
 no result kept. Here instead:
 
 - **One breaker for every Prefect client in the process.** Each attempt a Prefect HTTP client makes
-  goes through :meth:`Link.guard`. While a connection-level failure (refused, reset, timed out, or
-  a 502/503/504 from a proxy in front of a dead server) lasts for :data:`GRACE_SECONDS` without one
-  success in between, the link is *down*: the attempt in flight ends at once with
-  :class:`PrefectUnavailable` (which Prefect does not retry), and so does every later call but one
-  every :data:`RETRY_SECONDS`, which finds the API again when it returns. A restart shorter than
-  the grace period is ridden out by Prefect's own retries.
+  goes through it. While a connection-level failure (refused, reset) lasts for
+  :data:`GRACE_SECONDS` without one success in between, or a slow one (timed out, a 502/503/504:
+  an overloaded server, or a proxy in front of a dead one) lasts for :data:`SLOW_GRACE_SECONDS`,
+  the link is *down*: the attempt in flight ends at once with :class:`PrefectUnavailable` (which
+  Prefect does not retry), and so does every later call but one every :data:`RETRY_SECONDS`, which
+  finds the API again when it returns. A restart shorter than the grace period is ridden out by
+  Prefect's own retries, and so is a server that is only busy (twenty runs started at once).
 - **One warning.** The moment the link goes down, one line on stderr says so and what happens
   next; the API log worker's per-batch "Error logging to API" lines and the events worker's
   reconnection attempts stop (logs and events of a run whose API is gone are dropped, not queued).
@@ -44,7 +45,8 @@ import httpx
 
 log = logging.getLogger("kwa.prefect")
 
-GRACE_SECONDS = 5.0  # how long connection failures may last before kwa stops calling the API
+GRACE_SECONDS = 5.0  # how long refused / reset connections may last before kwa stops calling the API
+SLOW_GRACE_SECONDS = 60.0  # the same for timeouts and 502/503/504: a busy server is not a dead one
 RETRY_SECONDS = 30.0  # while down, one call is let through this often to find the API again
 REQUEST_TIMEOUT = "20"  # seconds per API request for kwa's processes (Prefect's default is 60)
 _DOWN_STATUS = frozenset({502, 503, 504})
@@ -63,9 +65,15 @@ class Link:
     """Whether this process can talk to the Prefect API (a circuit breaker with one warning)."""
 
     def __init__(
-        self, grace: float = GRACE_SECONDS, say: Callable[[str], None] | None = None, retry_every: float = RETRY_SECONDS
+        self,
+        grace: float = GRACE_SECONDS,
+        say: Callable[[str], None] | None = None,
+        retry_every: float = RETRY_SECONDS,
+        slow_grace: float | None = None,
     ) -> None:
         self.grace = grace
+        self.slow_grace = slow_grace if slow_grace is not None else max(grace, SLOW_GRACE_SECONDS)
+        self._patience = grace  # the grace of the latest failure's kind
         self.retry_every = retry_every
         self._probing = False
         self._probe_at = 0.0
@@ -96,10 +104,11 @@ class Link:
                 return True
             if self._failing_since is None:
                 self._failing_since = started if started is not None else now
-                self.reason = _describe(exc)
                 # Prefect's API log worker writes every failed batch to stderr while this is True.
                 logging.raiseExceptions = False
-            if not self.down and now - self._failing_since >= self.grace:
+            self.reason = _describe(exc)
+            self._patience = self.slow_grace if _slow(exc) else self.grace
+            if not self.down and now - self._failing_since >= self._patience:
                 self._go_down()
             return self.down
 
@@ -122,7 +131,7 @@ class Link:
         now = time.monotonic()
         with self._lock:
             failing = self._failing_since
-            if not self.down and failing is not None and now - failing >= self.grace:
+            if not self.down and failing is not None and now - failing >= self._patience:
                 self._go_down()
             # A probe whose outcome never came back (cancelled mid-call) does not block the next.
             last_try = max(self._down_at, self._probe_at if self._probing else 0.0)
@@ -334,11 +343,28 @@ def reconcile(client: Any, run: dict[str, Any]) -> str | None:
     return f"Prefect flow run {flow_run_id}: {current.name if current else 'no state'} -> {wanted.name}"
 
 
+def _slow(exc: BaseException | str) -> bool:
+    """A failure of a server that may only be busy: a timeout, or a 502/503/504 answer."""
+    if isinstance(exc, str):
+        return exc.startswith("HTTP ")
+    return isinstance(exc, httpx.TimeoutException | TimeoutError)
+
+
 def _describe(exc: BaseException | str) -> str:
     if isinstance(exc, str):
         return exc
-    text = str(exc).strip()
+    text = str(exc).strip() or _PLAIN.get(type(exc).__name__, "")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+_PLAIN = {
+    "ReadError": "the connection was lost",
+    "WriteError": "the connection was lost",
+    "ConnectError": "connection refused",
+    "RemoteProtocolError": "the server closed the connection",
+    "ReadTimeout": "no answer in time",
+    "ConnectTimeout": "no connection in time",
+}
 
 
 def _stderr(text: str) -> None:

@@ -115,6 +115,10 @@ def _real_end(state: Any, engine_error: BaseException | None) -> tuple[str, str]
     if state is not None and state.is_failed():
         return "failed", state.message or "failed"
     if engine_error is not None:
+        from flows.prefect_link import PrefectUnavailable
+
+        if isinstance(engine_error, PrefectUnavailable):
+            return "failed", f"the Prefect API became unreachable before the run could finish starting: {engine_error}"
         return "failed", f"run-level error: {type(engine_error).__name__}: {engine_error}"
     return "failed", f"run-level error: the flow ended {state.name if state else 'without a state'} " + (
         "without recording an outcome"

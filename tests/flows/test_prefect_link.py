@@ -19,6 +19,17 @@ def _dead_url() -> str:
     return f"http://127.0.0.1:{port}/api"  # nothing listens there any more
 
 
+def test_a_busy_server_gets_more_patience_than_a_dead_one() -> None:
+    link = Link(grace=0.1, slow_grace=0.5, say=lambda text: None)
+    link.failed(httpx.ReadTimeout("slow"))
+    time.sleep(0.15)
+    assert not link.expired()  # timeouts and 503s: a busy server, not a dead one
+    link.failed("HTTP 503 from the API")
+    assert not link.down
+    link.failed(httpx.ConnectError("refused"))  # refused: it is gone
+    assert link.down
+
+
 def test_failures_within_the_grace_period_are_ridden_out() -> None:
     said: list[str] = []
     link = Link(grace=0.3, say=said.append)
