@@ -111,12 +111,21 @@ def wait(db: Database, run_id: str, timeout: float | None = None) -> dict[str, A
     """Block until the run is terminal (or ``timeout`` seconds pass); returns the run."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
+        _interrupted()
         run = require_run(db, run_id)
         if is_terminal(run):
             return run
         if deadline is not None and time.monotonic() >= deadline:
             raise TimeoutError(f"run {run_id} is still {run.get('phase') or run['state']} after {timeout:g}s")
         time.sleep(POLL_SECONDS)
+
+
+def _interrupted() -> None:
+    """A SIGINT/SIGTERM handled by kwa (flows.signals) stops waiting as KeyboardInterrupt would."""
+    from flows import signals
+
+    if signals.stop_reason():
+        raise KeyboardInterrupt
 
 
 def progress(db: Database, run_id: str) -> dict[str, Any]:
@@ -147,6 +156,7 @@ def progress(db: Database, run_id: str) -> dict[str, Any]:
 
 
 def render_progress(snapshot: dict[str, Any]) -> Any:
+    from rich.markup import escape
     from rich.table import Table
 
     run = snapshot["run"]
@@ -154,7 +164,8 @@ def render_progress(snapshot: dict[str, Any]) -> Any:
     end = run.get("completed_at") or datetime.now(UTC)
     elapsed = (end - start).total_seconds() if start else 0.0
     phase = run.get("phase") if not is_terminal(run) else run["state"]
-    table = Table(title=f"run {run['run_id']} · {run['cluster_id']} · {phase} · {elapsed:.0f}s")
+    # The cluster id is the user's (or the kubeconfig's): never read as Rich markup.
+    table = Table(title=escape(f"run {run['run_id']} · {run['cluster_id']} · {phase} · {elapsed:.0f}s"))
     table.add_column("pillar")
     table.add_column("checks", justify="right")
     for status in STATUSES:
@@ -162,7 +173,7 @@ def render_progress(snapshot: dict[str, Any]) -> Any:
     for pillar, entry in sorted(snapshot["pillars"].items()):
         counts = entry["counts"]
         table.add_row(
-            pillar,
+            escape(str(pillar)),
             f"{entry['done']}/{entry['total']}",
             *(str(counts.get(s, 0)) for s in STATUSES),
         )
@@ -177,6 +188,7 @@ def watch(db: Database, run_id: str, console: Any = None, refresh: float = POLL_
     console = console or Console(stderr=True)
     with Live(render_progress(progress(db, run_id)), console=console, refresh_per_second=4) as live:
         while True:
+            _interrupted()
             snap = progress(db, run_id)
             live.update(render_progress(snap))
             if is_terminal(snap["run"]):
@@ -238,56 +250,104 @@ def logs(db: Database, run_id: str, check_id: str | None = None, limit: int = 50
 
 
 def reap(db: Database, grace: timedelta = timedelta(minutes=10)) -> list[tuple[str, str]]:
-    """Fail active runs whose runner is gone; returns ``(run_id, what was done)`` pairs.
+    """Give every run a true terminal state, and Prefect's flow runs kwa's; returns ``(run_id, what
+    was done)`` pairs.
 
-    A run is reaped when its Prefect flow run ended (crashed, failed, cancelled, completed) or no
-    longer exists while kwa's row still says queued/running, when the process that executed it on
-    this host has died (SIGKILL, OOM: no hook runs then), or when it never reached Prefect and was
-    requested longer ago than ``grace``. A flow run cancelled before it started ends ``aborted``.
+    An active run is ended when its Prefect flow run ended (its state says how: Cancelled →
+    ``aborted`` with its reason, Failed or Crashed → ``failed`` with its message, which is how a run
+    whose end kwa's database could not take at the time gets it now), when its flow run no longer
+    exists, when the process that executed it on this host has died (SIGKILL, OOM: no hook runs
+    then) — "runner lost" — or when it never reached Prefect and was requested longer ago than
+    ``grace``. Then every terminal run whose Prefect flow run does not mirror it yet
+    (``prefect_sync`` pending: the API was gone when it ended) has its flow run's state set.
+    Without an answering Prefect API only this host's evidence counts, and the flow runs wait
+    for a later reap.
     """
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
+    from flows import prefect_link
+    from flows.lifecycle import release_lease
+    from storage.lifecycle import prefect_sync_pending, set_prefect_sync
 
     done: list[tuple[str, str]] = []
     now = datetime.now(UTC)
-    with get_client(sync_client=True) as client:
+    with _prefect_client() as client:
         for run in active_runs(db):
-            verdict = _verdict(client, run, now, grace, ObjectNotFound)
+            verdict = _verdict(client, run, now, grace)
             if verdict is None:
                 continue
             kind, message = verdict
             try:
-                if kind == "aborted":
-                    abort_run(db, run["run_id"], message)
-                else:
-                    fail_run(db, run["run_id"], message)
+                ended = (abort_run if kind == "aborted" else fail_run)(db, run["run_id"], message)
             except (InvalidTransition, RunNotFound):
                 continue  # it ended by itself meanwhile
-            if kind != "aborted" and run.get("prefect_flow_run_id"):
-                _mark_crashed(client, run["prefect_flow_run_id"], message)
             done.append((run["run_id"], f"{kind}: {message}"))
+            if client is not None:
+                release_lease(client, ended.get("slot_lease"))  # its process cannot give its slots back
+            if ended.get("prefect_flow_run_id") and not _mirror(client, ended):
+                set_prefect_sync(db, run["run_id"], True)
+        if client is not None:
+            for run in prefect_sync_pending(db):
+                try:
+                    what = prefect_link.reconcile(client, run)
+                except Exception:
+                    continue  # the API failed again: the next reap tries again
+                set_prefect_sync(db, run["run_id"], False)
+                release_lease(client, run.get("slot_lease"))  # its own release may have failed too
+                if what:
+                    done.append((run["run_id"], what))
     return done
 
 
-def _verdict(
-    client: Any, run: dict[str, Any], now: datetime, grace: timedelta, not_found: type
-) -> tuple[str, str] | None:
+@contextlib.contextmanager
+def _prefect_client() -> Any:
+    """A sync Prefect client when the API answers, else None (the reaper then works without it)."""
+    from flows import prefect_link
+
+    if not prefect_link.answering(timeout=2.0):
+        yield None
+        return
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        yield client
+
+
+def _mirror(client: Any, run: dict[str, Any]) -> bool:
+    from flows import prefect_link
+
+    if client is None:
+        return False
+    try:
+        prefect_link.reconcile(client, run)
+    except Exception:
+        return False
+    return True
+
+
+def _verdict(client: Any, run: dict[str, Any], now: datetime, grace: timedelta) -> tuple[str, str] | None:
+    from prefect.exceptions import ObjectNotFound
+
     flow_run_id = run.get("prefect_flow_run_id")
+    state = None
+    if client is not None and flow_run_id:
+        try:
+            state = client.read_flow_run(flow_run_id).state
+        except ObjectNotFound:
+            return "failed", "runner lost: its Prefect flow run no longer exists"
+        except Exception:
+            state = None  # the API failed mid-reap: this host's evidence still counts
+    if state is not None and state.is_final():
+        if state.is_cancelled():
+            return "aborted", state.message or "cancelled in Prefect before kwa recorded it"
+        if state.is_crashed():  # its process died under Prefect's runner (a worker saw it go)
+            return "failed", f"runner lost: its flow run crashed: {state.message or state.name}"
+        if state.is_failed() and state.message:
+            return "failed", state.message
+        return "failed", f"runner lost: its Prefect flow run ended {state.name} without recording an outcome"
     if runner_dead(run.get("runner")):
         return "failed", "runner lost: the process executing the run is gone"
-    if not flow_run_id:
-        if now - run["requested_at"] > grace:
-            return "failed", f"runner lost: never started within {grace}"
-        return None
-    try:
-        state = client.read_flow_run(flow_run_id).state
-    except not_found:
-        return "failed", "runner lost: its Prefect flow run no longer exists"
-    if state is None or not state.is_final():
-        return None
-    if state.is_cancelled():
-        return "aborted", "cancelled in Prefect before kwa recorded it"
-    return "failed", f"runner lost: its Prefect flow run ended {state.name} without recording an outcome"
+    if not flow_run_id and now - run["requested_at"] > grace:
+        return "failed", f"runner lost: never started within {grace}"
+    return None
 
 
 def runner_dead(runner: str | None) -> bool:
@@ -311,12 +371,3 @@ def _is_zombie(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except (OSError, IndexError):
         return False
-
-
-def _mark_crashed(client: Any, flow_run_id: str, message: str) -> None:
-    from prefect.states import Crashed
-
-    with contextlib.suppress(Exception):
-        state = client.read_flow_run(flow_run_id).state
-        if state is not None and not state.is_final():
-            client.set_flow_run_state(flow_run_id, Crashed(message=message), force=True)

@@ -102,11 +102,18 @@ def fleet(
 
 def _in_process(p: dict[str, Any], trigger: str) -> dict[str, Any]:
     from flows.assessment import assessment
+    from flows.ending import summary_of_state
 
     state = assessment(**p, trigger=trigger, return_state=True)
-    value = state.result(raise_on_failure=False) if state.is_completed() else None
-    run = (value or {}).get("run") if isinstance(value, dict) else None
-    return {"cluster_id": p["cluster_id"], "run_id": (run or {}).get("run_id"), "prefect_state": state.name}
+    run = (summary_of_state(state) or {}).get("run") or {}
+    # A failed or aborted run's state carries its summary too; without one (a crash) the run is
+    # found by its flow run.
+    return {
+        "cluster_id": p["cluster_id"],
+        "run_id": run.get("run_id"),
+        "prefect_flow_run_id": str(state.state_details.flow_run_id or "") or None,
+        "prefect_state": state.name,
+    }
 
 
 def _via_deployment(name: str, params: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from storage.enums import STATUSES
@@ -87,7 +87,7 @@ def acquire_slot(
     should_stop: Callable[[], bool] = lambda: False,
     timeout: float = SLOT_WAIT_SECONDS,
     turn: Callable[[int], bool] = lambda limit: True,
-) -> contextlib.ExitStack | None:
+) -> SlotHold | None:
     """Take one slot of ``kwa-cluster-<id>`` and one of ``kwa-runs`` (atomically); None if told to stop.
 
     ``turn(limit)`` says whether it is this run's turn (no older run that could start is waiting
@@ -108,9 +108,59 @@ def acquire_slot(
     # No client-side timeout on the acquisition itself: a timeout that fires while the server is
     # granting the slots leaks them until their lease expires (minutes of a stalled queue). A run
     # aborted while it blocks here exits as soon as it gets its slots.
-    stack = contextlib.ExitStack()
-    stack.enter_context(concurrency(names, occupy=1, strict=True, lease_duration=SLOT_LEASE_SECONDS))
+    from prefect.concurrency.context import ConcurrencyContext
+
+    stack = SlotHold()
+    # A lease renewal that fails (the API went away) must not stop the run: kwa's run does not
+    # need Prefect to finish, and an unrenewed lease frees the slots on the server by itself.
+    slots = concurrency(
+        names, occupy=1, strict=True, lease_duration=SLOT_LEASE_SECONDS, raise_on_lease_renewal_failure=False
+    )
+    # Prefect records a granted lease in the flow run's ConcurrencyContext: that is where its id is.
+    known = set(getattr(ConcurrencyContext.get(), "cleanup_lease_ids", None) or ())
+    stack.enter_context(_released_quietly(slots))
+    granted = [i for i in getattr(ConcurrencyContext.get(), "cleanup_lease_ids", None) or () if i not in known]
+    stack.lease_id = str(granted[0]) if granted else None
     return stack
+
+
+class SlotHold(contextlib.ExitStack):
+    """The run's concurrency slots, held until exit; ``lease_id`` names their Prefect lease, so a
+    reaper can release the slots of a run whose process was killed."""
+
+    lease_id: str | None = None
+
+
+def release_lease(client: Any, lease_id: str | None) -> bool:
+    """Give back the slots held by ``lease_id`` (a killed run's); True when the API took it."""
+    if not lease_id:
+        return False
+    try:
+        client.release_concurrency_slots_with_lease(lease_id=lease_id)
+    except Exception as exc:
+        logger.debug("releasing lease %s: %s", lease_id, exc)
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _released_quietly(slots: Any) -> Iterator[None]:
+    """Hold ``slots``; a release the API cannot take is logged, not raised: the run has ended
+    whatever Prefect says, and the slots' lease expires within SLOT_LEASE_SECONDS on the server."""
+    slots.__enter__()
+    try:
+        yield
+    except BaseException as exc:
+        try:
+            slots.__exit__(type(exc), exc, exc.__traceback__)
+        except Exception as release_error:
+            if release_error is not exc:
+                logger.debug("releasing the run's concurrency slots failed: %s", release_error)
+        raise
+    try:
+        slots.__exit__(None, None, None)
+    except Exception as exc:
+        logger.debug("releasing the run's concurrency slots failed (their lease expires): %s", exc)
 
 
 class CancellationWatcher:
@@ -189,6 +239,7 @@ class Progress:
     def __init__(self, cluster_id: str, total: int, description: str):
         self.total = max(total, 1)
         self.done = 0
+        self._lock = threading.Lock()
         self._changed = threading.Event()
         self._closed = threading.Event()
         self._key = f"kwa-{slug(cluster_id)}-progress"
@@ -199,7 +250,8 @@ class Progress:
         self._thread.start()
 
     def advance(self) -> None:
-        self.done += 1  # only the pillar subflow's loop calls this: no lock needed
+        with self._lock:  # the batch's lane threads report checks as they end
+            self.done += 1
         self._changed.set()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -256,7 +308,10 @@ def publish_summary(
                 description=f"failing results of run {run['run_id']} (first {len(failing)})",
             )
     except Exception as exc:
-        logger.warning("could not publish the run summary artifacts: %s", exc)
+        from flows.prefect_link import LINK
+
+        # With the API gone the run has already said so once; a second warning adds nothing.
+        (logger.debug if LINK.degraded else logger.warning)("could not publish the run summary artifacts: %s", exc)
 
 
 def summary_markdown(
@@ -276,7 +331,7 @@ def summary_markdown(
     if overall.get("score") is not None:
         lines.append(
             f"- overall score: **{overall['score']:.1f}** (grade {overall.get('grade', '-')}, "
-            f"coverage {100 * (overall.get('coverage') or 0):.0f}%)"
+            f"coverage {_percent(overall.get('coverage'))})"
         )
     lines += ["", "| pillar | score | " + " | ".join(STATUSES) + " |", "|---" * (len(STATUSES) + 2) + "|"]
     per_pillar = (scores or {}).get("pillars") or {}
@@ -288,3 +343,8 @@ def summary_markdown(
         lines += ["", "## Top failing checks", "", "| check | name | objects |", "|---|---|---|"]
         lines += [f"| {check_id} | {name} | {n} |" for check_id, name, n in top]
     return "\n".join(lines) + "\n"
+
+
+def _percent(value: Any) -> str:
+    """Coverage as scores store it: already a percentage (0-100), None when nothing applied."""
+    return f"{value:.0f}%" if isinstance(value, int | float) else "n/a"

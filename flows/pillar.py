@@ -6,7 +6,9 @@ enforces, whatever the check does (busy loop, sleep, a socket read without timeo
 call), and the workers run side by side on the machine's cores while Prefect records the tasks.
 Each check is still its own Prefect task: the task waits for its check's outcome and ends in the
 state that outcome deserves (Completed, Failed with the check's exception, TimedOut), so the
-Prefect UI shows one task per check and the run maps Prefect's terminal states.
+Prefect UI shows one task per check. The run itself records each outcome straight from the batch
+(:func:`record_outcome`): the tasks mirror the checks, they are not needed to keep them, so a run
+whose Prefect API dies still stores every check's results.
 
 The pillar subflows and the check tasks are async: the six pillars run side by side on one event
 loop, and a waiting task costs no thread (measured, 6 pillars x 17 tasks: 2.1 s instead of 3.1 s
@@ -20,16 +22,16 @@ from datetime import UTC, datetime
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Failed, State
+from prefect.states import Cancelled, Failed, State
 
 from checks.config import Config
 from checks.model import CheckDefinition, Result
 from checks.runner import evaluate
-from checks.sandbox import IsolatedBatch
+from checks.sandbox import BatchCancelled, IsolatedBatch
 from checks.sandbox import Outcome as JobOutcome
 from checks.snapshot import Snapshot
 from flows import context
-from flows.states import CheckRun, Evaluated, Outcome, map_task_state, outcome_of_results
+from flows.states import CheckRun, Evaluated, Outcome, map_batch_outcome, outcome_of_results
 from storage.results import row_values, rows_json
 
 
@@ -61,12 +63,26 @@ async def outcome_of(batch: IsolatedBatch, check_id: str) -> JobOutcome:
     return await future
 
 
+def record_outcome(ctx: context.RunContext, check_id: str, outcome: JobOutcome) -> None:
+    """A check's outcome, straight from the worker lanes: map it, hand its rows to the writer, keep it.
+
+    Called by the batch's manager thread as each check ends, so the run records every check
+    whether or not the Prefect task mirroring it could report (the API may be gone).
+    """
+    try:
+        check_run = map_batch_outcome(check_id, outcome, ctx.timeouts.get(check_id, 0.0))
+        persist(ctx, ctx.checks[check_id], check_run)
+    except Exception as exc:  # a bug here must not kill a worker lane: the run fails, saying why
+        check_run = CheckRun(check_id, Outcome.NOT_RUN, message=f"could not record: {exc}")
+        ctx.cancel(f"internal error recording check {check_id}: {type(exc).__name__}: {exc}", failed=True)
+    ctx.record(check_id, check_run)
+
+
 @task(name="check", task_run_name="{check_id}", cache_policy=NO_CACHE, retries=0)
 async def run_check(run_id: str, check_id: str, timeout: float) -> int | State:
-    """Wait for one check's outcome; raise what stopped it (a TimeoutError ends the task TimedOut).
+    """Wait for one check's outcome and end in the state it deserves (the UI's view of the check).
 
-    The results stay in the process (``RunContext.outputs``) rather than in Prefect's result
-    store: 100 checks x thousands of rows would otherwise be pickled through Prefect's machinery.
+    The results themselves are recorded from the batch (:func:`record_outcome`), not from here.
     """
     ctx = context.get(run_id)
     outcome = await outcome_of(ctx.batch, check_id)
@@ -76,25 +92,22 @@ async def run_check(run_id: str, check_id: str, timeout: float) -> int | State:
         # Raised, the async engine would replace it with its own TimeoutError ("exceeded timeout
         # of None"), losing why the check stopped (its own timeout or the run's deadline).
         return Failed(name="TimedOut", message=str(exc), data=exc)
-    ctx.outputs[check_id] = (evaluated, outcome.duration_ms)
+    except BatchCancelled as exc:
+        return Cancelled(message=str(exc))
     return evaluated.total
 
 
 @flow(name="kwa-pillar", flow_run_name="{pillar}")
 async def pillar_flow(run_id: str, pillar: str, check_ids: list[str], timeouts: dict[str, float]) -> list[dict]:
-    """One pillar's check tasks; each check's results go to storage as soon as it finishes."""
+    """One pillar's check tasks, each mirroring its check's outcome; returns their summaries."""
     ctx = context.get(run_id)
-    if ctx.cancelled:
+    if ctx.cancelled or ctx.batch is None:
         return [summary_of(CheckRun(check_id, Outcome.CANCELLED)) for check_id in check_ids]
 
     async def one(check_id: str) -> dict:
-        state = await run_check(run_id, check_id, timeouts[check_id], return_state=True)
-        output = ctx.outputs.pop(check_id, None)
-        has_result = output is None and (state.is_failed() or state.is_completed())
-        result = await state.aresult(raise_on_failure=False) if has_result else None
-        check_run = map_task_state(check_id, state, timeouts[check_id], output, result)
-        persist(ctx, ctx.checks[check_id], check_run)
-        return summary_of(check_run)
+        await run_check(run_id, check_id, timeouts[check_id], return_state=True)
+        # The batch delivered the outcome to record_outcome before it woke this task.
+        return summary_of(ctx.check_runs.get(check_id) or CheckRun(check_id, Outcome.NOT_RUN))
 
     return list(await asyncio.gather(*(one(check_id) for check_id in check_ids)))
 

@@ -6,24 +6,34 @@ Exit codes (also in the README):
   2  usage error: unknown check or pillar, bad option, unreadable config or missing manifest path
   3  partial: at least one check errored or timed out, at least one executed
   4  failed: run-level error (cluster unreachable, snapshot unreadable, storage unavailable,
-     run-level timeout) or every check errored or timed out
-  5  aborted: the run was cancelled
+     run-level timeout) or every check errored or timed out; also when no run could be started
+     because the Prefect API is unreachable (PREFECT_API_URL names a dead server, or kwa's local
+     server cannot start): nothing is stored then
+  5  aborted: the run was cancelled (kwa runs abort, Cancel in the Prefect UI, SIGINT, SIGTERM)
   6  a CI gate rejected the run (--fail-on / --min-score): the reason is printed
+  130 interrupted while following another identical run (that run goes on)
+
+When kwa's database cannot take the run's terminal state (disk full, locked past its busy
+timeout), the exit code is still the run's real state; stderr says so, and ``kwa runs reap``
+records that state once the database takes writes again.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
-import threading
+import time
 from typing import Any
 
+from flows.settle import Ending, execute
 from storage.enums import STATUSES
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_ABORTED, EXIT_GATE = 0, 1, 2, 3, 4, 5, 6
+EXIT_INTERRUPTED = 130
+PROBLEMS_SHOWN = 10  # skipped inputs listed after the result table (the rest are counted)
+PREFECT_PATIENCE = 3.0  # seconds a configured Prefect API gets to answer before a run is refused
 STATE_EXIT = {"completed": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED, "aborted": EXIT_ABORTED}
 STATE_COLOUR = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}
 
@@ -36,7 +46,8 @@ def build_parser(prog: str = "python -m flows.run") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
         description="Assess a Kubernetes cluster (or manifests) against the Well-Architected pillars.",
-        epilog="Exit codes: 0 completed, 2 usage error, 3 partial, 4 failed, 5 aborted, 6 rejected by a gate.",
+        epilog="Exit codes: 0 completed, 2 usage error, 3 partial, 4 failed (or Prefect API unreachable at start), "
+        "5 aborted (also SIGINT/SIGTERM), 6 rejected by a gate.",
     )
     p.add_argument(
         "--check", action="append", default=[], metavar="ID", help="run only this check (repeatable, or a,b)"
@@ -76,6 +87,9 @@ def _split(values: list[str]) -> list[str]:
 
 
 def quiet_prefect(verbose: bool) -> None:
+    from flows.prefect_link import bound_requests
+
+    bound_requests()
     if not verbose:
         # Prefect's own console lines (per-task states, a failing check's traceback) drown the
         # result table; they still reach the Prefect UI and `--verbose` shows them here.
@@ -84,23 +98,31 @@ def quiet_prefect(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m flows.run") -> int:
+    from flows import signals
     from redaction import install
 
     install(streams=True)  # `python -m flows.run` is an entry point of its own (kwa run already did this)
     args = build_parser(prog).parse_args(argv)
     quiet_prefect(args.verbose)
+    signals.install()
     try:
         return _run(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # a third signal: the orderly stop was cut short
+        print("interrupted: exiting without recording the run's end (`kwa runs reap` records it)", file=sys.stderr)
         return EXIT_ABORTED
 
 
 def connect_prefect() -> int | None:
-    """Make sure a Prefect API is there; returns an exit code when it cannot be."""
+    """Make sure a Prefect API is there; returns an exit code when it cannot be.
+
+    A configured API (``PREFECT_API_URL`` or a Prefect profile) that does not answer its health
+    check within PREFECT_PATIENCE seconds refuses the run at once, before anything is stored,
+    rather than after minutes of client retries.
+    """
+    from flows.prefect_link import healthy
     from flows.server import PrefectServerError, ensure_api
 
     try:
@@ -108,6 +130,19 @@ def connect_prefect() -> int | None:
     except PrefectServerError as exc:
         print(f"error: cannot start a local Prefect server: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    if info.how in ("environment", "profile") and info.url:
+        deadline = time.monotonic() + PREFECT_PATIENCE
+        while not healthy(info.url, timeout=1.0):
+            if time.monotonic() >= deadline:
+                where = "PREFECT_API_URL" if info.how == "environment" else "the active Prefect profile"
+                print(
+                    f"error: the Prefect API at {info.url} (from {where}) is not answering; no run was "
+                    "started. Start that Prefect server, or unset PREFECT_API_URL to let kwa start its "
+                    "own local one.",
+                    file=sys.stderr,
+                )
+                return EXIT_FAILED
+            time.sleep(0.5)
     if info.how == "started" and info.url:
         print(
             f"Started a local Prefect server at {info.url.removesuffix('/api')} (UI; reused by later runs).",
@@ -156,6 +191,11 @@ def _run(args: argparse.Namespace) -> int:
     failed = connect_prefect()
     if failed is not None:
         return failed
+    from flows import signals
+
+    if signals.stop_reason():
+        print(f"{signals.stop_reason()} before a run was requested: nothing was started", file=sys.stderr)
+        return EXIT_ABORTED
 
     from flows.assessment import request_run, run_parameters
     from storage.db import Database, StorageUnavailable
@@ -180,6 +220,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: storage unavailable: {exc}", file=sys.stderr)
         return EXIT_FAILED
     run_id = run["run_id"]
+    ending = None
     if not created:
         print(
             f"an identical run {run_id} is already {run['state']}: following it instead of starting another "
@@ -188,12 +229,20 @@ def _run(args: argparse.Namespace) -> int:
         )
         from flows.control import wait, watch
 
-        watch(db, run_id) if args.watch else wait(db, run_id)
+        try:
+            watch(db, run_id) if args.watch else wait(db, run_id)
+        except KeyboardInterrupt:
+            print(f"stopped following run {run_id}; it goes on (kwa runs watch {run_id})", file=sys.stderr)
+            return EXIT_INTERRUPTED
     else:
         print(f"run {run_id}: {len(selected)} checks, {spec.describe()}", file=sys.stderr)
-        execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], show=args.watch)
-    code = report(db, run_id, args.output)
-    return gate(db, run_id, code, fail_on, min_score, min_coverage)
+        ending = execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], show=args.watch)
+    try:
+        code = report(db, run_id, args.output, ending)
+        return gate(db, run_id, code, fail_on, min_score, min_coverage)
+    except StorageUnavailable as exc:
+        print(f"error: storage unavailable: cannot read run {run_id} back: {exc}", file=sys.stderr)
+        return STATE_EXIT.get(ending.state, EXIT_FAILED) if ending else EXIT_FAILED
 
 
 def gate(
@@ -217,47 +266,6 @@ def gate(
         return code
     print(format_violations(violations, run_id), file=sys.stderr)
     return GATE_EXIT if code in (EXIT_OK, EXIT_PARTIAL) else code
-
-
-def execute(
-    db: Any, run_id: str, parameters: dict[str, Any], *, cluster_id: str, trigger: str, show: bool = False
-) -> None:
-    """Run the assessment flow for an already-requested run, in this process."""
-    from flows.assessment import assessment
-    from storage.runs import fail_run, get_run
-
-    viewer = None
-    if show:
-        from flows.control import watch
-
-        viewer = threading.Thread(target=lambda: watch(db, run_id), daemon=True)
-        viewer.start()
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    try:
-        # No flow heartbeats for a run in this process: joining the heartbeat thread costs up
-        # to a second per run, and a dead CLI process is found by the reaper (runner host:pid).
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            state = assessment(
-                source=parameters.get("source"),
-                pillars=parameters.get("pillars"),
-                checks=parameters.get("checks"),
-                cluster_id=cluster_id,
-                check_timeout=parameters.get("check_timeout") or 30.0,
-                run_timeout=parameters.get("run_timeout"),
-                trigger=trigger,
-                config_path=parameters.get("config_path"),
-                run_id=run_id,
-                return_state=True,
-            )
-    finally:
-        if viewer is not None:
-            viewer.join(timeout=5)
-    record = get_run(db, run_id) or {}
-    if record.get("state") in ("queued", "running"):
-        # The flow itself failed or crashed before it could record an outcome: record it now.
-        with contextlib.suppress(Exception):
-            fail_run(db, run_id, f"run-level error: {state.message or state.name}")
 
 
 def run_view(db: Any, run_id: str) -> dict[str, Any]:
@@ -284,13 +292,17 @@ def run_view(db: Any, run_id: str) -> dict[str, Any]:
         "scores": history.get("scores"),
         "checks_not_executed": facts.get("checks_not_executed") or {},
         "problems": facts.get("problems") or [],
+        "problems_total": facts.get("problems_total") or len(facts.get("problems") or []),
         "unavailable": facts.get("unavailable") or {},
         "objects": facts.get("objects"),
     }
 
 
-def report(db: Any, run_id: str, output: str) -> int:
+def report(db: Any, run_id: str, output: str, ending: Ending | None = None) -> int:
     view = run_view(db, run_id)
+    if ending is not None and ending.unstored:
+        # Show the run as it really ended, and say that kwa's database does not know it yet.
+        view["run"].update(stored_state=view["run"].get("state"), state=ending.state, error=ending.message)
     render(view, output)
     return STATE_EXIT.get(view["run"].get("state", "failed"), EXIT_FAILED)
 
@@ -306,8 +318,8 @@ def render(view: dict[str, Any], output: str) -> None:
         return
     from cli.formatters.report import run_report
 
-    # Presentation lives in cli/: every stored text is escaped there (no Rich markup from a cluster).
-    run_report(view)
+    # Presentation lives in cli/: every stored text is literal there (no Rich markup from a cluster).
+    run_report(view, problems_shown=PROBLEMS_SHOWN)
 
 
 if __name__ == "__main__":

@@ -102,13 +102,19 @@ def use_api(url: str | None) -> None:
 def _alive(pid: int) -> bool:
     if pid <= 0:
         return False
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)  # a server this process started and that died: reap it
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a zombie (dead, not yet reaped by its parent) answers kill(0) but serves nothing
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _answering(state: dict, patience: float = 30.0) -> bool:
@@ -163,6 +169,14 @@ def ensure_api(start: bool = True) -> ApiInfo:
 
 def start_local_server(port: int | None = None, timeout: float = START_TIMEOUT) -> ApiInfo:
     """Start the local server in the background (or find the one another process just started)."""
+    try:
+        return _start_local_server(port, timeout)
+    except OSError as exc:  # an unwritable or full data directory, a log file that cannot be opened
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise PrefectServerError(f"{exc.strerror or exc}{where}") from None
+
+
+def _start_local_server(port: int | None, timeout: float) -> ApiInfo:
     directory = server_dir()
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / "start.lock", "w") as lock:
@@ -199,7 +213,10 @@ def start_local_server(port: int | None = None, timeout: float = START_TIMEOUT) 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise PrefectServerError(f"Prefect server exited with code {proc.returncode}; see {log_path}")
+                cause = _last_error(log_path)
+                raise PrefectServerError(
+                    f"Prefect server exited with code {proc.returncode}{f' ({cause})' if cause else ''}; see {log_path}"
+                )
             if healthy(url, timeout=0.5):
                 break
             time.sleep(0.2)
@@ -209,6 +226,22 @@ def start_local_server(port: int | None = None, timeout: float = START_TIMEOUT) 
         state = {"pid": proc.pid, "port": chosen, "url": url, "log": str(log_path), "started": time.time()}
         _state_file().write_text(json.dumps(state))
         return ApiInfo(url, "started", str(log_path))
+
+
+def _last_error(log_path: Path) -> str | None:
+    """The last exception line of the server's log ("OperationalError: unable to open database file")."""
+    import re
+
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(max(0, os.path.getsize(log_path) - 65536))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception): ", line):
+            return re.sub(r"://[^/\s:@]+:[^@\s]+@", "://***@", line.strip())[:300]  # no password from a DB URL
+    return None
 
 
 def stop_local_server(timeout: float = 3.0) -> bool:

@@ -106,15 +106,45 @@ def map_task_state(
         if isinstance(exc, BatchCancelled):
             return CheckRun(check_id, Outcome.CANCELLED, message=str(exc))
         if state.name == "TimedOut" or isinstance(exc, TimeoutError):
-            message = f"check did not finish within its {timeout:g}s timeout and was stopped"
-            detail = str(exc) if isinstance(exc, BaseException) and str(exc) else ""
-            if detail and "run deadline" in detail:
-                message = detail
-            return CheckRun(check_id, Outcome.TIMED_OUT, [Result(Status.TIMEOUT, message)], message=message)
+            return _timed_out(check_id, exc, timeout)
         message = exception_message(exc) if isinstance(exc, BaseException) else (state.message or "check failed")
         return CheckRun(check_id, Outcome.ERRORED, [Result(Status.ERROR, message)], message=message)
     # A non-terminal state here means the task never finished (e.g. the run was torn down).
     return CheckRun(check_id, Outcome.CANCELLED, message=f"check ended in state {state.name}")
+
+
+def map_batch_outcome(check_id: str, outcome: Any, timeout: float) -> CheckRun:
+    """Map what the worker lanes report for a check (``checks.sandbox.Outcome``) to a :class:`CheckRun`.
+
+    This is the run's source of truth for its checks: the same mapping as the check task's Prefect
+    state, taken straight from the lanes, so a run whose Prefect API went away still knows (and
+    stores) every check's outcome.
+    """
+    try:
+        value = outcome.unwrap(timeout)
+    except BatchCancelled as exc:
+        return CheckRun(check_id, Outcome.CANCELLED, message=str(exc))
+    except TimeoutError as exc:
+        run = _timed_out(check_id, exc, timeout)
+        run.duration_ms = outcome.duration_ms
+        return run
+    except Exception as exc:
+        message = exception_message(exc)
+        return CheckRun(
+            check_id, Outcome.ERRORED, [Result(Status.ERROR, message)], outcome.duration_ms, message=message
+        )
+    if isinstance(value, Evaluated):
+        kind = Outcome.ERRORED if value.errored else Outcome.EXECUTED
+        return CheckRun(check_id, kind, duration_ms=outcome.duration_ms, evaluated=value)
+    return CheckRun(check_id, outcome_of_results(value), list(value), outcome.duration_ms)
+
+
+def _timed_out(check_id: str, exc: Any, timeout: float) -> CheckRun:
+    message = f"check did not finish within its {timeout:g}s timeout and was stopped"
+    detail = str(exc) if isinstance(exc, BaseException) and str(exc) else ""
+    if detail and "run deadline" in detail:
+        message = detail
+    return CheckRun(check_id, Outcome.TIMED_OUT, [Result(Status.TIMEOUT, message)], message=message)
 
 
 def exception_message(exc: BaseException) -> str:

@@ -94,6 +94,7 @@ def _fleet(rest: list[str]) -> int:
         print(json.dumps(summary, indent=2, default=str))
     else:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(
@@ -104,7 +105,9 @@ def _fleet(rest: list[str]) -> int:
             table.add_column(col)
         for r in summary["clusters"]:
             score = f"{r['score']:.1f}" if isinstance(r["score"], int | float) else "-"
-            table.add_row(r["cluster_id"], r["state"], score, r["grade"] or "-", str(r["failing"]), r["run_id"])
+            # Cluster ids and states come from kubeconfigs and stored runs: never Rich markup.
+            cells = (r["cluster_id"], r["state"], score, r["grade"] or "-", str(r["failing"]), r["run_id"])
+            table.add_row(*(escape(str(c)) for c in cells))
         Console().print(table)
     return 0 if summary["failed"] == 0 and summary["aborted"] == 0 else 4
 
@@ -134,15 +137,15 @@ def _checks(rest: list[str]) -> int:
         print(yaml.safe_dump(rows, sort_keys=False))
     else:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title=f"{len(rows)} checks")
         for col in ("id", "pillar", "severity", "mode", "name"):
             table.add_column(col)
-        for r in rows:
-            table.add_row(
-                r["id"], r["pillar"], r["severity"], r["mode"] + (" (opt-in)" if r["opt_in"] else ""), r["name"]
-            )
+        for r in rows:  # third-party checks register their own names: printed, never read as markup
+            cells = (r["id"], r["pillar"], r["severity"], r["mode"] + (" (opt-in)" if r["opt_in"] else ""), r["name"])
+            table.add_row(*(escape(str(c)) for c in cells))
         Console().print(table)
     return 0
 

@@ -9,15 +9,20 @@ database is SQLite at ``$XDG_DATA_HOME/kwa/kwa.db``, or ``~/.local/share/kwa/kwa
 
 Schema
 ------
-The schema is owned by Alembic (``storage/migrations``). A :class:`Database` upgrades its database
-to ``head`` on first use, inside one write transaction that first takes a lock: ``BEGIN IMMEDIATE``
-on SQLite, ``pg_advisory_xact_lock`` on PostgreSQL. Two processes opening a fresh database at once
-therefore run the migration one after the other; the second finds the version table at head and
-does nothing.
+The schema is owned by Alembic (``storage/migrations``). A :class:`Database` first reads the
+database's revision in a read transaction: at ``head`` (the usual case) nothing else happens, so a
+read-only command never takes a write lock and never waits behind a writer. Only a database
+behind ``head`` is upgraded, inside one write transaction that first takes a lock (``BEGIN
+IMMEDIATE`` on SQLite, ``pg_advisory_xact_lock`` on PostgreSQL) and reads the revision again: two
+processes opening a fresh database at once migrate one after the other, the second doing nothing.
+Every upgrade records which kwa made it (table ``kwa_schema``); a database at a revision this kwa
+does not know was migrated by a newer kwa, and opening it raises :class:`SchemaTooNew`, which
+names both versions.
 
 SQLite
 ------
-Every connection gets ``busy_timeout`` (30 s), ``journal_mode=WAL``, ``synchronous=NORMAL``,
+Every connection gets ``busy_timeout`` (30 s; ``KWA_DB_BUSY_TIMEOUT`` in seconds overrides it),
+``journal_mode=WAL``, ``synchronous=NORMAL``,
 ``foreign_keys=ON`` and a 64 MiB page cache (bulk inserts need it). pysqlite's own transaction
 handling is switched off (``isolation_level=None``) and SQLAlchemy emits ``BEGIN IMMEDIATE``
 itself, so a write transaction takes SQLite's write lock up front, where the busy timeout
@@ -39,6 +44,7 @@ import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +55,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 log = logging.getLogger(__name__)
 
 ENV_URL = "KWA_DATABASE_URL"
+ENV_BUSY_TIMEOUT = "KWA_DB_BUSY_TIMEOUT"  # seconds a write waits for SQLite's lock before failing
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536  # page cache per connection (an upper bound; SQLite allocates on demand)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -63,6 +70,32 @@ _migrate_lock = threading.Lock()
 
 class StorageUnavailable(Exception):
     """The database cannot be created, opened, connected to or locked."""
+
+
+class SchemaTooNew(StorageUnavailable):
+    """The database was migrated by a newer kwa, to a schema this kwa does not know."""
+
+
+def kwa_version() -> str:
+    """The installed kwa's version (``unknown`` when running from a tree that was never installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kwa")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def busy_timeout_ms() -> int:
+    """SQLite's busy timeout: ``KWA_DB_BUSY_TIMEOUT`` seconds when set (and valid), else 30 s."""
+    raw = os.environ.get(ENV_BUSY_TIMEOUT, "").strip()
+    try:
+        seconds = float(raw) if raw else None
+    except ValueError:
+        seconds = None
+    if seconds is None or not 0 <= seconds <= 3600:
+        return SQLITE_BUSY_TIMEOUT_MS
+    return int(seconds * 1000)
 
 
 def default_data_dir() -> Path:
@@ -221,7 +254,7 @@ class Database:
                     parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise StorageUnavailable(f"cannot create the directory for {self.safe_url}: {exc}") from exc
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms() / 1000}
         else:
             kwargs["pool_pre_ping"] = True
         try:
@@ -236,8 +269,9 @@ class Database:
         key = self._url.render_as_string(hide_password=False)
         try:
             with engine.connect() as conn:
-                conn.execution_options(**{_BEGIN_OPTION: "BEGIN"}).exec_driver_sql("SELECT 1")
-                conn.rollback()
+                conn = conn.execution_options(**{_BEGIN_OPTION: "BEGIN"})  # a reader: no write lock
+                with conn.begin():
+                    found = read_schema(conn)
         except DBAPIError as exc:
             raise self._unavailable(exc, "cannot connect to the database") from exc
         if not self._migrate:
@@ -245,21 +279,105 @@ class Database:
         with _migrate_lock:
             if key in _migrated:
                 return
-            try:
-                upgrade(engine)
-            except OperationalError as exc:
-                raise self._unavailable(exc, "cannot migrate the database") from exc
+            if found.revision != head_revision():
+                found.refuse_if_too_new(self.safe_url)
+                try:
+                    upgrade(engine)
+                except OperationalError as exc:
+                    raise self._unavailable(exc, "cannot migrate the database") from exc
+                except SchemaTooNew as exc:  # another kwa moved it ahead meanwhile
+                    raise SchemaTooNew(f"{self.safe_url}: {exc}") from None
             _migrated.add(key)
             log.debug("database %s is at the latest schema", self.safe_url)
 
 
+class SchemaFound:
+    """What a database says about its schema: its Alembic revision and who migrated it last."""
+
+    def __init__(self, revision: str | None, kwa: str | None = None, recorded: str | None = None) -> None:
+        self.revision = revision
+        self.kwa = kwa  # the kwa version recorded by the last upgrade (None before migration 0004)
+        self.recorded = recorded
+
+    def refuse_if_too_new(self, where: str) -> None:
+        """Raise :class:`SchemaTooNew` when the revision is one this kwa does not know."""
+        if self.revision is None or self.revision in known_revisions():
+            return
+        by = f"kwa {self.kwa}" if self.kwa else "a newer kwa"
+        raise SchemaTooNew(
+            f"{where}: this database was migrated by {by} (schema {self.revision}); this kwa "
+            f"{kwa_version()} knows schema up to {head_revision()}: upgrade kwa to use it "
+            f"(or point {ENV_URL} at another database)"
+        )
+
+
+def read_schema(conn: Connection) -> SchemaFound:
+    """The database's revision and the kwa that migrated it, read without taking a write lock."""
+    from alembic.runtime.migration import MigrationContext
+
+    revision = MigrationContext.configure(conn).get_current_revision()
+    if revision is None:
+        return SchemaFound(None)
+    row = None
+    if _has_schema_table(conn):  # not before migration 0004
+        row = conn.execute(text("SELECT kwa_version, schema_revision FROM kwa_schema WHERE id = 1")).first()
+    return SchemaFound(revision, *(row if row is not None else (None, None)))
+
+
+def _has_schema_table(conn: Connection) -> bool:
+    from sqlalchemy import inspect
+
+    return inspect(conn).has_table("kwa_schema")
+
+
+_script_cache: dict[str, Any] = {}
+
+
+def _script() -> Any:
+    if "script" not in _script_cache:
+        from alembic.script import ScriptDirectory
+
+        _script_cache["script"] = ScriptDirectory.from_config(alembic_config())
+    return _script_cache["script"]
+
+
+def head_revision() -> str:
+    """The newest schema revision this kwa knows."""
+    return str(_script().get_current_head())
+
+
+def known_revisions() -> set[str]:
+    return {s.revision for s in _script().walk_revisions()}
+
+
+def record_schema(conn: Connection, revision: str | None) -> None:
+    """Record that this kwa migrated the database to ``revision`` (called by every upgrade)."""
+    if revision is None:
+        return
+    if not _has_schema_table(conn):  # downgraded below migration 0004
+        return
+    from storage.models import schema_table
+
+    conn.execute(schema_table.delete().where(schema_table.c.id == 1))
+    conn.execute(
+        schema_table.insert().values(
+            id=1, kwa_version=kwa_version(), schema_revision=revision, migrated_at=datetime.now(UTC)
+        )
+    )
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Run Alembic ``upgrade`` on ``engine`` under the migration lock (idempotent)."""
+    """Run Alembic ``upgrade`` on ``engine`` under the migration lock (idempotent).
+
+    Raises :class:`SchemaTooNew` when, under the lock, the database turns out to be at a revision
+    this kwa does not know (Alembic would only say "Can't locate revision").
+    """
     from alembic import command
 
     with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE is the lock
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        read_schema(conn).refuse_if_too_new("the database")
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
@@ -288,7 +406,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cur = dbapi_connection.cursor()
         try:
-            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")  # first: the others may wait
+            cur.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")  # first: the others may wait
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")

@@ -83,11 +83,12 @@ def active_duplicate(db: Database, key: str) -> dict[str, Any] | None:
 def set_phase(db: Database, run_id: str, phase: str, **also: Any) -> bool:
     """Record that an active run entered ``phase``; False when the run has already ended.
 
-    ``also`` may set ``prefect_flow_run_id`` and ``runner`` (``host:pid``) at the same time.
+    ``also`` may set ``prefect_flow_run_id``, ``runner`` (``host:pid``) and ``slot_lease`` (the
+    Prefect lease of its concurrency slots) at the same time.
     """
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r} (one of {', '.join(PHASES)})")
-    unknown = set(also) - {"prefect_flow_run_id", "runner"}
+    unknown = set(also) - {"prefect_flow_run_id", "runner", "slot_lease"}
     if unknown:
         raise ValueError(f"set_phase cannot set {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {"phase": phase, **{k: v for k, v in also.items() if v is not None}}
@@ -197,6 +198,28 @@ def active_runs(db: Database) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in conn.execute(select(R).where(R.c.state.in_(ACTIVE)))]
 
 
+PREFECT_SYNC_PENDING = "pending"
+
+
+def set_prefect_sync(db: Database, run_id: str, pending: bool) -> None:
+    """Mark (or clear) that the run's Prefect flow run does not mirror kwa's state yet.
+
+    Set when the Prefect API was unreachable as the run ended; ``kwa runs reap`` reconciles the
+    flow run and clears it. Allowed on terminal runs: it records Prefect's lag, not kwa's state.
+    """
+    with db.begin() as conn:
+        conn.execute(
+            update(R).where(R.c.run_id == run_id).values(prefect_sync=PREFECT_SYNC_PENDING if pending else None)
+        )
+
+
+def prefect_sync_pending(db: Database) -> list[dict[str, Any]]:
+    """Terminal runs whose Prefect flow run still has to be set to mirror their state."""
+    query = select(R).where(R.c.prefect_sync == PREFECT_SYNC_PENDING, R.c.state.notin_(ACTIVE))
+    with db.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
 def delete_run(db: Database, run_id: str) -> None:
     """Remove a finished run with its results and history row (foreign keys cascade)."""
     run = get_run(db, run_id)
@@ -240,6 +263,7 @@ def _delete_children(conn: Any, run_ids: list[str]) -> None:
 __all__ = [
     "ACTIVE",
     "PHASES",
+    "PREFECT_SYNC_PENDING",
     "IntegrityError",
     "active_duplicate",
     "active_runs",
@@ -249,10 +273,12 @@ __all__ = [
     "is_terminal",
     "phase_of",
     "phases",
+    "prefect_sync_pending",
     "prune_runs",
     "request_run",
     "run_for_flow_run",
     "set_phase",
+    "set_prefect_sync",
     "top_failing_checks",
     "waiting_ahead",
 ]

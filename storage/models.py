@@ -1,4 +1,4 @@
-"""The three tables, as SQLModel classes.
+"""The three tables (and the schema-info row), as SQLModel classes.
 
 The schema itself is created by Alembic (``migrations/versions``); these classes describe the same
 tables for queries and for the model-vs-migration test. Timestamps are stored in UTC and always
@@ -92,6 +92,9 @@ class Run(SQLModel, table=True):
     parameters: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     dedup_key: str | None = Field(default=None, sa_column=Column(String, nullable=True))
     runner: str | None = Field(default=None, sa_column=Column(String, nullable=True))  # host:pid executing it
+    # Migration 0004: "pending" while the run's Prefect flow run does not mirror its terminal state yet.
+    prefect_sync: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    slot_lease: str | None = Field(default=None, sa_column=Column(String, nullable=True))  # Prefect lease id
 
 
 class Assessment(SQLModel, table=True):
@@ -147,7 +150,19 @@ class AssessmentHistory(SQLModel, table=True):
     scores: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
 
 
+class SchemaInfo(SQLModel, table=True):
+    """One row (``id = 1``): the kwa version that last migrated the database, and to which revision."""
+
+    __tablename__ = "kwa_schema"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True))
+    kwa_version: str = Field(sa_column=Column(String, nullable=False))
+    schema_revision: str = Field(sa_column=Column(String, nullable=False))
+    migrated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 runs_table = Run.__table__
 assessments_table = Assessment.__table__
 history_table = AssessmentHistory.__table__
+schema_table = SchemaInfo.__table__
 TABLES = (runs_table, assessments_table, history_table)

@@ -146,6 +146,8 @@ def create_run(
         "parameters": dict(parameters) if parameters is not None else None,
         "dedup_key": dedup_key,
         "runner": None,
+        "prefect_sync": None,
+        "slot_lease": None,
     }
     try:
         with db.begin() as conn:

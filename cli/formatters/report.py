@@ -38,7 +38,7 @@ def report_score(entry: Any) -> str:
     return f"{text} (capped)" if entry.get("grade_capped") else text
 
 
-def run_report(view: Mapping[str, Any], out: TextIO | None = None) -> None:
+def run_report(view: Mapping[str, Any], out: TextIO | None = None, problems_shown: int = 10) -> None:
     """Run line, per-pillar table with scores and coverage, what was not evaluated, and the warnings."""
     console = console_for(out if out is not None else sys.stdout)
     run = view.get("run") or {}
@@ -52,6 +52,14 @@ def run_report(view: Mapping[str, Any], out: TextIO | None = None) -> None:
     )
     if run.get("error"):
         console.print(line(("error:", "red"), " ", str(run["error"])))
+    if run.get("stored_state"):
+        console.print(
+            line(
+                ("not stored:", "red"),
+                f" kwa's database still shows this run as {run['stored_state']} "
+                "(`kwa runs reap` records its end once the database takes writes)",
+            )
+        )
     scores = view.get("scores") if isinstance(view.get("scores"), Mapping) else {}
     per_pillar = scores.get("pillars") or {}
     overall = scores.get("overall")
@@ -81,5 +89,15 @@ def run_report(view: Mapping[str, Any], out: TextIO | None = None) -> None:
     for kind, why in (view.get("unavailable") or {}).items():
         if not str(why).startswith("not installed"):
             console.print(line(("not listed", "yellow"), f" {kind}: {why}"))
-    for problem in view.get("problems") or []:
+    problems = list(view.get("problems") or [])
+    for problem in problems[:problems_shown]:
         console.print(line(("skipped input", "yellow"), f" {problem}"))
+    total = max(int(view.get("problems_total") or 0), len(problems))
+    shown = min(len(problems), problems_shown)
+    if total > shown:
+        console.print(
+            line(
+                (f"… {total - shown} more skipped input(s)", "yellow"),
+                f" ({total} in all; the first {len(problems)} are kept with the run: kwa runs get {run.get('run_id')})",
+            )
+        )

@@ -19,7 +19,7 @@ from storage.models import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata
-_TABLES = {"runs", "assessments", "assessment_history"}
+_TABLES = {"runs", "assessments", "assessment_history", "kwa_schema"}
 
 if config.config_file_name and config.attributes.get("connection") is None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -40,7 +40,14 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         transactional_ddl=True,
     )
     with context.begin_transaction():
+        before = context.get_context().get_current_revision()
         context.run_migrations()
+        after = context.get_context().get_current_revision()
+        if after != before:
+            # Every upgrade records which kwa did it, so an older kwa can name the version it needs.
+            from storage.db import record_schema
+
+            record_schema(connection, after)
 
 
 def run_migrations_online() -> None:

@@ -8,11 +8,14 @@ kwa stored it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +121,43 @@ class Kwa:
             out, err = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
         peak = int(peak_file.read_text()) / 1024 if measure and peak_file.exists() else None
         return Outcome(proc.returncode, out, err, self.home, self.db_path, peak)
+
+
+    def start(self, *args: str, **env: str) -> subprocess.Popen[str]:
+        """``kwa …`` in the background, in its own session (so a test can signal it, and kill
+        whatever it left behind with ``os.killpg``); finish it with :meth:`finish`."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "kwa", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=self.tmp,
+            env=self.environment(**env),
+            start_new_session=True,
+        )
+
+    def finish(self, proc: subprocess.Popen[str], timeout: float = 180) -> Outcome:
+        """Wait for a :meth:`start`-ed command; its outcome (its process group is killed after)."""
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # orphaned check workers, if any
+        return Outcome(proc.returncode, out, err, self.home, self.db_path)
+
+    def wait_for(self, sql: str, timeout: float = 120, proc: subprocess.Popen[str] | None = None) -> Any:
+        """Poll kwa's database until ``sql`` returns a truthy first value (e.g. the run reached a
+        phase); returns it. Fails early when ``proc`` exits meanwhile."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = _rows(self.db_path, sql)
+            if rows and next(iter(rows[0].values())):
+                return next(iter(rows[0].values()))
+            if proc is not None and proc.poll() is not None:
+                raise AssertionError(f"kwa exited {proc.returncode} before {sql!r} held: {proc.communicate()}")
+            time.sleep(0.05)
+        raise AssertionError(f"{sql!r} did not hold within {timeout}s")
 
 
 def assert_no_traceback(*texts: str) -> None:

@@ -58,10 +58,16 @@ def test_unreachable_cluster_fails_the_run(prefect_api: str, tmp_path: Path) -> 
         port = s.getsockname()[1]
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", {"gone": f"http://127.0.0.1:{port}"})
     from flows.assessment import assessment
+    from flows.ending import summary_of_state
 
-    summary = assessment(source={"kind": "live", "kubeconfig": kubeconfig, "request_timeout": 2}, checks=["SEC-001"])
-    assert summary["run"]["state"] == "failed"
-    assert "snapshot unreadable" in summary["run"]["error"]
+    state = assessment(
+        source={"kind": "live", "kubeconfig": kubeconfig, "request_timeout": 2}, checks=["SEC-001"], return_state=True
+    )
+    summary = summary_of_state(state)
+    assert summary["run"]["state"] == "failed" and state.is_failed()
+    # The cluster's own reason, not "snapshot unreadable: …".
+    assert summary["run"]["error"].startswith(f"cannot reach the Kubernetes API server at http://127.0.0.1:{port}")
+    assert state.message == summary["run"]["error"]
     assert "t0ken" not in summary["run"]["error"]
 
 
@@ -133,5 +139,5 @@ def test_cli_unreachable_cluster_exit_4(prefect_api: str, tmp_path: Path) -> Non
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", {"gone": "http://127.0.0.1:9"})
     proc = _cli(prefect_api, "--kubeconfig", kubeconfig, "--check", "SEC-001")
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    assert "failed" in proc.stdout and "snapshot unreadable" in proc.stdout
+    assert "failed" in proc.stdout and "cannot reach the Kubernetes API server at http://127.0.0.1:9" in proc.stdout
     assert "Traceback" not in proc.stderr

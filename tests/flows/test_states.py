@@ -69,3 +69,44 @@ def test_run_deadline_fails_the_run_with_its_reason() -> None:
     assert "run-level timeout of 5s" in error
     assert decide(_runs(Outcome.EXECUTED), deadline_passed=False, run_timeout=5) == (RunState.COMPLETED, None)
     assert decide(_runs(Outcome.ERRORED), deadline_passed=False, run_timeout=5)[1] == "every check errored or timed out"
+
+
+# -- the batch's outcomes, the run's source of truth ----------------------------------------------------
+
+
+def _outcome(kind: str, value: object = None, duration_ms: int = 7):  # type: ignore[no-untyped-def]
+    from checks.sandbox import Outcome as JobOutcome
+
+    return JobOutcome("SEC-001", kind, value, duration_ms)
+
+
+def test_batch_outcome_ok_keeps_the_rows_the_worker_built() -> None:
+    from flows.states import Evaluated, map_batch_outcome
+
+    evaluated = Evaluated(b"[]", 2, {"passing": 1, "failing": 1}, [], errored=False)
+    run = map_batch_outcome("SEC-001", _outcome("ok", evaluated), 30)
+    assert run.outcome is Outcome.EXECUTED and run.evaluated is evaluated and run.duration_ms == 7
+    assert run.counts() == {"passing": 1, "failing": 1}
+    only_errors = Evaluated(b"[]", 1, {"error": 1}, [], errored=True)
+    assert map_batch_outcome("SEC-001", _outcome("ok", only_errors), 30).outcome is Outcome.ERRORED
+
+
+def test_batch_outcomes_map_like_task_states() -> None:
+    """Every kind of lane outcome gives the CheckRun the check task's Prefect state gives."""
+    from flows.states import map_batch_outcome
+
+    raised = map_batch_outcome("SEC-001", _outcome("error", ("ValueError: bad", "ValueError", "tb")), 30)
+    assert raised.outcome is Outcome.ERRORED and raised.results[0].message == "ValueError: bad"
+    own = map_batch_outcome("SEC-001", _outcome("timeout"), 1.5)
+    assert own.outcome is Outcome.TIMED_OUT and "1.5s timeout" in own.message
+    by_run = map_batch_outcome("SEC-001", _outcome("timeout", "run-deadline"), 30)
+    assert by_run.outcome is Outcome.TIMED_OUT and "run deadline" in by_run.message
+    late = map_batch_outcome("SEC-001", _outcome("not-started", "the run deadline had already passed"), 30)
+    assert late.outcome is Outcome.TIMED_OUT and "run deadline" in late.message
+    died = map_batch_outcome("SEC-001", _outcome("died", "the check process exited without a result"), 30)
+    assert died.outcome is Outcome.ERRORED and "exited without a result" in died.message
+    cancelled = map_batch_outcome("SEC-001", _outcome("cancelled", "interrupted by SIGINT"), 30)
+    assert cancelled.outcome is Outcome.CANCELLED and cancelled.message == "interrupted by SIGINT"
+    # decide() reads "run deadline" in the message: a deadline-cut run is a run-level timeout.
+    state, error = decide([by_run, late], deadline_passed=True, run_timeout=5)
+    assert state is RunState.FAILED and "run-level timeout of 5s" in error

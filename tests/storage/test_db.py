@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
+from sqlalchemy import text as sql
 
 from storage import db as dbmod
 from storage.db import (
@@ -21,9 +22,9 @@ from storage.db import (
     upgrade,
 )
 from storage.models import SQLModel
-from storage.runs import create_run, get_run
+from storage.runs import create_run, get_run, list_runs
 
-TABLES = {"runs", "assessments", "assessment_history"}
+TABLES = {"runs", "assessments", "assessment_history", "kwa_schema"}
 
 
 def _head() -> str:
@@ -190,3 +191,96 @@ def test_unopenable_sqlite_file_is_storage_unavailable(tmp_path: Path) -> None:
 def test_invalid_url_is_storage_unavailable() -> None:
     with pytest.raises(StorageUnavailable):
         Database("no-such-scheme://x:pw@y/z").engine  # noqa: B018
+
+
+# -- migration check, versions, readers --------------------------------------------------------------------
+
+
+def test_every_upgrade_records_which_kwa_migrated_the_database(db: Database) -> None:
+    with db.read() as conn:
+        row = conn.execute(sql("SELECT kwa_version, schema_revision FROM kwa_schema WHERE id = 1")).one()
+    assert row.kwa_version == dbmod.kwa_version()
+    assert row.schema_revision == _head()
+
+
+def _pretend_newer(db_url: str, revision: str = "0099_from_the_future", version: str = "9.9.0") -> None:
+    """What a newer kwa leaves behind: a revision this kwa does not know, recorded with its version."""
+    with Database(db_url) as db, db.begin() as conn:
+        conn.execute(sql("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+        conn.execute(
+            sql("UPDATE kwa_schema SET kwa_version = :v, schema_revision = :r"), {"v": version, "r": revision}
+        )
+    dbmod._migrated.clear()  # as a new process would
+
+
+def test_a_database_migrated_by_a_newer_kwa_names_both_versions(db_url: str) -> None:
+    _pretend_newer(db_url)
+    with pytest.raises(dbmod.SchemaTooNew) as caught:
+        Database(db_url).engine.dispose()
+    message = str(caught.value)
+    assert "migrated by kwa 9.9.0 (schema 0099_from_the_future)" in message
+    assert f"this kwa {dbmod.kwa_version()} knows schema up to {_head()}" in message
+    assert "upgrade kwa" in message
+    assert isinstance(caught.value, StorageUnavailable)  # every command already reports these cleanly
+
+
+def test_a_newer_schema_without_a_recorded_version_still_says_so(db_url: str) -> None:
+    with Database(db_url) as db, db.begin() as conn:
+        conn.execute(sql("UPDATE alembic_version SET version_num = '0042_unknown'"))
+        conn.execute(sql("DELETE FROM kwa_schema"))
+    dbmod._migrated.clear()
+    with pytest.raises(dbmod.SchemaTooNew, match=r"migrated by a newer kwa \(schema 0042_unknown\)"):
+        Database(db_url).engine.dispose()
+
+
+def test_the_migration_check_never_waits_for_a_writer(tmp_path: Path) -> None:
+    """A new process opening an up-to-date database reads its revision without a write lock, so a
+    query never waits behind (or fails behind) a run that holds SQLite's write lock."""
+    import sqlite3
+    import time
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    with Database(url) as db:
+        create_run(db, scope="full", pillars=[], check_ids=[], cluster_id="c", source="s", trigger="manual")
+    writer = sqlite3.connect(tmp_path / "r.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a run in the middle of a write, for longer than the reader's patience
+    writer.execute("UPDATE runs SET source = 'being written'")
+    try:
+        dbmod._migrated.clear()
+        started = time.monotonic()
+        with Database(url) as reader:
+            runs = list_runs(reader)
+        elapsed = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert [r["source"] for r in runs] == ["s"]  # the last committed state, read beside the writer
+    assert elapsed < 5.0, f"the reader waited {elapsed:.1f}s for the writer"
+
+
+def test_an_old_database_is_migrated_and_recorded(db_url: str) -> None:
+    """A database left at an older revision is upgraded on first use, and the upgrade recorded."""
+    from alembic import command
+
+    with Database(db_url) as db:
+        cfg = alembic_config()
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003_run_lifecycle")
+        assert current_revision(db) == "0003_run_lifecycle"
+    dbmod._migrated.clear()
+    with Database(db_url) as again:
+        assert current_revision(again) == _head()
+        with again.read() as conn:
+            assert conn.execute(sql("SELECT schema_revision FROM kwa_schema")).scalar_one() == _head()
+
+
+def test_busy_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("KWA_DB_BUSY_TIMEOUT", "1.5")
+    assert dbmod.busy_timeout_ms() == 1500
+    with Database(f"sqlite:///{tmp_path / 't.db'}") as db, db.engine.connect() as conn:
+        assert conn.connection.driver_connection.execute("PRAGMA busy_timeout").fetchone()[0] == 1500
+    for bad in ("soon", "-1", "99999"):
+        monkeypatch.setenv("KWA_DB_BUSY_TIMEOUT", bad)
+        assert dbmod.busy_timeout_ms() == dbmod.SQLITE_BUSY_TIMEOUT_MS
+

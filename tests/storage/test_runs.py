@@ -318,3 +318,31 @@ def test_state_column_is_authoritative(db: Database) -> None:
         conn.execute(update(runs_table).where(runs_table.c.run_id == rid).values(state="completed"))
     with pytest.raises(InvalidTransition, match="completed"):
         finish_run(db, rid, "partial")
+
+
+# -- Prefect reconciliation marks and slot leases --------------------------------------------------------
+
+
+def test_prefect_sync_marks_terminal_runs_until_reconciled(db: Database) -> None:
+    from storage.lifecycle import prefect_sync_pending, set_prefect_sync
+
+    done = new_run(db)
+    finish_run(db, done, "completed")
+    active = new_run(db, cluster_id="c2")
+    set_prefect_sync(db, done, True)
+    set_prefect_sync(db, active, True)  # an active run is not reconciled: it has no end yet
+    assert [r["run_id"] for r in prefect_sync_pending(db)] == [done]
+    assert get_run(db, done)["state"] == "completed"  # the mark never touches kwa's state
+    set_prefect_sync(db, done, False)
+    assert prefect_sync_pending(db) == []
+
+
+def test_a_run_records_the_lease_of_its_slots(db: Database) -> None:
+    from storage.lifecycle import set_phase
+
+    run = new_run(db)
+    assert set_phase(db, run, "initializing", slot_lease="0b7c-lease")
+    stored = get_run(db, run)
+    assert (stored["phase"], stored["slot_lease"]) == ("initializing", "0b7c-lease")
+    with pytest.raises(ValueError, match="cannot set state"):
+        set_phase(db, run, "running", state="completed")

@@ -1,0 +1,56 @@
+"""--run-timeout covers reading the cluster: the deadline reaches the live source, and a run that
+passes it while reading ends failed, saying so."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from checks.sources import resolve
+from checks.sources.resolve import SourceSpec
+
+pytestmark = pytest.mark.prefect
+
+
+def test_load_passes_the_deadline_only_to_a_live_source_that_takes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import checks.sources.live as live
+
+    seen: dict[str, Any] = {}
+
+    def with_deadline(kubeconfig, context, *, request_timeout=10.0, deadline=None):  # type: ignore[no-untyped-def]
+        seen.update(deadline=deadline)
+        return "snapshot"
+
+    def without(kubeconfig, context, *, request_timeout=10.0):  # type: ignore[no-untyped-def]
+        return "old snapshot"
+
+    spec = SourceSpec("live", context="prod")
+    monkeypatch.setattr(live, "load_live", with_deadline)
+    assert resolve.load(spec, deadline=123.0) == "snapshot" and seen["deadline"] == 123.0
+    monkeypatch.setattr(live, "load_live", without)
+    assert resolve.load(spec, deadline=123.0) == "old snapshot"  # a live source without deadlines still works
+
+
+def test_a_run_that_passes_its_deadline_while_reading_the_cluster_fails(
+    prefect_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows import assessment as flow_module
+    from flows.assessment import assessment
+    from flows.ending import summary_of_state
+
+    def slow_cluster(spec: SourceSpec, deadline: float | None = None) -> Any:
+        assert deadline is not None and deadline - time.monotonic() <= 1.5
+        time.sleep(max(0.0, deadline - time.monotonic()) + 0.1)
+        raise TimeoutError("the API server stopped sending")  # what a bounded live read raises
+
+    monkeypatch.setattr(flow_module, "load", slow_cluster)
+    monkeypatch.setattr(flow_module.SourceSpec, "default_cluster_id", lambda self: "deadline-test")
+    started = time.monotonic()
+    state = assessment(source={"kind": "live", "context": "prod"}, checks=["SEC-001"], run_timeout=1.5,
+                       return_state=True)
+    run = summary_of_state(state)["run"]
+    assert run["state"] == "failed" and state.is_failed()
+    assert run["error"] == "run-level timeout of 1.5s exceeded while reading the cluster"
+    assert time.monotonic() - started < 30
