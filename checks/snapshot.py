@@ -4,39 +4,40 @@ Checks never scan the whole cluster per object: they ask the snapshot for object
 namespace, for pods owned by a workload, or for the workloads a label selector picks, and each of
 those is a dictionary lookup. Objects stay plain dicts (parsed straight from JSON/YAML) wrapped in a
 slotted ``K8sObject`` that remembers where the object came from.
+
+Building a snapshot is the input boundary (checks/objects.py): whatever the source, every object
+is checked against its Kubernetes field types first; a malformed one is quarantined in
+``Snapshot.malformed`` and never reaches ``objects`` or an index.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from checks.k8s import selector_matches
+from checks.objects import CLUSTER_SCOPED_KINDS, K8sObject, MalformedObject, screen
+
+__all__ = [
+    "CLUSTER_SCOPED_KINDS",
+    "INDEX_BUILDERS",
+    "K8sObject",
+    "MalformedObject",
+    "ParseProblem",
+    "Snapshot",
+    "Workload",
+    "build_snapshot",
+    "iter_objects",
+    "pod_template",
+    "register_index",
+]
 
 # Kinds whose pod template sits at spec.template (catalogue §2.1); CronJob is handled separately.
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job")
 WORKLOAD_KINDS = ("Pod", *TEMPLATE_KINDS, "CronJob")
-CLUSTER_SCOPED_KINDS = frozenset(
-    {
-        "Namespace",
-        "Node",
-        "PersistentVolume",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "StorageClass",
-        "PriorityClass",
-        "IngressClass",
-        "CustomResourceDefinition",
-        "APIService",
-        "ValidatingWebhookConfiguration",
-        "MutatingWebhookConfiguration",
-        "RuntimeClass",
-        "CSIDriver",
-    }
-)
 
 
 # Indexes that check modules register (name -> builder): built once per snapshot by prepare(),
@@ -50,70 +51,6 @@ def register_index(name: str) -> Callable[[Callable[[Snapshot], Any]], Callable[
         return build
 
     return decorate
-
-
-class K8sObject:
-    """A Kubernetes object as a raw dict plus the fields every check reads."""
-
-    __slots__ = ("api_version", "index", "kind", "name", "namespace", "raw", "source", "uid")
-
-    def __init__(self, raw: dict[str, Any], source: str = "", index: int | None = None):
-        meta = raw.get("metadata") or {}
-        self.raw = raw
-        self.kind: str = raw.get("kind") or ""
-        self.api_version: str = raw.get("apiVersion") or ""
-        ns = meta.get("namespace")
-        self.namespace: str | None = None if self.kind in CLUSTER_SCOPED_KINDS else (ns or None)
-        self.name: str = meta.get("name") or meta.get("generateName") or ""
-        self.uid: str | None = meta.get("uid")
-        self.source = source
-        self.index = index
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        return self.raw.get("metadata") or {}
-
-    @property
-    def labels(self) -> dict[str, str]:
-        return self.meta.get("labels") or {}
-
-    @property
-    def annotations(self) -> dict[str, str]:
-        return self.meta.get("annotations") or {}
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        return self.raw.get("spec") or {}
-
-    @property
-    def status(self) -> dict[str, Any]:
-        return self.raw.get("status") or {}
-
-    @property
-    def owner_refs(self) -> list[dict[str, Any]]:
-        return self.meta.get("ownerReferences") or []
-
-    @property
-    def controller_ref(self) -> dict[str, Any] | None:
-        for ref in self.owner_refs:
-            if ref.get("controller"):
-                return ref
-        return None
-
-    @property
-    def ref(self) -> str:
-        """``Kind/namespace/name`` (or ``Kind/name`` when cluster-scoped) for messages."""
-        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
-
-    @property
-    def where(self) -> str:
-        """Where the object came from: ``file#doc`` for manifests, ``api`` for live objects."""
-        if self.index is None:
-            return self.source
-        return f"{self.source}#{self.index}"
-
-    def __repr__(self) -> str:
-        return f"K8sObject({self.ref} from {self.where or '?'})"
 
 
 class Workload:
@@ -211,11 +148,18 @@ class Snapshot:
     # When the objects were read. A recorded dump (the demo cluster) sets it so that ages
     # ("pending for 10 minutes", "retained for 7 days") are measured at capture time, not today.
     captured_at: datetime | None = None
+    # Objects the input boundary kept out (wrong field types), with their problems.
+    malformed: list[MalformedObject] = field(default_factory=list)
+    # True when ``objects`` already crossed the boundary (a snapshot rebuilt from another one).
+    screened: InitVar[bool] = False
 
     def now(self) -> datetime:
         return self.captured_at or datetime.now(UTC)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, screened: bool) -> None:
+        if not screened:
+            self.objects, quarantined = screen(self.objects)
+            self.malformed = [*self.malformed, *quarantined]
         self._by_kind: dict[str, list[K8sObject]] = defaultdict(list)
         self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = defaultdict(list)
         self._by_name: dict[tuple[str, str | None, str], K8sObject] = {}
@@ -249,6 +193,20 @@ class Snapshot:
         if self._hpa_targets is None and self.of_kind("HorizontalPodAutoscaler"):
             self.hpa_for(self.of_kind("HorizontalPodAutoscaler")[0])
         return self
+
+    def without(self, drop: Iterable[K8sObject]) -> Snapshot:
+        """This snapshot minus ``drop``, every index rebuilt (lazily) from the remaining objects.
+
+        The objects are not screened again; registered indexes and exemption grants are built on
+        first use, as for any snapshot, so the result is what a run without those objects sees.
+        """
+        gone = {id(o) for o in drop}
+        kept = [o for o in self.objects if id(o) not in gone]
+        return replace(self, objects=kept, malformed=list(self.malformed), screened=True)
+
+    def malformed_facts(self, limit: int = 50) -> dict[str, Any]:
+        """What a run keeps about quarantined objects: how many, and the first ``limit`` in full."""
+        return {"count": len(self.malformed), "first": [m.as_dict() for m in self.malformed[:limit]]}
 
     def index(self, name: str) -> Any:
         """A registered index (:func:`register_index`), built on first use and kept."""
