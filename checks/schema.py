@@ -32,7 +32,6 @@ present, built from the definitions it reaches only.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 import threading
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
+import orjson
 
 INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 DOUBLE_MAX = 1.7976931348623157e308
@@ -94,6 +94,7 @@ class _Bundle:
         self._defs: dict[str, Any] | None = None
         self._gvk: dict[tuple[str, str, str], str] = {}
         self._reduced: dict[str, dict[str, Any]] = {}
+        self._deps: dict[str, tuple[str, ...]] = {}
 
     @property
     def label(self) -> str:
@@ -111,8 +112,7 @@ class _Bundle:
 
     def defs(self) -> dict[str, Any]:
         if self._defs is None:
-            with open(self.path / "_definitions.json", "rb") as f:
-                self._defs = json.load(f).get("$defs") or {}
+            self._defs = orjson.loads((self.path / "_definitions.json").read_bytes()).get("$defs") or {}
             for name, definition in self._defs.items():
                 for gvk in definition.get("x-kubernetes-group-version-kind") or ():
                     self._gvk.setdefault((gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", "")), name)
@@ -138,7 +138,10 @@ class _Bundle:
             if name in out:
                 continue
             out[name] = self.reduced(name)
-            stack.extend(ref for ref in _refs(out[name]) if ref not in out)
+            deps = self._deps.get(name)
+            if deps is None:
+                deps = self._deps[name] = tuple(dict.fromkeys(_refs(out[name])))
+            stack.extend(ref for ref in deps if ref not in out)
         return out
 
 
