@@ -139,6 +139,19 @@ class K8sObject:
         return f"K8sObject({self.ref} from {self.where or '?'})"
 
 
+@dataclass
+class ParseProblem:
+    """A document that could not be used, with where it was."""
+
+    source: str
+    index: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.index is None else f"{self.source} (document {self.index})"
+        return f"{where}: {self.message}"
+
+
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
     """One field whose value does not have the type Kubernetes gives it."""
@@ -194,6 +207,13 @@ class MalformedObject:
             self._message = f"{self.ref}{where}: {shown}"
         return self._message
 
+    def problem(self) -> ParseProblem:
+        """The input problem that reports it along with documents that do not parse."""
+        shown = "; ".join(str(p) for p in self.problems[:SHOWN_PROBLEMS])
+        if self.total > SHOWN_PROBLEMS:
+            shown += f" (and {self.total - SHOWN_PROBLEMS} more)"
+        return ParseProblem(self.obj.source, self.obj.index, f"{self.ref} is malformed and was not assessed: {shown}")
+
     def as_dict(self) -> dict[str, Any]:
         """What the run keeps about it (``runs.summary``)."""
         return {
@@ -244,7 +264,11 @@ def screen(objects: list[K8sObject]) -> tuple[list[K8sObject], list[MalformedObj
             admitted.append(obj)
             continue
         schema = lib.for_object(raw.get("apiVersion"), raw.get("kind")) if isinstance(raw, dict) else None
-        bad = admit_slowly(obj, schema)
+        try:
+            bad = admit_slowly(obj, schema)
+        except Exception as exc:  # the boundary itself must never fail a run: this object only
+            problem = FieldProblem("", "an object kwa can read", f"{type(exc).__name__} while reading it")
+            bad = MalformedObject(obj, [problem], 1, schema.name if schema is not None else "a Kubernetes object")
         if bad is None:
             admitted.append(obj)
         else:
@@ -337,7 +361,7 @@ def _mapping(
             if text is None:
                 bad += 1
                 if len(problems) < MAX_PROBLEMS:
-                    problems.append(FieldProblem(_join(path, str(key)), "a string key", _got(key) + " key"))
+                    problems.append(FieldProblem(_join(path, _key_label(key)), "a string key", _got(key) + " as a key"))
                 continue
             value.setdefault(text, item)
     children = []
@@ -382,11 +406,23 @@ def _plain(value: Any) -> Any:
     return value  # anything else is reported by _type_problem where typed, and is unusable anyway
 
 
+def _key_label(key: Any) -> str:
+    """A key that is not a string, shown in a path (a huge integer has no repr)."""
+    try:
+        text = repr(key)
+    except ValueError:
+        text = ""
+    return text if text and len(text) <= MAX_TEXT else f"<{type(key).__name__}>"
+
+
 def _key_text(key: Any) -> str | None:
+    """A key as the API server's YAML-to-JSON conversion writes it, or None when it has no such form."""
     if isinstance(key, bool):
         return "true" if key else "false"
-    if isinstance(key, int | float) and not (isinstance(key, float) and not math.isfinite(key)):
+    if isinstance(key, int) and -(10**300) < key < 10**300:
         return str(key)
+    if isinstance(key, float) and math.isfinite(key):
+        return repr(key)
     if isinstance(key, datetime | date):
         return key.isoformat()
     return None
@@ -402,7 +438,7 @@ def _type_problem(value: Any, node: dict[str, Any], path: str) -> FieldProblem |
         actual = "number"
     elif actual == "number" and "integer" in allowed and math.isfinite(value) and value == int(value):
         actual = "integer"  # 2.0 is an integer in JSON Schema, so the fast path admits it too
-    if actual == "number" and not math.isfinite(value):
+    if type(value) is float and not math.isfinite(value):
         return FieldProblem(path, _expected(allowed), _got(value))
     if actual not in allowed:
         return FieldProblem(path, _expected(allowed), _got(value))

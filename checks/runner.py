@@ -23,11 +23,11 @@ import time
 
 from checks.config import Config
 from checks.context import CheckContext
-from checks.model import CheckDefinition, Mode, Result, SkipReason, Status
+from checks.model import CheckDefinition, ErrorReason, Mode, Result, SkipReason, Status
 from checks.safety import isolate
 from checks.snapshot import MalformedObject, Snapshot
 
-MALFORMED = "malformed"  # the reason stored with a quarantined object's error rows
+MALFORMED = ErrorReason.MALFORMED  # the reason stored with a quarantined object's error rows
 # Share of the check's timeout the culprit search may use, so that a search that cannot finish
 # ends as the check's own error rather than as a timeout.
 SEARCH_SHARE = 0.8

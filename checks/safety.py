@@ -26,13 +26,13 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from checks.model import CheckDefinition, Result, Status
+from checks.model import CheckDefinition, ErrorReason, Result, Status
 from checks.objects import K8sObject
 from checks.snapshot import Snapshot
 
 MAX_CULPRITS = 5
 MAX_EVALUATIONS = 64
-REASON = "check-error"  # the reason stored with a culprit's error row
+REASON = ErrorReason.CHECK_ERROR  # the reason stored with a culprit's error row
 MAX_MESSAGE = 300
 
 Evaluation = Callable[[Snapshot], list[Result]]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from checks.k8s import selector_matches
-from checks.objects import CLUSTER_SCOPED_KINDS, K8sObject, MalformedObject, screen
+from checks.objects import CLUSTER_SCOPED_KINDS, K8sObject, MalformedObject, ParseProblem, screen
 
 __all__ = [
     "CLUSTER_SCOPED_KINDS",
@@ -117,19 +117,6 @@ def pod_template(obj: K8sObject) -> tuple[dict[str, Any], dict[str, Any]] | None
 
 
 @dataclass
-class ParseProblem:
-    """A document that could not be used, with where it was."""
-
-    source: str
-    index: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.source if self.index is None else f"{self.source} (document {self.index})"
-        return f"{where}: {self.message}"
-
-
-@dataclass
 class Snapshot:
     """Everything one run assesses. Build with :func:`build_snapshot`."""
 
@@ -160,6 +147,9 @@ class Snapshot:
         if not screened:
             self.objects, quarantined = screen(self.objects)
             self.malformed = [*self.malformed, *quarantined]
+            # Also a problem of the input, reported and kept with the run like a document that does
+            # not parse ("skipped input ..."), naming file, document, object and field.
+            self.problems = [*self.problems, *(m.problem() for m in quarantined)]
         self._by_kind: dict[str, list[K8sObject]] = defaultdict(list)
         self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = defaultdict(list)
         self._by_name: dict[tuple[str, str | None, str], K8sObject] = {}
