@@ -56,6 +56,7 @@ _DIR_NAME = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-local$")
 
 _STRING = {"type": "string"}
 _OBJECT = {"type": "object"}
+_BARE = {"apiVersion": _STRING, "kind": _STRING, "metadata": _OBJECT}
 _TARGET_REF = {"type": "object", "properties": {"apiVersion": _STRING, "kind": _STRING, "name": _STRING}}
 # Custom resources that checks read, and the fields they read (see checks/performance.py,
 # checks/cost.py and checks/sustainability.py). Matched by kind, whatever the group, as the checks do.
@@ -277,7 +278,12 @@ class SchemaLibrary:
             with self._lock:
                 found = self._cache.get(key)
                 if found is None:
-                    found = self._cache[key] = self._build(*key)
+                    try:
+                        found = self._build(*key)
+                    except Exception as exc:  # a damaged schema package must not fail the run
+                        name = f"object and metadata shapes only (the bundled schema is unreadable: {exc})"
+                        found = TypeSchema(name, {"type": "object", "properties": _BARE}, {})
+                    self._cache[key] = found
         return found
 
     def _build(self, api_version: str, kind: str) -> TypeSchema:

@@ -90,6 +90,17 @@ def test_the_newest_bundle_that_has_the_exact_gvk_is_used() -> None:
     assert "shape" in lib.for_object("autoscaling.k8s.io/v1", "VerticalPodAutoscaler").name
 
 
+def test_a_damaged_schema_package_degrades_to_the_object_shape(tmp_path: Path) -> None:
+    broken = tmp_path / "v1.99.0-local"
+    broken.mkdir()
+    (broken / "_definitions.json").write_text("{not json")
+    lib = SchemaLibrary(tmp_path)
+    schema = lib.for_object("apps/v1", "Deployment")
+    assert "unreadable" in schema.name
+    assert schema.is_valid(deployment()) and not schema.is_valid({"metadata": "x"})
+    assert SchemaLibrary(tmp_path / "missing").for_object("v1", "Pod").name.startswith("metadata only")
+
+
 def test_a_crd_is_checked_for_metadata_only() -> None:
     widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "labels": "x"}}
     free = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "v"}, "spec": [1, "anything"]}
