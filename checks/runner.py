@@ -29,8 +29,10 @@ from checks.snapshot import MalformedObject, Snapshot
 
 MALFORMED = ErrorReason.MALFORMED  # the reason stored with a quarantined object's error rows
 # Share of the check's timeout the culprit search may use, so that a search that cannot finish
-# ends as the check's own error rather than as a timeout.
+# ends as the check's own error rather than as a timeout; without a configured timeout, seconds
+# (the run's default check timeout is 30 s, enforced by the worker's hard deadline).
 SEARCH_SHARE = 0.8
+SEARCH_SECONDS = 20.0
 
 
 def preflight(check: CheckDefinition, snapshot: Snapshot, config: Config) -> list[Result] | None:
@@ -73,7 +75,7 @@ def evaluate(
     object it would have evaluated. An exception that no object can be blamed for propagates.
 
     ``deadline`` (``time.monotonic()``) bounds the culprit search; by default it is
-    :data:`SEARCH_SHARE` of the check's configured timeout, when one is configured.
+    :data:`SEARCH_SHARE` of the check's configured timeout, else :data:`SEARCH_SECONDS`.
     """
     config = config or Config()
     early = preflight(check, snapshot, config)
@@ -86,10 +88,12 @@ def evaluate(
 
     try:
         results = run(snapshot)
+    except MemoryError:
+        raise  # searching would allocate as much again: the check errors as a whole
     except Exception:
         if deadline is None:
             timeout = (config.checks.get(check.id) or {}).get("timeout") or check.timeout or config.check_timeout
-            deadline = started + SEARCH_SHARE * float(timeout) if timeout else None
+            deadline = started + (SEARCH_SHARE * float(timeout) if timeout else SEARCH_SECONDS)
         isolated = isolate(check, snapshot, run, deadline)
         if isolated is None:
             raise
