@@ -101,6 +101,22 @@ def test_a_damaged_schema_package_degrades_to_the_object_shape(tmp_path: Path) -
     assert SchemaLibrary(tmp_path / "missing").for_object("v1", "Pod").name.startswith("metadata only")
 
 
+def test_reduced_schemas_are_cached_per_bundle_and_rebuilt_when_unreadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = SchemaLibrary().for_object("apps/v1", "Deployment")
+    (cached,) = (tmp_path / "kwa" / "schema").glob("v1.*-local-*.json")
+    stale = cached.with_name(cached.name.rsplit("-", 3)[0] + "-1-2-oldsource.json")
+    stale.write_text("{}")
+    again = SchemaLibrary().for_object("apps/v1", "Deployment")  # from the cache
+    assert again.defs == first.defs and again.root == first.root
+    cached.write_text("{damaged")
+    rebuilt = SchemaLibrary().for_object("apps/v1", "Deployment")  # unreadable: rebuilt and rewritten
+    assert rebuilt.defs == first.defs
+    assert sorted(p.name for p in (tmp_path / "kwa" / "schema").iterdir()) == [cached.name]
+
+
 def test_a_crd_is_checked_for_metadata_only() -> None:
     widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "labels": "x"}}
     free = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "v"}, "spec": [1, "anything"]}
