@@ -16,8 +16,9 @@ import yaml
 
 from checks.config import Config
 from checks.context import CheckContext
+from checks.fieldwalk import MAX_PROBLEMS
 from checks.model import CheckDefinition, ErrorReason, Mode, Pillar, Result, Severity, Status
-from checks.objects import MAX_PROBLEMS, K8sObject, screen
+from checks.objects import K8sObject, screen
 from checks.registry import load_all
 from checks.runner import evaluate, preflight
 from checks.safety import MAX_CULPRITS, MAX_EVALUATIONS
@@ -115,6 +116,29 @@ def test_reduced_schemas_are_cached_per_bundle_and_rebuilt_when_unreadable(
     rebuilt = SchemaLibrary().for_object("apps/v1", "Deployment")  # unreadable: rebuilt and rewritten
     assert rebuilt.defs == first.defs
     assert sorted(p.name for p in (tmp_path / "kwa" / "schema").iterdir()) == [cached.name]
+
+
+def test_every_bundled_schema_reduces_to_an_acyclic_graph() -> None:
+    """Validation depth is bounded only if no reduced definition reaches itself (jsonschema-rs
+    recurses natively): self-references are cut; this guards against a longer cycle appearing in
+    a future kubernetes-validate."""
+    for bundle in SchemaLibrary().bundles:
+        bundle._load()
+        deps, state = bundle._deps, {}
+        for root in deps:
+            stack = [(root, iter(deps.get(root, ())))]
+            state[root] = "open"
+            while stack:
+                name, children = stack[-1]
+                child = next(children, None)
+                if child is None:
+                    state[name] = "done"
+                    stack.pop()
+                elif state.get(child) == "open":
+                    pytest.fail(f"{bundle.label}: {child} reaches itself")
+                elif child not in state:
+                    state[child] = "open"
+                    stack.append((child, iter(deps.get(child, ()))))
 
 
 def test_a_crd_is_checked_for_metadata_only() -> None:
