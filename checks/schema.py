@@ -32,16 +32,15 @@ from the definitions it reaches only.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import re
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
 import orjson
 
 INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
@@ -159,7 +158,7 @@ class _Bundle:
 # The reduced definitions of a bundle are kept in the user's cache directory, keyed by the bundle's
 # file (size, mtime) and by this module's source: reading 1.8 MB of definitions and reducing them
 # costs ~25 ms per run, reading the reduced form ~3 ms. Any failure just means no cache.
-_SOURCE_TAG = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+_SOURCE_TAG = f"{zlib.crc32(Path(__file__).read_bytes()):08x}"
 
 
 def _cache_file(bundle: Path) -> Path | None:
@@ -275,6 +274,8 @@ class TypeSchema:
         if self._validator is None:
             with self._lock:
                 if self._validator is None:
+                    import jsonschema_rs  # here, not at the top: every kwa command imports this module
+
                     document = {**self.root, "$defs": self.defs}
                     self._validator = jsonschema_rs.Draft202012Validator(document, validate_formats=False)
         return self._validator
