@@ -27,7 +27,6 @@ read defensively so a broken object can still be named.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,34 +225,23 @@ def screen(objects: list[K8sObject]) -> tuple[list[K8sObject], list[MalformedObj
     # (apiVersion, kind) -> the compiled validator's is_valid. The loop below runs for every object
     # of every run (10k objects: ~70 ms inside jsonschema-rs), so nothing else may cost much in it.
     fast: dict[tuple[Any, Any], Callable[[Any], bool]] = {}
-    compiler = _compile_ahead(objects, lib, fast) if len(objects) >= COMPILE_AHEAD_MIN else None
-    verdicts: list[bool | None] = [None] * len(objects)
-    for n, obj in enumerate(objects):
+    admitted: list[K8sObject] = []
+    malformed: list[MalformedObject] = []
+    for obj in objects:
         raw = obj.raw
+        ok = False
         if type(raw) is dict:
             key = (raw.get("apiVersion"), raw.get("kind"))
             try:
                 is_valid = fast[key]
             except KeyError:
-                if compiler is not None:
-                    continue  # still being compiled: judged after the loop
                 is_valid = fast[key] = _validator(lib, key)
             except TypeError:  # an unhashable apiVersion or kind: the slow path names it
-                verdicts[n] = False
-                continue
+                is_valid = _never
             try:
-                verdicts[n] = bool(is_valid(raw))
+                ok = is_valid(raw)
             except Exception:  # a value JSON cannot hold (a YAML date, a non-string key): see below
-                verdicts[n] = False
-        else:
-            verdicts[n] = False
-    if compiler is not None:
-        compiler.join()
-    admitted: list[K8sObject] = []
-    malformed: list[MalformedObject] = []
-    for obj, ok in zip(objects, verdicts, strict=True):
-        if ok is None:  # its validator was not ready in the loop above
-            ok = _judge(obj, lib, fast)
+                ok = False
         if ok:
             admitted.append(obj)
             continue
@@ -263,36 +251,6 @@ def screen(objects: list[K8sObject]) -> tuple[list[K8sObject], list[MalformedObj
         else:
             malformed.append(bad)
     return admitted, malformed
-
-
-COMPILE_AHEAD_MIN = 1000  # objects; below this a compiling thread costs more than it saves
-
-
-def _compile_ahead(objects: list[K8sObject], lib: Any, fast: dict[tuple[Any, Any], Any]) -> threading.Thread:
-    """Start compiling a validator per (apiVersion, kind) present, in order of appearance.
-
-    jsonschema-rs releases the GIL while it compiles (~1-5 ms per kind, ~35 ms for a 26-kind
-    cluster dump), so on a second core this overlaps with validating the objects whose validator
-    is already there. Reading and reducing the schemas stays on this thread (it needs the GIL).
-    """
-    schemas: dict[tuple[Any, Any], TypeSchema] = {}
-    for obj in objects:
-        raw = obj.raw
-        if type(raw) is dict:
-            key = (raw.get("apiVersion"), raw.get("kind"))
-            try:
-                if key not in schemas:
-                    schemas[key] = lib.for_object(*key)
-            except TypeError:
-                continue
-
-    def compile_all() -> None:
-        for key in schemas:
-            fast[key] = _validator(lib, key)
-
-    thread = threading.Thread(target=compile_all, name="kwa-schema-compile", daemon=True)
-    thread.start()
-    return thread
 
 
 def _validator(lib: Any, key: tuple[Any, Any]) -> Callable[[Any], bool]:
@@ -306,16 +264,6 @@ def _validator(lib: Any, key: tuple[Any, Any]) -> Callable[[Any], bool]:
 
 def _never(raw: Any) -> bool:
     return False
-
-
-def _judge(obj: K8sObject, lib: Any, fast: dict[tuple[Any, Any], Any]) -> bool:
-    raw = obj.raw
-    key = (raw.get("apiVersion"), raw.get("kind"))
-    is_valid = fast.get(key) or _validator(lib, key)
-    try:
-        return bool(is_valid(raw))
-    except Exception:
-        return False
 
 
 def _admit_or_name(obj: K8sObject, lib: Any) -> MalformedObject | None:
