@@ -22,7 +22,7 @@ from checks.objects import K8sObject, screen
 from checks.registry import load_all
 from checks.runner import evaluate, preflight
 from checks.safety import MAX_CULPRITS, MAX_EVALUATIONS
-from checks.schema import SchemaLibrary, library
+from checks.schema import SchemaLibrary, TypeSchema, library
 from checks.snapshot import Snapshot, register_index
 from flows.states import Outcome, outcome_of_results
 
@@ -139,6 +139,20 @@ def test_every_bundled_schema_reduces_to_an_acyclic_graph() -> None:
                 elif child not in state:
                     state[child] = "open"
                     stack.append((child, iter(deps.get(child, ()))))
+
+
+def test_a_validator_that_cannot_be_built_leaves_the_judgement_to_the_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    def cannot(self: TypeSchema) -> Any:
+        raise RuntimeError("compile failed")
+
+    lib = SchemaLibrary()
+    monkeypatch.setattr("checks.objects.library", lambda: lib)
+    monkeypatch.setattr(TypeSchema, "validator", cannot)
+    bad = deployment("b")
+    bad["spec"]["replicas"] = "x"
+    admitted, malformed = screen([K8sObject(deployment("a"), "x", 0), K8sObject(bad, "x", 1)])
+    assert [o.name for o in admitted] == ["a"]
+    assert "spec.replicas must be an integer, got a string" in str(malformed[0])
 
 
 def test_a_crd_is_checked_for_metadata_only() -> None:
