@@ -21,8 +21,8 @@ types of its Kubernetes type (:mod:`checks.schema`) before anything indexes it:
   field problems. :func:`checks.runner.evaluate` turns it into one ``error`` result per check that
   would have evaluated it.
 
-:class:`K8sObject` construction never raises, whatever the shape of the dict: identity fields are
-read defensively so a broken object can still be named.
+:class:`checks.snapshot.K8sObject` construction never raises, whatever the shape of the dict:
+identity fields are read defensively so a broken object can still be named.
 """
 
 from __future__ import annotations
@@ -34,120 +34,9 @@ from typing import Any
 
 from checks.fieldwalk import MAX_TEXT, FieldProblem, describe, normalise, shorten
 from checks.schema import TypeSchema, library
+from checks.snapshot import K8sObject
 
 SHOWN_PROBLEMS = 3  # field problems named in an error message (MAX_PROBLEMS are kept)
-CLUSTER_SCOPED_KINDS = frozenset(
-    {
-        "Namespace",
-        "Node",
-        "PersistentVolume",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "StorageClass",
-        "PriorityClass",
-        "IngressClass",
-        "CustomResourceDefinition",
-        "APIService",
-        "ValidatingWebhookConfiguration",
-        "MutatingWebhookConfiguration",
-        "RuntimeClass",
-        "CSIDriver",
-    }
-)
-
-
-def _text(value: Any) -> str:
-    """An identity field as text: strings as they are, other scalars printed, containers empty."""
-    if type(value) is str:
-        return value
-    if value is None or isinstance(value, dict | list | tuple | set | bytes):
-        return ""
-    return str(value)
-
-
-class K8sObject:
-    """A Kubernetes object as a raw dict plus the fields every check reads.
-
-    The accessors (``spec``, ``labels``...) trust the shapes the boundary guarantees for admitted
-    objects; only the identity read here, in ``__init__``, must survive any input.
-    """
-
-    __slots__ = ("api_version", "index", "kind", "name", "namespace", "raw", "source", "uid")
-
-    def __init__(self, raw: dict[str, Any], source: str = "", index: int | None = None):
-        self.raw = raw
-        body: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        meta = body.get("metadata")
-        if not isinstance(meta, dict):
-            meta = {}
-        self.kind: str = _text(body.get("kind"))
-        self.api_version: str = _text(body.get("apiVersion"))
-        ns = _text(meta.get("namespace"))
-        self.namespace: str | None = None if self.kind in CLUSTER_SCOPED_KINDS else (ns or None)
-        self.name: str = _text(meta.get("name")) or _text(meta.get("generateName"))
-        uid = meta.get("uid")
-        self.uid: str | None = uid if isinstance(uid, str) and uid else None
-        self.source = source
-        self.index = index
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        return self.raw.get("metadata") or {}
-
-    @property
-    def labels(self) -> dict[str, str]:
-        return self.meta.get("labels") or {}
-
-    @property
-    def annotations(self) -> dict[str, str]:
-        return self.meta.get("annotations") or {}
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        return self.raw.get("spec") or {}
-
-    @property
-    def status(self) -> dict[str, Any]:
-        return self.raw.get("status") or {}
-
-    @property
-    def owner_refs(self) -> list[dict[str, Any]]:
-        return self.meta.get("ownerReferences") or []
-
-    @property
-    def controller_ref(self) -> dict[str, Any] | None:
-        for ref in self.owner_refs:
-            if ref.get("controller"):
-                return ref
-        return None
-
-    @property
-    def ref(self) -> str:
-        """``Kind/namespace/name`` (or ``Kind/name`` when cluster-scoped) for messages."""
-        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
-
-    @property
-    def where(self) -> str:
-        """Where the object came from: ``file#doc`` for manifests, ``api`` for live objects."""
-        if self.index is None:
-            return self.source
-        return f"{self.source}#{self.index}"
-
-    def __repr__(self) -> str:
-        return f"K8sObject({self.ref} from {self.where or '?'})"
-
-
-@dataclass
-class ParseProblem:
-    """A document that could not be used, with where it was."""
-
-    source: str
-    index: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.source if self.index is None else f"{self.source} (document {self.index})"
-        return f"{where}: {self.message}"
 
 
 @dataclass(slots=True)
@@ -190,12 +79,12 @@ class MalformedObject:
             self._message = f"{self.ref}{where}: {shown}"
         return self._message
 
-    def problem(self) -> ParseProblem:
-        """The input problem that reports it along with documents that do not parse."""
+    def summary(self) -> str:
+        """The input problem it is, as reported with documents that do not parse (``skipped input``)."""
         shown = "; ".join(str(p) for p in self.problems[:SHOWN_PROBLEMS])
         if self.total > SHOWN_PROBLEMS:
             shown += f" (and {self.total - SHOWN_PROBLEMS} more)"
-        return ParseProblem(self.obj.source, self.obj.index, f"{self.ref} is malformed and was not assessed: {shown}")
+        return f"{self.ref} is malformed and was not assessed: {shown}"
 
     def as_dict(self) -> dict[str, Any]:
         """What the run keeps about it (``runs.summary``)."""

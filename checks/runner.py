@@ -24,8 +24,9 @@ import time
 from checks.config import Config
 from checks.context import CheckContext
 from checks.model import CheckDefinition, ErrorReason, Mode, Result, SkipReason, Status
+from checks.objects import MalformedObject
 from checks.safety import isolate
-from checks.snapshot import MalformedObject, Snapshot
+from checks.snapshot import Snapshot
 
 MALFORMED = ErrorReason.MALFORMED  # the reason stored with a quarantined object's error rows
 # Share of the check's timeout the culprit search may use, so that a search that cannot finish

@@ -27,8 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from checks.model import CheckDefinition, ErrorReason, Result, Status
-from checks.objects import K8sObject
-from checks.snapshot import Snapshot
+from checks.snapshot import K8sObject, Snapshot
 
 MAX_CULPRITS = 5
 MAX_EVALUATIONS = 64

@@ -16,28 +16,34 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import InitVar, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.k8s import selector_matches
-from checks.objects import CLUSTER_SCOPED_KINDS, K8sObject, MalformedObject, ParseProblem, screen
 
-__all__ = [
-    "CLUSTER_SCOPED_KINDS",
-    "INDEX_BUILDERS",
-    "K8sObject",
-    "MalformedObject",
-    "ParseProblem",
-    "Snapshot",
-    "Workload",
-    "build_snapshot",
-    "iter_objects",
-    "pod_template",
-    "register_index",
-]
+if TYPE_CHECKING:
+    from checks.objects import MalformedObject
 
 # Kinds whose pod template sits at spec.template (catalogue §2.1); CronJob is handled separately.
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job")
 WORKLOAD_KINDS = ("Pod", *TEMPLATE_KINDS, "CronJob")
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "StorageClass",
+        "PriorityClass",
+        "IngressClass",
+        "CustomResourceDefinition",
+        "APIService",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "RuntimeClass",
+        "CSIDriver",
+    }
+)
 
 
 # Indexes that check modules register (name -> builder): built once per snapshot by prepare(),
@@ -51,6 +57,97 @@ def register_index(name: str) -> Callable[[Callable[[Snapshot], Any]], Callable[
         return build
 
     return decorate
+
+
+def _text(value: Any) -> str:
+    """An identity field as text: strings as they are, other scalars printed, containers empty."""
+    if type(value) is str:
+        return value
+    if value is None or isinstance(value, dict | list | tuple | set | bytes):
+        return ""
+    return str(value)
+
+
+class K8sObject:
+    """A Kubernetes object as a raw dict plus the fields every check reads.
+
+    Construction never raises, whatever the shape of ``raw``: the identity is read defensively so
+    that a broken object can still be named. The accessors (``spec``, ``labels``...) trust the
+    shapes the input boundary (checks/objects.py) guarantees for the objects a snapshot admits.
+    """
+
+    __slots__ = ("api_version", "index", "kind", "name", "namespace", "raw", "source", "uid")
+
+    def __init__(self, raw: dict[str, Any], source: str = "", index: int | None = None):
+        # Runs for every object parsed (10k+ per run): the common case (strings) costs no call.
+        self.raw = raw
+        if type(raw) is not dict:
+            raw = {}
+        meta = raw.get("metadata")
+        if type(meta) is not dict:
+            meta = {}
+        kind = raw.get("kind")
+        if type(kind) is not str:
+            kind = _text(kind)
+        self.kind: str = kind
+        api_version = raw.get("apiVersion")
+        self.api_version: str = api_version if type(api_version) is str else _text(api_version)
+        ns = meta.get("namespace")
+        if type(ns) is not str:
+            ns = _text(ns)
+        self.namespace: str | None = None if kind in CLUSTER_SCOPED_KINDS else (ns or None)
+        name = meta.get("name")
+        self.name: str = (name if type(name) is str else _text(name)) or _text(meta.get("generateName"))
+        uid = meta.get("uid")
+        self.uid: str | None = uid if type(uid) is str and uid else None
+        self.source = source
+        self.index = index
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.raw.get("metadata") or {}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.meta.get("labels") or {}
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return self.meta.get("annotations") or {}
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.raw.get("spec") or {}
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return self.raw.get("status") or {}
+
+    @property
+    def owner_refs(self) -> list[dict[str, Any]]:
+        return self.meta.get("ownerReferences") or []
+
+    @property
+    def controller_ref(self) -> dict[str, Any] | None:
+        for ref in self.owner_refs:
+            if ref.get("controller"):
+                return ref
+        return None
+
+    @property
+    def ref(self) -> str:
+        """``Kind/namespace/name`` (or ``Kind/name`` when cluster-scoped) for messages."""
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+
+    @property
+    def where(self) -> str:
+        """Where the object came from: ``file#doc`` for manifests, ``api`` for live objects."""
+        if self.index is None:
+            return self.source
+        return f"{self.source}#{self.index}"
+
+    def __repr__(self) -> str:
+        return f"K8sObject({self.ref} from {self.where or '?'})"
 
 
 class Workload:
@@ -117,6 +214,19 @@ def pod_template(obj: K8sObject) -> tuple[dict[str, Any], dict[str, Any]] | None
 
 
 @dataclass
+class ParseProblem:
+    """A document that could not be used, with where it was."""
+
+    source: str
+    index: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.index is None else f"{self.source} (document {self.index})"
+        return f"{where}: {self.message}"
+
+
+@dataclass
 class Snapshot:
     """Everything one run assesses. Build with :func:`build_snapshot`."""
 
@@ -145,11 +255,16 @@ class Snapshot:
 
     def __post_init__(self, screened: bool) -> None:
         if not screened:
+            from checks.objects import screen  # it builds on K8sObject, defined above
+
             self.objects, quarantined = screen(self.objects)
             self.malformed = [*self.malformed, *quarantined]
             # Also a problem of the input, reported and kept with the run like a document that does
             # not parse ("skipped input ..."), naming file, document, object and field.
-            self.problems = [*self.problems, *(m.problem() for m in quarantined)]
+            self.problems = [
+                *self.problems,
+                *(ParseProblem(m.obj.source, m.obj.index, m.summary()) for m in quarantined),
+            ]
         self._by_kind: dict[str, list[K8sObject]] = defaultdict(list)
         self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = defaultdict(list)
         self._by_name: dict[tuple[str, str | None, str], K8sObject] = {}

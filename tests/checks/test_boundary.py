@@ -18,12 +18,12 @@ from checks.config import Config
 from checks.context import CheckContext
 from checks.fieldwalk import MAX_PROBLEMS
 from checks.model import CheckDefinition, ErrorReason, Mode, Pillar, Result, Severity, Status
-from checks.objects import K8sObject, screen
+from checks.objects import screen
 from checks.registry import load_all
 from checks.runner import evaluate, preflight
 from checks.safety import MAX_CULPRITS, MAX_EVALUATIONS
 from checks.schema import SchemaLibrary, TypeSchema, library
-from checks.snapshot import Snapshot, register_index
+from checks.snapshot import K8sObject, Snapshot, register_index
 from flows.states import Outcome, outcome_of_results
 
 ROOT = Path(__file__).resolve().parents[2]
