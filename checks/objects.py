@@ -27,7 +27,6 @@ identity fields are read defensively so a broken object can still be named.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,7 +114,6 @@ def screen(objects: list[K8sObject]) -> tuple[list[K8sObject], list[MalformedObj
     # (apiVersion, kind) -> the compiled validator's is_valid. The loop below runs for every object
     # of every run (10k objects: ~70 ms inside jsonschema-rs), so nothing else may cost much in it.
     fast: dict[tuple[Any, Any], Callable[[Any], bool]] = {}
-    pending = _compile_ahead(objects, lib, fast) if len(objects) >= COMPILE_AHEAD_MIN else {}
     admitted: list[K8sObject] = []
     malformed: list[MalformedObject] = []
     for obj in objects:
@@ -126,12 +124,7 @@ def screen(objects: list[K8sObject]) -> tuple[list[K8sObject], list[MalformedObj
             try:
                 is_valid = fast[key]
             except KeyError:
-                ready = pending.get(key)
-                if ready is not None:
-                    ready.wait()
-                    is_valid = fast[key]
-                else:
-                    is_valid = fast[key] = _validator(lib, key)
+                is_valid = fast[key] = _validator(lib, key)
             except TypeError:  # an unhashable apiVersion or kind: the slow path names it
                 is_valid = _never
             try:
@@ -147,40 +140,6 @@ def screen(objects: list[K8sObject]) -> tuple[list[K8sObject], list[MalformedObj
         else:
             malformed.append(bad)
     return admitted, malformed
-
-
-COMPILE_AHEAD_MIN = 1000  # objects: below this, a helper thread costs more than it hides
-
-
-def _compile_ahead(
-    objects: list[K8sObject], lib: Any, fast: dict[tuple[Any, Any], Callable[[Any], bool]]
-) -> dict[tuple[Any, Any], threading.Event]:
-    """Compile the validators of every kind but the first on a helper thread, in order of appearance.
-
-    jsonschema-rs releases the GIL while it compiles (~1-6 ms per kind, ~35 ms for the 26 kinds of
-    a cluster dump), so with a core to spare the compiling hides behind the validation of the kinds
-    already compiled: dumps list objects kind by kind. Returns the event each of those kinds sets.
-    """
-    keys: dict[tuple[Any, Any], None] = {}
-    for obj in objects:
-        raw = obj.raw
-        if type(raw) is dict:
-            try:
-                keys.setdefault((raw.get("apiVersion"), raw.get("kind")))
-            except TypeError:
-                continue
-    ahead = list(keys)[1:]
-    if not ahead:
-        return {}
-    pending = {key: threading.Event() for key in ahead}
-
-    def compile_all() -> None:
-        for key in ahead:
-            fast[key] = _validator(lib, key)
-            pending[key].set()
-
-    threading.Thread(target=compile_all, name="kwa-schema-compile", daemon=True).start()
-    return pending
 
 
 def _validator(lib: Any, key: tuple[Any, Any]) -> Callable[[Any], bool]:

@@ -538,30 +538,6 @@ def test_exemptions_are_resolved_against_the_rebuilt_snapshot() -> None:
     assert rows["a"].status is Status.PASSING
 
 
-def test_compiling_ahead_on_a_thread_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    import checks.objects
-
-    def docs() -> list[K8sObject]:
-        out = []
-        for i in range(60):
-            bad = deployment(f"b{i}")
-            bad["spec"]["replicas"] = "x" if i % 7 == 0 else 2
-            svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{i}", "namespace": "a"}}
-            cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}", "namespace": "a"}, "data": 1}
-            out += [K8sObject(d, "x.yaml", n) for n, d in enumerate([bad, svc, cm, {"kind": ["odd"]}], start=4 * i)]
-        return out
-
-    def outcome() -> tuple[list[str], list[str]]:
-        admitted, malformed = screen(docs())
-        return [o.where for o in admitted], [str(m) for m in malformed]
-
-    monkeypatch.setattr(checks.objects, "COMPILE_AHEAD_MIN", 10**9)
-    inline = outcome()
-    monkeypatch.setattr(checks.objects, "COMPILE_AHEAD_MIN", 10)
-    assert outcome() == inline
-    assert len(inline[0]) == 60 + 60 - 9 and len(inline[1]) == 9 + 60 + 60
-
-
 def test_validation_holds_no_state_between_snapshots() -> None:
     """The same library serves every snapshot of a process; a second snapshot is judged afresh."""
     first = screen([K8sObject(deployment("a"), "x", 0)])
