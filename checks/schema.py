@@ -96,7 +96,7 @@ class _Bundle:
         self._loaded = False
         self._gvk: dict[tuple[str, str, str], str] = {}
         self._reduced: dict[str, dict[str, Any]] = {}
-        self._deps: dict[str, tuple[str, ...]] = {}
+        self._deps: dict[str, list[str]] = {}
 
     @property
     def label(self) -> str:
@@ -121,9 +121,8 @@ class _Bundle:
         if cache is not None:
             try:
                 data = orjson.loads(cache.read_bytes())
-                deps = {k: tuple(v) for k, v in data["deps"].items()}
                 gvk = {(g, v, k): name for g, v, k, name in data["gvk"]}
-                self._reduced, self._deps, self._gvk = data["defs"], deps, gvk
+                self._reduced, self._deps, self._gvk = data["defs"], data["deps"], gvk
                 return
             except (OSError, ValueError, KeyError, TypeError):
                 pass  # absent or unreadable: rebuild it
@@ -132,7 +131,7 @@ class _Bundle:
             for gvk in definition.get("x-kubernetes-group-version-kind") or ():
                 self._gvk.setdefault((gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", "")), name)
             self._reduced[name] = reduced = _reduce(definition, name)
-            self._deps[name] = tuple(dict.fromkeys(_refs(reduced)))
+            self._deps[name] = list(dict.fromkeys(_refs(reduced)))
         if cache is not None:
             gvk = [[*key, name] for key, name in self._gvk.items()]
             _write_cache(cache, orjson.dumps({"defs": self._reduced, "deps": self._deps, "gvk": gvk}))
