@@ -46,6 +46,11 @@ _NOUN = {
 }
 
 
+# A path is built as a chain of (parent, key) pairs and turned into text only for a problem: most
+# objects on the slow path have none, and formatting every path cost more than the rest of the walk.
+Path_ = tuple[Any, Any] | None
+
+
 def normalise(raw: dict[str, Any], schema: TypeSchema) -> tuple[list[FieldProblem], int]:
     """Walk ``raw`` against ``schema`` without recursion (depth is the document's, not ours).
 
@@ -55,26 +60,28 @@ def normalise(raw: dict[str, Any], schema: TypeSchema) -> tuple[list[FieldProble
     """
     problems: list[FieldProblem] = []
     total = 0
-    stack: list[tuple[Any, dict[str, Any] | None, str]] = [(raw, schema.root, "")]
+    stack: list[tuple[Any, dict[str, Any] | None, Path_]] = [(raw, schema.root, None)]
+    resolve = schema.resolve
     while stack:
         value, node, path = stack.pop()
         if node is not None:
-            node = schema.resolve(node)
-            problem = _type_problem(value, node, path)
-            if problem is not None:
+            node = resolve(node)
+            wrong = _wrong_type(value, node)
+            if wrong is not None:
                 total += 1
                 if len(problems) < MAX_PROBLEMS:
-                    problems.append(problem)
+                    problems.append(FieldProblem(path_text(path), *wrong))
                 continue
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is dict:
             total += _mapping(schema, value, node, path, stack, problems)
-        elif isinstance(value, list):
+        elif kind is list:
             items = node.get("items") if node is not None else None
             for i in range(len(value) - 1, -1, -1):
-                item = _plain(value[i])
-                if item is not value[i]:
-                    value[i] = item
-                stack.append((item, items, f"{path}[{i}]"))
+                item = value[i]
+                if type(item) not in _PLAIN:
+                    value[i] = item = _plain(item)
+                stack.append((item, items, (path, i)))
     return problems, total
 
 
@@ -82,8 +89,8 @@ def _mapping(
     schema: TypeSchema,
     value: dict[str, Any],
     node: dict[str, Any] | None,
-    path: str,
-    stack: list[tuple[Any, dict[str, Any] | None, str]],
+    path: Path_,
+    stack: list[tuple[Any, dict[str, Any] | None, Path_]],
     problems: list[FieldProblem],
 ) -> int:
     """Normalise one mapping's keys and values; push its children (in reverse: popped in order)."""
@@ -99,13 +106,12 @@ def _mapping(
             if text is None:
                 bad += 1
                 if len(problems) < MAX_PROBLEMS:
-                    where = _join(path, _key_label(key))
+                    where = path_text((path, _key_label(key)))
                     problems.append(FieldProblem(where, "a string key", describe(key) + " as a key"))
                 continue
             value.setdefault(text, item)
     children = []
-    for key in list(value):
-        item = value[key]
+    for key, item in list(value.items()):
         sub = props.get(key) if props else None
         if sub is None:
             sub = extra
@@ -117,19 +123,42 @@ def _mapping(
             if types and "null" not in types:
                 del value[key]
             continue
-        plain = _plain(item)
-        if plain is not item:
-            value[key] = item = plain
-        children.append((item, sub, _join(path, key)))
+        if type(item) not in _PLAIN:
+            value[key] = item = _plain(item)
+        children.append((item, sub, (path, key)))
     stack.extend(reversed(children))
     return bad
+
+
+def path_text(path: Path_) -> str:
+    """``spec.template.spec.containers[0].ports[0].containerPort`` from a (parent, key) chain."""
+    parts: list[Any] = []
+    while path is not None:
+        path, key = path
+        parts.append(key)
+    out = ""
+    for key in reversed(parts):
+        if type(key) is int:
+            out += f"[{key}]"
+            continue
+        shown = key if len(key) <= MAX_TEXT else key[: MAX_TEXT - 1] + "…"
+        if shown and all(c.isalnum() or c in "_-" for c in shown):
+            out += f".{shown}" if out else shown
+        else:
+            out += f'["{shown}"]'
+    return out
+
+
+_PLAIN = frozenset({dict, list, int, float, bool, type(None)})  # str is checked for surrogates
 
 
 def _plain(value: Any) -> Any:
     """``value`` as the API server would receive it, when YAML gave it a type JSON lacks."""
     kind = type(value)
-    if kind in _JSON_TYPE or value is None:
-        if kind is str and not value.isascii():
+    if kind in _PLAIN:
+        return value
+    if kind is str:
+        if not value.isascii():
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape: Go writes U+FFFD
@@ -144,7 +173,7 @@ def _plain(value: Any) -> Any:
         return bytes(value).decode("utf-8", "replace")
     if isinstance(value, tuple):
         return list(value)
-    return value  # anything else is reported by _type_problem where typed, and is unusable anyway
+    return value  # anything else is reported by _wrong_type where typed, and is unusable anyway
 
 
 def _key_label(key: Any) -> str:
@@ -169,27 +198,33 @@ def _key_text(key: Any) -> str | None:
     return None
 
 
-def _type_problem(value: Any, node: dict[str, Any], path: str) -> FieldProblem | None:
+def _wrong_type(value: Any, node: dict[str, Any]) -> tuple[str, str] | None:
+    """``(expected, got)`` when ``value`` does not have the type ``node`` gives it, else None."""
     types = node.get("type")
     if types is None:  # typed by its fields only, or "anything"
         return None
+    actual = _JSON_TYPE.get(type(value))
+    matches = actual is not None and (actual == types or (type(types) is list and actual in types))
+    if matches and actual != "integer" and actual != "number":
+        return None  # the common case, decided without building anything
     allowed = (types,) if isinstance(types, str) else tuple(types)
-    actual = _JSON_TYPE.get(type(value), "null" if value is None else "")
+    if actual is None:
+        actual = "null" if value is None else ""
     if actual == "integer" and "integer" not in allowed and "number" in allowed:
         actual = "number"
     elif actual == "number" and "integer" in allowed and math.isfinite(value) and value == int(value):
         actual = "integer"  # 2.0 is an integer in JSON Schema, so the fast path admits it too
     if type(value) is float and not math.isfinite(value):
-        return FieldProblem(path, _expected(allowed), describe(value))
+        return _expected(allowed), describe(value)
     if actual not in allowed:
-        return FieldProblem(path, _expected(allowed), describe(value))
+        return _expected(allowed), describe(value)
     if actual in ("integer", "number"):
         low, high = node.get("minimum"), node.get("maximum")
         if (low is not None and value < low) or (high is not None and value > high):
             if isinstance(high, int):
                 span = "an int32" if high == 2**31 - 1 else "an int64" if high == 2**63 - 1 else "an integer"
-                return FieldProblem(path, f"{span} ({low} to {high})", describe(value))
-            return FieldProblem(path, "a number within the range of a double", describe(value))
+                return f"{span} ({low} to {high})", describe(value)
+            return "a number within the range of a double", describe(value)
     return None
 
 
@@ -224,13 +259,6 @@ def describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return f"a {type(value).__name__}"
-
-
-def _join(path: str, key: str) -> str:
-    shown = key if len(key) <= MAX_TEXT else key[: MAX_TEXT - 1] + "…"
-    if shown and all(c.isalnum() or c in "_-" for c in shown):
-        return f"{path}.{shown}" if path else shown
-    return f'{path}["{shown}"]'
 
 
 def shorten(message: str) -> str:

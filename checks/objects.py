@@ -170,6 +170,9 @@ def admit_slowly(obj: K8sObject, schema: TypeSchema | None) -> MalformedObject |
     if schema is None:
         got = describe(obj.raw)
         return MalformedObject(obj, [FieldProblem("", "a mapping", got)], 1, "a Kubernetes object")
+    admitted = _drop_nulls(obj.raw, schema)
+    if admitted is not None:
+        return None if admitted else MalformedObject(obj, *_non_finite(obj.raw, schema), schema.name)
     problems, total = normalise(obj.raw, schema)
     if not problems:
         # The walk found nothing wrong against the same reduced schema; jsonschema-rs confirms.
@@ -182,3 +185,30 @@ def admit_slowly(obj: K8sObject, schema: TypeSchema | None) -> MalformedObject |
         path, message = found or ("", "does not match its type schema")
         problems, total = [FieldProblem(path.lstrip("."), "valid", shorten(message))], 1
     return MalformedObject(obj, problems, total, schema.name)
+
+
+def _drop_nulls(raw: dict[str, Any], schema: TypeSchema) -> bool | None:
+    """The common reason for missing the fast path, handled in jsonschema-rs: nulls in typed fields
+    (a null is unset). True: they were all that was wrong and are removed. False: a number there
+    is not finite. None: something else is wrong too (or a value JSON cannot hold): walk it."""
+    try:
+        paths = schema.null_paths(raw)
+    except Exception:
+        return None
+    if paths is None:
+        return None
+    finite = True
+    for path in paths:
+        parent: Any = raw
+        for key in path[:-1]:
+            parent = parent[key]
+        if parent[path[-1]] is None:
+            del parent[path[-1]]
+        else:
+            finite = False  # inf or nan, which jsonschema-rs reads as null
+    return finite
+
+
+def _non_finite(raw: dict[str, Any], schema: TypeSchema) -> tuple[list[FieldProblem], int]:
+    problems, total = normalise(raw, schema)
+    return (problems, total) if problems else ([FieldProblem("", "finite numbers", "inf or nan")], 1)

@@ -253,15 +253,21 @@ def _refs(node: dict[str, Any]) -> Iterator[str]:
 
 
 class TypeSchema:
-    """The reduced schema of one (apiVersion, kind): a root node and the definitions it reaches."""
+    """The reduced schema of one (apiVersion, kind): a root node and the definitions it reaches.
 
-    __slots__ = ("_lock", "_validator", "defs", "name", "root")
+    Two validators, each compiled on first use: the strict one (null only in timestamps) that
+    every object meets, and a variant that also admits null as the value of any field, which only
+    objects failing the strict one meet: passing it proves that nulls were all that was wrong.
+    """
+
+    __slots__ = ("_lock", "_nullable", "_validator", "defs", "name", "root")
 
     def __init__(self, name: str, root: dict[str, Any], defs: dict[str, dict[str, Any]]):
         self.name = name
         self.root = root
         self.defs = defs
         self._validator: Any = None
+        self._nullable: Any = None
         self._lock = threading.Lock()
 
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
@@ -273,22 +279,65 @@ class TypeSchema:
         if self._validator is None:
             with self._lock:
                 if self._validator is None:
-                    import jsonschema_rs  # here, not at the top: every kwa command imports this module
-
-                    document = {**self.root, "$defs": self.defs}
-                    self._validator = jsonschema_rs.Draft202012Validator(document, validate_formats=False)
+                    self._validator = _compile(self.root, self.defs)
         return self._validator
+
+    def nullable_validator(self) -> Any:
+        if self._nullable is None:
+            with self._lock:
+                if self._nullable is None:
+                    defs = {name: _nullable(node) for name, node in self.defs.items()}
+                    self._nullable = _compile(_nullable(self.root), defs)
+        return self._nullable
 
     def is_valid(self, raw: Any) -> bool:
         """True when every typed field has its type. Raises ValueError for values JSON cannot hold
         (a YAML date, a non-string key, bytes): the caller normalises those first."""
         return bool(self.validator().is_valid(raw))
 
+    def null_paths(self, raw: Any) -> list[list[str | int]] | None:
+        """Where ``raw`` has a null in a typed field, when that is all that is wrong with it (None
+        otherwise). A non-finite number is reported too: jsonschema-rs reads it as null."""
+        if not self.nullable_validator().is_valid(raw):
+            return None
+        return [list(error.instance_path) for error in self.validator().iter_errors(raw)]
+
     def first_error(self, raw: Any) -> tuple[str, str] | None:
         """``(instance path, message)`` of the first error, for the rare case that needs it."""
         for error in self.validator().iter_errors(raw):
             return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.instance_path), error.message
         return None
+
+
+def _compile(root: dict[str, Any], defs: dict[str, dict[str, Any]]) -> Any:
+    import jsonschema_rs  # here, not at the top: every kwa command imports this module
+
+    return jsonschema_rs.Draft202012Validator({**root, "$defs": defs}, validate_formats=False)
+
+
+def _nullable(node: dict[str, Any]) -> dict[str, Any]:
+    """``node`` with null admitted as the value of every field (not as a list item: that is a
+    wrong type, as ``containers: [null]`` is to the API server)."""
+    out = dict(node)
+    props = node.get("properties")
+    if props:
+        out["properties"] = {key: _or_null(value) for key, value in props.items()}
+    if isinstance(node.get("additionalProperties"), dict):
+        out["additionalProperties"] = _or_null(node["additionalProperties"])
+    if isinstance(node.get("items"), dict):
+        out["items"] = _nullable(node["items"])
+    return out
+
+
+def _or_null(node: dict[str, Any]) -> dict[str, Any]:
+    node = _nullable(node)
+    if "$ref" in node:
+        return {"anyOf": [{"type": "null"}, node]}
+    types = node.get("type")
+    if types is None:
+        return node
+    listed = [types] if isinstance(types, str) else list(types)
+    return {**node, "type": listed if "null" in listed else [*listed, "null"]}
 
 
 class SchemaLibrary:
