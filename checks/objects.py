@@ -8,12 +8,14 @@ types of its Kubernetes type (:mod:`checks.schema`) before anything indexes it:
 
 * **valid**: admitted as is (the fast path: one ``jsonschema_rs`` call, a few microseconds);
 * **null where a value is typed**: Kubernetes treats null as unset, so the null is removed and the
-  object admitted, exactly as if the field were absent. Timestamps (``metav1.Time``) are the one
-  exception: the API server itself writes ``creationTimestamp: null`` into every pod template and
-  ``lastProbeTime: null`` into pod conditions, every reader of a timestamp treats null as unset,
-  and leaving them costs nothing;
+  object admitted, exactly as if the field were absent (still in jsonschema-rs: a variant that
+  admits null proves nulls are all that is wrong, the strict validator's errors locate them).
+  Timestamps (``metav1.Time``) are the one exception: the API server itself writes
+  ``creationTimestamp: null`` into every pod template and ``lastProbeTime: null`` into pod
+  conditions, every reader of a timestamp treats null as unset, and leaving them costs nothing;
 * **values JSON cannot hold** (what YAML alone produces): dates and timestamps become the ISO
-  strings the API server would receive, integer/boolean keys become strings, bytes are decoded;
+  strings the API server would receive, integer/boolean keys become strings, bytes are decoded
+  (a Python walk, :mod:`checks.fieldwalk`, which also names the problems below);
 * **wrong type** anywhere the schema types a field (a string where a mapping belongs, an int32
   out of range, a non-finite number): the object is *quarantined* - kept out of the snapshot's
   objects and indexes, so every other object is assessed exactly as if the document were absent -
