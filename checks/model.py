@@ -116,6 +116,16 @@ class SkipReason:
     EXEMPT_PREFIX = "exempt:"
 
 
+class ErrorReason:
+    """Machine-readable reasons stored with per-object ``error`` results that kwa itself makes."""
+
+    # The input boundary quarantined the object (a field of the wrong type): an input problem,
+    # one row per check that would have evaluated it; it never makes the check itself "errored".
+    MALFORMED = "malformed"
+    # The check raised on this object (found by the safety net); the other objects were judged without it.
+    CHECK_ERROR = "check-error"
+
+
 @dataclass(slots=True)
 class Result:
     """One verdict of one check about one object (and optionally one container).

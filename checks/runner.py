@@ -5,14 +5,35 @@ benchmark call it directly. Everything that decides whether a check *can* run li
 (live-only checks on manifests), opt-in and disabled checks, and resources the credentials could not
 list; and what happens to its verdicts afterwards: exemptions (annotations, config rules, shipped
 defaults) turn exempted verdicts into ``skipped`` results, inside the forked worker that ran the check.
+
+Two things keep one bad object from costing more than its own verdicts:
+
+* objects the input boundary quarantined (``Snapshot.malformed``) get one ``error`` row (reason
+  ``malformed``) from every check that would have evaluated them: the checks whose ``requires``
+  names their kind, and the checks with an empty ``requires``, which read every object;
+* when a check raises, :func:`checks.safety.isolate` looks for the object(s) it fails on; they get
+  an ``error`` row each (reason ``check-error``) and everything else the verdicts it gets without
+  them. Only when no object is to blame (or the search is out of budget) does the exception
+  propagate, and the check errors as a whole.
 """
 
 from __future__ import annotations
 
+import time
+
 from checks.config import Config
 from checks.context import CheckContext
-from checks.model import CheckDefinition, Mode, Result, SkipReason, Status
+from checks.model import CheckDefinition, ErrorReason, Mode, Result, SkipReason, Status
+from checks.objects import MalformedObject
+from checks.safety import isolate
 from checks.snapshot import Snapshot
+
+MALFORMED = ErrorReason.MALFORMED  # the reason stored with a quarantined object's error rows
+# Share of the check's timeout the culprit search may use, so that a search that cannot finish
+# ends as the check's own error rather than as a timeout; without a configured timeout, seconds
+# (the run's default check timeout is 30 s, enforced by the worker's hard deadline).
+SEARCH_SHARE = 0.8
+SEARCH_SECONDS = 20.0
 
 
 def preflight(check: CheckDefinition, snapshot: Snapshot, config: Config) -> list[Result] | None:
@@ -48,11 +69,55 @@ def preflight(check: CheckDefinition, snapshot: Snapshot, config: Config) -> lis
     return None
 
 
-def evaluate(check: CheckDefinition, snapshot: Snapshot, config: Config | None = None) -> list[Result]:
-    """Run ``check`` and return its results, exemptions applied; exceptions propagate to the caller."""
+def evaluate(
+    check: CheckDefinition, snapshot: Snapshot, config: Config | None = None, *, deadline: float | None = None
+) -> list[Result]:
+    """Run ``check`` and return its results, exemptions applied, plus one error row per quarantined
+    object it would have evaluated. An exception that no object can be blamed for propagates.
+
+    ``deadline`` (``time.monotonic()``) bounds the culprit search; by default it is
+    :data:`SEARCH_SHARE` of the check's configured timeout, else :data:`SEARCH_SECONDS`.
+    """
     config = config or Config()
     early = preflight(check, snapshot, config)
     if early is not None:
         return early
-    ctx = CheckContext(snapshot, config, check)
-    return config.exemptions.apply(check, snapshot, check.func(ctx))
+    started = time.monotonic()
+
+    def run(snap: Snapshot) -> list[Result]:
+        return config.exemptions.apply(check, snap, check.func(CheckContext(snap, config, check)))
+
+    try:
+        results = run(snapshot)
+    except MemoryError:
+        raise  # searching would allocate as much again: the check errors as a whole
+    except Exception:
+        if deadline is None:
+            timeout = (config.checks.get(check.id) or {}).get("timeout") or check.timeout or config.check_timeout
+            deadline = started + (SEARCH_SHARE * float(timeout) if timeout else SEARCH_SECONDS)
+        isolated = isolate(check, snapshot, run, deadline)
+        if isolated is None:
+            raise
+        results = isolated
+    return results + quarantined(check, snapshot)
+
+
+def quarantined(check: CheckDefinition, snapshot: Snapshot) -> list[Result]:
+    """One error row per malformed object of a kind ``check`` evaluates (any kind when it requires none)."""
+    if not snapshot.malformed:
+        return []
+    kinds = check.requires
+    return [malformed_result(m) for m in snapshot.malformed if not kinds or m.obj.kind in kinds]
+
+
+def malformed_result(m: MalformedObject) -> Result:
+    return Result(
+        Status.ERROR,
+        m.message(),
+        kind=m.kind,
+        namespace=m.namespace,
+        name=m.name,
+        reason=MALFORMED,
+        source=m.where or None,
+        details={"schema": m.schema, "problems": [p.as_dict() for p in m.problems], "problems_total": m.total},
+    )

@@ -4,17 +4,24 @@ Checks never scan the whole cluster per object: they ask the snapshot for object
 namespace, for pods owned by a workload, or for the workloads a label selector picks, and each of
 those is a dictionary lookup. Objects stay plain dicts (parsed straight from JSON/YAML) wrapped in a
 slotted ``K8sObject`` that remembers where the object came from.
+
+Building a snapshot is the input boundary (checks/objects.py): whatever the source, every object
+is checked against its Kubernetes field types first; a malformed one is quarantined in
+``Snapshot.malformed`` and never reaches ``objects`` or an index.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.k8s import selector_matches
+
+if TYPE_CHECKING:
+    from checks.objects import MalformedObject
 
 # Kinds whose pod template sits at spec.template (catalogue §2.1); CronJob is handled separately.
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job")
@@ -52,20 +59,47 @@ def register_index(name: str) -> Callable[[Callable[[Snapshot], Any]], Callable[
     return decorate
 
 
+def _text(value: Any) -> str:
+    """An identity field as text: strings as they are, other scalars printed, containers empty."""
+    if type(value) is str:
+        return value
+    if value is None or isinstance(value, dict | list | tuple | set | bytes):
+        return ""
+    return str(value)
+
+
 class K8sObject:
-    """A Kubernetes object as a raw dict plus the fields every check reads."""
+    """A Kubernetes object as a raw dict plus the fields every check reads.
+
+    Construction never raises, whatever the shape of ``raw``: the identity is read defensively so
+    that a broken object can still be named. The accessors (``spec``, ``labels``...) trust the
+    shapes the input boundary (checks/objects.py) guarantees for the objects a snapshot admits.
+    """
 
     __slots__ = ("api_version", "index", "kind", "name", "namespace", "raw", "source", "uid")
 
     def __init__(self, raw: dict[str, Any], source: str = "", index: int | None = None):
-        meta = raw.get("metadata") or {}
+        # Runs for every object parsed (10k+ per run): the common case (strings) costs no call.
         self.raw = raw
-        self.kind: str = raw.get("kind") or ""
-        self.api_version: str = raw.get("apiVersion") or ""
+        if type(raw) is not dict:
+            raw = {}
+        meta = raw.get("metadata")
+        if type(meta) is not dict:
+            meta = {}
+        kind = raw.get("kind")
+        if type(kind) is not str:
+            kind = _text(kind)
+        self.kind: str = kind
+        api_version = raw.get("apiVersion")
+        self.api_version: str = api_version if type(api_version) is str else _text(api_version)
         ns = meta.get("namespace")
-        self.namespace: str | None = None if self.kind in CLUSTER_SCOPED_KINDS else (ns or None)
-        self.name: str = meta.get("name") or meta.get("generateName") or ""
-        self.uid: str | None = meta.get("uid")
+        if type(ns) is not str:
+            ns = _text(ns)
+        self.namespace: str | None = None if kind in CLUSTER_SCOPED_KINDS else (ns or None)
+        name = meta.get("name")
+        self.name: str = (name if type(name) is str else _text(name)) or _text(meta.get("generateName"))
+        uid = meta.get("uid")
+        self.uid: str | None = uid if type(uid) is str and uid else None
         self.source = source
         self.index = index
 
@@ -211,11 +245,26 @@ class Snapshot:
     # When the objects were read. A recorded dump (the demo cluster) sets it so that ages
     # ("pending for 10 minutes", "retained for 7 days") are measured at capture time, not today.
     captured_at: datetime | None = None
+    # Objects the input boundary kept out (wrong field types), with their problems.
+    malformed: list[MalformedObject] = field(default_factory=list)
+    # True when ``objects`` already crossed the boundary (a snapshot rebuilt from another one).
+    screened: InitVar[bool] = False
 
     def now(self) -> datetime:
         return self.captured_at or datetime.now(UTC)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, screened: bool) -> None:
+        if not screened:
+            from checks.objects import screen  # it builds on K8sObject, defined above
+
+            self.objects, quarantined = screen(self.objects)
+            self.malformed = [*self.malformed, *quarantined]
+            # Also a problem of the input, reported and kept with the run like a document that does
+            # not parse ("skipped input ..."), naming file, document, object and field.
+            self.problems = [
+                *self.problems,
+                *(ParseProblem(m.obj.source, m.obj.index, m.summary()) for m in quarantined),
+            ]
         self._by_kind: dict[str, list[K8sObject]] = defaultdict(list)
         self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = defaultdict(list)
         self._by_name: dict[tuple[str, str | None, str], K8sObject] = {}
@@ -249,6 +298,20 @@ class Snapshot:
         if self._hpa_targets is None and self.of_kind("HorizontalPodAutoscaler"):
             self.hpa_for(self.of_kind("HorizontalPodAutoscaler")[0])
         return self
+
+    def without(self, drop: Iterable[K8sObject]) -> Snapshot:
+        """This snapshot minus ``drop``, every index rebuilt (lazily) from the remaining objects.
+
+        The objects are not screened again; registered indexes and exemption grants are built on
+        first use, as for any snapshot, so the result is what a run without those objects sees.
+        """
+        gone = {id(o) for o in drop}
+        kept = [o for o in self.objects if id(o) not in gone]
+        return replace(self, objects=kept, malformed=list(self.malformed), screened=True)
+
+    def malformed_facts(self, limit: int = 50) -> dict[str, Any]:
+        """What a run keeps about quarantined objects: how many, and the first ``limit`` in full."""
+        return {"count": len(self.malformed), "first": [m.as_dict() for m in self.malformed[:limit]]}
 
     def index(self, name: str) -> Any:
         """A registered index (:func:`register_index`), built on first use and kept."""

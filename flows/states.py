@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from checks.model import Result, Status
+from checks.model import ErrorReason, Result, Status
 from checks.sandbox import BatchCancelled
 from storage.enums import RunState
 
@@ -66,8 +66,11 @@ class CheckRun:
 
 
 def outcome_of_results(results: list[Result]) -> Outcome:
-    """A check that returned only error rows could not evaluate anything: it errored."""
-    if results and all(r.status is Status.ERROR for r in results):
+    """A check that returned only error rows could not evaluate anything: it errored. Rows about
+    objects the input boundary quarantined are the input's problem, not the check's: a check whose
+    only rows are those still executed (they count against coverage, not against the run state)."""
+    only_errors = bool(results) and all(r.status is Status.ERROR for r in results)
+    if only_errors and any(r.reason != ErrorReason.MALFORMED for r in results):
         return Outcome.ERRORED
     return Outcome.EXECUTED
 

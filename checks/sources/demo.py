@@ -34,17 +34,35 @@ CAPTURED_AT = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def load_demo() -> Snapshot:
-    """A fresh live-mode snapshot of the demo cluster, metrics included."""
+    """A fresh live-mode snapshot of the demo cluster, metrics included.
+
+    Like every source it goes through the input boundary (``Snapshot``): the bundled dump is
+    valid, so nothing is quarantined, but nothing here is exempt from the check either.
+    """
+    objects, problems = demo_objects()
+    return demo_snapshot(objects, problems)
+
+
+def demo_objects() -> tuple[list[K8sObject], list[ParseProblem]]:
+    """The demo cluster's objects, freshly parsed (each call returns new dicts), and any problems."""
     objects: list[K8sObject] = []
     problems: list[ParseProblem] = []
     parse_text(DEMO_PATH.read_text(encoding="utf-8"), DEMO_PATH.name, objects, problems)
+    return objects, problems
+
+
+def demo_snapshot(
+    objects: list[K8sObject], problems: list[ParseProblem] | None = None, metrics: dict[str, Any] | None = None
+) -> Snapshot:
+    """A snapshot of ``objects`` (demo objects, possibly altered) as the demo cluster is assessed;
+    ``metrics`` defaults to the bundled metrics (:func:`load_metrics`)."""
     return Snapshot(
         objects=objects,
         mode="live",
         description=DESCRIPTION,
-        problems=problems,
+        problems=list(problems or []),
         server_version=SERVER_VERSION,
-        metrics=load_metrics(),
+        metrics=load_metrics() if metrics is None else metrics,
         cluster_id=CLUSTER_ID,
         captured_at=CAPTURED_AT,
     )

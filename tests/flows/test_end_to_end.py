@@ -95,8 +95,8 @@ def test_demo_cluster_full_run(prefect_api: str) -> None:
 # ---- the command line, as a user runs it ------------------------------------------------------
 
 
-def _cli(prefect_api: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PREFECT_API_URL=prefect_api)
+def _cli(prefect_api: str, *args: str, stdin: str | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PREFECT_API_URL=prefect_api, **extra)
     return subprocess.run(
         [sys.executable, "-m", "flows.run", *args],
         input=stdin,
@@ -124,14 +124,21 @@ def test_cli_stdin_completed_exit_0_json(prefect_api: str) -> None:
 
 
 def test_cli_partial_exit_3_and_bad_documents_reported(prefect_api: str, tmp_path: Path) -> None:
-    """An invalid replica count errors the check that reads it; a broken file is reported, not fatal."""
-    (tmp_path / "good.yaml").write_text(GOOD.replace("replicas: 2", "replicas: many"))
+    """A check that fails on everything it reads makes the run partial (exit 3); a malformed object
+    (a replica count that is not an integer) and a file that does not parse are reported as skipped
+    input, and neither is fatal."""
+    (tmp_path / "good.yaml").write_text(GOOD)
+    (tmp_path / "bad.yaml").write_text(GOOD.replace("name: web", "name: api").replace("replicas: 2", "replicas: many"))
     (tmp_path / "broken.yaml").write_text("kind: [unclosed\n")
-    proc = _cli(prefect_api, "--manifests", str(tmp_path), "--check", "REL-005,SEC-001")
+    # OPS-990 (a test check with a bug) raises on every Deployment without a team label.
+    checks = {"KWA_CHECK_MODULES": "tests.faults.boundary_checks"}
+    proc = _cli(prefect_api, "--manifests", str(tmp_path), "--check", "REL-005,SEC-001,OPS-990", **checks)
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    assert "partial" in proc.stdout
-    assert "REL-005" in proc.stdout and "spec.replicas is not an integer" in proc.stdout
-    assert "broken.yaml" in proc.stdout and "YAML does not parse" in proc.stdout
+    shown = " ".join(proc.stdout.split())  # the console wraps long lines
+    assert "partial" in shown and "OPS-990 errored" in shown
+    says = "Deployment/shop/api is malformed and was not assessed: spec.replicas must be an integer, got a string"
+    assert says in shown
+    assert "broken.yaml" in shown and "YAML does not parse" in shown
     assert "Traceback" not in proc.stderr
 
 
