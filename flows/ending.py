@@ -104,6 +104,7 @@ def snapshot_facts(snapshot: Snapshot, check_runs: list[CheckRun], exemption_aud
             else {}
         ),
         "unavailable": dict(snapshot.unavailable),
+        **({"malformed": snapshot.malformed_facts()} if snapshot.malformed else {}),
         "checks_not_executed": {
             r.check_id: {"outcome": r.outcome.value, "message": r.message}
             for r in check_runs

@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import gc
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
@@ -31,6 +32,7 @@ from flows.states import CheckRun, Outcome
 from storage.db import Database, StorageUnavailable
 from storage.results import BackgroundWriter, ResultWriter, RunNotWritable
 
+SAFETY_SHARE = 0.8  # of a check's timeout, for the safety net (checks/safety.py)
 LANES = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -132,7 +134,11 @@ def start_checks(ctx: context.RunContext, check_ids: list[str], timeouts: dict[s
     snapshot, config, checks = ctx.snapshot, ctx.config, ctx.checks
     batch = IsolatedBatch(
         [(check_id, timeouts[check_id]) for check_id in check_ids],
-        lambda check_id: evaluate_for_storage(checks[check_id], snapshot, config),
+        # Evaluated in the worker as the check starts: the safety net's search for culprit objects
+        # must end well inside the check's hard deadline.
+        lambda check_id: evaluate_for_storage(
+            checks[check_id], snapshot, config, deadline=time.monotonic() + SAFETY_SHARE * timeouts[check_id]
+        ),
         lanes=LANES,
         run_deadline=ctx.deadline,
     )

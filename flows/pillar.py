@@ -35,9 +35,11 @@ from flows.states import CheckRun, Evaluated, Outcome, map_batch_outcome, outcom
 from storage.results import row_values, rows_json
 
 
-def evaluate_for_storage(check: CheckDefinition, snapshot: Snapshot, config: Config) -> Evaluated:
+def evaluate_for_storage(
+    check: CheckDefinition, snapshot: Snapshot, config: Config, deadline: float | None = None
+) -> Evaluated:
     """Run one check (in its worker process) and shape its results for storage."""
-    results = evaluate(check, snapshot, config)
+    results = evaluate(check, snapshot, config, deadline=deadline)
     tally: dict[str, int] = {}
     exempt: list[Result] = []
     values = []

@@ -14,7 +14,7 @@ from checks.sources.resolve import SourceSpec
 pytestmark = pytest.mark.prefect
 
 
-def test_load_passes_the_deadline_only_to_a_live_source_that_takes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_passes_the_deadline_to_the_live_source(monkeypatch: pytest.MonkeyPatch) -> None:
     import checks.sources.live as live
 
     seen: dict[str, Any] = {}
@@ -23,14 +23,9 @@ def test_load_passes_the_deadline_only_to_a_live_source_that_takes_it(monkeypatc
         seen.update(deadline=deadline)
         return "snapshot"
 
-    def without(kubeconfig, context, *, request_timeout=10.0):  # type: ignore[no-untyped-def]
-        return "old snapshot"
-
     spec = SourceSpec("live", context="prod")
     monkeypatch.setattr(live, "load_live", with_deadline)
     assert resolve.load(spec, deadline=123.0) == "snapshot" and seen["deadline"] == 123.0
-    monkeypatch.setattr(live, "load_live", without)
-    assert resolve.load(spec, deadline=123.0) == "old snapshot"  # a live source without deadlines still works
 
 
 def test_a_run_that_passes_its_deadline_while_reading_the_cluster_fails(
@@ -40,7 +35,7 @@ def test_a_run_that_passes_its_deadline_while_reading_the_cluster_fails(
     from flows.assessment import assessment
     from flows.ending import summary_of_state
 
-    def slow_cluster(spec: SourceSpec, deadline: float | None = None) -> Any:
+    def slow_cluster(spec: SourceSpec, deadline: float | None = None, limits: Any = None) -> Any:
         assert deadline is not None and deadline - time.monotonic() <= 1.5
         time.sleep(max(0.0, deadline - time.monotonic()) + 0.1)
         raise TimeoutError("the API server stopped sending")  # what a bounded live read raises
