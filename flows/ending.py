@@ -43,7 +43,10 @@ def snapshot_error(exc: BaseException, kind: str, deadline_passed: bool, run_tim
     itself, so its message is kept as it is; anything else is "snapshot unreadable".
     """
     if deadline_passed and run_timeout:
-        return f"run-level timeout of {run_timeout:g}s exceeded while reading {source_noun(kind)}"
+        # The source says what it was still reading when the deadline passed: keep that.
+        detail = str(exc).strip() if _is_cluster_unreachable(exc) else ""
+        head = f"run-level timeout of {run_timeout:g}s exceeded while reading {source_noun(kind)}"
+        return f"{head}: {detail}" if detail else head
     if _is_cluster_unreachable(exc):
         text = str(exc).strip()
         return text or f"the cluster cannot be used ({type(exc).__name__})"
