@@ -171,6 +171,7 @@ SYNTAX = "syntax"  # YAML or JSON that does not parse
 DUPLICATE_KEY = "duplicate-key"
 LIMIT = "limit"  # over one of the limits above
 NOT_AN_OBJECT = "not-an-object"  # parses, but is not a Kubernetes object
+MALFORMED = "malformed"  # a Kubernetes object with a field of the wrong type (quarantined)
 NOTHING_READ = "nothing-read"  # the inputs held no object at all
 OTHER = "other"  # a plain ParseProblem, appended by code that does not say what kind it is
 
@@ -181,6 +182,7 @@ KIND_LABELS = {
     DUPLICATE_KEY: "duplicate key",
     LIMIT: "over a limit",
     NOT_AN_OBJECT: "not a Kubernetes object",
+    MALFORMED: "malformed object",
     NOTHING_READ: "nothing read",
     OTHER: "other",
 }

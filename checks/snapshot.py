@@ -261,10 +261,14 @@ class Snapshot:
             self.malformed = [*self.malformed, *quarantined]
             # Also a problem of the input, reported and kept with the run like a document that does
             # not parse ("skipped input ..."), naming file, document, object and field.
-            self.problems = [
-                *self.problems,
-                *(ParseProblem(m.obj.source, m.obj.index, m.summary()) for m in quarantined),
-            ]
+            if quarantined:
+                from checks.limits import MALFORMED, InputProblem, Problems
+
+                found = [InputProblem(m.obj.source, m.obj.index, m.summary(), MALFORMED) for m in quarantined]
+                if isinstance(self.problems, Problems):
+                    self.problems.extend(found)  # keeps the reader's cap, counts and read stats
+                else:
+                    self.problems = [*self.problems, *found]
         self._by_kind: dict[str, list[K8sObject]] = defaultdict(list)
         self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = defaultdict(list)
         self._by_name: dict[tuple[str, str | None, str], K8sObject] = {}

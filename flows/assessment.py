@@ -34,7 +34,7 @@ from flows.ending import (
     final_state,
     history,
     jsonable,
-    problems_line,
+    problems_log_lines,
     snapshot_error,
     snapshot_facts,
     source_noun,
@@ -253,8 +253,7 @@ def _assess(
         if deadline is not None and time.monotonic() >= deadline:
             message = f"run-level timeout of {run_timeout:g}s exceeded while reading {source_noun(spec.kind)}"
             return _failed(db, run_id, cluster, message, logger, started)
-        line = problems_line(snapshot.problems)
-        if line:
+        for line in problems_log_lines(snapshot.problems):
             logger.warning(line)
         logger.info("snapshot: %d objects (%s)", len(snapshot.objects), snapshot.description)
         if stop_reason():

@@ -79,6 +79,17 @@ def problems_line(problems: Any, shown: int = PROBLEMS_LOGGED) -> str | None:
     return f"{total} {noun} skipped; first {len(first)}: " + "; ".join(first)
 
 
+def problems_log_lines(problems: Any) -> list[str]:
+    """The run log's lines for skipped inputs: a reader's collector gives its counted summary and
+    then each problem it kept (bounded by ``limits.problems``); a plain list gives one line."""
+    if hasattr(problems, "summary") and hasattr(problems, "total"):
+        if not problems.total:
+            return []
+        return [problems.summary(), *(f"skipped input {p}" for p in list(problems)[:PROBLEMS_KEPT])]
+    line = problems_line(problems)
+    return [line] if line else []
+
+
 def history(check_runs: list[CheckRun], started: float) -> dict[str, Any]:
     return {
         "duration_ms": int((time.monotonic() - started) * 1000),

@@ -120,14 +120,16 @@ def test_an_alias_count_over_the_limit(yaml_path: str, parse_mode: str, tmp_path
 
 def test_an_alias_expansion_just_under_the_limit_is_read(yaml_path: str, tmp_path: Path) -> None:
     # Four levels of nine: 6,561 strings. Within alias_nodes = 10,000, over 5,000.
-    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: small}", "data:",
+    # A custom resource: its schema is not known, so nested lists are not malformed (a ConfigMap's
+    # data would be: its values must be strings).
+    lines = ["apiVersion: example.com/v1", "kind: Widget", "metadata: {name: small}", "spec:",
              "  a: &a [x, x, x, x, x, x, x, x, x]"]
     for previous, current in zip("abc", "bcd", strict=True):
         lines.append(f"  {current}: &{current} [" + ",".join(f"*{previous}" for _ in range(9)) + "]")
     doc = "\n".join(lines) + "\n"
     snap = read(tmp_path, doc, limits=replace(Limits(), alias_nodes=10_000))
     assert not snap.problems
-    assert len([s for a in next(o for o in snap.objects if o.name == "small").raw["data"]["d"] for b in a
+    assert len([s for a in next(o for o in snap.objects if o.name == "small").raw["spec"]["d"] for b in a
                 for c in b for s in c]) == 6561
     (problem,) = only_problem(read(tmp_path, doc, limits=replace(Limits(), alias_nodes=5_000)), 1)
     assert "limits.alias_nodes (5,000)" in problem
@@ -135,8 +137,8 @@ def test_an_alias_expansion_just_under_the_limit_is_read(yaml_path: str, tmp_pat
 
 def test_depth_at_the_limit_is_read_and_one_more_is_not(yaml_path: str, tmp_path: Path) -> None:
     limits = replace(Limits(), depth=40)
-    def nested(levels: int) -> str:  # a ConfigMap whose data nests to ``levels`` collections in all
-        return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n}\ndata: " + "{a: " * (levels - 1) + "1" + \
+    def nested(levels: int) -> str:  # a custom resource whose spec nests to ``levels`` collections in all
+        return "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: n}\nspec: " + "{a: " * (levels - 1) + "1" + \
             "}" * (levels - 1) + "\n"
     assert not read(tmp_path, nested(40), limits=limits).problems
     (problem,) = only_problem(read(tmp_path, nested(41), limits=limits), 1)
@@ -164,10 +166,10 @@ def test_a_duplicate_key_is_refused_with_its_line(
 
 
 def test_merged_keys_may_be_overridden_without_a_duplicate(yaml_path: str, tmp_path: Path) -> None:
-    doc = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\nbase: &b {x: 1, y: 2}\ndata:\n  <<: *b\n  x: 3\n"
+    doc = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: m}\nbase: &b {x: 1, y: 2}\nspec:\n  <<: *b\n  x: 3\n"
     snap = read(tmp_path, doc)
     assert not snap.problems
-    assert next(o for o in snap.objects if o.name == "m").raw["data"] == {"x": 3, "y": 2}
+    assert next(o for o in snap.objects if o.name == "m").raw["spec"] == {"x": 3, "y": 2}
 
 
 def test_a_string_over_the_limit(yaml_path: str, parse_mode: str, tmp_path: Path) -> None:
