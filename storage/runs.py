@@ -27,7 +27,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from redaction import redact, redact_obj
-from storage.db import Database
+from storage import reserve
+from storage.db import Database, StorageUnavailable
 from storage.enums import ALLOWED_TRANSITIONS, STATUSES, TERMINAL, RunState, Scope, Trigger, is_terminal
 from storage.models import history_table as H
 from storage.models import runs_table as R
@@ -154,6 +155,7 @@ def create_run(
             conn.execute(insert(R).values(**values))
     except IntegrityError as exc:
         raise ValueError(f"cannot create run {values['run_id']}: {exc.orig}") from exc
+    reserve.ensure(db)  # so that this run can record its end even if it fills the disk
     return values
 
 
@@ -251,6 +253,24 @@ def _transition(
         values["summary"] = redact_obj(values["summary"])
     if target in TERMINAL:
         values["completed_at"] = now
+    try:
+        return _write_transition(db, run_id, target, allowed, values, history, now)
+    except StorageUnavailable as exc:
+        # A run that filled the disk must still record how it ended: free the reserve, try once more.
+        if target in TERMINAL and reserve.is_disk_full(exc) and reserve.release(db):
+            return _write_transition(db, run_id, target, allowed, values, history, now)
+        raise
+
+
+def _write_transition(
+    db: Database,
+    run_id: str,
+    target: RunState,
+    allowed: list[str],
+    values: dict[str, Any],
+    history: Mapping[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
     with db.begin() as conn:
         updated = 0
         if allowed:
