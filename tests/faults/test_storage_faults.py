@@ -22,11 +22,12 @@ pytestmark = pytest.mark.prefect
 
 @pytest.fixture
 def tiny_filesystem(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A 1 MiB tmpfs: room for kwa's schema and a few hundred results, not for a demo run's."""
+    """A 3 MiB tmpfs: room for kwa's schema (and its write-ahead log), the reserve and some results,
+    not for a demo run's."""
     mount = tmp_path / "tiny"
     mount.mkdir()
     try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True, capture_output=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"cannot mount a small tmpfs here (needs root): {exc}")
     yield mount
