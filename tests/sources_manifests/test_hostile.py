@@ -166,7 +166,8 @@ def test_a_duplicate_key_is_refused_with_its_line(
 
 
 def test_merged_keys_may_be_overridden_without_a_duplicate(yaml_path: str, tmp_path: Path) -> None:
-    doc = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: m}\nbase: &b {x: 1, y: 2}\nspec:\n  <<: *b\n  x: 3\n"
+    doc = ("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: m}\n"
+           "base: &b {x: 1, y: 2}\nspec:\n  <<: *b\n  x: 3\n")
     snap = read(tmp_path, doc)
     assert not snap.problems
     assert next(o for o in snap.objects if o.name == "m").raw["spec"] == {"x": 3, "y": 2}
