@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests.faults.harness import Kwa, assert_no_traceback
 from tests.faults.test_process_signals import MANIFEST, prefect_view
+from tests.smallfs import small_tmpfs
 
 pytestmark = pytest.mark.prefect
 
@@ -24,14 +24,8 @@ pytestmark = pytest.mark.prefect
 def tiny_filesystem(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A 3 MiB tmpfs: room for kwa's schema (and its write-ahead log), the reserve and some results,
     not for a demo run's."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {exc}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    with small_tmpfs(tmp_path, "3m") as mount:
+        yield mount
 
 
 def test_a_full_disk_fails_the_run_and_keeps_what_was_written(kwa: Kwa, tiny_filesystem: Path) -> None:

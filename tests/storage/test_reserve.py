@@ -3,7 +3,6 @@ SQLite database and gives it up for the terminal write (storage/reserve.py)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,13 @@ import pytest
 from storage import reserve
 from storage.db import Database, StorageUnavailable
 from storage.runs import create_run, fail_run, get_run, start_run
+from tests.smallfs import small_tmpfs
 
 
 @pytest.fixture
 def tiny(tmp_path: Path):  # type: ignore[no-untyped-def]
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {exc}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    with small_tmpfs(tmp_path, "4m") as mount:
+        yield mount
 
 
 def _fill(directory: Path) -> None:
