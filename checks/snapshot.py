@@ -261,10 +261,13 @@ class Snapshot:
             self.malformed = [*self.malformed, *quarantined]
             # Also a problem of the input, reported and kept with the run like a document that does
             # not parse ("skipped input ..."), naming file, document, object and field.
-            self.problems = [
-                *self.problems,
-                *(ParseProblem(m.obj.source, m.obj.index, m.summary()) for m in quarantined),
-            ]
+            extra = [ParseProblem(m.obj.source, m.obj.index, m.summary()) for m in quarantined]
+            if extra and type(self.problems) is list:
+                self.problems = [*self.problems, *extra]
+            elif extra:
+                # A checks.limits.Problems collector: extended in place, so it keeps counting every
+                # problem of the read (a copy into a plain list would keep only the first ones).
+                self.problems.extend(extra)
         self._by_kind: dict[str, list[K8sObject]] = defaultdict(list)
         self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = defaultdict(list)
         self._by_name: dict[tuple[str, str | None, str], K8sObject] = {}
