@@ -1,0 +1,349 @@
+"""Where an object and its fields sit in the manifest it was read from.
+
+While manifests are parsed, each object gets a :class:`Place`: the input's text (shared by every
+object of that input, not copied), the offsets of the object's own text in it (its document, or
+its item of a ``kind: List``) and the 1-based lines of its first and last content lines. That is
+nearly free: the document splitter knows where each document starts, and counting line breaks
+runs at memory speed.
+
+A check that can say which field it judged (``spec.template.spec.containers[0].securityContext.
+privileged``) gets that field's line as well, resolved while the run evaluates, from the text the
+run parsed (never by re-reading a file later) and only for the results that need it (failing,
+warning, malformed). The resolver reads the layout both YAML block style and pretty-printed JSON
+use - one key per line, nesting by indentation - with a few regular-expression searches over the
+object's own text, about a hundred times cheaper than composing the document with a YAML parser.
+When a key is not there (a container that lacks the field) the answer is the line of the deepest
+part of the path that is; when the layout is not one it can read (flow style, a JSON object on one
+line) it is the object's first line, never a guess.
+
+Lines count ``\\n`` breaks (``\\r\\n`` counts once), as editors and code-scanning UIs do.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+Text = str | bytes
+
+
+class Place:
+    """An object's text in its input: ``text[start:end]``, content lines ``line``..``end_line``.
+
+    ``start`` is where the object's first content line begins (or, for a document that follows
+    ``--- `` on the marker's own line, where it begins on that line).
+    """
+
+    __slots__ = ("end", "end_line", "line", "memo", "start", "text")
+
+    def __init__(self, text: Text, start: int, end: int, line: int, end_line: int) -> None:
+        self.text = text
+        self.start = start
+        self.end = end
+        self.line = line
+        self.end_line = end_line
+        # path -> line, for the fields already resolved: an object that fails several checks is
+        # often asked for the same container (per process: each check worker keeps its own)
+        self.memo: dict[str, int] | None = None
+
+    def __repr__(self) -> str:
+        return f"Place(lines {self.line}-{self.end_line}, chars {self.start}-{self.end})"
+
+
+# -- field paths -------------------------------------------------------------------------------
+
+_SEGMENT = re.compile(r"""\.?([^.\[\]"]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]""")
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_path(path: str) -> tuple[str | int, ...] | None:
+    """``a.b[0]["x.y"]`` -> ``("a", "b", 0, "x.y")``; None when ``path`` is not one."""
+    out: list[str | int] = []
+    pos = 0
+    while pos < len(path):
+        m = _SEGMENT.match(path, pos)
+        if m is None or m.end() == pos:
+            return None
+        key, index, quoted = m.groups()
+        if index is not None:
+            out.append(int(index))
+        elif quoted is not None:
+            out.append(re.sub(r"\\(.)", r"\1", quoted))
+        else:
+            out.append(key)
+        pos = m.end()
+    return tuple(out) or None
+
+
+def join_path(base: str | None, *segments: str | int) -> str:
+    """``base`` (a path, possibly empty) extended by raw segments: ``join_path("spec", "containers",
+    0)`` -> ``spec.containers[0]``; keys that are not plain words are quoted (``["a.b/c"]``)."""
+    out = base or ""
+    for part in segments:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            escaped = part.replace("\\", "\\\\").replace('"', '\\"')
+            out += f'["{escaped}"]'
+    return out
+
+
+def concat(base: str | None, relative: str | None) -> str | None:
+    """Two paths as one: ``concat("spec.containers[0]", "securityContext.privileged")``."""
+    if not relative:
+        return base or None
+    if not base:
+        return relative
+    return base + relative if relative.startswith("[") else f"{base}.{relative}"
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+# -- resolving a path to a line ----------------------------------------------------------------
+
+
+def field_line(place: Place | None, path: str | None) -> int | None:
+    """The 1-based line of ``path`` in the object at ``place`` (see the module docstring)."""
+    if place is None or not path:
+        return None
+    if place.line >= place.end_line:
+        return place.line  # one line: every field is on it
+    memo = place.memo
+    if memo is None:
+        memo = place.memo = {}
+    elif path in memo:
+        return memo[path]
+    line = memo[path] = _field_line(place, path)
+    return line
+
+
+def _field_line(place: Place, path: str) -> int:
+    segments = parse_path(path)
+    if segments is None:
+        return place.line
+    segment = place.text[place.start : place.end]
+    if isinstance(segment, bytes):
+        segment = segment.decode("utf-8", "surrogateescape")
+    # Every line is found by the "\n" that precedes it (the first line gets one too): searching
+    # for a literal character is what Python's regex engine does fast, "^" it tries at every offset.
+    text = "\n" + segment
+    first = _FIRST.search(text)
+    if first is None:
+        return place.line
+    opener = text[first.end() : first.end() + 1]
+    if opener == "[":
+        return place.line
+    at = (_Json if opener == "{" else _Block)(text).resolve(segments, first)
+    return place.line + text.count("\n", 0, at)
+
+
+# The first content line at or after a line: indentation, then anything but a blank or a comment.
+_FIRST = re.compile(r"\n([ ]*)(?=[^ \t\r\n#])")
+# The start of a line up to a mapping's first key: indentation and any "- " entry dashes.
+_PREFIX = re.compile(r"[ ]*(?:-(?:[ ]+|(?=[\r\n])|$))*")
+_DASHES = re.compile(r"[ ]*(?:-[ ]+)*")
+
+
+def _eol(text: str, pos: int, hi: int) -> int:
+    """The "\n" that ends the line holding ``pos`` (``hi`` on the last line)."""
+    end = text.find("\n", pos, hi)
+    return hi if end < 0 else end
+
+
+@functools.lru_cache(maxsize=2048)
+def _block_key(key: str, col: int) -> re.Pattern[str]:
+    k = re.escape(key)
+    return re.compile(rf"""\n([ -]{{{col}}})(?:{k}|"{k}"|'{k}')[ \t]*:(?=[ \t\r\n]|\Z)""")
+
+
+@functools.lru_cache(maxsize=256)
+def _block_end(col: int) -> re.Pattern[str]:
+    # The line that closes a block value begun by a key at ``col``: any content line less indented,
+    # or as indented and not a "- " entry (a sequence may sit at its key's indentation). Blank and
+    # comment lines never close it.
+    fewer = rf"[ ]{{0,{col - 1}}}[^ \t\r\n#]|" if col else ""
+    return re.compile(rf"\n(?:{fewer}[ ]{{{col}}}[^ \t\r\n#-])")
+
+
+def _closed(text: str, col: int, lo: int, upto: int) -> bool:
+    """Whether one of the lines from ``lo`` to ``upto`` (both line offsets) closes the block value
+    of a key at ``col``. A closing line matches in at most ``col + 2`` characters, so the search
+    stops there instead of running on to the block's real end."""
+    end = _block_end(col).search(text, lo, upto + col + 2)
+    return end is not None and end.start() <= upto
+
+
+@functools.lru_cache(maxsize=256)
+def _entries(indent: int) -> re.Pattern[str]:
+    return re.compile(rf"\n[ ]{{{indent}}}-(?=[ \t\r\n]|\Z)")
+
+
+class _Block:
+    """YAML block style: a mapping's keys ``key:`` at one column, a sequence's entries ``- ``.
+
+    Offsets are those of the "\n" before a line; a region ``[lo, hi)`` is a run of whole lines.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def resolve(self, segments: tuple[str | int, ...], first: re.Match[str]) -> int:
+        text = self.text
+        at = first.start()
+        # The region being read: the object itself, an entry of a sequence (a mapping whose first
+        # key may follow the entry's dash), or a key's block value (a mapping, or a sequence when
+        # it starts with a dash).
+        lo, hi, entry = 0, len(text), text.startswith("-", first.end())
+        parent: int | None = None  # the column of the key whose value [lo, ...) is, if any
+        for segment in segments:
+            top = _FIRST.search(text, lo, hi)
+            if top is None:
+                return at
+            dash = text.startswith("-", top.end())
+            if parent is not None and _closed(text, parent, lo, top.start()):
+                return at  # the value is empty: its first line belongs to what follows
+            if isinstance(segment, int):
+                if entry or not dash:
+                    return at  # not a sequence
+                found = self._entry(top, hi, segment, parent)
+                if found is None:
+                    return at
+                lo, hi = found
+                at, entry, parent = lo, True, None
+                continue
+            if dash and not entry:
+                return at  # a sequence, not a mapping
+            col = self._key_column(top, hi)
+            key = None if col is None else self._key(lo, hi, col, segment, parent)
+            if key is None:
+                return at
+            at, value = key
+            if value is None:  # an inline or block scalar, or a flow collection: nothing below
+                lo = hi = at
+                continue
+            # The value's block ends at the first line that closes it (see _block_end); rather
+            # than search for that end now (scanning the whole block), what is found inside it
+            # is checked not to lie beyond it.
+            lo, entry, parent = value, False, col
+        return at
+
+    def _key_column(self, top: re.Match[str], hi: int) -> int | None:
+        """The column of the keys of the mapping whose first line is ``top``."""
+        text = self.text
+        begin = top.start() + 1
+        eol = _eol(text, begin, hi)
+        prefix = _PREFIX.match(text, begin, eol)
+        if prefix.end() >= eol:  # type: ignore[union-attr]  # "-" alone: the mapping starts below
+            below = _FIRST.search(text, eol, hi)
+            return None if below is None else len(below.group(1))
+        return prefix.end() - begin  # type: ignore[union-attr]
+
+    def _key(self, lo: int, hi: int, col: int, key: str, parent: int | None) -> tuple[int, int | None] | None:
+        """``(the key's line, where its block value starts or None)``; None when absent."""
+        text = self.text
+        for m in _block_key(key, col).finditer(text, lo, hi):
+            if parent is not None and _closed(text, parent, lo, m.start()):
+                return None  # past the end of the value it was looked for in
+            if _DASHES.fullmatch(m.group(1)) is None:
+                continue  # "-x:" is a key that starts with a dash, not an entry's dash
+            eol = _eol(text, m.end(), hi)
+            rest = text[m.end() : eol].strip()
+            if rest[:1] in ("&", "!") and " " not in rest:
+                rest = ""  # an anchor or a tag alone: the value still starts below
+            if rest and not rest.startswith("#"):
+                return m.start(), None
+            return m.start(), eol
+        return None
+
+    def _entry(self, top: re.Match[str], hi: int, n: int, parent: int | None) -> tuple[int, int] | None:
+        """The region of entry ``n`` of the sequence whose first line is ``top`` (the value of a
+        key at column ``parent``, when it is one)."""
+        start = None
+        for i, m in enumerate(_entries(len(top.group(1))).finditer(self.text, top.start(), hi)):
+            if start is not None:
+                if parent is not None and _closed(self.text, parent, start, m.start()):
+                    break  # the sequence ended before this entry: entry n is its last
+                return start, m.start()
+            if i == n:
+                if parent is not None and _closed(self.text, parent, top.start(), m.start()):
+                    return None
+                start = m.start()
+        if start is None:
+            return None
+        end = _block_end(parent).search(self.text, start + 1, hi) if parent is not None else None
+        return start, end.start() if end else hi
+
+
+@functools.lru_cache(maxsize=2048)
+def _json_key(key: str, col: int) -> re.Pattern[str]:
+    return re.compile(rf'\n[ ]{{{col}}}"{re.escape(key)}"[ \t]*:[ \t]*')
+
+
+@functools.lru_cache(maxsize=256)
+def _json_close(col: int) -> re.Pattern[str]:
+    return re.compile(rf"\n[ ]{{0,{col}}}[\]}}]")
+
+
+@functools.lru_cache(maxsize=256)
+def _json_elements(indent: int) -> re.Pattern[str]:
+    return re.compile(rf"\n[ ]{{{indent}}}[^ \t\r\n\]}}]")
+
+
+_JSON_FIRST_KEY = re.compile(r'\n([ ]*)"')
+
+
+class _Json:
+    """Pretty-printed JSON: one key per line, nested values indented, closers on their own lines."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def resolve(self, segments: tuple[str | int, ...], first: re.Match[str]) -> int:
+        text = self.text
+        at = first.start()
+        lo, hi = _eol(text, first.end(), len(text)), len(text)  # the lines inside the object's "{"
+        container = "{"
+        for segment in segments:
+            if isinstance(segment, int):
+                if container != "[":
+                    return at
+                top = _FIRST.search(text, lo, hi)
+                if top is None:
+                    return at
+                indent = len(top.group(1))
+                found = _json_elements(indent).finditer(text, top.start(), hi)
+                element = next((m for i, m in enumerate(found) if i == segment), None)
+                if element is None:
+                    return at
+                at = element.start()
+                eol = _eol(text, at + 1, hi)
+                opener = text[at + 1 : eol].strip()
+                if opener not in ("{", "["):
+                    return at  # a scalar element, or a collection on one line: the path ends here
+                container, lo, hi = opener, eol, self._close(eol, hi, indent)
+                continue
+            if container != "{":
+                return at
+            first_key = _JSON_FIRST_KEY.search(text, lo, hi)
+            if first_key is None:
+                return at
+            col = len(first_key.group(1))
+            m = _json_key(segment, col).search(text, lo, hi)
+            if m is None:
+                return at
+            at = m.start()
+            eol = _eol(text, m.end(), hi)
+            value = text[m.end() : eol].rstrip().rstrip(",")
+            if value not in ("{", "["):
+                container = ""  # a scalar, or a collection on one line
+                continue
+            container, lo, hi = value, eol, self._close(eol, hi, col)
+        return at
+
+    def _close(self, lo: int, hi: int, col: int) -> int:
+        """Where the collection opened on the line ending at ``lo``, at indentation ``col``, closes."""
+        end = _json_close(col).search(self.text, lo, hi)
+        return end.start() if end else hi
