@@ -6,16 +6,18 @@ strings that match nothing.
 
 Ordering and pagination
 -----------------------
-Results are ordered by ``(run_id, id)``: within a run that is check by check in the order the
-checks wrote them (the id is ``asm_<run stamp>_<check slug>_<run hex><sequence>``), across runs it
-is run by run, oldest first. Runs are ordered newest request first, ``(requested_at, run_id)``
-descending. Both orders are total, so pages never overlap or skip rows.
+Results are listed findings first (``sort="severity"``, the default): run by run (oldest first),
+then by severity (critical to info), check id, object (kind, namespace, name) and container, and
+last by result id, so the order is total. ``sort="id"`` keeps the order the run stored them in,
+``(run_id, id)``: check by check as the checks wrote them (the id is
+``asm_<run stamp>_<check slug>_<run hex><sequence>``). Runs are ordered newest request first,
+``(requested_at, run_id)`` descending. Every order is total, so pages never overlap or skip rows.
 
 Two ways to page: ``offset`` (the AssessmentQuery contract of seed 001) and an opaque ``cursor``
-(seed 004's run listing): URL-safe base64 of the last row's sort key plus a fingerprint of the
-filters, so a cursor replayed with other filters is refused instead of silently paging a
-different list. Keyset paging reads the next page straight from the index
-(``assessments (run_id, id)``, ``runs (requested_at)``) however deep it is.
+(seed 004's run listing): URL-safe base64 of the last row's key plus a fingerprint of the
+filters and the order, so a cursor replayed with other filters is refused instead of silently
+paging a different list. Keyset paging reads the next page from where the last one ended
+however deep it is (for the severity order, the last row's sort values are read back by its id).
 
 Errors
 ------
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, case, func, or_, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -88,6 +90,8 @@ MAX_OFFSET = 1_000_000_000  # deeper than that is a job for the cursor (and woul
 MAX_HISTORY = 100_000
 MAX_CURSOR_CHARS = 2_048  # a real cursor is ~150 characters
 TOP_FAILING = 10
+TOP_OBJECTS = 3  # failing objects shown with each of the top failing checks
+SORTS = ("severity", "id")
 # When one (check, object, container) has several results in a run, the diff keeps the worst.
 _STATUS_RANK = {"failing": 0, "error": 1, "timeout": 2, "warning": 3, "passing": 4, "skipped": 5}
 
@@ -152,8 +156,11 @@ class AssessmentQuery:
     severity: tuple[str, ...] = ()
     cluster_id: str | None = None
     cursor: str | None = None
+    sort: str = "severity"
 
     def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            raise QueryError(f"unknown sort {self.sort!r} (expected: {', '.join(SORTS)})")
         for name in ("pillar", "status", "check_id", "namespace", "kind", "severity"):
             object.__setattr__(self, name, _tuple(getattr(self, name)))
         _check_values(self.status, STATUSES, "status")
@@ -183,6 +190,7 @@ class AssessmentQuery:
             self.kind,
             self.severity,
             self.cluster_id,
+            self.sort,
         ]
         return hashlib.sha256(json.dumps(key, default=list).encode()).hexdigest()[:12]
 
@@ -402,10 +410,18 @@ def list_assessments(db: Database, q: AssessmentQuery) -> Page:
             scope = {"since": since.isoformat(), "cluster_id": q.cluster_id}
         base = and_(*where)
         query: Select[Any] = select(A).where(base)
+        order = _result_order(q.sort)
         if q.cursor:
             last_run, last_id = decode_cursor(q.cursor, q.fingerprint(), 2)
-            query = query.where(tuple_(A.c.run_id, A.c.id) > tuple_(last_run, last_id))
-        query = query.order_by(A.c.run_id, A.c.id)
+            if q.sort == "id":
+                query = query.where(tuple_(A.c.run_id, A.c.id) > tuple_(last_run, last_id))
+            else:
+                # Where the last page ended, in this order: that row's own sort values.
+                last = conn.execute(select(*order).where(A.c.id == last_id, A.c.run_id == last_run)).first()
+                if last is None:
+                    raise QueryError("the result this cursor continues from no longer exists: start again without it")
+                query = query.where(tuple_(*order) > tuple_(*last))
+        query = query.order_by(*order)
         if q.limit:
             query = query.limit(q.limit + 1)
         if q.offset:
@@ -417,6 +433,27 @@ def list_assessments(db: Database, q: AssessmentQuery) -> Page:
         total = conn.execute(select(func.count()).select_from(A).where(base)).scalar_one() if run else None
     cursor = encode_cursor(q.fingerprint(), [items[-1]["run_id"], items[-1]["id"]]) if more else None
     return Page(items=items, limit=q.limit, offset=q.offset, next_cursor=cursor, total=total, run=run, scope=scope)
+
+
+_SEVERITY_RANK = case({s: i for i, s in enumerate(SEVERITIES)}, value=A.c.severity, else_=len(SEVERITIES))
+
+
+def _result_order(sort: str) -> tuple[ColumnElement[Any], ...]:
+    """The ORDER BY of a result listing (see the module docstring). NULLs read as empty text, so
+    the order (and a cursor's comparison) is the same on SQLite and PostgreSQL, which sort NULLs
+    at opposite ends."""
+    if sort == "id":
+        return (A.c.run_id, A.c.id)
+    return (
+        A.c.run_id,
+        _SEVERITY_RANK,
+        A.c.check_id,
+        func.coalesce(A.c.object_kind, ""),
+        func.coalesce(A.c.object_namespace, ""),
+        func.coalesce(A.c.object_name, ""),
+        func.coalesce(A.c.container, ""),
+        A.c.id,
+    )
 
 
 def get_result(db: Database, result_id: str) -> dict[str, Any]:
@@ -525,10 +562,13 @@ def run_summary(db: Database, run_id: str | None = None, cluster_id: str | None 
     failing_by_severity = dict.fromkeys(SEVERITIES, 0)
     for c in check_list:
         failing_by_severity[c["severity"]] = failing_by_severity.get(c["severity"], 0) + c["counts"]["failing"]
+    # Findings first: the most severe checks lead whatever their counts (two critical failures
+    # outrank forty low ones), then the checks that fail on the most objects.
     top = sorted(
         (c for c in check_list if c["counts"]["failing"]),
-        key=lambda c: (-c["failing_objects"], _severity_pos(c["severity"]), c["check_id"]),
+        key=lambda c: (_severity_pos(c["severity"]), -c["failing_objects"], c["check_id"]),
     )[:TOP_FAILING]
+    examples = _failing_examples(db, rid, [c["check_id"] for c in top])
 
     h = history or {}
     total_checks = h.get("checks_total") or max(len(run.get("check_ids") or []), len(check_list))
@@ -562,12 +602,60 @@ def run_summary(db: Database, run_id: str | None = None, cluster_id: str | None 
         "failing_by_severity": failing_by_severity,
         "top_failing": [
             {k: c[k] for k in ("check_id", "check_name", "pillar", "severity", "failing_objects")}
-            | {"failing": c["counts"]["failing"]}
+            | {"failing": c["counts"]["failing"], "objects": examples.get(c["check_id"], [])}
             for c in top
         ],
         "scores": scores,
         "coverage": coverage,
     }
+
+
+def _failing_examples(db: Database, run_id: str, check_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The first :data:`TOP_OBJECTS` failing objects of each check (by namespace and name), each
+    with where it is: ``{"object": "Deployment/shop/web", "container": …, "source": …, "line": …}``.
+
+    One query for all the checks (a window function per check), reading only failing rows of
+    this run through the ``(run_id, status)`` index.
+    """
+    if not check_ids:
+        return {}
+    ns, name = func.coalesce(A.c.object_namespace, ""), func.coalesce(A.c.object_name, "")
+    numbered = (
+        select(
+            A.c.check_id,
+            A.c.object_kind,
+            A.c.object_namespace,
+            A.c.object_name,
+            A.c.container,
+            A.c.source,
+            A.c.source_line,
+            A.c.field_line,
+            func.row_number()
+            .over(partition_by=A.c.check_id, order_by=(ns, name, func.coalesce(A.c.object_kind, ""), A.c.id))
+            .label("n"),
+        )
+        .where(A.c.run_id == run_id, A.c.status == "failing", A.c.check_id.in_(check_ids))
+        .subquery()
+    )
+    # A few more rows than shown: one object may fail once per container.
+    query = select(numbered).where(numbered.c.n <= TOP_OBJECTS * 4).order_by(numbered.c.check_id, numbered.c.n)
+    out: dict[str, list[dict[str, Any]]] = {}
+    with db.read() as conn:
+        for row in conn.execute(query):
+            kind, namespace, obj_name = row.object_kind, row.object_namespace, row.object_name
+            ref = "/".join(str(p) for p in (kind, namespace, obj_name) if p) or "-"
+            shown = out.setdefault(row.check_id, [])
+            if len(shown) >= TOP_OBJECTS or any(o["object"] == ref for o in shown):
+                continue
+            shown.append(
+                {
+                    "object": ref,
+                    "container": row.container,
+                    "source": row.source,
+                    "line": row.field_line or row.source_line,
+                }
+            )
+    return out
 
 
 def _pillar_pos(pillar: str) -> tuple[int, str]:
