@@ -22,6 +22,7 @@ Lines count ``\\n`` breaks (``\\r\\n`` counts once), as editors and code-scannin
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 
 Text = str | bytes
@@ -145,6 +146,7 @@ _FIRST = re.compile(r"\n([ ]*)(?=[^ \t\r\n#])")
 # The start of a line up to a mapping's first key: indentation and any "- " entry dashes.
 _PREFIX = re.compile(r"[ ]*(?:-(?:[ ]+|(?=[\r\n])|$))*")
 _DASHES = re.compile(r"[ ]*(?:-[ ]+)*")
+_DASH = re.compile(r"[ ]*-(?:[ ]+|(?=[\r\n])|$)")  # one entry's dash and the spaces after it
 
 
 def _eol(text: str, pos: int, hi: int) -> int:
@@ -206,9 +208,16 @@ class _Block:
             if parent is not None and _closed(text, parent, lo, top.start()):
                 return at  # the value is empty: its first line belongs to what follows
             if isinstance(segment, int):
-                if entry or not dash:
+                if entry:  # "- - a": a sequence as an entry of a sequence
+                    nested = self._nested(top, hi)
+                    if nested is None:
+                        return at  # not a sequence
+                    first_entry, indent = nested
+                elif dash:
+                    first_entry, indent = top.start(), len(top.group(1))
+                else:
                     return at  # not a sequence
-                found = self._entry(top, hi, segment, parent)
+                found = self._entry(first_entry, indent, hi, segment, parent)
                 if found is None:
                     return at
                 lo, hi = found
@@ -258,22 +267,43 @@ class _Block:
             return m.start(), eol
         return None
 
-    def _entry(self, top: re.Match[str], hi: int, n: int, parent: int | None) -> tuple[int, int] | None:
-        """The region of entry ``n`` of the sequence whose first line is ``top`` (the value of a
-        key at column ``parent``, when it is one)."""
+    def _nested(self, top: re.Match[str], hi: int) -> tuple[int, int] | None:
+        """``(line of its first entry, column of its dashes)`` when the entry whose first line is
+        ``top`` holds a sequence: ``- - a`` on one line, or ``-`` alone with ``- a`` below."""
+        text = self.text
+        begin = top.start() + 1
+        eol = _eol(text, begin, hi)
+        dash = _DASH.match(text, begin, eol)
+        if dash is None:
+            return None
+        if dash.end() >= eol or text[dash.end()] in "\r#":  # "-" alone: the content starts below
+            below = _FIRST.search(text, eol, hi)
+            if below is None or _DASH.match(text, below.end(), _eol(text, below.end(), hi)) is None:
+                return None
+            return below.start(), len(below.group(1))
+        if _DASH.match(text, dash.end(), eol) is None:
+            return None
+        return top.start(), dash.end() - begin
+
+    def _entry(self, first: int, indent: int, hi: int, n: int, parent: int | None) -> tuple[int, int] | None:
+        """The region of entry ``n`` of the sequence whose dashes sit at column ``indent`` and
+        whose first entry is on the line at ``first`` (the value of a key at column ``parent``,
+        when it is one)."""
+        text = self.text
+        starts = itertools.chain((first,), (m.start() for m in _entries(indent).finditer(text, first + 1, hi)))
         start = None
-        for i, m in enumerate(_entries(len(top.group(1))).finditer(self.text, top.start(), hi)):
+        for i, at in enumerate(starts):
             if start is not None:
-                if parent is not None and _closed(self.text, parent, start, m.start()):
-                    break  # the sequence ended before this entry: entry n is its last
-                return start, m.start()
+                if parent is not None and _closed(text, parent, start, at):
+                    break  # the sequence ended before this line: entry n is its last
+                return start, at
             if i == n:
-                if parent is not None and _closed(self.text, parent, top.start(), m.start()):
+                if parent is not None and _closed(text, parent, first, at):
                     return None
-                start = m.start()
+                start = at
         if start is None:
             return None
-        end = _block_end(parent).search(self.text, start + 1, hi) if parent is not None else None
+        end = _block_end(parent).search(text, start + 1, hi) if parent is not None else None
         return start, end.start() if end else hi
 
 
