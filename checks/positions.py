@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from typing import Any
 
 Text = str | bytes
 
@@ -43,9 +44,10 @@ class Place:
         self.end = end
         self.line = line
         self.end_line = end_line
-        # path -> line, for the fields already resolved: an object that fails several checks is
-        # often asked for the same container (per process: each check worker keeps its own)
-        self.memo: dict[str, int] | None = None
+        # The fields already resolved (path -> line) and where path prefixes led (segments ->
+        # state): an object that fails several checks is asked about the same container again
+        # and again. Per process: each check worker fills its own.
+        self.memo: dict[Any, Any] | None = None
 
     def __repr__(self) -> str:
         return f"Place(lines {self.line}-{self.end_line}, chars {self.start}-{self.end})"
@@ -137,7 +139,20 @@ def _field_line(place: Place, path: str) -> int:
     opener = text[first.end() : first.end() + 1]
     if opener == "[":
         return place.line
-    at = (_Json if opener == "{" else _Block)(text).resolve(segments, first)
+    reader = (_Json if opener == "{" else _Block)(text)
+    # The memo also keeps where each path prefix led (``spec.template.spec.containers[0]``): the
+    # paths a failing object is asked for share their container, so most lookups take two steps.
+    memo = place.memo if place.memo is not None else {}
+    done = len(segments)
+    while done and segments[:done] not in memo:
+        done -= 1
+    state = memo[segments[:done]] if done else reader.start(first)
+    for n in range(done, len(segments)):
+        following = reader.step(state, segments[n])
+        if following is None:
+            break  # the deepest part of the path that is there
+        state = memo[segments[: n + 1]] = following
+    at = state[0]
     return place.line + text.count("\n", 0, at)
 
 
@@ -156,9 +171,15 @@ def _eol(text: str, pos: int, hi: int) -> int:
 
 
 @functools.lru_cache(maxsize=2048)
-def _block_key(key: str, col: int) -> re.Pattern[str]:
+def _block_key(key: str, col: int, parent: int | None) -> re.Pattern[str]:
+    """``key:`` at column ``col`` - or, inside the value of a key at column ``parent``, whichever
+    comes first of it and the line that closes that value (group ``end``): one scan, not two."""
     k = re.escape(key)
-    return re.compile(rf"""\n([ -]{{{col}}})(?:{k}|"{k}"|'{k}')[ \t]*:(?=[ \t\r\n]|\Z)""")
+    found = rf"""(?P<prefix>[ -]{{{col}}})(?:{k}|"{k}"|'{k}')[ \t]*:(?=[ \t\r\n]|\Z)"""
+    if parent is None:
+        return re.compile(rf"\n{found}")
+    fewer = rf"[ ]{{0,{parent - 1}}}[^ \t\r\n#]|" if parent else ""
+    return re.compile(rf"\n(?:(?P<end>{fewer}[ ]{{{parent}}}[^ \t\r\n#-])|{found})")
 
 
 @functools.lru_cache(maxsize=256)
@@ -192,52 +213,48 @@ class _Block:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def resolve(self, segments: tuple[str | int, ...], first: re.Match[str]) -> int:
+    # A state: (the line of the deepest part found, lo, hi, entry, parent). ``[lo, hi)`` is the
+    # region being read: the object itself, an entry of a sequence (a mapping whose first key may
+    # follow the entry's dash: ``entry``), or a key's block value (a mapping, or a sequence when it
+    # starts with a dash) - ``parent`` is that key's column. The value's end is not searched for
+    # (that would scan the whole block): what is found inside it is checked not to lie beyond it.
+    State = tuple[int, int, int, bool, "int | None"]
+
+    def start(self, first: re.Match[str]) -> State:
+        return first.start(), 0, len(self.text), self.text.startswith("-", first.end()), None
+
+    def step(self, state: State, segment: str | int) -> State | None:
+        """Where ``segment`` leads from ``state``; None when it is not there."""
         text = self.text
-        at = first.start()
-        # The region being read: the object itself, an entry of a sequence (a mapping whose first
-        # key may follow the entry's dash), or a key's block value (a mapping, or a sequence when
-        # it starts with a dash).
-        lo, hi, entry = 0, len(text), text.startswith("-", first.end())
-        parent: int | None = None  # the column of the key whose value [lo, ...) is, if any
-        for segment in segments:
-            top = _FIRST.search(text, lo, hi)
-            if top is None:
-                return at
-            dash = text.startswith("-", top.end())
-            if parent is not None and _closed(text, parent, lo, top.start()):
-                return at  # the value is empty: its first line belongs to what follows
-            if isinstance(segment, int):
-                if entry:  # "- - a": a sequence as an entry of a sequence
-                    nested = self._nested(top, hi)
-                    if nested is None:
-                        return at  # not a sequence
-                    first_entry, indent = nested
-                elif dash:
-                    first_entry, indent = top.start(), len(top.group(1))
-                else:
-                    return at  # not a sequence
-                found = self._entry(first_entry, indent, hi, segment, parent)
-                if found is None:
-                    return at
-                lo, hi = found
-                at, entry, parent = lo, True, None
-                continue
-            if dash and not entry:
-                return at  # a sequence, not a mapping
-            col = self._key_column(top, hi)
-            key = None if col is None else self._key(lo, hi, col, segment, parent)
-            if key is None:
-                return at
-            at, value = key
-            if value is None:  # an inline or block scalar, or a flow collection: nothing below
-                lo = hi = at
-                continue
-            # The value's block ends at the first line that closes it (see _block_end); rather
-            # than search for that end now (scanning the whole block), what is found inside it
-            # is checked not to lie beyond it.
-            lo, entry, parent = value, False, col
-        return at
+        _, lo, hi, entry, parent = state
+        top = _FIRST.search(text, lo, hi)
+        if top is None:
+            return None
+        if parent is not None and _closed(text, parent, lo, top.start()):
+            return None  # the value is empty: its first line belongs to what follows
+        dash = text.startswith("-", top.end())
+        if isinstance(segment, int):
+            if entry:  # "- - a": a sequence as an entry of a sequence
+                nested = self._nested(top, hi)
+                if nested is None:
+                    return None  # not a sequence
+                first_entry, indent = nested
+            elif dash:
+                first_entry, indent = top.start(), len(top.group(1))
+            else:
+                return None  # not a sequence
+            found = self._entry(first_entry, indent, hi, segment, parent)
+            return None if found is None else (found[0], found[0], found[1], True, None)
+        if dash and not entry:
+            return None  # a sequence, not a mapping
+        col = self._key_column(top, hi)
+        key = None if col is None else self._key(lo, hi, col, segment, parent)
+        if key is None:
+            return None
+        at, value = key
+        if value is None:  # an inline or block scalar, or a flow collection: nothing below
+            return at, at, at, False, None
+        return at, value, hi, False, col
 
     def _key_column(self, top: re.Match[str], hi: int) -> int | None:
         """The column of the keys of the mapping whose first line is ``top``."""
@@ -253,10 +270,10 @@ class _Block:
     def _key(self, lo: int, hi: int, col: int, key: str, parent: int | None) -> tuple[int, int | None] | None:
         """``(the key's line, where its block value starts or None)``; None when absent."""
         text = self.text
-        for m in _block_key(key, col).finditer(text, lo, hi):
-            if parent is not None and _closed(text, parent, lo, m.start()):
-                return None  # past the end of the value it was looked for in
-            if _DASHES.fullmatch(m.group(1)) is None:
+        for m in _block_key(key, col, parent).finditer(text, lo, hi):
+            if parent is not None and m.group("end") is not None:
+                return None  # the value it was looked for in ended first
+            if _DASHES.fullmatch(m.group("prefix")) is None:
                 continue  # "-x:" is a key that starts with a dash, not an entry's dash
             eol = _eol(text, m.end(), hi)
             rest = text[m.end() : eol].strip()
@@ -331,47 +348,49 @@ class _Json:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def resolve(self, segments: tuple[str | int, ...], first: re.Match[str]) -> int:
+    # A state: (the line of the deepest part found, lo, hi, the collection [lo, hi) is: "{", "["
+    # or "" for a scalar or a collection on one line).
+    State = tuple[int, int, int, str]
+
+    def start(self, first: re.Match[str]) -> State:
+        return first.start(), _eol(self.text, first.end(), len(self.text)), len(self.text), "{"
+
+    def step(self, state: State, segment: str | int) -> State | None:
+        """Where ``segment`` leads from ``state``; None when it is not there."""
         text = self.text
-        at = first.start()
-        lo, hi = _eol(text, first.end(), len(text)), len(text)  # the lines inside the object's "{"
-        container = "{"
-        for segment in segments:
-            if isinstance(segment, int):
-                if container != "[":
-                    return at
-                top = _FIRST.search(text, lo, hi)
-                if top is None:
-                    return at
-                indent = len(top.group(1))
-                found = _json_elements(indent).finditer(text, top.start(), hi)
-                element = next((m for i, m in enumerate(found) if i == segment), None)
-                if element is None:
-                    return at
-                at = element.start()
-                eol = _eol(text, at + 1, hi)
-                opener = text[at + 1 : eol].strip()
-                if opener not in ("{", "["):
-                    return at  # a scalar element, or a collection on one line: the path ends here
-                container, lo, hi = opener, eol, self._close(eol, hi, indent)
-                continue
-            if container != "{":
-                return at
-            first_key = _JSON_FIRST_KEY.search(text, lo, hi)
-            if first_key is None:
-                return at
-            col = len(first_key.group(1))
-            m = _json_key(segment, col).search(text, lo, hi)
-            if m is None:
-                return at
-            at = m.start()
-            eol = _eol(text, m.end(), hi)
-            value = text[m.end() : eol].rstrip().rstrip(",")
-            if value not in ("{", "["):
-                container = ""  # a scalar, or a collection on one line
-                continue
-            container, lo, hi = value, eol, self._close(eol, hi, col)
-        return at
+        _, lo, hi, container = state
+        if isinstance(segment, int):
+            if container != "[":
+                return None
+            top = _FIRST.search(text, lo, hi)
+            if top is None:
+                return None
+            indent = len(top.group(1))
+            found = _json_elements(indent).finditer(text, top.start(), hi)
+            element = next((m for i, m in enumerate(found) if i == segment), None)
+            if element is None:
+                return None
+            at = element.start()
+            eol = _eol(text, at + 1, hi)
+            opener = text[at + 1 : eol].strip()
+            if opener not in ("{", "["):
+                return at, at, at, ""  # a scalar element, or a collection on one line
+            return at, eol, self._close(eol, hi, indent), opener
+        if container != "{":
+            return None
+        first_key = _JSON_FIRST_KEY.search(text, lo, hi)
+        if first_key is None:
+            return None
+        col = len(first_key.group(1))
+        m = _json_key(segment, col).search(text, lo, hi)
+        if m is None:
+            return None
+        at = m.start()
+        eol = _eol(text, m.end(), hi)
+        value = text[m.end() : eol].rstrip().rstrip(",")
+        if value not in ("{", "["):
+            return at, at, at, ""  # a scalar, or a collection on one line
+        return at, eol, self._close(eol, hi, col), value
 
     def _close(self, lo: int, hi: int, col: int) -> int:
         """Where the collection opened on the line ending at ``lo``, at indentation ``col``, closes."""
