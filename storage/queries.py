@@ -37,10 +37,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, true, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
+from storage import listing
 from storage.db import Database
 from storage.enums import STATUSES, RunState, Trigger
 from storage.models import assessments_table as A
@@ -394,8 +395,10 @@ def list_assessments(db: Database, q: AssessmentQuery) -> Page:
     with db.read() as conn:
         run: dict[str, Any] | None = None
         where = _filters(q)
+        filters = and_(true(), *where)
         if q.run_id is not None or q.since is None:
             run = _resolve(conn, q.run_id, q.cluster_id)
+            run_ids = [run["run_id"]]
             where.append(A.c.run_id == run["run_id"])
             scope = {"run_id": run["run_id"], "cluster_id": run["cluster_id"]}
         else:
@@ -406,22 +409,27 @@ def list_assessments(db: Database, q: AssessmentQuery) -> Page:
             runs = select(R.c.run_id).where(or_(R.c.completed_at.is_(None), R.c.completed_at >= since))
             if q.cluster_id is not None:
                 runs = runs.where(R.c.cluster_id == q.cluster_id)
+            run_ids = [r[0] for r in conn.execute(runs.order_by(R.c.run_id))]
             where.append(A.c.run_id.in_(runs.scalar_subquery()))
             scope = {"since": since.isoformat(), "cluster_id": q.cluster_id}
         base = and_(*where)
+        if q.sort == "severity":
+            # Check by check (storage/listing.py): a page reads only the checks it shows.
+            after = tuple(decode_cursor(q.cursor, q.fingerprint(), 2)) if q.cursor else None
+            found = listing.page(conn, filters, run_ids, q.limit, q.offset, after)  # type: ignore[arg-type]
+            if found is None:
+                raise QueryError("the result this cursor continues from no longer exists: start again without it")
+            items, more, counted = found
+            total = (counted or 0) if run else None
+            cursor = encode_cursor(q.fingerprint(), [items[-1]["run_id"], items[-1]["id"]]) if more else None
+            return Page(
+                items=items, limit=q.limit, offset=q.offset, next_cursor=cursor, total=total, run=run, scope=scope
+            )
         query: Select[Any] = select(A).where(base)
-        order = _result_order(q.sort)
         if q.cursor:
             last_run, last_id = decode_cursor(q.cursor, q.fingerprint(), 2)
-            if q.sort == "id":
-                query = query.where(tuple_(A.c.run_id, A.c.id) > tuple_(last_run, last_id))
-            else:
-                # Where the last page ended, in this order: that row's own sort values.
-                last = conn.execute(select(*order).where(A.c.id == last_id, A.c.run_id == last_run)).first()
-                if last is None:
-                    raise QueryError("the result this cursor continues from no longer exists: start again without it")
-                query = query.where(tuple_(*order) > tuple_(*last))
-        query = query.order_by(*order)
+            query = query.where(tuple_(A.c.run_id, A.c.id) > tuple_(last_run, last_id))
+        query = query.order_by(A.c.run_id, A.c.id)
         if q.limit:
             query = query.limit(q.limit + 1)
         if q.offset:
@@ -433,27 +441,6 @@ def list_assessments(db: Database, q: AssessmentQuery) -> Page:
         total = conn.execute(select(func.count()).select_from(A).where(base)).scalar_one() if run else None
     cursor = encode_cursor(q.fingerprint(), [items[-1]["run_id"], items[-1]["id"]]) if more else None
     return Page(items=items, limit=q.limit, offset=q.offset, next_cursor=cursor, total=total, run=run, scope=scope)
-
-
-_SEVERITY_RANK = case({s: i for i, s in enumerate(SEVERITIES)}, value=A.c.severity, else_=len(SEVERITIES))
-
-
-def _result_order(sort: str) -> tuple[ColumnElement[Any], ...]:
-    """The ORDER BY of a result listing (see the module docstring). NULLs read as empty text, so
-    the order (and a cursor's comparison) is the same on SQLite and PostgreSQL, which sort NULLs
-    at opposite ends."""
-    if sort == "id":
-        return (A.c.run_id, A.c.id)
-    return (
-        A.c.run_id,
-        _SEVERITY_RANK,
-        A.c.check_id,
-        func.coalesce(A.c.object_kind, ""),
-        func.coalesce(A.c.object_namespace, ""),
-        func.coalesce(A.c.object_name, ""),
-        func.coalesce(A.c.container, ""),
-        A.c.id,
-    )
 
 
 def get_result(db: Database, result_id: str) -> dict[str, Any]:

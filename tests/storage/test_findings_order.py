@@ -92,3 +92,28 @@ def test_the_ui_findings_come_most_severe_first_with_everything_a_reader_needs(d
     assert len(cost) == 2 and cost[0]["check_failing"] == 7
     assert {"check_name", "remediation", "source", "source_line", "field_line", "pillar"} <= set(rows[0])
     assert [t[0] for t in top_failing_checks(db, run_id)][:2] == ["SEC-009", "SEC-002"]
+
+
+@pytest.mark.parametrize("size", [2, 5])
+def test_pages_across_runs_walk_run_by_run_the_same_by_cursor_and_by_offset(db: Database, size: int) -> None:
+    first, second = new_run(db), new_run(db)
+    for rid in (first, second):
+        with ResultWriter(db, rid) as writer:
+            for n, (check_id, severity) in enumerate(CHECKS):
+                writer.add(_meta(check_id, severity), [row("failing", i) for i in range(n % 3 + 1)], AT, n)
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    everything = list_assessments(db, AssessmentQuery(cluster_id="c1", since=since, limit=0)).items
+    mine = [r for r in everything if r["run_id"] in (first, second)]
+    assert [r["run_id"] for r in mine] == sorted(r["run_id"] for r in mine)
+    assert mine == sorted(mine, key=lambda r: (r["run_id"], *_key(r)))
+    by_cursor, cursor = [], None
+    while True:
+        page = list_assessments(db, AssessmentQuery(cluster_id="c1", since=since, limit=size, cursor=cursor))
+        by_cursor += page.items
+        if (cursor := page.next_cursor) is None:
+            break
+    by_offset, offset = [], 0
+    while items := list_assessments(db, AssessmentQuery(cluster_id="c1", since=since, limit=size, offset=offset)).items:
+        by_offset += items
+        offset += size
+    assert [r["id"] for r in by_cursor] == [r["id"] for r in by_offset] == [r["id"] for r in everything]
