@@ -6,8 +6,8 @@ The helpers fill in kind/namespace/name/source from the object, so a check body 
 They also record where the verdict points in the manifest (checks/positions.py): every result of a
 manifest object carries the object's lines; a failing or warning result also carries the field
 it is about - ``field=`` when the check names it (``w.container_path(c, "securityContext.
-privileged")``), else the container's own path when ``container=`` is given - and that field's
-line, resolved now from the parsed text. Passing results never pay for a field lookup.
+privileged")``), else the container's own path when ``container=`` is given - and a failing one
+that field's line, resolved now from the parsed text. Other results never pay for a field lookup.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from checks.positions import field_line
 from checks.snapshot import K8sObject, Snapshot, Workload, container_path, pod_template
 
 Subject = K8sObject | Workload | None
-# Verdicts that point somewhere a person must look: they get a field path and its line.
+# Verdicts that point somewhere a person must look get the field's path; failing ones its line too.
 LOCATED = frozenset({Status.FAILING, Status.WARNING})
 RESOLVED = frozenset({Status.FAILING})
 
