@@ -2,6 +2,12 @@
 
 The helpers fill in kind/namespace/name/source from the object, so a check body reads as its rule:
 ``yield ctx.fail(w, "privileged container", container=c["name"])``.
+
+They also record where the verdict points in the manifest (checks/positions.py): every result of a
+manifest object carries the object's lines; a failing or warning result also carries the field
+it is about - ``field=`` when the check names it (``w.container_path(c, "securityContext.
+privileged")``), else the container's own path when ``container=`` is given - and a failing one
+that field's line, resolved now from the parsed text. Other results never pay for a field lookup.
 """
 
 from __future__ import annotations
@@ -10,9 +16,13 @@ from typing import Any
 
 from checks.config import Config
 from checks.model import CheckDefinition, Result, SkipReason, Status
-from checks.snapshot import K8sObject, Snapshot, Workload
+from checks.positions import field_line
+from checks.snapshot import K8sObject, Snapshot, Workload, container_path, pod_template
 
 Subject = K8sObject | Workload | None
+# Verdicts that point somewhere a person must look get the field's path; failing ones its line too.
+LOCATED = frozenset({Status.FAILING, Status.WARNING})
+RESOLVED = frozenset({Status.FAILING})
 
 
 class CheckContext:
@@ -45,11 +55,12 @@ class CheckContext:
         container: str | None = None,
         reason: str | None = None,
         details: Any = None,
+        field: str | None = None,
     ) -> Result:
         obj = subject.obj if isinstance(subject, Workload) else subject
         if obj is None:
-            return Result(status, message, container=container, reason=reason, details=details)
-        return Result(
+            return Result(status, message, container=container, reason=reason, details=details, field_path=field)
+        result = Result(
             status,
             message,
             kind=obj.kind,
@@ -60,6 +71,19 @@ class CheckContext:
             source=obj.where or None,
             details=details,
         )
+        place = obj.place
+        if place is not None:
+            result.line, result.end_line = place.line, place.end_line
+        if status in LOCATED:
+            if field is None and container is not None:
+                field = _container_field(subject, obj, container)
+            if field:
+                result.field_path = field
+                if status in RESOLVED:
+                    result.field_line = field_line(place, field)
+        elif field:
+            result.field_path = field
+        return result
 
     def ok(self, subject: Subject, message: str = "", **kw: Any) -> Result:
         return self.result(subject, Status.PASSING, message, **kw)
@@ -75,3 +99,11 @@ class CheckContext:
 
     def error(self, subject: Subject, message: str, **kw: Any) -> Result:
         return self.result(subject, Status.ERROR, message, **kw)
+
+
+def _container_field(subject: Subject, obj: K8sObject, container: str) -> str | None:
+    """The path of the container a verdict names, when the object has it in its pod spec."""
+    if isinstance(subject, Workload):
+        return subject.container_path(container)
+    template = pod_template(obj)
+    return container_path(obj.kind, template[0], container) if template else None

@@ -621,4 +621,8 @@ def _exempted(r: Result, g: Grant) -> Result:
         source=r.source,
         details=details,
         remediation=r.remediation,
+        line=r.line,
+        end_line=r.end_line,
+        field_path=r.field_path,
+        field_line=r.field_line,
     )

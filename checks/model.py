@@ -132,6 +132,12 @@ class Result:
 
     ``kind``/``namespace``/``name`` are empty for check-level rows (for example a live-only check
     skipped on manifests, or an error because a resource could not be listed).
+
+    Positions (manifest objects only, 1-based, recorded at run time by :mod:`checks.positions`):
+    ``line``/``end_line`` are the object's first and last content lines in its file;
+    ``field_path`` the field the verdict is about, when the check can say
+    (``spec.template.spec.containers[0].securityContext.privileged``), and ``field_line`` that
+    field's line (or the line of the deepest part of the path the object has).
     """
 
     status: Status
@@ -144,6 +150,10 @@ class Result:
     source: str | None = None
     details: Any = None
     remediation: str | None = None
+    line: int | None = None
+    end_line: int | None = None
+    field_path: str | None = None
+    field_line: int | None = None
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -157,6 +167,10 @@ class Result:
             "source": self.source,
             "details": self.details,
             "remediation": self.remediation,
+            "source_line": self.line,
+            "source_end_line": self.end_line,
+            "field_path": self.field_path,
+            "field_line": self.field_line,
         }
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.fieldwalk import MAX_TEXT, FieldProblem, describe, normalise, shorten
+from checks.positions import field_line
 from checks.schema import TypeSchema, library
 from checks.snapshot import K8sObject
 
@@ -49,6 +50,7 @@ class MalformedObject:
     total: int  # problems found; only the first MAX_PROBLEMS are kept
     schema: str  # what it was checked against, e.g. "Kubernetes 1.37 apps/v1 Deployment"
     _message: str = field(default="", repr=False)
+    _position: tuple[int | None, int | None, str | None, int | None] | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
@@ -79,6 +81,20 @@ class MalformedObject:
             where = f" ({self.where})" if self.where else ""
             self._message = f"{self.ref}{where}: {shown}"
         return self._message
+
+    def position(self) -> tuple[int | None, int | None, str | None, int | None]:
+        """``(line, end_line, field path, field line)`` of the first wrongly typed field, found once
+        (every check that would have read the object reports it)."""
+        if self._position is None:
+            place = self.obj.place
+            path = self.problems[0].path if self.problems and self.problems[0].path else None
+            self._position = (
+                place.line if place is not None else None,
+                place.end_line if place is not None else None,
+                path,
+                field_line(place, path) if path else None,
+            )
+        return self._position
 
     def summary(self) -> str:
         """The input problem it is, as reported with documents that do not parse (``skipped input``)."""

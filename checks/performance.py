@@ -122,7 +122,12 @@ def _requests_missing(ctx: CheckContext, resource: str) -> Iterator[Result]:
                     details={"limitRange": lr_name, "defaultRequest": default},
                 )
             else:
-                yield ctx.fail(w, f"container {name} has no resources.requests.{resource}", container=name)
+                yield ctx.fail(
+                    w,
+                    f"container {name} has no resources.requests.{resource}",
+                    container=name,
+                    field=w.container_path(c, f"resources.requests.{resource}"),
+                )
 
 
 @check(
@@ -227,7 +232,12 @@ def memory_limit_missing(ctx: CheckContext) -> Iterator[Result]:
                 yield ctx.error(w, str(exc), container=name)
                 continue
             if value is None:
-                yield ctx.fail(w, f"container {name} has no resources.limits.memory", container=name)
+                yield ctx.fail(
+                    w,
+                    f"container {name} has no resources.limits.memory",
+                    container=name,
+                    field=w.container_path(c, "resources.limits.memory"),
+                )
             else:
                 yield ctx.ok(w, container=name)
 

@@ -162,9 +162,11 @@ def readiness_probe_missing(ctx: CheckContext) -> Iterator[Result]:
         if not bad:
             yield ctx.ok(w)
         elif _selected_by_service(selectors, w):
-            yield ctx.fail(w, f"no readinessProbe and a Service routes to it: {names}", container=bad[0], details=bad)
+            message = f"no readinessProbe and a Service routes to it: {names}"
+            yield ctx.fail(w, message, container=bad[0], details=bad, field=w.container_path(bad[0], "readinessProbe"))
         else:
-            yield ctx.warn(w, f"no readinessProbe (no Service selects it): {names}", container=bad[0], details=bad)
+            message = f"no readinessProbe (no Service selects it): {names}"
+            yield ctx.warn(w, message, container=bad[0], details=bad, field=w.container_path(bad[0], "readinessProbe"))
 
 
 @check(
@@ -200,7 +202,8 @@ def liveness_probe_missing(ctx: CheckContext) -> Iterator[Result]:
             continue
         bad = [_name(c) for c in w.long_running_containers() if not c.get("livenessProbe")]
         if bad:
-            yield ctx.warn(w, f"no livenessProbe: {', '.join(bad)}", container=bad[0], details=bad)
+            message = f"no livenessProbe: {', '.join(bad)}"
+            yield ctx.warn(w, message, container=bad[0], details=bad, field=w.container_path(bad[0], "livenessProbe"))
         else:
             yield ctx.ok(w)
 
@@ -288,12 +291,15 @@ def mutable_image_tag(ctx: CheckContext) -> Iterator[Result]:
     """
     for w in ctx.snap.workloads():
         bad = []
+        field = None
         for c in w.containers(include_ephemeral=ctx.live):
             image = c.get("image")
             if not image or parse_image(str(image)).mutable:
                 bad.append(f"{_name(c)} ({image or 'no image'})")
+                field = field or w.container_path(c, "image")
         if bad:
-            yield ctx.fail(w, f"mutable image reference: {', '.join(bad)}", container=bad[0].split(" ")[0], details=bad)
+            message = f"mutable image reference: {', '.join(bad)}"
+            yield ctx.fail(w, message, container=bad[0].split(" ")[0], details=bad, field=field)
         else:
             yield ctx.ok(w)
 
@@ -647,12 +653,13 @@ def selector_mismatch(ctx: CheckContext) -> Iterator[Result]:
             if w.kind == "Job":
                 yield ctx.ok(w)
             else:
-                yield ctx.fail(w, "spec.selector is missing or empty")
+                yield ctx.fail(w, "spec.selector is missing or empty", field="spec.selector")
         elif selector_matches(selector, w.pod_labels):
             yield ctx.ok(w)
         else:
             details = {"selector": selector, "labels": w.pod_labels}
-            yield ctx.fail(w, "spec.selector does not match spec.template.metadata.labels", details=details)
+            message = "spec.selector does not match spec.template.metadata.labels"
+            yield ctx.fail(w, message, details=details, field="spec.selector")
 
 
 class _PodLabelIndex:
@@ -945,7 +952,8 @@ def hpa_bounds(ctx: CheckContext) -> Iterator[Result]:
         low = 1 if low is None else int(low)
         high = hpa.spec.get("maxReplicas")
         if high is not None and int(high) <= low:
-            yield ctx.fail(hpa, f"maxReplicas {high} ≤ minReplicas {low}: the HPA cannot scale")
+            message = f"maxReplicas {high} ≤ minReplicas {low}: the HPA cannot scale"
+            yield ctx.fail(hpa, message, field="spec.maxReplicas")
         elif low < threshold:
             yield ctx.warn(hpa, f"minReplicas {low} is below {threshold}")
         else:
@@ -1151,7 +1159,7 @@ def statefulset_headless_service(ctx: CheckContext) -> Iterator[Result]:
         name = w.obj.spec.get("serviceName")
         svc = ctx.snap.get("Service", w.namespace, name) if name else None
         if not name:
-            yield ctx.fail(w, "spec.serviceName is empty")
+            yield ctx.fail(w, "spec.serviceName is empty", field="spec.serviceName")
         elif svc is None:
             yield _missing(ctx, w, f"Service {name} does not exist")
         elif svc.spec.get("clusterIP") != "None":

@@ -111,6 +111,7 @@ def quarantined(check: CheckDefinition, snapshot: Snapshot) -> list[Result]:
 
 
 def malformed_result(m: MalformedObject) -> Result:
+    line, end_line, path, path_line = m.position()
     return Result(
         Status.ERROR,
         m.message(),
@@ -120,4 +121,8 @@ def malformed_result(m: MalformedObject) -> Result:
         reason=MALFORMED,
         source=m.where or None,
         details={"schema": m.schema, "problems": [p.as_dict() for p in m.problems], "problems_total": m.total},
+        line=line,
+        end_line=end_line,
+        field_path=path,
+        field_line=path_line,
     )

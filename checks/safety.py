@@ -63,6 +63,8 @@ class Culprit:
             reason=REASON,
             source=obj.where or None,
             details={"exception": type(self.error).__name__, "message": text},
+            line=obj.place.line if obj.place is not None else None,
+            end_line=obj.place.end_line if obj.place is not None else None,
         )
 
 

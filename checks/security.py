@@ -44,14 +44,21 @@ def privileged_container(ctx: CheckContext) -> Iterator[Result]:
     for w in ctx.snap.workloads():
         pod_host_process = ((w.pod_spec.get("securityContext") or {}).get("windowsOptions") or {}).get("hostProcess")
         bad = []
+        field = None
         for c in w.containers(include_ephemeral=ctx.live):
             sc = c.get("securityContext") or {}
             host_process = (sc.get("windowsOptions") or {}).get("hostProcess", pod_host_process)
             if sc.get("privileged") is True or host_process is True:
                 bad.append(c.get("name", "?"))
+                if field is None:
+                    field = (
+                        w.container_path(c, "securityContext.privileged")
+                        if sc.get("privileged") is True
+                        else _sc_field(w, c, "windowsOptions.hostProcess")
+                    )
         if bad:
             message = f"privileged or HostProcess container(s): {', '.join(bad)}"
-            yield ctx.fail(w, message, container=bad[0], details=bad)
+            yield ctx.fail(w, message, container=bad[0], details=bad, field=field)
         else:
             yield ctx.ok(w)
 
@@ -90,22 +97,36 @@ def _caps(values: object) -> list[str]:
     return out
 
 
-Finding = tuple[str | None, str]  # (container name, or None for a pod-level field; reason)
+# (container name, or None for a pod-level field; reason[; the field's path in the object])
+Finding = tuple[str | None, str] | tuple[str | None, str, str | None]
 
 
 def _verdict(ctx: CheckContext, w: Workload, fails: list[Finding], warns: list[Finding]) -> Result:
-    """One workload-level result from findings ``(container, reason)``.
+    """One workload-level result from findings ``(container, reason[, field path])``.
 
-    Failing wins over warning; the first offender goes in ``container=`` and every finding in
+    Failing wins over warning; the first offender goes in ``container=`` (and its field, when the
+    finding names one, in ``field=``: the line a report points at) and every finding in
     ``details`` so a report can list them all.
     """
     for status_fn, found in ((ctx.fail, fails), (ctx.warn, warns)):
         if found:
-            message = "; ".join(f"{name or 'pod'}: {why}" for name, why in found)
-            details = [{"container": name, "reason": why} for name, why in found]
-            first = next((name for name, _ in found if name), None)
-            return status_fn(w, message, container=first, details=details)
+            message = "; ".join(f"{f[0] or 'pod'}: {f[1]}" for f in found)
+            details = [{"container": f[0], "reason": f[1]} for f in found]
+            first = next((f[0] for f in found if f[0]), None)
+            field = next((f[2] for f in found if len(f) > 2 and f[2]), None)
+            return status_fn(w, message, container=first, details=details, field=field)
     return ctx.ok(w)
+
+
+def _sc_field(w: Workload, c: dict, key: str) -> str | None:
+    """Where ``securityContext.<key>`` of container ``c`` is decided: the container's own field when
+    it sets it, else the pod's when that sets it (inherited), else the container's (unset there:
+    the report points at the container)."""
+    if key in (c.get("securityContext") or {}):
+        return w.container_path(c, f"securityContext.{key}")
+    if key in (w.pod_spec.get("securityContext") or {}):
+        return w.pod_path(f"securityContext.{key}")
+    return w.container_path(c, f"securityContext.{key}")
 
 
 def _misplaced(ctx: CheckContext, w: Workload, fields: tuple[str, ...]) -> Result | None:
@@ -168,11 +189,11 @@ def privilege_escalation(ctx: CheckContext) -> Iterator[Result]:
             sc = effective_security_context(w.pod_spec, c)
             ape = sc.get("allowPrivilegeEscalation")
             if sc.get("privileged") is True:
-                fails.append((_cname(c), "privileged (always allows escalation)"))
+                fails.append((_cname(c), "privileged (always allows escalation)", _sc_field(w, c, "privileged")))
             elif "SYS_ADMIN" in _caps((sc.get("capabilities") or {}).get("add")):
-                fails.append((_cname(c), "adds SYS_ADMIN (allows escalation)"))
+                fails.append((_cname(c), "adds SYS_ADMIN (allows escalation)", _sc_field(w, c, "capabilities")))
             elif ape is True:
-                fails.append((_cname(c), "allowPrivilegeEscalation: true"))
+                fails.append((_cname(c), "allowPrivilegeEscalation: true", _sc_field(w, c, "allowPrivilegeEscalation")))
             elif ape is None:
                 warns.append((_cname(c), "allowPrivilegeEscalation unset (defaults to allowed)"))
         yield _verdict(ctx, w, fails, warns)
@@ -228,11 +249,23 @@ def run_as_root(ctx: CheckContext) -> Iterator[Result]:
             if uid is not None and uid > 0:
                 continue
             if uid == 0 and non_root:
-                fails.append((_cname(c), "runAsNonRoot: true with runAsUser: 0 (the pod will not start)"))
+                fails.append(
+                    (
+                        _cname(c),
+                        "runAsNonRoot: true with runAsUser: 0 (the pod will not start)",
+                        _sc_field(w, c, "runAsUser"),
+                    )
+                )
             elif uid == 0:
-                fails.append((_cname(c), "runAsUser: 0 (root)"))
+                fails.append((_cname(c), "runAsUser: 0 (root)", _sc_field(w, c, "runAsUser")))
             elif not non_root:
-                fails.append((_cname(c), "cannot prove non-root: neither runAsUser > 0 nor runAsNonRoot: true"))
+                fails.append(
+                    (
+                        _cname(c),
+                        "cannot prove non-root: neither runAsUser > 0 nor runAsNonRoot: true",
+                        _sc_field(w, c, "runAsNonRoot"),
+                    )
+                )
         yield _verdict(ctx, w, fails, [])
 
 
@@ -268,14 +301,14 @@ def root_group(ctx: CheckContext) -> Iterator[Result]:
         fails: list[Finding] = []
         warns: list[Finding] = []
         if _as_int(pod_ctx.get("fsGroup")) == 0:
-            fails.append((None, "fsGroup: 0"))
+            fails.append((None, "fsGroup: 0", w.pod_path("securityContext.fsGroup")))
         if 0 in [_as_int(g) for g in pod_ctx.get("supplementalGroups") or []]:
-            fails.append((None, "supplementalGroups contains 0"))
+            fails.append((None, "supplementalGroups contains 0", w.pod_path("securityContext.supplementalGroups")))
         for c in w.containers(include_ephemeral=ctx.live):
             sc = effective_security_context(w.pod_spec, c)
             if "runAsGroup" in sc:
                 if _as_int(sc["runAsGroup"]) == 0:
-                    fails.append((_cname(c), "runAsGroup: 0"))
+                    fails.append((_cname(c), "runAsGroup: 0", _sc_field(w, c, "runAsGroup")))
             elif "runAsUser" in sc:
                 warns.append((_cname(c), "runAsUser set but runAsGroup unset (GID falls back to the image, often 0)"))
         yield _verdict(ctx, w, fails, warns)
@@ -365,7 +398,12 @@ def writable_root_fs(ctx: CheckContext) -> Iterator[Result]:
             if (c.get("securityContext") or {}).get("readOnlyRootFilesystem") is True:
                 yield ctx.ok(w, container=_cname(c))
             else:
-                yield ctx.fail(w, f"{_cname(c)}: root filesystem is writable", container=_cname(c))
+                yield ctx.fail(
+                    w,
+                    f"{_cname(c)}: root filesystem is writable",
+                    container=_cname(c),
+                    field=w.container_path(c, "securityContext.readOnlyRootFilesystem"),
+                )
 
 
 @check(
@@ -408,7 +446,13 @@ def capabilities_not_dropped(ctx: CheckContext) -> Iterator[Result]:
             if "NET_RAW" in dropped:
                 warns.append((_cname(c), "drops NET_RAW but not ALL"))
             else:
-                fails.append((_cname(c), "does not drop ALL capabilities"))
+                fails.append(
+                    (
+                        _cname(c),
+                        "does not drop ALL capabilities",
+                        w.container_path(c, "securityContext.capabilities.drop"),
+                    )
+                )
         yield _verdict(ctx, w, fails, warns)
 
 
@@ -469,7 +513,9 @@ def dangerous_capabilities(ctx: CheckContext) -> Iterator[Result]:
             bad = [cap for cap in added if cap in dangerous]
             other = [cap for cap in added if cap not in dangerous and cap != "NET_BIND_SERVICE"]
             if bad:
-                fails.append((_cname(c), f"adds {', '.join(bad)}"))
+                fails.append(
+                    (_cname(c), f"adds {', '.join(bad)}", w.container_path(c, "securityContext.capabilities.add"))
+                )
             elif other:
                 warns.append((_cname(c), f"adds {', '.join(other)}"))
         yield _verdict(ctx, w, fails, warns)
@@ -499,7 +545,9 @@ def host_pid_ipc(ctx: CheckContext) -> Iterator[Result]:
     for w in ctx.snap.workloads():
         shared = [f for f in ("hostPID", "hostIPC") if w.pod_spec.get(f) is True]
         if shared:
-            yield ctx.fail(w, f"pod shares the host namespace(s): {', '.join(shared)}", details=shared)
+            yield ctx.fail(
+                w, f"pod shares the host namespace(s): {', '.join(shared)}", details=shared, field=w.pod_path(shared[0])
+            )
         else:
             yield ctx.ok(w)
 
@@ -526,7 +574,9 @@ def host_network(ctx: CheckContext) -> Iterator[Result]:
     """Fail pods with ``hostNetwork: true`` (catalogue SEC-010)."""
     for w in ctx.snap.workloads():
         if w.pod_spec.get("hostNetwork") is True:
-            yield ctx.fail(w, "pod uses the host network namespace (hostNetwork: true)")
+            yield ctx.fail(
+                w, "pod uses the host network namespace (hostNetwork: true)", field=w.pod_path("hostNetwork")
+            )
         else:
             yield ctx.ok(w)
 
@@ -557,7 +607,14 @@ def host_port(ctx: CheckContext) -> Iterator[Result]:
         for c in w.containers(include_ephemeral=ctx.live):
             ports = [p for p in c.get("ports") or [] if isinstance(p, dict) and (_as_int(p.get("hostPort")) or 0) != 0]
             if ports:
-                fails.append((_cname(c), "hostPort " + ", ".join(str(p["hostPort"]) for p in ports)))
+                at = (c.get("ports") or []).index(ports[0])
+                fails.append(
+                    (
+                        _cname(c),
+                        "hostPort " + ", ".join(str(p["hostPort"]) for p in ports),
+                        w.container_path(c, f"ports[{at}].hostPort"),
+                    )
+                )
         yield _verdict(ctx, w, fails, [])
 
 
@@ -615,10 +672,16 @@ def host_path_volume(ctx: CheckContext) -> Iterator[Result]:
     """
     sensitive = {_norm_path(p) for p in ctx.setting("sensitive_host_paths", SENSITIVE_HOST_PATHS)}
     for w in ctx.snap.workloads():
+        volumes = w.pod_spec.get("volumes") or []
         host_paths = {
             v.get("name"): _norm_path((v.get("hostPath") or {}).get("path"))
-            for v in w.pod_spec.get("volumes") or []
+            for v in volumes
             if isinstance(v, dict) and v.get("hostPath") is not None
+        }
+        at = {
+            v.get("name"): w.pod_path(f"volumes[{i}].hostPath.path")
+            for i, v in enumerate(volumes)
+            if isinstance(v, dict)
         }
         if not host_paths:
             yield ctx.ok(w)
@@ -637,9 +700,11 @@ def host_path_volume(ctx: CheckContext) -> Iterator[Result]:
             writers = writable.get(vol, [])
             first = (writers or mounters.get(vol) or [None])[0]
             if path in sensitive:
-                fails.append((first, f"volume {vol} mounts sensitive host path {path}"))
+                fails.append((first, f"volume {vol} mounts sensitive host path {path}", at.get(vol)))
             elif writers:
-                fails.append((first, f"volume {vol} mounts host path {path} writable ({', '.join(writers)})"))
+                fails.append(
+                    (first, f"volume {vol} mounts host path {path} writable ({', '.join(writers)})", at.get(vol))
+                )
             elif vol in mounters:
                 warns.append((first, f"volume {vol} mounts host path {path} read-only"))
             else:
@@ -676,14 +741,16 @@ def runtime_socket(ctx: CheckContext) -> Iterator[Result]:
     """
     for w in ctx.snap.workloads():
         found = []
-        for v in w.pod_spec.get("volumes") or []:
+        field = None
+        for i, v in enumerate(w.pod_spec.get("volumes") or []):
             if not isinstance(v, dict) or v.get("hostPath") is None:
                 continue
             path = _norm_path((v.get("hostPath") or {}).get("path"))
             if _RUNTIME_SOCKET.search(path) or path == "/var/run/docker" or path.startswith("/var/run/docker/"):
                 found.append(f"{v.get('name')}: {path}")
+                field = field or w.pod_path(f"volumes[{i}].hostPath.path")
         if found:
-            yield ctx.fail(w, f"mounts the container runtime socket: {', '.join(found)}", details=found)
+            yield ctx.fail(w, f"mounts the container runtime socket: {', '.join(found)}", details=found, field=field)
         else:
             yield ctx.ok(w)
 

@@ -22,6 +22,7 @@ from checks.k8s import selector_matches
 
 if TYPE_CHECKING:
     from checks.objects import MalformedObject
+    from checks.positions import Place
 
 # Kinds whose pod template sits at spec.template (catalogue §2.1); CronJob is handled separately.
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job")
@@ -76,11 +77,14 @@ class K8sObject:
     shapes the input boundary (checks/objects.py) guarantees for the objects a snapshot admits.
     """
 
-    __slots__ = ("api_version", "index", "kind", "name", "namespace", "raw", "source", "uid")
+    __slots__ = ("api_version", "index", "kind", "name", "namespace", "place", "raw", "source", "uid")
 
-    def __init__(self, raw: dict[str, Any], source: str = "", index: int | None = None):
+    def __init__(
+        self, raw: dict[str, Any], source: str = "", index: int | None = None, place: Place | None = None
+    ) -> None:
         # Runs for every object parsed (10k+ per run): the common case (strings) costs no call.
         self.raw = raw
+        self.place = place  # where its text is in the manifest it came from (None: live, built)
         if type(raw) is not dict:
             raw = {}
         meta = raw.get("metadata")
@@ -195,8 +199,44 @@ class Workload:
         sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
         return sidecars + list(spec.get("containers") or [])
 
+    def pod_path(self, field: str | None = None) -> str:
+        """The path of the pod spec (or of ``field`` in it) in the object:
+        ``spec.template.spec.hostNetwork`` for a Deployment, ``spec.hostNetwork`` for a Pod."""
+        base = POD_SPEC_PATHS.get(self.obj.kind, "spec")
+        return f"{base}.{field}" if field else base
+
+    def container_path(self, container: dict[str, Any] | str, field: str | None = None) -> str | None:
+        """The path of a container (the dict itself, or its name) or of ``field`` in it:
+        ``spec.template.spec.containers[1].securityContext.privileged``; None if it is not here."""
+        return container_path(self.obj.kind, self.pod_spec, container, field)
+
     def __repr__(self) -> str:
         return f"Workload({self.obj.ref})"
+
+
+# Where the pod spec sits in each workload kind (for field paths; Pod: "spec").
+POD_SPEC_PATHS = {
+    "Pod": "spec",
+    **dict.fromkeys(TEMPLATE_KINDS, "spec.template.spec"),
+    "CronJob": "spec.jobTemplate.spec.template.spec",
+}
+_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+
+
+def container_path(
+    kind: str, pod_spec: dict[str, Any], container: dict[str, Any] | str, field: str | None = None
+) -> str | None:
+    """``spec.template.spec.initContainers[0]`` (``.field``) for a container of a workload's pod
+    spec, found by identity or by name; None when the pod spec has no such container."""
+    for key in _CONTAINER_LISTS:
+        listed = pod_spec.get(key)
+        if not isinstance(listed, list):
+            continue
+        for i, c in enumerate(listed):
+            if c is container or (isinstance(container, str) and isinstance(c, dict) and c.get("name") == container):
+                path = f"{POD_SPEC_PATHS.get(kind, 'spec')}.{key}[{i}]"
+                return f"{path}.{field}" if field else path
+    return None
 
 
 def pod_template(obj: K8sObject) -> tuple[dict[str, Any], dict[str, Any]] | None:

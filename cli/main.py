@@ -47,8 +47,9 @@ def build_parser(prog: str = "kwa") -> argparse.ArgumentParser:
     ls = acts.add_parser(
         "list",
         help="results of a run (default: the latest run), filtered and paginated",
-        description="Results ordered by (run, id). Scope: --run, else --since across runs, else the latest run "
-        "(of --cluster).",
+        description="Findings first: results ordered by severity (critical to info), then check id, then object "
+        "(--sort id: the order the run stored them). Scope: --run, else --since across runs, else the latest "
+        "run (of --cluster).",
         epilog=EPILOG,
     )
     ls.add_argument("--run", metavar="RUN_ID", help="results of this run")
@@ -75,6 +76,12 @@ def build_parser(prog: str = "kwa") -> argparse.ArgumentParser:
         help="skip N results (offset pagination)",
     )
     ls.add_argument("--cursor", metavar="C", help="next_cursor of the previous page (cursor pagination)")
+    ls.add_argument(
+        "--sort",
+        choices=("severity", "id"),
+        default="severity",
+        help="severity (default): most severe first, then check id and object; id: the order results were stored",
+    )
     _output(ls, FORMATS)
     ls.set_defaults(handler=query.cmd_list)
 

@@ -67,6 +67,7 @@ def build_query(args: argparse.Namespace) -> AssessmentQuery:
         kind=split(args.kind),
         severity=[s.lower() for s in split(args.severity)],
         cursor=args.cursor,
+        sort=getattr(args, "sort", "severity"),
     )
 
 

@@ -8,8 +8,10 @@
 - **Cancellation**: Prefect only enforces a cancel for runs a worker or runner executes. A watcher
   thread polls the flow run's Prefect state and kwa's own run row, so ``kwa runs abort`` and the
   UI's Cancel stop an in-process run too.
-- **Artifacts**: a progress artifact updated as checks finish, and at the end a Markdown summary
-  and a table of failing results, keyed per cluster so the UI's Artifacts page keeps a history.
+- **Artifacts**: a progress artifact updated as checks finish, and at the end two Markdown
+  artifacts - the summary (outcome, scores, the most severe failing checks) and the findings (one
+  block per failing check with its remediation and its objects, each with ``file:line``) - keyed
+  per cluster so the UI's Artifacts page keeps a history.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from flows.findings_md import findings_markdown, md
 from storage.enums import STATUSES
 
 logger = logging.getLogger("kwa.lifecycle")
@@ -291,21 +294,23 @@ def publish_summary(
     failing: list[dict[str, Any]],
     top: list[tuple[str, str, int]],
 ) -> None:
-    """The run's outcome in the Prefect UI: a Markdown summary and a table of failing results."""
+    """The run's outcome in the Prefect UI: a Markdown summary and the findings, most severe first
+    (``failing``: rows of ``storage.lifecycle.failing_results``)."""
     try:
-        from prefect.artifacts import create_markdown_artifact, create_table_artifact
+        from prefect.artifacts import create_markdown_artifact
 
         key = slug(cluster_id)
         create_markdown_artifact(
-            markdown=summary_markdown(run, pillars, scores, top),
+            markdown=summary_markdown(run, pillars, scores, top, failing),
             key=f"kwa-{key}-summary",
             description=f"kwa run {run['run_id']}: {run['state']}",
         )
         if failing:
-            create_table_artifact(
-                table=failing,
+            checks = len({r["check_id"] for r in failing})
+            create_markdown_artifact(
+                markdown=findings_markdown(run, failing),
                 key=f"kwa-{key}-failing",
-                description=f"failing results of run {run['run_id']} (first {len(failing)})",
+                description=f"findings of run {run['run_id']}: {checks} failing check(s), most severe first",
             )
     except Exception as exc:
         from flows.prefect_link import LINK
@@ -319,14 +324,15 @@ def summary_markdown(
     pillars: dict[str, dict[str, int]],
     scores: dict[str, Any] | None,
     top: list[tuple[str, str, int]],
+    failing: list[dict[str, Any]] | None = None,
 ) -> str:
     overall = (scores or {}).get("overall") or {}
     lines = [
-        f"# kwa run {run['run_id']}",
+        f"# kwa run {md(run['run_id'])}",
         "",
-        f"- cluster: **{run.get('cluster_id')}**",
-        f"- state: **{run['state']}**" + (f" ({run['error']})" if run.get("error") else ""),
-        f"- source: {run.get('source', '')}",
+        f"- cluster: **{md(run.get('cluster_id'))}**",
+        f"- state: **{md(run['state'])}**" + (f" ({md(run['error'])})" if run.get("error") else ""),
+        f"- source: {md(run.get('source', ''))}",
     ]
     if overall.get("score") is not None:
         lines.append(
@@ -338,10 +344,21 @@ def summary_markdown(
     for pillar, counts in pillars.items():
         score = (per_pillar.get(pillar) or {}).get("score")
         shown = f"{score:.1f}" if isinstance(score, int | float) else "-"
-        lines.append(f"| {pillar} | {shown} | " + " | ".join(str(counts.get(s, 0)) for s in STATUSES) + " |")
+        lines.append(f"| {md(pillar)} | {shown} | " + " | ".join(str(counts.get(s, 0)) for s in STATUSES) + " |")
     if top:
-        lines += ["", "## Top failing checks", "", "| check | name | objects |", "|---|---|---|"]
-        lines += [f"| {check_id} | {name} | {n} |" for check_id, name, n in top]
+        severity = {r["check_id"]: r.get("severity") for r in failing or []}
+        lines += [
+            "",
+            "## Top failing checks (most severe first)",
+            "",
+            "| check | severity | name | failing |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {md(check_id)} | {md(severity.get(check_id) or '-')} | {md(name)} | {n} |" for check_id, name, n in top
+        ]
+        if failing:
+            lines += ["", "Every failing object, with its manifest line and the fix: the findings artifact."]
     return "\n".join(lines) + "\n"
 
 

@@ -121,6 +121,12 @@ class Assessment(SQLModel, table=True):
     remediation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Migration 0005: where the object (and the field the verdict is about) sits in its manifest,
+    # recorded while the run parsed it; NULL for live objects and for rows stored before 0005.
+    source_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    source_end_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    field_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    field_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     details: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
     assessed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     duration_ms: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))

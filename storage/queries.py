@@ -6,16 +6,18 @@ strings that match nothing.
 
 Ordering and pagination
 -----------------------
-Results are ordered by ``(run_id, id)``: within a run that is check by check in the order the
-checks wrote them (the id is ``asm_<run stamp>_<check slug>_<run hex><sequence>``), across runs it
-is run by run, oldest first. Runs are ordered newest request first, ``(requested_at, run_id)``
-descending. Both orders are total, so pages never overlap or skip rows.
+Results are listed findings first (``sort="severity"``, the default): run by run (oldest first),
+then by severity (critical to info), check id, object (kind, namespace, name) and container, and
+last by result id, so the order is total. ``sort="id"`` keeps the order the run stored them in,
+``(run_id, id)``: check by check as the checks wrote them (the id is
+``asm_<run stamp>_<check slug>_<run hex><sequence>``). Runs are ordered newest request first,
+``(requested_at, run_id)`` descending. Every order is total, so pages never overlap or skip rows.
 
 Two ways to page: ``offset`` (the AssessmentQuery contract of seed 001) and an opaque ``cursor``
-(seed 004's run listing): URL-safe base64 of the last row's sort key plus a fingerprint of the
-filters, so a cursor replayed with other filters is refused instead of silently paging a
-different list. Keyset paging reads the next page straight from the index
-(``assessments (run_id, id)``, ``runs (requested_at)``) however deep it is.
+(seed 004's run listing): URL-safe base64 of the last row's key plus a fingerprint of the
+filters and the order, so a cursor replayed with other filters is refused instead of silently
+paging a different list. Keyset paging reads the next page from where the last one ended
+however deep it is (for the severity order, the last row's sort values are read back by its id).
 
 Errors
 ------
@@ -35,10 +37,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, true, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
+from storage import listing
 from storage.db import Database
 from storage.enums import STATUSES, RunState, Trigger
 from storage.models import assessments_table as A
@@ -88,6 +91,8 @@ MAX_OFFSET = 1_000_000_000  # deeper than that is a job for the cursor (and woul
 MAX_HISTORY = 100_000
 MAX_CURSOR_CHARS = 2_048  # a real cursor is ~150 characters
 TOP_FAILING = 10
+TOP_OBJECTS = 3  # failing objects shown with each of the top failing checks
+SORTS = ("severity", "id")
 # When one (check, object, container) has several results in a run, the diff keeps the worst.
 _STATUS_RANK = {"failing": 0, "error": 1, "timeout": 2, "warning": 3, "passing": 4, "skipped": 5}
 
@@ -152,8 +157,11 @@ class AssessmentQuery:
     severity: tuple[str, ...] = ()
     cluster_id: str | None = None
     cursor: str | None = None
+    sort: str = "severity"
 
     def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            raise QueryError(f"unknown sort {self.sort!r} (expected: {', '.join(SORTS)})")
         for name in ("pillar", "status", "check_id", "namespace", "kind", "severity"):
             object.__setattr__(self, name, _tuple(getattr(self, name)))
         _check_values(self.status, STATUSES, "status")
@@ -183,6 +191,7 @@ class AssessmentQuery:
             self.kind,
             self.severity,
             self.cluster_id,
+            self.sort,
         ]
         return hashlib.sha256(json.dumps(key, default=list).encode()).hexdigest()[:12]
 
@@ -386,8 +395,10 @@ def list_assessments(db: Database, q: AssessmentQuery) -> Page:
     with db.read() as conn:
         run: dict[str, Any] | None = None
         where = _filters(q)
+        filters = and_(true(), *where)
         if q.run_id is not None or q.since is None:
             run = _resolve(conn, q.run_id, q.cluster_id)
+            run_ids = [run["run_id"]]
             where.append(A.c.run_id == run["run_id"])
             scope = {"run_id": run["run_id"], "cluster_id": run["cluster_id"]}
         else:
@@ -398,9 +409,22 @@ def list_assessments(db: Database, q: AssessmentQuery) -> Page:
             runs = select(R.c.run_id).where(or_(R.c.completed_at.is_(None), R.c.completed_at >= since))
             if q.cluster_id is not None:
                 runs = runs.where(R.c.cluster_id == q.cluster_id)
+            run_ids = [r[0] for r in conn.execute(runs.order_by(R.c.run_id))]
             where.append(A.c.run_id.in_(runs.scalar_subquery()))
             scope = {"since": since.isoformat(), "cluster_id": q.cluster_id}
         base = and_(*where)
+        if q.sort == "severity":
+            # Check by check (storage/listing.py): a page reads only the checks it shows.
+            after = tuple(decode_cursor(q.cursor, q.fingerprint(), 2)) if q.cursor else None
+            found = listing.page(conn, filters, run_ids, q.limit, q.offset, after)  # type: ignore[arg-type]
+            if found is None:
+                raise QueryError("the result this cursor continues from no longer exists: start again without it")
+            items, more, counted = found
+            total = (counted or 0) if run else None
+            cursor = encode_cursor(q.fingerprint(), [items[-1]["run_id"], items[-1]["id"]]) if more else None
+            return Page(
+                items=items, limit=q.limit, offset=q.offset, next_cursor=cursor, total=total, run=run, scope=scope
+            )
         query: Select[Any] = select(A).where(base)
         if q.cursor:
             last_run, last_id = decode_cursor(q.cursor, q.fingerprint(), 2)
@@ -525,10 +549,13 @@ def run_summary(db: Database, run_id: str | None = None, cluster_id: str | None 
     failing_by_severity = dict.fromkeys(SEVERITIES, 0)
     for c in check_list:
         failing_by_severity[c["severity"]] = failing_by_severity.get(c["severity"], 0) + c["counts"]["failing"]
+    # Findings first: the most severe checks lead whatever their counts (two critical failures
+    # outrank forty low ones), then the checks that fail on the most objects.
     top = sorted(
         (c for c in check_list if c["counts"]["failing"]),
-        key=lambda c: (-c["failing_objects"], _severity_pos(c["severity"]), c["check_id"]),
+        key=lambda c: (_severity_pos(c["severity"]), -c["failing_objects"], c["check_id"]),
     )[:TOP_FAILING]
+    examples = _failing_examples(db, rid, [c["check_id"] for c in top])
 
     h = history or {}
     total_checks = h.get("checks_total") or max(len(run.get("check_ids") or []), len(check_list))
@@ -562,12 +589,60 @@ def run_summary(db: Database, run_id: str | None = None, cluster_id: str | None 
         "failing_by_severity": failing_by_severity,
         "top_failing": [
             {k: c[k] for k in ("check_id", "check_name", "pillar", "severity", "failing_objects")}
-            | {"failing": c["counts"]["failing"]}
+            | {"failing": c["counts"]["failing"], "objects": examples.get(c["check_id"], [])}
             for c in top
         ],
         "scores": scores,
         "coverage": coverage,
     }
+
+
+def _failing_examples(db: Database, run_id: str, check_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The first :data:`TOP_OBJECTS` failing objects of each check (by namespace and name), each
+    with where it is: ``{"object": "Deployment/shop/web", "container": …, "source": …, "line": …}``.
+
+    One query for all the checks (a window function per check), reading only failing rows of
+    this run through the ``(run_id, status)`` index.
+    """
+    if not check_ids:
+        return {}
+    ns, name = func.coalesce(A.c.object_namespace, ""), func.coalesce(A.c.object_name, "")
+    numbered = (
+        select(
+            A.c.check_id,
+            A.c.object_kind,
+            A.c.object_namespace,
+            A.c.object_name,
+            A.c.container,
+            A.c.source,
+            A.c.source_line,
+            A.c.field_line,
+            func.row_number()
+            .over(partition_by=A.c.check_id, order_by=(ns, name, func.coalesce(A.c.object_kind, ""), A.c.id))
+            .label("n"),
+        )
+        .where(A.c.run_id == run_id, A.c.status == "failing", A.c.check_id.in_(check_ids))
+        .subquery()
+    )
+    # A few more rows than shown: one object may fail once per container.
+    query = select(numbered).where(numbered.c.n <= TOP_OBJECTS * 4).order_by(numbered.c.check_id, numbered.c.n)
+    out: dict[str, list[dict[str, Any]]] = {}
+    with db.read() as conn:
+        for row in conn.execute(query):
+            kind, namespace, obj_name = row.object_kind, row.object_namespace, row.object_name
+            ref = "/".join(str(p) for p in (kind, namespace, obj_name) if p) or "-"
+            shown = out.setdefault(row.check_id, [])
+            if len(shown) >= TOP_OBJECTS or any(o["object"] == ref for o in shown):
+                continue
+            shown.append(
+                {
+                    "object": ref,
+                    "container": row.container,
+                    "source": row.source,
+                    "line": row.field_line or row.source_line,
+                }
+            )
+    return out
 
 
 def _pillar_pos(pillar: str) -> tuple[int, str]:

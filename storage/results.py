@@ -81,6 +81,10 @@ COLUMNS = (
     "remediation",
     "reason",
     "source",
+    "source_line",
+    "source_end_line",
+    "field_path",
+    "field_line",
     "details",
     "assessed_at",
     "duration_ms",
@@ -121,6 +125,10 @@ def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
         row.get("remediation"),
         row.get("reason"),
         row.get("source"),
+        row.get("source_line"),
+        row.get("source_end_line"),
+        row.get("field_path"),
+        row.get("field_line"),
         None if details is None else _dumps(details),
     )
 
@@ -130,7 +138,7 @@ _SQLITE_JSON_INSERT = (
     f"INSERT INTO assessments ({', '.join(COLUMNS)}) "
     "SELECT printf('%s%06x', ?1, ?2 + key), ?3, ?4, ?5, ?6, ?7, "
     "value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, coalesce(value->>6, ?8), "
-    "value->>7, value->>8, value->>9, ?9, ?10 FROM json_each(?11)"
+    "value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13, ?9, ?10 FROM json_each(?11)"
 )
 
 
@@ -256,12 +264,30 @@ class ResultWriter:
                 remediation or default_remediation,
                 reason,
                 source,
+                line,
+                end_line,
+                field_path,
+                field_line,
                 details,
                 ts,
                 duration_ms,
             )
-            for seq, (status, kind, namespace, obj_name, container, message, remediation, reason, source, details)
-            in zip(range(start, start + n), values, strict=True)
+            for seq, (
+                status,
+                kind,
+                namespace,
+                obj_name,
+                container,
+                message,
+                remediation,
+                reason,
+                source,
+                line,
+                end_line,
+                field_path,
+                field_line,
+                details,
+            ) in zip(range(start, start + n), values, strict=True)
         ]
         with self._lock:
             self._buffer.extend(batch)

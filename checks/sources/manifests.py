@@ -34,11 +34,13 @@ from checks.limits import (
     from_environment,
     size,
 )
+from checks.positions import Place
 from checks.sandbox import IsolatedBatch, fork_available
 from checks.snapshot import K8sObject, ParseProblem, Snapshot
 from checks.sources import fastyaml, guards, measure
 from checks.sources.guards import Rejected
 from checks.sources.inputs import Decoded, NotText, Positions, TooLarge, decode, first_bad_char, read_path, read_stream
+from checks.sources.places import Lines, document_place, item_places
 from checks.sources.splitting import split
 from checks.sources.splitting import split_documents as _split_documents  # noqa: F401  (tests)
 from checks.sources.splitting import split_lines as _split_lines  # noqa: F401  (tests)
@@ -238,7 +240,8 @@ def _json_document(
         _report(problems, exc.kind, label, 0, exc.describe())
         return True
     _stats(problems).documents += 1
-    _accept(value, label, 0, objects, problems)
+    lines = Lines(text)
+    _accept(value, label, 0, objects, problems, document_place(text, lines, 0, len(text)), lines)
     return True
 
 
@@ -251,6 +254,7 @@ def _yaml_documents(
     raw, starts, truncated = split(text, limits.documents)
     chunks = list(raw)
     positions = Positions(text, decoded.skipped)
+    lines = Lines(text)
     if not decoded.clean:
         for i, chunk in enumerate(raw):
             bad = first_bad_char(chunk)
@@ -263,7 +267,12 @@ def _yaml_documents(
             _report(problems, failure.kind, label, index, failure.describe(line))
         else:
             stats.empty += doc is None
-            _accept(doc, label, index, objects, problems)
+            if doc is not None:
+                # A chunk the splitter could not cut (markers it cannot see) holds several
+                # documents: they share its place.
+                chunk = index if len(raw) > 1 else 0
+                place = document_place(text, lines, starts[chunk], starts[chunk] + len(raw[chunk]))
+                _accept(doc, label, index, objects, problems, place, lines)
     if truncated:
         _report(problems, LIMIT, label, None, f"more than limits.documents ({limits.documents:,}) documents; "
                                               f"the rest of the input was not read")
@@ -398,7 +407,15 @@ def _report(problems: list[ParseProblem], kind: str, source: str, index: int | N
     problems.append(InputProblem(source, index, message, kind))
 
 
-def _accept(doc: Any, label: str, index: int, objects: list[K8sObject], problems: list[ParseProblem]) -> None:
+def _accept(
+    doc: Any,
+    label: str,
+    index: int,
+    objects: list[K8sObject],
+    problems: list[ParseProblem],
+    place: Place | None = None,
+    lines: Lines | None = None,
+) -> None:
     if doc is None:
         return
     if not isinstance(doc, dict):
@@ -406,6 +423,7 @@ def _accept(doc: Any, label: str, index: int, objects: list[K8sObject], problems
         return
     kind = doc.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
+        places = item_places(place, len(doc["items"]), lines) if place is not None and lines is not None else None
         for item_no, item in enumerate(doc["items"]):
             if isinstance(item, Rejected):  # over a limit by itself (_check_document)
                 _report(problems, item.kind, label, index, f"items[{item_no}]: {item.describe()}")
@@ -416,13 +434,19 @@ def _accept(doc: Any, label: str, index: int, objects: list[K8sObject], problems
             item.setdefault("kind", kind[: -len("List")] if kind != "List" else item.get("kind"))
             if "apiVersion" not in item and doc.get("apiVersion") and kind != "List":
                 item["apiVersion"] = doc["apiVersion"]
-            _accept_object(item, f"{label}#{index}", item_no, objects, problems)
+            # Without a place of its own, an item keeps the List's lines: coarse, never wrong.
+            _accept_object(item, f"{label}#{index}", item_no, objects, problems, places[item_no] if places else place)
         return
-    _accept_object(doc, label, index, objects, problems)
+    _accept_object(doc, label, index, objects, problems, place)
 
 
 def _accept_object(
-    doc: dict[str, Any], label: str, index: int, objects: list[K8sObject], problems: list[ParseProblem]
+    doc: dict[str, Any],
+    label: str,
+    index: int,
+    objects: list[K8sObject],
+    problems: list[ParseProblem],
+    place: Place | None = None,
 ) -> None:
     missing = [k for k in ("apiVersion", "kind") if not isinstance(doc.get(k), str) or not doc.get(k)]
     meta = doc.get("metadata")
@@ -431,4 +455,4 @@ def _accept_object(
     if missing:
         _report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object: missing {', '.join(missing)}")
         return
-    objects.append(K8sObject(doc, label, index))
+    objects.append(K8sObject(doc, label, index, place))

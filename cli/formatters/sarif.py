@@ -10,26 +10,35 @@ remediation, pillar and severity. Results:
 * ``passing`` and ``skipped`` are not findings and are left out;
 * ``error``/``timeout`` are the tool's own failures: ``invocations[0].toolExecutionNotifications``.
 
-Locations: a result from manifests (``source`` = ``path#document``, or ``path#document#item`` for
-an item of a ``kind: List``) gets a physical location — the file and, when the file is readable
-from the current directory, the line where that document (or list item) starts. Live results get a
-logical location ``Kind/namespace/name`` only. ``partialFingerprints`` identify the (check, object,
-container) so a code-scanning UI tracks a finding across runs.
+Results are written most severe first. Locations come from what the run stored with each result
+(``source_line``/``source_end_line``/``field_line``, recorded while it parsed the manifests): a
+manifest object's result gets the file and a region - the offending field's line when the check
+named the field (the object's lines then in ``contextRegion``), else the object's first to last
+line. The manifest is never read here, so the lines are those of the file the run assessed even
+if it has changed since. Results stored before kwa recorded positions (and ``<stdin>``) carry the
+file without a region; live results a logical location ``Kind/namespace/name`` only.
+``partialFingerprints`` identify the (check, object, container), not the line, so a code-scanning
+UI tracks a finding across runs while the file around it changes.
+
+GitHub code scanning's upload limits (docs/sarif.md) are enforced, each cut said in the SARIF
+(a notification) and on stderr: at most :data:`MAX_RUNS` runs per file (the newest kept), at most
+:data:`MAX_RESULTS` results per run (the most severe kept: GitHub rejects more than 25,000 and
+shows only 5,000), one location per result, at most :data:`MAX_TAGS` tags per rule, and a file
+whose gzip-compressed size stays under :data:`MAX_GZIP_BYTES`.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
-
-import yaml
 
 from cli.formatters.common import object_ref
 
@@ -40,11 +49,18 @@ ADVICE_LEVEL = {"critical": "warning", "high": "warning", "medium": "warning", "
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _SOURCE = re.compile(r"^(?P<path>.+?)(?P<idx>(?:#\d+)+)$")
-_MAX_LOCATE_BYTES = 64 * 1024 * 1024
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - PyYAML without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+# GitHub code scanning (docs.github.com: "SARIF support for code scanning", "SARIF results exceed
+# limit", "SARIF file is too large"). Results: 25,000 per run are accepted, 5,000 shown.
+MAX_RUNS = 20
+MAX_RESULTS = 5_000
+MAX_RULES = 25_000
+MAX_TAGS = 10  # 20 accepted, 10 shown
+MAX_LOCATIONS = 1  # kwa gives each result one location (1,000 accepted, 100 shown)
+MAX_GZIP_BYTES = 10 * 1024 * 1024
+MAX_NOTIFICATIONS = 1_000  # not a GitHub limit: keeps a run with thousands of error rows readable
+_SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+_LEVEL_ORDER = {"error": 0, "warning": 1, "note": 2}
 
 
 def tool_version() -> str:
@@ -81,57 +97,21 @@ def artifact_uri(path: str) -> str:
     return quote(Path(path).as_posix(), safe="/._-~")
 
 
-@lru_cache(maxsize=64)
-def _document_starts(path: str) -> tuple[tuple[int, Any], ...]:
-    """Per document (as kwa's manifest reader numbers them): (first line, composed node or None)."""
-    try:
-        p = Path(path)
-        if not p.is_file() or p.stat().st_size > _MAX_LOCATE_BYTES:
-            return ()
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ()
-    if text.lstrip().startswith(("{", "[")):
-        return ((1, None),)  # JSON: one document; items are not located
-    # The same split as checks.sources.manifests: lines starting with '---' separate documents.
-    chunks: list[tuple[int, list[str]]] = []
-    current: list[str] = []
-    start = 0
-    for n, line in enumerate(text.splitlines(keepends=True)):
-        if line.startswith("---") and (len(line) == 3 or line[3] in " \t\r\n#"):
-            chunks.append((start, current))
-            rest = line[3:].lstrip() if line[3:].strip() else ""
-            # the chunk's first text line is this line when '---' has content after it, else the next
-            current, start = [rest], (n if rest else n + 1)
-            continue
-        current.append(line)
-    chunks.append((start, current))
-    if chunks and not "".join(chunks[0][1]).strip():
-        chunks = chunks[1:] or [(0, [""])]
-    out: list[tuple[int, Any]] = []
-    for offset, lines in chunks:
-        try:
-            node = yaml.compose("".join(lines), Loader=_Loader)
-        except yaml.YAMLError:
-            node = None
-        line = offset + (node.start_mark.line if node is not None else 0) + 1
-        out.append((line, node))
-    return tuple(out)
+def _line(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
-def locate(path: str, indexes: list[int]) -> int | None:
-    """The 1-based line where document ``indexes[0]`` (and list item ``indexes[1]``) starts."""
-    docs = _document_starts(path)
-    if not indexes or indexes[0] >= len(docs):
-        return None
-    line, node = docs[indexes[0]]
-    if len(indexes) > 1 and isinstance(node, yaml.MappingNode):
-        offset = line - 1 - node.start_mark.line
-        for key, value in node.value:
-            is_items = getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode)
-            if is_items and indexes[1] < len(value.value):
-                return offset + value.value[indexes[1]].start_mark.line + 1
-    return line
+def region_of(row: Mapping[str, Any]) -> tuple[dict[str, int] | None, dict[str, int] | None]:
+    """``(region, contextRegion)`` from the stored lines: the field's line with the object's lines
+    around it, or the object's lines alone; ``(None, None)`` when nothing was stored."""
+    start, end, field = _line(row.get("source_line")), _line(row.get("source_end_line")), _line(row.get("field_line"))
+    whole = None
+    if start is not None:
+        whole = {"startLine": start, "endLine": end if end is not None and end >= start else start}
+    if field is None:
+        return whole, None
+    here = {"startLine": field, "endLine": field}
+    return here, whole if whole is not None and whole != here else None
 
 
 def _location(row: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -140,11 +120,12 @@ def _location(row: Mapping[str, Any]) -> dict[str, Any] | None:
     parsed = parse_source(row.get("source"))
     if parsed is None:
         return {"logicalLocations": logical} if logical else None
-    path, indexes = parsed
-    physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(path)}}
-    line = locate(path, indexes)
-    if line is not None:
-        physical["region"] = {"startLine": line}
+    physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(parsed[0])}}
+    region, context = region_of(row)
+    if region is not None:
+        physical["region"] = region
+    if context is not None:
+        physical["contextRegion"] = context
     loc: dict[str, Any] = {"physicalLocation": physical}
     if logical:
         loc["logicalLocations"] = logical
@@ -164,7 +145,7 @@ def _rule(row: Mapping[str, Any]) -> dict[str, Any]:
         "shortDescription": {"text": row.get("check_name") or row["check_id"]},
         "defaultConfiguration": {"level": FAILING_LEVEL.get(severity, "warning")},
         "properties": {
-            "tags": ["kubernetes", row.get("pillar") or "unknown"],
+            "tags": ["kubernetes", row.get("pillar") or "unknown"][:MAX_TAGS],
             "pillar": row.get("pillar"),
             "severity": severity,
             "security-severity": SECURITY_SEVERITY.get(severity, "5.5"),
@@ -175,49 +156,93 @@ def _rule(row: Mapping[str, Any]) -> dict[str, Any]:
     return rule
 
 
-def sarif_run(run: Mapping[str, Any] | None, rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def _result(row: Mapping[str, Any], level: str, rule_index: int) -> dict[str, Any]:
+    status = row["status"]
+    check_id = row["check_id"]
+    text = row.get("message") or f"{row.get('check_name') or check_id}: {object_ref(row)}"
+    properties: dict[str, Any] = {
+        "kwaResultId": row.get("id"),
+        "status": status,
+        "object": object_ref(row),
+        "pillar": row.get("pillar"),
+        "severity": row.get("severity"),
+    }
+    if row.get("field_path"):
+        properties["field"] = row["field_path"]
+    result: dict[str, Any] = {
+        "ruleId": check_id,
+        "ruleIndex": rule_index,
+        "kind": "fail" if status == "failing" else "review",
+        "level": level,
+        "message": {"text": text},
+        "partialFingerprints": {"kwaObject/v1": fingerprint(row)},
+        "properties": properties,
+    }
+    location = _location(row)
+    if location is not None:
+        result["locations"] = [location][:MAX_LOCATIONS]
+    return result
+
+
+def _order(row: Mapping[str, Any], level: str) -> tuple[Any, ...]:
+    """Most severe first (what GitHub keeps when it truncates, and what a reader wants first)."""
+    return (
+        _LEVEL_ORDER.get(level, 3),
+        _SEVERITY_ORDER.get(row.get("severity") or "", 5),
+        row.get("check_id") or "",
+        row.get("source") or "",
+        _line(row.get("field_line")) or _line(row.get("source_line")) or 0,
+        object_ref(row),
+        row.get("id") or "",
+    )
+
+
+def sarif_run(
+    run: Mapping[str, Any] | None, rows: Iterable[Mapping[str, Any]], max_results: int = MAX_RESULTS
+) -> dict[str, Any]:
     rules: dict[str, dict[str, Any]] = {}
     index: dict[str, int] = {}
-    results: list[dict[str, Any]] = []
+    findings: list[tuple[tuple[Any, ...], Mapping[str, Any], str]] = []
     notifications: list[dict[str, Any]] = []
+    errors = 0
     for row in rows:
         check_id = row["check_id"]
         if check_id not in rules:
+            if len(rules) >= MAX_RULES:
+                continue
             index[check_id] = len(rules)
             rules[check_id] = _rule(row)
         status = row["status"]
         if status in ("error", "timeout"):
-            notifications.append(
-                {
-                    "level": "error",
-                    "message": {"text": f"{check_id} {status}: {row.get('message') or row.get('reason') or status}"},
-                    "associatedRule": {"id": check_id, "index": index[check_id]},
-                }
-            )
+            errors += 1
+            if len(notifications) < MAX_NOTIFICATIONS:
+                notifications.append(
+                    {
+                        "level": "error",
+                        "message": {
+                            "text": f"{check_id} {status}: {row.get('message') or row.get('reason') or status}"
+                        },
+                        "associatedRule": {"id": check_id, "index": index[check_id]},
+                    }
+                )
             continue
         level = level_of(status, row.get("severity") or "medium")
-        if level is None:
-            continue
-        text = row.get("message") or f"{row.get('check_name') or check_id}: {object_ref(row)}"
-        result: dict[str, Any] = {
-            "ruleId": check_id,
-            "ruleIndex": index[check_id],
-            "kind": "fail" if status == "failing" else "review",
-            "level": level,
-            "message": {"text": text},
-            "partialFingerprints": {"kwaObject/v1": fingerprint(row)},
-            "properties": {
-                "kwaResultId": row.get("id"),
-                "status": status,
-                "object": object_ref(row),
-                "pillar": row.get("pillar"),
-                "severity": row.get("severity"),
-            },
-        }
-        location = _location(row)
-        if location is not None:
-            result["locations"] = [location]
-        results.append(result)
+        if level is not None:
+            findings.append((_order(row, level), row, level))
+    findings.sort(key=lambda f: f[0])
+    kept = findings[:max_results]
+    results = [_result(row, level, index[row["check_id"]]) for _, row, level in kept]
+    if errors > len(notifications):
+        notifications.append(_note(f"{errors - len(notifications):,} more check errors left out of this file"))
+    if len(findings) > len(kept):
+        left = len(findings) - len(kept)
+        notifications.append(
+            _note(
+                f"{left:,} less severe results left out: a SARIF run keeps the {len(kept):,} most severe "
+                f"(GitHub code scanning shows at most {MAX_RESULTS:,} per run and rejects over 25,000); "
+                "narrow with --severity or --status, or list them all with kwa query assessments list"
+            )
+        )
 
     state = (run or {}).get("state")
     invocation: dict[str, Any] = {
@@ -246,8 +271,64 @@ def sarif_run(run: Mapping[str, Any] | None, rows: Iterable[Mapping[str, Any]]) 
     return sarif
 
 
-def write_sarif(groups: list[tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]], out: TextIO) -> None:
-    """``groups``: (run, its rows) pairs; one SARIF run each (at least one, possibly empty)."""
-    runs = [sarif_run(run, rows) for run, rows in groups] or [sarif_run(None, [])]
-    json.dump({"$schema": SCHEMA_URI, "version": "2.1.0", "runs": runs}, out, indent=2, ensure_ascii=False)
+def _note(text: str) -> dict[str, Any]:
+    return {"level": "warning", "message": {"text": text}, "descriptor": {"id": "kwa/truncated"}}
+
+
+def build_sarif(
+    groups: list[tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]],
+) -> tuple[dict[str, Any], list[str]]:
+    """The SARIF log for ``groups`` ((run, its rows) pairs, oldest run first) within GitHub's limits,
+    and what had to be left out (one line each)."""
+    notes: list[str] = []
+    dropped = max(0, len(groups) - MAX_RUNS)
+    kept = groups[dropped:]
+    runs = [sarif_run(run, rows) for run, rows in kept] or [sarif_run(None, [])]
+    if dropped:
+        text = f"{dropped} older run(s) left out: a SARIF file for GitHub code scanning holds at most {MAX_RUNS} runs"
+        runs[0]["invocations"][0]["toolExecutionNotifications"].append(_note(text))
+        notes.append(text)
+    for run in runs:
+        notes += [
+            n["message"]["text"]
+            for n in run["invocations"][0]["toolExecutionNotifications"]
+            if n.get("descriptor", {}).get("id") == "kwa/truncated"
+        ]
+    log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": runs}
+    # The upload limit is on the gzip-compressed file: halve the largest run's results until it fits.
+    # (Compressed size never exceeds the raw size by more than a few bytes: small files skip this.)
+    while (
+        len(text := json.dumps(log, indent=2, ensure_ascii=False)) > MAX_GZIP_BYTES
+        and _gzip_size(text) > MAX_GZIP_BYTES - 1024
+    ):
+        largest = max(range(len(kept)), key=lambda i: len(runs[i]["results"]), default=None)
+        if largest is None or not runs[largest]["results"]:
+            break
+        run, rows = kept[largest]
+        limit = len(runs[largest]["results"]) // 2
+        runs[largest] = sarif_run(run, rows, max_results=limit)
+        note = (
+            f"results cut to {limit:,} in run {(run or {}).get('run_id')}: "
+            "the file must stay under 10 MB gzip-compressed"
+        )
+        runs[largest]["invocations"][0]["toolExecutionNotifications"].append(_note(note))
+        notes.append(note)
+    return log, notes
+
+
+def _gzip_size(text: str) -> int:
+    return len(gzip.compress(text.encode("utf-8"), compresslevel=6))
+
+
+def write_sarif(
+    groups: list[tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]],
+    out: TextIO,
+    warn: TextIO | None = None,
+) -> None:
+    """``groups``: (run, its rows) pairs; one SARIF run each (at least one, possibly empty). What
+    GitHub's limits made kwa leave out is said on ``warn`` (stderr) as well as in the file."""
+    log, notes = build_sarif(groups)
+    json.dump(log, out, indent=2, ensure_ascii=False)
     out.write("\n")
+    for note in dict.fromkeys(notes):
+        print(f"sarif: {note}", file=warn or sys.stderr)

@@ -33,6 +33,9 @@ from cli.formatters.common import (
     object_ref,
     score_legend,
 )
+
+# The findings tables live in their own module; ``table.assessments_table`` stays where callers find it.
+from cli.formatters.findings import assessments_table, top_failing_table, where  # noqa: F401
 from storage.enums import STATUSES
 from storage.queries import PILLARS
 
@@ -83,41 +86,6 @@ def _warnings(console: Console, warnings: Sequence[Any]) -> None:
         console.print(line((WARNING_MARK, "yellow"), " ", str(w)))
 
 
-# -- assessments list ---------------------------------------------------------------------------
-
-
-def assessments_table(page: Any, out: TextIO, next_hint: str | None) -> None:
-    console = console_for(out)
-    if page.run is not None:
-        console.print(run_line(page.run))
-    elif page.scope.get("since"):
-        cluster = page.scope.get("cluster_id") or "all"
-        console.print(lit(f"Results assessed since {page.scope['since']} (cluster {cluster})"))
-    if not page.items:
-        if page.run is not None and page.run.get("state") in ("queued", "running"):
-            console.print(lit(f"run {page.run['run_id']} is {page.run['state']}: no results yet"))
-        else:
-            console.print("no results match these filters")
-        return
-    table = Table()
-    for col in ("id", "check", "severity", "status", "object", "message"):
-        table.add_column(col, no_wrap=col != "message", overflow="fold")
-    for r in page.items:
-        table.add_row(
-            lit(r["id"]),
-            lit(r["check_id"]),
-            styled(r["severity"], SEVERITY_STYLE),
-            styled(r["status"], STATUS_STYLE),
-            lit(object_ref(r)),
-            clip(r.get("message") or r.get("reason")),
-        )
-    console.print(table)
-    first = page.offset + 1
-    shown = f"{first}–{page.offset + len(page.items)}"
-    of = f" of {page.total:,}" if page.total is not None else ""
-    console.print(lit(f"showing {shown}{of}" + (f" · next page: {next_hint}" if next_hint else "")))
-
-
 # -- summary ------------------------------------------------------------------------------------
 
 
@@ -160,19 +128,7 @@ def summary_table(summary: Mapping[str, Any], out: TextIO, violations: Sequence[
         console.print("this run has no results")
     score_notes(console, scores, [overall, *(p.get("score") for p in summary["pillars"].values())])
     if summary["top_failing"]:
-        top = Table(title="top failing checks")
-        for col, justify in (("check", "left"), ("severity", "left"), ("pillar", "left"), ("objects", "right")):
-            top.add_column(col, justify=justify)  # type: ignore[arg-type]
-        top.add_column("name")
-        for c in summary["top_failing"]:
-            top.add_row(
-                lit(c["check_id"]),
-                styled(c["severity"], SEVERITY_STYLE),
-                lit(c["pillar"]),
-                lit(c["failing_objects"]),
-                clip(c["check_name"], 60),
-            )
-        console.print(top)
+        top_failing_table(console, summary["top_failing"])
     _warnings(console, summary.get("warnings") or [])
     if violations is not None:
         gate_lines(console, violations, run["run_id"])
@@ -240,6 +196,8 @@ def result_detail(result: Mapping[str, Any], out: TextIO) -> None:
         ("reason", result.get("reason")),
         ("remediation", result.get("remediation")),
         ("source", result.get("source")),
+        ("where", where(result) if result.get("source_line") else None),
+        ("field", result.get("field_path")),
         ("assessed at", fmt_time(result.get("assessed_at"))),
         ("check duration", fmt_ms(result.get("duration_ms"))),
     ]

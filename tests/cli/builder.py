@@ -38,6 +38,19 @@ CHECKS = {
 }
 
 
+# Where each object of app.yaml is, as the manifest reader records it (1-based first and last
+# content lines; tests/sources_manifests/test_positions.py checks the reader agrees), and the
+# lines of the two fields the findings below point at.
+POSITIONS = {
+    f"{MANIFEST}#0": (2, 5),
+    f"{MANIFEST}#1": (7, 24),
+    f"{MANIFEST}#2#0": (29, 33),
+    f"{MANIFEST}#2#1": (34, 38),
+}
+PRIVILEGED = ("spec.template.spec.containers[0].securityContext.privileged", 24)
+IMAGE = ("spec.template.spec.containers[0].image", 22)
+
+
 def check(check_id: str) -> dict[str, Any]:
     meta = CHECKS[check_id]
     return {"id": check_id, **meta, "remediation": f"Remediate {check_id}."}
@@ -57,6 +70,11 @@ def row(status: str, kind: str | None, ns: str | None, name: str | None, **extra
         "remediation": None,
     }
     base.update(extra)
+    if base["source"] in POSITIONS:
+        base["source_line"], base["source_end_line"] = POSITIONS[base["source"]]
+    field = base.pop("field", None)
+    if field is not None:
+        base["field_path"], base["field_line"] = field
     return base
 
 
@@ -131,6 +149,7 @@ def build(db: Database, monkeypatch: Any) -> None:
                         container="web",
                         source=web,
                         message="container web is privileged",
+                        field=PRIVILEGED,
                     )
                 ],
             ),
@@ -185,6 +204,7 @@ def build(db: Database, monkeypatch: Any) -> None:
                         container="web",
                         source=web,
                         message="container web is privileged",
+                        field=PRIVILEGED,
                     )
                 ],
             ),
@@ -199,6 +219,7 @@ def build(db: Database, monkeypatch: Any) -> None:
                         container="web",
                         source=web,
                         message="image nginx:latest uses the latest tag",
+                        field=IMAGE,
                         details={"image": "nginx:latest"},
                     )
                 ],

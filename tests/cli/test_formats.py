@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.formatters.sarif import locate, parse_source
+from cli.formatters.sarif import parse_source, region_of
 from cli.formatters.table import console_for
 from tests.cli.builder import HOSTILE_MESSAGE, MANIFEST, RUN_1, RUN_2
 
@@ -57,22 +57,32 @@ def test_sarif_levels_locations_and_notifications(kwa) -> None:
     assert levels == {"SEC-001": "error", "SEC-002": "error", "REL-001": "warning"}
     sec = next(r for r in run["results"] if r["ruleId"] == "SEC-001")
     physical = sec["locations"][0]["physicalLocation"]
-    assert physical == {"artifactLocation": {"uri": MANIFEST}, "region": {"startLine": 7}}
+    assert physical == {  # the privileged field's line, the Deployment's lines around it
+        "artifactLocation": {"uri": MANIFEST},
+        "region": {"startLine": 24, "endLine": 24},
+        "contextRegion": {"startLine": 7, "endLine": 24},
+    }
+    assert sec["properties"]["field"] == "spec.template.spec.containers[0].securityContext.privileged"
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert [n["associatedRule"]["id"] for n in notes] == ["OPS-001"]
     _, out, _ = kwa("query", "assessments", "list", "--run", RUN_1, "-o", "sarif")
     cost = next(r for r in json.loads(out)["runs"][0]["results"] if r["ruleId"] == "COST-001")
     assert cost["level"] == "note"  # a warning status of a low-severity check
-    assert cost["locations"][0]["physicalLocation"]["region"]["startLine"] == 34  # items[1] of the List
+    # items[1] of the List: its own lines, as stored with the result
+    assert cost["locations"][0]["physicalLocation"]["region"] == {"startLine": 34, "endLine": 38}
 
 
-def test_locate_documents_and_list_items() -> None:
-    path = str(ROOT / MANIFEST)
-    assert locate(path, [0]) == 2 and locate(path, [1]) == 7 and locate(path, [2]) == 26
-    assert locate(path, [2, 0]) == 29 and locate(path, [2, 1]) == 34
-    assert locate(path, [9]) is None and locate("/nonexistent.yaml", [0]) is None
+def test_sources_and_regions_come_from_stored_values() -> None:
     assert parse_source("api") is None and parse_source("<stdin>#0") is None
     assert parse_source("a b/x.yml#3#1") == ("a b/x.yml", [3, 1])
+    assert region_of({"source_line": 7, "source_end_line": 24}) == ({"startLine": 7, "endLine": 24}, None)
+    assert region_of({"source_line": 7, "source_end_line": 24, "field_line": 9}) == (
+        {"startLine": 9, "endLine": 9},
+        {"startLine": 7, "endLine": 24},
+    )
+    # rows stored before positions were recorded, or with nonsense in them: no region at all
+    assert region_of({"source_line": None}) == (None, None)
+    assert region_of({"source_line": 0, "field_line": True}) == (None, None)
 
 
 def test_junit_counts(kwa) -> None:

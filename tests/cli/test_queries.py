@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect
 
 from storage.db import Database
-from storage.queries import AssessmentQuery, QueryError, RunQuery, list_assessments, list_run_page
+from storage.queries import SEVERITIES, AssessmentQuery, QueryError, RunQuery, list_assessments, list_run_page
 from tests.cli.builder import HOSTILE_NS, RUN_1, RUN_2, RUN_WARN
 
 
@@ -44,19 +44,25 @@ def test_since_spans_runs_of_a_cluster(db: Database) -> None:
     page = list_assessments(db, AssessmentQuery(cluster_id="prod-eu", since=datetime(2026, 2, 10, tzinfo=UTC)))
     assert page.run is None and page.total is None
     assert {r["run_id"] for r in page.items} == {RUN_1, RUN_2}
-    assert [(r["run_id"], r["id"]) for r in page.items] == sorted((r["run_id"], r["id"]) for r in page.items)
+    # run by run, oldest first; within a run, findings first (severity, then check id)
+    assert [r["run_id"] for r in page.items] == sorted(r["run_id"] for r in page.items)
+    for run_id in (RUN_1, RUN_2):
+        ranks = [(SEVERITIES.index(r["severity"]), r["check_id"]) for r in page.items if r["run_id"] == run_id]
+        assert ranks == sorted(ranks)
     page = list_assessments(db, AssessmentQuery(cluster_id="prod-eu", since=datetime(2026, 2, 11, tzinfo=UTC)))
     assert {r["run_id"] for r in page.items} == {RUN_2}
 
 
+@pytest.mark.parametrize("sort", ["severity", "id"])
 @pytest.mark.parametrize("size", [1, 2, 4])
-def test_cursor_and_offset_walks_agree(db: Database, size: int) -> None:
+def test_cursor_and_offset_walks_agree(db: Database, size: int, sort: str) -> None:
     everything = [
-        r["id"] for r in list_assessments(db, AssessmentQuery(cluster_id="prod-eu", run_id=RUN_2, limit=0)).items
+        r["id"]
+        for r in list_assessments(db, AssessmentQuery(cluster_id="prod-eu", run_id=RUN_2, limit=0, sort=sort)).items
     ]
     by_cursor, cursor, pages = [], None, 0
     while True:
-        page = list_assessments(db, AssessmentQuery(run_id=RUN_2, limit=size, cursor=cursor))
+        page = list_assessments(db, AssessmentQuery(run_id=RUN_2, limit=size, cursor=cursor, sort=sort))
         by_cursor += [r["id"] for r in page.items]
         pages += 1
         cursor = page.next_cursor
@@ -64,12 +70,16 @@ def test_cursor_and_offset_walks_agree(db: Database, size: int) -> None:
             break
     by_offset, offset = [], 0
     while True:
-        page = list_assessments(db, AssessmentQuery(run_id=RUN_2, limit=size, offset=offset))
+        page = list_assessments(db, AssessmentQuery(run_id=RUN_2, limit=size, offset=offset, sort=sort))
         if not page.items:
             break
         by_offset += [r["id"] for r in page.items]
         offset += size
-    assert by_cursor == by_offset == everything == sorted(everything)
+    assert by_cursor == by_offset == everything
+    if sort == "id":
+        assert everything == sorted(everything)
+    else:  # SEC-001 (critical), SEC-002 (high), REL-001 x2 (medium), COST-001 (low), OPS-001 (info)
+        assert [i.split("_")[3] for i in everything] == ["sec001", "sec002", "rel001", "rel001", "cost001", "ops001"]
     assert pages == -(-len(everything) // size)  # no empty trailing page
 
 

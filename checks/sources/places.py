@@ -1,0 +1,144 @@
+"""The :class:`checks.positions.Place` of each document and ``kind: List`` item, while parsing.
+
+A document's place comes from where the splitter cut it (checks/sources/splitting.py): its first
+and last content lines (blank and comment-only lines around it are not part of it), counted
+forward through the input, so a whole file costs one pass of ``str.count`` over it.
+
+The items of a List (``kubectl get -o yaml|json``) are found by their layout, not by parsing again:
+in YAML block style every item starts with a ``- `` at the items' own indentation, in pretty-printed
+JSON with a ``{`` alone on its line at theirs. The count must equal the number of items the parser
+returned, or no item gets a place of its own (each keeps the List document's lines): a layout this
+does not read never yields a wrong line. A List printed on one line (``json.dumps`` without indent)
+needs no search: everything is on that line.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from checks.positions import Place, Text
+
+_SPACE = frozenset(b" \t\r\n")
+
+
+class Lines:
+    """1-based line numbers of offsets in ``text``, counted forward from the last one asked for."""
+
+    __slots__ = ("_at", "_line", "_nl", "text")
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+        self._nl: Text = b"\n" if isinstance(text, bytes) else "\n"
+        self._at = 0
+        self._line = 1
+
+    def line(self, pos: int) -> int:
+        if pos < self._at:
+            self._at, self._line = 0, 1
+        self._line += self.text.count(self._nl, self._at, pos)  # type: ignore[arg-type]
+        self._at = pos
+        return self._line
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(source: str, binary: bool) -> re.Pattern:  # type: ignore[type-arg]
+    return re.compile(source.encode() if binary else source, re.MULTILINE)
+
+
+_LEADING = r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*"  # blank and comment-only lines
+
+
+def document_place(text: Text, lines: Lines, lo: int, hi: int) -> Place | None:
+    """The place of the document ``text[lo:hi]``; None when it has no content line."""
+    binary = isinstance(text, bytes)
+    start = _pattern(_LEADING, binary).match(text, lo, hi).end()  # type: ignore[union-attr]
+    end = _content_end(text, start, hi)
+    if end <= start:
+        return None
+    line, end_line = lines.line(start), lines.line(end - 1)
+    if line == end_line:  # every field is on its one line: the text is never needed again
+        return Place(text[:0], 0, 0, line, line)
+    return Place(text, start, end, line, end_line)
+
+
+def _content_end(text: Text, lo: int, hi: int) -> int:
+    """The end of the last content character in ``text[lo:hi]``: trailing blanks and
+    comment-only lines dropped (checked backwards: there are rarely any)."""
+    binary = isinstance(text, bytes)
+    nl, hash_ = (b"\n", b"#") if binary else ("\n", "#")
+    end = hi
+    while True:
+        while end > lo and _is_space(text[end - 1], binary):
+            end -= 1
+        line_start = text.rfind(nl, lo, end) + 1  # type: ignore[arg-type]
+        if line_start < lo:
+            line_start = lo
+        first = line_start
+        while first < end and text[first] in (" ", "\t", 32, 9):
+            first += 1
+        if first < end and text[first : first + 1] == hash_ and end > lo:
+            end = line_start
+            continue
+        return end
+
+
+def _is_space(char: str | int, binary: bool) -> bool:
+    return char in _SPACE if binary else char in " \t\r\n"
+
+
+def item_places(place: Place, count: int, lines: Lines) -> list[Place] | None:
+    """A place per item of the List at ``place`` (``count`` items), or None when its layout does
+    not show them one by one (see the module docstring)."""
+    if count == 0:
+        return []
+    if place.line == place.end_line:  # one line: nothing to tell apart
+        return [Place(place.text, place.start, place.end, place.line, place.line) for _ in range(count)]
+    text = place.text
+    binary = isinstance(text, bytes)
+    first = text[place.start : place.start + 1]
+    if first in ("{", b"{"):
+        bounds = _json_items(text, place.start, place.end, binary)
+    else:
+        bounds = _yaml_items(text, place.start, place.end, binary)
+    if bounds is None:
+        return None
+    starts, region_end = bounds
+    if len(starts) != count:
+        return None
+    out = []
+    for i, start in enumerate(starts):
+        end = _content_end(text, start, starts[i + 1] if i + 1 < len(starts) else region_end)
+        out.append(Place(text, start, end, lines.line(start), lines.line(max(end - 1, start))))
+    return out
+
+
+def _yaml_items(text: Text, lo: int, hi: int, binary: bool) -> tuple[list[int], int] | None:
+    key = _pattern(r"^items[ \t]*:[ \t]*(?:#[^\n]*)?\r?$", binary).search(text, lo, hi)
+    if key is None:
+        return None
+    body = key.end() + 1
+    first = _pattern(r"^([ ]*)(?=[^ \t\r\n#])", binary).search(text, body, hi)
+    if first is None or text[first.end() : first.end() + 1] not in ("-", b"-"):
+        return None
+    indent = first.end() - first.start()
+    fewer = rf"[ ]{{0,{indent - 1}}}[^ \t\r\n#]|" if indent else ""
+    close = _pattern(rf"^(?:{fewer}[ ]{{{indent}}}[^ \t\r\n#-])", binary).search(text, body, hi)
+    end = close.start() if close else hi
+    entry = _pattern(rf"^[ ]{{{indent}}}-(?=[ \t\r\n]|$)", binary)
+    return [m.start() for m in entry.finditer(text, first.start(), end)], end
+
+
+def _json_items(text: Text, lo: int, hi: int, binary: bool) -> tuple[list[int], int] | None:
+    key = _pattern(r'^[ ]*"items"[ \t]*:[ \t]*\[[ \t]*\r?$', binary).search(text, lo, hi)
+    if key is None:
+        return None
+    body = key.end() + 1
+    first = _pattern(r"^([ ]*)(?=\S)", binary).search(text, body, hi)
+    if first is None or text[first.end() : first.end() + 1] not in ("{", b"{"):
+        return None
+    indent = first.end() - first.start()
+    close = _pattern(rf"^[ ]{{0,{max(indent - 1, 0)}}}\S", binary).search(text, body, hi)
+    end = close.start() if close else hi
+    opener = _pattern(rf"^[ ]{{{indent}}}\{{", binary)
+    return [m.start() for m in opener.finditer(text, first.start(), end)], end

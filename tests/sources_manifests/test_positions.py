@@ -1,0 +1,282 @@
+"""Where each object and each field sits in its manifest (checks/positions.py, sources/places.py).
+
+The ground truth is a YAML parser: for every field of every object the line resolver must give the
+line PyYAML's composer gives that field's key - on generated documents in every block layout
+PyYAML writes, on pretty-printed JSON, and on the real manifests of ../shared/corpus when present.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from checks.positions import field_line, join_path, parse_path
+from checks.sources.manifests import load_manifests
+from tests.cli.builder import IMAGE, MANIFEST, POSITIONS, PRIVILEGED
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus"
+try:
+    from yaml import CSafeLoader as Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as Loader  # type: ignore[assignment]
+
+
+def read(text: str) -> dict[str, Any]:
+    """``where -> object`` for the objects of ``text`` read as stdin."""
+    snap = load_manifests(["-"], stdin=io.StringIO(text))
+    return {o.where: o for o in snap.objects}
+
+
+def keys_and_lines(
+    node: yaml.Node, path: tuple = (), flow: int | None = None, json: bool = False
+) -> list[tuple[tuple, int]]:
+    """Every mapping key under ``node`` with the 1-based line the resolver must give it: the line
+    PyYAML composes for the key; inside a YAML flow collection (``{a: 1}``, which may run over
+    several lines) the line of the key that holds the collection (``flow``), the deepest line the
+    resolver promises. Pretty-printed JSON is flow style with every key on its own line: exact."""
+    out: list[tuple[tuple, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                line = key.start_mark.line + 1
+                out.append(((*path, key.value), flow or line))
+                inner = flow or (line if getattr(value, "flow_style", False) and not json else None)
+                out += keys_and_lines(value, (*path, key.value), inner, json)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            out += keys_and_lines(value, (*path, i), flow, json)
+    return out
+
+
+def assert_every_field_agrees(
+    obj: Any, node: yaml.Node, offset: int = 0, sample: int | None = None, json: bool = False
+) -> int:
+    fields = keys_and_lines(node, json=json)
+    if sample is not None and len(fields) > sample:
+        fields = fields[:: len(fields) // sample + 1]
+    for path, line in fields:
+        got = field_line(obj.place, join_path(None, *path))
+        assert got == line + offset, f"{obj} {join_path(None, *path)}: resolver says {got}, YAML {line + offset}"
+    return len(fields)
+
+
+# -- objects --------------------------------------------------------------------------------------
+
+
+def test_the_cli_fixture_manifest_is_where_the_golden_rows_say() -> None:
+    """tests/cli/builder.py stores these positions with its rows: the reader must agree."""
+    snap = load_manifests([str(ROOT / MANIFEST)])
+    by_doc = {o.where.split("app.yaml", 1)[1]: o for o in snap.objects}
+    for where, (first, last) in POSITIONS.items():
+        obj = by_doc[where.split("app.yaml", 1)[1]]
+        assert (obj.place.line, obj.place.end_line) == (first, last), where
+    web = by_doc["#1"]
+    assert field_line(web.place, PRIVILEGED[0]) == PRIVILEGED[1]
+    assert field_line(web.place, IMAGE[0]) == IMAGE[1]
+
+
+def test_documents_start_at_their_first_content_line_and_end_at_their_last() -> None:
+    text = (
+        "# a file header\n\n---\n# about the first\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+        "# trailing comment of a\n\n---   \n\n--- \napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"
+        "--- apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n...\n"
+    )
+    objs = {o.name: o for o in read(text).values()}
+    assert (objs["a"].place.line, objs["a"].place.end_line) == (5, 8)
+    assert (objs["b"].place.line, objs["b"].place.end_line) == (14, 16)
+    assert objs["c"].place.line == 17  # "--- apiVersion: v1": the document starts on the marker's line
+
+
+def test_crlf_and_a_byte_order_mark_do_not_move_lines(tmp_path: Path) -> None:
+    text = "apiVersion: v1\r\nkind: ConfigMap\r\nmetadata:\r\n  name: a\r\n---\r\napiVersion: v1\r\nkind: Pod\r\n"
+    text += "metadata:\r\n  name: p\r\nspec:\r\n  containers:\r\n  - name: c\r\n    image: x\r\n"
+    path = tmp_path / "crlf.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    pod = next(o for o in load_manifests([str(path)]).objects if o.kind == "Pod")
+    assert (pod.place.line, pod.place.end_line) == (6, 13)
+    assert field_line(pod.place, "spec.containers[0].image") == 13
+
+
+def test_list_items_each_get_their_own_lines_in_yaml_and_pretty_json() -> None:
+    items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}, "data": {"k": "v"}}
+             for i in range(3)]
+    dump = {"apiVersion": "v1", "kind": "List", "items": items}
+    for text in (
+        yaml.safe_dump(dump, sort_keys=False),  # items at column 0 ("- apiVersion")
+        yaml.safe_dump(dump, sort_keys=False).replace("\n- ", "\n  - ").replace("\n  ", "\n    ")
+        .replace("\n    - ", "\n  - "),
+        json.dumps(dump, indent=4),  # kubectl get -o json
+        json.dumps(dump, indent=2),
+    ):
+        objs = read(text)
+        assert len(objs) == 3
+        lines = text.splitlines()
+        for i, obj in enumerate(objs[f"<stdin>#0#{n}"] for n in range(3)):
+            first = lines[obj.place.line - 1].strip()
+            assert first in ("- apiVersion: v1", "{"), (text, obj.place)
+            name_line = field_line(obj.place, "metadata.name")
+            assert f"c{i}" in lines[name_line - 1], (text, obj.place, name_line)
+            assert obj.place.line < name_line <= obj.place.end_line
+
+
+def test_a_list_on_one_line_keeps_that_line_and_not_its_text() -> None:
+    items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}} for i in range(3)]
+    text = "\n" + json.dumps({"apiVersion": "v1", "kind": "List", "items": items}) + "\n"
+    objs = list(read(text).values())
+    assert [(o.place.line, o.place.end_line) for o in objs] == [(2, 2)] * 3
+    assert field_line(objs[1].place, "metadata.name") == 2
+    assert not objs[0].place.text  # a one-line object's field lines need no text: none is kept
+
+
+def test_a_list_whose_layout_is_not_read_keeps_the_lists_lines() -> None:
+    """Items in flow style cannot be told apart by their lines: each gets the List's lines, never
+    a neighbour's."""
+    text = "apiVersion: v1\nkind: List\nitems: [\n  {apiVersion: v1, kind: ConfigMap, metadata: {name: a}},\n"
+    text += "  {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n]\n"
+    objs = list(read(text).values())
+    assert [(o.place.line, o.place.end_line) for o in objs] == [(1, 6), (1, 6)]
+
+
+# -- fields ---------------------------------------------------------------------------------------
+
+
+def test_paths_round_trip() -> None:
+    path = join_path("spec.template.spec", "containers", 0, "securityContext", "privileged")
+    assert path == "spec.template.spec.containers[0].securityContext.privileged"
+    assert parse_path(path) == ("spec", "template", "spec", "containers", 0, "securityContext", "privileged")
+    quoted = join_path("metadata", "annotations", 'kwa.io/exempt "x"')
+    assert parse_path(quoted) == ("metadata", "annotations", 'kwa.io/exempt "x"')
+    assert parse_path("a..b") is None and parse_path("") is None
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    "kwa.io/exempt": "SEC-006"
+    description: |
+      spec:
+        template: this is text, not a key
+spec:
+  replicas: 2
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+# a comment at column 0 inside the block
+      initContainers:
+      - name: init
+        image: busybox
+      containers:
+      -
+        name: app
+        image: nginx
+        securityContext: &sc
+          privileged: true
+      - name: sidecar
+        image: envoy
+        securityContext: *sc
+      volumes:
+        - name: v
+          hostPath: {path: /var/run/docker.sock}
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [
+        ("metadata.name", 4),
+        ('metadata.annotations["kwa.io/exempt"]', 6),
+        ("spec.replicas", 11),
+        ("spec.template.metadata.labels", 13),  # inside a flow mapping: its line
+        ("spec.template.spec.initContainers[0].image", 18),
+        ("spec.template.spec.containers[0]", 20),  # a dash alone on its line: the entry's line
+        ("spec.template.spec.containers[0].image", 22),
+        ("spec.template.spec.containers[0].securityContext.privileged", 24),
+        ("spec.template.spec.containers[1].securityContext", 27),
+        ("spec.template.spec.containers[1].securityContext.privileged", 27),  # an alias: its key's line
+        ("spec.template.spec.volumes[0].hostPath.path", 30),
+        # absent: the deepest part of the path the object has
+        ("spec.template.spec.containers[1].resources.limits.memory", 25),
+        ("spec.template.spec.containers[5].image", 19),
+        ("spec.strategy", 10),
+        ("status.phase", 1),  # nothing of it: the object's first line
+        ("spec.template.spec.hostNetwork", 14),
+    ],
+)
+def test_a_field_resolves_to_its_own_line_or_its_deepest_present_parent(path: str, line: int) -> None:
+    (obj,) = read(DEPLOYMENT).values()
+    assert field_line(obj.place, path) == line
+
+
+def test_text_in_a_block_scalar_is_never_taken_for_a_key() -> None:
+    (obj,) = read(DEPLOYMENT).values()
+    # "spec:" and "template:" inside the description are text: the real spec is at line 10
+    assert field_line(obj.place, "spec") == 10
+    assert field_line(obj.place, "spec.template") == 12
+
+
+def test_every_field_agrees_with_yaml_in_every_layout_pyyaml_writes() -> None:
+    rng = random.Random(11)
+    checked = 0
+    for n in range(60):
+        doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"m{n}"}, "spec": _tree(rng, 4)}
+        for style in ({}, {"indent": 4}, {"default_flow_style": None}, {"width": 20}):
+            text = yaml.safe_dump(doc, sort_keys=False, **style)
+            if rng.random() < 0.5:  # sequences indented under their key, as kubectl and helm write them
+                text = yaml.dump(doc, Dumper=_IndentedDumper, sort_keys=False, **style)
+            (obj,) = read(text).values()
+            checked += assert_every_field_agrees(obj, yaml.compose(text, Loader=Loader))
+    assert checked > 2000
+
+
+def test_every_field_agrees_with_pretty_json() -> None:
+    rng = random.Random(5)
+    for n in range(40):
+        doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"j{n}"}, "spec": _tree(rng, 4)}
+        for indent in (2, 4):
+            text = json.dumps(doc, indent=indent)
+            (obj,) = read(text).values()
+            assert_every_field_agrees(obj, yaml.compose(text, Loader=Loader), json=True)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus (real manifests) is not on this machine")
+def test_every_field_of_the_corpus_agrees_with_yaml() -> None:
+    checked = 0
+    for path in sorted(CORPUS.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        try:
+            nodes = [n for n in yaml.compose_all(text, Loader=Loader) if n is not None]
+        except yaml.YAMLError:
+            continue
+        by_line = {n.start_mark.line + 1: n for n in nodes}
+        snap = load_manifests([str(path)])
+        for obj in [*snap.objects, *(m.obj for m in snap.malformed)]:
+            node = by_line.get(obj.place.line)
+            if node is None:  # a List's item: its document starts on the List's first line
+                continue
+            checked += assert_every_field_agrees(obj, node, sample=80)
+    assert checked > 1000
+
+
+def _tree(rng: random.Random, depth: int) -> Any:
+    """A random nested value with keys and scalars that look like YAML's tricky cases."""
+    words = ["name", "image", "spec", "key: x", "- dash", "#hash", "a.b/c", "true", "12", "", "multi\nline", "x" * 30]
+    if depth == 0 or rng.random() < 0.25:
+        return rng.choice([rng.choice(words), rng.randint(0, 99), None, True, 1.5, "|", ">"])
+    if rng.random() < 0.4:
+        return [_tree(rng, depth - 1) for _ in range(rng.randint(0, 3))]
+    return {f"{rng.choice(words[:7])}{i}": _tree(rng, depth - 1) for i in range(rng.randint(0, 4))}
+
+
+class _IndentedDumper(yaml.SafeDumper):
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
