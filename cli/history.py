@@ -134,23 +134,36 @@ def check_plot_path(path: str) -> Path:
 
 def plot(cluster_id: str, pillars: Sequence[str], frame: Any, path: str, scope: str | None = None) -> str:
     """Draw score per pillar per run into ``path`` (PNG, SVG or PDF by extension); returns what was drawn."""
-    from matplotlib.figure import Figure
-
     target = check_plot_path(path)
     if frame.empty:
         raise UsageError("nothing to plot: no finished runs in this range")
+    fig, what = figure(cluster_id, pillars, frame, scope)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(target, dpi=120)
+    except OSError as exc:
+        raise UsageError(f"cannot write the plot to {path}: {exc.strerror or exc}") from None
+    return what
+
+
+def figure(cluster_id: str, pillars: Sequence[str], frame: Any, scope: str | None = None) -> tuple[Any, str]:
+    """The plot as a matplotlib Figure (one axes), and what it shows."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(11, 5.5), layout="constrained")
     ax = fig.add_subplot()
     n = len(frame)
     x = list(range(n))  # one slot per run, whatever the time between runs
     has_scores = frame[[f"score:{p}" for p in pillars] + ["overall_score"]].notna().any().any()
     # clip_on=False: a marker on 0 or 100 is drawn whole, over the frame, not half under it
-    style = {"marker": "o", "markersize": 4, "linewidth": 1.2, "clip_on": False}
+    style = {"marker": "o", "markersize": 4, "linewidth": 1.2, "clip_on": False, "zorder": 3}
     if has_scores:
+        overall = frame["overall_score"]
+        # drawn first and wider: a pillar with the overall's score stays visible on top of it
+        overall_style = {**style, "marker": "D", "markersize": 6, "linewidth": 3, "zorder": 2, "alpha": 0.6}
+        ax.plot(x, overall, color="black", linestyle="--", label="overall", **overall_style)
         for p in pillars:
             ax.plot(x, frame[f"score:{p}"], label=p, **style)
-        overall = frame["overall_score"]
-        ax.plot(x, overall, color="black", linestyle="--", label="overall", **{**style, "marker": "D", "linewidth": 2})
         missing = [i for i, v in zip(x, overall.isna(), strict=True) if v]
         if missing:
             marks = {"marker": "x", "color": "red", "s": 50, "clip_on": False, "zorder": 5}
@@ -167,21 +180,16 @@ def plot(cluster_id: str, pillars: Sequence[str], frame: Any, path: str, scope: 
         ax.set_ylabel("failing results")
         what = "failing results per pillar (no scores recorded)"
     ticks = sorted({round(i * (n - 1) / (min(n, MAX_TICKS) - 1)) for i in range(min(n, MAX_TICKS))}) if n > 1 else [0]
-    ax.set_xticks(ticks, [_when(frame["finished_at"].iloc[i]) for i in ticks], fontsize="small")
+    ax.set_xticks(ticks, [f"#{i + 1}\n{_when(frame['finished_at'].iloc[i])}" for i in ticks], fontsize="small")
     ax.set_xlim(-0.6, n - 0.4)
-    ax.set_xlabel(f"run, oldest to newest: {n} run{'s' if n != 1 else ''} (labelled with when it finished, UTC)")
+    ax.set_xlabel(f"run #, oldest to newest: {n} run{'s' if n != 1 else ''} (and when each finished, UTC)")
     # "$…$" in a title is mathtext to matplotlib: a cluster id is text, never markup.
     literal_id = cluster_id.replace("$", r"\$")
     scoped = f" · scope {scope.replace('$', chr(92) + '$')}" if scope else ""
     ax.set_title(f"kwa · {literal_id}{scoped} · {what}")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(target, dpi=120)
-    except OSError as exc:
-        raise UsageError(f"cannot write the plot to {path}: {exc.strerror or exc}") from None
-    return what
+    return fig, what
 
 
 def _when(value: Any) -> str:

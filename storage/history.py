@@ -315,6 +315,16 @@ def _diff_rows(conn: Connection, run_id: str) -> dict[tuple[Any, ...], tuple[Any
     return out
 
 
+def _worst_per_object(rows: dict[tuple[Any, ...], tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """(check, kind, namespace, name) → the worst of its rows across containers."""
+    out: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for key, row in rows.items():
+        have = out.get(key[:4])
+        if have is None or _STATUS_RANK.get(row[5], 9) < _STATUS_RANK.get(have[5], 9):
+            out[key[:4]] = row
+    return out
+
+
 def _diff_item(key: tuple[Any, ...], before: tuple[Any, ...] | None, after: tuple[Any, ...] | None) -> dict[str, Any]:
     row = after or before
     assert row is not None
@@ -346,16 +356,31 @@ def diff_runs(db: Database, run_a: str, run_b: str) -> dict[str, Any]:
         a, b = _get_run(conn, run_a), _get_run(conn, run_b)
         before, after = _diff_rows(conn, run_a), _diff_rows(conn, run_b)
 
-    new_failures, fixed, still, changed = [], [], [], []
+    # A check may name the container when it fails and not when it passes (``SEC-001`` failing
+    # on Deployment/web:app, passing on Deployment/web): an object's results are matched across
+    # containers when its exact key is missing on the other side, or a fix would read as
+    # "no longer reported" and never as fixed.
+    before_obj, after_obj = _worst_per_object(before), _worst_per_object(after)
+    new_failures, fixed, still, changed, gone = [], [], [], [], []
     for key, row in after.items():
         old = before.get(key)
         if row[5] == "failing":
-            (still if old is not None and old[5] == "failing" else new_failures).append(_diff_item(key, old, row))
+            prior = old if old is not None else before_obj.get(key[:4]) if key[1] is not None else None
+            (still if prior is not None and prior[5] == "failing" else new_failures).append(_diff_item(key, prior, row))
         elif old is not None and old[5] == "failing":
             fixed.append(_diff_item(key, old, row))
         elif old is not None and old[5] != row[5]:
             changed.append(_diff_item(key, old, row))
-    gone = [_diff_item(key, row, None) for key, row in before.items() if key not in after]
+    for key, row in before.items():
+        if key in after:
+            continue
+        now = after_obj.get(key[:4]) if key[1] is not None else None
+        if now is None:
+            gone.append(_diff_item(key, row, None))
+        elif row[5] == "failing" and now[5] != "failing":
+            fixed.append(_diff_item(key, row, now))
+        elif row[5] != now[5] and now[5] != "failing":  # failing now: counted above, as new or still failing
+            changed.append(_diff_item(key, row, now))
 
     checks_a, checks_b = {k[0] for k in before}, {k[0] for k in after}
     objects_a = {k[1:4] for k in before if k[1] is not None}

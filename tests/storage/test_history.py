@@ -172,3 +172,22 @@ def test_a_run_over_nothing_says_so(db: Database) -> None:
 
     detail = run_detail(db, empty)
     assert detail["warnings"][0].startswith("nothing was assessed: ") and detail["warning_indicator"]
+
+
+def test_a_fix_is_found_when_the_check_names_the_container_only_when_it_fails(db: Database) -> None:
+    """SEC-001 fails on Deployment/app-0 naming container ``app`` and passes on it naming none."""
+    runs = []
+    for at, status, container in ((T0, "failing", "app"), (T0 + timedelta(hours=1), "passing", None)):
+        run_id = new_run(db, cluster_id="shop", requested_at=at)
+        with ResultWriter(db, run_id) as writer:
+            writer.add(check(), [row(status, 0, container=container), row("failing", 1)], at, 5)
+        finish_run(db, run_id, "completed", summary={"objects": 2})
+        runs.append(run_id)
+    diff = diff_runs(db, *runs)
+    assert [(d["object_name"], d["before"], d["after"]) for d in diff["fixed"]] == [("app-0", "failing", "passing")]
+    assert [d["object_name"] for d in diff["still_failing"]] == ["app-1"]
+    assert diff["results_disappeared"] == [] and diff["new_failures"] == [] and diff["objects_disappeared"] == []
+    back = diff_runs(db, runs[1], runs[0])  # and the other way: a new failure, not a new key beside an old one
+    new = [(d["object_name"], d["before"], d["after"]) for d in back["new_failures"]]
+    assert new == [("app-0", "passing", "failing")]
+    assert back["changed"] == [] and back["results_disappeared"] == []
