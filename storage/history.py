@@ -160,17 +160,14 @@ def cluster_history(
             cluster_id = _one_cluster(conn, "history")
         else:
             _require_cluster(conn, cluster_id)
-        # Every finished run in range, newest first, with only what its scope needs: small rows.
-        query = (
-            select(H.c.run_id, R.c.scope, R.c.pillars, R.c.check_ids)
-            .join(R, R.c.run_id == H.c.run_id)
-            .where(H.c.cluster_id == cluster_id)
-        )
+        # Every finished run in range, newest first: id and scope kind only (small rows); the
+        # pillars/checks lists (JSON) are read for the runs that are not full runs only.
+        query = select(H.c.run_id, R.c.scope).join(R, R.c.run_id == H.c.run_id).where(H.c.cluster_id == cluster_id)
         if since is not None:
             query = query.where(H.c.finished_at >= to_utc(since))
-        candidates = [(r.run_id, Scope.of_run(r._mapping)) for r in conn.execute(
-            query.order_by(H.c.finished_at.desc(), H.c.run_id.desc())
-        )]  # fmt: skip
+        kinds = [(r.run_id, r.scope) for r in conn.execute(query.order_by(H.c.finished_at.desc(), H.c.run_id.desc()))]
+        partial = _scopes(conn, [rid for rid, kind in kinds if kind != FULL.kind])
+        candidates = [(rid, FULL if kind == FULL.kind else partial.get(rid, Scope(kind))) for rid, kind in kinds]
         chosen = "asked" if scope is not None else "full runs"
         if scope is None:
             present = {s for _, s in candidates}
@@ -183,28 +180,31 @@ def cluster_history(
         for _, s in candidates:
             if not scope.matches(s):
                 others[s.label] = others.get(s.label, 0) + 1
-        rows = list(_history_rows(conn, picked))
+        labels = {rid: s.label for rid, s in candidates}
+        rows = list(_history_rows(conn, picked, labels))
     rows.sort(key=lambda r: (r["finished_at"], r["run_id"]))
     return History(cluster_id, scope, chosen, rows, dict(sorted(others.items(), key=lambda kv: (-kv[1], kv[0]))))
 
 
-def _history_rows(conn: Connection, run_ids: Sequence[str]) -> Iterator[dict[str, Any]]:
+def _scopes(conn: Connection, run_ids: Sequence[str]) -> dict[str, Scope]:
+    out: dict[str, Scope] = {}
     for start in range(0, len(run_ids), _CHUNK):
         ids = list(run_ids[start : start + _CHUNK])
-        extra = {
-            r.run_id: r._mapping
-            for r in conn.execute(
-                select(R.c.run_id, R.c.requested_at, R.c.trigger, R.c.scope, R.c.pillars, R.c.check_ids).where(
-                    R.c.run_id.in_(ids)
-                )
-            )
-        }
+        query = select(R.c.run_id, R.c.scope, R.c.pillars, R.c.check_ids).where(R.c.run_id.in_(ids))
+        out.update((r.run_id, Scope.of_run(r._mapping)) for r in conn.execute(query))
+    return out
+
+
+def _history_rows(conn: Connection, run_ids: Sequence[str], labels: dict[str, str]) -> Iterator[dict[str, Any]]:
+    for start in range(0, len(run_ids), _CHUNK):
+        ids = list(run_ids[start : start + _CHUNK])
+        query = select(R.c.run_id, R.c.requested_at, R.c.trigger).where(R.c.run_id.in_(ids))
+        extra = {r.run_id: (r.requested_at, r.trigger) for r in conn.execute(query)}
         for row in conn.execute(select(H).where(H.c.run_id.in_(ids))):
             h = _history(row)
             assert h is not None
-            run = extra.get(h["run_id"]) or {}
-            h["requested_at"], h["trigger"] = run.get("requested_at"), run.get("trigger")
-            h["scope"] = Scope.of_run(run).label if run else None
+            h["requested_at"], h["trigger"] = extra.get(h["run_id"], (None, None))
+            h["scope"] = labels.get(h["run_id"])
             yield h
 
 
@@ -315,10 +315,16 @@ def _diff_rows(conn: Connection, run_id: str) -> dict[tuple[Any, ...], tuple[Any
     return out
 
 
-def _worst_per_object(rows: dict[tuple[Any, ...], tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    """(check, kind, namespace, name) → the worst of its rows across containers."""
+def _worst_per_object(
+    rows: dict[tuple[Any, ...], tuple[Any, ...]], objects: set[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """(check, kind, namespace, name) → the worst of its rows across containers, for ``objects``."""
     out: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    if not objects:
+        return out
     for key, row in rows.items():
+        if key[:4] not in objects:
+            continue
         have = out.get(key[:4])
         if have is None or _STATUS_RANK.get(row[5], 9) < _STATUS_RANK.get(have[5], 9):
             out[key[:4]] = row
@@ -360,7 +366,9 @@ def diff_runs(db: Database, run_a: str, run_b: str) -> dict[str, Any]:
     # on Deployment/web:app, passing on Deployment/web): an object's results are matched across
     # containers when its exact key is missing on the other side, or a fix would read as
     # "no longer reported" and never as fixed.
-    before_obj, after_obj = _worst_per_object(before), _worst_per_object(after)
+    only_a, only_b = before.keys() - after.keys(), after.keys() - before.keys()  # usually both empty
+    before_obj = _worst_per_object(before, {k[:4] for k in only_b if k[1] is not None})
+    after_obj = _worst_per_object(after, {k[:4] for k in only_a if k[1] is not None})
     new_failures, fixed, still, changed, gone = [], [], [], [], []
     for key, row in after.items():
         old = before.get(key)
@@ -371,9 +379,8 @@ def diff_runs(db: Database, run_a: str, run_b: str) -> dict[str, Any]:
             fixed.append(_diff_item(key, old, row))
         elif old is not None and old[5] != row[5]:
             changed.append(_diff_item(key, old, row))
-    for key, row in before.items():
-        if key in after:
-            continue
+    for key in only_a:
+        row = before[key]
         now = after_obj.get(key[:4]) if key[1] is not None else None
         if now is None:
             gone.append(_diff_item(key, row, None))
