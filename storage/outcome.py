@@ -7,10 +7,11 @@ assessed" is therefore its own outcome, read from what the run stored (``runs.su
 objects the snapshot held, what reading found; the history row's counts), so it holds for every
 run whoever executed it, and for runs stored before this rule:
 
-* the snapshot held no object to assess (``objects == 0``), or
-* objects were read but no check judged any of them: not one ``passing``, ``failing`` or
-  ``warning`` result (every result skipped, exempt or errored, or no object of a kind the
-  selected checks look at).
+* the snapshot held no object to assess (``objects == 0``; ``completed`` or ``partial``), or
+* a ``completed`` run read objects but no check judged any of them: not one ``passing``,
+  ``failing`` or ``warning`` result (every result skipped or exempt, or no object of a kind the
+  selected checks look at). A ``partial`` run whose checks errored on the objects it read keeps
+  its own outcome (exit 3): the errors say why nothing was judged, and the run did not go well.
 
 ``kwa run`` exits 9 for it (``flows.run``), ``kwa query assessments summary`` with a gate too,
 and ``kwa runs get`` shows it among the run's warnings. Runs that ended ``failed`` or ``aborted``
@@ -48,7 +49,7 @@ def nothing_assessed(run: Mapping[str, Any], counts: Mapping[str, Any] | None = 
     if objects == 0:
         return f"{where}: {_why_no_object(facts)}"
     judged = _judged(counts)
-    if judged is None or judged > 0:
+    if judged is None or judged > 0 or run.get("state") != "completed":
         return None
     results = _results(counts)
     noun = "object" if objects == 1 else "objects"

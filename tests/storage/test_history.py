@@ -166,6 +166,11 @@ def test_a_run_over_nothing_says_so(db: Database) -> None:
     )
     assert nothing_assessed(judged_none, {"passing": 1}) is None
     assert nothing_assessed({**judged_none, "state": "failed"}, {}) is None  # failed keeps its own outcome
+    # partial: its errors say why nothing was judged (exit 3) — unless there was no object at all
+    assert nothing_assessed({**judged_none, "state": "partial"}, {"error": 2}) is None
+    assert nothing_assessed({"state": "partial", "summary": {"objects": 0, "snapshot": "live cluster c"}}) == (
+        "live cluster c: no objects listed: the cluster holds none of the kinds kwa reads"
+    )
     assert nothing_assessed({"state": "completed", "summary": {}}, {}) is None  # no facts: nothing to say
     quarantined = {"state": "completed", "summary": {"objects": 0, "malformed": {"count": 2}}}
     assert "all 2 objects read were quarantined" in (nothing_assessed(quarantined) or "")
