@@ -20,7 +20,8 @@ from cli.options import MAX_DIFF_ROWS, MAX_HISTORY, MAX_OFFSET, MAX_PAGE, bounde
 
 EPILOG = (
     "exit codes: 0 ok, 2 usage error (bad option, date, cursor or value), 4 storage unavailable, "
-    "6 gate rejected the run (--fail-on/--min-score/--min-coverage), 7 not found (run, result, cluster) or no runs yet"
+    "6 gate rejected the run (--fail-on/--min-score/--min-coverage), 7 not found (run, result, cluster) or no runs "
+    "yet, 9 a gate was asked of a run that assessed nothing"
 )
 Handler = Callable[..., int]
 
@@ -31,6 +32,11 @@ def _output(p: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
 
 def _multi(p: argparse.ArgumentParser, flag: str, dest: str, what: str) -> None:
     p.add_argument(flag, dest=dest, action="append", metavar=what.upper(), help=f"{what} (repeat, or a,b)")
+
+
+def _scope_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--scope", metavar="LABEL", help=f"full, pillar:P[,P] or check:ID[,ID]: {what}")
+    p.add_argument("--any-scope", action="store_true", help="compare runs whatever they assessed (full, pillar, check)")
 
 
 def build_parser(prog: str = "kwa") -> argparse.ArgumentParser:
@@ -114,7 +120,10 @@ def build_parser(prog: str = "kwa") -> argparse.ArgumentParser:
     sm.set_defaults(handler=query.cmd_summary)
 
     hi = acts.add_parser("history", help="one row per run over time with scores, counts and trend", epilog=EPILOG)
-    hi.add_argument("--cluster", metavar="ID", help="default: the cluster of the latest run")
+    hi.add_argument(
+        "--cluster", metavar="ID", help="default: the only cluster with runs (several: asked on a terminal, or exit 2)"
+    )
+    _scope_options(hi, "runs of this scope only (default: full runs, else the latest run's scope)")
     hi.add_argument("--since", metavar="WHEN", help="runs finished at or after: ISO 8601 or 30d")
     hi.add_argument(
         "--limit",
@@ -140,7 +149,11 @@ def build_parser(prog: str = "kwa") -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     df.add_argument("runs", nargs="*", metavar="RUN", help="RUN_A RUN_B (older first)")
-    df.add_argument("--cluster", metavar="ID", help="without run ids: its latest two finished runs")
+    df.add_argument("--cluster", metavar="ID", help="without run ids: its latest two finished runs of one scope")
+    _scope_options(df, "without run ids: the latest two runs of this scope (default: the latest run's scope)")
+    df.add_argument(
+        "--any-cluster", action="store_true", help="compare two runs given even when their clusters differ"
+    )
     df.add_argument(
         "--max-rows",
         type=bounded_int("--max-rows", 0, MAX_DIFF_ROWS),

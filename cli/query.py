@@ -17,13 +17,21 @@ from cli.formatters.structured import write_json, write_yaml
 from cli.history import ordered_counts
 from storage.db import Database
 from storage.enums import STATUSES
-from storage.gates import evaluate_gates, format_violations, parse_fail_on, parse_min_coverage, parse_min_score
+from storage.gates import (
+    evaluate_gates,
+    format_violations,
+    gate_findings,
+    parse_fail_on,
+    parse_min_coverage,
+    parse_min_score,
+)
+from storage.history import ClusterChoice
+from storage.outcome import EXIT_NOTHING_ASSESSED, nothing_assessed
 from storage.queries import (
     PILLARS,
     AssessmentQuery,
     active_run_count,
     get_result,
-    latest_runs,
     list_assessments,
     resolve_run,
     run_detail,
@@ -31,6 +39,7 @@ from storage.queries import (
     run_summary,
 )
 from storage.results import COLUMNS
+from storage.scopes import Scope
 
 RESULT_COLUMNS = COLUMNS  # the assessments columns, in the order storage writes them
 
@@ -142,21 +151,29 @@ CHECK_COLUMNS = ("check_id", "check_name", "pillar", "severity", "results", *STA
 def cmd_summary(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     fail_on, min_score, min_coverage = gate_options(args)
     summary = run_summary(db, args.run, args.cluster)
-    gated = min_coverage is not None
-    violations = (
-        evaluate_gates(summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage) if gated else None
-    )
-    fmt = args.output
     run = summary["run"]
+    gated = min_coverage is not None
+    # A run that assessed nothing is not judged: no gate passes or fails on nothing (exit 9).
+    nothing = nothing_assessed(run, summary["totals"]) if gated else None
+    violations = None
+    if gated and not nothing:
+        failing = summary.get("failing_by_severity") or {}
+        findings = gate_findings(db, run["run_id"], fail_on) if fail_on and any(failing.values()) else []
+        violations = evaluate_gates(
+            summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage, findings=findings
+        )
+    fmt = args.output
     if fmt in ("json", "yaml"):
         payload = {**summary, "run": run_brief(run)}
         if gated:
             payload["gate"] = {
+                "applied": not nothing,
                 "fail_on": fail_on,
                 "min_score": min_score,
                 "min_coverage": min_coverage,
-                "passed": not violations,
+                "passed": None if nothing else not violations,
                 "violations": [v.as_dict() for v in violations or []],
+                **({"reason": f"nothing was assessed: {nothing}"} if nothing else {}),
             }
         write_structured(fmt, "AssessmentSummary", payload, out)
     elif fmt == "csv":
@@ -168,6 +185,9 @@ def cmd_summary(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         write_junit(run_results(db, run["run_id"]), out)
     else:
         table.summary_table(summary, out, violations)
+    if nothing:
+        print(f"gate not applied: nothing was assessed by run {run['run_id']}: {nothing}", file=sys.stderr)
+        return EXIT_NOTHING_ASSESSED
     if violations:
         if fmt != "table":
             print(format_violations(violations, run["run_id"]), file=sys.stderr)
@@ -178,24 +198,75 @@ def cmd_summary(db: Database, args: argparse.Namespace, out: TextIO) -> int:
 # -- history ------------------------------------------------------------------------------------
 
 
+def history_scope(args: argparse.Namespace) -> Scope | None:
+    """``--scope LABEL`` / ``--any-scope`` (None: let storage pick, full runs first)."""
+    from storage.scopes import ANY, ScopeError
+
+    label = getattr(args, "scope", None)
+    if getattr(args, "any_scope", False):
+        if label:
+            raise UsageError("--scope and --any-scope exclude each other")
+        return ANY
+    if not label:
+        return None
+    try:
+        return Scope.parse(label)
+    except ScopeError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def ask_cluster(choice: ClusterChoice) -> str:
+    """On a terminal, ask which cluster (numbered list); elsewhere the choice is a usage error (exit 2)."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise choice
+    from storage.history import cluster_line
+
+    clusters = choice.clusters
+    print(f"runs of {len(clusters)} clusters are stored; which one?", file=sys.stderr)
+    for i, c in enumerate(clusters, 1):
+        print(f"  {i:>3}  {cluster_line(c)}", file=sys.stderr)
+    try:
+        answer = input(f"cluster [1-{len(clusters)} or its id]: ").strip()
+    except EOFError:
+        raise choice from None
+    if answer.isdigit() and 1 <= int(answer) <= len(clusters):
+        return str(clusters[int(answer) - 1]["cluster_id"])
+    if any(c["cluster_id"] == answer for c in clusters):
+        return answer
+    raise UsageError(f"no cluster {answer!r} among the {len(clusters)} listed: name one with --cluster ID")
+
+
 def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     from cli import history
-    from storage.queries import cluster_history
+    from storage.history import cluster_history
 
     since = args.since
-    cluster_id, rows = cluster_history(db, args.cluster, since, args.limit)
-    pillars, records, frame = history.aggregate(rows)
+    scope = history_scope(args)
     if args.plot:
-        what = history.plot(cluster_id, pillars, frame, args.plot)
-        print(f"plot of {what} for {len(records)} run(s) written to {args.plot}", file=sys.stderr)
+        history.check_plot_path(args.plot)  # before asking anything of the database
+    try:
+        found = cluster_history(db, args.cluster, since, args.limit, scope)
+    except ClusterChoice as choice:
+        found = cluster_history(db, ask_cluster(choice), since, args.limit, scope)
+    cluster_id, label = found.cluster_id, found.scope.label
+    pillars, records, frame = history.aggregate(found.rows)
+    if args.plot:
+        what = history.plot(cluster_id, pillars, frame, args.plot, label)
+        print(f"plot of {what} for {len(records)} run(s) (scope {label}) written to {args.plot}", file=sys.stderr)
     fmt = args.output
-    if write_structured(
-        fmt, "AssessmentHistory", {"cluster_id": cluster_id, "pillars": pillars, "items": records}, out
-    ):
+    payload = {
+        "cluster_id": cluster_id,
+        "scope": label,
+        "scope_chosen": found.chosen,
+        "other_scopes": found.other_scopes,
+        "pillars": pillars,
+        "items": records,
+    }
+    if write_structured(fmt, "AssessmentHistory", payload, out):
         return EXIT_OK
     if fmt == "csv":
-        columns = ["run_id", "finished_at", "state", "trigger", "total", *STATUSES, "overall_score", "overall_grade"]
-        columns += ["overall_coverage", "incomplete"]
+        columns = ["run_id", "finished_at", "state", "trigger", "scope", "total", *STATUSES]
+        columns += ["overall_score", "overall_grade", "overall_coverage", "incomplete"]
         columns += [f"{p}_score" for p in pillars] + [f"{p}_failing" for p in pillars]
         columns += ["delta_overall_score", "delta_failing"] + [f"delta_{p}_score" for p in pillars]
         flat = []
@@ -209,14 +280,31 @@ def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
             row.update({f"delta_{p}_score": r["delta"]["pillar_scores"][p] for p in pillars})
             flat.append(row)
         write_csv(columns, flat, out)
+        if found.other_scopes:
+            print(other_scopes_note(found.other_scopes, label), file=sys.stderr)
         return EXIT_OK
     if not records:
-        print(f"cluster {cluster_id} has no finished runs" + (" in this range" if since else ""), file=out)
+        print(f"cluster {cluster_id} has no finished {label} runs" + (" in this range" if since else ""), file=out)
+        if found.other_scopes:
+            print(other_scopes_note(found.other_scopes, label), file=out)
         if active_run_count(db, cluster_id):
             print(active_note(db, cluster_id), file=out)
         return EXIT_OK
-    table.history_table(cluster_id, records, pillars, out)
+    table.history_table(cluster_id, records, pillars, out, scope=label)
+    if found.other_scopes:
+        print(other_scopes_note(found.other_scopes, label), file=out)
     return EXIT_OK
+
+
+def other_scopes_note(others: Mapping[str, int], shown: str) -> str:
+    """``not shown: 3 runs of other scopes (check:SEC-001 ×2, pillar:security ×1); --scope LABEL or --any-scope``."""
+    n = sum(others.values())
+    listed = ", ".join(f"{label} ×{count}" for label, count in list(others.items())[:5])
+    more = f", … {len(others) - 5} more" if len(others) > 5 else ""
+    return (
+        f"not shown: {n} run{'s' if n != 1 else ''} of other scopes than {shown} ({listed}{more}); "
+        "--scope LABEL shows one of them, --any-scope all runs together"
+    )
 
 
 # -- get ----------------------------------------------------------------------------------------
@@ -279,21 +367,25 @@ DIFF_COLUMNS = (
 
 
 def cmd_diff(db: Database, args: argparse.Namespace, out: TextIO) -> int:
-    from storage.queries import diff_runs
+    from storage.history import diff_runs, pick_pair, require_comparable
 
+    any_scope, any_cluster = bool(getattr(args, "any_scope", False)), bool(getattr(args, "any_cluster", False))
     if len(args.runs) == 1:
-        raise UsageError("diff takes two run ids (RUN_A RUN_B), or none for the latest two runs of a cluster")
+        raise UsageError("diff takes two run ids (RUN_A RUN_B), or none for the latest two like runs of a cluster")
     if args.runs:
-        run_a, run_b = args.runs
+        if getattr(args, "scope", None):
+            raise UsageError("--scope picks the runs to compare: give it without run ids")
+        run_a, run_b = (resolve_run(db, r) for r in args.runs)
+        if args.cluster is not None and args.cluster not in (run_a["cluster_id"], run_b["cluster_id"]):
+            raise UsageError(f"--cluster {args.cluster}: neither run belongs to it")
+        require_comparable(run_a, run_b, any_scope=any_scope, any_cluster=any_cluster)
+        how = "the two runs asked for"
     else:
-        latest = latest_runs(db, args.cluster, 2)
-        if len(latest) < 2:
-            which = latest[0]["cluster_id"] if latest else (args.cluster or resolve_run(db)["cluster_id"])
-            active = active_run_count(db, which)
-            waiting = f" ({active} queued or running)" if active else ""
-            raise UsageError(f"cluster {which} has fewer than two finished runs{waiting}: nothing to compare yet")
-        run_b, run_a = latest[0]["run_id"], latest[1]["run_id"]
-    diff = diff_runs(db, run_a, run_b)
+        if any_cluster:
+            raise UsageError("--any-cluster applies to two run ids given: without them, diff stays within a cluster")
+        run_a, run_b, how = pick_pair(db, args.cluster, history_scope(args))
+    diff = diff_runs(db, run_a["run_id"], run_b["run_id"])
+    diff["compared"].update(how=how, picked=not args.runs)
     fmt = args.output
     if write_structured(
         fmt, "AssessmentDiff", {**diff, "run_a": run_brief(diff["run_a"]), "run_b": run_brief(diff["run_b"])}, out
@@ -304,9 +396,24 @@ def cmd_diff(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         for key in ("new_failures", "fixed", "still_failing", "changed", "results_disappeared"):
             rows += [{**item, "change": key} for item in diff[key]]
         write_csv(DIFF_COLUMNS, rows, out)
+        print(diff_line(diff), file=sys.stderr)  # which two runs: the CSV itself has no place for it
         return EXIT_OK
     table.diff_table(diff, out, args.max_rows)
     return EXIT_OK
+
+
+def diff_line(diff: Mapping[str, Any]) -> str:
+    """``compared run_… (2026-02-10 09:00:00, full) → run_… (…, full), cluster prod-eu: <how>``."""
+    from cli.formatters.common import fmt_time
+
+    compared = diff["compared"]
+    a, b = diff["run_a"], diff["run_b"]
+    sa, sb = compared["scopes"]
+    cluster = compared["cluster_id"] or " vs ".join(compared["clusters"])
+    return (
+        f"compared {a['run_id']} ({fmt_time(a['requested_at'])}, {sa}) → {b['run_id']} "
+        f"({fmt_time(b['requested_at'])}, {sb}), cluster {cluster}: {compared.get('how', '')}"
+    ).rstrip(": ")
 
 
 __all__ = ["cmd_diff", "cmd_get", "cmd_history", "cmd_list", "cmd_summary"]

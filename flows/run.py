@@ -10,8 +10,17 @@ Exit codes (also in the README):
      because the Prefect API is unreachable (PREFECT_API_URL names a dead server, or kwa's local
      server cannot start): nothing is stored then
   5  aborted: the run was cancelled (kwa runs abort, Cancel in the Prefect UI, SIGINT, SIGTERM)
-  6  a CI gate rejected the run (--fail-on / --min-score): the reason is printed
+  6  a CI gate rejected the run (--fail-on / --min-score / --min-coverage): the rule and the
+     failing objects are printed
+  9  nothing was assessed: the run ended completed or partial over no object (an empty stdin, an
+     empty or unreadable directory, only non-Kubernetes YAML, a cluster that lists nothing) or
+     ended completed with no check judging any object it read; with or without --ci, and
+     before any gate (a gate cannot pass or fail on nothing). failed (4) and aborted (5) keep
+     their codes. (flows.verdict reads the run back and decides.)
   130 interrupted while following another identical run (that run goes on)
+
+``--ci`` never assesses the bundled demo cluster unless ``--demo`` says so: without
+``--manifests``, ``--kubeconfig``/``--context`` or a kubeconfig to find, it is a usage error (2).
 
 When kwa's database cannot take the run's terminal state (disk full, locked past its busy
 timeout), the exit code is still the run's real state; stderr says so, and ``kwa runs reap``
@@ -21,21 +30,40 @@ records that state once the database takes writes again.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from typing import Any
 
-from flows.settle import Ending, execute
-from storage.enums import STATUSES
+from flows.settle import execute
+from flows.verdict import (  # re-exported: the report and the exit codes live in flows.verdict
+    EXIT_ABORTED,
+    EXIT_FAILED,
+    EXIT_GATE,
+    EXIT_INTERNAL,
+    EXIT_NOTHING,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    PROBLEMS_SHOWN,
+    STATE_EXIT,
+    conclude,
+    gate,
+    judge,
+    outcome_code,
+    render,
+    report,
+    run_view,
+)
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_ABORTED, EXIT_GATE = 0, 1, 2, 3, 4, 5, 6
 EXIT_INTERRUPTED = 130
-PROBLEMS_SHOWN = 10  # skipped inputs listed after the result table (the rest are counted)
 PREFECT_PATIENCE = 3.0  # seconds a configured Prefect API gets to answer before a run is refused
-STATE_EXIT = {"completed": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED, "aborted": EXIT_ABORTED}
 STATE_COLOUR = {"completed": "green", "partial": "yellow", "failed": "red", "aborted": "magenta"}
+__all__ = [
+    "EXIT_ABORTED", "EXIT_FAILED", "EXIT_GATE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NOTHING", "EXIT_OK",
+    "EXIT_PARTIAL", "EXIT_USAGE", "PROBLEMS_SHOWN", "STATE_EXIT", "conclude", "connect_prefect", "execute", "gate",
+    "judge", "main", "outcome_code", "quiet_prefect", "render", "report", "run_view",
+]  # fmt: skip
 
 
 class UsageError(Exception):
@@ -47,23 +75,35 @@ def build_parser(prog: str = "python -m flows.run") -> argparse.ArgumentParser:
         prog=prog,
         description="Assess a Kubernetes cluster (or manifests) against the Well-Architected pillars.",
         epilog="Exit codes: 0 completed, 2 usage error, 3 partial, 4 failed (or Prefect API unreachable at start), "
-        "5 aborted (also SIGINT/SIGTERM), 6 rejected by a gate.",
+        "5 aborted (also SIGINT/SIGTERM), 6 rejected by a gate, 9 nothing was assessed (no object read, or none "
+        "judged by any check).",
     )
     p.add_argument(
         "--check", action="append", default=[], metavar="ID", help="run only this check (repeatable, or a,b)"
     )
     p.add_argument("--pillar", action="append", default=[], metavar="P[,P]", help="run only these pillars")
-    src = p.add_argument_group("source (default: current kubeconfig context, else the bundled demo cluster)")
+    src = p.add_argument_group(
+        "source (default: current kubeconfig context, else the bundled demo cluster; under --ci: no default)"
+    )
     src.add_argument("--manifests", action="append", default=[], metavar="PATH", help="file, directory or - (stdin)")
     src.add_argument("--kubeconfig", metavar="FILE")
     src.add_argument("--context", metavar="NAME")
     src.add_argument("--demo", action="store_true", help="assess the bundled demo cluster")
-    p.add_argument("--cluster-id", metavar="ID", help="name under which this cluster's history is kept")
+    p.add_argument(
+        "--cluster-id",
+        metavar="ID",
+        help="name under which this cluster's history is kept (default: the context; for manifests the git "
+        "repository and path, else the directory or file name, 'stdin' for -)",
+    )
     p.add_argument("--check-timeout", type=float, default=30.0, metavar="S", help="per-check timeout (default 30)")
     p.add_argument("--run-timeout", type=float, default=600.0, metavar="S", help="whole-run timeout, 0 = none (600)")
     p.add_argument("--config", metavar="FILE", help="kwa configuration file (thresholds, exemptions, …)")
     p.add_argument("--output", "-o", choices=("table", "json", "yaml"), default="table")
-    p.add_argument("--ci", action="store_true", help="record the trigger as 'ci'")
+    p.add_argument(
+        "--ci",
+        action="store_true",
+        help="record the trigger as 'ci'; never fall back to the demo cluster (name a source)",
+    )
     gates = p.add_argument_group("CI gates (exit 6 when one rejects the run)")
     gates.add_argument("--fail-on", metavar="SEVERITY", help="reject the run if any failing result is this severe")
     gates.add_argument(
@@ -180,6 +220,14 @@ def _run(args: argparse.Namespace) -> int:
         except SourceError as exc:
             raise UsageError(str(exc)) from None
     spec = SourceSpec("demo") if args.demo else choose(args.manifests, args.kubeconfig, args.context)
+    if spec.kind == "demo" and not args.demo and args.ci:
+        # A pipeline whose kubeconfig went missing must not pass its gates on the demo cluster.
+        raise UsageError(
+            "--ci needs something to assess and found no source: no --manifests, no --kubeconfig or --context, "
+            "and no kubeconfig ($KUBECONFIG, ~/.kube/config) or in-cluster service account. Pass --manifests PATH "
+            "(- for stdin), --kubeconfig FILE [--context NAME], or --demo to assess the bundled demo cluster on "
+            "purpose."
+        )
     if spec.kind == "demo" and not args.demo:
         print(
             "No kubeconfig found: assessing the bundled demo cluster 'demo-prod' (use --manifests or "
@@ -203,6 +251,7 @@ def _run(args: argparse.Namespace) -> int:
     parameters = run_parameters(
         spec, pillars or None, checks or None, args.check_timeout, args.run_timeout or None, args.config
     )
+    cluster_id = args.cluster_id or spec.default_cluster_id()
     try:
         db = Database()
         run, created = request_run(
@@ -210,7 +259,7 @@ def _run(args: argparse.Namespace) -> int:
             selected=selected,
             pillars=pillars,
             checks=checks,
-            cluster_id=args.cluster_id or spec.default_cluster_id(),
+            cluster_id=cluster_id,
             source=spec.describe(),
             trigger="ci" if args.ci else "manual",
             parameters=parameters,
@@ -235,91 +284,24 @@ def _run(args: argparse.Namespace) -> int:
             print(f"stopped following run {run_id}; it goes on (kwa runs watch {run_id})", file=sys.stderr)
             return EXIT_INTERRUPTED
     else:
-        print(f"run {run_id}: {len(selected)} checks, {spec.describe()}", file=sys.stderr)
+        print(f"run {run_id}: {len(selected)} checks, {spec.describe()}, {_cluster_note(run, args, spec)}",
+              file=sys.stderr)  # fmt: skip
         ending = execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], show=args.watch)
     try:
-        code = report(db, run_id, args.output, ending)
-        return gate(db, run_id, code, fail_on, min_score, min_coverage)
+        return conclude(db, run_id, args.output, ending, fail_on, min_score, min_coverage)
     except StorageUnavailable as exc:
         print(f"error: storage unavailable: cannot read run {run_id} back: {exc}", file=sys.stderr)
         return STATE_EXIT.get(ending.state, EXIT_FAILED) if ending else EXIT_FAILED
 
 
-def gate(
-    db: Any,
-    run_id: str,
-    code: int,
-    fail_on: str | None,
-    min_score: dict[str, float],
-    min_coverage: dict[str, float] | None = None,
-) -> int:
-    """Apply the CI gates (seed 004's policy gate): print which rule rejected the run."""
-    if not (fail_on or min_score or min_coverage):
-        return code
-    from storage.gates import GATE_EXIT, evaluate_gates, format_violations
-    from storage.queries import run_summary
+def _cluster_note(run: dict[str, Any], args: argparse.Namespace, spec: Any) -> str:
+    """``cluster id argo-cd:manifests`` — and, for stdin, that every stdin run shares it."""
+    from checks.sources.naming import PIPE_ID, STDIN_ID
 
-    violations = evaluate_gates(
-        run_summary(db, run_id), fail_on=fail_on, min_score=min_score, min_coverage=min_coverage
-    )
-    if not violations:
-        return code
-    print(format_violations(violations, run_id), file=sys.stderr)
-    return GATE_EXIT if code in (EXIT_OK, EXIT_PARTIAL) else code
-
-
-def run_view(db: Any, run_id: str) -> dict[str, Any]:
-    """Everything the report shows, read back from storage (the same for any run, any process)."""
-    from checks.registry import load_all
-    from storage.runs import get_history, get_run
-
-    run = get_run(db, run_id) or {"run_id": run_id, "state": "failed"}
-    history = get_history(db, run_id) or {}
-    registry = load_all()
-    pillars: dict[str, dict[str, int]] = {}
-    for check_id in run.get("check_ids") or []:
-        if check_id in registry:
-            entry = pillars.setdefault(registry.by_id(check_id).pillar.value, dict.fromkeys(("checks", *STATUSES), 0))
-            entry["checks"] += 1
-    for pillar, counts in (history.get("pillar_counts") or {}).items():
-        entry = pillars.setdefault(pillar, dict.fromkeys(("checks", *STATUSES), 0))
-        for status, n in counts.items():
-            entry[status] = entry.get(status, 0) + n
-    facts = run.get("summary") or {}
-    return {
-        "run": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items() if k != "summary"},
-        "pillars": pillars,
-        "scores": history.get("scores"),
-        "checks_not_executed": facts.get("checks_not_executed") or {},
-        "problems": facts.get("problems") or [],
-        "problems_total": facts.get("problems_total") or len(facts.get("problems") or []),
-        "unavailable": facts.get("unavailable") or {},
-        "objects": facts.get("objects"),
-    }
-
-
-def report(db: Any, run_id: str, output: str, ending: Ending | None = None) -> int:
-    view = run_view(db, run_id)
-    if ending is not None and ending.unstored:
-        # Show the run as it really ended, and say that kwa's database does not know it yet.
-        view["run"].update(stored_state=view["run"].get("state"), state=ending.state, error=ending.message)
-    render(view, output)
-    return STATE_EXIT.get(view["run"].get("state", "failed"), EXIT_FAILED)
-
-
-def render(view: dict[str, Any], output: str) -> None:
-    if output == "json":
-        print(json.dumps(view, indent=2, default=str))
-        return
-    if output == "yaml":
-        import yaml
-
-        print(yaml.safe_dump(json.loads(json.dumps(view, default=str)), sort_keys=False))
-        return
-    from cli.formatters.report import run_report
-
-    # Presentation lives in cli/: every stored text is literal there (no Rich markup from a cluster).
-    run_report(view, problems_shown=PROBLEMS_SHOWN)
+    note = f"cluster id {run['cluster_id']}"
+    if spec.kind == "manifests" and not args.cluster_id and run["cluster_id"] in (STDIN_ID, PIPE_ID):
+        note += f" (shared by every {run['cluster_id']} run: --cluster-id NAME keeps this input's history apart)"
+    return note
 
 
 if __name__ == "__main__":

@@ -30,7 +30,16 @@ Rules
     the command line.
 Whenever any gate is asked for, a run that ended ``failed`` or ``aborted`` is rejected: it has
 no (or not all) results, so "nothing failing" would prove nothing. ``partial`` runs are judged
-on the results they have and their coverage (``flows.run`` already exits 3 for them).
+on the results they have and their coverage (``flows.run`` already exits 3 for them). A run that
+assessed nothing (:mod:`storage.outcome`) is not judged here: the callers exit 9 for it.
+
+What a ``fail-on`` violation lists
+----------------------------------
+The failing results it counts, most severe first (then check id, then object): kind/namespace/
+name, container, check id and severity, the first :data:`OBJECTS_SHOWN` of them and how many more
+(:func:`gate_findings` reads them; :func:`evaluate_gates` itself stays a pure function of what it
+is given). The same list travels in ``Violation.objects`` to every machine output that carries
+the gate (``-o json|yaml``).
 """
 
 from __future__ import annotations
@@ -46,17 +55,21 @@ __all__ = [
     "DEFAULT_MIN_COVERAGE",
     "GATE_EXIT",
     "MIN_COVERAGE_ENV",
+    "OBJECTS_SHOWN",
     "SEVERITIES",
     "GateError",
     "Violation",
     "evaluate_gates",
     "format_violations",
+    "gate_findings",
     "parse_fail_on",
     "parse_min_coverage",
     "parse_min_score",
 ]
 
 GATE_EXIT = 6
+OBJECTS_SHOWN = 10
+"""Failing objects a fail-on violation lists (the rest are counted: "… and 12 more")."""
 """Exit code of a command whose gate rejected the run (distinct from flows.run's 0–5)."""
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
@@ -90,9 +103,29 @@ class Violation:
     message: str
     actual: Any = None
     threshold: Any = None
+    # fail-on: the first failing results it counts (check_id, severity, object_kind,
+    # object_namespace, object_name, container), and how many more there are.
+    objects: tuple[Mapping[str, Any], ...] = ()
+    more: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["objects"] = [dict(o) for o in self.objects]
+        return out
+
+    def lines(self) -> list[str]:
+        """One line per listed object, then the count of the rest (what a terminal shows under it)."""
+        out = [finding_line(o) for o in self.objects]
+        if self.more:
+            out.append(f"… and {self.more:,} more")
+        return out
+
+
+def finding_line(o: Mapping[str, Any]) -> str:
+    """``critical  SEC-001  Deployment/shop/web (container app)``."""
+    ref = "/".join(str(v) for v in (o.get("object_kind"), o.get("object_namespace"), o.get("object_name")) if v)
+    container = f" (container {o['container']})" if o.get("container") else ""
+    return f"{o.get('severity', '?'):<8}  {o.get('check_id', '?')}  {ref or '(the cluster)'}{container}"
 
 
 def parse_fail_on(value: str | None) -> str | None:
@@ -169,11 +202,14 @@ def evaluate_gates(
     fail_on: str | None = None,
     min_score: Mapping[str, float] | float | None = None,
     min_coverage: Mapping[str, float] | float | None = None,
+    findings: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[Violation]:
     """The rules ``summary`` breaks (empty: the run passes). See the module docstring.
 
     The gate is active when any of the three is given; ``min_coverage`` then defaults to
     ``{"overall": DEFAULT_MIN_COVERAGE}`` (callers resolve the variable with :func:`parse_min_coverage`).
+    ``findings``: failing results as :func:`gate_findings` reads them (most severe first); each
+    fail-on violation lists the first :data:`OBJECTS_SHOWN` of its severity.
     """
     fail_on = parse_fail_on(fail_on)
     minimums = _as_policy(min_score)
@@ -205,6 +241,7 @@ def evaluate_gates(
                     for c in summary.get("checks") or []
                     if c.get("severity") == severity and (c.get("counts") or {}).get("failing")
                 ]
+                listed = tuple(f for f in findings or () if f.get("severity") == severity)[:OBJECTS_SHOWN]
                 violations.append(
                     Violation(
                         "fail-on",
@@ -212,6 +249,8 @@ def evaluate_gates(
                         f"{n} failing {severity} result{'s' if n != 1 else ''} (--fail-on {fail_on}): {_some(checks)}",
                         n,
                         0,
+                        objects=listed,
+                        more=max(n - len(listed), 0) if listed else 0,
                     )
                 )
 
@@ -345,4 +384,37 @@ def _fmt(name: str, minimum: float) -> str:
 
 def format_violations(violations: list[Violation], run_id: str | None = None) -> str:
     head = f"gate rejected run {run_id}" if run_id else "gate rejected the run"
-    return "\n".join([f"{head}:", *(f"  [{v.rule}] {v.message}" for v in violations)])
+    out = [f"{head}:"]
+    for v in violations:
+        out.append(f"  [{v.rule}] {v.message}")
+        out += [f"      {text}" for text in v.lines()]
+    return "\n".join(out)
+
+
+def gate_findings(db: Any, run_id: str, fail_on: str | None, per_severity: int = OBJECTS_SHOWN) -> list[dict[str, Any]]:
+    """The failing results a ``--fail-on`` gate counts, the first ``per_severity`` of each severity
+    at or above ``fail_on``, most severe first, then by check id and object.
+
+    One bounded query per severity (index ``assessments (run_id, status)``): a run with 100,000
+    failing results costs what one with ten does.
+    """
+    if fail_on is None:
+        return []
+    from sqlalchemy import func, select
+
+    from storage.models import assessments_table as A
+
+    # coalesce: NULL sorts first on SQLite and last on PostgreSQL; the list must not depend on it
+    order = [func.coalesce(c, "") for c in (A.c.object_kind, A.c.object_namespace, A.c.object_name, A.c.container)]
+    columns = (A.c.check_id, A.c.severity, A.c.object_kind, A.c.object_namespace, A.c.object_name, A.c.container)
+    out: list[dict[str, Any]] = []
+    with db.read() as conn:
+        for severity in SEVERITIES[: SEVERITIES.index(fail_on) + 1]:
+            query = (
+                select(*columns)
+                .where(A.c.run_id == run_id, A.c.status == "failing", A.c.severity == severity)
+                .order_by(A.c.check_id, *order)
+                .limit(per_severity)
+            )
+            out += [dict(row._mapping) for row in conn.execute(query)]
+    return out

@@ -63,8 +63,6 @@ __all__ = [
     "RunNotFound",
     "RunQuery",
     "active_run_count",
-    "cluster_history",
-    "diff_runs",
     "get_result",
     "latest_runs",
     "list_assessments",
@@ -93,8 +91,6 @@ MAX_CURSOR_CHARS = 2_048  # a real cursor is ~150 characters
 TOP_FAILING = 10
 TOP_OBJECTS = 3  # failing objects shown with each of the top failing checks
 SORTS = ("severity", "id")
-# When one (check, object, container) has several results in a run, the diff keeps the worst.
-_STATUS_RANK = {"failing": 0, "error": 1, "timeout": 2, "warning": 3, "passing": 4, "skipped": 5}
 
 
 class QueryError(ValueError):
@@ -356,10 +352,15 @@ def active_run_count(db: Database, cluster_id: str | None = None) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def run_warnings(run: dict[str, Any]) -> list[str]:
-    """What a finished run recorded besides its results (seed 002's warning indicator)."""
+def run_warnings(run: dict[str, Any], history: dict[str, Any] | None = None) -> list[str]:
+    """What a finished run recorded besides its results (seed 002's warning indicator); first, when
+    it assessed nothing (storage.outcome, exit 9), why."""
+    from storage.outcome import nothing_assessed
+
     facts = run.get("summary") or {}
-    out = [f"skipped input: {p}" for p in facts.get("problems") or []]
+    nothing = nothing_assessed(run, history)
+    out = [f"nothing was assessed: {nothing}"] if nothing else []
+    out += [f"skipped input: {p}" for p in facts.get("problems") or []]
     out += [f"not listed: {kind}: {why}" for kind, why in (facts.get("unavailable") or {}).items()]
     out += [
         f"check {cid} {info.get('outcome', 'not executed')}: {info.get('message', '')}".rstrip(": ")
@@ -576,7 +577,7 @@ def run_summary(db: Database, run_id: str | None = None, cluster_id: str | None 
         "checks_timed_out": h.get("checks_timed_out", sum(1 for c in check_list if c["counts"]["timeout"])),
         "ratio": round(executed / total_checks, 4) if total_checks else None,
     }
-    warnings = run_warnings(run)
+    warnings = run_warnings(run, history)
     return {
         "run": run,
         "state": run["state"],
@@ -688,7 +689,7 @@ def list_run_page(db: Database, q: RunQuery) -> Page:
         empty = not runs and conn.execute(select(R.c.run_id).limit(1)).first() is None
     for r in runs:
         r["history"] = hist.get(r["run_id"])
-        r["warnings"] = run_warnings(r)
+        r["warnings"] = run_warnings(r, r["history"])
     cursor = (
         encode_cursor(q.fingerprint(), [runs[-1]["requested_at"].isoformat(), runs[-1]["run_id"]]) if more else None
     )
@@ -710,7 +711,7 @@ def run_detail(db: Database, run_id: str) -> dict[str, Any]:
         "duration_ms": (history or {}).get("duration_ms")
         or (int((completed - started).total_seconds() * 1000) if started and completed else None),
     }
-    warnings = run_warnings(run)
+    warnings = run_warnings(run, history)
     return {
         "run": run,
         "history": history,
@@ -721,155 +722,15 @@ def run_detail(db: Database, run_id: str) -> dict[str, Any]:
     }
 
 
-# -- history ------------------------------------------------------------------------------------
+# -- history and diff (storage.history; re-exported here for callers) ---------------------------
+
+_MOVED = frozenset({"cluster_history", "diff_runs", "pick_pair", "require_comparable", "clusters_overview"})
 
 
-def cluster_history(
-    db: Database, cluster_id: str | None = None, since: datetime | None = None, limit: int = 1000
-) -> tuple[str, list[dict[str, Any]]]:
-    """``(cluster_id, rows)``: the cluster's assessment_history rows, oldest first.
+def __getattr__(name: str) -> Any:
+    # Lazily: storage.history builds on this module's helpers, so it cannot be imported at the top.
+    if name in _MOVED:
+        from storage import history
 
-    Without ``cluster_id`` the cluster of the latest run is used. ``limit`` keeps the newest rows.
-    """
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_HISTORY:
-        raise QueryError(f"history limit must be between 1 and {MAX_HISTORY:,}, not {limit!r}")
-    with db.read() as conn:
-        if cluster_id is None:
-            cluster_id = _resolve(conn, None, None)["cluster_id"]
-        else:
-            _require_cluster(conn, cluster_id)
-        query = select(H).where(H.c.cluster_id == cluster_id)
-        if since is not None:
-            query = query.where(H.c.finished_at >= to_utc(since))
-        query = query.order_by(H.c.finished_at.desc(), H.c.run_id.desc()).limit(limit)
-        rows = [_history(r) for r in conn.execute(query)]
-        ids = [r["run_id"] for r in rows]
-        extra = (
-            {
-                r.run_id: (r.requested_at, r.trigger)
-                for r in conn.execute(select(R.c.run_id, R.c.requested_at, R.c.trigger).where(R.c.run_id.in_(ids)))
-            }
-            if ids
-            else {}
-        )
-    for r in rows:
-        r["requested_at"], r["trigger"] = extra.get(r["run_id"], (None, None))
-    rows.reverse()
-    return cluster_id, rows
-
-
-# -- diff ---------------------------------------------------------------------------------------
-
-_DIFF_COLUMNS = (
-    A.c.check_id,
-    A.c.object_kind,
-    A.c.object_namespace,
-    A.c.object_name,
-    A.c.container,
-    A.c.status,
-    A.c.severity,
-    A.c.pillar,
-    A.c.check_name,
-    A.c.message,
-    A.c.id,
-)
-
-
-def _diff_rows(conn: Connection, run_id: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    """(check, kind, namespace, name, container) → the row of its worst result in the run."""
-    out: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    rank = _STATUS_RANK
-    for row in conn.execute(select(*_DIFF_COLUMNS).where(A.c.run_id == run_id)):
-        key = row[:5]
-        have = out.get(key)
-        if have is None or rank.get(row[5], 9) < rank.get(have[5], 9):
-            out[key] = tuple(row)
-    return out
-
-
-def _diff_item(key: tuple[Any, ...], before: tuple[Any, ...] | None, after: tuple[Any, ...] | None) -> dict[str, Any]:
-    row = after or before
-    assert row is not None
-    return {
-        "check_id": key[0],
-        "object_kind": key[1],
-        "object_namespace": key[2],
-        "object_name": key[3],
-        "container": key[4],
-        "severity": row[6],
-        "pillar": row[7],
-        "check_name": row[8],
-        "before": before[5] if before else None,
-        "after": after[5] if after else None,
-        "message": row[9],
-        "id": row[10],
-    }
-
-
-def diff_runs(db: Database, run_a: str, run_b: str) -> dict[str, Any]:
-    """What changed from run A to run B, keyed by (check, object, container).
-
-    ``new_failures``: failing in B and not failing (or absent) in A; ``fixed``: failing in A,
-    present and not failing in B; ``still_failing``: failing in both; ``changed``: other status
-    changes of keys present in both; checks and objects that appeared in B or disappeared from A.
-    """
-    with db.read() as conn:
-        a, b = _get_run(conn, run_a), _get_run(conn, run_b)
-        before, after = _diff_rows(conn, run_a), _diff_rows(conn, run_b)
-
-    new_failures, fixed, still, changed = [], [], [], []
-    for key, row in after.items():
-        old = before.get(key)
-        if row[5] == "failing":
-            (still if old is not None and old[5] == "failing" else new_failures).append(_diff_item(key, old, row))
-        elif old is not None and old[5] == "failing":
-            fixed.append(_diff_item(key, old, row))
-        elif old is not None and old[5] != row[5]:
-            changed.append(_diff_item(key, old, row))
-    gone = [_diff_item(key, row, None) for key, row in before.items() if key not in after]
-
-    checks_a, checks_b = {k[0] for k in before}, {k[0] for k in after}
-    objects_a = {k[1:4] for k in before if k[1] is not None}
-    objects_b = {k[1:4] for k in after if k[1] is not None}
-
-    def objs(keys: set[tuple[Any, ...]]) -> list[dict[str, Any]]:
-        return [
-            {"kind": k, "namespace": ns, "name": n}
-            for k, ns, n in sorted(keys, key=lambda t: tuple("" if v is None else str(v) for v in t))
-        ]
-
-    def order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(
-            items,
-            key=lambda d: (
-                _severity_pos(d["severity"]),
-                d["check_id"],
-                *("" if d[k] is None else str(d[k]) for k in ("object_kind", "object_namespace", "object_name")),
-                d["container"] or "",
-            ),
-        )
-
-    return {
-        "run_a": a,
-        "run_b": b,
-        "counts": {
-            "new_failures": len(new_failures),
-            "fixed": len(fixed),
-            "still_failing": len(still),
-            "changed": len(changed),
-            "results_disappeared": len(gone),
-            "checks_appeared": len(checks_b - checks_a),
-            "checks_disappeared": len(checks_a - checks_b),
-            "objects_appeared": len(objects_b - objects_a),
-            "objects_disappeared": len(objects_a - objects_b),
-        },
-        "new_failures": order(new_failures),
-        "fixed": order(fixed),
-        "still_failing": order(still),
-        "changed": order(changed),
-        "results_disappeared": order(gone),
-        "checks_appeared": sorted(checks_b - checks_a),
-        "checks_disappeared": sorted(checks_a - checks_b),
-        "objects_appeared": objs(objects_b - objects_a),
-        "objects_disappeared": objs(objects_a - objects_b),
-    }
+        return getattr(history, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -42,8 +42,13 @@ class SourceSpec:
             request_timeout=float(data.get("request_timeout") or 10.0),
         )
 
-    def default_cluster_id(self) -> str:
-        """The name a run's history is kept under when the caller gives none."""
+    def default_cluster_id(self, cwd: str | None = None) -> str:
+        """The name a run's history is kept under when the caller gives none.
+
+        Manifests: named after their input (:mod:`checks.sources.naming`: the git repository and
+        the path within it, else the directory or file name, ``stdin``), relative to ``cwd``.
+        Runs stored before that was so keep the id ``manifests`` they were given.
+        """
         if self.kind == "demo":
             return "demo-prod"
         if self.kind == "live":
@@ -58,7 +63,9 @@ class SourceSpec:
                 import os
 
                 return "in-cluster" if os.environ.get("KUBERNETES_SERVICE_HOST") else "live"
-        return "manifests"
+        from checks.sources.naming import manifests_cluster_id
+
+        return manifests_cluster_id(self.paths, cwd)
 
     def describe(self) -> str:
         if self.kind == "manifests":

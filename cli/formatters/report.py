@@ -1,5 +1,8 @@
 """The table ``kwa run`` prints when a run ends (``flows.run.render`` hands its view here).
 
+A run that assessed nothing (``view["nothing_assessed"]``, exit 9) says so, and why, right under
+the run line.
+
 Everything in the view that came from the cluster, the manifests or the user — cluster id, error,
 check messages, kinds, input problems — is literal text (:func:`cli.formatters.table.lit`), never
 Rich markup: an object named ``web[/]`` or a manifest path ``[/x]`` prints as itself instead of
@@ -52,6 +55,9 @@ def run_report(view: Mapping[str, Any], out: TextIO | None = None, problems_show
     )
     if run.get("error"):
         console.print(line(("error:", "red"), " ", str(run["error"])))
+    if view.get("nothing_assessed"):
+        # Exit 9: before the (all-zero) table, so nobody reads "0 failing" as good news.
+        console.print(line(("nothing was assessed:", "bold red"), " ", str(view["nothing_assessed"])), soft_wrap=True)
     if run.get("stored_state"):
         console.print(
             line(

@@ -164,6 +164,8 @@ def gate_lines(console: Console, violations: Sequence[Any], run_id: str) -> None
     console.print(lit(f"gate rejected run {run_id}:", "bold red"))
     for v in violations:
         console.print(line("  ", (f"[{v.rule}]", "red"), " ", str(v.message)), soft_wrap=True)
+        for text in v.lines() if hasattr(v, "lines") else ():  # fail-on: the failing objects
+            console.print(lit(f"      {text}"), soft_wrap=True)
 
 
 def _count(n: int, status: str) -> Text:
@@ -289,13 +291,18 @@ DIFF_SECTIONS = (
 def diff_table(diff: Mapping[str, Any], out: TextIO, max_rows: int) -> None:
     console = console_for(out)
     a, b = diff["run_a"], diff["run_b"]
+    compared = diff.get("compared") or {}
+    scope_a, scope_b = compared.get("scopes") or (a.get("scope"), b.get("scope"))
+    cluster = compared.get("cluster_id") or " vs ".join(compared.get("clusters") or ())
     console.print(
         line(
             "Diff ",
             (str(a["run_id"]), "bold"),
-            f" ({fmt_time(a['requested_at'])}) → ",
+            f" ({fmt_time(a['requested_at'])}, {scope_a}) → ",
             (str(b["run_id"]), "bold"),
-            f" ({fmt_time(b['requested_at'])})",
+            f" ({fmt_time(b['requested_at'])}, {scope_b})",
+            *([f" · cluster {cluster}"] if cluster else []),
+            *([f" · {compared['how']}"] if compared.get("picked") and compared.get("how") else []),
         )
     )
     counts = diff["counts"]
@@ -398,9 +405,12 @@ def _short(pillar: str) -> str:
     return _SHORT.get(pillar, pillar)
 
 
-def history_table(cluster_id: str, rows: Sequence[Mapping[str, Any]], pillars: Sequence[str], out: TextIO) -> None:
+def history_table(
+    cluster_id: str, rows: Sequence[Mapping[str, Any]], pillars: Sequence[str], out: TextIO, scope: str | None = None
+) -> None:
     console = console_for(out)
-    console.print(line("History of cluster ", (str(cluster_id), "bold"), f": {len(rows)} run(s)"))
+    scoped = [f" · scope {scope}"] if scope else []
+    console.print(line("History of cluster ", (str(cluster_id), "bold"), *scoped, f": {len(rows)} run(s)"))
     table = Table()
     table.add_column("run", no_wrap=True)
     table.add_column("finished", no_wrap=True)

@@ -112,7 +112,8 @@ def test_csv_round_trips_and_defuses_formulas(kwa) -> None:
 def test_json_and_yaml_carry_the_schema_version(kwa) -> None:
     import yaml
 
-    for argv in (("runs", "list"), ("query", "assessments", "summary"), ("query", "assessments", "diff")):
+    diff = ("query", "assessments", "diff", "--cluster", "prod-eu")
+    for argv in (("runs", "list"), ("query", "assessments", "summary"), diff):
         _, out, _ = kwa(*argv, "-o", "json")
         doc = json.loads(out)
         assert doc["apiVersion"] == "kwa/v1" and doc["kind"]

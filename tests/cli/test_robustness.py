@@ -122,8 +122,8 @@ def test_edges_of_the_ranges_are_accepted(kwa) -> None:
         ("query", "assessments", "list", "--run", RUN_2, "--limit", "10000", "-o", "csv"),
         ("query", "assessments", "list", "--since", "36525d", "-o", "json"),
         ("query", "assessments", "list", "--since", "0001-01-01", "-o", "json"),
-        ("query", "assessments", "history", "--limit", "100000", "-o", "json"),
-        ("query", "assessments", "diff", "--max-rows", "0"),
+        ("query", "assessments", "history", "--cluster", "prod-eu", "--limit", "100000", "-o", "json"),
+        ("query", "assessments", "diff", "--cluster", "prod-eu", "--max-rows", "0"),
         ("runs", "list", "--limit", "0", "--since", "1970-01-01T00:00:00Z", "-o", "yaml"),
     ):
         code, _, err = kwa(*argv)
@@ -217,9 +217,12 @@ def test_runs_in_progress_are_not_no_runs_yet(tmp_path: Path, monkeypatch: pytes
     assert code == 0 and "is running: no results yet" in text
     assert "7 runs queued or running for cluster c1 (20 in all)" in text
     code, text = run("query", "assessments", "history", "--cluster", "c0")
-    assert code == 0 and "cluster c0 has no finished runs" in text and "7 runs queued or running for cluster c0" in text
+    assert code == 0 and "cluster c0 has no finished full runs" in text
+    assert "7 runs queued or running for cluster c0" in text
     code, text = run("query", "assessments", "diff")
-    assert code == 2 and "fewer than two finished runs (7 queued or running)" in text
+    assert code == 2 and "no completed or partial run (20 queued or running): nothing to compare yet" in text
+    code, text = run("query", "assessments", "diff", "--cluster", "c1")
+    assert code == 2 and "no completed or partial run of cluster c1 (7 queued or running)" in text
     code, text = run("query", "assessments", "summary", "-o", "json")
     doc = json.loads(text[: text.rindex("}") + 1])
     assert doc["scores"]["overall"]["incomplete"] and {e["why"] for e in doc["scores"]["not_evaluated"]} == {"pending"}

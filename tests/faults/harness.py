@@ -67,6 +67,9 @@ class Kwa:
     tmp: Path
     prefect_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # Root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH: file permissions hold for it as for
+    # anyone, so an unreadable file or directory is unreadable (root otherwise reads through).
+    honour_permissions: bool = False
 
     @property
     def home(self) -> Path:
@@ -115,6 +118,7 @@ class Kwa:
             timeout=timeout,
             cwd=self.tmp,
             env=self.environment(**env),
+            **self._identity(),
         )
         out, err = proc.stdout, proc.stderr
         if binary:
@@ -122,6 +126,9 @@ class Kwa:
         peak = int(peak_file.read_text()) / 1024 if measure and peak_file.exists() else None
         return Outcome(proc.returncode, out, err, self.home, self.db_path, peak)
 
+
+    def _identity(self) -> dict[str, Any]:
+        return {"preexec_fn": drop_permission_override} if self.honour_permissions and os.geteuid() == 0 else {}
 
     def start(self, *args: str, **env: str) -> subprocess.Popen[str]:
         """``kwa …`` in the background, in its own session (so a test can signal it, and kill
@@ -158,6 +165,31 @@ class Kwa:
                 raise AssertionError(f"kwa exited {proc.returncode} before {sql!r} held: {proc.communicate()}")
             time.sleep(0.05)
         raise AssertionError(f"{sql!r} did not hold within {timeout}s")
+
+
+def drop_permission_override() -> None:
+    """In a child about to exec: drop CAP_DAC_OVERRIDE (1) and CAP_DAC_READ_SEARCH (2) from the
+    bounding set, so the program it execs as root has neither (PR_CAPBSET_DROP = 24)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):
+        if libc.prctl(24, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def permissions_hold(path: Path) -> bool:
+    """True when a kwa started with ``honour_permissions`` really cannot read ``path``."""
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", "import os, sys; os.listdir(sys.argv[1]) if os.path.isdir(sys.argv[1]) "
+             "else open(sys.argv[1], 'rb').read(1)", str(path)],
+            capture_output=True,
+            preexec_fn=drop_permission_override if os.geteuid() == 0 else None,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):  # no CAP_SETPCAP to drop capabilities with
+        return False
+    return probe.returncode != 0 and b"PermissionError" in probe.stderr
 
 
 def assert_no_traceback(*texts: str) -> None:

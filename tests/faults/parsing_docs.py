@@ -38,11 +38,12 @@ def stream(*documents: str) -> str:
     return "---\n".join(documents)
 
 
-def assert_assessed(got: Outcome, names: set[str]) -> dict[str, Any]:
-    """The run completed (exit 0), no traceback reached the user, and exactly the Deployments
-    ``names`` were assessed: the hostile document took nothing else down. Returns the run row."""
+def assert_assessed(got: Outcome, names: set[str], code: int = 0) -> dict[str, Any]:
+    """The run completed (exit ``code``: 0, or 9 when the input held no object at all), no traceback
+    reached the user, and exactly the Deployments ``names`` were assessed: the hostile document
+    took nothing else down. Returns the run row."""
     assert_no_traceback(got.out, got.err)
-    assert got.code == 0, got.text
+    assert got.code == code, got.text
     run = got.run()
     assert run["state"] == "completed", run
     assessed = {r["object_name"] for r in got.results() if r["object_kind"] == "Deployment"}

@@ -47,6 +47,6 @@ def test_a_bad_byte_in_a_file_and_utf16_with_a_byte_order_mark(kwa: Kwa) -> None
 def test_empty_stdin_says_why_nothing_was_assessed(kwa: Kwa) -> None:
     got = kwa("run", "--manifests", "-", "--check", CHECKS, input=b"")
 
-    run = assert_assessed(got, set())
+    run = assert_assessed(got, set(), code=9)
     assert summary(run)["problems"] == ["<stdin>: no Kubernetes objects: the input is empty"]
-    assert "no Kubernetes objects: the input is empty" in got.text
+    assert "nothing was assessed: manifests: <stdin>: no Kubernetes objects: the input is empty" in got.text

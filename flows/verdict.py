@@ -1,0 +1,166 @@
+"""How ``kwa run`` ends: read the run back, apply the CI gates, print the report, the exit code.
+
+Exit codes (the README's table; ``flows.run`` documents each in full): 0 completed, 2 usage,
+3 partial, 4 failed, 5 aborted, 6 a gate rejected the run, 9 nothing was assessed. Their order
+when several apply: aborted 5 and failed 4 stand; then nothing assessed 9 (no gate is applied to
+a run over nothing: ``storage.outcome``); then a gate's rejection 6 (over 0 and 3); else the
+state's own code. ``kwa runs rerun|resume`` end through :func:`report` the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from flows.settle import Ending
+from storage.enums import STATUSES
+from storage.outcome import EXIT_NOTHING_ASSESSED, nothing_assessed
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_ABORTED, EXIT_GATE = 0, 1, 2, 3, 4, 5, 6
+EXIT_NOTHING = EXIT_NOTHING_ASSESSED  # 9
+PROBLEMS_SHOWN = 10  # skipped inputs listed after the result table (the rest are counted)
+STATE_EXIT = {"completed": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED, "aborted": EXIT_ABORTED}
+
+
+def conclude(
+    db: Any,
+    run_id: str,
+    output: str,
+    ending: Ending | None,
+    fail_on: str | None,
+    min_score: dict[str, float],
+    min_coverage: dict[str, float] | None,
+) -> int:
+    """Read the run back, apply the gates, print the report; the exit code.
+
+    Order: aborted 5 and failed 4 stand; then nothing assessed 9 (no gate is applied to nothing);
+    then a gate's rejection 6 (over completed 0 and partial 3); else the state's code.
+    """
+    view = run_view(db, run_id)
+    if ending is not None and ending.unstored:
+        # Show the run as it really ended, and say that kwa's database does not know it yet.
+        view["run"].update(stored_state=view["run"].get("state"), state=ending.state, error=ending.message)
+    code = outcome_code(view)
+    violations = None
+    if fail_on or min_score or min_coverage:
+        if code == EXIT_NOTHING:
+            view["gate"] = {"applied": False, "passed": None, "reason": "nothing was assessed", "violations": []}
+        else:
+            violations = judge(db, run_id, fail_on, min_score, min_coverage)
+            view["gate"] = {
+                "applied": True,
+                "passed": not violations,
+                "fail_on": fail_on,
+                "min_score": min_score,
+                "min_coverage": min_coverage,
+                "violations": [v.as_dict() for v in violations],
+            }
+    render(view, output)
+    if output != "table" and view.get("nothing_assessed"):  # the table says it in the report
+        print(f"nothing was assessed: {view['nothing_assessed']}", file=sys.stderr)
+    if "gate" in view and not view["gate"]["applied"]:
+        print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
+    if violations:
+        from storage.gates import GATE_EXIT, format_violations
+
+        print(format_violations(violations, run_id), file=sys.stderr)
+        return GATE_EXIT if code in (EXIT_OK, EXIT_PARTIAL) else code
+    return code
+
+
+def judge(
+    db: Any, run_id: str, fail_on: str | None, min_score: dict[str, float], min_coverage: dict[str, float] | None
+) -> list[Any]:
+    """The gate's violations for a stored run, fail-on ones listing the failing objects."""
+    from storage.gates import evaluate_gates, gate_findings
+    from storage.queries import run_summary
+
+    summary = run_summary(db, run_id)
+    failing = summary.get("failing_by_severity") or {}
+    findings = gate_findings(db, run_id, fail_on) if fail_on and any(failing.values()) else []
+    return evaluate_gates(summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage, findings=findings)
+
+
+def gate(
+    db: Any,
+    run_id: str,
+    code: int,
+    fail_on: str | None,
+    min_score: dict[str, float],
+    min_coverage: dict[str, float] | None = None,
+) -> int:
+    """Apply the CI gates (seed 004's policy gate) to a run whose report is out: print which rule
+    rejected the run and the failing objects. A run that assessed nothing (``code`` 9) is not judged."""
+    if not (fail_on or min_score or min_coverage):
+        return code
+    if code == EXIT_NOTHING:
+        print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
+        return code
+    from storage.gates import GATE_EXIT, format_violations
+
+    violations = judge(db, run_id, fail_on, min_score, min_coverage)
+    if not violations:
+        return code
+    print(format_violations(violations, run_id), file=sys.stderr)
+    return GATE_EXIT if code in (EXIT_OK, EXIT_PARTIAL) else code
+
+
+def outcome_code(view: dict[str, Any]) -> int:
+    """The exit code of the run ``view`` shows: its state's, or 9 when it assessed nothing."""
+    if view.get("nothing_assessed"):
+        return EXIT_NOTHING
+    return STATE_EXIT.get(view["run"].get("state", "failed"), EXIT_FAILED)
+
+
+def run_view(db: Any, run_id: str) -> dict[str, Any]:
+    """Everything the report shows, read back from storage (the same for any run, any process)."""
+    from checks.registry import load_all
+    from storage.runs import get_history, get_run
+
+    run = get_run(db, run_id) or {"run_id": run_id, "state": "failed"}
+    history = get_history(db, run_id) or {}
+    registry = load_all()
+    pillars: dict[str, dict[str, int]] = {}
+    for check_id in run.get("check_ids") or []:
+        if check_id in registry:
+            entry = pillars.setdefault(registry.by_id(check_id).pillar.value, dict.fromkeys(("checks", *STATUSES), 0))
+            entry["checks"] += 1
+    for pillar, counts in (history.get("pillar_counts") or {}).items():
+        entry = pillars.setdefault(pillar, dict.fromkeys(("checks", *STATUSES), 0))
+        for status, n in counts.items():
+            entry[status] = entry.get(status, 0) + n
+    facts = run.get("summary") or {}
+    counts = {s: int(history.get(f"{s}_count") or 0) for s in STATUSES} if history else None
+    return {
+        "run": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items() if k != "summary"},
+        "pillars": pillars,
+        "scores": history.get("scores"),
+        "checks_not_executed": facts.get("checks_not_executed") or {},
+        "problems": facts.get("problems") or [],
+        "problems_total": facts.get("problems_total") or len(facts.get("problems") or []),
+        "unavailable": facts.get("unavailable") or {},
+        "objects": facts.get("objects"),
+        # why the run assessed nothing (storage.outcome), or None: exit 9, said in the report
+        "nothing_assessed": nothing_assessed(run, counts),
+    }
+
+
+def report(db: Any, run_id: str, output: str, ending: Ending | None = None) -> int:
+    """The report of a run without gates (``kwa runs rerun|resume``); its exit code."""
+    return conclude(db, run_id, output, ending, None, {}, None)
+
+
+def render(view: dict[str, Any], output: str) -> None:
+    if output == "json":
+        print(json.dumps(view, indent=2, default=str))
+        return
+    if output == "yaml":
+        import yaml
+
+        print(yaml.safe_dump(json.loads(json.dumps(view, default=str)), sort_keys=False))
+        return
+    from cli.formatters.report import run_report
+
+    # Presentation lives in cli/: every stored text is literal there (no Rich markup from a cluster).
+    run_report(view, problems_shown=PROBLEMS_SHOWN)
