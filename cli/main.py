@@ -70,9 +70,10 @@ def build_parser(prog: str = "kwa") -> argparse.ArgumentParser:
     ls.add_argument(
         "--limit",
         type=bounded_int("--limit", 0, MAX_PAGE, " (0 = everything)"),
-        default=50,
+        default=None,
         metavar="N",
-        help=f"page size (default 50, at most {MAX_PAGE:,}; 0 = everything)",
+        help=f"page size (at most {MAX_PAGE:,}; 0 = everything); default: 50 rows in a table, every row "
+        "in csv/json/yaml/sarif/junit (csv/json/yaml streamed page by page)",
     )
     ls.add_argument(
         "--offset",
@@ -174,9 +175,10 @@ def build_parser(prog: str = "kwa") -> argparse.ArgumentParser:
     rl.add_argument(
         "--limit",
         type=bounded_int("--limit", 0, MAX_PAGE, " (0 = all)"),
-        default=20,
+        default=None,
         metavar="N",
-        help=f"page size (default 20, at most {MAX_PAGE:,}; 0 = all)",
+        help=f"page size (at most {MAX_PAGE:,}; 0 = all); default: the newest 20 in a table, every run in "
+        "csv/json/yaml (streamed page by page)",
     )
     rl.add_argument("--cursor", metavar="C", help="next_cursor of the previous page")
     _output(rl, ("table", "json", "yaml", "csv"))

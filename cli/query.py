@@ -15,6 +15,7 @@ from cli.formatters.junit import write_junit
 from cli.formatters.sarif import write_sarif
 from cli.formatters.structured import write_json, write_yaml
 from cli.history import ordered_counts
+from cli.stream import STREAMED, stream_assessments
 from storage.db import Database
 from storage.enums import STATUSES
 from storage.gates import (
@@ -42,6 +43,7 @@ from storage.results import COLUMNS
 from storage.scopes import Scope
 
 RESULT_COLUMNS = COLUMNS  # the assessments columns, in the order storage writes them
+TABLE_PAGE = 50  # `list -o table` without --limit: one screen; machine formats get everything
 
 
 def split(values: list[str] | None) -> list[str]:
@@ -69,7 +71,7 @@ def build_query(args: argparse.Namespace) -> AssessmentQuery:
         pillar=split(args.pillar),
         status=split(args.status),
         since=args.since,
-        limit=args.limit,
+        limit=TABLE_PAGE if args.limit is None else args.limit,
         offset=args.offset,
         check_id=split(args.check),
         namespace=split(args.namespace),
@@ -81,8 +83,14 @@ def build_query(args: argparse.Namespace) -> AssessmentQuery:
 
 
 def cmd_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
-    page = list_assessments(db, build_query(args))
     fmt = args.output
+    if args.limit is None and fmt != "table":
+        # A machine format without --limit is the whole listing (cli/stream.py).
+        if fmt in STREAMED:
+            stream_assessments(db, build_query(args), fmt, out, RESULT_COLUMNS)
+            return EXIT_OK
+        args.limit = 0  # SARIF and JUnit documents are built whole
+    page = list_assessments(db, build_query(args))
     payload = {
         "scope": page.scope,
         "run": run_brief(page.run),

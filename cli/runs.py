@@ -10,9 +10,12 @@ from cli.errors import EXIT_OK, UsageError
 from cli.formatters import table
 from cli.formatters.csvout import write_csv
 from cli.query import cmd_get, split, write_structured
+from cli.stream import STREAMED, stream_runs
+from storage.counts import runs_after
 from storage.db import Database
 from storage.queries import RunQuery, list_run_page
 
+TABLE_PAGE = 20  # `runs list -o table` without --limit: the newest 20; machine formats get every run
 NO_RUNS_HINT = (
     "no runs yet: start one with `kwa run` (it assesses the bundled demo cluster when no kubeconfig is found)"
 )
@@ -59,16 +62,22 @@ def _flat(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_runs_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+    fmt = args.output
     q = RunQuery(
         state=[s.lower() for s in split(args.state)],
         cluster_id=args.cluster,
         trigger=[t.lower() for t in split(args.trigger)],
         since=args.since,
-        limit=args.limit,
+        limit=TABLE_PAGE if args.limit is None else args.limit,
         cursor=args.cursor,
     )
+    if args.limit is None and fmt in STREAMED:
+        # Every run, a page at a time (cli/stream.py); an empty database still says how to start.
+        first = stream_runs(db, q, fmt, out, RUN_COLUMNS, _flat)
+        if first.scope.get("empty_database"):
+            print(NO_RUNS_HINT, file=sys.stderr)
+        return EXIT_OK
     page = list_run_page(db, q)
-    fmt = args.output
     if page.scope.get("empty_database"):
         print(NO_RUNS_HINT, file=sys.stderr if fmt != "table" else out)
         if fmt == "table":
@@ -78,11 +87,14 @@ def cmd_runs_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if fmt == "csv":
         write_csv(RUN_COLUMNS, [_flat(r) for r in page.items], out)
+        if page.next_cursor:
+            print(f"more runs: repeat with --cursor {page.next_cursor} (or --limit 0 for all)", file=sys.stderr)
         return EXIT_OK
     if not page.items:
         print("no runs match these filters", file=out)
         return EXIT_OK
-    table.runs_table(page, out, f"--cursor {page.next_cursor}" if page.next_cursor else None)
+    more = runs_after(db, q, page.items[-1]) if page.next_cursor else None
+    table.runs_table(page, out, f"--cursor {page.next_cursor}" if page.next_cursor else None, more)
     return EXIT_OK
 
 

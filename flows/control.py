@@ -11,14 +11,18 @@ Seeds: 002 (abort / resume / rerun create new runs, terminal runs are immutable;
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from storage.db import Database
 from storage.enums import STATUSES
+from storage.grades import age_text
 from storage.lifecycle import active_runs, is_terminal
 from storage.runs import InvalidTransition, RunNotFound, abort_run, fail_run, get_run
 
@@ -165,7 +169,7 @@ def render_progress(snapshot: dict[str, Any]) -> Any:
     elapsed = (end - start).total_seconds() if start else 0.0
     phase = run.get("phase") if not is_terminal(run) else run["state"]
     # The cluster id is the user's (or the kubeconfig's): never read as Rich markup.
-    table = Table(title=escape(f"run {run['run_id']} · {run['cluster_id']} · {phase} · {elapsed:.0f}s"))
+    table = Table(title=escape(f"run {run['run_id']} · {run['cluster_id']} · {phase} · {int(elapsed)}s"))
     table.add_column("pillar")
     table.add_column("checks", justify="right")
     for status in STATUSES:
@@ -198,12 +202,54 @@ def watch(db: Database, run_id: str, console: Any = None, refresh: float = POLL_
 
 # ---- logs ----------------------------------------------------------------------------------------------
 
+# The loggers kwa's own lines go through (contract with flows/runlog.py, which emits them):
+# flow-level lines (the run's and each pillar's outcome) and check-task lines (what a check found).
+KWA_LOGGER_NAMES = ("prefect.flow_runs.kwa", "prefect.task_runs.kwa")
+# Prefect's own per-task lines ("Finished in state Completed()", a failed task's traceback): what a
+# check found is in kwa's line for it, so these are shown only under --verbose.
+PREFECT_TASK_LOGGER = "prefect.task_runs"
+LOG_PAGE = 200  # the most the Prefect API serves per request
 
-def logs(db: Database, run_id: str, check_id: str | None = None, limit: int = 5000) -> list[dict[str, Any]]:
-    """The run-level log (the run's flow and pillar subflows) or one check's task-run log, oldest first.
 
-    Logs come from Prefect (it keeps them with the flow and task runs); they grow while the run
-    is active and are frozen once it ends.
+def is_kwa_line(name: str | None) -> bool:
+    return bool(name) and any(name == n or name.startswith(n + ".") for n in KWA_LOGGER_NAMES)
+
+
+def shown_by_default(record: Mapping[str, Any]) -> bool:
+    """kwa's own lines, and warnings or errors from anything but Prefect's per-task loggers (a
+    flow that crashed, the Prefect API going away, a failure before any check ran)."""
+    name = str(record.get("name") or "")
+    if is_kwa_line(name):
+        return True
+    task_chatter = name == PREFECT_TASK_LOGGER or name.startswith(PREFECT_TASK_LOGGER + ".")
+    return not task_chatter and int(record.get("level") or 0) >= logging.WARNING
+
+
+@dataclass
+class LogTally:
+    """What :func:`logs` read and left out (filled while its records are consumed)."""
+
+    read: int = 0
+    shown: int = 0
+    kwa: int = 0
+    hidden_problems: int = 0  # warnings and errors among the lines left out
+
+    @property
+    def hidden(self) -> int:
+        return self.read - self.shown
+
+
+def logs(
+    db: Database, run_id: str, check_id: str | None = None, verbose: bool = False, tally: LogTally | None = None
+) -> Iterator[dict[str, Any]]:
+    """The run's log lines (its flow run, pillar subflows and check tasks), or one check's, oldest
+    first, read from Prefect a page at a time as they are consumed.
+
+    By default kwa's own lines (:data:`KWA_LOGGER_NAMES`: what each check found, each pillar's and
+    the run's outcome) and warnings or errors that are not Prefect's per-task lines; with
+    ``verbose`` every line. Each record: ``timestamp``, ``level``, ``name`` (the logger),
+    ``message``, ``where`` (``run``, the pillar, or the check id), ``kwa`` (one of kwa's own lines),
+    ``flow_run_id``, ``task_run_id``. Logs grow while the run is active and are frozen once it ends.
     """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
@@ -218,32 +264,73 @@ def logs(db: Database, run_id: str, check_id: str | None = None, limit: int = 50
     )
     from prefect.client.schemas.sorting import LogSort
 
+    tally = tally if tally is not None else LogTally()
     run = require_run(db, run_id)
     flow_run_id = run.get("prefect_flow_run_id")
     if not flow_run_id:
         raise ControlError(f"run {run_id} has not started in Prefect yet: no logs")
+    wanted = check_id.strip().upper() if check_id else None
+    if wanted and wanted not in (run.get("check_ids") or []):
+        checks = ", ".join(run.get("check_ids") or []) or "none"
+        raise ControlError(f"check {wanted} is not part of run {run_id} (its checks: {_shorten(checks)})")
     with get_client(sync_client=True) as client:
         children = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id]))
         )
-        flow_ids = [flow_run_id, *(str(c.id) for c in children)]
-        if check_id:
-            tasks = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=flow_ids)),
-                task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[check_id.upper()])),
-            )
+        where = {flow_run_id: "run", **{str(c.id): c.name for c in children}}
+        flow_ids = list(where)
+        in_run = FlowRunFilter(id=FlowRunFilterId(any_=flow_ids))
+        tasks = _task_runs(client, in_run, wanted, TaskRunFilter, TaskRunFilterName)
+        where.update({str(t.id): t.name for t in tasks})
+        if wanted:
             if not tasks:
-                raise ControlError(f"run {run_id} has no task run for check {check_id}")
+                raise ControlError(f"run {run_id} has no task run for check {wanted} (it did not start in Prefect)")
             log_filter = LogFilter(task_run_id=LogFilterTaskRunId(any_=[t.id for t in tasks]))
         else:
             log_filter = LogFilter(flow_run_id=LogFilterFlowRunId(any_=flow_ids))
-        records: list[Any] = []
-        while len(records) < limit:  # the API serves at most 200 records a page
-            page = client.read_logs(log_filter=log_filter, limit=200, offset=len(records), sort=LogSort.TIMESTAMP_ASC)
-            records += page
-            if len(page) < 200:
-                break
-    return [{"timestamp": r.timestamp, "level": r.level, "name": r.name, "message": r.message} for r in records]
+        offset = 0
+        while True:
+            page = client.read_logs(log_filter=log_filter, limit=LOG_PAGE, offset=offset, sort=LogSort.TIMESTAMP_ASC)
+            offset += len(page)
+            for r in page:
+                record = {
+                    "timestamp": r.timestamp,
+                    "level": r.level,
+                    "name": r.name,
+                    "message": r.message,
+                    "where": where.get(str(r.task_run_id or ""), where.get(str(r.flow_run_id or ""), "run")),
+                    "kwa": is_kwa_line(r.name),
+                    "flow_run_id": str(r.flow_run_id) if r.flow_run_id else None,
+                    "task_run_id": str(r.task_run_id) if r.task_run_id else None,
+                }
+                tally.read += 1
+                tally.kwa += record["kwa"]
+                if verbose or shown_by_default(record):
+                    tally.shown += 1
+                    yield record
+                elif r.level >= logging.WARNING:
+                    tally.hidden_problems += 1
+            if len(page) < LOG_PAGE:
+                return
+
+
+def _task_runs(client: Any, flows: Any, name: str | None, task_filter: Any, name_filter: Any) -> list[Any]:
+    """The task runs of these flow runs (of one check, with ``name``), every page."""
+    found: list[Any] = []
+    while True:
+        page = client.read_task_runs(
+            flow_run_filter=flows,
+            task_run_filter=task_filter(name=name_filter(any_=[name])) if name else None,
+            limit=LOG_PAGE,
+            offset=len(found),
+        )
+        found += page
+        if len(page) < LOG_PAGE:
+            return found
+
+
+def _shorten(text: str, width: int = 120) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # ---- reaper --------------------------------------------------------------------------------------------
@@ -346,7 +433,7 @@ def _verdict(client: Any, run: dict[str, Any], now: datetime, grace: timedelta) 
     if runner_dead(run.get("runner")):
         return "failed", "runner lost: the process executing the run is gone"
     if not flow_run_id and now - run["requested_at"] > grace:
-        return "failed", f"runner lost: never started within {grace}"
+        return "failed", f"runner lost: never started within {age_text(grace)}"
     return None
 
 

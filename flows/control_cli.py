@@ -46,9 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     wt = sub.add_parser("wait", help="block until the run ends; exit with its state code")
     wt.add_argument("run_id")
     wt.add_argument("--timeout", type=float, default=None, metavar="S")
-    lg = sub.add_parser("logs", help="the run-level log, or one check's log")
+    lg = sub.add_parser(
+        "logs",
+        help="what the run's checks found (kwa's own log lines), or one check's",
+        description="kwa's own log lines of a run: what each check found (counts, worst severity, the first "
+        "failing objects), each pillar's and the run's outcome, and any warning or error that is not one of "
+        "Prefect's per-task lines. --verbose adds every line Prefect logged (task states, tracebacks).",
+    )
     lg.add_argument("run_id")
-    lg.add_argument("--check", metavar="ID")
+    lg.add_argument("--check", metavar="ID", help="only this check's lines")
+    lg.add_argument("--verbose", "-v", action="store_true", help="also Prefect's own lines (per-task states, …)")
     lg.add_argument("--output", "-o", choices=("text", "json"), default="text")
     d = sub.add_parser("delete", help="remove a finished run with its results and history")
     d.add_argument("run_id")
@@ -110,13 +117,7 @@ def _dispatch(args: argparse.Namespace, db: Any) -> int:
         return STATE_EXIT.get(run["state"], 4)
     if args.action == "logs":
         _need_prefect()
-        records = control.logs(db, args.run_id, args.check)
-        if args.output == "json":
-            print(json.dumps(records, indent=2, default=str))
-        else:
-            for r in records:
-                print(f"{r['timestamp']:%Y-%m-%d %H:%M:%S} {_level(r['level']):8s} {r['message']}")
-        return 0
+        return _logs(db, args)
     if args.action == "delete":
         from storage.lifecycle import delete_run
 
@@ -124,10 +125,12 @@ def _dispatch(args: argparse.Namespace, db: Any) -> int:
         print(f"run {args.run_id} deleted with its results and history")
         return 0
     if args.action == "prune":
+        from storage.grades import age_text
         from storage.lifecycle import prune_runs
 
         removed = prune_runs(db, args.older_than)
-        print(f"removed {len(removed)} run(s) finished more than {args.older_than} ago")
+        runs = f"{len(removed):,} run{'s' if len(removed) != 1 else ''}"
+        print(f"removed {runs} finished more than {age_text(args.older_than)} ago")
         return 0
     if args.action == "reap":
         # The reaper also works without a Prefect API (this host's evidence only): a run whose
@@ -190,6 +193,51 @@ def _need_prefect() -> None:
         raise ControlError("no Prefect API is available")
 
 
+def _logs(db: Any, args: argparse.Namespace) -> int:
+    """Print the records as they are read (a page at a time), then say what was left out."""
+    from cli.pipes import reader_gone
+    from flows import control
+
+    tally = control.LogTally()
+    records = control.logs(db, args.run_id, args.check, verbose=args.verbose, tally=tally)
+    if args.output == "json":
+        _json_list(records, sys.stdout)
+    else:
+        for r in records:
+            where = f"{r['where']:<14} " if args.verbose else ""
+            print(f"{r['timestamp']:%Y-%m-%d %H:%M:%S} {_level(r['level']):8s} {where}{r['message']}")
+            if reader_gone():
+                return 0
+    scope = f"check {args.check.strip().upper()} of run {args.run_id}" if args.check else f"run {args.run_id}"
+    if not args.verbose and tally.hidden:
+        problems = f", {tally.hidden_problems:,} of them warnings or errors" if tally.hidden_problems else ""
+        print(
+            f"{tally.hidden:,} of Prefect's own lines for {scope} not shown{problems}: --verbose shows them",
+            file=sys.stderr,
+        )
+    if tally.read and not tally.kwa and not args.verbose:
+        print(
+            f"{scope} has no kwa log lines (runs of an older kwa have only Prefect's): --verbose shows Prefect's",
+            file=sys.stderr,
+        )
+    elif not tally.read:
+        print(f"no log lines for {scope} (yet)", file=sys.stderr)
+    return 0
+
+
+def _json_list(records: Any, out: Any) -> None:
+    """A JSON array, one record per line, written as the records come."""
+    from cli.pipes import reader_gone
+
+    first = True
+    for r in records:
+        out.write(("[\n  " if first else ",\n  ") + json.dumps(r, default=str, ensure_ascii=False))
+        first = False
+        if reader_gone(out):
+            return
+    out.write("[]\n" if first else "\n]\n")
+
+
 def _level(level: int) -> str:
     import logging
 
@@ -197,4 +245,9 @@ def _level(level: int) -> str:
 
 
 if __name__ == "__main__":
+    from cli.pipes import guard_streams
+    from redaction import install
+
+    install(streams=True)  # an entry point of its own (`kwa runs …` already did this)
+    guard_streams()
     sys.exit(main())

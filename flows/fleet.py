@@ -160,6 +160,8 @@ def _fleet_summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
                 "state": (run or {}).get("state") or f"no run recorded (Prefect: {o.get('prefect_state')})",
                 "score": overall.get("score"),
                 "grade": overall.get("grade"),
+                "grade_capped": bool(overall.get("grade_capped")),
+                "incomplete": bool(overall.get("incomplete")),
                 "failing": (history or {}).get("failing_count", 0),
                 "error": (run or {}).get("error") or "",
             }
@@ -177,6 +179,7 @@ def _fleet_summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _publish(summary: dict[str, Any]) -> None:
     from flows.lifecycle import logger
+    from storage.grades import number_text
 
     try:
         from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -188,7 +191,7 @@ def _publish(summary: dict[str, Any]) -> None:
             "|---|---|---|---|---|---|",
         ]
         for r in summary["clusters"]:
-            score = f"{r['score']:.1f}" if isinstance(r["score"], int | float) else "-"
+            score = number_text(r["score"])  # the one display rule: cut, never rounded
             lines.append(
                 f"| {r['cluster_id']} | {r['state']} | {score} | {r['grade'] or '-'} | {r['failing']} | {r['run_id']} |"
             )

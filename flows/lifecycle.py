@@ -29,6 +29,7 @@ from typing import Any
 
 from flows.findings_md import findings_markdown, md
 from storage.enums import STATUSES
+from storage.grades import number_text, percent_text, score_text
 
 logger = logging.getLogger("kwa.lifecycle")
 
@@ -336,14 +337,13 @@ def summary_markdown(
     ]
     if overall.get("score") is not None:
         lines.append(
-            f"- overall score: **{overall['score']:.1f}** (grade {overall.get('grade', '-')}, "
+            f"- overall score: **{number_text(overall['score'])}** (grade {overall.get('grade', '-')}, "
             f"coverage {_percent(overall.get('coverage'))})"
         )
     lines += ["", "| pillar | score | " + " | ".join(STATUSES) + " |", "|---" * (len(STATUSES) + 2) + "|"]
     per_pillar = (scores or {}).get("pillars") or {}
     for pillar, counts in pillars.items():
-        score = (per_pillar.get(pillar) or {}).get("score")
-        shown = f"{score:.1f}" if isinstance(score, int | float) else "-"
+        shown = score_text(per_pillar.get(pillar))  # the one display rule (storage.grades)
         lines.append(f"| {md(pillar)} | {shown} | " + " | ".join(str(counts.get(s, 0)) for s in STATUSES) + " |")
     if top:
         severity = {r["check_id"]: r.get("severity") for r in failing or []}
@@ -364,4 +364,4 @@ def summary_markdown(
 
 def _percent(value: Any) -> str:
     """Coverage as scores store it: already a percentage (0-100), None when nothing applied."""
-    return f"{value:.0f}%" if isinstance(value, int | float) else "n/a"
+    return percent_text(value) if isinstance(value, int | float) else "n/a"  # cut, never rounded up to 100

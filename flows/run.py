@@ -138,10 +138,12 @@ def quiet_prefect(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m flows.run") -> int:
+    from cli.pipes import guard_streams
     from flows import signals
     from redaction import install
 
     install(streams=True)  # `python -m flows.run` is an entry point of its own (kwa run already did this)
+    guard_streams()  # a closed pipe drops the report, never the run or its gates' exit code
     args = build_parser(prog).parse_args(argv)
     quiet_prefect(args.verbose)
     signals.install()

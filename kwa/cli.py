@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 USAGE = """usage: kwa <command> [options]
 
@@ -28,9 +29,11 @@ CONTROL = ("abort", "rerun", "resume", "watch", "wait", "logs", "delete", "prune
 
 
 def main(argv: list[str] | None = None) -> int:
+    from cli.pipes import guard_streams
     from redaction import install
 
     install(streams=True)  # before anything can print, log or raise: no credential reaches the terminal
+    guard_streams()  # `kwa … | head`: a reader that goes away ends the output quietly
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE)
@@ -69,9 +72,15 @@ def _fleet(rest: list[str]) -> int:
     p.add_argument("--check", action="append", default=[])
     p.add_argument("--deployment", metavar="FLOW/DEPLOYMENT", help="run each cluster as a run of this deployment")
     p.add_argument("--output", "-o", choices=("table", "json"), default="table")
+    p.add_argument("--verbose", "-v", action="store_true", help="show Prefect's own log lines")
     a = p.parse_args(rest)
+    from flows.run import quiet_prefect
+
+    # Before anything imports Prefect: its logging is configured once, at import, from these
+    # settings (importing flows.fleet first is what let Prefect's console lines through).
+    quiet_prefect(verbose=a.verbose)
     from flows.fleet import FleetError, fleet, read_targets
-    from flows.run import connect_prefect, quiet_prefect
+    from flows.run import connect_prefect
 
     split = lambda values: [x.strip() for item in values for x in item.split(",") if x.strip()]  # noqa: E731
     try:
@@ -79,7 +88,6 @@ def _fleet(rest: list[str]) -> int:
     except FleetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    quiet_prefect(verbose=False)
     if connect_prefect() is not None:
         return 4
     summary = fleet(
@@ -93,23 +101,40 @@ def _fleet(rest: list[str]) -> int:
     if a.output == "json":
         print(json.dumps(summary, indent=2, default=str))
     else:
-        from rich.console import Console
-        from rich.markup import escape
-        from rich.table import Table
-
-        table = Table(
-            title=f"fleet: {summary['completed']} completed, {summary['partial']} partial, "
-            f"{summary['failed']} failed, {summary['aborted']} aborted"
-        )
-        for col in ("cluster", "state", "score", "grade", "failing", "run"):
-            table.add_column(col)
-        for r in summary["clusters"]:
-            score = f"{r['score']:.1f}" if isinstance(r["score"], int | float) else "-"
-            # Cluster ids and states come from kubeconfigs and stored runs: never Rich markup.
-            cells = (r["cluster_id"], r["state"], score, r["grade"] or "-", str(r["failing"]), r["run_id"])
-            table.add_row(*(escape(str(c)) for c in cells))
-        Console().print(table)
+        _fleet_table(summary)
     return 0 if summary["failed"] == 0 and summary["aborted"] == 0 else 4
+
+
+def _fleet_table(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from cli.formatters.common import STATE_STYLE
+    from cli.formatters.text import console_for, line, lit, styled
+    from storage.grades import compact_score_text
+
+    table = Table(
+        title=f"fleet: {summary['completed']} completed, {summary['partial']} partial, "
+        f"{summary['failed']} failed, {summary['aborted']} aborted"
+    )
+    for col, justify in (("cluster", "left"), ("state", "left"), ("score", "right"), ("failing", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table.add_column("run")
+    for r in summary["clusters"]:
+        # Cluster ids and states come from kubeconfigs and stored runs: literal text, never Rich markup.
+        table.add_row(
+            lit(r["cluster_id"]),
+            styled(r["state"], STATE_STYLE),
+            lit(compact_score_text(r)),
+            lit(r["failing"]),
+            lit(r["run_id"] or "-"),
+        )
+    console = console_for(sys.stdout)
+    console.print(table)
+    # What `kwa run` would have printed under its table: why a run did not complete.
+    for r in summary["clusters"]:
+        if r.get("error"):
+            state = styled(r["state"], STATE_STYLE)
+            console.print(line((f"{r['cluster_id']}:", "bold"), " ", state, f": {r['error']}"), soft_wrap=True)
 
 
 def _checks(rest: list[str]) -> int:
@@ -136,17 +161,17 @@ def _checks(rest: list[str]) -> int:
 
         print(yaml.safe_dump(rows, sort_keys=False))
     else:
-        from rich.console import Console
-        from rich.markup import escape
         from rich.table import Table
+
+        from cli.formatters.text import console_for, lit  # Rich only: the catalogue needs no storage
 
         table = Table(title=f"{len(rows)} checks")
         for col in ("id", "pillar", "severity", "mode", "name"):
             table.add_column(col)
         for r in rows:  # third-party checks register their own names: printed, never read as markup
-            cells = (r["id"], r["pillar"], r["severity"], r["mode"] + (" (opt-in)" if r["opt_in"] else ""), r["name"])
-            table.add_row(*(escape(str(c)) for c in cells))
-        Console().print(table)
+            mode = r["mode"] + (" (opt-in)" if r["opt_in"] else "")
+            table.add_row(*(lit(c) for c in (r["id"], r["pillar"], r["severity"], mode, r["name"])))
+        console_for(sys.stdout).print(table)
     return 0
 
 

@@ -1,4 +1,6 @@
-"""Helpers shared by the formatters: JSON-safe values, run briefs, object references."""
+"""Helpers shared by the formatters: JSON-safe values, run briefs, object references, and the way
+numbers, durations and ages are shown (one rule: :mod:`storage.grades`, cut toward zero, never
+rounded)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from storage.grades import INCOMPLETE_BELOW, coverage_text, score_text
+from storage.grades import INCOMPLETE_BELOW, coverage_text, cut, percent_text, score_text
 
 STATUS_STYLE = {
     "passing": "green",
@@ -128,7 +130,7 @@ def not_evaluated_lines(scores: Any, limit: int = 10) -> list[str]:
             where = f" ({e['pillar']})" if e.get("pillar") else ""
             evaluated = e.get("evaluated")
             partly = isinstance(evaluated, float) and 0 < evaluated < 1
-            part = f", {int(evaluated * 1000) / 10:g} % evaluated" if partly else ""
+            part = f", {percent_text(evaluated * 100)} evaluated" if partly else ""
             lines.append(f"{e.get('check_id')}{where} {why}{part}{tail}")
         else:
             ids = [str(e.get("check_id")) for e in members]
@@ -141,12 +143,20 @@ def not_evaluated_lines(scores: Any, limit: int = 10) -> list[str]:
 
 
 def fmt_ms(ms: Any) -> str:
-    if ms is None:
+    """``640 ms``, ``59.9 s``, ``2 min 05 s``, ``1 h 04 min``: cut, never rounded (59.96 s is not 60.0 s)."""
+    if ms is None or isinstance(ms, bool) or not isinstance(ms, int | float) or ms != ms:
         return "-"
     if ms < 1000:
-        return f"{ms:.0f} ms"
+        return f"{int(cut(ms, 0))} ms"
     seconds = ms / 1000
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return f"{cut(seconds, 1):.1f} s"
     minutes, sec = divmod(int(seconds), 60)
     return f"{minutes} min {sec:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def ratio_text(numerator: int | float, denominator: int | float) -> str:
+    """``99.5 %`` for 199 of 200 (cut: never ``100 %`` while something is missing); ``-`` for 0 of 0."""
+    if not denominator:
+        return "-"
+    return percent_text(100 * numerator / denominator)

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.formatters.common import SEVERITY_STYLE, STATUS_STYLE, object_ref
+from cli.formatters.text import is_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -99,7 +100,7 @@ def assessments_table(page: Any, out: TextIO, next_hint: str | None) -> None:
     """Results as one block per check (findings first, as the listing orders them): a heading with
     the check's id, name, severity and pillar, its remediation when the block holds a finding,
     then its objects - where each is (``file:line``), its status and its message, in full."""
-    from cli.formatters.table import console_for, line, lit, run_line, styled
+    from cli.formatters.table import console_for, line, lit, page_footer, run_line, styled
 
     console = console_for(out)
     if page.run is not None:
@@ -128,7 +129,9 @@ def assessments_table(page: Any, out: TextIO, next_hint: str | None) -> None:
         fix = next((r.get("remediation") for r in block if r["status"] in FINDINGS and r.get("remediation")), None)
         if fix:
             console.print(line("  ", ("fix:", "bold"), " ", " ".join(str(fix).split())))
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=True)
+        # At a terminal the message takes the width left and wraps; piped, rows keep their natural
+        # width (the console has no limit there), so nothing is wrapped or cut.
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=is_terminal(out))
         table.add_column("status", no_wrap=True, min_width=widths["status"])
         table.add_column("object", overflow="fold", min_width=widths["object"], max_width=OBJECT_WIDTH)
         table.add_column("where", overflow="fold", min_width=widths["where"], max_width=OBJECT_WIDTH)
@@ -143,7 +146,4 @@ def assessments_table(page: Any, out: TextIO, next_hint: str | None) -> None:
                 lit(r["id"]),
             )
         console.print(table)
-    first = page.offset + 1
-    shown = f"{first}–{page.offset + len(page.items)}"
-    of = f" of {page.total:,}" if page.total is not None else ""
-    console.print(lit(f"showing {shown}{of}" + (f" · next page: {next_hint}" if next_hint else "")))
+    console.print(lit(page_footer(page, next_hint)))

@@ -11,7 +11,6 @@ ending the report (and with it the CI gates) in a MarkupError.
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
@@ -21,24 +20,18 @@ from rich.table import Table
 from cli.formatters.common import STATE_STYLE, fmt_coverage
 from cli.formatters.table import console_for, line, lit, score_notes, styled
 from storage.enums import STATUSES
+from storage.grades import compact_score_text
 
 __all__ = ["report_score", "run_report"]
 
 
 def report_score(entry: Any) -> str:
-    """The report's compact cell: ``80 B``, ``91 D (capped)``, ``incomplete``, ``-``.
+    """The report's compact cell: ``80.4 B``, ``91.4 D (capped)``, ``incomplete``, ``-``.
 
-    Whole points, cut (not rounded: 89.9 shows 89, never a 90 next to a B).
+    The one display rule of every output (:func:`storage.grades.number_text`: cut to one decimal,
+    never rounded), so the report shows the number the grade was decided on.
     """
-    if not isinstance(entry, Mapping):
-        return "-"
-    if entry.get("incomplete"):
-        return "incomplete"
-    score = entry.get("score")
-    if isinstance(score, bool) or not isinstance(score, int | float) or math.isnan(score):
-        return "-"
-    text = f"{math.floor(score)} {entry.get('grade') or ''}".strip()
-    return f"{text} (capped)" if entry.get("grade_capped") else text
+    return compact_score_text(entry)
 
 
 def run_report(view: Mapping[str, Any], out: TextIO | None = None, problems_shown: int = 10) -> None:

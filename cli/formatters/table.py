@@ -1,7 +1,11 @@
 """Tables for people at a terminal (Rich): statuses in colour, plain text when not a TTY.
 
-Rich leaves colour out when the stream is not a terminal (and honours ``NO_COLOR``); piped
-output also gets a fixed, wide width so lines are not wrapped mid-message and output is stable.
+At a terminal, tables fit its width. Piped or redirected (``| grep``, ``> report.txt``, CI logs),
+output has no width limit: every table is drawn at its natural width, so no run id, state, pillar
+name or object is ever cut or ellipsised, lines are never wrapped mid-value, and the output does
+not depend on ``COLUMNS``. Rich leaves colour codes out when the stream is not a terminal (and
+honours ``NO_COLOR``). Messages are clipped to :data:`MESSAGE_WIDTH` in list tables wherever the
+output goes (the full text is in ``get`` and in every machine format).
 
 Stored text — cluster ids, object names, messages, reasons, paths, errors — never goes through
 Rich's markup parser: every cell and line is a :class:`rich.text.Text` built from plain strings
@@ -36,36 +40,18 @@ from cli.formatters.common import (
 
 # The findings tables live in their own module; ``table.assessments_table`` stays where callers find it.
 from cli.formatters.findings import assessments_table, top_failing_table, where  # noqa: F401
+from cli.formatters.text import console_for, line, lit, styled
 from storage.enums import STATUSES
+from storage.grades import percent_text, signed_text
 from storage.queries import PILLARS
 
-PIPED_WIDTH = 160
 MESSAGE_WIDTH = 70
-Part = str | Text | tuple[str, str]
-
-
-def console_for(out: TextIO) -> Console:
-    tty = hasattr(out, "isatty") and out.isatty()
-    return Console(file=out, highlight=False, width=None if tty else PIPED_WIDTH, emoji=False)
-
-
-def lit(value: Any, style: str = "") -> Text:
-    """Any value as literal text (``-`` for None): never parsed as markup."""
-    return Text("-" if value is None else str(value), style=style)
-
-
-def styled(value: Any, styles: Mapping[str, str]) -> Text:
-    return lit(value, styles.get(str(value), ""))
+DETAIL_WIDTH = 120  # long values in `get` (remediation, details) fold here, at a terminal or not
 
 
 def clip(text: Any, width: int = MESSAGE_WIDTH) -> Text:
     s = "" if text is None else " ".join(str(text).split())
     return Text(s if len(s) <= width else s[: width - 1] + "…")
-
-
-def line(*parts: Part) -> Text:
-    """Plain strings, ``(text, style)`` pairs and Texts side by side: no markup anywhere."""
-    return Text.assemble(*parts)
 
 
 def run_line(run: Mapping[str, Any], warning: bool = False) -> Text:
@@ -84,6 +70,18 @@ def run_line(run: Mapping[str, Any], warning: bool = False) -> Text:
 def _warnings(console: Console, warnings: Sequence[Any]) -> None:
     for w in warnings or []:
         console.print(line((WARNING_MARK, "yellow"), " ", str(w)))
+
+
+def page_footer(page: Any, next_hint: str | None) -> str:
+    """``showing 1–50 of 1,234 · 1,184 more · next page: --cursor … · all: --limit 0``."""
+    last = page.offset + len(page.items)
+    text = f"showing {page.offset + 1:,}–{last:,}"
+    if page.total is not None:
+        text += f" of {page.total:,}"
+    if next_hint:
+        more = f"{page.total - last:,} more" if page.total is not None else "more follow"
+        text += f" · {more} · next page: {next_hint} · all: --limit 0"
+    return text
 
 
 # -- summary ------------------------------------------------------------------------------------
@@ -140,7 +138,7 @@ def coverage_line(cov: Mapping[str, Any]) -> str:
         evaluated, applicable = cov.get("checks_evaluated"), cov.get("checks_applicable")
         detail = f" ({evaluated:g} of {applicable} applicable checks evaluated)" if applicable else ""
         return f"{fmt_coverage(cov.get('percent'))}{detail}"
-    ratio = f" ({cov['ratio']:.0%})" if cov.get("ratio") is not None else ""
+    ratio = f" ({percent_text(100 * cov['ratio'])})" if cov.get("ratio") is not None else ""
     return f"{cov.get('checks_executed')}/{cov.get('checks_total')} checks executed{ratio}"
 
 
@@ -179,7 +177,7 @@ def _count(n: int, status: str) -> Text:
 def _details_table() -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
     table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
+    table.add_column(overflow="fold", max_width=DETAIL_WIDTH)
     return table
 
 
@@ -346,7 +344,7 @@ def diff_table(diff: Mapping[str, Any], out: TextIO, max_rows: int) -> None:
 # -- runs ---------------------------------------------------------------------------------------
 
 
-def runs_table(page: Any, out: TextIO, next_hint: str | None) -> None:
+def runs_table(page: Any, out: TextIO, next_hint: str | None, more_runs: int | None = None) -> None:
     console = console_for(out)
     table = Table()
     for col, justify in (
@@ -381,7 +379,11 @@ def runs_table(page: Any, out: TextIO, next_hint: str | None) -> None:
             lit(fmt_coverage(overall)),
         )
     console.print(table)
-    console.print(lit(f"{len(page.items)} run(s)" + (f" · next page: {next_hint}" if next_hint else "")))
+    text = f"{len(page.items):,} run{'s' if len(page.items) != 1 else ''}"
+    if next_hint:
+        more = f"{more_runs:,} more" if more_runs is not None else "more follow"
+        text += f" · {more} · next page: {next_hint} · all: --limit 0"
+    console.print(lit(text))
     if any(r["state"] == "completed" and r.get("warnings") for r in page.items):
         console.print(
             lit(f"{WARNING_MARK} completed with warnings (skipped inputs, unlisted resources): kwa runs get RUN")
@@ -450,4 +452,4 @@ def _delta(value: Any, higher_is_better: bool) -> Text:
     if value == 0:
         return lit("0")
     good = (value > 0) == higher_is_better
-    return lit(f"{value:+g}", "green" if good else "red")
+    return lit(signed_text(value), "green" if good else "red")

@@ -85,8 +85,10 @@ def test_run_ended_survives_pickling() -> None:
 def test_markdown_summary_shows_coverage_as_the_percentage_it_is() -> None:
     run = {"run_id": "run_x", "state": "partial", "cluster_id": "c", "source": "s"}
     scores = {"overall": {"score": 71.0, "grade": "C", "coverage": 87.5}, "pillars": {}}
-    assert "coverage 88%)" in summary_markdown(run, {}, scores, [])
+    assert "coverage 87.5 %)" in summary_markdown(run, {}, scores, [])  # the one display rule: never 88
+    almost = {"overall": {"score": 89.96, "grade": "B", "coverage": 99.96}, "pillars": {}}
+    assert "score: **89.9** (grade B, coverage 99.9 %)" in summary_markdown(run, {}, almost, [])
     full = {"overall": {"score": 90.0, "grade": "A", "coverage": 100.0}, "pillars": {}}
-    assert "coverage 100%)" in summary_markdown(run, {}, full, [])
+    assert "coverage 100 %)" in summary_markdown(run, {}, full, [])
     none = {"overall": {"score": 90.0, "grade": "A", "coverage": None}, "pillars": {}}
     assert "coverage n/a)" in summary_markdown(run, {}, none, [])

@@ -204,9 +204,9 @@ def test_phases_watch_and_logs(prefect_api, manifests) -> None:
     from prefect.logging.handlers import APILogWorker
 
     APILogWorker.drain_all(timeout=10)
-    run_log = control.logs(db, run["run_id"])
+    run_log = list(control.logs(db, run["run_id"], verbose=True))  # every line, Prefect's own included
     assert any("snapshot:" in r["message"] for r in run_log)
-    check_log = control.logs(db, run["run_id"], "SEC-001")
+    check_log = list(control.logs(db, run["run_id"], "SEC-001", verbose=True))
     assert check_log and all("snapshot:" not in r["message"] for r in check_log)
 
 

@@ -1,0 +1,38 @@
+"""How many rows a listing has beyond the page shown: what ``kwa runs list``'s table says is left.
+
+:func:`storage.queries.list_run_page` does not count (a page of runs needs no count); the table
+view asks this module instead, with the same :class:`~storage.queries.RunQuery`. The filters are
+restated here, so a test (tests/cli/test_streaming.py) holds both to the same answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+
+from storage.db import Database
+from storage.models import runs_table as R
+from storage.models import to_utc
+from storage.queries import RunQuery
+
+__all__ = ["runs_after"]
+
+
+def runs_after(db: Database, q: RunQuery, last: Mapping[str, Any]) -> int:
+    """Runs ``q`` matches that come after ``last`` (a run of the page) in the listing's order,
+    newest first on ``(requested_at, run_id)``."""
+    query = select(func.count()).select_from(R)
+    if q.cluster_id is not None:
+        query = query.where(R.c.cluster_id == q.cluster_id)
+    if q.state:
+        query = query.where(R.c.state.in_(q.state))
+    if q.trigger:
+        query = query.where(R.c.trigger.in_(q.trigger))
+    if q.since is not None:
+        query = query.where(R.c.requested_at >= to_utc(q.since))
+    at, run_id = to_utc(last["requested_at"]), last["run_id"]
+    query = query.where(or_(R.c.requested_at < at, and_(R.c.requested_at == at, R.c.run_id < run_id)))
+    with db.read() as conn:
+        return int(conn.execute(query).scalar_one())
