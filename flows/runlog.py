@@ -203,23 +203,24 @@ def run_message(
     """The flow run's state message for a run that evaluated its checks: kwa's outcome, the failing
     checks worst first, the result counts, the score.
 
-    ``kwa run … completed: 2 of 100 checks failing: SEC-001 (critical), SEC-004 (high); results:
-    3 failing, 1 warning, 40 passing, 4 skipped on 240 objects; score 85 B``.
+    ``completed: 2 of 100 checks failing: SEC-001 (critical), SEC-004 (high); results: 3 failing,
+    1 warning, 40 passing, 4 skipped on 240 objects; score 85 B; kwa run run_…``: the outcome
+    first, as the UI cuts a state message after some 70 characters ("See More").
     """
-    head = f"kwa run {run_id} {state}"
     if not runs:
-        return head
+        return f"{state}; kwa run {run_id}"
     tally: dict[str, int] = {}
     for r in runs:
         for status, n in r.counts().items():
             tally[status] = tally.get(status, 0) + n
-    parts = [f"{head}: {findings_text(runs, by_severity=True)}"]
+    parts = [f"{state}: {findings_text(runs, by_severity=True)}"]
     results = counts_text(tally)
     if results != "no objects to evaluate":
         parts.append(f"results: {results}" + (f" on {objects} object{'s' if objects != 1 else ''}" if objects else ""))
     if score and isinstance(score.get("score"), int | float) and not score.get("incomplete"):
         # Whole points, cut like the run's report (never a 90 next to a B)
         parts.append(f"score {int(score['score'])} {score.get('grade') or ''}".rstrip())
+    parts.append(f"kwa run {run_id}")
     return "; ".join(parts)
 
 

@@ -61,9 +61,10 @@ def test_a_partial_run_shows_which_pillars_and_checks_found_problems(
     # The run: kwa's state (Completed named "Partial") and what it found, worst first.
     assert (view.state.type, view.state.name) == ("COMPLETED", "Partial")
     assert view.state.message.startswith(
-        f"kwa run {run['run_id']} partial: 2 of 6 checks failing: SEC-001 (critical), SEC-013 (critical); "
+        "partial: 2 of 6 checks failing: SEC-001 (critical), SEC-013 (critical); "
         "2 errored or timed out: OPS-990, SEC-921"
     ), view.state.message
+    assert view.state.message.endswith(f"; kwa run {run['run_id']}")
     # The pillars: which found failing checks, which could not evaluate everything.
     security, ops = view.subflows["security"], view.subflows["operational-excellence"]
     assert (security.type, security.name) == ("COMPLETED", "Failing")
@@ -110,9 +111,8 @@ def test_a_completed_run_with_failures_is_completed_and_says_what_failed(
     _link(out.out, prefect_api, run["prefect_flow_run_id"])
     view = flow_run_view(prefect_api, run["prefect_flow_run_id"], tasks_expected=2)
     assert (view.state.type, view.state.name) == ("COMPLETED", "Completed")
-    assert view.state.message.startswith(
-        f"kwa run {run['run_id']} completed: 1 of 2 checks failing: SEC-001 (critical); results: "
-    ), view.state.message
+    assert view.state.message.startswith("completed: 1 of 2 checks failing: SEC-001 (critical); results: ")
+    assert view.state.message.endswith(f"; kwa run {run['run_id']}")
     assert (view.subflows["security"].name, view.subflows["security"].message) == (
         "Failing", "1 of 2 checks failing: SEC-001 (critical)")  # fmt: skip
     assert (view.tasks["SEC-001"].name, view.tasks["SEC-004"].name) == ("Failing", "Completed")
