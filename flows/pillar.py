@@ -127,7 +127,7 @@ async def run_check(run_id: str, check_id: str, timeout: float) -> int | State:
     # The batch delivered the outcome to record_outcome (which mapped it) before it woke this task.
     check_run = ctx.check_runs.get(check_id)
     verdict = check_verdict(check_run) if check_run is not None else None
-    if check_run is not None and verdict is not None:
+    if check_run is not None and verdict is not None:  # kwa's line for this check, on its task run
         runlog.logger().log(verdict.level, check_line(check_run))
     try:
         evaluated = outcome.unwrap(timeout)
