@@ -156,11 +156,13 @@ def test_the_run_page_tells_outcome_pillars_checks_and_reaches_the_findings(
     _tab(page, "Task Runs")
     search = page.get_by_placeholder("Search by run name").first
     search.fill("SEC-00")  # SEC-001 … SEC-009: failing and clean checks side by side
+    page.get_by_text("SEC-922", exact=True).wait_for(state="hidden")  # the list is filtered
     _see(page, "SEC-001", exact=True)
     _see(page, "SEC-004", exact=True)
     _see(page, "Failing", exact=True)
     shots(page, "prefect-ui-checks")
     search.fill("SEC-921")
+    page.get_by_text("SEC-001", exact=True).wait_for(state="hidden")
     _see(page, "TimedOut", exact=True)
 
     # The findings, two clicks from the run's page: Artifacts, then the run's summary.
