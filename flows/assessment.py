@@ -19,7 +19,7 @@ import contextlib
 import time
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.context import get_run_context
 from prefect.states import Cancelled, Failed
 
@@ -28,7 +28,7 @@ from checks.model import CheckDefinition
 from checks.registry import load_all
 from checks.snapshot import Snapshot
 from checks.sources.resolve import SourceSpec, load
-from flows import prefect_link, signals
+from flows import prefect_link, runlog, signals
 from flows.ending import (
     decide,
     final_state,
@@ -42,6 +42,7 @@ from flows.ending import (
 )
 from flows.evaluation import collector_paused, run_checks
 from flows.lifecycle import acquire_slot, detect_trigger, publish_summary, runner_id
+from flows.runlog import run_message
 from flows.states import CheckRun
 from redaction import install as install_redaction
 from storage.db import Database, StorageUnavailable
@@ -159,7 +160,7 @@ def assessment(
     signals.install()  # Prefect's engine put its own SIGTERM handler around this flow run
     prefect_link.install()
     install_redaction(prefect=True)  # a worker's flow run starts here: logs, states, requests redacted
-    logger = get_run_logger()
+    logger = runlog.logger()  # kwa's own lines: prefect.flow_runs.kwa (see flows.runlog)
     spec = SourceSpec.from_dict(source)
     config = Config.load(config_path)
     selected = load_all().select(pillars, checks)
@@ -276,7 +277,6 @@ def _assess(
         except StorageUnavailable as exc:
             message = f"storage unavailable: the run's outcome ({state.value}) could not be stored: {exc}"
             return _failed(db, run_id, cluster, message, logger, started, check_runs, snapshot)
-        logger.info("run %s ended %s", run_id, state.value)
     return _finished(db, run_id, cluster, check_runs, snapshot, started)
 
 
@@ -341,9 +341,25 @@ def _finished(
         run = {"run_id": run_id, "state": "running"}
     if intended is None and not is_terminal(run):  # kwa's row did not take the end: Prefect says it
         intended = ("failed", run.get("error") or "the run's outcome could not be stored")
+    history = _history_of(db, run_id) if is_terminal(run) else {}
     if intended is None and not prefect_link.LINK.down:
-        _publish(db, run_id, cluster)
-    return final_state(run, summary(run, check_runs, snapshot, started), intended)
+        _publish(db, run_id, cluster, history)
+    findings = None
+    if intended is None and run.get("state") in ("completed", "partial"):
+        scores = history.get("scores") or {}
+        findings = run_message(
+            run_id, str(run["state"]), check_runs, objects=len(snapshot.objects) if snapshot else None,
+            score=scores.get("overall") if isinstance(scores, dict) else None,
+        )
+        runlog.logger().info(findings)  # the run's summary line, for `kwa runs logs`
+    return final_state(run, summary(run, check_runs, snapshot, started), intended, findings)
+
+
+def _history_of(db: Database, run_id: str) -> dict[str, Any]:
+    try:
+        return get_history(db, run_id) or {}
+    except StorageUnavailable:
+        return {}
 
 
 def run_parameters(
@@ -365,11 +381,10 @@ def run_parameters(
     }
 
 
-def _publish(db: Database, run_id: str, cluster: str) -> None:
+def _publish(db: Database, run_id: str, cluster: str, history: dict[str, Any]) -> None:
     run = get_run(db, run_id)
     if run is None:
         return
-    history = get_history(db, run_id) or {}
     publish_summary(
         cluster,
         jsonable(run),

@@ -173,8 +173,18 @@ def summary_of_state(state: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def final_state(run: dict[str, Any], result: dict[str, Any], intended: tuple[str, str | None] | None = None) -> Any:
+def final_state(
+    run: dict[str, Any],
+    result: dict[str, Any],
+    intended: tuple[str, str | None] | None = None,
+    findings: str | None = None,
+) -> Any:
     """The flow run's final Prefect state, mirroring kwa's run (with ``result`` as its data).
+
+    The state's type and name are kwa's run state (did the assessment work?): a completed run
+    that found critical failures is Completed, and its message says what it found (``findings``,
+    from :func:`flows.runlog.run_message`), as do its pillar subflows' and check tasks' states.
+    A failed or aborted run's message is its error.
 
     ``intended`` is ``(state, message)`` when storage could not take the run's terminal state:
     Prefect then records what the run really was, and ``kwa runs reap`` copies it into kwa's
@@ -185,9 +195,9 @@ def final_state(run: dict[str, Any], result: dict[str, Any], intended: tuple[str
     state, message = intended or (run.get("state"), run.get("error"))
     run_id = run.get("run_id")
     if state == "completed":
-        return Completed(data=result, message=f"kwa run {run_id} completed")
+        return Completed(data=result, message=findings or f"kwa run {run_id} completed")
     if state == "partial":
-        return Completed(name="Partial", data=result, message=message or f"kwa run {run_id} partial")
+        return Completed(name="Partial", data=result, message=findings or message or f"kwa run {run_id} partial")
     if state == "aborted":
         message = message or f"kwa run {run_id} aborted"
         return Cancelled(data=RunEnded(message, result), message=message)

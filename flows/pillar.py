@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Cancelled, Failed, State
+from prefect.states import Cancelled, Completed, Failed, State
 
 from checks.config import Config
 from checks.model import CheckDefinition, Result
@@ -30,7 +31,8 @@ from checks.runner import evaluate
 from checks.sandbox import BatchCancelled, IsolatedBatch
 from checks.sandbox import Outcome as JobOutcome
 from checks.snapshot import Snapshot
-from flows import context
+from flows import context, runlog
+from flows.runlog import EXAMPLES, Verdict, check_line, check_verdict, object_label, pillar_verdict
 from flows.states import CheckRun, Evaluated, Outcome, map_batch_outcome, outcome_of_results
 from storage.results import row_values, rows_json
 
@@ -43,14 +45,46 @@ def evaluate_for_storage(
     tally: dict[str, int] = {}
     exempt: list[Result] = []
     values = []
+    objects: set[tuple[str | None, str | None, str]] = set()
+    # The first few failing and warning results, and the first error and skip reason: what the
+    # check's Prefect state and log line name (flows.runlog).
+    failing: list[Result] = []
+    warning: list[Result] = []
+    first_error = skip_reason = None
     for r in results:
         status = r.status.value
         tally[status] = tally.get(status, 0) + 1
         if r.reason and r.reason.startswith("exempt:"):
             exempt.append(r)
         values.append(row_values(r.as_row()))
+        if r.name is not None:
+            objects.add((r.kind, r.namespace, r.name))
+        if status == "passing":  # most results: one comparison
+            continue
+        if status == "failing":
+            if len(failing) < EXAMPLES:
+                failing.append(r)
+        elif status == "warning":
+            if len(warning) < EXAMPLES:
+                warning.append(r)
+        elif status == "error":
+            first_error = first_error or r.message
+        elif status == "skipped":
+            skip_reason = skip_reason or r.reason
     errored = outcome_of_results(results) is Outcome.ERRORED
-    return Evaluated(rows_json(values), len(values), tally, exempt, errored)
+    shown = failing or warning
+    return Evaluated(
+        rows_json(values),
+        len(values),
+        tally,
+        exempt,
+        errored,
+        objects=len(objects),
+        examples=[object_label(r.kind, r.namespace, r.name, r.container) for r in shown],
+        examples_total=tally.get("failing" if failing else "warning", 0),
+        first_error=first_error,
+        skip_reason=skip_reason,
+    )
 
 
 async def outcome_of(batch: IsolatedBatch, check_id: str) -> JobOutcome:
@@ -73,7 +107,9 @@ def record_outcome(ctx: context.RunContext, check_id: str, outcome: JobOutcome) 
     """
     try:
         check_run = map_batch_outcome(check_id, outcome, ctx.timeouts.get(check_id, 0.0))
-        persist(ctx, ctx.checks[check_id], check_run)
+        check = ctx.checks[check_id]
+        check_run.name, check_run.severity = check.name, ctx.config.severity_for(check).value
+        persist(ctx, check, check_run)
     except Exception as exc:  # a bug here must not kill a worker lane: the run fails, saying why
         check_run = CheckRun(check_id, Outcome.NOT_RUN, message=f"could not record: {exc}")
         ctx.cancel(f"internal error recording check {check_id}: {type(exc).__name__}: {exc}", failed=True)
@@ -88,6 +124,11 @@ async def run_check(run_id: str, check_id: str, timeout: float) -> int | State:
     """
     ctx = context.get(run_id)
     outcome = await outcome_of(ctx.batch, check_id)
+    # The batch delivered the outcome to record_outcome (which mapped it) before it woke this task.
+    check_run = ctx.check_runs.get(check_id)
+    verdict = check_verdict(check_run) if check_run is not None else None
+    if check_run is not None and verdict is not None:  # kwa's line for this check, on its task run
+        runlog.logger().log(verdict.level, check_line(check_run))
     try:
         evaluated = outcome.unwrap(timeout)
     except TimeoutError as exc:
@@ -96,22 +137,42 @@ async def run_check(run_id: str, check_id: str, timeout: float) -> int | State:
         return Failed(name="TimedOut", message=str(exc), data=exc)
     except BatchCancelled as exc:
         return Cancelled(message=str(exc))
-    return evaluated.total
+    if verdict is None:
+        return evaluated.total
+    # Completed named after what the check found ("Failing", "Warning", …) with its counts, or
+    # Failed when it could not evaluate anything (every row an error: a forbidden resource).
+    return prefect_state(verdict, evaluated.total)
 
 
 @flow(name="kwa-pillar", flow_run_name="{pillar}")
-async def pillar_flow(run_id: str, pillar: str, check_ids: list[str], timeouts: dict[str, float]) -> list[dict]:
-    """One pillar's check tasks, each mirroring its check's outcome; returns their summaries."""
+async def pillar_flow(run_id: str, pillar: str, check_ids: list[str], timeouts: dict[str, float]) -> State:
+    """One pillar's check tasks, each mirroring its check's outcome; ends in the state its checks'
+    findings deserve, with their summaries as its data."""
     ctx = context.get(run_id)
     if ctx.cancelled or ctx.batch is None:
-        return [summary_of(CheckRun(check_id, Outcome.CANCELLED)) for check_id in check_ids]
+        runs = [CheckRun(check_id, Outcome.CANCELLED) for check_id in check_ids]
+    else:
 
-    async def one(check_id: str) -> dict:
-        await run_check(run_id, check_id, timeouts[check_id], return_state=True)
-        # The batch delivered the outcome to record_outcome before it woke this task.
-        return summary_of(ctx.check_runs.get(check_id) or CheckRun(check_id, Outcome.NOT_RUN))
+        async def one(check_id: str) -> CheckRun:
+            await run_check(run_id, check_id, timeouts[check_id], return_state=True)
+            # The batch delivered the outcome to record_outcome before it woke this task.
+            return ctx.check_runs.get(check_id) or CheckRun(check_id, Outcome.NOT_RUN)
 
-    return list(await asyncio.gather(*(one(check_id) for check_id in check_ids)))
+        runs = list(await asyncio.gather(*(one(check_id) for check_id in check_ids)))
+    # The subflow's state says what the pillar's checks found ("Failing", "2 of 17 checks
+    # failing: SEC-001 (critical), …"), so the run page's subflow list shows it.
+    verdict = pillar_verdict(pillar, runs)
+    runlog.logger().log(verdict.level, f"pillar {pillar}: {verdict.message}")
+    return prefect_state(verdict, [summary_of(r) for r in runs])
+
+
+def prefect_state(verdict: Verdict, data: Any) -> State:
+    """The Prefect state a verdict names (Completed under its name, Failed, Cancelled)."""
+    if verdict.kind == "failed":
+        return Failed(name=verdict.name, message=verdict.message)
+    if verdict.kind == "cancelled":
+        return Cancelled(message=verdict.message)
+    return Completed(name=verdict.name, message=verdict.message, data=data)
 
 
 def persist(ctx: context.RunContext, check: CheckDefinition, check_run: CheckRun) -> None:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 DEFAULT_PORT = 4200
 START_TIMEOUT = 120.0
+# Every name Prefect reads the UI's API URL from (pydantic aliases of server.ui.api_url).
+_UI_URL_ALIASES = ("PREFECT_SERVER_UI_API_URL", "PREFECT_UI_API_URL")
 
 
 class PrefectServerError(RuntimeError):
@@ -189,9 +191,18 @@ def _start_local_server(port: int | None, timeout: float) -> ApiInfo:
         log_path = directory / "server.log"
         env = dict(os.environ)
         env.pop("PREFECT_API_URL", None)
+        for name in _UI_URL_ALIASES:  # a URL meant for another server must not reach this one's UI
+            env.pop(name, None)
         env.update(
             {
                 "PREFECT_HOME": str(directory / "home"),
+                # The UI asks `GET /ui-settings` where its API is; Prefect answers from its settings
+                # (server.api.host/port, default 4200), not from the --port the server was started
+                # with. On another port the UI would call whatever listens on 4200 (another user's
+                # Prefect: their runs, and a 404 for ours), so the server is told its own URL.
+                "PREFECT_SERVER_API_HOST": "127.0.0.1",
+                "PREFECT_SERVER_API_PORT": str(chosen),
+                "PREFECT_SERVER_UI_API_URL": url,
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                 "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
                 # Keep the server's own DB small over time (flow runs are kept 90 days).

@@ -40,6 +40,14 @@ class Evaluated:
     tally: dict[str, int]
     exempt: list[Result]
     errored: bool  # it returned only error rows: it could not evaluate anything
+    # What the Prefect UI and the run's log say about the check (flows.runlog), gathered while
+    # the rows are built: the distinct objects judged, the first few failing (else warning)
+    # objects, the first error's message and the first skip reason.
+    objects: int = 0
+    examples: list[str] = field(default_factory=list)
+    examples_total: int = 0  # how many results the examples were taken from
+    first_error: str | None = None
+    skip_reason: str | None = None
 
 
 @dataclass
@@ -53,6 +61,8 @@ class CheckRun:
     message: str = ""
     tally: dict[str, int] = field(default_factory=dict)  # counts kept after results were persisted
     evaluated: Evaluated | None = None  # the rows, when the check's worker built them
+    name: str = ""  # the check's name and its severity after the config's overrides (for the UI)
+    severity: str | None = None
 
     def counts(self) -> dict[str, int]:
         if self.evaluated is not None:

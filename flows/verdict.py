@@ -38,6 +38,10 @@ def conclude(
     then a gate's rejection 6 (over completed 0 and partial 3); else the state's code.
     """
     view = run_view(db, run_id)
+    from flows.ui import run_page
+
+    # The run's page in the Prefect UI, only when a UI that shows this run is there (flows.ui).
+    view["ui_url"] = run_page(view["run"].get("prefect_flow_run_id"), warn=lambda text: print(text, file=sys.stderr))
     if ending is not None and ending.unstored:
         # Show the run as it really ended, and say that kwa's database does not know it yet.
         view["run"].update(stored_state=view["run"].get("state"), state=ending.state, error=ending.message)

@@ -100,3 +100,5 @@ def run_report(view: Mapping[str, Any], out: TextIO | None = None, problems_show
                 f" ({total} in all; the first {len(problems)} are kept with the run: kwa runs get {run.get('run_id')})",
             )
         )
+    if view.get("ui_url"):  # the run's page in the Prefect UI (flows.ui: only when that UI shows it)
+        console.print(line("Prefect UI: ", (str(view["ui_url"]), "cyan")), soft_wrap=True)  # unbroken: clickable
