@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flows.runlog import KWA_LOGGER_NAMES
 from storage.db import Database
 from storage.enums import STATUSES
 from storage.grades import age_text
@@ -202,9 +203,8 @@ def watch(db: Database, run_id: str, console: Any = None, refresh: float = POLL_
 
 # ---- logs ----------------------------------------------------------------------------------------------
 
-# The loggers kwa's own lines go through (contract with flows/runlog.py, which emits them):
-# flow-level lines (the run's and each pillar's outcome) and check-task lines (what a check found).
-KWA_LOGGER_NAMES = ("prefect.flow_runs.kwa", "prefect.task_runs.kwa")
+# kwa's own lines go through flows.runlog's loggers (KWA_LOGGER_NAMES): flow-level lines (the run's
+# and each pillar's outcome) and check-task lines (what a check found).
 # Prefect's own per-task lines ("Finished in state Completed()", a failed task's traceback): what a
 # check found is in kwa's line for it, so these are shown only under --verbose.
 PREFECT_TASK_LOGGER = "prefect.task_runs"

@@ -218,8 +218,9 @@ def run_message(
     if results != "no objects to evaluate":
         parts.append(f"results: {results}" + (f" on {objects} object{'s' if objects != 1 else ''}" if objects else ""))
     if score and isinstance(score.get("score"), int | float) and not score.get("incomplete"):
-        # Whole points, cut like the run's report (never a 90 next to a B)
-        parts.append(f"score {int(score['score'])} {score.get('grade') or ''}".rstrip())
+        from storage.grades import compact_score_text
+
+        parts.append(f"score {compact_score_text(score)}")  # the one display rule: 80.4 B, as the report
     parts.append(f"kwa run {run_id}")
     return "; ".join(parts)
 
