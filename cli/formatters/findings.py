@@ -84,7 +84,7 @@ def top_failing_table(console: Console, top: Sequence[Mapping[str, Any]]) -> Non
             examples.append(o["object"] + (f" ({place})" if place not in ("-", "api") else ""))
         more = c["failing_objects"] - len(examples)
         if examples and more > 0:
-            examples.append(f"… and {more:,} more")
+            examples.append(f"and {more:,} more")
         table.add_row(
             lit(c["check_id"]),
             styled(c["severity"], SEVERITY_STYLE),
@@ -94,6 +94,11 @@ def top_failing_table(console: Console, top: Sequence[Mapping[str, Any]]) -> Non
             lit("\n".join(examples) or "-"),
         )
     console.print(table)
+
+
+def _message(r: Mapping[str, Any]) -> str:
+    """The message on one line (stored messages may hold line breaks), ``-`` when there is none."""
+    return " ".join(str(r.get("message") or r.get("reason") or "").split()) or "-"
 
 
 def assessments_table(page: Any, out: TextIO, next_hint: str | None) -> None:
@@ -116,12 +121,19 @@ def assessments_table(page: Any, out: TextIO, next_hint: str | None) -> None:
         return
     # The same column widths in every block, so the blocks read as one list; the message takes
     # what is left of the width and wraps rather than being cut.
+    terminal = is_terminal(out)
+    cap = OBJECT_WIDTH if terminal else None  # piped: whole names on one line, for grep and cut
     widths = {
         "status": max(len(str(r["status"])) for r in page.items),
-        "object": min(OBJECT_WIDTH, max(len(object_ref(r)) for r in page.items)),
-        "where": min(OBJECT_WIDTH, max(len(where(r)) for r in page.items)),
+        "object": max(len(object_ref(r)) for r in page.items),
+        "where": max(len(where(r)) for r in page.items),
         "id": max(len(str(r["id"])) for r in page.items),
     }
+    if cap:
+        widths["object"], widths["where"] = min(cap, widths["object"]), min(cap, widths["where"])
+    # Piped there is no width to share out: the message column is as wide as the page's longest
+    # message, so the id column lines up from block to block.
+    message_width = None if terminal else max(len(_message(r)) for r in page.items)
     for n, block in enumerate(check_blocks(page.items)):
         if n:
             console.print()
@@ -131,18 +143,18 @@ def assessments_table(page: Any, out: TextIO, next_hint: str | None) -> None:
             console.print(line("  ", ("fix:", "bold"), " ", " ".join(str(fix).split())))
         # At a terminal the message takes the width left and wraps; piped, rows keep their natural
         # width (the console has no limit there), so nothing is wrapped or cut.
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=is_terminal(out))
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=terminal)
         table.add_column("status", no_wrap=True, min_width=widths["status"])
-        table.add_column("object", overflow="fold", min_width=widths["object"], max_width=OBJECT_WIDTH)
-        table.add_column("where", overflow="fold", min_width=widths["where"], max_width=OBJECT_WIDTH)
-        table.add_column("message", overflow="fold", ratio=1)
+        table.add_column("object", overflow="fold", min_width=widths["object"], max_width=cap)
+        table.add_column("where", overflow="fold", min_width=widths["where"], max_width=cap)
+        table.add_column("message", overflow="fold", ratio=1, min_width=message_width)
         table.add_column("id", no_wrap=True, min_width=widths["id"], style="dim")
         for r in block:
             table.add_row(
                 styled(r["status"], STATUS_STYLE),
                 lit(object_ref(r)),
                 lit(where(r)),
-                lit(" ".join(str(r.get("message") or r.get("reason") or "").split()) or "-"),
+                lit(_message(r)),
                 lit(r["id"]),
             )
         console.print(table)
