@@ -136,7 +136,7 @@ def test_the_run_message_says_outcome_findings_counts_and_score() -> None:
     message = run_message("run_1", "completed", runs, objects=2, score={"score": 79.9, "grade": "C"})
     assert message == (
         "completed: 2 of 4 checks failing: SEC-001 (critical), SEC-013 (critical); "
-        "1 with warnings: REL-001; results: 2 failing, 2 warnings, 4 passing on 2 objects; score 79 C; kwa run run_1"
+        "1 with warnings: REL-001; results: 2 failing, 2 warnings, 4 passing on 2 objects; score 79.9 C; kwa run run_1"
     )
     assert run_message("run_1", "completed", []) == "completed; kwa run run_1"
 
