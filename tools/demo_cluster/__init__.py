@@ -27,13 +27,14 @@ The story, by namespace, and the module that tells it (all under ``scenes/``):
 Cluster-wide: all nodes amd64 on-demand; node 4 (old node group, kubelet 1.28) is cordoned; node 3
 is nearly empty (``nodes.py``); no cluster-autoscaler, VPA or metrics stack; ``gp2`` default
 StorageClass with ``reclaimPolicy: Retain`` and a Released PV (that PV is made in ``legacy.py``);
-a validating webhook with ``failurePolicy: Fail`` and a 30 s timeout (``cluster_wide.py``);
-cluster-admin bound to a CI user (``cluster_rbac.py``).
+a validating webhook with ``failurePolicy: Fail`` and a 30 s timeout (``data/webhooks.yaml``);
+cluster-admin bound to a CI user (``cluster_rbac.py``, from ``data/cluster-rbac.yaml``).
 
 How it is built: ``cluster.py`` lists the scenes in order; each scene calls the makers of
 ``builder.Builder`` (one module per family of kinds: ``objects.py``, ``pods.py``, ``workloads.py``,
 ``scaling.py``; ``derived.py`` adds EndpointSlices, quota usage and metrics at the end);
-``podspec.py`` holds the pod-spec building blocks; ``output.py`` writes the files.
+``podspec.py`` holds the pod-spec building blocks; ``data/*.yaml`` holds the objects that are
+plain data (cluster RBAC, admission webhooks); ``output.py`` writes the files.
 
 Everything is deterministic: a fixed seed and timestamps relative to a fixed "now"
 (2026-11-01T12:00:00Z, ``world.py``), so re-running the generator reproduces the committed files

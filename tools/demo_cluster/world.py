@@ -7,7 +7,10 @@ to a fixed "now" and every random value comes from one stream seeded with ``SEED
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 SEED = 20261101
 NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
@@ -19,6 +22,7 @@ EKS_ECR = f"602401143452.dkr.ecr.{REGION}.amazonaws.com"
 SERVER_VERSION = "1.29.4"
 
 Obj = dict[str, Any]
+DATA_DIR = Path(__file__).resolve().parent / "data"
 RAND_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
 
 
@@ -44,3 +48,9 @@ NODES = {
     "ip-10-0-51-203.eu-west-1.compute.internal": ("b", (32, 63), "r5.large", 2, 15896988, 212, "db-v1", "1.28.8"),
 }
 N1, N2, N3, N4 = NODES
+
+
+def data(name: str) -> Any:
+    """A bundled data file (``data/<name>``): objects whose content is plain data, kept as YAML so
+    they read like the manifests they stand for."""
+    return yaml.safe_load((DATA_DIR / name).read_text(encoding="utf-8"))

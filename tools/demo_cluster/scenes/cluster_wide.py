@@ -1,12 +1,13 @@
 """Cluster-scoped objects outside RBAC: PriorityClasses, the default ``gp2`` StorageClass
 (``reclaimPolicy: Retain``), the ``alb`` IngressClass, the metrics APIService and the admission webhooks
-(among them ``legacy-ingress-validator``: ``failurePolicy: Fail``, a 30 s timeout, a Service that is gone).
+(among them ``legacy-ingress-validator``: ``failurePolicy: Fail``, a 30 s timeout, a Service that is gone),
+whose content is data in ``data/webhooks.yaml``.
 """
 
 from __future__ import annotations
 
 from ..builder import Builder
-from ..world import ts
+from ..world import data, ts
 
 
 def classes(b: Builder) -> None:
@@ -102,141 +103,8 @@ def api_and_webhooks(b: Builder) -> None:
             },
         }
     )
-    b.add(
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "MutatingWebhookConfiguration",
-            "metadata": b.meta("pod-identity-webhook", created=ts(530), generation=1),
-            "webhooks": [
-                {
-                    "admissionReviewVersions": ["v1beta1"],
-                    "clientConfig": {"caBundle": "ZGVtby1jYS1idW5kbGU=", "url": "https://127.0.0.1:23443/mutate"},
-                    "failurePolicy": "Ignore",
-                    "matchPolicy": "Equivalent",
-                    "name": "iam-for-pods.amazonaws.com",
-                    "namespaceSelector": {},
-                    "objectSelector": {
-                        "matchExpressions": [
-                            {"key": "eks.amazonaws.com/skip-pod-identity-webhook", "operator": "DoesNotExist"}
-                        ]
-                    },
-                    "reinvocationPolicy": "IfNeeded",
-                    "rules": [
-                        {
-                            "apiGroups": [""],
-                            "apiVersions": ["v1"],
-                            "operations": ["CREATE"],
-                            "resources": ["pods"],
-                            "scope": "*",
-                        }
-                    ],
-                    "sideEffects": "None",
-                    "timeoutSeconds": 10,
-                }
-            ],
-        }
-    )
-    b.add(
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "MutatingWebhookConfiguration",
-            "metadata": b.meta(
-                "aws-load-balancer-webhook",
-                created=ts(517),
-                generation=3,
-                labels={
-                    "app.kubernetes.io/instance": "aws-load-balancer-controller",
-                    "app.kubernetes.io/managed-by": "Helm",
-                    "app.kubernetes.io/name": "aws-load-balancer-controller",
-                },
-            ),
-            "webhooks": [
-                {
-                    "admissionReviewVersions": ["v1beta1"],
-                    "clientConfig": {
-                        "caBundle": "ZGVtby1jYS1idW5kbGU=",
-                        "service": {
-                            "name": "aws-load-balancer-webhook-service",
-                            "namespace": "kube-system",
-                            "path": "/mutate-v1-pod",
-                            "port": 443,
-                        },
-                    },
-                    "failurePolicy": "Fail",
-                    "matchPolicy": "Equivalent",
-                    "name": "mpod.elbv2.k8s.aws",
-                    "namespaceSelector": {
-                        "matchExpressions": [
-                            {
-                                "key": "elbv2.k8s.aws/pod-readiness-gate-inject",
-                                "operator": "In",
-                                "values": ["enabled"],
-                            }
-                        ]
-                    },
-                    "objectSelector": {
-                        "matchExpressions": [
-                            {
-                                "key": "app.kubernetes.io/name",
-                                "operator": "NotIn",
-                                "values": ["aws-load-balancer-controller"],
-                            }
-                        ]
-                    },
-                    "reinvocationPolicy": "Never",
-                    "rules": [
-                        {
-                            "apiGroups": [""],
-                            "apiVersions": ["v1"],
-                            "operations": ["CREATE"],
-                            "resources": ["pods"],
-                            "scope": "*",
-                        }
-                    ],
-                    "sideEffects": "None",
-                    "timeoutSeconds": 10,
-                }
-            ],
-        }
-    )
-    # A certificate policy webhook installed years ago for legacy: Fail, 30 s, every namespace,
-    # and its Service no longer exists (PERF-014).
-    b.add(
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingWebhookConfiguration",
-            "metadata": b.meta(
-                "legacy-ingress-validator", created=ts(529), generation=1, labels={"app": "ingress-validator"}
-            ),
-            "webhooks": [
-                {
-                    "admissionReviewVersions": ["v1", "v1beta1"],
-                    "clientConfig": {
-                        "caBundle": "ZGVtby1jYS1idW5kbGU=",
-                        "service": {
-                            "name": "ingress-validator",
-                            "namespace": "legacy",
-                            "path": "/validate",
-                            "port": 443,
-                        },
-                    },
-                    "failurePolicy": "Fail",
-                    "matchPolicy": "Equivalent",
-                    "name": "validate.ingress.legacy.example.com",
-                    "namespaceSelector": {},
-                    "objectSelector": {},
-                    "rules": [
-                        {
-                            "apiGroups": ["networking.k8s.io"],
-                            "apiVersions": ["v1"],
-                            "operations": ["CREATE", "UPDATE"],
-                            "resources": ["ingresses"],
-                            "scope": "*",
-                        }
-                    ],
-                    "sideEffects": "None",
-                    "timeoutSeconds": 30,
-                }
-            ],
-        }
-    )
+    # The webhook configurations are data (data/webhooks.yaml): each entry's ``meta`` becomes metadata.
+    for webhook in data("webhooks.yaml"):
+        meta = webhook.pop("meta")
+        age = meta.pop("age")
+        b.add({**webhook, "metadata": b.meta(meta.pop("name"), created=ts(age), **meta)})
