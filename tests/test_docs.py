@@ -20,7 +20,7 @@ DOC_REF = re.compile(r"\bdocs/([\w.-]+\.md)(?:#([\w-]+))?")
 # A Markdown link relative to the linking file: [text](lifecycle.md#dedup), [text](../README.md#x).
 MD_LINK = re.compile(r"\]\(((?:\.\./|\./)?[\w./-]+\.md)(?:#([\w-]+))?\)")
 # What a clone does not have: the project's working notes and the sibling directory they live in.
-OUTSIDE = re.compile(r"\bseeds? 0\d\d|catalogue §|§\s?\d|\.\./shared\b")
+OUTSIDE = re.compile(r"(?i)\bseeds?:? 0\d\d|catalogue §|§\s?\d|\.\./shared\b")
 
 
 def _files(*suffixes: str) -> list[Path]:
