@@ -109,3 +109,23 @@ def test_code_refers_to_nothing_outside_the_repository() -> None:
         if OUTSIDE.search(line)
     ]
     assert not hits, "\n".join(hits)
+
+
+# A repository path written in prose: checks/sandbox.py, tests/checks/fixtures/, deploy/kubernetes/…
+REPO_PATH = re.compile(
+    r"(?<![\w./-])((?:checks|flows|storage|cli|kwa|redaction|bench|tools|tests|scripts|deploy|docs)"
+    r"/[\w./-]*[\w/])(?![\w(<])"
+)
+
+
+def test_every_repository_path_the_docs_name_exists() -> None:
+    """A file or folder named in the README or docs/ exists: moving code means updating its docs."""
+    missing = []
+    for doc in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        for n, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1):
+            for path in REPO_PATH.findall(line):
+                if not re.search(r"\.\w+$|/$", path) or "<" in line[line.find(path) + len(path) :][:1]:
+                    continue  # a schema or object name (kwa/v1, deploy/kwa-worker) or a pattern (…/<ID>/)
+                if not (ROOT / path.rstrip(".")).exists():
+                    missing.append(f"{doc.relative_to(ROOT)}:{n}: {path}")
+    assert not missing, "\n".join(missing)
