@@ -18,9 +18,9 @@ from checks.context import CheckContext
 from checks.cost.common import _parse_time
 from checks.model import Result, SkipReason
 from checks.registry import check
-from checks.snapshot import K8sObject, Snapshot
+from checks.snapshot import K8sObject, Snapshot, register_index
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).parents[1] / "data"  # checks/data, shared by every pillar
 
 
 EXEMPT_ALLOW_LIST = f"{SkipReason.EXEMPT_PREFIX}allow-list"
@@ -216,6 +216,12 @@ def _build_refs(snap: Snapshot, pods_only_for_pvcs: bool = False) -> _Refs:
                 if isinstance(vol, dict) and vol.get("ephemeral") is not None:
                     refs.add("pvcs", obj.namespace, f"{obj.name}-{vol.get('name', '')}")
     return refs
+
+
+@register_index("cost.references")
+def _references(snap: Snapshot) -> _Refs:
+    """The reference graph as a snapshot index: built once, shared by COST-001, COST-003, COST-004."""
+    return _build_refs(snap)
 
 
 def _allow_entries(section: str) -> list[dict[str, Any]]:

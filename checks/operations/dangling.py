@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from checks.context import CheckContext
 from checks.k8s import selector_matches
 from checks.model import Result
 from checks.operations.common import EXEMPT_BUILTIN
 from checks.registry import check
-from checks.snapshot import WORKLOAD_KINDS, K8sObject, pod_template
+from checks.snapshot import WORKLOAD_KINDS, K8sObject, Snapshot, pod_template
 
 
 def _is_empty_selector(selector: dict[str, Any] | None) -> bool:
@@ -81,6 +81,69 @@ def _builtin_role(name: str, obj: K8sObject | None = None) -> bool:
     return obj is not None and obj.labels.get("kubernetes.io/bootstrapping") == "rbac-defaults"
 
 
+class _RbacUse(NamedTuple):
+    """What the bindings and pod templates of a snapshot refer to (built once per run of OPS-010)."""
+
+    roles: set[tuple[str | None, str]]  # (namespace, Role name) bound by a RoleBinding
+    cluster_roles: set[str]  # ClusterRole names bound anywhere
+    sas: set[tuple[str | None, str]]  # ServiceAccounts named as binding subjects
+    sa_groups: set[str | None]  # namespaces bound as system:serviceaccounts:<ns> ("*" for all)
+    used_sas: set[tuple[str | None, str]]  # ServiceAccounts some pod template runs as
+
+
+def _rbac_use(snap: Snapshot, bindings: list[K8sObject]) -> _RbacUse:
+    use = _RbacUse(set(), set(), set(), set(), set())
+    for b in bindings:
+        ref = b.raw.get("roleRef") or {}
+        if ref.get("kind") == "Role":
+            use.roles.add((b.namespace, ref.get("name", "")))
+        else:
+            use.cluster_roles.add(ref.get("name", ""))
+        for s in b.raw.get("subjects") or []:
+            if s.get("kind") == "ServiceAccount":
+                use.sas.add((s.get("namespace") or b.namespace, s.get("name", "")))
+            elif s.get("kind") == "Group" and str(s.get("name", "")).startswith("system:serviceaccounts"):
+                use.sa_groups.add(s["name"].split(":", 2)[2] if s["name"].count(":") >= 2 else "*")
+    for kind in WORKLOAD_KINDS:
+        for obj in snap.of_kind(kind):
+            pt = pod_template(obj)
+            if pt is not None:
+                spec = pt[0]
+                account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+                use.used_sas.add((obj.namespace, account))
+    return use
+
+
+def _unused_rbac(ctx: CheckContext, use: _RbacUse) -> Iterator[Result]:
+    """Roles, ClusterRoles and ServiceAccounts nothing binds or uses."""
+    snap = ctx.snapshot
+    for role in snap.of_kind("Role"):
+        if _builtin_role(role.name, role):
+            yield ctx.skip(role, EXEMPT_BUILTIN, "built-in role")
+        elif (role.namespace, role.name) in use.roles:
+            yield ctx.ok(role)
+        else:
+            yield ctx.warn(role, "Role is not referenced by any RoleBinding")
+    for role in snap.of_kind("ClusterRole"):
+        aggregated = role.raw.get("aggregationRule") or any(
+            k.startswith("rbac.authorization.k8s.io/aggregate-to-") for k in role.labels
+        )
+        if _builtin_role(role.name, role):
+            yield ctx.skip(role, EXEMPT_BUILTIN, "built-in role")
+        elif role.name in use.cluster_roles or aggregated:
+            yield ctx.ok(role)
+        else:
+            yield ctx.warn(role, "ClusterRole is bound nowhere and not aggregated")
+    for sa in snap.of_kind("ServiceAccount"):
+        key = (sa.namespace, sa.name)
+        if sa.name == "default":
+            yield ctx.skip(sa, EXEMPT_BUILTIN, "every namespace has a default ServiceAccount")
+        elif key in use.used_sas or key in use.sas or sa.namespace in use.sa_groups or "*" in use.sa_groups:
+            yield ctx.ok(sa)
+        else:
+            yield ctx.warn(sa, "ServiceAccount is used by no pod and bound by no RoleBinding/ClusterRoleBinding")
+
+
 @check("OPS-010")
 def rbac_hygiene(ctx: CheckContext) -> Iterator[Result]:
     """Bindings: failing when roleRef names a missing Role/ClusterRole (warning in manifests, where the role
@@ -92,28 +155,7 @@ def rbac_hygiene(ctx: CheckContext) -> Iterator[Result]:
     """
     snap = ctx.snapshot
     bindings = [*snap.of_kind("RoleBinding"), *snap.of_kind("ClusterRoleBinding")]
-    bound_roles: set[tuple[str | None, str]] = set()
-    bound_cluster_roles: set[str] = set()
-    bound_sas: set[tuple[str | None, str]] = set()
-    bound_sa_groups: set[str | None] = set()
-    for b in bindings:
-        ref = b.raw.get("roleRef") or {}
-        if ref.get("kind") == "Role":
-            bound_roles.add((b.namespace, ref.get("name", "")))
-        else:
-            bound_cluster_roles.add(ref.get("name", ""))
-        for s in b.raw.get("subjects") or []:
-            if s.get("kind") == "ServiceAccount":
-                bound_sas.add((s.get("namespace") or b.namespace, s.get("name", "")))
-            elif s.get("kind") == "Group" and str(s.get("name", "")).startswith("system:serviceaccounts"):
-                bound_sa_groups.add(s["name"].split(":", 2)[2] if s["name"].count(":") >= 2 else "*")
-    used_sas: set[tuple[str | None, str]] = set()
-    for kind in WORKLOAD_KINDS:
-        for obj in snap.of_kind(kind):
-            pt = pod_template(obj)
-            if pt is not None:
-                spec = pt[0]
-                used_sas.add((obj.namespace, spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"))
+    use = _rbac_use(snap, bindings)
 
     def find(kind: str, ns: str | None, name: str) -> bool:
         # A namespace-less manifest is applied into whatever namespace the binding names.
@@ -143,29 +185,4 @@ def rbac_hygiene(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.warn(b, sa_text, details=missing_sas)
         else:
             yield ctx.ok(b)
-
-    for role in snap.of_kind("Role"):
-        if _builtin_role(role.name, role):
-            yield ctx.skip(role, EXEMPT_BUILTIN, "built-in role")
-        elif (role.namespace, role.name) in bound_roles:
-            yield ctx.ok(role)
-        else:
-            yield ctx.warn(role, "Role is not referenced by any RoleBinding")
-    for role in snap.of_kind("ClusterRole"):
-        aggregated = role.raw.get("aggregationRule") or any(
-            k.startswith("rbac.authorization.k8s.io/aggregate-to-") for k in role.labels
-        )
-        if _builtin_role(role.name, role):
-            yield ctx.skip(role, EXEMPT_BUILTIN, "built-in role")
-        elif role.name in bound_cluster_roles or aggregated:
-            yield ctx.ok(role)
-        else:
-            yield ctx.warn(role, "ClusterRole is bound nowhere and not aggregated")
-    for sa in snap.of_kind("ServiceAccount"):
-        key = (sa.namespace, sa.name)
-        if sa.name == "default":
-            yield ctx.skip(sa, EXEMPT_BUILTIN, "every namespace has a default ServiceAccount")
-        elif key in used_sas or key in bound_sas or sa.namespace in bound_sa_groups or "*" in bound_sa_groups:
-            yield ctx.ok(sa)
-        else:
-            yield ctx.warn(sa, "ServiceAccount is used by no pod and bound by no RoleBinding/ClusterRoleBinding")
+    yield from _unused_rbac(ctx, use)

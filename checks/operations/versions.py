@@ -16,7 +16,7 @@ from checks.context import CheckContext
 from checks.model import Result, SkipReason
 from checks.registry import check
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).parents[1] / "data"  # checks/data, shared by every pillar
 
 
 DEFAULT_TARGET_VERSION = "1.31"
