@@ -89,12 +89,12 @@ def _entry(file: str, check_id: str, entry: Any) -> dict[str, Any]:
     if not isinstance(peers, dict):
         raise fail("peers must map a tool to a list of its rule ids")
     # One form: a tool is listed with its rule ids, or not at all.
-    out["peers"] = {
-        str(tool): _strings(ids, lambda tool=tool: fail(f"peers.{tool} must be a non-empty list of rule ids"))
-        for tool, ids in peers.items()
-    }
-    if any(not ids for ids in out["peers"].values()):
-        raise fail("peers: list a tool with its rule ids, or leave it out")
+    out["peers"] = {}
+    for tool, ids in peers.items():
+        if not ids:
+            raise fail(f"peers.{tool} must be a non-empty list of rule ids (leave out a tool without one)")
+        problem = f"peers.{tool} must be a non-empty list of rule ids"
+        out["peers"][str(tool)] = _strings(ids, lambda problem=problem: fail(problem))
     return out
 
 
