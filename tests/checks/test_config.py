@@ -258,7 +258,7 @@ def test_every_setting_read_by_a_check_is_declared_with_the_same_default() -> No
     calls = _setting_calls()
     assert len(calls) > 40
     for module_name, check_id, key, default in calls:
-        assert key in SETTINGS, f"{module_name} reads setting {key!r} that checks/config.py does not declare"
+        assert key in SETTINGS, f"{module_name} reads setting {key!r} that checks/settings.py does not declare"
         setting = SETTINGS[key]
         if check_id is not None:
             assert check_id in setting.used_by, f"{check_id} reads {key}; list it under settings: in its checks.yaml"

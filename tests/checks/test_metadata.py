@@ -134,7 +134,7 @@ def test_peers_and_settings_have_one_form() -> None:
     for c in load_all(include_plugins=False).all():
         assert all(isinstance(ids, tuple) and all(isinstance(i, str) for i in ids) for ids in c.peers.values()), c.id
         unknown = [key for key in c.settings if key not in SETTINGS]
-        assert not unknown, f"{c.id}: settings {unknown} are not declared in checks/config.py"
+        assert not unknown, f"{c.id}: settings {unknown} are not declared in checks/settings.py"
 
 
 def test_check_functions_stay_short_and_modules_small() -> None:
