@@ -34,10 +34,6 @@ class CheckContext:
         self.check = check
 
     @property
-    def snap(self) -> Snapshot:
-        return self.snapshot
-
-    @property
     def live(self) -> bool:
         return self.snapshot.is_live
 

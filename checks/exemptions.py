@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from checks.k8s import selector_matches
-from checks.model import PREFIX_PILLAR, CheckDefinition, Pillar, Result, SkipReason, Status
+from checks.model import ID_PATTERN, PREFIX_PILLAR, CheckDefinition, Pillar, Result, SkipReason, Status
 from checks.snapshot import K8sObject, Snapshot, pod_template
 
 ANNOTATION_EXEMPT = "kwa.io/exempt"
@@ -53,7 +53,6 @@ DEFAULTS_FILE = Path(__file__).parent / "data" / "default-exemptions.yaml"
 # Only verdicts are exempted; a skip, an error or a timeout says something about the run itself.
 EXEMPTIBLE = frozenset({Status.PASSING, Status.FAILING, Status.WARNING})
 
-_ID = re.compile(r"^(SEC|REL|PERF|COST|OPS|SUS)-\d{3}$")
 _ALL_TOKENS = frozenset({"all", "*", "true"})
 RULE_KEYS = {
     "name": "a unique name, used in results, in the audit and to disable a shipped entry",
@@ -114,7 +113,7 @@ def parse_check_tokens(
             everything = True
             continue
         upper = token.upper()
-        if _ID.match(upper):
+        if ID_PATTERN.match(upper):
             if known is not None and upper not in known:
                 raise InvalidExemption(f"{path}[{i}]: unknown check id {token!r}{suggest(upper, known)}")
             ids.add(upper)

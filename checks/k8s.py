@@ -1,6 +1,6 @@
 """Kubernetes semantics shared by many checks, written once so every check agrees.
 
-- effective security context (container overrides pod, catalogue §1 and §2.1);
+- effective security context (container overrides pod, docs/catalogue.md#semantics and docs/catalogue.md#conventions);
 - effective replicas (an HPA's minReplicas wins over spec.replicas);
 - full LabelSelector matching (matchLabels + matchExpressions);
 - image references (registry, repository, tag, digest);
@@ -34,7 +34,6 @@ CONTAINER_ONLY_FIELDS = (
 )
 # Node labels that name a node's zone: the current one first, then the deprecated beta label.
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
-POD_ONLY_FIELDS = ("fsGroup", "fsGroupChangePolicy", "supplementalGroups", "supplementalGroupsPolicy", "sysctls")
 _SENTINEL = object()
 
 

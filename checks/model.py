@@ -1,12 +1,13 @@
 """The contracts every layer shares: pillars, severities, statuses, check definitions, results.
 
-These mirror seed 001's data contracts (CheckDefinition, AssessmentResult) in Python. They are
+These are the data contracts (CheckDefinition, AssessmentResult) of docs/lifecycle.md in Python. They are
 plain, dependency-free types so that storage and presentation can import them without pulling in
 Prefect or the Kubernetes client.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,6 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from checks.context import CheckContext
+
+
+# A check id: the pillar's prefix and three digits (SEC-001). The one definition; config and
+# exemptions validate ids against it too.
+ID_PATTERN = re.compile(r"^(SEC|REL|PERF|COST|OPS|SUS)-\d{3}$")
 
 
 class Pillar(StrEnum):
@@ -107,7 +113,7 @@ class Mode(StrEnum):
 
 
 class SkipReason:
-    """Machine-readable reasons stored with ``skipped`` results (catalogue §2.1)."""
+    """Machine-readable reasons stored with ``skipped`` results (docs/catalogue.md#conventions)."""
 
     NOT_APPLICABLE = "not-applicable"
     REQUIRES_LIVE = "requires-live"
@@ -191,6 +197,8 @@ class CheckDefinition:
     func: CheckFunc = field(compare=False, repr=False)
     requires: tuple[str, ...] = ()
     peers: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    # The config keys the check reads through ctx.setting (checks.config.SETTINGS declares them).
+    settings: tuple[str, ...] = ()
     docs_url: str = ""
     timeout: float | None = None
     opt_in: bool = False

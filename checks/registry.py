@@ -1,18 +1,27 @@
-"""The check registry: in-tree registration by decorator, third-party checks by entry point.
+"""The check registry: built-in checks by package and data file, third-party checks by entry point.
 
-Metadata is validated when a check registers, so a malformed check fails at import time with a
-message naming it, instead of producing odd rows in the middle of a run.
+A built-in check is a function marked ``@check("REL-001")`` in a topic module of a pillar package
+(``checks/reliability/probes.py``) plus its entry in that package's ``checks.yaml``;
+:func:`bind_package` imports the package's modules, reads the data file and registers each pair
+(checks.metadata). Metadata is validated when a check registers, so a malformed check, a function
+without metadata or metadata without a function fails at import time with a message naming it,
+instead of producing odd rows in the middle of a run. How to add one: CONTRIBUTING.md.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import re
+import pkgutil
+import sys
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
 
+from checks.metadata import DATA_FILE, CheckRegistrationError, join, read_metadata, where
 from checks.model import (
+    ID_PATTERN,
     PREFIX_PILLAR,
     CheckDefinition,
     CheckFunc,
@@ -21,21 +30,17 @@ from checks.model import (
     Severity,
 )
 
-ID_PATTERN = re.compile(r"^(SEC|REL|PERF|COST|OPS|SUS)-\d{3}$")
 ENTRY_POINT_GROUP = "kwa.checks"
-_BUILTIN_MODULES = (
+# One package per pillar; each binds its topic modules to its checks.yaml when imported.
+BUILTIN_PACKAGES = (
     "checks.security",
-    "checks.security_access",
     "checks.reliability",
     "checks.performance",
     "checks.cost",
     "checks.operations",
     "checks.sustainability",
 )
-
-
-class CheckRegistrationError(ValueError):
-    """A check's metadata is invalid; the message names the check and the field."""
+__all__ = ["BUILTIN_PACKAGES", "REGISTRY", "CheckRegistrationError", "Registry", "bind_package", "check", "load_all"]
 
 
 class UnknownCheckError(KeyError):
@@ -128,7 +133,7 @@ def _validate(d: CheckDefinition) -> None:
         raise CheckRegistrationError(f"{who}: {problem}")
 
     if not isinstance(d.id, str) or not ID_PATTERN.match(d.id):
-        fail("id must match ^(SEC|REL|PERF|COST|OPS|SUS)-\\d{3}$")
+        fail(f"id must match {ID_PATTERN.pattern}")
     if not isinstance(d.pillar, Pillar):
         fail(f"pillar must be one of {', '.join(p.value for p in Pillar)}")
     if PREFIX_PILLAR[d.id.split("-")[0]] is not d.pillar:
@@ -149,47 +154,113 @@ def _validate(d: CheckDefinition) -> None:
 
 REGISTRY = Registry()
 _loaded = False
+# Functions marked @check("ID") whose package has not bound them yet, by id.
+_unbound: dict[str, CheckFunc] = {}
 
 
 def check(
+    check_id: str | None = None,
+    /,
     *,
-    id: str,
-    pillar: Pillar | str,
-    name: str,
-    severity: Severity | str,
-    description: str,
-    remediation: str,
+    id: str | None = None,
+    pillar: Pillar | str | None = None,
+    name: str = "",
+    severity: Severity | str | None = None,
+    description: str = "",
+    remediation: str = "",
     mode: Mode | str = Mode.MANIFEST,
     requires: Iterable[str] = (),
     peers: dict[str, Iterable[str]] | None = None,
+    settings: Iterable[str] = (),
     docs_url: str = "",
     timeout: float | None = None,
     opt_in: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
-    """Register the decorated function as a check; the function itself is returned unchanged."""
+    """Mark the decorated function as a check; the function itself is returned unchanged.
 
-    def decorate(func: CheckFunc) -> CheckFunc:
-        definition = CheckDefinition(
-            id=id,
-            pillar=_coerce(Pillar, pillar, id, "pillar"),
-            name=name,
-            severity=_coerce(Severity, severity, id, "severity"),
-            description=description,
-            remediation=remediation,
-            mode=_coerce(Mode, mode, id, "mode"),
-            func=func,
-            requires=tuple(requires),
-            peers={k: tuple(v) for k, v in (peers or {}).items()},
-            docs_url=docs_url or f"docs/checks.md#{id.lower()}",
-            timeout=timeout,
-            opt_in=opt_in,
+    ``@check("REL-001")`` names only the id: the metadata is in the package's ``checks.yaml`` and
+    :func:`bind_package` registers the pair. The keyword form (``@check(id=..., pillar=...,
+    name=..., ...)``) carries its metadata inline and registers at once; it is for one-off checks in
+    tests and single-module plugins.
+    """
+
+    def mark(func: CheckFunc) -> CheckFunc:
+        key = str(check_id)
+        if key in _unbound:
+            other = _unbound[key]
+            raise CheckRegistrationError(
+                f"check {key}: decorated twice, {where(other)} and {where(func)}"
+            )
+        func.check_id = key  # type: ignore[attr-defined]
+        _unbound[key] = func
+        return func
+
+    def register(func: CheckFunc) -> CheckFunc:
+        definition = _definition(
+            func, str(id), pillar, name=name, severity=severity, description=description,
+            remediation=remediation, mode=mode, requires=requires, peers=peers, settings=settings,
+            docs_url=docs_url, timeout=timeout, opt_in=opt_in,
         )
         (registry or REGISTRY).register(definition)
         func.definition = definition  # type: ignore[attr-defined]
         return func
 
-    return decorate
+    if check_id is not None:
+        if id is not None or pillar is not None:
+            raise CheckRegistrationError(f"check {check_id}: give the id alone and keep the metadata in checks.yaml")
+        return mark
+    return register
+
+
+def _definition(func: CheckFunc, check_id: str, pillar: Any, **meta: Any) -> CheckDefinition:
+    """A definition from metadata as written (strings for the enums), coerced with errors naming the check."""
+    docs_url = meta.pop("docs_url", "") or f"docs/checks.md#{check_id.lower()}"
+    return CheckDefinition(
+        id=check_id,
+        pillar=_coerce(Pillar, pillar, check_id, "pillar"),
+        name=meta["name"],
+        severity=_coerce(Severity, meta["severity"], check_id, "severity"),
+        description=meta["description"],
+        remediation=meta["remediation"],
+        mode=_coerce(Mode, meta.get("mode") or Mode.MANIFEST, check_id, "mode"),
+        func=func,
+        requires=tuple(meta.get("requires") or ()),
+        peers={k: tuple(v) for k, v in (meta.get("peers") or {}).items()},
+        settings=tuple(meta.get("settings") or ()),
+        docs_url=docs_url,
+        timeout=meta.get("timeout"),
+        opt_in=bool(meta.get("opt_in", False)),
+    )
+
+
+def bind_package(package: str, registry: Registry | None = None) -> list[CheckDefinition]:
+    """Import every module of ``package``, read its ``checks.yaml`` and register each check.
+
+    Called at the end of a check package's ``__init__.py`` (``bind_package(__name__)``), so importing
+    the package registers its checks. A function marked ``@check("ID")`` without an entry, or an entry
+    without such a function, raises :class:`CheckRegistrationError` naming the id and the file.
+    """
+    module = sys.modules.get(package) or importlib.import_module(package)
+    for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda i: i.name):
+        importlib.import_module(f"{package}.{info.name}")
+    data_path = Path(next(iter(module.__path__))) / DATA_FILE
+    pillar, entries = read_metadata(data_path)
+    prefix = package + "."
+    mine = {cid: f for cid, f in _unbound.items() if f.__module__ == package or f.__module__.startswith(prefix)}
+    bound = []
+    for check_id, func, meta in join(package, data_path, entries, mine):
+        definition = _definition(func, check_id, pillar, **meta)
+        (registry or REGISTRY).register(definition)
+        func.definition = definition  # type: ignore[attr-defined]
+        del _unbound[check_id]
+        bound.append(definition)
+    return bound
+
+
+def is_builtin(definition: CheckDefinition) -> bool:
+    """True for kwa's own checks (not plugins, not $KWA_CHECK_MODULES)."""
+    return definition.func.__module__.rpartition(".")[0] in BUILTIN_PACKAGES
 
 
 def _coerce(enum: type, value: object, check_id: str, field_name: str):  # type: ignore[no-untyped-def]
@@ -233,13 +304,19 @@ def load_extra_modules(env: str = "KWA_CHECK_MODULES") -> list[str]:
 
 
 def load_all(include_plugins: bool = True) -> Registry:
-    """Import the built-in check modules, ``kwa.checks`` entry points and ``$KWA_CHECK_MODULES`` (once)."""
+    """Import the built-in check packages, ``kwa.checks`` entry points and ``$KWA_CHECK_MODULES`` (once)."""
     global _loaded
     if not _loaded:
-        for module in _BUILTIN_MODULES:
-            importlib.import_module(module)
+        for package in BUILTIN_PACKAGES:
+            importlib.import_module(package)
         if include_plugins:
             load_plugins()
             load_extra_modules()
+        if _unbound:  # marked by id in a module no bind_package() call reached
+            names = ", ".join(f"{cid} ({where(f)})" for cid, f in sorted(_unbound.items()))
+            raise CheckRegistrationError(
+                f"check(s) {names} marked @check(ID) but never bound: call bind_package(__name__) at the end "
+                "of the package's __init__.py, next to its checks.yaml"
+            )
         _loaded = True
     return REGISTRY

@@ -69,7 +69,7 @@ class Culprit:
 
 
 def _origin(error: BaseException) -> str:
-    """`` at checks/reliability.py:850``: the innermost frame inside the checks package, if any."""
+    """`` at checks/reliability/references.py:180``: the innermost frame inside the checks package, if any."""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         path = frame.filename.replace("\\", "/")
         at = path.rfind("/checks/")

@@ -59,8 +59,8 @@ _STRING = {"type": "string"}
 _OBJECT = {"type": "object"}
 _BARE = {"apiVersion": _STRING, "kind": _STRING, "metadata": _OBJECT}
 _TARGET_REF = {"type": "object", "properties": {"apiVersion": _STRING, "kind": _STRING, "name": _STRING}}
-# Custom resources that checks read, and the fields they read (see checks/performance.py,
-# checks/cost.py and checks/sustainability.py). Matched by kind, whatever the group, as the checks do.
+# Custom resources that checks read, and the fields they read (see checks/performance/autoscaling.py,
+# checks/cost/idle.py and checks/sustainability/). Matched by kind, whatever the group, as the checks do.
 CRD_SHAPES: dict[str, dict[str, Any]] = {
     "VerticalPodAutoscaler": {
         "type": "object",

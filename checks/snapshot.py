@@ -13,7 +13,7 @@ is checked against its Kubernetes field types first; a malformed one is quaranti
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import InitVar, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from checks.objects import MalformedObject
     from checks.positions import Place
 
-# Kinds whose pod template sits at spec.template (catalogue §2.1); CronJob is handled separately.
+# Kinds whose pod template sits at spec.template (docs/catalogue.md#conventions); CronJob is handled separately.
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job")
 WORKLOAD_KINDS = ("Pod", *TEMPLATE_KINDS, "CronJob")
 CLUSTER_SCOPED_KINDS = frozenset(
@@ -155,7 +155,7 @@ class K8sObject:
 
 
 class Workload:
-    """An object that owns a pod spec: a bare Pod, a controller, or a CronJob (catalogue §2.1)."""
+    """An object that owns a pod spec: a bare Pod, a controller, or a CronJob (docs/catalogue.md#conventions)."""
 
     __slots__ = ("obj", "pod_spec", "template_meta")
 
@@ -268,7 +268,7 @@ class ParseProblem:
 
 @dataclass
 class Snapshot:
-    """Everything one run assesses. Build with :func:`build_snapshot`."""
+    """Everything one run assesses; made by a source (checks.sources: manifests, live, demo)."""
 
     objects: list[K8sObject]
     mode: str = "manifest"  # "manifest" or "live"
@@ -430,7 +430,7 @@ class Snapshot:
             seen += 1
         return current
 
-    # ---- workloads (catalogue §2.1) -----------------------------------------------------------
+    # ---- workloads (docs/catalogue.md#conventions) -----------------------------------------------------------
     def workloads(self) -> list[Workload]:
         """Top-level workloads: objects with a pod spec that no other controller owns.
 
@@ -519,12 +519,3 @@ class _LabelIndex:
             lists = [self.by_pair.get((k, str(v)), []) for k, v in match_labels.items()]
             candidates = min(lists, key=len)
         return [w for w in candidates if selector_matches(selector, w.pod_labels)]
-
-
-def build_snapshot(objects: Iterable[K8sObject], **kwargs: Any) -> Snapshot:
-    return Snapshot(objects=list(objects), **kwargs)
-
-
-def iter_objects(snapshot: Snapshot, kinds: Iterable[str]) -> Iterator[K8sObject]:
-    for kind in kinds:
-        yield from snapshot.of_kind(kind)

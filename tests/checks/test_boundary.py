@@ -422,7 +422,7 @@ def _check(func: Any, requires: tuple[str, ...] = ("Deployment",), **kw: Any) ->
 
 
 def _team(ctx: CheckContext) -> Iterator[Result]:
-    for d in ctx.snap.of_kind("Deployment"):
+    for d in ctx.snapshot.of_kind("Deployment"):
         yield ctx.ok(d, d.labels["team"])
 
 
@@ -467,7 +467,7 @@ def test_a_failure_no_object_explains_propagates_after_one_try() -> None:
     calls = []
 
     def broken(ctx: CheckContext) -> Iterator[Result]:
-        calls.append(len(ctx.snap.objects))
+        calls.append(len(ctx.snapshot.objects))
         raise ValueError("the check's own bug")
         yield
 
@@ -481,7 +481,7 @@ def test_the_search_is_bounded_in_evaluations_and_time() -> None:
 
     def flaky(ctx: CheckContext) -> Iterator[Result]:
         calls.append(1)
-        if len(ctx.snap.objects) > 1:
+        if len(ctx.snapshot.objects) > 1:
             raise RuntimeError("needs company")
         yield from ()
 

@@ -28,7 +28,7 @@ def _register() -> None:
 
     @check(id="SEC-912", name="test check that passes at once", **META)
     def quick(ctx: CheckContext) -> Iterator[Result]:
-        for w in ctx.snap.workloads():
+        for w in ctx.snapshot.workloads():
             yield ctx.ok(w)
 
 

@@ -25,5 +25,5 @@ if "OPS-990" not in REGISTRY:
         requires=("Deployment",),
     )
     def team_label(ctx: CheckContext) -> Iterator[Result]:
-        for d in ctx.snap.of_kind("Deployment"):
+        for d in ctx.snapshot.of_kind("Deployment"):
             yield ctx.ok(d, "owned by " + d.labels["team"])

@@ -31,12 +31,12 @@ def _register() -> None:
     @check(id=SLOW, name="test check that takes a few seconds", **META)
     def slow(ctx: CheckContext) -> Iterator[Result]:
         time.sleep(float(os.environ.get("KWA_TEST_CHECK_SECONDS", "3")))
-        for w in ctx.snap.workloads():
+        for w in ctx.snapshot.workloads():
             yield ctx.ok(w)
 
     @check(id=QUICK, name="test check that passes at once", **META)
     def quick(ctx: CheckContext) -> Iterator[Result]:
-        for w in ctx.snap.workloads():
+        for w in ctx.snapshot.workloads():
             yield ctx.ok(w)
 
 

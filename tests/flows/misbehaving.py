@@ -39,12 +39,12 @@ def _blocks_on_socket(ctx: CheckContext) -> Iterator[Result]:
 
 def _slowish(ctx: CheckContext) -> Iterator[Result]:
     time.sleep(1.5)
-    for w in ctx.snap.workloads():
+    for w in ctx.snapshot.workloads():
         yield ctx.ok(w)
 
 
 def _quick(ctx: CheckContext) -> Iterator[Result]:
-    for w in ctx.snap.workloads():
+    for w in ctx.snapshot.workloads():
         yield ctx.ok(w)
 
 

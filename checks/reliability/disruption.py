@@ -1,0 +1,185 @@
+"""Voluntary disruption and scaling bounds: PodDisruptionBudgets and HPA replica bounds
+(REL-007 to REL-010, REL-016).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from checks.context import CheckContext
+from checks.k8s import effective_replicas
+from checks.model import Result, SkipReason, Status
+from checks.registry import check
+from checks.reliability.common import SCALABLE_KINDS, _missing, _report
+from checks.snapshot import K8sObject, Snapshot, Workload
+
+
+def _int_or_percent(value: Any) -> tuple[int | None, float | None]:
+    """An IntOrString as ``(absolute, None)`` or ``(None, percent)``; ``(None, None)`` when unset/invalid."""
+    if value is None or isinstance(value, bool):
+        return None, None
+    if isinstance(value, int):
+        return value, None
+    text = str(value).strip()
+    try:
+        if text.endswith("%"):
+            return None, float(text[:-1])
+        return int(text), None
+    except ValueError:
+        return None, None
+
+
+def _replica_count(snap: Snapshot, w: Workload) -> int | None:
+    """How many pods a workload keeps running, or None when the spec cannot say (DaemonSet, Job)."""
+    if w.kind == "Pod":
+        return 1
+    if w.kind in SCALABLE_KINDS:
+        return effective_replicas(snap, w)
+    if w.kind == "DaemonSet" and "desiredNumberScheduled" in w.obj.status:
+        return int(w.obj.status["desiredNumberScheduled"])
+    return None
+
+
+def _wkey(w: Workload) -> tuple[str, str | None, str]:
+    return (w.kind, w.namespace, w.name)
+
+
+def _pdb_matches(snap: Snapshot) -> list[tuple[K8sObject, list[Workload]]]:
+    """Every PDB with the workloads its full selector picks in its own namespace.
+
+    "PDB match" in docs/catalogue.md#semantics.
+    """
+    return [
+        (pdb, snap.select_workloads(pdb.namespace, pdb.spec.get("selector")))
+        for pdb in snap.of_kind("PodDisruptionBudget")
+    ]
+
+
+@check("REL-007")
+def missing_pdb(ctx: CheckContext) -> Iterator[Result]:
+    """Deployments/StatefulSets with effective replicas ≥ 2 that no PDB selects.
+
+    Rule (catalogue REL-007): a PDB selects the workload when its full LabelSelector (matchLabels
+    and matchExpressions) matches the pod-template labels in the same namespace — not Polaris'
+    any-one-key match (docs/catalogue.md#semantics, "PDB match"). Effective replicas < 2: skipped.
+    A missing PDB is failing on a live cluster and a warning on manifests
+    (docs/catalogue.md#conventions: the PDB may live in another repository).
+    """
+    covered: set[tuple[str, str | None, str]] = set()
+    for _, matched in _pdb_matches(ctx.snapshot):
+        covered.update(_wkey(w) for w in matched)
+    for w in ctx.snapshot.workloads():
+        if w.kind not in ("Deployment", "StatefulSet"):
+            continue
+        replicas = effective_replicas(ctx.snapshot, w)
+        if replicas < 2:
+            yield ctx.skip(w, SkipReason.NOT_APPLICABLE, f"{replicas} replica(s): a PDB cannot help")
+        elif _wkey(w) in covered:
+            yield ctx.ok(w)
+        else:
+            yield _missing(ctx, w, f"{replicas} replicas and no PodDisruptionBudget selects the pods")
+
+
+@check("REL-008")
+def pdb_blocks_evictions(ctx: CheckContext) -> Iterator[Result]:
+    """PDBs that allow no voluntary disruption.
+
+    Rule (catalogue REL-008): failing for maxUnavailable 0 / 0%, minAvailable 100%, or minAvailable
+    ≥ the effective replicas of the matched workloads (summed). A percentage minAvailable is rounded
+    up as the disruption controller does, so 90% of 2 replicas (= 2) blocks too. The replica
+    comparison is made only when every matched workload has a known replica count (not DaemonSets
+    on manifests, not Jobs) and the total is above zero. Warning when unhealthyPodEvictionPolicy is
+    unset (crash-looping pods then block drains); passing otherwise.
+    """
+    for pdb, matched in _pdb_matches(ctx.snapshot):
+        spec = pdb.spec
+        issues: list[tuple[Status, str]] = []
+        max_abs, max_pct = _int_or_percent(spec.get("maxUnavailable"))
+        min_abs, min_pct = _int_or_percent(spec.get("minAvailable"))
+        if max_abs == 0 or max_pct == 0:
+            issues.append((Status.FAILING, "maxUnavailable is 0: no pod can ever be evicted"))
+        if min_pct is not None and min_pct >= 100:
+            issues.append((Status.FAILING, "minAvailable is 100%: no pod can ever be evicted"))
+        counts = [_replica_count(ctx.snapshot, w) for w in matched]
+        if matched and None not in counts and (min_abs is not None or (min_pct is not None and min_pct < 100)):
+            total = sum(c for c in counts if c is not None)
+            needed = min_abs if min_abs is not None else math.ceil((min_pct or 0) * total / 100)
+            if total > 0 and needed >= total:
+                issues.append((Status.FAILING, f"minAvailable {spec.get('minAvailable')} ≥ {total} matched replica(s)"))
+        if not spec.get("unhealthyPodEvictionPolicy"):
+            issues.append((Status.WARNING, "unhealthyPodEvictionPolicy is unset (unhealthy pods can block drains)"))
+        yield _report(ctx, pdb, issues)
+
+
+@check("REL-009")
+def pdb_invalid(ctx: CheckContext) -> Iterator[Result]:
+    """PDBs with no policy, overlapping another PDB, or selecting nothing.
+
+    Rule (catalogue REL-009): failing when neither minAvailable nor maxUnavailable is set; failing
+    when a workload it selects is selected by another PDB too (matches are indexed per workload once);
+    warning when the full selector matches no pod template in the namespace; passing otherwise.
+    """
+    matches = _pdb_matches(ctx.snapshot)
+    pdbs_of: dict[tuple[str, str | None, str], list[str]] = defaultdict(list)
+    for pdb, matched in matches:
+        for w in matched:
+            pdbs_of[_wkey(w)].append(pdb.name)
+    for pdb, matched in matches:
+        issues: list[tuple[Status, str]] = []
+        if pdb.spec.get("minAvailable") is None and pdb.spec.get("maxUnavailable") is None:
+            issues.append((Status.FAILING, "neither minAvailable nor maxUnavailable is set"))
+        for w in matched:
+            others = [n for n in pdbs_of[_wkey(w)] if n != pdb.name]
+            if others:
+                issues.append((Status.FAILING, f"{w.kind}/{w.name} is also selected by PDB {', '.join(others)}"))
+        if not matched:
+            issues.append((Status.WARNING, "selector matches no pod or pod template in the namespace"))
+        yield _report(ctx, pdb, issues)
+
+
+@check("REL-010")
+def pdb_conflicts_with_hpa(ctx: CheckContext) -> Iterator[Result]:
+    """PDBs whose absolute minAvailable is ≥ the minReplicas of an HPA on a matched workload.
+
+    Rule (catalogue REL-010): failing for absolute minAvailable ≥ HPA minReplicas (default 1);
+    passing otherwise (percentages scale with the HPA); skipped when no matched workload has an HPA.
+    """
+    for pdb, matched in _pdb_matches(ctx.snapshot):
+        hpas = [(w, hpa) for w in matched if (hpa := ctx.snapshot.hpa_for(w.obj)) is not None]
+        if not hpas:
+            yield ctx.skip(pdb, SkipReason.NOT_APPLICABLE, "no HPA targets the selected workloads")
+            continue
+        min_abs, _ = _int_or_percent(pdb.spec.get("minAvailable"))
+        bad = []
+        for w, hpa in hpas:
+            floor = hpa.spec.get("minReplicas")
+            floor = 1 if floor is None else int(floor)
+            if min_abs is not None and min_abs >= floor:
+                bad.append(f"{w.kind}/{w.name}: minAvailable {min_abs} ≥ HPA {hpa.name} minReplicas {floor}")
+        if bad:
+            yield ctx.fail(pdb, "; ".join(bad), details=bad)
+        else:
+            yield ctx.ok(pdb)
+
+
+@check("REL-016")
+def hpa_bounds(ctx: CheckContext) -> Iterator[Result]:
+    """HPA bounds: failing for maxReplicas ≤ minReplicas, warning for minReplicas < ``min_replicas`` (2).
+
+    minReplicas defaults to 1 when unset, as the API server does.
+    """
+    threshold = int(ctx.setting("min_replicas", 2))
+    for hpa in ctx.snapshot.of_kind("HorizontalPodAutoscaler"):
+        low = hpa.spec.get("minReplicas")
+        low = 1 if low is None else int(low)
+        high = hpa.spec.get("maxReplicas")
+        if high is not None and int(high) <= low:
+            message = f"maxReplicas {high} ≤ minReplicas {low}: the HPA cannot scale"
+            yield ctx.fail(hpa, message, field="spec.maxReplicas")
+        elif low < threshold:
+            yield ctx.warn(hpa, f"minReplicas {low} is below {threshold}")
+        else:
+            yield ctx.ok(hpa)

@@ -1,0 +1,252 @@
+"""Objects that point at other objects: Services, Ingress backends, HPA targets, volumes
+and env references, StatefulSet Services (REL-013 to REL-015, REL-019).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from checks.context import CheckContext
+from checks.model import Result, SkipReason
+from checks.registry import check
+from checks.reliability.common import SCALABLE_KINDS, _missing, _name
+from checks.snapshot import K8sObject, Snapshot
+
+
+class _PodLabelIndex:
+    """Per namespace ``(key, value) -> pod indexes`` so a Service selector is a set intersection."""
+
+    def __init__(self, pods: list[K8sObject]):
+        self.pods = pods
+        self.by_pair: dict[tuple[str | None, str, str], set[int]] = defaultdict(set)
+        for i, pod in enumerate(pods):
+            for k, v in pod.labels.items():
+                self.by_pair[(pod.namespace, k, str(v))].add(i)
+
+    def select(self, namespace: str | None, selector: dict[str, str]) -> list[K8sObject]:
+        sets = sorted((self.by_pair.get((namespace, k, str(v)), set()) for k, v in selector.items()), key=len)
+        if not sets:
+            return []
+        hit = set(sets[0]).intersection(*sets[1:])
+        return [self.pods[i] for i in sorted(hit)]
+
+
+def _ready_endpoints(snap: Snapshot) -> dict[tuple[str | None, str], int]:
+    """Ready endpoint count per Service from EndpointSlices (``ready`` unset counts as ready)."""
+    out: dict[tuple[str | None, str], int] = defaultdict(int)
+    for es in snap.of_kind("EndpointSlice"):
+        svc = es.labels.get("kubernetes.io/service-name")
+        if not svc:
+            continue
+        for ep in es.raw.get("endpoints") or []:
+            if (ep.get("conditions") or {}).get("ready") is not False:
+                out[(es.namespace, svc)] += len(ep.get("addresses") or []) or 1
+    return out
+
+
+@check("REL-013")
+def service_selects_nothing(ctx: CheckContext) -> Iterator[Result]:
+    """Services with a selector that matches no pod or pod template in their namespace.
+
+    Rule (catalogue REL-013): failing when nothing matches (a warning on manifests,
+    docs/catalogue.md#conventions: the pods may be deployed from elsewhere); live, also a warning
+    when the matched pods give 0 ready endpoints, or only one (no redundancy). Live matching also
+    looks at pods themselves, so pods of operators whose CRDs the run does not list still count.
+    Selector-less and ExternalName Services are skipped.
+    """
+    pods = _PodLabelIndex(ctx.snapshot.of_kind("Pod")) if ctx.live else None
+    ready = _ready_endpoints(ctx.snapshot) if ctx.live else {}
+    for svc in ctx.snapshot.of_kind("Service"):
+        selector = svc.spec.get("selector")
+        if not selector or svc.spec.get("type") == "ExternalName":
+            yield ctx.skip(svc, SkipReason.NOT_APPLICABLE, "Service without a selector")
+            continue
+        templates = ctx.snapshot.select_workloads(svc.namespace, {"matchLabels": selector})
+        matched_pods = pods.select(svc.namespace, selector) if pods is not None else []
+        if not templates and not matched_pods:
+            yield _missing(ctx, svc, f"selector {selector} matches no pod or pod template in the namespace")
+            continue
+        if ctx.live:
+            count = ready.get((svc.namespace, svc.name), 0)
+            if count == 0:
+                yield ctx.warn(svc, "selector matches pods but the Service has 0 ready endpoints")
+                continue
+            if count == 1:
+                yield ctx.warn(svc, "the Service has a single ready endpoint")
+                continue
+        yield ctx.ok(svc)
+
+
+def _service_port_ok(svc: K8sObject, port: dict[str, Any] | Any) -> bool:
+    ports = svc.spec.get("ports") or []
+    if isinstance(port, dict):
+        if port.get("name"):
+            return any(p.get("name") == port["name"] for p in ports)
+        if port.get("number") is not None:
+            return any(str(p.get("port")) == str(port["number"]) for p in ports)
+        return True
+    if port is None:
+        return True
+    text = str(port)
+    if text.isdigit():
+        return any(str(p.get("port")) == text for p in ports)
+    return any(p.get("name") == text for p in ports)
+
+
+def _ingress_backends(ing: K8sObject) -> list[tuple[str, Any]]:
+    """``(service name, port)`` for every Service backend (networking.k8s.io/v1 and v1beta1 shapes)."""
+    spec = ing.spec
+    backends = [spec.get("defaultBackend") or spec.get("backend")]
+    for rule in spec.get("rules") or []:
+        for path in (rule.get("http") or {}).get("paths") or []:
+            backends.append(path.get("backend"))
+    out = []
+    for b in backends:
+        if not b:
+            continue
+        if b.get("service"):
+            out.append((b["service"].get("name") or "", b["service"].get("port")))
+        elif b.get("serviceName"):
+            out.append((b["serviceName"], b.get("servicePort")))
+    return out
+
+
+@check("REL-014")
+def dangling_backends(ctx: CheckContext) -> Iterator[Result]:
+    """Ingress Service backends and HPA scale targets that do not resolve.
+
+    Rule (catalogue REL-014): failing when the referenced Service or scale target does not exist
+    (a warning on manifests, docs/catalogue.md#conventions), and failing when the Service exists but has no such port
+    (that is visible in the run itself). Resource backends are not checked. An HPA targeting a kind
+    the run holds no object of at all (e.g. a CRD on a live cluster we did not list) is a warning:
+    it cannot be verified.
+    """
+    for ing in ctx.snapshot.of_kind("Ingress"):
+        missing, bad_port = [], []
+        for name, port in _ingress_backends(ing):
+            svc = ctx.snapshot.get("Service", ing.namespace, name)
+            if svc is None:
+                missing.append(f"Service {name}")
+            elif not _service_port_ok(svc, port):
+                shown = (port.get("name") or port.get("number")) if isinstance(port, dict) else port
+                bad_port.append(f"Service {name} has no port {shown}")
+        if bad_port:
+            yield ctx.fail(ing, "; ".join(bad_port + missing), details=bad_port + missing)
+        elif missing:
+            yield _missing(ctx, ing, "backend " + ", ".join(missing) + " does not exist", details=missing)
+        else:
+            yield ctx.ok(ing)
+    known_kinds = set(ctx.snapshot.kinds())
+    for hpa in ctx.snapshot.of_kind("HorizontalPodAutoscaler"):
+        ref = hpa.spec.get("scaleTargetRef") or {}
+        kind, name = ref.get("kind") or "", ref.get("name") or ""
+        if ctx.snapshot.get(kind, hpa.namespace, name) is not None:
+            yield ctx.ok(hpa)
+        elif ctx.live and kind not in SCALABLE_KINDS and kind not in known_kinds:
+            yield ctx.warn(hpa, f"scale target {kind}/{name} is of a kind this run did not list; cannot verify")
+        else:
+            yield _missing(ctx, hpa, f"scale target {kind}/{name} does not exist")
+
+
+_ALWAYS_PRESENT = {
+    "ServiceAccount": {"default"},
+    "ConfigMap": {"kube-root-ca.crt"},
+    "PriorityClass": {"system-cluster-critical", "system-node-critical"},
+}
+
+
+Ref = tuple[str, str, str, str | None]
+
+
+def _pod_references(pod_spec: dict[str, Any], containers: list[dict[str, Any]]) -> list[Ref]:
+    """``(kind, name, where, container)`` for every required object a pod spec references."""
+    refs: list[Ref] = []
+    sa = pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount")
+    if sa:
+        refs.append(("ServiceAccount", sa, "serviceAccountName", None))
+    if pod_spec.get("priorityClassName"):
+        refs.append(("PriorityClass", pod_spec["priorityClassName"], "priorityClassName", None))
+    for s in pod_spec.get("imagePullSecrets") or []:
+        if s.get("name"):
+            refs.append(("Secret", s["name"], "imagePullSecrets", None))
+    for vol in pod_spec.get("volumes") or []:
+        where = f"volume {vol.get('name', '?')}"
+        cm, secret, pvc = vol.get("configMap"), vol.get("secret"), vol.get("persistentVolumeClaim")
+        if cm and cm.get("name") and not cm.get("optional"):
+            refs.append(("ConfigMap", cm["name"], where, None))
+        if secret and secret.get("secretName") and not secret.get("optional"):
+            refs.append(("Secret", secret["secretName"], where, None))
+        if pvc and pvc.get("claimName"):
+            refs.append(("PersistentVolumeClaim", pvc["claimName"], where, None))
+        # Projected sources are references too (docs/catalogue.md#semantics, regression "projected volumes").
+        for src in (vol.get("projected") or {}).get("sources") or []:
+            for key, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
+                item = src.get(key)
+                if item and item.get("name") and not item.get("optional"):
+                    refs.append((kind, item["name"], where + " (projected)", None))
+    for c in containers:
+        cname = _name(c)
+        for env in c.get("env") or []:
+            value_from = env.get("valueFrom") or {}
+            for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                item = value_from.get(key)
+                if item and item.get("name") and not item.get("optional"):
+                    refs.append((kind, item["name"], f"env {env.get('name', '?')}", cname))
+        for src in c.get("envFrom") or []:
+            for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+                item = src.get(key)
+                if item and item.get("name") and not item.get("optional"):
+                    refs.append((kind, item["name"], "envFrom", cname))
+    return refs
+
+
+@check("REL-015")
+def missing_references(ctx: CheckContext) -> Iterator[Result]:
+    """Objects a pod spec needs that the snapshot does not hold.
+
+    Rule (catalogue REL-015): serviceAccountName, ConfigMap/Secret volumes (including projected
+    sources), env/envFrom references not marked ``optional: true``, PVC claimName, imagePullSecrets
+    and priorityClassName. Failing on a live cluster; a warning on manifests, where the object may be
+    created elsewhere. Objects Kubernetes creates itself (the ``default`` ServiceAccount, the
+    ``kube-root-ca.crt`` ConfigMap, the system PriorityClasses) always exist.
+    """
+    for w in ctx.snapshot.workloads():
+        missing: list[str] = []
+        first_container: str | None = None
+        seen: set[tuple[str, str]] = set()
+        for kind, name, where, container in _pod_references(w.pod_spec, w.containers(include_ephemeral=ctx.live)):
+            if (kind, name) in seen or name in _ALWAYS_PRESENT.get(kind, ()):
+                continue
+            ns = None if kind == "PriorityClass" else w.namespace
+            if ctx.snapshot.get(kind, ns, name) is None:
+                seen.add((kind, name))
+                missing.append(f"{kind}/{name} ({where}{', container ' + container if container else ''})")
+                first_container = first_container or container
+        if missing:
+            yield _missing(ctx, w, "missing " + ", ".join(missing), container=first_container, details=missing)
+        else:
+            yield ctx.ok(w)
+
+
+@check("REL-019")
+def statefulset_headless_service(ctx: CheckContext) -> Iterator[Result]:
+    """StatefulSet ``spec.serviceName`` must name an existing headless Service.
+
+    Rule (catalogue REL-019): failing when serviceName is empty or the Service is not headless
+    (``clusterIP: None``); a missing Service is failing live and a warning on manifests (docs/catalogue.md#conventions).
+    """
+    for w in ctx.snapshot.workloads():
+        if w.kind != "StatefulSet":
+            continue
+        name = w.obj.spec.get("serviceName")
+        svc = ctx.snapshot.get("Service", w.namespace, name) if name else None
+        if not name:
+            yield ctx.fail(w, "spec.serviceName is empty", field="spec.serviceName")
+        elif svc is None:
+            yield _missing(ctx, w, f"Service {name} does not exist")
+        elif svc.spec.get("clusterIP") != "None":
+            yield ctx.fail(w, f"Service {name} is not headless (clusterIP: None)")
+        else:
+            yield ctx.ok(w)
