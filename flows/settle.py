@@ -77,7 +77,7 @@ def settle(db: Any, run_id: str, state: Any, engine_error: BaseException | None)
     """Make kwa's stored state and the Prefect flow run agree with how the run really ended."""
     from flows import prefect_link
     from storage.db import StorageUnavailable
-    from storage.lifecycle import set_prefect_sync
+    from storage.prefect_sync import set_prefect_sync
     from storage.runs import InvalidTransition, abort_run, fail_run, get_run
 
     try:
