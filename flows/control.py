@@ -4,8 +4,9 @@ These act on runs (they start flows, cancel Prefect flow runs, read Prefect's lo
 belong to the orchestration layer; the read-only views (`kwa runs list|get`, `kwa query …`) live in
 the presentation package.
 
-Seeds: 002 (abort / resume / rerun create new runs, terminal runs are immutable; two log scopes),
-003 (phases, is_terminal, abort(), wait(), watch()), 000 ("runner crash → failed": the reaper).
+The contracts (docs/lifecycle.md): abort, resume and rerun create new runs and a terminal run
+never changes (#abort-and-cancel, #rerun-and-resume); wait and watch follow the phases (#phases);
+a run whose runner crashed ends ``failed`` through the reaper (#reaper).
 """
 
 from __future__ import annotations
