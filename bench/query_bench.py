@@ -3,7 +3,7 @@
 Builds (once; the file is reused by later invocations) a SQLite database of 5,000,000 result rows:
 100 runs of one cluster, each 100 checks × 500 objects (50,000 results), statuses drifting from
 run to run so that ``diff`` has real work. Rows go in through storage's own bulk path
-(:class:`storage.results.ResultWriter`, as ``storage.bench`` does) and every run is finished
+(:class:`storage.results.ResultWriter`, as ``bench.persist_bench`` does) and every run is finished
 through ``finish_run`` so ``assessment_history`` is the real thing. History rows carry synthetic
 scores (derived from the counts) so ``history`` renders score columns and trends.
 

@@ -15,7 +15,7 @@ multi-document YAML and as ``kind: List`` JSON (``bench.generate``), then measur
   for the record also the same run as a fresh home's very first command (paying the server's start);
 * the live path: ``checks.sources.live.load_live`` listing the same objects from a paginating
   Kubernetes API double on 127.0.0.1 (``bench.apidouble``);
-* once per suite: persisting 1,000,000 result rows to SQLite (``python -m storage.bench``);
+* once per suite: persisting 1,000,000 result rows to SQLite (``python -m bench.persist_bench``);
 * Checkov (``--checkov PATH``, default ``checkov`` on PATH or ``/tmp/checkov-venv/bin/checkov``) on the same
   YAML file, for sizes up to ``--checkov-max``, run without network (``unshare -n`` when available).
 
@@ -247,7 +247,7 @@ def persist_million(rows: int, repeat: int) -> dict[str, Any]:
     runs, finish = [], []
     for _ in range(repeat):
         proc = subprocess.run(
-            [PYTHON, "-m", "storage.bench", "--rows", str(rows)],
+            [PYTHON, "-m", "bench.persist_bench", "--rows", str(rows)],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -256,7 +256,7 @@ def persist_million(rows: int, repeat: int) -> dict[str, Any]:
         )
         match = re.search(r"rows written in ([\d.]+) s.*finish_run \(history GROUP BY\) ([\d.]+) s", proc.stdout)
         if not match:
-            raise RuntimeError(f"unexpected storage.bench output: {proc.stdout!r}")
+            raise RuntimeError(f"unexpected bench.persist_bench output: {proc.stdout!r}")
         runs.append(float(match.group(1)))
         finish.append(float(match.group(2)))
     return {"rows": rows, "runs": runs, "median": median(runs), "finish_run_median": median(finish)}
@@ -577,7 +577,7 @@ def summary_markdown(info: dict[str, Any], sizes: list[dict[str, Any]], persist:
     if persist:
         lines += [
             "",
-            f"Persisting {persist['rows']:,} result rows to SQLite (`python -m storage.bench`): "
+            f"Persisting {persist['rows']:,} result rows to SQLite (`python -m bench.persist_bench`): "
             f"median {persist['median']:.2f} s (runs {', '.join(f'{x:.2f}' for x in persist['runs'])}); "
             f"finish_run {persist['finish_run_median']:.2f} s.",
         ]

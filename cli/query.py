@@ -16,6 +16,7 @@ from cli.formatters.sarif import write_sarif
 from cli.formatters.structured import write_json, write_yaml
 from cli.history import ordered_counts
 from cli.stream import STREAMED, stream_assessments
+from storage.assessed import EXIT_NOTHING_ASSESSED, nothing_assessed
 from storage.db import Database
 from storage.enums import STATUSES
 from storage.gates import (
@@ -27,7 +28,6 @@ from storage.gates import (
     parse_min_score,
 )
 from storage.history import ClusterChoice
-from storage.outcome import EXIT_NOTHING_ASSESSED, nothing_assessed
 from storage.queries import (
     PILLARS,
     AssessmentQuery,

@@ -4,16 +4,15 @@ These act on runs (they start flows, cancel Prefect flow runs, read Prefect's lo
 belong to the orchestration layer; the read-only views (`kwa runs list|get`, `kwa query …`) live in
 the presentation package.
 
-Seeds: 002 (abort / resume / rerun create new runs, terminal runs are immutable; two log scopes),
-003 (phases, is_terminal, abort(), wait(), watch()), 000 ("runner crash → failed": the reaper).
+The contracts (docs/lifecycle.md): abort, resume and rerun create new runs and a terminal run
+never changes (#abort-and-cancel, #rerun-and-resume); wait and watch follow the phases (#phases);
+a run whose runner crashed ends ``failed`` through the reaper (#reaper).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -21,10 +20,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flows.runlog import KWA_LOGGER_NAMES
+from flows.runners import runner_dead
 from storage.db import Database
-from storage.enums import STATUSES
+from storage.enums import STATUSES, is_terminal
 from storage.grades import age_text
-from storage.lifecycle import active_runs, is_terminal
+from storage.queue import active_runs
 from storage.runs import InvalidTransition, RunNotFound, abort_run, fail_run, get_run
 
 POLL_SECONDS = 0.5
@@ -57,7 +57,7 @@ def abort(db: Database, run_id: str, reason: str = "aborted by kwa runs abort") 
     deployment runs and the UI shows the cancellation.
     """
     run = require_run(db, run_id)
-    if is_terminal(run):
+    if is_terminal(run["state"]):
         raise ControlError(f"run {run_id} already ended {run['state']}; terminal runs never change")
     try:
         run = abort_run(db, run_id, reason)
@@ -84,7 +84,7 @@ def cancel_flow_run(flow_run_id: str) -> None:
 def rerun_parameters(db: Database, run_id: str, only_unfinished: bool) -> tuple[dict[str, Any], list[str]]:
     """The original run's flow parameters, and (for resume) the checks still owed."""
     run = require_run(db, run_id)
-    if not is_terminal(run):
+    if not is_terminal(run["state"]):
         raise ControlError(f"run {run_id} is still {run['state']}; wait for it or abort it first")
     params = dict(run.get("parameters") or {})
     if not params.get("source"):
@@ -118,7 +118,7 @@ def wait(db: Database, run_id: str, timeout: float | None = None) -> dict[str, A
     while True:
         _interrupted()
         run = require_run(db, run_id)
-        if is_terminal(run):
+        if is_terminal(run["state"]):
             return run
         if deadline is not None and time.monotonic() >= deadline:
             raise TimeoutError(f"run {run_id} is still {run.get('phase') or run['state']} after {timeout:g}s")
@@ -168,7 +168,7 @@ def render_progress(snapshot: dict[str, Any]) -> Any:
     start = run.get("started_at") or run.get("requested_at")
     end = run.get("completed_at") or datetime.now(UTC)
     elapsed = (end - start).total_seconds() if start else 0.0
-    phase = run.get("phase") if not is_terminal(run) else run["state"]
+    phase = run.get("phase") if not is_terminal(run["state"]) else run["state"]
     # The cluster id is the user's (or the kubeconfig's): never read as Rich markup.
     table = Table(title=escape(f"run {run['run_id']} · {run['cluster_id']} · {phase} · {int(elapsed)}s"))
     table.add_column("pillar")
@@ -196,7 +196,7 @@ def watch(db: Database, run_id: str, console: Any = None, refresh: float = POLL_
             _interrupted()
             snap = progress(db, run_id)
             live.update(render_progress(snap))
-            if is_terminal(snap["run"]):
+            if is_terminal(snap["run"]["state"]):
                 return snap["run"]
             time.sleep(refresh)
 
@@ -351,8 +351,8 @@ def reap(db: Database, grace: timedelta = timedelta(minutes=10)) -> list[tuple[s
     for a later reap.
     """
     from flows import prefect_link
-    from flows.lifecycle import release_lease
-    from storage.lifecycle import prefect_sync_pending, set_prefect_sync
+    from flows.slots import release_lease
+    from storage.prefect_sync import prefect_sync_pending, set_prefect_sync
 
     done: list[tuple[str, str]] = []
     now = datetime.now(UTC)
@@ -436,25 +436,3 @@ def _verdict(client: Any, run: dict[str, Any], now: datetime, grace: timedelta) 
         return "failed", f"runner lost: never started within {age_text(grace)}"
     return None
 
-
-def runner_dead(runner: str | None) -> bool:
-    if not runner or ":" not in runner:
-        return False
-    host, _, pid = runner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another machine's process: Prefect's state decides
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(int(pid))
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False

@@ -119,14 +119,14 @@ def _dispatch(args: argparse.Namespace, db: Any) -> int:
         _need_prefect()
         return _logs(db, args)
     if args.action == "delete":
-        from storage.lifecycle import delete_run
+        from storage.retention import delete_run
 
         delete_run(db, args.run_id)
         print(f"run {args.run_id} deleted with its results and history")
         return 0
     if args.action == "prune":
         from storage.grades import age_text
-        from storage.lifecycle import prune_runs
+        from storage.retention import prune_runs
 
         removed = prune_runs(db, args.older_than)
         runs = f"{len(removed):,} run{'s' if len(removed) != 1 else ''}"
@@ -157,7 +157,7 @@ def _again(db: Any, args: argparse.Namespace) -> int:
     """Rerun / resume: a new run (linked to the original), executed here."""
     from checks.registry import load_all
     from flows import control
-    from flows.assessment import request_run
+    from flows.admission import request_run
     from flows.run import execute, report
 
     resume = args.action == "resume"

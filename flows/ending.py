@@ -13,15 +13,17 @@ import time
 from typing import Any
 
 from checks.snapshot import Snapshot
-from flows.states import CheckRun, Outcome, RunState, map_run_state
+from flows.states import CheckOutcome, CheckRun, RunState, map_run_state
 
 PROBLEMS_KEPT = 50  # skipped inputs stored with the run (the total is stored too)
 PROBLEMS_LOGGED = 5  # named in the run's one "inputs skipped" log line
 
 
 def decide(check_runs: list[CheckRun], deadline_passed: bool, run_timeout: float | None) -> tuple[RunState, str | None]:
-    not_finished = [r.check_id for r in check_runs if r.outcome in (Outcome.NOT_RUN, Outcome.CANCELLED)]
-    by_deadline = [r.check_id for r in check_runs if r.outcome is Outcome.TIMED_OUT and "run deadline" in r.message]
+    not_finished = [r.check_id for r in check_runs if r.outcome in (CheckOutcome.NOT_RUN, CheckOutcome.CANCELLED)]
+    by_deadline = [
+        r.check_id for r in check_runs if r.outcome is CheckOutcome.TIMED_OUT and "run deadline" in r.message
+    ]
     if deadline_passed and (not_finished or by_deadline):
         missing = len(not_finished) + len(by_deadline)
         return RunState.FAILED, f"run-level timeout of {run_timeout:g}s exceeded; {missing} check(s) did not finish"
@@ -94,9 +96,9 @@ def history(check_runs: list[CheckRun], started: float) -> dict[str, Any]:
     return {
         "duration_ms": int((time.monotonic() - started) * 1000),
         "checks_total": len(check_runs),
-        "checks_executed": sum(1 for r in check_runs if r.outcome is Outcome.EXECUTED),
-        "checks_errored": sum(1 for r in check_runs if r.outcome is Outcome.ERRORED),
-        "checks_timed_out": sum(1 for r in check_runs if r.outcome is Outcome.TIMED_OUT),
+        "checks_executed": sum(1 for r in check_runs if r.outcome is CheckOutcome.EXECUTED),
+        "checks_errored": sum(1 for r in check_runs if r.outcome is CheckOutcome.ERRORED),
+        "checks_timed_out": sum(1 for r in check_runs if r.outcome is CheckOutcome.TIMED_OUT),
     }
 
 
@@ -122,7 +124,7 @@ def snapshot_facts(snapshot: Snapshot, check_runs: list[CheckRun], exemption_aud
         "checks_not_executed": {
             r.check_id: {"outcome": r.outcome.value, "message": r.message}
             for r in check_runs
-            if r.outcome is not Outcome.EXECUTED
+            if r.outcome is not CheckOutcome.EXECUTED
         },
     }
 

@@ -25,10 +25,11 @@ from checks.config import Config
 from checks.model import CheckDefinition
 from checks.sandbox import IsolatedBatch
 from checks.snapshot import Snapshot
-from flows import context, signals
-from flows.lifecycle import CancellationWatcher, Progress
+from flows import executing, signals
+from flows.artifacts import Progress
+from flows.cancellation import CancellationWatcher
 from flows.pillar import evaluate_for_storage, pillar_flow, record_outcome
-from flows.states import CheckRun, Outcome
+from flows.states import CheckOutcome, CheckRun
 from storage.db import Database, StorageUnavailable
 from storage.results import BackgroundWriter, ResultWriter, RunNotWritable
 
@@ -57,7 +58,7 @@ def run_checks(
     flow_run_id: str,
     stop_reason: Callable[[], str | None],
     logger: Any,
-) -> tuple[list[CheckRun], context.RunContext]:
+) -> tuple[list[CheckRun], executing.ExecutingRun]:
     """Evaluate every check in the worker lanes, each outcome recorded from the batch as it ends,
     while the pillar subflows mirror them in Prefect; returns the checks' outcomes."""
     timeouts = check_timeouts(selected, config, check_timeout)
@@ -66,12 +67,12 @@ def run_checks(
         by_pillar[c.pillar.value].append(c.id)
     ids = [c.id for c in selected]
     progress = Progress(cluster, len(selected), f"kwa run {run_id}: checks finished")
-    ctx = context.RunContext(run_id, snapshot, config, None, deadline=deadline)
+    ctx = executing.ExecutingRun(run_id, snapshot, config, None, deadline=deadline)
     ctx.writer = BackgroundWriter(ResultWriter(db, run_id), on_error=lambda exc: writer_failed(ctx, exc))
     ctx.progress = lambda pillar, check_run: progress.advance()
     ctx.checks = {c.id: c for c in selected}
     ctx.timeouts = timeouts
-    context.register(ctx)
+    executing.register(ctx)
     stop_listener = signals.on_stop(ctx.cancel)
     watcher = CancellationWatcher(flow_run_id, lambda: stop_reason() is not None, lambda why: ctx.cancel(
         stop_reason() or why))
@@ -96,13 +97,13 @@ def run_checks(
         ctx.cancel(f"run-level error: {type(exc).__name__}: {exc}", failed=True)
     finally:
         stop_listener()
-        context.unregister(run_id)
+        executing.unregister(run_id)
         progress.close()
         with contextlib.suppress(Exception):  # its error, if any, was raised by drain() above
             ctx.writer.close(timeout=60)
         gc.unfreeze()
-    check_runs = [ctx.check_runs.get(i) or CheckRun(i, Outcome.CANCELLED if ctx.cancelled else Outcome.NOT_RUN)
-                  for i in ids]
+    unfinished = CheckOutcome.CANCELLED if ctx.cancelled else CheckOutcome.NOT_RUN
+    check_runs = [ctx.check_runs.get(i) or CheckRun(i, unfinished) for i in ids]
     return check_runs, ctx
 
 
@@ -127,7 +128,7 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def start_checks(ctx: context.RunContext, check_ids: list[str], timeouts: dict[str, float]) -> IsolatedBatch | None:
+def start_checks(ctx: executing.ExecutingRun, check_ids: list[str], timeouts: dict[str, float]) -> IsolatedBatch | None:
     """Start evaluating every check of the run in forked worker lanes (None if already aborted)."""
     if ctx.cancelled:
         return None
@@ -176,7 +177,7 @@ async def run_pillars(run_id: str, by_pillar: dict[str, list[str]], timeouts: di
     return dict(zip(pillars, await asyncio.gather(*calls, return_exceptions=True), strict=True))
 
 
-def writer_failed(ctx: context.RunContext, exc: BaseException) -> None:
+def writer_failed(ctx: executing.ExecutingRun, exc: BaseException) -> None:
     """The results cannot be stored: stop the checks (their results would be lost)."""
     if isinstance(exc, RunNotWritable):
         # Someone ended the run (kwa runs abort) while checks ran.

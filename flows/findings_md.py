@@ -43,7 +43,7 @@ def where(row: Mapping[str, Any]) -> str | None:
 
 
 def findings_markdown(run: Mapping[str, Any], failing: Sequence[Mapping[str, Any]]) -> str:
-    """The failing results of ``run`` (rows of ``storage.lifecycle.failing_results``) as blocks."""
+    """The failing results of ``run`` (rows of ``storage.findings.failing_results``) as blocks."""
     lines = [f"# Findings of kwa run {md(run.get('run_id'))}", ""]
     if not failing:
         return "\n".join([*lines, "No failing results."]) + "\n"

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from prefect import flow, get_run_logger
 
-from flows.lifecycle import max_concurrent_runs
+from flows.slots import max_concurrent_runs
 from redaction import install as install_redaction
 
 
@@ -141,7 +141,7 @@ def _via_deployment(name: str, params: list[dict[str, Any]]) -> list[dict[str, A
 
 def _fleet_summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     from storage.db import Database
-    from storage.lifecycle import run_for_flow_run
+    from storage.queue import run_for_flow_run
     from storage.runs import get_history, get_run
 
     db = Database()
@@ -178,7 +178,7 @@ def _fleet_summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _publish(summary: dict[str, Any]) -> None:
-    from flows.lifecycle import logger
+    from flows.artifacts import logger
     from storage.grades import number_text
 
     try:

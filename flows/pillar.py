@@ -31,9 +31,9 @@ from checks.runner import evaluate
 from checks.sandbox import BatchCancelled, IsolatedBatch
 from checks.sandbox import Outcome as JobOutcome
 from checks.snapshot import Snapshot
-from flows import context, runlog
+from flows import executing, runlog
 from flows.runlog import EXAMPLES, Verdict, check_line, check_verdict, object_label, pillar_verdict
-from flows.states import CheckRun, Evaluated, Outcome, map_batch_outcome, outcome_of_results
+from flows.states import CheckOutcome, CheckRun, Evaluated, map_batch_outcome, outcome_of_results
 from storage.results import row_values, rows_json
 
 
@@ -71,7 +71,7 @@ def evaluate_for_storage(
             first_error = first_error or r.message
         elif status == "skipped":
             skip_reason = skip_reason or r.reason
-    errored = outcome_of_results(results) is Outcome.ERRORED
+    errored = outcome_of_results(results) is CheckOutcome.ERRORED
     shown = failing or warning
     return Evaluated(
         rows_json(values),
@@ -99,7 +99,7 @@ async def outcome_of(batch: IsolatedBatch, check_id: str) -> JobOutcome:
     return await future
 
 
-def record_outcome(ctx: context.RunContext, check_id: str, outcome: JobOutcome) -> None:
+def record_outcome(ctx: executing.ExecutingRun, check_id: str, outcome: JobOutcome) -> None:
     """A check's outcome, straight from the worker lanes: map it, hand its rows to the writer, keep it.
 
     Called by the batch's manager thread as each check ends, so the run records every check
@@ -111,7 +111,7 @@ def record_outcome(ctx: context.RunContext, check_id: str, outcome: JobOutcome) 
         check_run.name, check_run.severity = check.name, ctx.config.severity_for(check).value
         persist(ctx, check, check_run)
     except Exception as exc:  # a bug here must not kill a worker lane: the run fails, saying why
-        check_run = CheckRun(check_id, Outcome.NOT_RUN, message=f"could not record: {exc}")
+        check_run = CheckRun(check_id, CheckOutcome.NOT_RUN, message=f"could not record: {exc}")
         ctx.cancel(f"internal error recording check {check_id}: {type(exc).__name__}: {exc}", failed=True)
     ctx.record(check_id, check_run)
 
@@ -122,7 +122,7 @@ async def run_check(run_id: str, check_id: str, timeout: float) -> int | State:
 
     The results themselves are recorded from the batch (:func:`record_outcome`), not from here.
     """
-    ctx = context.get(run_id)
+    ctx = executing.get(run_id)
     outcome = await outcome_of(ctx.batch, check_id)
     # The batch delivered the outcome to record_outcome (which mapped it) before it woke this task.
     check_run = ctx.check_runs.get(check_id)
@@ -148,15 +148,15 @@ async def run_check(run_id: str, check_id: str, timeout: float) -> int | State:
 async def pillar_flow(run_id: str, pillar: str, check_ids: list[str], timeouts: dict[str, float]) -> State:
     """One pillar's check tasks, each mirroring its check's outcome; ends in the state its checks'
     findings deserve, with their summaries as its data."""
-    ctx = context.get(run_id)
+    ctx = executing.get(run_id)
     if ctx.cancelled or ctx.batch is None:
-        runs = [CheckRun(check_id, Outcome.CANCELLED) for check_id in check_ids]
+        runs = [CheckRun(check_id, CheckOutcome.CANCELLED) for check_id in check_ids]
     else:
 
         async def one(check_id: str) -> CheckRun:
             await run_check(run_id, check_id, timeouts[check_id], return_state=True)
             # The batch delivered the outcome to record_outcome before it woke this task.
-            return ctx.check_runs.get(check_id) or CheckRun(check_id, Outcome.NOT_RUN)
+            return ctx.check_runs.get(check_id) or CheckRun(check_id, CheckOutcome.NOT_RUN)
 
         runs = list(await asyncio.gather(*(one(check_id) for check_id in check_ids)))
     # The subflow's state says what the pillar's checks found ("Failing", "2 of 17 checks
@@ -175,9 +175,9 @@ def prefect_state(verdict: Verdict, data: Any) -> State:
     return Completed(name=verdict.name, message=verdict.message, data=data)
 
 
-def persist(ctx: context.RunContext, check: CheckDefinition, check_run: CheckRun) -> None:
+def persist(ctx: executing.ExecutingRun, check: CheckDefinition, check_run: CheckRun) -> None:
     """Hand one check's rows to the run's writer thread (a check that never finished has none)."""
-    if check_run.outcome in (Outcome.CANCELLED, Outcome.NOT_RUN):
+    if check_run.outcome in (CheckOutcome.CANCELLED, CheckOutcome.NOT_RUN):
         return
     meta = {
         "id": check.id,

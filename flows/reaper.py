@@ -9,7 +9,8 @@ from prefect import flow, get_run_logger
 
 @flow(name="kwa-reaper", log_prints=False)
 def reaper(grace_minutes: float = 10.0) -> list[tuple[str, str]]:
-    """Crash recovery (seed 000, "runner crash → failed"): see :func:`flows.control.reap`."""
+    """Crash recovery: a run whose runner crashed ends ``failed`` (docs/lifecycle.md#reaper); see
+    :func:`flows.control.reap`."""
     from flows.control import reap
     from redaction import install
     from storage.db import Database

@@ -247,7 +247,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{signals.stop_reason()} before a run was requested: nothing was started", file=sys.stderr)
         return EXIT_ABORTED
 
-    from flows.assessment import request_run, run_parameters
+    from flows.admission import request_run, run_parameters
     from storage.db import Database, StorageUnavailable
 
     parameters = run_parameters(

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flows.states import CheckRun, Outcome
+from flows.states import CheckOutcome, CheckRun
 
 # The loggers kwa's own lines go through (flow-level lines, check-task lines): `kwa runs logs`
 # filters on exactly these names.
@@ -89,15 +89,15 @@ def counts_text(tally: Mapping[str, int], severity: str | None = None, objects: 
 def check_verdict(run: CheckRun) -> Verdict:
     """The check task's final state: Completed named Failing / Warning / Skipped (or plain
     Completed), Failed (it errored, or was stopped by its timeout: "TimedOut"), Cancelled."""
-    if run.outcome is Outcome.TIMED_OUT:
+    if run.outcome is CheckOutcome.TIMED_OUT:
         return Verdict("failed", "TimedOut", run.message or "timed out", logging.ERROR)
-    if run.outcome in (Outcome.CANCELLED, Outcome.NOT_RUN):
+    if run.outcome in (CheckOutcome.CANCELLED, CheckOutcome.NOT_RUN):
         return Verdict("cancelled", "Cancelled", run.message or "the run ended before this check finished")
     tally = run.counts()
     evaluated = run.evaluated
     objects = evaluated.objects if evaluated is not None else 0
     text = counts_text(tally, run.severity, objects)
-    if run.outcome is Outcome.ERRORED:
+    if run.outcome is CheckOutcome.ERRORED:
         why = run.message or (evaluated.first_error if evaluated is not None else None) or "could not evaluate"
         return Verdict("failed", "Failed", f"could not evaluate: {why}", logging.ERROR)
     if tally.get("failing"):
@@ -142,11 +142,11 @@ def findings_text(runs: list[CheckRun], by_severity: bool = False) -> str:
     warnings: …``; ``by_severity``: also count the failing checks per severity when not every one
     is named (``… and 5 more (2 critical, 3 high, 5 medium)``)."""
     total = len(runs)
-    failing = [r for r in runs if r.outcome is Outcome.EXECUTED and r.counts().get("failing")]
-    warning = [r for r in runs if r.outcome is Outcome.EXECUTED and not r.counts().get("failing")
+    failing = [r for r in runs if r.outcome is CheckOutcome.EXECUTED and r.counts().get("failing")]
+    warning = [r for r in runs if r.outcome is CheckOutcome.EXECUTED and not r.counts().get("failing")
                and r.counts().get("warning")]  # fmt: skip
-    errored = [r for r in runs if r.outcome in (Outcome.ERRORED, Outcome.TIMED_OUT)]
-    stopped = [r for r in runs if r.outcome in (Outcome.CANCELLED, Outcome.NOT_RUN)]
+    errored = [r for r in runs if r.outcome in (CheckOutcome.ERRORED, CheckOutcome.TIMED_OUT)]
+    stopped = [r for r in runs if r.outcome in (CheckOutcome.CANCELLED, CheckOutcome.NOT_RUN)]
     parts = []
     if failing:
         text = f"{len(failing)} of {total} check{'s' if total != 1 else ''} failing: {_named(failing)}"
@@ -154,7 +154,7 @@ def findings_text(runs: list[CheckRun], by_severity: bool = False) -> str:
             text += f" ({_by_severity(failing)})"
         parts.append(text)
     if errored:
-        timed_out = sum(1 for r in errored if r.outcome is Outcome.TIMED_OUT)
+        timed_out = sum(1 for r in errored if r.outcome is CheckOutcome.TIMED_OUT)
         what = "errored or timed out" if timed_out and timed_out < len(errored) else (
             "timed out" if timed_out else "errored")
         of = "" if failing else f" of {total} check{'s' if total != 1 else ''}"  # said once is enough
@@ -177,9 +177,9 @@ def pillar_verdict(pillar: str, runs: list[CheckRun]) -> Verdict:
     the run was aborted before its checks finished.
     """
     text = findings_text(runs)
-    executed = [r for r in runs if r.outcome is Outcome.EXECUTED]
-    errored = [r for r in runs if r.outcome in (Outcome.ERRORED, Outcome.TIMED_OUT)]
-    if runs and all(r.outcome in (Outcome.CANCELLED, Outcome.NOT_RUN) for r in runs):
+    executed = [r for r in runs if r.outcome is CheckOutcome.EXECUTED]
+    errored = [r for r in runs if r.outcome in (CheckOutcome.ERRORED, CheckOutcome.TIMED_OUT)]
+    if runs and all(r.outcome in (CheckOutcome.CANCELLED, CheckOutcome.NOT_RUN) for r in runs):
         return Verdict("cancelled", "Cancelled", f"{pillar}: the run ended before its checks finished")
     if any(r.counts().get("failing") for r in executed):
         return Verdict("completed", FAILING, text, logging.WARNING)

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-TERMINAL = ("completed", "partial", "failed", "aborted")
+from storage.enums import TERMINAL
 
 
 @dataclass
@@ -77,7 +77,7 @@ def settle(db: Any, run_id: str, state: Any, engine_error: BaseException | None)
     """Make kwa's stored state and the Prefect flow run agree with how the run really ended."""
     from flows import prefect_link
     from storage.db import StorageUnavailable
-    from storage.lifecycle import set_prefect_sync
+    from storage.prefect_sync import set_prefect_sync
     from storage.runs import InvalidTransition, abort_run, fail_run, get_run
 
     try:
@@ -85,7 +85,7 @@ def settle(db: Any, run_id: str, state: Any, engine_error: BaseException | None)
     except StorageUnavailable:
         record = {}
     ending = Ending(str(record.get("state") or "failed"), record.get("error"))
-    if record.get("state") not in TERMINAL:
+    if record.get("state") not in TERMINAL:  # StrEnum members compare equal to their strings
         # The flow could not record the end in kwa's database (or never got to): its Prefect
         # state says what the run was; a flow that never returned one was cut short.
         ending.state, ending.message = _real_end(state, engine_error)

@@ -20,7 +20,7 @@ from checks.sandbox import BatchCancelled
 from storage.enums import RunState
 
 
-class Outcome(StrEnum):
+class CheckOutcome(StrEnum):
     EXECUTED = "executed"  # the check ran to completion, whatever it found
     ERRORED = "errored"  # raised, crashed, or could not evaluate (e.g. a forbidden resource)
     TIMED_OUT = "timed_out"
@@ -55,7 +55,7 @@ class CheckRun:
     """What one check task produced, after state mapping."""
 
     check_id: str
-    outcome: Outcome
+    outcome: CheckOutcome
     results: list[Result] = field(default_factory=list)
     duration_ms: int = 0
     message: str = ""
@@ -75,14 +75,14 @@ class CheckRun:
         return out
 
 
-def outcome_of_results(results: list[Result]) -> Outcome:
+def outcome_of_results(results: list[Result]) -> CheckOutcome:
     """A check that returned only error rows could not evaluate anything: it errored. Rows about
     objects the input boundary quarantined are the input's problem, not the check's: a check whose
     only rows are those still executed (they count against coverage, not against the run state)."""
     only_errors = bool(results) and all(r.status is Status.ERROR for r in results)
     if only_errors and any(r.reason != ErrorReason.MALFORMED for r in results):
-        return Outcome.ERRORED
-    return Outcome.EXECUTED
+        return CheckOutcome.ERRORED
+    return CheckOutcome.EXECUTED
 
 
 _UNSET: Any = object()
@@ -106,24 +106,24 @@ def map_task_state(
         value = output if output is not None else state_result()
         results, duration_ms = value if isinstance(value, tuple) else (value, 0)
         if isinstance(results, Evaluated):
-            outcome = Outcome.ERRORED if results.errored else Outcome.EXECUTED
+            outcome = CheckOutcome.ERRORED if results.errored else CheckOutcome.EXECUTED
             return CheckRun(check_id, outcome, duration_ms=duration_ms, evaluated=results)
         return CheckRun(check_id, outcome_of_results(results), list(results), duration_ms)
     if state.is_cancelled():
-        return CheckRun(check_id, Outcome.CANCELLED, message=state.message or "cancelled")
+        return CheckRun(check_id, CheckOutcome.CANCELLED, message=state.message or "cancelled")
     if state.is_crashed():
         message = f"check crashed: {state.message or 'process ended unexpectedly'}"
-        return CheckRun(check_id, Outcome.ERRORED, [Result(Status.ERROR, message)], message=message)
+        return CheckRun(check_id, CheckOutcome.ERRORED, [Result(Status.ERROR, message)], message=message)
     if state.is_failed():
         exc = state_result()
         if isinstance(exc, BatchCancelled):
-            return CheckRun(check_id, Outcome.CANCELLED, message=str(exc))
+            return CheckRun(check_id, CheckOutcome.CANCELLED, message=str(exc))
         if state.name == "TimedOut" or isinstance(exc, TimeoutError):
             return _timed_out(check_id, exc, timeout)
         message = exception_message(exc) if isinstance(exc, BaseException) else (state.message or "check failed")
-        return CheckRun(check_id, Outcome.ERRORED, [Result(Status.ERROR, message)], message=message)
+        return CheckRun(check_id, CheckOutcome.ERRORED, [Result(Status.ERROR, message)], message=message)
     # A non-terminal state here means the task never finished (e.g. the run was torn down).
-    return CheckRun(check_id, Outcome.CANCELLED, message=f"check ended in state {state.name}")
+    return CheckRun(check_id, CheckOutcome.CANCELLED, message=f"check ended in state {state.name}")
 
 
 def map_batch_outcome(check_id: str, outcome: Any, timeout: float) -> CheckRun:
@@ -136,7 +136,7 @@ def map_batch_outcome(check_id: str, outcome: Any, timeout: float) -> CheckRun:
     try:
         value = outcome.unwrap(timeout)
     except BatchCancelled as exc:
-        return CheckRun(check_id, Outcome.CANCELLED, message=str(exc))
+        return CheckRun(check_id, CheckOutcome.CANCELLED, message=str(exc))
     except TimeoutError as exc:
         run = _timed_out(check_id, exc, timeout)
         run.duration_ms = outcome.duration_ms
@@ -144,10 +144,10 @@ def map_batch_outcome(check_id: str, outcome: Any, timeout: float) -> CheckRun:
     except Exception as exc:
         message = exception_message(exc)
         return CheckRun(
-            check_id, Outcome.ERRORED, [Result(Status.ERROR, message)], outcome.duration_ms, message=message
+            check_id, CheckOutcome.ERRORED, [Result(Status.ERROR, message)], outcome.duration_ms, message=message
         )
     if isinstance(value, Evaluated):
-        kind = Outcome.ERRORED if value.errored else Outcome.EXECUTED
+        kind = CheckOutcome.ERRORED if value.errored else CheckOutcome.EXECUTED
         return CheckRun(check_id, kind, duration_ms=outcome.duration_ms, evaluated=value)
     return CheckRun(check_id, outcome_of_results(value), list(value), outcome.duration_ms)
 
@@ -157,7 +157,7 @@ def _timed_out(check_id: str, exc: Any, timeout: float) -> CheckRun:
     detail = str(exc) if isinstance(exc, BaseException) and str(exc) else ""
     if detail and "run deadline" in detail:
         message = detail
-    return CheckRun(check_id, Outcome.TIMED_OUT, [Result(Status.TIMEOUT, message)], message=message)
+    return CheckRun(check_id, CheckOutcome.TIMED_OUT, [Result(Status.TIMEOUT, message)], message=message)
 
 
 def exception_message(exc: BaseException) -> str:
@@ -170,8 +170,8 @@ def exception_message(exc: BaseException) -> str:
 
 def map_run_state(runs: list[CheckRun]) -> RunState:
     """The run's terminal state from its checks (run-level errors are decided by the caller)."""
-    finished = [r for r in runs if r.outcome not in (Outcome.CANCELLED, Outcome.NOT_RUN)]
-    executed = sum(1 for r in finished if r.outcome is Outcome.EXECUTED)
+    finished = [r for r in runs if r.outcome not in (CheckOutcome.CANCELLED, CheckOutcome.NOT_RUN)]
+    executed = sum(1 for r in finished if r.outcome is CheckOutcome.EXECUTED)
     bad = len(finished) - executed
     if not finished:
         return RunState.FAILED

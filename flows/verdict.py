@@ -3,7 +3,7 @@
 Exit codes (the README's table; ``flows.run`` documents each in full): 0 completed, 2 usage,
 3 partial, 4 failed, 5 aborted, 6 a gate rejected the run, 9 nothing was assessed. Their order
 when several apply: aborted 5 and failed 4 stand; then nothing assessed 9 (no gate is applied to
-a run over nothing: ``storage.outcome``); then a gate's rejection 6 (over 0 and 3); else the
+a run over nothing: ``storage.assessed``); then a gate's rejection 6 (over 0 and 3); else the
 state's own code. ``kwa runs rerun|resume`` end through :func:`report` the same way.
 """
 
@@ -14,8 +14,8 @@ import sys
 from typing import Any
 
 from flows.settle import Ending
+from storage.assessed import EXIT_NOTHING_ASSESSED, nothing_assessed
 from storage.enums import STATUSES
-from storage.outcome import EXIT_NOTHING_ASSESSED, nothing_assessed
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_ABORTED, EXIT_GATE = 0, 1, 2, 3, 4, 5, 6
 EXIT_NOTHING = EXIT_NOTHING_ASSESSED  # 9
@@ -145,7 +145,7 @@ def run_view(db: Any, run_id: str) -> dict[str, Any]:
         "problems_total": facts.get("problems_total") or len(facts.get("problems") or []),
         "unavailable": facts.get("unavailable") or {},
         "objects": facts.get("objects"),
-        # why the run assessed nothing (storage.outcome), or None: exit 9, said in the report
+        # why the run assessed nothing (storage.assessed), or None: exit 9, said in the report
         "nothing_assessed": nothing_assessed(run, counts),
     }
 

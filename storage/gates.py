@@ -31,7 +31,7 @@ Rules
 Whenever any gate is asked for, a run that ended ``failed`` or ``aborted`` is rejected: it has
 no (or not all) results, so "nothing failing" would prove nothing. ``partial`` runs are judged
 on the results they have and their coverage (``flows.run`` already exits 3 for them). A run that
-assessed nothing (:mod:`storage.outcome`) is not judged here: the callers exit 9 for it.
+assessed nothing (:mod:`storage.assessed`) is not judged here: the callers exit 9 for it.
 
 What a ``fail-on`` violation lists
 ----------------------------------

@@ -354,8 +354,8 @@ def active_run_count(db: Database, cluster_id: str | None = None) -> int:
 
 def run_warnings(run: dict[str, Any], history: dict[str, Any] | None = None) -> list[str]:
     """What a finished run recorded besides its results (seed 002's warning indicator); first, when
-    it assessed nothing (storage.outcome, exit 9), why."""
-    from storage.outcome import nothing_assessed
+    it assessed nothing (storage.assessed, exit 9), why."""
+    from storage.assessed import nothing_assessed
 
     facts = run.get("summary") or {}
     nothing = nothing_assessed(run, history)

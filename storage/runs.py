@@ -119,7 +119,7 @@ def create_run(
 ) -> dict[str, Any]:
     """Insert a ``queued`` run and return it as a dict.
 
-    ``dedup_key`` makes an identical queued/running run a conflict (see storage.lifecycle);
+    ``dedup_key`` makes an identical queued/running run a conflict (see storage.queue);
     ``parameters`` are the flow parameters a rerun repeats.
     """
     requested = to_utc(requested_at) if requested_at is not None else _now()

@@ -24,7 +24,7 @@ from checks.runner import evaluate, preflight
 from checks.safety import MAX_CULPRITS, MAX_EVALUATIONS
 from checks.schema import SchemaLibrary, TypeSchema, library
 from checks.snapshot import K8sObject, Snapshot, register_index
-from flows.states import Outcome, outcome_of_results
+from flows.states import CheckOutcome, outcome_of_results
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -393,10 +393,10 @@ def test_every_check_that_would_evaluate_a_quarantined_object_reports_it_once() 
 
 def test_quarantine_rows_alone_do_not_make_a_check_errored() -> None:
     quarantine = Result(Status.ERROR, "x", kind="Deployment", name="web", reason=ErrorReason.MALFORMED)
-    assert outcome_of_results([quarantine]) is Outcome.EXECUTED
+    assert outcome_of_results([quarantine]) is CheckOutcome.EXECUTED
     crash = Result(Status.ERROR, "y", kind="Deployment", name="api", reason=ErrorReason.CHECK_ERROR)
-    assert outcome_of_results([quarantine, crash]) is Outcome.ERRORED
-    assert outcome_of_results([Result(Status.ERROR, "resource not listed")]) is Outcome.ERRORED
+    assert outcome_of_results([quarantine, crash]) is CheckOutcome.ERRORED
+    assert outcome_of_results([Result(Status.ERROR, "resource not listed")]) is CheckOutcome.ERRORED
 
 
 def test_the_snapshot_reports_quarantined_objects_as_input_problems() -> None:

@@ -43,7 +43,7 @@ def prefect_view(flow_run_id: str, cluster_id: str) -> tuple[object, int]:
     """The flow run's state and the cluster's occupied concurrency slots, from the Prefect API."""
     from prefect.client.orchestration import get_client
 
-    from flows.lifecycle import limit_names
+    from flows.slots import limit_names
 
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(flow_run_id).state

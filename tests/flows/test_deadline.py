@@ -31,7 +31,7 @@ def test_load_passes_the_deadline_to_the_live_source(monkeypatch: pytest.MonkeyP
 def test_a_run_that_passes_its_deadline_while_reading_the_cluster_fails(
     prefect_api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows import assessment as flow_module
+    from flows import steps
     from flows.assessment import assessment
     from flows.ending import summary_of_state
 
@@ -40,8 +40,8 @@ def test_a_run_that_passes_its_deadline_while_reading_the_cluster_fails(
         time.sleep(max(0.0, deadline - time.monotonic()) + 0.1)
         raise TimeoutError("the API server stopped sending")  # what a bounded live read raises
 
-    monkeypatch.setattr(flow_module, "load", slow_cluster)
-    monkeypatch.setattr(flow_module.SourceSpec, "default_cluster_id", lambda self: "deadline-test")
+    monkeypatch.setattr(steps, "load", slow_cluster)
+    monkeypatch.setattr(steps.SourceSpec, "default_cluster_id", lambda self: "deadline-test")
     started = time.monotonic()
     state = assessment(source={"kind": "live", "context": "prod"}, checks=["SEC-001"], run_timeout=1.5,
                        return_state=True)

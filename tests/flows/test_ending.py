@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from checks.snapshot import Snapshot
+from flows.artifacts import summary_markdown
 from flows.ending import (
     PROBLEMS_KEPT,
     RunEnded,
@@ -14,7 +15,6 @@ from flows.ending import (
     snapshot_facts,
     summary_of_state,
 )
-from flows.lifecycle import summary_markdown
 
 
 class Bounded(list):  # what the parser keeps for a huge input: the first N problems and the total

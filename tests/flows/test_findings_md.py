@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flows.artifacts import summary_markdown
 from flows.findings_md import findings_markdown, md
-from flows.lifecycle import summary_markdown
 
 RUN = {"run_id": "run_20260301_120000_abcdef", "state": "completed", "cluster_id": "prod"}
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.prefect
 
 def _request(db, manifests: Path, checks: list[str], cluster: str = "lifecycle", force_new: bool = False):  # type: ignore[no-untyped-def]
     from checks.sources.resolve import SourceSpec
-    from flows.assessment import request_run, run_parameters
+    from flows.admission import request_run, run_parameters
 
     spec = SourceSpec("manifests", paths=[str(manifests)])
     return request_run(
@@ -183,14 +183,15 @@ def test_phases_watch_and_logs(prefect_api, manifests) -> None:
 
     from flows import control
     from storage.db import Database
-    from storage.lifecycle import is_terminal, phases
+    from storage.enums import is_terminal
+    from storage.phases import phases
     from storage.runs import get_run
 
     db = Database()
     run, _ = _request(db, manifests, ["SEC-001"], cluster="phases")
     _execute(db, run)
     final = get_run(db, run["run_id"])
-    assert is_terminal(final)
+    assert is_terminal(final["state"])
     names = [name for name, _ in phases(final)]
     assert names == ["queued", "waiting", "initializing", "running", "completed"]
     stamps = [t for _, t in phases(final)]
@@ -213,7 +214,7 @@ def test_phases_watch_and_logs(prefect_api, manifests) -> None:
 def test_reaper_fails_runs_whose_runner_is_gone(prefect_api, manifests) -> None:
     from flows import control
     from storage.db import Database
-    from storage.lifecycle import set_phase
+    from storage.phases import set_phase
     from storage.runs import get_run, start_run
 
     db = Database()
@@ -243,7 +244,7 @@ def _dead_pid() -> int:
 
 def test_delete_and_prune(prefect_api, manifests) -> None:
     from storage.db import Database
-    from storage.lifecycle import delete_run, prune_runs
+    from storage.retention import delete_run, prune_runs
     from storage.runs import get_history, get_run
 
     db = Database()

@@ -13,12 +13,12 @@ from flows.runlog import (
     pillar_verdict,
     run_message,
 )
-from flows.states import CheckRun, Evaluated, Outcome
+from flows.states import CheckOutcome, CheckRun, Evaluated
 
 
 def executed(check_id: str, tally: dict[str, int], severity: str = "high", **kw) -> CheckRun:  # type: ignore[no-untyped-def]
     evaluated = Evaluated(b"[]", sum(tally.values()), tally, [], errored=False, **kw)
-    return CheckRun(check_id, Outcome.EXECUTED, evaluated=evaluated, name=f"name of {check_id}", severity=severity)
+    return CheckRun(check_id, CheckOutcome.EXECUTED, evaluated=evaluated, name=f"name of {check_id}", severity=severity)
 
 
 def test_the_logger_names_are_the_contract() -> None:
@@ -69,19 +69,19 @@ def test_warnings_skips_and_clean_checks_have_their_own_names() -> None:
 
 
 def test_errors_and_timeouts_keep_failed_states() -> None:
-    raised = CheckRun("SEC-903", Outcome.ERRORED, message="ValueError: the check's own bug")
+    raised = CheckRun("SEC-903", CheckOutcome.ERRORED, message="ValueError: the check's own bug")
     verdict = check_verdict(raised)
     assert (verdict.kind, verdict.name, verdict.level) == ("failed", "Failed", logging.ERROR)
     assert verdict.message == "could not evaluate: ValueError: the check's own bug"
     forbidden = CheckRun(
         "REL-020",
-        Outcome.ERRORED,
+        CheckOutcome.ERRORED,
         evaluated=Evaluated(b"[]", 1, {"error": 1}, [], True, first_error="pods is forbidden"),
     )
     assert check_verdict(forbidden).message == "could not evaluate: pods is forbidden"
-    timed_out = check_verdict(CheckRun("SEC-901", Outcome.TIMED_OUT, message="check did not finish within 1s"))
+    timed_out = check_verdict(CheckRun("SEC-901", CheckOutcome.TIMED_OUT, message="check did not finish within 1s"))
     assert (timed_out.kind, timed_out.name) == ("failed", "TimedOut")
-    assert check_verdict(CheckRun("SEC-1", Outcome.CANCELLED, message="aborted")).kind == "cancelled"
+    assert check_verdict(CheckRun("SEC-1", CheckOutcome.CANCELLED, message="aborted")).kind == "cancelled"
 
 
 def test_object_labels() -> None:
@@ -109,20 +109,20 @@ def test_a_pillar_names_five_checks_then_counts_the_rest() -> None:
 
 
 def test_pillar_states_for_errors_warnings_clean_and_aborted() -> None:
-    errored = CheckRun("REL-004", Outcome.ERRORED, message="boom")
+    errored = CheckRun("REL-004", CheckOutcome.ERRORED, message="boom")
     partial = pillar_verdict("reliability", [errored, executed("REL-001", {"passing": 1})])
     assert (partial.kind, partial.name) == ("completed", "Partial")
     assert partial.message == "1 of 2 checks errored: REL-004"
     # Findings first: a pillar with a failing check is Failing, and still names what errored.
     mixed = pillar_verdict("reliability", [errored, executed("REL-002", {"failing": 1}, severity="medium")])
     assert mixed.name == "Failing" and "1 errored: REL-004" in mixed.message
-    nothing = pillar_verdict("reliability", [errored, CheckRun("REL-9", Outcome.TIMED_OUT, message="t")])
+    nothing = pillar_verdict("reliability", [errored, CheckRun("REL-9", CheckOutcome.TIMED_OUT, message="t")])
     assert (nothing.kind, nothing.message) == ("failed", "2 of 2 checks errored or timed out: REL-004, REL-9")
     warned = pillar_verdict("cost", [executed("COST-009", {"warning": 2})])
     assert warned.name == "Warning"
     clean = pillar_verdict("cost", [executed("COST-001", {"passing": 2})])
     assert (clean.kind, clean.name, clean.message) == ("completed", "Completed", "none of 1 check failing")
-    aborted = pillar_verdict("cost", [CheckRun("COST-001", Outcome.CANCELLED)])
+    aborted = pillar_verdict("cost", [CheckRun("COST-001", CheckOutcome.CANCELLED)])
     assert aborted.kind == "cancelled"
 
 

@@ -38,7 +38,7 @@ def test_a_third_signal_gives_up_on_the_orderly_stop(capsys: pytest.CaptureFixtu
 
 
 def test_a_signal_cancels_every_run_of_the_process() -> None:
-    from flows import context
+    from flows import executing
 
     class Run:
         run_id = "r1"
@@ -48,10 +48,10 @@ def test_a_signal_cancels_every_run_of_the_process() -> None:
             self.reason = reason
 
     run = Run()
-    context.register(run)  # type: ignore[arg-type]
+    executing.register(run)  # type: ignore[arg-type]
     try:
-        signals.on_stop(context.cancel_all)
+        signals.on_stop(executing.cancel_all)
         signals.request_stop("interrupted by SIGINT")
         assert run.reason == "interrupted by SIGINT"
     finally:
-        context.unregister("r1")
+        executing.unregister("r1")

@@ -6,69 +6,70 @@ from prefect.states import Cancelled, Completed, Crashed, Failed
 
 from checks.model import Result, Status
 from checks.sandbox import HardTimeout
-from flows.assessment import decide
-from flows.states import CheckRun, Outcome, RunState, map_run_state, map_task_state
+from flows.ending import decide
+from flows.states import CheckOutcome, CheckRun, RunState, map_run_state, map_task_state
 
 
 def test_completed_keeps_the_check_statuses() -> None:
     results = [Result(Status.FAILING, "x", kind="Pod", name="a"), Result(Status.PASSING, kind="Pod", name="b")]
     run = map_task_state("SEC-001", Completed(data=(results, 12)), 30)
-    assert run.outcome is Outcome.EXECUTED
+    assert run.outcome is CheckOutcome.EXECUTED
     assert [r.status for r in run.results] == [Status.FAILING, Status.PASSING]
     assert run.duration_ms == 12
 
 
 def test_failed_exception_becomes_error_with_its_message() -> None:
     run = map_task_state("SEC-001", Failed(data=ValueError("bad quantity '12x'")), 30)
-    assert run.outcome is Outcome.ERRORED
+    assert run.outcome is CheckOutcome.ERRORED
     assert run.results[0].status is Status.ERROR
     assert "ValueError: bad quantity '12x'" in run.results[0].message
 
 
 def test_timed_out_becomes_timeout() -> None:
     run = map_task_state("SEC-001", Failed(name="TimedOut", data=HardTimeout("killed")), 1.5)
-    assert run.outcome is Outcome.TIMED_OUT
+    assert run.outcome is CheckOutcome.TIMED_OUT
     assert run.results[0].status is Status.TIMEOUT
     assert "1.5s" in run.results[0].message
 
 
 def test_crashed_becomes_error() -> None:
     run = map_task_state("SEC-001", Crashed(message="Execution was aborted by a termination signal."), 30)
-    assert run.outcome is Outcome.ERRORED
+    assert run.outcome is CheckOutcome.ERRORED
     assert run.results[0].status is Status.ERROR
     assert "termination signal" in run.results[0].message
 
 
 def test_cancelled_leaves_no_result() -> None:
     run = map_task_state("SEC-001", Cancelled(), 30)
-    assert run.outcome is Outcome.CANCELLED
+    assert run.outcome is CheckOutcome.CANCELLED
     assert run.results == []
 
 
 def test_check_returning_only_errors_counts_as_errored() -> None:
     rows = [Result(Status.ERROR, "cannot evaluate, resource not listed: Deployment: forbidden")]
-    assert map_task_state("REL-001", Completed(data=(rows, 1)), 30).outcome is Outcome.ERRORED
+    assert map_task_state("REL-001", Completed(data=(rows, 1)), 30).outcome is CheckOutcome.ERRORED
 
 
-def _runs(*outcomes: Outcome) -> list[CheckRun]:
+def _runs(*outcomes: CheckOutcome) -> list[CheckRun]:
     return [CheckRun(f"SEC-{i:03d}", o) for i, o in enumerate(outcomes, 1)]
 
 
 def test_run_state_mapping() -> None:
-    assert map_run_state(_runs(Outcome.EXECUTED, Outcome.EXECUTED)) is RunState.COMPLETED
-    assert map_run_state(_runs(Outcome.EXECUTED, Outcome.ERRORED)) is RunState.PARTIAL
-    assert map_run_state(_runs(Outcome.EXECUTED, Outcome.TIMED_OUT)) is RunState.PARTIAL
-    assert map_run_state(_runs(Outcome.ERRORED, Outcome.TIMED_OUT)) is RunState.FAILED
+    assert map_run_state(_runs(CheckOutcome.EXECUTED, CheckOutcome.EXECUTED)) is RunState.COMPLETED
+    assert map_run_state(_runs(CheckOutcome.EXECUTED, CheckOutcome.ERRORED)) is RunState.PARTIAL
+    assert map_run_state(_runs(CheckOutcome.EXECUTED, CheckOutcome.TIMED_OUT)) is RunState.PARTIAL
+    assert map_run_state(_runs(CheckOutcome.ERRORED, CheckOutcome.TIMED_OUT)) is RunState.FAILED
     assert map_run_state([]) is RunState.FAILED
 
 
 def test_run_deadline_fails_the_run_with_its_reason() -> None:
-    runs = _runs(Outcome.EXECUTED, Outcome.NOT_RUN)
+    runs = _runs(CheckOutcome.EXECUTED, CheckOutcome.NOT_RUN)
     state, error = decide(runs, deadline_passed=True, run_timeout=5)
     assert state is RunState.FAILED
     assert "run-level timeout of 5s" in error
-    assert decide(_runs(Outcome.EXECUTED), deadline_passed=False, run_timeout=5) == (RunState.COMPLETED, None)
-    assert decide(_runs(Outcome.ERRORED), deadline_passed=False, run_timeout=5)[1] == "every check errored or timed out"
+    assert decide(_runs(CheckOutcome.EXECUTED), deadline_passed=False, run_timeout=5) == (RunState.COMPLETED, None)
+    errored = decide(_runs(CheckOutcome.ERRORED), deadline_passed=False, run_timeout=5)
+    assert errored[1] == "every check errored or timed out"
 
 
 # -- the batch's outcomes, the run's source of truth ----------------------------------------------------
@@ -85,10 +86,10 @@ def test_batch_outcome_ok_keeps_the_rows_the_worker_built() -> None:
 
     evaluated = Evaluated(b"[]", 2, {"passing": 1, "failing": 1}, [], errored=False)
     run = map_batch_outcome("SEC-001", _outcome("ok", evaluated), 30)
-    assert run.outcome is Outcome.EXECUTED and run.evaluated is evaluated and run.duration_ms == 7
+    assert run.outcome is CheckOutcome.EXECUTED and run.evaluated is evaluated and run.duration_ms == 7
     assert run.counts() == {"passing": 1, "failing": 1}
     only_errors = Evaluated(b"[]", 1, {"error": 1}, [], errored=True)
-    assert map_batch_outcome("SEC-001", _outcome("ok", only_errors), 30).outcome is Outcome.ERRORED
+    assert map_batch_outcome("SEC-001", _outcome("ok", only_errors), 30).outcome is CheckOutcome.ERRORED
 
 
 def test_batch_outcomes_map_like_task_states() -> None:
@@ -96,17 +97,17 @@ def test_batch_outcomes_map_like_task_states() -> None:
     from flows.states import map_batch_outcome
 
     raised = map_batch_outcome("SEC-001", _outcome("error", ("ValueError: bad", "ValueError", "tb")), 30)
-    assert raised.outcome is Outcome.ERRORED and raised.results[0].message == "ValueError: bad"
+    assert raised.outcome is CheckOutcome.ERRORED and raised.results[0].message == "ValueError: bad"
     own = map_batch_outcome("SEC-001", _outcome("timeout"), 1.5)
-    assert own.outcome is Outcome.TIMED_OUT and "1.5s timeout" in own.message
+    assert own.outcome is CheckOutcome.TIMED_OUT and "1.5s timeout" in own.message
     by_run = map_batch_outcome("SEC-001", _outcome("timeout", "run-deadline"), 30)
-    assert by_run.outcome is Outcome.TIMED_OUT and "run deadline" in by_run.message
+    assert by_run.outcome is CheckOutcome.TIMED_OUT and "run deadline" in by_run.message
     late = map_batch_outcome("SEC-001", _outcome("not-started", "the run deadline had already passed"), 30)
-    assert late.outcome is Outcome.TIMED_OUT and "run deadline" in late.message
+    assert late.outcome is CheckOutcome.TIMED_OUT and "run deadline" in late.message
     died = map_batch_outcome("SEC-001", _outcome("died", "the check process exited without a result"), 30)
-    assert died.outcome is Outcome.ERRORED and "exited without a result" in died.message
+    assert died.outcome is CheckOutcome.ERRORED and "exited without a result" in died.message
     cancelled = map_batch_outcome("SEC-001", _outcome("cancelled", "interrupted by SIGINT"), 30)
-    assert cancelled.outcome is Outcome.CANCELLED and cancelled.message == "interrupted by SIGINT"
+    assert cancelled.outcome is CheckOutcome.CANCELLED and cancelled.message == "interrupted by SIGINT"
     # decide() reads "run deadline" in the message: a deadline-cut run is a run-level timeout.
     state, error = decide([by_run, late], deadline_passed=True, run_timeout=5)
     assert state is RunState.FAILED and "run-level timeout of 5s" in error

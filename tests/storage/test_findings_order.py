@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from storage.db import Database
-from storage.lifecycle import failing_results, top_failing_checks
+from storage.findings import failing_results, top_failing_checks
 from storage.queries import SEVERITIES, TOP_OBJECTS, AssessmentQuery, list_assessments, run_summary
 from storage.results import ResultWriter
 from storage.runs import finish_run

@@ -1,5 +1,5 @@
 """History and diffs compare like with like: one cluster, one scope (storage.history, storage.scopes),
-and a run that assessed nothing says so (storage.outcome). On SQLite and PostgreSQL."""
+and a run that assessed nothing says so (storage.assessed). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from storage.assessed import nothing_assessed
 from storage.db import Database
 from storage.history import (
     ClusterChoice,
@@ -17,7 +18,6 @@ from storage.history import (
     pick_pair,
     require_comparable,
 )
-from storage.outcome import nothing_assessed
 from storage.queries import NoRuns, run_detail
 from storage.results import ResultWriter
 from storage.runs import fail_run, finish_run, get_run

@@ -324,7 +324,7 @@ def test_state_column_is_authoritative(db: Database) -> None:
 
 
 def test_prefect_sync_marks_terminal_runs_until_reconciled(db: Database) -> None:
-    from storage.lifecycle import prefect_sync_pending, set_prefect_sync
+    from storage.prefect_sync import prefect_sync_pending, set_prefect_sync
 
     done = new_run(db)
     finish_run(db, done, "completed")
@@ -338,7 +338,7 @@ def test_prefect_sync_marks_terminal_runs_until_reconciled(db: Database) -> None
 
 
 def test_a_run_records_the_lease_of_its_slots(db: Database) -> None:
-    from storage.lifecycle import set_phase
+    from storage.phases import set_phase
 
     run = new_run(db)
     assert set_phase(db, run, "initializing", slot_lease="0b7c-lease")

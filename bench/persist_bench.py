@@ -1,4 +1,4 @@
-"""Measure bulk result persistence: ``python -m storage.bench [--rows N] [--url URL]``.
+"""Measure bulk result persistence: ``python -m bench.persist_bench [--rows N] [--url URL]``.
 
 Creates a fresh run, streams ``N`` result rows (default 1,000,000) through a :class:`ResultWriter`
 in check-sized groups (about 60 checks × N/60 objects, every 10th row with ``details``), then

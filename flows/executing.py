@@ -1,4 +1,4 @@
-"""Per-run objects that must not travel as Prefect parameters.
+"""The runs this process is executing, and the per-run objects that must not travel as Prefect parameters.
 
 Prefect hashes task inputs and validates flow parameters, so the snapshot (possibly 100k objects),
 the configuration and the result writer stay in this process-local table, keyed by run id; tasks
@@ -17,7 +17,7 @@ from checks.snapshot import Snapshot
 
 
 @dataclass
-class RunContext:
+class ExecutingRun:
     run_id: str
     snapshot: Snapshot
     config: Config
@@ -69,14 +69,14 @@ class RunContext:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
 
-_RUNS: dict[str, RunContext] = {}
+_RUNS: dict[str, ExecutingRun] = {}
 
 
-def register(ctx: RunContext) -> None:
+def register(ctx: ExecutingRun) -> None:
     _RUNS[ctx.run_id] = ctx
 
 
-def get(run_id: str) -> RunContext:
+def get(run_id: str) -> ExecutingRun:
     return _RUNS[run_id]
 
 

@@ -1,0 +1,71 @@
+"""Requesting a run: its scope, the parameters a rerun repeats, and deduplication.
+
+A request becomes a ``queued`` run in kwa's database, or, when an identical run (same cluster,
+scope, checks and source) is already queued or running, that run (docs/lifecycle.md#dedup).
+Both the parent flow and the CLI request runs through :func:`request_run`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks.model import CheckDefinition
+from checks.sources.resolve import SourceSpec
+from storage.db import Database
+from storage.queue import enqueue_run
+
+
+def scope_of(pillars: list[str] | None, checks: list[str] | None) -> str:
+    """``single`` / ``custom`` for named checks, ``pillar`` for named pillars, else ``full``."""
+    if checks:
+        return "single" if len(checks) == 1 else "custom"
+    return "pillar" if pillars else "full"
+
+
+def request_run(
+    db: Database,
+    *,
+    selected: list[CheckDefinition],
+    pillars: list[str] | None,
+    checks: list[str] | None,
+    cluster_id: str,
+    source: str,
+    trigger: str,
+    parameters: dict[str, Any] | None = None,
+    force_new: bool = False,
+    rerun_of: str | None = None,
+    resume_of: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """A queued run for this scope, or the identical one already queued/running: ``(run, created)``."""
+    return enqueue_run(
+        db,
+        force_new=force_new,
+        parameters=parameters,
+        scope=scope_of(pillars, checks),
+        pillars=sorted({c.pillar.value for c in selected}),
+        check_ids=[c.id for c in selected],
+        cluster_id=cluster_id,
+        source=source,
+        trigger=trigger,
+        rerun_of=rerun_of,
+        resume_of=resume_of,
+    )
+
+
+def run_parameters(
+    spec: SourceSpec,
+    pillars: list[str] | None,
+    checks: list[str] | None,
+    check_timeout: float,
+    run_timeout: float | None,
+    config_path: str | None,
+) -> dict[str, Any]:
+    """What a rerun needs to repeat this run exactly (stored with the run)."""
+    return {
+        "source": spec.to_dict(),
+        "pillars": pillars,
+        "checks": checks,
+        "check_timeout": check_timeout,
+        "run_timeout": run_timeout,
+        "config_path": config_path,
+    }
