@@ -1,6 +1,6 @@
 """Kubernetes semantics shared by many checks, written once so every check agrees.
 
-- effective security context (container overrides pod, docs/catalogue.md#semantics and docs/catalogue.md#conventions);
+- effective security context (container overrides pod, docs/catalogue.md#effective-security-context);
 - effective replicas (an HPA's minReplicas wins over spec.replicas);
 - full LabelSelector matching (matchLabels + matchExpressions);
 - image references (registry, repository, tag, digest);

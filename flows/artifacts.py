@@ -1,4 +1,4 @@
-"""The run in the Prefect UI's Artifacts page (docs/lifecycle.md#artifacts).
+"""The run in the Prefect UI's Artifacts page (docs/prefect-ui.md#the-findings-two-clicks).
 
 A progress artifact advances as checks finish; at the end two Markdown artifacts: the summary
 (outcome, scores, the most severe failing checks) and the findings (one block per failing check

@@ -1,4 +1,4 @@
-"""Stopping an in-process run when it is aborted (docs/lifecycle.md#cancellation).
+"""Stopping an in-process run when it is aborted (docs/lifecycle.md#abort).
 
 Prefect only enforces a cancel for runs a worker or runner executes. A watcher thread polls the
 flow run's Prefect state and kwa's own run row, so ``kwa runs abort`` and the UI's Cancel stop a

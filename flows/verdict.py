@@ -94,7 +94,7 @@ def gate(
     min_score: dict[str, float],
     min_coverage: dict[str, float] | None = None,
 ) -> int:
-    """Apply the CI gates (seed 004's policy gate) to a run whose report is out: print which rule
+    """Apply the CI gates to a run whose report is out: print which rule
     rejected the run and the failing objects. A run that assessed nothing (``code`` 9) is not judged."""
     if not (fail_on or min_score or min_coverage):
         return code

@@ -35,7 +35,7 @@ class Scope(StrEnum):
     FULL = "full"
     PILLAR = "pillar"
     SINGLE = "single"
-    CUSTOM = "custom"  # several named checks (``--check A,B``), an extension of seed 001's three scopes
+    CUSTOM = "custom"  # several named checks (``--check A,B``), beside full, pillar and single-check scopes (docs/lifecycle.md#scopes)
 
 
 class Trigger(StrEnum):

@@ -1,4 +1,4 @@
-"""CI gates: decide whether a run is good enough to let a pipeline go on (seed 004's policy gate).
+"""CI gates: decide whether a run is good enough to let a pipeline go on.
 
 Pure functions over the summary dict of :func:`storage.queries.run_summary`, shared by
 ``kwa query assessments summary`` and ``python -m flows.run`` so both reject a run for the same

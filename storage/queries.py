@@ -13,8 +13,8 @@ last by result id, so the order is total. ``sort="id"`` keeps the order the run 
 ``asm_<run stamp>_<check slug>_<run hex><sequence>``). Runs are ordered newest request first,
 ``(requested_at, run_id)`` descending. Every order is total, so pages never overlap or skip rows.
 
-Two ways to page: ``offset`` (the AssessmentQuery contract of seed 001) and an opaque ``cursor``
-(seed 004's run listing): URL-safe base64 of the last row's key plus a fingerprint of the
+Two ways to page: ``offset`` (the AssessmentQuery contract, docs/query.md#pagination) and an opaque ``cursor``
+(as run listings page): URL-safe base64 of the last row's key plus a fingerprint of the
 filters and the order, so a cursor replayed with other filters is refused instead of silently
 paging a different list. Keyset paging reads the next page from where the last one ended
 however deep it is (for the severity order, the last row's sort values are read back by its id).
@@ -134,7 +134,7 @@ def _check_values(values: tuple[str, ...], allowed: Sequence[str], what: str) ->
 
 @dataclass(frozen=True)
 class AssessmentQuery:
-    """Seed 001's AssessmentQuery plus kwa's extra filters and a cursor.
+    """The AssessmentQuery contract plus kwa's extra filters and a cursor.
 
     Scope: ``run_id`` → that run; else ``since`` → every run of ``cluster_id`` (or of all clusters)
     with results assessed at or after ``since``; else the latest run of ``cluster_id`` (or the
@@ -353,7 +353,7 @@ def active_run_count(db: Database, cluster_id: str | None = None) -> int:
 
 
 def run_warnings(run: dict[str, Any], history: dict[str, Any] | None = None) -> list[str]:
-    """What a finished run recorded besides its results (seed 002's warning indicator); first, when
+    """What a finished run recorded besides its results (the warning indicator, docs/lifecycle.md#warnings); first, when
     it assessed nothing (storage.assessed, exit 9), why."""
     from storage.assessed import nothing_assessed
 

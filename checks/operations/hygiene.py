@@ -44,7 +44,7 @@ def recommended_labels(ctx: CheckContext) -> Iterator[Result]:
 def pull_policy(ctx: CheckContext) -> Iterator[Result]:
     """Failing when a container in C has a mutable image reference (``latest`` or no tag, no digest) and an
     explicit ``imagePullPolicy`` of ``IfNotPresent`` or ``Never``; passing otherwise
-    (docs/catalogue.md#semantics: Always is not required for immutable tags, and unset defaults to
+    (docs/catalogue.md#image-pull-policy: Always is not required for immutable tags, and unset defaults to
     Always for mutable ones).
     """
     for w in ctx.snapshot.workloads():

@@ -60,7 +60,7 @@ def _autoscaler_targets(snap: Snapshot) -> dict[tuple[str, str | None, str], str
 def no_autoscaling(ctx: CheckContext) -> Iterator[Result]:
     """Warn on Deployments/StatefulSets with effective replicas ≥ 2 that no autoscaler targets.
 
-    Rule (catalogue PERF-007): autoscalers are an HPA, a KEDA ScaledObject, or a VPA whose
+    Rule (docs/catalogue.md#perf-007): autoscalers are an HPA, a KEDA ScaledObject, or a VPA whose
     updateMode actively resizes (``Auto`` — the default — ``Recreate`` or ``InPlaceOrRecreate``).
     Interpretation: a workload an autoscaler targets is ``passing`` even when its effective replicas
     (HPA minReplicas) are below 2 — the question the check asks is answered. Otherwise replicas < 2
@@ -98,7 +98,7 @@ def _has_request(c: dict[str, Any], resource: str, lr_default: bool) -> bool:
 def hpa_metric_unusable(ctx: CheckContext) -> Iterator[Result]:
     """One result per HPA: can the controller compute every Resource utilization it targets?
 
-    Rule (catalogue PERF-008): ``failing`` when a Resource (or ContainerResource) metric with
+    Rule (docs/catalogue.md#perf-008): ``failing`` when a Resource (or ContainerResource) metric with
     ``target.type: Utilization`` for cpu/memory meets a target container (C*) without that
     request, or the HPA has no metrics (implicit 80 % CPU) and the target lacks CPU requests;
     ``warning`` when averageUtilization > 90 or < 30 (``hpa_utilization_max``/``_min``) or, live,
@@ -172,7 +172,7 @@ def _free_capacity(snap: Snapshot) -> dict[str, float] | None:
 def hpa_burst_capacity(ctx: CheckContext) -> Iterator[Result]:
     """Compare each HPA's remaining burst with the cluster's free allocatable CPU and memory.
 
-    Rule (catalogue PERF-009): burst = (maxReplicas − current replicas) × per-pod requests, as
+    Rule (docs/catalogue.md#perf-009): burst = (maxReplicas − current replicas) × per-pod requests, as
     Popeye computes it (the current pods' requests are already subtracted from free capacity, so
     multiplying by maxReplicas would count them twice). Free = Σ allocatable of schedulable nodes −
     Σ requests of non-terminated pods on them. ``warning`` per HPA whose burst exceeds free

@@ -34,7 +34,7 @@ METRICS_APISERVICE = "v1beta1.metrics.k8s.io"
 def metrics_api_unavailable(ctx: CheckContext) -> Iterator[Result]:
     """Is the ``v1beta1.metrics.k8s.io`` APIService registered and Available?
 
-    Rule (catalogue PERF-010): ``passing`` when its Available condition is True; ``failing`` when it
+    Rule (docs/catalogue.md#perf-010): ``passing`` when its Available condition is True; ``failing`` when it
     is not Available (absent or unhealthy) while HPAs with Resource metrics exist (they cannot
     scale); otherwise ``warning``. The row is about the APIService, or the cluster when it is absent.
     """
@@ -62,7 +62,7 @@ def metrics_api_unavailable(ctx: CheckContext) -> Iterator[Result]:
 def node_saturation(ctx: CheckContext) -> Iterator[Result]:
     """One result per node: requests, memory limits and (with metrics) usage against allocatable.
 
-    Rule (catalogue PERF-011): ``warning`` when Σ CPU or memory requests of non-terminated pods ≥
+    Rule (docs/catalogue.md#perf-011): ``warning`` when Σ CPU or memory requests of non-terminated pods ≥
     ``node_request_percent`` (90) % of allocatable, when Σ memory limits > ``node_memory_limit_percent``
     (150) %, or when node usage from metrics.k8s.io > ``node_usage_percent`` (80) %. Containers
     without a memory limit add nothing to the limit sum (Popeye does the same).
@@ -104,7 +104,7 @@ def node_saturation(ctx: CheckContext) -> Iterator[Result]:
 def under_provisioned(ctx: CheckContext) -> Iterator[Result]:
     """Compare each running container's current usage with its request and limit.
 
-    Rule (catalogue PERF-012): ``warning`` when usage > request, or > ``limit_usage_percent`` (80) %
+    Rule (docs/catalogue.md#perf-012): ``warning`` when usage > request, or > ``limit_usage_percent`` (80) %
     of the limit, from one metrics snapshot. Pods are rolled up to their top owner (docs/catalogue.md#conventions)
     so each workload gets one row listing its offending containers; a workload none of whose
     running pods has metrics is ``skipped(requires-metrics)``. Containers without a request or

@@ -53,7 +53,7 @@ def _requests_missing(ctx: CheckContext, resource: str) -> Iterator[Result]:
 def cpu_requests_missing(ctx: CheckContext) -> Iterator[Result]:
     """Fail each C* container without a CPU request: scheduling and CPU shares depend on it.
 
-    Rule (catalogue PERF-001): every container in C* sets ``resources.requests.cpu``; one result per
+    Rule (docs/catalogue.md#perf-001): every container in C* sets ``resources.requests.cpu``; one result per
     container (the catalogue says "per container"). A missing request is ``passing`` with a note
     when a Container-type LimitRange in the namespace supplies a default (``defaultRequest``, or
     ``default``/``max`` from which the API server defaults it).
@@ -71,7 +71,7 @@ def cpu_requests_missing(ctx: CheckContext) -> Iterator[Result]:
 def memory_requests_missing(ctx: CheckContext) -> Iterator[Result]:
     """Fail each C* container without a memory request: scheduling and eviction order depend on it.
 
-    Rule (catalogue PERF-002): as PERF-001 for ``resources.requests.memory``, including the
+    Rule (docs/catalogue.md#perf-002): as PERF-001 for ``resources.requests.memory``, including the
     LimitRange note (see PERF-001 for why it applies in live mode too).
     """
     yield from _requests_missing(ctx, "memory")
@@ -135,7 +135,7 @@ def cpu_limit_missing(ctx: CheckContext) -> Iterator[Result]:
 def request_limit_ratio(ctx: CheckContext) -> Iterator[Result]:
     """Warn when a C* container's limit/request ratio exceeds the configured bounds.
 
-    Rule (catalogue PERF-005): ``warning`` when memory limit / request > ``memory_limit_request_ratio``
+    Rule (docs/catalogue.md#perf-005): ``warning`` when memory limit / request > ``memory_limit_request_ratio``
     (2) or cpu limit / request > ``cpu_limit_request_ratio`` (10). Strict mode (per-check setting
     ``memory_requests_equal_limits: true``) fails when the memory request differs from the limit,
     as kube-score does; a request without a limit counts as different, a limit without a request

@@ -22,7 +22,7 @@ from checks.snapshot import Snapshot
 def priority_class_not_set(ctx: CheckContext) -> Iterator[Result]:
     """Warn on long-running workloads without ``priorityClassName`` when no globalDefault PriorityClass exists.
 
-    Rule (catalogue PERF-013): workloads except Job/CronJob; ``passing`` when the name is set or a
+    Rule (docs/catalogue.md#perf-013): workloads except Job/CronJob; ``passing`` when the name is set or a
     PriorityClass with ``globalDefault: true`` exists (in manifest mode: among the objects given).
     """
     classes = ctx.snapshot.of_kind("PriorityClass")
@@ -74,7 +74,7 @@ def _excludes_kube_system(webhook: dict[str, Any], kube_system_labels: dict[str,
 def admission_webhooks(ctx: CheckContext) -> Iterator[Result]:
     """One result per webhook configuration, listing every webhook on the hot path.
 
-    Rule (catalogue PERF-014): ``warning`` when a webhook's ``timeoutSeconds`` > ``webhook_timeout_seconds``
+    Rule (docs/catalogue.md#perf-014): ``warning`` when a webhook's ``timeoutSeconds`` > ``webhook_timeout_seconds``
     (10; unset means 10 in admissionregistration/v1, 30 in v1beta1); when ``failurePolicy`` is Fail
     (the v1 default; v1beta1 defaults to Ignore) and neither a namespaceSelector that kube-system's
     labels do not match nor an opt-in objectSelector keeps kube-system out; and, live, when the

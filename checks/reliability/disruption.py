@@ -50,7 +50,7 @@ def _wkey(w: Workload) -> tuple[str, str | None, str]:
 def _pdb_matches(snap: Snapshot) -> list[tuple[K8sObject, list[Workload]]]:
     """Every PDB with the workloads its full selector picks in its own namespace.
 
-    "PDB match" in docs/catalogue.md#semantics.
+    docs/catalogue.md#pdb-match.
     """
     return [
         (pdb, snap.select_workloads(pdb.namespace, pdb.spec.get("selector")))
@@ -62,9 +62,9 @@ def _pdb_matches(snap: Snapshot) -> list[tuple[K8sObject, list[Workload]]]:
 def missing_pdb(ctx: CheckContext) -> Iterator[Result]:
     """Deployments/StatefulSets with effective replicas ≥ 2 that no PDB selects.
 
-    Rule (catalogue REL-007): a PDB selects the workload when its full LabelSelector (matchLabels
+    Rule (docs/catalogue.md#rel-007): a PDB selects the workload when its full LabelSelector (matchLabels
     and matchExpressions) matches the pod-template labels in the same namespace — not Polaris'
-    any-one-key match (docs/catalogue.md#semantics, "PDB match"). Effective replicas < 2: skipped.
+    any-one-key match (docs/catalogue.md#pdb-match). Effective replicas < 2: skipped.
     A missing PDB is failing on a live cluster and a warning on manifests
     (docs/catalogue.md#conventions: the PDB may live in another repository).
     """
@@ -87,7 +87,7 @@ def missing_pdb(ctx: CheckContext) -> Iterator[Result]:
 def pdb_blocks_evictions(ctx: CheckContext) -> Iterator[Result]:
     """PDBs that allow no voluntary disruption.
 
-    Rule (catalogue REL-008): failing for maxUnavailable 0 / 0%, minAvailable 100%, or minAvailable
+    Rule (docs/catalogue.md#rel-008): failing for maxUnavailable 0 / 0%, minAvailable 100%, or minAvailable
     ≥ the effective replicas of the matched workloads (summed). A percentage minAvailable is rounded
     up as the disruption controller does, so 90% of 2 replicas (= 2) blocks too. The replica
     comparison is made only when every matched workload has a known replica count (not DaemonSets
@@ -118,7 +118,7 @@ def pdb_blocks_evictions(ctx: CheckContext) -> Iterator[Result]:
 def pdb_invalid(ctx: CheckContext) -> Iterator[Result]:
     """PDBs with no policy, overlapping another PDB, or selecting nothing.
 
-    Rule (catalogue REL-009): failing when neither minAvailable nor maxUnavailable is set; failing
+    Rule (docs/catalogue.md#rel-009): failing when neither minAvailable nor maxUnavailable is set; failing
     when a workload it selects is selected by another PDB too (matches are indexed per workload once);
     warning when the full selector matches no pod template in the namespace; passing otherwise.
     """
@@ -144,7 +144,7 @@ def pdb_invalid(ctx: CheckContext) -> Iterator[Result]:
 def pdb_conflicts_with_hpa(ctx: CheckContext) -> Iterator[Result]:
     """PDBs whose absolute minAvailable is ≥ the minReplicas of an HPA on a matched workload.
 
-    Rule (catalogue REL-010): failing for absolute minAvailable ≥ HPA minReplicas (default 1);
+    Rule (docs/catalogue.md#rel-010): failing for absolute minAvailable ≥ HPA minReplicas (default 1);
     passing otherwise (percentages scale with the HPA); skipped when no matched workload has an HPA.
     """
     for pdb, matched in _pdb_matches(ctx.snapshot):

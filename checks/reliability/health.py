@@ -56,7 +56,7 @@ def _pod_problems(pod: K8sObject, restart_threshold: int) -> list[tuple[Status, 
 def workload_health(ctx: CheckContext) -> Iterator[Result]:
     """Controller availability and pod states, rolled up to the top-level workload.
 
-    Rule (catalogue REL-020): failing when available < desired (Deployment, StatefulSet,
+    Rule (docs/catalogue.md#rel-020): failing when available < desired (Deployment, StatefulSet,
     DaemonSet, ReplicaSet, ReplicationController), or when a pod is CrashLoopBackOff /
     ImagePullBackOff (or ErrImagePull, the same failure before back-off) / Failed / not Ready;
     warning when a container restarted more than ``restart_threshold`` (3) times. Succeeded pods
@@ -87,7 +87,7 @@ def _tolerates(tol: tuple[str, str, str, str], taint: dict[str, Any]) -> bool:
 def node_health(ctx: CheckContext) -> Iterator[Result]:
     """Node conditions, cordons and taints.
 
-    Rule (catalogue REL-021): failing when Ready is not True, or NetworkUnavailable / PIDPressure is
+    Rule (docs/catalogue.md#rel-021): failing when Ready is not True, or NetworkUnavailable / PIDPressure is
     True; warning for MemoryPressure / DiskPressure, a cordoned node, or a NoSchedule/NoExecute taint
     no pod or pod template tolerates. Taints under ``node.kubernetes.io/`` mirror conditions and the
     cordon (reported above) and PreferNoSchedule taints do not block scheduling: not counted.
@@ -124,7 +124,7 @@ def node_health(ctx: CheckContext) -> Iterator[Result]:
 def storage_health(ctx: CheckContext) -> Iterator[Result]:
     """PVC and PV phases.
 
-    Rule (catalogue REL-023): failing for a Lost PVC, a PVC Pending longer than
+    Rule (docs/catalogue.md#rel-023): failing for a Lost PVC, a PVC Pending longer than
     ``pvc_pending_minutes`` (10) since creation, and a Failed PV; passing otherwise. Interpretation:
     a Pending PVC of a WaitForFirstConsumer StorageClass that no pod uses is waiting by design
     (binding happens when a pod is scheduled) and passes.

@@ -94,7 +94,7 @@ def _cron_next(schedule: str, after: datetime, tz: str | None) -> datetime | Non
 def cronjob_robustness(ctx: CheckContext) -> Iterator[Result]:
     """CronJob deadline and concurrency, Job restart policy, and (live) suspended or stale CronJobs.
 
-    Rule (catalogue REL-018): warning without startingDeadlineSeconds; warning for concurrencyPolicy
+    Rule (docs/catalogue.md#rel-018): warning without startingDeadlineSeconds; warning for concurrencyPolicy
     Allow — including unset, which the API server defaults to Allow, so manifests and live clusters
     agree; failing when the pod restartPolicy is not OnFailure/Never (unset defaults to Always).
     Live: warning when suspended, or when at least two scheduled runs were missed since

@@ -16,7 +16,7 @@ PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 def readiness_probe_missing(ctx: CheckContext) -> Iterator[Result]:
     """Containers in C* without a readinessProbe.
 
-    Rule (catalogue REL-001): failing when the workload is selected by a Service in its namespace
+    Rule (docs/catalogue.md#rel-001): failing when the workload is selected by a Service in its namespace
     (traffic reaches unready pods), warning when no Service selects it (nothing routes to it yet).
     Jobs and CronJobs run to completion and are not load-balanced: skipped. Plain init containers
     are not in C* and are never evaluated.
@@ -42,7 +42,7 @@ def readiness_probe_missing(ctx: CheckContext) -> Iterator[Result]:
 def liveness_probe_missing(ctx: CheckContext) -> Iterator[Result]:
     """Containers in C* without a livenessProbe: warning only.
 
-    Rule (catalogue REL-002): a missing liveness probe is a warning, never failing, because a
+    Rule (docs/catalogue.md#rel-002): a missing liveness probe is a warning, never failing, because a
     wrong liveness probe (restart storms under load) is worse than none (kube-score
     README_PROBES.md). Jobs and CronJobs are skipped.
     """
@@ -62,7 +62,7 @@ def liveness_probe_missing(ctx: CheckContext) -> Iterator[Result]:
 def probe_misconfiguration(ctx: CheckContext) -> Iterator[Result]:
     """Identical liveness/readiness probes and probes on undeclared ports, over C*.
 
-    Rule (catalogue REL-003): failing when livenessProbe == readinessProbe (the whole probe, as
+    Rule (docs/catalogue.md#rel-003): failing when livenessProbe == readinessProbe (the whole probe, as
     kube-score compares it); failing when an httpGet/tcpSocket/grpc port *name* is not a named port
     of the same container (the kubelet cannot resolve it); warning when a numeric probe port is not
     a declared containerPort (it may still work, the declaration is informational).

@@ -50,7 +50,7 @@ def _ready_endpoints(snap: Snapshot) -> dict[tuple[str | None, str], int]:
 def service_selects_nothing(ctx: CheckContext) -> Iterator[Result]:
     """Services with a selector that matches no pod or pod template in their namespace.
 
-    Rule (catalogue REL-013): failing when nothing matches (a warning on manifests,
+    Rule (docs/catalogue.md#rel-013): failing when nothing matches (a warning on manifests,
     docs/catalogue.md#conventions: the pods may be deployed from elsewhere); live, also a warning
     when the matched pods give 0 ready endpoints, or only one (no redundancy). Live matching also
     looks at pods themselves, so pods of operators whose CRDs the run does not list still count.
@@ -117,7 +117,7 @@ def _ingress_backends(ing: K8sObject) -> list[tuple[str, Any]]:
 def dangling_backends(ctx: CheckContext) -> Iterator[Result]:
     """Ingress Service backends and HPA scale targets that do not resolve.
 
-    Rule (catalogue REL-014): failing when the referenced Service or scale target does not exist
+    Rule (docs/catalogue.md#rel-014): failing when the referenced Service or scale target does not exist
     (a warning on manifests, docs/catalogue.md#conventions), and failing when the Service exists but has no such port
     (that is visible in the run itself). Resource backends are not checked. An HPA targeting a kind
     the run holds no object of at all (e.g. a CRD on a live cluster we did not list) is a warning:
@@ -180,7 +180,7 @@ def _pod_references(pod_spec: dict[str, Any], containers: list[dict[str, Any]]) 
             refs.append(("Secret", secret["secretName"], where, None))
         if pvc and pvc.get("claimName"):
             refs.append(("PersistentVolumeClaim", pvc["claimName"], where, None))
-        # Projected sources are references too (docs/catalogue.md#semantics, regression "projected volumes").
+        # Projected sources are references too (docs/catalogue.md#regressions, "projected volumes").
         for src in (vol.get("projected") or {}).get("sources") or []:
             for key, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
                 item = src.get(key)
@@ -206,7 +206,7 @@ def _pod_references(pod_spec: dict[str, Any], containers: list[dict[str, Any]]) 
 def missing_references(ctx: CheckContext) -> Iterator[Result]:
     """Objects a pod spec needs that the snapshot does not hold.
 
-    Rule (catalogue REL-015): serviceAccountName, ConfigMap/Secret volumes (including projected
+    Rule (docs/catalogue.md#rel-015): serviceAccountName, ConfigMap/Secret volumes (including projected
     sources), env/envFrom references not marked ``optional: true``, PVC claimName, imagePullSecrets
     and priorityClassName. Failing on a live cluster; a warning on manifests, where the object may be
     created elsewhere. Objects Kubernetes creates itself (the ``default`` ServiceAccount, the
@@ -234,7 +234,7 @@ def missing_references(ctx: CheckContext) -> Iterator[Result]:
 def statefulset_headless_service(ctx: CheckContext) -> Iterator[Result]:
     """StatefulSet ``spec.serviceName`` must name an existing headless Service.
 
-    Rule (catalogue REL-019): failing when serviceName is empty or the Service is not headless
+    Rule (docs/catalogue.md#rel-019): failing when serviceName is empty or the Service is not headless
     (``clusterIP: None``); a missing Service is failing live and a warning on manifests (docs/catalogue.md#conventions).
     """
     for w in ctx.snapshot.workloads():

@@ -23,7 +23,7 @@ WHEN_UNSATISFIABLE = ("DoNotSchedule", "ScheduleAnyway")
 def replicas_not_spread(ctx: CheckContext) -> Iterator[Result]:
     """Multi-replica Deployments/StatefulSets without anti-affinity or spread constraints.
 
-    Rule (catalogue REL-011): passing with podAntiAffinity (required or preferred) on
+    Rule (docs/catalogue.md#rel-011): passing with podAntiAffinity (required or preferred) on
     ``kubernetes.io/hostname`` or ``topology.kubernetes.io/zone`` whose labelSelector matches the
     pod's own labels, or with a valid topologySpreadConstraint; failing for an invalid constraint
     (maxSkew ≤ 0, no topologyKey, no labelSelector, minDomains 0, whenUnsatisfiable not
@@ -80,7 +80,7 @@ _CONTROL_PLANE = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes
 def failure_domain_redundancy(ctx: CheckContext) -> Iterator[Result]:
     """Cluster-level redundancy of nodes, as one cluster row.
 
-    Rule (catalogue REL-022): warning when every schedulable worker is in one zone (nodes without a
+    Rule (docs/catalogue.md#rel-022): warning when every schedulable worker is in one zone (nodes without a
     zone label count as one unknown zone: spread cannot be proven), when fewer than 2 workers are
     Ready, or when exactly one control-plane node is visible (managed control planes show none).
     Skipped when the run lists no nodes at all.

@@ -17,7 +17,7 @@ from checks.reliability.common import JOB_KINDS, _name, _selected_by_service, _s
 def mutable_image_tag(ctx: CheckContext) -> Iterator[Result]:
     """Containers in C whose image has no tag and no digest, or the tag ``latest``.
 
-    Rule (catalogue REL-004): failing for a mutable reference; an explicit non-latest tag or a
+    Rule (docs/catalogue.md#rel-004): failing for a mutable reference; an explicit non-latest tag or a
     digest passes. A container without an image is reported as failing too (nothing pins it).
     """
     for w in ctx.snapshot.workloads():
@@ -39,7 +39,7 @@ def mutable_image_tag(ctx: CheckContext) -> Iterator[Result]:
 def single_replica(ctx: CheckContext) -> Iterator[Result]:
     """Deployments, StatefulSets and unowned ReplicaSets with effective replicas below the threshold.
 
-    Rule (catalogue REL-005): warning when effective replicas (HPA minReplicas wins) < ``min_replicas``
+    Rule (docs/catalogue.md#rel-005): warning when effective replicas (HPA minReplicas wins) < ``min_replicas``
     (default 2). Replicas 0 is a deliberate scale-down (COST-006 looks at it): skipped. DaemonSets
     and Jobs/CronJobs have no replica count to raise: skipped. Bare Pods (REL-006) and
     ReplicationControllers are not in the row and get no result.
@@ -65,7 +65,7 @@ def single_replica(ctx: CheckContext) -> Iterator[Result]:
 def naked_pod(ctx: CheckContext) -> Iterator[Result]:
     """Pods without an owner fail; controller-managed workloads pass.
 
-    Rule (catalogue REL-006): failing for a Pod without ownerReferences. Mirror/static pods
+    Rule (docs/catalogue.md#rel-006): failing for a Pod without ownerReferences. Mirror/static pods
     (``kubernetes.io/config.mirror``) are managed by the kubelet and pods owned by anything
     (controller or CRD) are skipped. Interpretation: an ownerReference without ``controller: true``
     also counts as owned (Kubescape and Popeye test for any ownerReference); every other top-level
@@ -86,7 +86,7 @@ def naked_pod(ctx: CheckContext) -> Iterator[Result]:
 def selector_mismatch(ctx: CheckContext) -> Iterator[Result]:
     """``spec.selector`` (full LabelSelector) against the pod-template labels.
 
-    Rule (catalogue REL-012): failing on mismatch. A missing or empty selector on an apps/v1
+    Rule (docs/catalogue.md#rel-012): failing on mismatch. A missing or empty selector on an apps/v1
     controller is failing too (required and non-empty there; kube-linter reports it); a Job without
     a selector passes because the Job controller generates one.
     """
@@ -111,7 +111,7 @@ def selector_mismatch(ctx: CheckContext) -> Iterator[Result]:
 def unsafe_rollout(ctx: CheckContext) -> Iterator[Result]:
     """Recreate strategy on a Service-selected Deployment; spec.replicas on an HPA target (manifests).
 
-    Rule (catalogue REL-017): warnings only. The replicas rule applies to manifests alone: a live
+    Rule (docs/catalogue.md#rel-017): warnings only. The replicas rule applies to manifests alone: a live
     Deployment always has spec.replicas (the API server defaults it), so it proves nothing there.
     """
     selectors = _service_selectors(ctx.snapshot)

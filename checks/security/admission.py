@@ -32,7 +32,7 @@ def _policy_webhooks(snap: Snapshot) -> list[str]:
 def pod_security_admission(ctx: CheckContext) -> Iterator[Result]:
     """Grade each namespace's Pod Security Admission labels.
 
-    Rule (catalogue SEC-031): passing: ``enforce`` is baseline or restricted; warning: only audit/warn
+    Rule (docs/catalogue.md#sec-031): passing: ``enforce`` is baseline or restricted; warning: only audit/warn
     labels, or enforce=privileged on a non-system namespace (``system_namespaces`` setting), or no PSA
     label but a policy-engine webhook (Gatekeeper, Kyverno, Kubewarden) is present; failing: no PSA
     label and no policy webhook. Interpretations: enforce=privileged on a system namespace passes

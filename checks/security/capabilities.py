@@ -16,7 +16,7 @@ from checks.security.common import Finding, _caps, _cname, _is_windows_pod, _mis
 def writable_root_fs(ctx: CheckContext) -> Iterator[Result]:
     """One result per container: failing unless ``readOnlyRootFilesystem`` is true.
 
-    Rule (catalogue SEC-006): per container in C, failing where
+    Rule (docs/catalogue.md#sec-006): per container in C, failing where
     ``securityContext.readOnlyRootFilesystem`` is not true (unset included); skipped
     (not-applicable) for Windows pods, which do not support it. The field is container-only: a
     pod-level value is ignored by Kubernetes and, in manifest mode, reported as an ``error``.
@@ -45,7 +45,7 @@ def writable_root_fs(ctx: CheckContext) -> Iterator[Result]:
 def capabilities_not_dropped(ctx: CheckContext) -> Iterator[Result]:
     """Fail containers that drop no relevant capability; warn when only NET_RAW is dropped.
 
-    Rule (catalogue SEC-007): per container in C, passing when ``capabilities.drop`` contains ALL
+    Rule (docs/catalogue.md#sec-007): per container in C, passing when ``capabilities.drop`` contains ALL
     (case-insensitive, ``CAP_`` prefix ignored); warning when it drops NET_RAW but not ALL;
     failing otherwise.
     """
@@ -73,7 +73,7 @@ def capabilities_not_dropped(ctx: CheckContext) -> Iterator[Result]:
         yield _verdict(ctx, w, fails, warns)
 
 
-# kubescape's insecureCapabilities list (catalogue SEC-008); override with checks.SEC-008.dangerous_capabilities.
+# kubescape's insecureCapabilities list (docs/catalogue.md#sec-008); override with checks.SEC-008.dangerous_capabilities.
 DANGEROUS_CAPABILITIES = (
     "ALL",
     "SYS_ADMIN",
@@ -95,7 +95,7 @@ DANGEROUS_CAPABILITIES = (
 def dangerous_capabilities(ctx: CheckContext) -> Iterator[Result]:
     """Fail containers adding a dangerous capability; warn on any other addition.
 
-    Rule (catalogue SEC-008): per container in C, failing when ``capabilities.add`` contains one of
+    Rule (docs/catalogue.md#sec-008): per container in C, failing when ``capabilities.add`` contains one of
     the dangerous list (configurable as ``dangerous_capabilities``); warning for any other added
     capability except NET_BIND_SERVICE (binding ports < 1024 is harmless and common); passing when
     nothing else is added.

@@ -15,7 +15,7 @@ from checks.security.common import Finding, _as_int, _cname, _verdict
 
 @check("SEC-009")
 def host_pid_ipc(ctx: CheckContext) -> Iterator[Result]:
-    """Fail pods that share the host PID or IPC namespace (catalogue SEC-009: ``hostPID`` or
+    """Fail pods that share the host PID or IPC namespace (docs/catalogue.md#sec-009: ``hostPID`` or
     ``hostIPC`` true on the pod spec)."""
     for w in ctx.snapshot.workloads():
         shared = [f for f in ("hostPID", "hostIPC") if w.pod_spec.get(f) is True]
@@ -29,7 +29,7 @@ def host_pid_ipc(ctx: CheckContext) -> Iterator[Result]:
 
 @check("SEC-010")
 def host_network(ctx: CheckContext) -> Iterator[Result]:
-    """Fail pods with ``hostNetwork: true`` (catalogue SEC-010)."""
+    """Fail pods with ``hostNetwork: true`` (docs/catalogue.md#sec-010)."""
     for w in ctx.snapshot.workloads():
         if w.pod_spec.get("hostNetwork") is True:
             yield ctx.fail(
@@ -42,7 +42,7 @@ def host_network(ctx: CheckContext) -> Iterator[Result]:
 @check("SEC-011")
 def host_port(ctx: CheckContext) -> Iterator[Result]:
     """Fail workloads where any container in C declares a non-zero ``ports[].hostPort``
-    (catalogue SEC-011; 0 is the API's "unset")."""
+    (docs/catalogue.md#sec-011; 0 is the API's "unset")."""
     for w in ctx.snapshot.workloads():
         fails: list[Finding] = []
         for c in w.containers(include_ephemeral=ctx.live):
@@ -59,7 +59,7 @@ def host_port(ctx: CheckContext) -> Iterator[Result]:
         yield _verdict(ctx, w, fails, [])
 
 
-# PSS-baseline-style sensitive host paths (catalogue SEC-012); override with checks.SEC-012.sensitive_host_paths.
+# PSS-baseline-style sensitive host paths (docs/catalogue.md#sec-012); override with checks.SEC-012.sensitive_host_paths.
 SENSITIVE_HOST_PATHS = (
     "/",
     "/etc",
@@ -86,7 +86,7 @@ def _norm_path(path: object) -> str:
 def host_path_volume(ctx: CheckContext) -> Iterator[Result]:
     """Fail sensitive or writable hostPath volumes; warn on other read-only ones.
 
-    Rule (catalogue SEC-012): each ``volumes[].hostPath`` joined with the ``volumeMounts`` of the
+    Rule (docs/catalogue.md#sec-012): each ``volumes[].hostPath`` joined with the ``volumeMounts`` of the
     containers in C that mount it: failing when the path is one of the sensitive paths
     (configurable ``sensitive_host_paths``) or any mount is not ``readOnly: true``; warning for any
     other hostPath (read-only, or declared but not mounted); passing when there is none.
@@ -143,7 +143,7 @@ _RUNTIME_SOCKET = re.compile(r"(docker|containerd|crio|cri-dockerd)\.sock$")
 def runtime_socket(ctx: CheckContext) -> Iterator[Result]:
     """Fail workloads with a hostPath to a container runtime socket.
 
-    Rule (catalogue SEC-013): ``hostPath.path`` ending in docker.sock, containerd.sock, crio.sock or
+    Rule (docs/catalogue.md#sec-013): ``hostPath.path`` ending in docker.sock, containerd.sock, crio.sock or
     cri-dockerd.sock, or the ``/var/run/docker`` directory (or anything under it).
     """
     for w in ctx.snapshot.workloads():

@@ -35,7 +35,7 @@ def _registry_allowed(registry: str, repository: str, allow: Iterable[str]) -> b
 def image_provenance(ctx: CheckContext) -> Iterator[Result]:
     """Check every image of C against the registry allow-list, the digest option and deprecated registries.
 
-    Rule (catalogue SEC-022): failing when a registry is not in ``registry_allow_list`` (entries are
+    Rule (docs/catalogue.md#sec-022): failing when a registry is not in ``registry_allow_list`` (entries are
     registry hosts, globs, or ``registry/path`` prefixes; only when the list is configured); warning
     for the deprecated ``k8s.gcr.io`` (always); warning for images not pinned by digest when
     ``require_digest`` is on; skipped(not-applicable) when no allow-list is configured and the digest

@@ -32,7 +32,7 @@ def _legacy_profile(value: object) -> str:
 def seccomp_not_enforced(ctx: CheckContext) -> Iterator[Result]:
     """Fail explicit Unconfined seccomp; warn when no profile is set.
 
-    Rule (catalogue SEC-014): per container in C, the profile is taken in the kubelet's order:
+    Rule (docs/catalogue.md#sec-014): per container in C, the profile is taken in the kubelet's order:
     container ``seccompProfile`` field, container annotation
     ``container.seccomp.security.alpha.kubernetes.io/<name>``, pod field, pod annotation
     ``seccomp.security.alpha.kubernetes.io/pod`` (annotations are deprecated but still count).
@@ -77,7 +77,7 @@ SAFE_SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "containe
 def unsafe_isolation(ctx: CheckContext) -> Iterator[Result]:
     """Fail containers that disable AppArmor, override SELinux unsafely, or unmask /proc.
 
-    Rule (catalogue SEC-015, the Pod Security Standards baseline): per container in C, failing
+    Rule (docs/catalogue.md#sec-015, the Pod Security Standards baseline): per container in C, failing
     when the AppArmor profile is Unconfined (container field, then the legacy annotation
     ``container.apparmor.security.beta.kubernetes.io/<name>``, then the pod field), when
     ``procMount`` is Unmasked, or when the effective ``seLinuxOptions`` sets ``user`` or ``role``
@@ -114,7 +114,7 @@ def unsafe_isolation(ctx: CheckContext) -> Iterator[Result]:
         yield _verdict(ctx, w, fails, [])
 
 
-# Pod Security Standards baseline "safe" sysctls (catalogue SEC-016); override with checks.SEC-016.safe_sysctls.
+# Pod Security Standards baseline "safe" sysctls (docs/catalogue.md#sec-016); override with checks.SEC-016.safe_sysctls.
 SAFE_SYSCTLS = (
     "kernel.shm_rmid_forced",
     "net.ipv4.ip_local_port_range",
@@ -131,7 +131,7 @@ SAFE_SYSCTLS = (
 
 @check("SEC-016")
 def unsafe_sysctls(ctx: CheckContext) -> Iterator[Result]:
-    """Fail pods setting a sysctl outside the PSS-baseline safe set (catalogue SEC-016).
+    """Fail pods setting a sysctl outside the PSS-baseline safe set (docs/catalogue.md#sec-016).
 
     Names are compared in dotted form: Kubernetes also accepts the slash form
     (``net/ipv4/tcp_syncookies``), which the kubelet converts.

@@ -46,7 +46,7 @@ def _workload_key(w: Workload) -> tuple[str, str | None, str]:
 def workload_network_isolation(ctx: CheckContext) -> Iterator[Result]:
     """Check that NetworkPolicies in the workload's own namespace select it for ingress and egress.
 
-    Rule (catalogue SEC-023): a policy selects a workload when its full ``podSelector`` matches the
+    Rule (docs/catalogue.md#sec-023): a policy selects a workload when its full ``podSelector`` matches the
     pod-template labels in the same namespace (policies elsewhere never cover). Ingress coverage:
     effective ``policyTypes`` contains Ingress; egress likewise (see ``_policy_types`` for defaulting;
     empty rule lists are deny-all and count). passing: both covered; warning: only one; failing: none;
@@ -97,7 +97,7 @@ def _is_empty_selector(selector: dict[str, Any]) -> bool:
 def namespace_default_deny(ctx: CheckContext) -> Iterator[Result]:
     """Check each namespace that holds workloads for a policy selecting all pods for Ingress.
 
-    Rule (catalogue SEC-024): failing: a namespace containing workloads has no NetworkPolicy;
+    Rule (docs/catalogue.md#sec-024): failing: a namespace containing workloads has no NetworkPolicy;
     warning: it has policies but none with an empty ``podSelector: {}`` whose effective policyTypes
     include Ingress; passing otherwise; skipped(not-applicable): namespaces without workloads.
     System namespaces are evaluated like any other; the exemption layer records them.
@@ -146,7 +146,7 @@ def _host_covered(host: str, tls_hosts: set[str]) -> bool:
 def ingress_tls(ctx: CheckContext) -> Iterator[Result]:
     """Fail an Ingress without ``spec.tls``; warn when some rule host is not covered by a TLS entry.
 
-    Rule (catalogue SEC-025): failing: ``spec.tls`` empty; warning: a ``spec.rules[].host`` not listed
+    Rule (docs/catalogue.md#sec-025): failing: ``spec.tls`` empty; warning: a ``spec.rules[].host`` not listed
     in any ``tls[].hosts`` (a ``*.domain`` TLS host covers one label); passing otherwise. Rules without
     a host are not compared.
     """
@@ -191,7 +191,7 @@ def _internal_lb(svc: K8sObject) -> bool:
 def service_exposure(ctx: CheckContext) -> Iterator[Result]:
     """Grade how far a Service exposes its pods.
 
-    Rule (catalogue SEC-026): failing: ``spec.externalIPs`` set; warning: NodePort; warning:
+    Rule (docs/catalogue.md#sec-026): failing: ``spec.externalIPs`` set; warning: NodePort; warning:
     LoadBalancer that is not internal (by the cloud providers' internal-LB annotations) and has no
     ``loadBalancerSourceRanges`` (field or annotation); passing: ClusterIP, headless, ExternalName,
     internal or source-restricted load balancers.

@@ -18,7 +18,7 @@ from checks.snapshot import Workload
 def privileged_container(ctx: CheckContext) -> Iterator[Result]:
     """Fail any workload with a privileged container or a HostProcess pod/container.
 
-    Rule (catalogue SEC-001): any container in C (init + regular, ephemeral when live) with
+    Rule (docs/catalogue.md#sec-001): any container in C (init + regular, ephemeral when live) with
     ``securityContext.privileged == true``, or ``windowsOptions.hostProcess == true`` at pod or
     container level. Privileged is container-only, so a pod-level value is ignored by Kubernetes.
     """
@@ -91,7 +91,7 @@ def privilege_escalation(ctx: CheckContext) -> Iterator[Result]:
 def run_as_root(ctx: CheckContext) -> Iterator[Result]:
     """Fail workloads with a container that runs, or may run, as root.
 
-    Rule (catalogue SEC-003): per container in C on the *effective* context (pod-level
+    Rule (docs/catalogue.md#sec-003): per container in C on the *effective* context (pod-level
     ``runAsUser``/``runAsNonRoot`` are inherited, container values override them): passing when
     runAsUser > 0, or runAsNonRoot is true and runAsUser is not 0; failing when runAsUser is 0,
     when runAsNonRoot is true with runAsUser 0 (the kubelet refuses to start it), or when neither
@@ -134,10 +134,10 @@ def run_as_root(ctx: CheckContext) -> Iterator[Result]:
 def root_group(ctx: CheckContext) -> Iterator[Result]:
     """Fail workloads that run with GID 0; warn when a UID is set without a GID.
 
-    Rule (catalogue SEC-004): failing when the effective runAsGroup of any container in C is 0,
+    Rule (docs/catalogue.md#sec-004): failing when the effective runAsGroup of any container in C is 0,
     or pod ``fsGroup`` is 0, or pod ``supplementalGroups`` contains 0; warning when a container's
     effective runAsUser is set but runAsGroup is not (the GID then comes from the image, usually
-    0). An unset runAsGroup on its own is not a finding (docs/catalogue.md#semantics, "runAsGroup unset"
+    0). An unset runAsGroup on its own is not a finding (docs/catalogue.md#regressions, "runAsGroup unset"
     regression: without runAsUser there is nothing to pair it with, and SEC-003 covers the user).
     """
     for w in ctx.snapshot.workloads():
@@ -162,7 +162,7 @@ def root_group(ctx: CheckContext) -> Iterator[Result]:
 def low_uid_gid(ctx: CheckContext) -> Iterator[Result]:
     """Fail containers whose effective UID or GID is below ``uid_threshold`` (opt-in).
 
-    Rule (catalogue SEC-005): failing when the effective runAsUser or runAsGroup of a container in
+    Rule (docs/catalogue.md#sec-005): failing when the effective runAsUser or runAsGroup of a container in
     C is below the threshold (default 10000); skipped(not-applicable) when the pod sets
     ``hostUsers: false`` (IDs are remapped); disabled unless enabled in config (kube-score #204).
     Interpretation: the row is silent on unset IDs; kube-score, Checkov and Trivy all treat an

@@ -57,7 +57,7 @@ def _builtin_role(role: K8sObject) -> bool:
 def wildcard_rbac(ctx: CheckContext) -> Iterator[Result]:
     """Inspect every rule of every Role/ClusterRole for ``*``.
 
-    Rule (catalogue SEC-027): failing when any rule has ``*`` in verbs or resources; a rule with both
+    Rule (docs/catalogue.md#sec-027): failing when any rule has ``*`` in verbs or resources; a rule with both
     is the critical case, noted in the message and ``details[].critical`` (severity is per check);
     warning when ``*`` appears only in apiGroups; skipped(exempt:built-in-role) for ``cluster-admin``,
     ``admin``, ``edit``, any ``system:*`` role and aggregated ClusterRoles. All rules are inspected,
@@ -99,7 +99,7 @@ def _full_wildcard(role: K8sObject) -> bool:
 def cluster_admin_binding(ctx: CheckContext) -> Iterator[Result]:
     """Fail bindings that hand cluster-admin-equivalent roles to subjects outside ``system:``.
 
-    Rule (catalogue SEC-028): a (Cluster)RoleBinding whose roleRef is ``cluster-admin`` or resolves to
+    Rule (docs/catalogue.md#sec-028): a (Cluster)RoleBinding whose roleRef is ``cluster-admin`` or resolves to
     a (Cluster)Role with a rule that has ``*`` verbs on ``*`` resources fails for any subject whose
     name does not start with ``system:`` (so kubeadm's cluster-admin → Group system:masters binding
     passes); every other binding passes. ServiceAccount subjects are named by their own name, so they
@@ -206,7 +206,7 @@ def _high_risk_grants(role: K8sObject) -> tuple[list[str], bool]:
 def high_risk_rbac(ctx: CheckContext) -> Iterator[Result]:
     """Report each binding (a grant) that gives non-system subjects a high-risk permission.
 
-    Rule (catalogue SEC-029), one result per (Cluster)RoleBinding:
+    Rule (docs/catalogue.md#sec-029), one result per (Cluster)RoleBinding:
     - skipped(exempt:system-role) when the bound role is a ``system:`` role;
     - failing when the resolved role grants any of: secrets get/list/watch cluster-wide (through a
       ClusterRoleBinding), pods/exec|attach|portforward (create/get), create pods or workload kinds,
@@ -274,7 +274,7 @@ _HARMLESS_ROLES = frozenset({"system:basic-user", "system:discovery", "system:pu
 def broad_group_bindings(ctx: CheckContext) -> Iterator[Result]:
     """Fail bindings that grant roles to anonymous users or cluster-wide groups.
 
-    Rule (catalogue SEC-030): failing when a subject is User ``system:anonymous``, Group
+    Rule (docs/catalogue.md#sec-030): failing when a subject is User ``system:anonymous``, Group
     ``system:unauthenticated``, Group ``system:authenticated`` or Group ``system:masters`` and the role
     is not one of system:basic-user, system:discovery, system:public-info-viewer.
     Interpretation: the harmless-role list applies to every listed subject (Kubernetes itself binds

@@ -19,7 +19,7 @@ from checks.registry import check
 def secrets_in_env(ctx: CheckContext) -> Iterator[Result]:
     """Warn on any container that takes a Secret through ``env[].valueFrom.secretKeyRef`` or ``envFrom[].secretRef``.
 
-    Rule (catalogue SEC-019): warning if present in any container of C; passing otherwise. Only env
+    Rule (docs/catalogue.md#sec-019): warning if present in any container of C; passing otherwise. Only env
     var and Secret names are reported.
     """
     for w in ctx.snapshot.workloads():
@@ -79,7 +79,7 @@ def _credential_reasons(name: str, value: str) -> list[str]:
 def hardcoded_env_credentials(ctx: CheckContext) -> Iterator[Result]:
     """Fail workloads with a literal env ``value`` that looks like a credential.
 
-    Rule (catalogue SEC-020): ``C[].env[]`` with a literal ``value`` whose name matches the sensitive
+    Rule (docs/catalogue.md#sec-020): ``C[].env[]`` with a literal ``value`` whose name matches the sensitive
     name pattern, or whose value matches a private key / AWS key id / JWT / GitHub token pattern.
     Interpretation: an empty value or a value made only of ``$(VAR)`` references is not a literal
     credential, so the name pattern alone does not fail it. Messages and details carry the env var
@@ -114,7 +114,7 @@ def _decoded(value: Any) -> str:
 def configmap_sensitive_data(ctx: CheckContext) -> Iterator[Result]:
     """Fail ConfigMaps whose keys or values look like credentials.
 
-    Rule (catalogue SEC-021): ``data``/``binaryData`` keys matching the sensitive name pattern (with a
+    Rule (docs/catalogue.md#sec-021): ``data``/``binaryData`` keys matching the sensitive name pattern (with a
     non-empty value, as in SEC-020) or values matching the private key / AWS key id / JWT / GitHub
     token patterns (``binaryData`` is base64-decoded first). Only key names and match kinds are
     reported, never values.

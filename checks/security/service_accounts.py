@@ -51,7 +51,7 @@ def _bindings_for_sa(
 def service_account_token_automount(ctx: CheckContext) -> Iterator[Result]:
     """Report workloads that mount a ServiceAccount token, failing when that token carries RBAC grants.
 
-    Rule (catalogue SEC-017): effective automount = ``pod.automountServiceAccountToken`` ??
+    Rule (docs/catalogue.md#sec-017): effective automount = ``pod.automountServiceAccountToken`` ??
     ``ServiceAccount.automountServiceAccountToken`` ?? ``true`` (the pod field wins whenever it is
     set, in either direction). passing: effective false; failing: effective true and the SA is a
     subject of any (Cluster)RoleBinding; warning: effective true and no binding was found (in
@@ -94,7 +94,7 @@ def service_account_token_automount(ctx: CheckContext) -> Iterator[Result]:
 def default_service_account(ctx: CheckContext) -> Iterator[Result]:
     """Flag roles bound to `default` ServiceAccounts, workloads running as one, and `default` SAs that automount.
 
-    Rule (catalogue SEC-018), one result per evaluated object:
+    Rule (docs/catalogue.md#sec-018), one result per evaluated object:
     - (Cluster)RoleBinding: failing when a subject is a ServiceAccount named ``default``; passing otherwise;
     - workload: warning when it runs as ``default`` (``serviceAccountName`` unset counts); passing otherwise;
     - ServiceAccount ``default``: warning unless ``automountServiceAccountToken: false``; passing otherwise.

@@ -43,7 +43,7 @@ def _is_control_plane(node: K8sObject) -> bool:
 def poor_bin_packing(ctx: CheckContext) -> Iterator[Result]:
     """One result per node: how much of it do real workloads request?
 
-    Rule (catalogue SUS-001): Σ requests of non-terminated pods that are neither DaemonSet pods nor
+    Rule (docs/catalogue.md#sus-001): Σ requests of non-terminated pods that are neither DaemonSet pods nor
     mirror (static) pods, over allocatable. ``failing`` when no such pod runs on the node (idle
     node); ``warning`` when both CPU and memory are below ``binpacking_min_percent`` (20) %;
     ``skipped(not-applicable)`` for control-plane nodes and, unless ``binpacking_skip_tainted`` is
@@ -115,7 +115,7 @@ def _managed_autoscaling_node(node: K8sObject) -> str | None:
 def no_node_autoscaling(ctx: CheckContext) -> Iterator[Result]:
     """One cluster row: is anything scaling the node fleet?
 
-    Rule (catalogue SUS-002): ``passing`` when one of these is found, else ``warning``: a running
+    Rule (docs/catalogue.md#sus-002): ``passing`` when one of these is found, else ``warning``: a running
     cluster-autoscaler or Karpenter Deployment (by name, ``app``/``app.kubernetes.io/name`` label or
     image); Karpenter ``NodePool``/``Provisioner`` objects; nodes labelled by Karpenter or EKS Auto
     Mode, GKE Autopilot (``gk3-`` node names) or GKE auto-provisioned pools; or the
@@ -170,7 +170,7 @@ def _stateless(ctx: CheckContext) -> list[str]:
 def efficient_capacity(ctx: CheckContext) -> Iterator[Result]:
     """One cluster row: are arm64 nodes and (for stateless workloads) spot capacity in use?
 
-    Rule (catalogue SUS-007): info findings — no node labelled ``kubernetes.io/arch=arm64``; no
+    Rule (docs/catalogue.md#sus-007): info findings — no node labelled ``kubernetes.io/arch=arm64``; no
     spot/preemptible node (Karpenter, EKS, GKE spot/preemptible, AKS spot labels) while stateless
     workloads exist (Deployments with replicas that mount no PVC). The row is ``warning`` (severity
     info) when either finding holds, else ``passing``; ``skipped(not-applicable)`` without nodes.

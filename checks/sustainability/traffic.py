@@ -17,7 +17,7 @@ TOPOLOGY_ANNOTATIONS = ("service.kubernetes.io/topology-mode", "service.kubernet
 def cross_zone_traffic(ctx: CheckContext) -> Iterator[Result]:
     """One result per ClusterIP Service with a selector.
 
-    Rule (catalogue SUS-008): info finding (``warning`` row, severity info) for a Service of type
+    Rule (docs/catalogue.md#sus-008): info finding (``warning`` row, severity info) for a Service of type
     ClusterIP (not headless) whose selected workloads total ≥ 2 effective replicas, in a multi-zone
     cluster, with neither ``spec.trafficDistribution`` nor a topology annotation (``topology-mode``
     other than Disabled, or ``topology-aware-hints: auto``) nor ``internalTrafficPolicy: Local``.

@@ -27,7 +27,7 @@ RECOMMENDERS = ("vpa-recommender", "goldilocks")
 def no_right_sizing(ctx: CheckContext) -> Iterator[Result]:
     """One cluster row: is there any VPA object or right-sizing recommender?
 
-    Rule (catalogue SUS-003): ``passing`` when VerticalPodAutoscaler objects exist or a
+    Rule (docs/catalogue.md#sus-003): ``passing`` when VerticalPodAutoscaler objects exist or a
     recommender Deployment runs (``vpa-recommender``, Goldilocks — matched by name, label or image;
     extend with the ``rightsizing_recommenders`` setting), else ``warning``. An installed CRD alone
     is not a mechanism. The VPA CRD is optional, so it is not in ``requires``.
@@ -54,7 +54,7 @@ IDLE_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationC
 def idle_workload(ctx: CheckContext) -> Iterator[Result]:
     """Warn when every running replica of a workload uses less than ``idle_cpu_millicores`` (5m) CPU.
 
-    Rule (catalogue SUS-004): pods are rolled up to their top owner; ``warning`` only when all
+    Rule (docs/catalogue.md#sus-004): pods are rolled up to their top owner; ``warning`` only when all
     running pods have metrics and each pod's total CPU is below the threshold; ``passing`` when one
     replica is busier; ``skipped(requires-metrics)`` when some running pod has no metrics (idleness
     cannot be proven). DaemonSets, Jobs and CronJobs are not judged: per-node agents and batch pods
@@ -109,7 +109,7 @@ def _failed_at(pod: K8sObject) -> datetime | None:
 def object_accumulation(ctx: CheckContext) -> Iterator[Result]:
     """One result per Deployment, and (live) per Failed pod.
 
-    Rule (catalogue SUS-005): ``warning`` when a Deployment's ``revisionHistoryLimit`` >
+    Rule (docs/catalogue.md#sus-005): ``warning`` when a Deployment's ``revisionHistoryLimit`` >
     ``revision_history_max`` (10); live: ``warning`` when a Deployment owns more than 10
     zero-replica ReplicaSets, and for Failed pods (Evicted pods are Failed) older than
     ``failed_pod_age_hours`` (24) — age since the last container finished, else since start.
@@ -160,7 +160,7 @@ NONPROD_SELECTORS = [
 def nonprod_overprovisioning(ctx: CheckContext) -> Iterator[Result]:
     """Warn on replicated workloads with more than one effective replica in non-production namespaces.
 
-    Rule (catalogue SUS-006): non-production namespaces are Namespace objects whose labels match
+    Rule (docs/catalogue.md#sus-006): non-production namespaces are Namespace objects whose labels match
     any selector in ``nonprod_namespace_selectors`` (default ``env``/``environment`` in dev,
     development, test, staging, qa). ``warning`` when effective replicas > 1 (this is HPA
     minReplicas when an HPA targets the workload); otherwise ``passing``, with the catalogue's

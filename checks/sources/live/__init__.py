@@ -39,7 +39,7 @@ Pagination. Lists use ``limit`` + ``continue``. When a continue token expires (H
 kind is listed again from the first page, at most :data:`MAX_RELISTS` times; after that it is
 recorded as unavailable.
 
-Secrets. Secret values are never needed (docs/catalogue.md#design-notes) and must never reach the snapshot,
+Secrets. Secret values are never needed (docs/catalogue.md#least-privilege) and must never reach the snapshot,
 a log line or an error message. Secrets are therefore requested as *metadata only*, negotiated with
 
     ``Accept: application/json;as=Table;v=v1;g=meta.k8s.io,
