@@ -73,7 +73,8 @@ def capabilities_not_dropped(ctx: CheckContext) -> Iterator[Result]:
         yield _verdict(ctx, w, fails, warns)
 
 
-# kubescape's insecureCapabilities list (docs/catalogue.md#sec-008); override with checks.SEC-008.dangerous_capabilities.
+# kubescape's insecureCapabilities list (docs/catalogue.md#sec-008);
+# override with checks.SEC-008.dangerous_capabilities.
 DANGEROUS_CAPABILITIES = (
     "ALL",
     "SYS_ADMIN",
