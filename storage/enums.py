@@ -35,7 +35,9 @@ class Scope(StrEnum):
     FULL = "full"
     PILLAR = "pillar"
     SINGLE = "single"
-    CUSTOM = "custom"  # several named checks (``--check A,B``), beside full, pillar and single-check scopes (docs/lifecycle.md#scopes)
+    # several named checks (``--check A,B``), beside full, pillar and single-check scopes
+    # (docs/lifecycle.md#scopes)
+    CUSTOM = "custom"
 
 
 class Trigger(StrEnum):

@@ -7,8 +7,6 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
 from checks.registry import load_all
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -58,8 +58,8 @@ def _misplaced(ctx: CheckContext, w: Workload, fields: tuple[str, ...]) -> Resul
     """An ``error`` when a container-only field this check reads sits in the pod securityContext.
 
     Kubernetes has no such PodSecurityContext field (the API server rejects or drops it), so the
-    author's intent never reaches a container; passing silently would hide that (docs/catalogue.md#security-context-levels,
-    Polaris #874). Live objects have already been through the API server, so this is manifest-only.
+    author's intent never reaches a container; passing silently would hide that
+    (docs/catalogue.md#security-context-levels, Polaris #874). Live objects have already been through the API server, so this is manifest-only.
     """
     if ctx.live:
         return None

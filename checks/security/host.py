@@ -59,7 +59,8 @@ def host_port(ctx: CheckContext) -> Iterator[Result]:
         yield _verdict(ctx, w, fails, [])
 
 
-# PSS-baseline-style sensitive host paths (docs/catalogue.md#sec-012); override with checks.SEC-012.sensitive_host_paths.
+# PSS-baseline-style sensitive host paths (docs/catalogue.md#sec-012);
+# override with checks.SEC-012.sensitive_host_paths.
 SENSITIVE_HOST_PATHS = (
     "/",
     "/etc",
