@@ -59,7 +59,8 @@ def _misplaced(ctx: CheckContext, w: Workload, fields: tuple[str, ...]) -> Resul
 
     Kubernetes has no such PodSecurityContext field (the API server rejects or drops it), so the
     author's intent never reaches a container; passing silently would hide that
-    (docs/catalogue.md#security-context-levels, Polaris #874). Live objects have already been through the API server, so this is manifest-only.
+    (docs/catalogue.md#security-context-levels, Polaris #874). Live objects have already been
+    through the API server, so this is manifest-only.
     """
     if ctx.live:
         return None
