@@ -1,13 +1,14 @@
-"""``kwa query assessments list|summary|history|get|diff``."""
+"""What ``kwa query assessments list|summary|history|get|diff`` print: each command's body, given its
+parsed options (``kwa/commands/query.py`` declares them) and kwa's database."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any, TextIO
 
-from cli.errors import EXIT_GATE, EXIT_OK, UsageError
+from cli.errors import UsageError
 from cli.formatters import table
 from cli.formatters.common import run_brief
 from cli.formatters.csvout import write_csv
@@ -16,6 +17,7 @@ from cli.formatters.sarif import write_sarif
 from cli.formatters.structured import write_json, write_yaml
 from cli.history import ordered_counts
 from cli.stream import STREAMED, stream_assessments
+from kwa.exit_codes import ExitCode
 from storage.db import Database
 from storage.enums import STATUSES
 from storage.gates import (
@@ -27,7 +29,7 @@ from storage.gates import (
     parse_min_score,
 )
 from storage.history import ClusterChoice
-from storage.outcome import EXIT_NOTHING_ASSESSED, nothing_assessed
+from storage.outcome import nothing_assessed
 from storage.queries import (
     PILLARS,
     AssessmentQuery,
@@ -42,13 +44,11 @@ from storage.queries import (
 from storage.results import COLUMNS
 from storage.scopes import Scope
 
+# A command's parsed options by name (kwa/commands/query.py builds them; lists already split).
+Options = SimpleNamespace
+
 RESULT_COLUMNS = COLUMNS  # the assessments columns, in the order storage writes them
 TABLE_PAGE = 50  # `list -o table` without --limit: one screen; machine formats get everything
-
-
-def split(values: list[str] | None) -> list[str]:
-    """``--x a,b --x c`` → ``[a, b, c]``."""
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
 def write_structured(fmt: str, kind: str, payload: dict[str, Any], out: TextIO) -> bool:
@@ -64,31 +64,31 @@ def write_structured(fmt: str, kind: str, payload: dict[str, Any], out: TextIO) 
 # -- list ---------------------------------------------------------------------------------------
 
 
-def build_query(args: argparse.Namespace) -> AssessmentQuery:
+def build_query(args: Options) -> AssessmentQuery:
     return AssessmentQuery(
         run_id=args.run,
         cluster_id=args.cluster,
-        pillar=split(args.pillar),
-        status=split(args.status),
+        pillar=args.pillar,
+        status=args.status,
         since=args.since,
         limit=TABLE_PAGE if args.limit is None else args.limit,
         offset=args.offset,
-        check_id=split(args.check),
-        namespace=split(args.namespace),
-        kind=split(args.kind),
-        severity=[s.lower() for s in split(args.severity)],
+        check_id=args.check,
+        namespace=args.namespace,
+        kind=args.kind,
+        severity=[s.lower() for s in args.severity],
         cursor=args.cursor,
         sort=getattr(args, "sort", "severity"),
     )
 
 
-def cmd_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_list(db: Database, args: Options, out: TextIO) -> int:
     fmt = args.output
     if args.limit is None and fmt != "table":
         # A machine format without --limit is the whole listing (cli/stream.py).
         if fmt in STREAMED:
             stream_assessments(db, build_query(args), fmt, out, RESULT_COLUMNS)
-            return EXIT_OK
+            return ExitCode.OK
         args.limit = 0  # SARIF and JUnit documents are built whole
     page = list_assessments(db, build_query(args))
     payload = {
@@ -104,7 +104,7 @@ def cmd_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         },
     }
     if write_structured(fmt, "AssessmentList", payload, out):
-        return EXIT_OK
+        return ExitCode.OK
     if fmt == "csv":
         write_csv(RESULT_COLUMNS, page.items, out)
     elif fmt == "sarif":
@@ -118,7 +118,7 @@ def cmd_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     if page.next_cursor and fmt in ("csv", "sarif", "junit"):
         # The document itself has no place for it: tell the person (or script) on stderr.
         print(f"more results: repeat with --cursor {page.next_cursor} (or --limit 0 for all)", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def group_by_run(
@@ -144,7 +144,7 @@ def active_note(db: Database, cluster_id: str | None) -> str:
     return f"{n} run{'s' if n != 1 else ''} queued or running{where}{also}: results appear as their checks finish"
 
 
-def gate_options(args: argparse.Namespace) -> tuple[str | None, dict[str, float], dict[str, float] | None]:
+def gate_options(args: Options) -> tuple[str | None, dict[str, float], dict[str, float] | None]:
     """``(fail_on, min_score, min_coverage)``; min_coverage is None when no gate is asked for."""
     fail_on = parse_fail_on(args.fail_on)
     min_score = parse_min_score(args.min_score)
@@ -156,7 +156,7 @@ def gate_options(args: argparse.Namespace) -> tuple[str | None, dict[str, float]
 CHECK_COLUMNS = ("check_id", "check_name", "pillar", "severity", "results", *STATUSES, "failing_objects")
 
 
-def cmd_summary(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_summary(db: Database, args: Options, out: TextIO) -> int:
     fail_on, min_score, min_coverage = gate_options(args)
     summary = run_summary(db, args.run, args.cluster)
     run = summary["run"]
@@ -195,18 +195,18 @@ def cmd_summary(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         table.summary_table(summary, out, violations)
     if nothing:
         print(f"gate not applied: nothing was assessed by run {run['run_id']}: {nothing}", file=sys.stderr)
-        return EXIT_NOTHING_ASSESSED
+        return ExitCode.NOTHING_ASSESSED
     if violations:
         if fmt != "table":
             print(format_violations(violations, run["run_id"]), file=sys.stderr)
-        return EXIT_GATE
-    return EXIT_OK
+        return ExitCode.GATE
+    return ExitCode.OK
 
 
 # -- history ------------------------------------------------------------------------------------
 
 
-def history_scope(args: argparse.Namespace) -> Scope | None:
+def history_scope(args: Options) -> Scope | None:
     """``--scope LABEL`` / ``--any-scope`` (None: let storage pick, full runs first)."""
     from storage.scopes import ANY, ScopeError
 
@@ -244,8 +244,8 @@ def ask_cluster(choice: ClusterChoice) -> str:
     raise UsageError(f"no cluster {answer!r} among the {len(clusters)} listed: name one with --cluster ID")
 
 
-def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
-    from cli import history
+def cmd_history(db: Database, args: Options, out: TextIO) -> int:
+    from cli import history  # pandas and matplotlib: loaded for history only
     from storage.history import cluster_history
 
     since = args.since
@@ -271,7 +271,7 @@ def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         "items": records,
     }
     if write_structured(fmt, "AssessmentHistory", payload, out):
-        return EXIT_OK
+        return ExitCode.OK
     if fmt == "csv":
         columns = ["run_id", "finished_at", "state", "trigger", "scope", "total", *STATUSES]
         columns += ["overall_score", "overall_grade", "overall_coverage", "incomplete"]
@@ -290,18 +290,18 @@ def cmd_history(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         write_csv(columns, flat, out)
         if found.other_scopes:
             print(other_scopes_note(found.other_scopes, label), file=sys.stderr)
-        return EXIT_OK
+        return ExitCode.OK
     if not records:
         print(f"cluster {cluster_id} has no finished {label} runs" + (" in this range" if since else ""), file=out)
         if found.other_scopes:
             print(other_scopes_note(found.other_scopes, label), file=out)
         if active_run_count(db, cluster_id):
             print(active_note(db, cluster_id), file=out)
-        return EXIT_OK
+        return ExitCode.OK
     table.history_table(cluster_id, records, pillars, out, scope=label)
     if found.other_scopes:
         print(other_scopes_note(found.other_scopes, label), file=out)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def other_scopes_note(others: Mapping[str, int], shown: str) -> str:
@@ -318,20 +318,20 @@ def other_scopes_note(others: Mapping[str, int], shown: str) -> str:
 # -- get ----------------------------------------------------------------------------------------
 
 
-def cmd_get(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_get(db: Database, args: Options, out: TextIO) -> int:
     ident = args.id.strip()
     fmt = args.output
     if ident.startswith("asm_"):
         result = get_result(db, ident)
         if write_structured(fmt, "Assessment", {"item": {**result, "run": run_brief(result["run"])}}, out):
-            return EXIT_OK
+            return ExitCode.OK
         table.result_detail(result, out)
-        return EXIT_OK
+        return ExitCode.OK
     detail = run_detail(db, ident)
     if write_structured(fmt, "Run", run_payload(detail), out):
-        return EXIT_OK
+        return ExitCode.OK
     table.run_detail(detail, out)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def sorted_pillars(counts: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -374,7 +374,7 @@ DIFF_COLUMNS = (
 )
 
 
-def cmd_diff(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_diff(db: Database, args: Options, out: TextIO) -> int:
     from storage.history import diff_runs, pick_pair, require_comparable
 
     any_scope, any_cluster = bool(getattr(args, "any_scope", False)), bool(getattr(args, "any_cluster", False))
@@ -398,16 +398,16 @@ def cmd_diff(db: Database, args: argparse.Namespace, out: TextIO) -> int:
     if write_structured(
         fmt, "AssessmentDiff", {**diff, "run_a": run_brief(diff["run_a"]), "run_b": run_brief(diff["run_b"])}, out
     ):
-        return EXIT_OK
+        return ExitCode.OK
     if fmt == "csv":
         rows = []
         for key in ("new_failures", "fixed", "still_failing", "changed", "results_disappeared"):
             rows += [{**item, "change": key} for item in diff[key]]
         write_csv(DIFF_COLUMNS, rows, out)
         print(diff_line(diff), file=sys.stderr)  # which two runs: the CSV itself has no place for it
-        return EXIT_OK
+        return ExitCode.OK
     table.diff_table(diff, out, args.max_rows)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def diff_line(diff: Mapping[str, Any]) -> str:
