@@ -150,7 +150,7 @@ def history(
     output: Annotated[str, output_option(TABULAR)] = "table",
 ) -> int:
     """One row per run over time with scores, counts and trend (one cluster, one scope)."""
-    from kwa.views.assessments import cmd_history
+    from kwa.views.compare import cmd_history
 
     return read(
         ctx, cmd_history, cluster=cluster, scope=scope, any_scope=any_scope, since=since, limit=limit, plot=plot,
@@ -192,7 +192,7 @@ def diff(
     Keyed by (check, object, container): new failures, fixed, still failing, other changes, and
     checks or objects that appeared or disappeared.
     """
-    from kwa.views.assessments import cmd_diff
+    from kwa.views.compare import cmd_diff
 
     return read(
         ctx, cmd_diff, runs=list(runs or []), cluster=cluster, scope=scope, any_scope=any_scope,
