@@ -9,7 +9,7 @@ scores (derived from the counts) so ``history`` renders score columns and trends
 
 Then it times each command's work in-process — the storage query plus the formatter, output
 discarded — ``--repeat`` times and prints the median and the worst, against the targets of
-issue 4. Process start and imports are measured separately (one ``python -m cli`` subprocess per
+issue 4. Process start and imports are measured separately (one ``python -m kwa`` subprocess per
 command). ``--url`` points at another database (for example PostgreSQL) to build and time there.
 
 Usage::
@@ -207,7 +207,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
 
 def measure(url: str, repeat: int) -> list[tuple[str, str, float, float, int | None]]:
     """(name, command, median ms, worst ms, target ms) for each command, in-process."""
-    from cli.main import main as cli_main
+    from kwa.app import call as cli_main
 
     db = Database(url)
     runs = list_runs(db, cluster_id=CLUSTER, limit=2)
@@ -278,8 +278,8 @@ def process_times(url: str) -> list[tuple[str, float]]:
     out = []
     for argv in (["query", "assessments", "summary", "-o", "json"], ["query", "assessments", "history"]):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "cli", *argv], cwd=ROOT, env=env, check=True, capture_output=True)
-        out.append(("python -m cli " + " ".join(argv), (time.perf_counter() - t) * 1000))
+        subprocess.run([sys.executable, "-m", "kwa", *argv], cwd=ROOT, env=env, check=True, capture_output=True)
+        out.append(("python -m kwa " + " ".join(argv), (time.perf_counter() - t) * 1000))
     return out
 
 

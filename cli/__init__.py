@@ -1,6 +1,6 @@
-"""kwa's presentation layer: read-only commands over what runs persisted.
+"""What kwa's commands print: formatters (table, json, yaml, csv, sarif, junit; docs/query.md),
+the run report, the live progress table, log lines, history aggregation and plots.
 
-``kwa query assessments list|summary|history|get|diff`` and ``kwa runs list|get`` (also
-``python -m cli …``). Depends on :mod:`storage` only — never on checks' execution or on flows —
-and never writes. Formats: table (Rich), json, yaml, csv, sarif, junit (see docs/query.md).
+The command tree (``kwa/``) calls these. Depends on :mod:`storage` only — never on checks'
+execution or on flows — and never writes.
 """

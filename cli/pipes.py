@@ -15,8 +15,8 @@ code even if nobody reads the report, and ``summary --fail-on critical -o json |
 exits 6 when the gate rejects the run. Commands that stream long outputs page by page (``list -o
 csv``, ``runs logs``) ask :func:`reader_gone` between pages and stop reading the database early.
 
-Every entry point calls :func:`guard_streams` right after installing redaction: ``kwa``
-(``kwa.cli``), ``python -m flows.run``, ``python -m flows.control_cli`` and ``python -m cli``.
+Every entry point calls :func:`guard_streams` right after installing redaction: ``kwa`` and
+``python -m kwa`` (``kwa.app.main``), and ``python -m flows.run``, which hands over to it.
 """
 
 from __future__ import annotations

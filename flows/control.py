@@ -1,12 +1,9 @@
 """Controlling runs: abort, rerun, resume, wait, watch, logs, reap, delete, prune.
 
 These act on runs (they start flows, cancel Prefect flow runs, read Prefect's logs), so they
-belong to the orchestration layer; the read-only views (`kwa runs list|get`, `kwa query …`) live in
-the presentation package.
-
-The contracts (docs/lifecycle.md): abort, resume and rerun create new runs and a terminal run
-never changes (#abort-and-cancel, #rerun-and-resume); wait and watch follow the phases (#phases);
-a run whose runner crashed ends ``failed`` through the reaper (#reaper).
+belong to the orchestration layer; what the commands print (the live progress table, log lines)
+lives in the presentation layer (``kwa/``, ``cli/``). The rules they follow: docs/lifecycle.md
+(#abort, #rerun-resume, #follow, #reaper).
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from typing import Any
 from flows.runlog import KWA_LOGGER_NAMES
 from flows.runners import runner_dead
 from storage.db import Database
-from storage.enums import STATUSES, is_terminal
+from storage.enums import is_terminal
 from storage.grades import age_text
 from storage.queue import active_runs
 from storage.runs import InvalidTransition, RunNotFound, abort_run, fail_run, get_run
@@ -158,47 +155,6 @@ def progress(db: Database, run_id: str) -> dict[str, Any]:
             entry["done"].add(check_id)
             entry["counts"][status] = entry["counts"].get(status, 0) + n
     return {"run": run, "pillars": {p: {**e, "done": len(e["done"])} for p, e in pillars.items()}}
-
-
-def render_progress(snapshot: dict[str, Any]) -> Any:
-    from rich.markup import escape
-    from rich.table import Table
-
-    run = snapshot["run"]
-    start = run.get("started_at") or run.get("requested_at")
-    end = run.get("completed_at") or datetime.now(UTC)
-    elapsed = (end - start).total_seconds() if start else 0.0
-    phase = run.get("phase") if not is_terminal(run["state"]) else run["state"]
-    # The cluster id is the user's (or the kubeconfig's): never read as Rich markup.
-    table = Table(title=escape(f"run {run['run_id']} · {run['cluster_id']} · {phase} · {int(elapsed)}s"))
-    table.add_column("pillar")
-    table.add_column("checks", justify="right")
-    for status in STATUSES:
-        table.add_column(status, justify="right")
-    for pillar, entry in sorted(snapshot["pillars"].items()):
-        counts = entry["counts"]
-        table.add_row(
-            escape(str(pillar)),
-            f"{entry['done']}/{entry['total']}",
-            *(str(counts.get(s, 0)) for s in STATUSES),
-        )
-    return table
-
-
-def watch(db: Database, run_id: str, console: Any = None, refresh: float = POLL_SECONDS) -> dict[str, Any]:
-    """Live Rich progress per pillar until the run ends; returns the final run."""
-    from rich.console import Console
-    from rich.live import Live
-
-    console = console or Console(stderr=True)
-    with Live(render_progress(progress(db, run_id)), console=console, refresh_per_second=4) as live:
-        while True:
-            _interrupted()
-            snap = progress(db, run_id)
-            live.update(render_progress(snap))
-            if is_terminal(snap["run"]["state"]):
-                return snap["run"]
-            time.sleep(refresh)
 
 
 # ---- logs ----------------------------------------------------------------------------------------------

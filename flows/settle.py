@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +31,19 @@ class Ending:
 
 
 def execute(
-    db: Any, run_id: str, parameters: dict[str, Any], *, cluster_id: str, trigger: str, show: bool = False
+    db: Any,
+    run_id: str,
+    parameters: dict[str, Any],
+    *,
+    cluster_id: str,
+    trigger: str,
+    watcher: Callable[[], object] | None = None,
 ) -> Ending:
-    """Run the assessment flow for an already-requested run, in this process."""
+    """Run the assessment flow for an already-requested run, in this process.
+
+    ``watcher`` (the command's live progress view, ``kwa run --watch``) runs on a thread meanwhile:
+    what it shows is presentation, which flows/ leaves to its caller.
+    """
     from flows import prefect_link
     from flows.assessment import assessment
 
@@ -40,10 +51,8 @@ def execute(
     if prefect_link.LINK.down:  # a long-lived process whose API went away earlier: is it back?
         prefect_link.answering()
     viewer = None
-    if show:
-        from flows.control import watch
-
-        viewer = threading.Thread(target=lambda: watch(db, run_id), daemon=True)
+    if watcher is not None:
+        viewer = threading.Thread(target=watcher, daemon=True)
         viewer.start()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 

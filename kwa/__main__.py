@@ -1,5 +1,5 @@
 import sys
 
-from kwa.cli import main
+from kwa.app import main
 
 sys.exit(main())

@@ -1,8 +1,8 @@
 """CI gates: decide whether a run is good enough to let a pipeline go on.
 
 Pure functions over the summary dict of :func:`storage.queries.run_summary`, shared by
-``kwa query assessments summary`` and ``python -m flows.run`` so both reject a run for the same
-reasons with the same words, and exit with :data:`GATE_EXIT`.
+``kwa query assessments summary`` and ``kwa run`` so both reject a run for the same reasons with
+the same words (and exit 6: kwa/exit_codes.py).
 
 Rules
 -----
@@ -53,7 +53,6 @@ from storage.grades import INCOMPLETE_BELOW, RESOURCE_NOT_LISTED, coverage_text
 
 __all__ = [
     "DEFAULT_MIN_COVERAGE",
-    "GATE_EXIT",
     "MIN_COVERAGE_ENV",
     "OBJECTS_SHOWN",
     "SEVERITIES",
@@ -67,10 +66,8 @@ __all__ = [
     "parse_min_score",
 ]
 
-GATE_EXIT = 6
 OBJECTS_SHOWN = 10
 """Failing objects a fail-on violation lists (the rest are counted: "… and 12 more")."""
-"""Exit code of a command whose gate rejected the run (distinct from flows.run's 0–5)."""
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 _REJECTED_STATES = ("failed", "aborted")

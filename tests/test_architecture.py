@@ -22,7 +22,7 @@ LINTER = PYPROJECT["tool"]["importlinter"]
 # The contracts the README's "Layout" section describes, by id.
 PROMISED = {
     "layers": "checks at the bottom, storage above, flows and presentation on top",
-    "presentation-not-flows": "kwa and cli never import flows",
+    "presentation-not-flows": "cli and the read-only views never import flows",
     "checks-pure": "checks import neither Prefect nor SQLAlchemy/SQLModel/Alembic",
     "storage-independent": "storage imports neither Prefect nor the checks",
     "cli-reads-storage": "cli imports neither the checks nor Prefect",

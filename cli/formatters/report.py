@@ -1,4 +1,4 @@
-"""The table ``kwa run`` prints when a run ends (``flows.run.render`` hands its view here).
+"""The table ``kwa run`` prints when a run ends (``kwa.verdict.render`` hands its view here).
 
 A run that assessed nothing (``view["nothing_assessed"]``, exit 9) says so, and why, right under
 the run line.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
+from kwa.app import call as main
 from storage.db import Database
 from tests.cli import builder
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from kwa.exit_codes import ExitCode
 from storage.gates import (
     DEFAULT_MIN_COVERAGE,
-    GATE_EXIT,
     MIN_COVERAGE_ENV,
     GateError,
     evaluate_gates,
@@ -173,7 +173,7 @@ def test_summary_gate_exit_codes(kwa) -> None:
     code, out, err = kwa("query", "assessments", "summary", "--run", RUN_1, "--fail-on", "critical")
     assert code == 6 and "[fail-on] 1 failing critical result" in out
     code, out, err = kwa("query", "assessments", "summary", "--run", RUN_2, "--fail-on", "critical", "-o", "json")
-    assert code == GATE_EXIT == 6
+    assert code == ExitCode.GATE == 6
     doc = json.loads(out)
     assert doc["gate"]["passed"] is False and doc["gate"]["min_coverage"] == {"overall": 90}
     assert [v["rule"] for v in doc["gate"]["violations"]] == ["coverage", "coverage", "fail-on"]
@@ -201,8 +201,12 @@ def test_summary_gate_exit_codes(kwa) -> None:
 
 
 def test_kwa_run_gates_include_coverage(cli_db_url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    """``kwa run``'s gate (flows.run.gate) applies the same rules, and a bad value stops it before it runs."""
-    from flows.run import EXIT_PARTIAL, gate, main
+    """``kwa run``'s gate (kwa.verdict.gate) applies the same rules, and a bad value stops it before it runs."""
+    from flows.run import main
+    from kwa.exit_codes import ExitCode
+    from kwa.verdict import gate
+
+    EXIT_PARTIAL = ExitCode.PARTIAL
     from storage.db import Database
 
     monkeypatch.delenv(MIN_COVERAGE_ENV, raising=False)
@@ -216,7 +220,7 @@ def test_kwa_run_gates_include_coverage(cli_db_url: str, monkeypatch: pytest.Mon
     db = Database(cli_db_url)
     try:
         assert gate(db, RUN_2, EXIT_PARTIAL, None, {}, None) == EXIT_PARTIAL  # no gate asked for
-        assert gate(db, RUN_2, EXIT_PARTIAL, None, {}, parse_min_coverage(["70"])) == GATE_EXIT
+        assert gate(db, RUN_2, EXIT_PARTIAL, None, {}, parse_min_coverage(["70"])) == ExitCode.GATE
         err = capsys.readouterr().err
         assert "[coverage] operational-excellence coverage 0 % is below 50 %" in err
         assert gate(db, RUN_1, 0, None, {"overall": 60}, parse_min_coverage(None)) == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli.main import main
+from kwa.app import call as main
 from storage.db import Database
 from tests.cli import hostile
 
@@ -134,8 +134,8 @@ def test_a_result_in_full(run_cli) -> None:
 
 
 def test_the_run_report_shows_markup_literally(hostile_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """``kwa run``'s final table (flows.run.render → cli.formatters.report) on the same run."""
-    from flows.run import render, run_view
+    """``kwa run``'s final table (kwa.verdict.render → cli.formatters.report) on the same run."""
+    from kwa.verdict import render, run_view
 
     db = Database(hostile_url)
     try:

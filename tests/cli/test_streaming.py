@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
+from kwa.app import call as main
 from storage.db import Database
 from storage.queries import RunQuery, list_run_page
 from tests.cli.builder import RUN_2

@@ -20,24 +20,24 @@ def _cursor(doc: object) -> str:
 
 
 CASES = [
-    (("query", "assessments", "list", "--offset", "99999999999999999999"), "argument --offset"),
-    (("query", "assessments", "list", "--offset", "-3"), "argument --offset: '-3' is out of range"),
-    (("query", "assessments", "list", "--limit", "1" + "0" * 30), "argument --limit"),
+    (("query", "assessments", "list", "--offset", "99999999999999999999"), "--offset '99999999999999999999'"),
+    (("query", "assessments", "list", "--offset", "-3"), "--offset '-3' is out of range"),
+    (("query", "assessments", "list", "--limit", "1" + "0" * 30), "--limit takes a whole number"),
     (("query", "assessments", "list", "--since", "99999999d"), "--since '99999999d' is more than 100 years"),
     (("query", "assessments", "list", "--since", "99999999999999999999s"), "--since '99999999999999999999s'"),
     (("query", "assessments", "list", "--since", "0001-01-01T00:00:00+14:00"), "out of range once converted to UTC"),
     (("query", "assessments", "list", "--since", "2126-01-01"), "is in the future"),
     (("query", "assessments", "list", "--cursor", _cursor({"v": 1, "f": "0", "k": [[[]]]})), "invalid cursor"),
-    (("query", "assessments", "history", "--limit", "-1"), "argument --limit"),
+    (("query", "assessments", "history", "--limit", "-1"), "--limit '-1' is out of range"),
     (("query", "assessments", "history", "--since", "1000000w"), "more than 100 years"),
-    (("query", "assessments", "diff", "--max-rows", "99999999999"), "argument --max-rows"),
+    (("query", "assessments", "diff", "--max-rows", "99999999999"), "--max-rows '99999999999' is out of range"),
     (("query", "assessments", "summary", "--min-score", "1e400"), "--min-score '1e400'"),
     (("query", "assessments", "summary", "--min-coverage", "nan"), "--min-coverage 'nan'"),
-    (("runs", "list", "--limit", "-20"), "argument --limit"),
+    (("runs", "list", "--limit", "-20"), "--limit '-20' is out of range"),
     (("runs", "list", "--since", "99999999d"), "more than 100 years"),
-    (("runs", "prune", "--older-than", "99999999999d"), "argument --older-than"),
+    (("runs", "prune", "--older-than", "99999999999d"), "--older-than '99999999999d' is more than 100 years"),
     (("runs", "prune", "--older-than", "999999999d"), "is more than 100 years"),  # timedelta's own maximum
-    (("runs", "reap", "--grace", "9" * 30 + "h"), "argument --grace"),
+    (("runs", "reap", "--grace", "9" * 30 + "h"), "the age is far too large"),
 ]
 
 

@@ -38,7 +38,7 @@ def _request(db, manifests: Path, checks: list[str], cluster: str = "lifecycle",
 
 
 def _execute(db, run, **kw) -> None:  # type: ignore[no-untyped-def]
-    from flows.run import execute
+    from flows.settle import execute
 
     execute(db, run["run_id"], {**run["parameters"], **kw}, cluster_id=run["cluster_id"], trigger="manual")
 
@@ -157,7 +157,7 @@ def test_a_queued_run_can_be_aborted_before_it_starts(prefect_api, manifests) ->
 
 def test_rerun_and_resume_create_linked_runs(prefect_api, manifests, bad_checks) -> None:
     from flows import control
-    from flows.control_cli import main as runs_main
+    from kwa.app import call as main
     from storage.db import Database
     from storage.runs import get_run, list_runs
 
@@ -168,11 +168,11 @@ def test_rerun_and_resume_create_linked_runs(prefect_api, manifests, bad_checks)
     _, owed = control.rerun_parameters(db, run["run_id"], only_unfinished=True)
     assert owed == ["SEC-903"]
 
-    assert runs_main(["resume", run["run_id"], "-o", "json"]) == 4  # SEC-903 raises again: every check errored
+    assert main(["runs", "resume", run["run_id"], "-o", "json"]) == 4  # SEC-903 raises again: every check errored
     resumed = next(r for r in list_runs(db, cluster_id="again") if r["resume_of"] == run["run_id"])
     assert resumed["check_ids"] == ["SEC-903"] and resumed["scope"] == "single"
 
-    runs_main(["rerun", run["run_id"]])
+    main(["runs", "rerun", run["run_id"]])
     rerun = next(r for r in list_runs(db, cluster_id="again") if r["rerun_of"] == run["run_id"])
     assert sorted(rerun["check_ids"]) == ["SEC-903", "SEC-905"]
     assert get_run(db, run["run_id"])["state"] == "partial"  # the original never reopens
@@ -182,6 +182,7 @@ def test_phases_watch_and_logs(prefect_api, manifests) -> None:
     from rich.console import Console
 
     from flows import control
+    from kwa.commands.runs import watch_run
     from storage.db import Database
     from storage.enums import is_terminal
     from storage.phases import phases
@@ -198,7 +199,7 @@ def test_phases_watch_and_logs(prefect_api, manifests) -> None:
     assert stamps == sorted(stamps)
 
     out = io.StringIO()
-    ended = control.watch(db, run["run_id"], console=Console(file=out, width=120, force_terminal=False))
+    ended = watch_run(db, run["run_id"], console=Console(file=out, width=120, force_terminal=False))
     assert ended["state"] == "completed"
     assert "security" in out.getvalue() and "1/1" in out.getvalue()
 

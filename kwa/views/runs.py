@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any, TextIO
 
-from cli.errors import EXIT_OK, UsageError
+from cli.errors import UsageError
 from cli.formatters import table
 from cli.formatters.csvout import write_csv
-from cli.query import cmd_get, split, write_structured
 from cli.stream import STREAMED, stream_runs
+from kwa.exit_codes import ExitCode
+from kwa.views.assessments import Options, cmd_get, write_structured
 from storage.counts import runs_after
 from storage.db import Database
 from storage.queries import RunQuery, list_run_page
@@ -61,12 +61,12 @@ def _flat(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def cmd_runs_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_runs_list(db: Database, args: Options, out: TextIO) -> int:
     fmt = args.output
     q = RunQuery(
-        state=[s.lower() for s in split(args.state)],
+        state=[s.lower() for s in args.state],
         cluster_id=args.cluster,
-        trigger=[t.lower() for t in split(args.trigger)],
+        trigger=[t.lower() for t in args.trigger],
         since=args.since,
         limit=TABLE_PAGE if args.limit is None else args.limit,
         cursor=args.cursor,
@@ -76,29 +76,29 @@ def cmd_runs_list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
         first = stream_runs(db, q, fmt, out, RUN_COLUMNS, _flat)
         if first.scope.get("empty_database"):
             print(NO_RUNS_HINT, file=sys.stderr)
-        return EXIT_OK
+        return ExitCode.OK
     page = list_run_page(db, q)
     if page.scope.get("empty_database"):
         print(NO_RUNS_HINT, file=sys.stderr if fmt != "table" else out)
         if fmt == "table":
-            return EXIT_OK
+            return ExitCode.OK
     payload = {"items": page.items, "pagination": {"limit": page.limit, "next_cursor": page.next_cursor}}
     if write_structured(fmt, "RunList", payload, out):
-        return EXIT_OK
+        return ExitCode.OK
     if fmt == "csv":
         write_csv(RUN_COLUMNS, [_flat(r) for r in page.items], out)
         if page.next_cursor:
             print(f"more runs: repeat with --cursor {page.next_cursor} (or --limit 0 for all)", file=sys.stderr)
-        return EXIT_OK
+        return ExitCode.OK
     if not page.items:
         print("no runs match these filters", file=out)
-        return EXIT_OK
+        return ExitCode.OK
     more = runs_after(db, q, page.items[-1]) if page.next_cursor else None
     table.runs_table(page, out, f"--cursor {page.next_cursor}" if page.next_cursor else None, more)
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def cmd_runs_get(db: Database, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_runs_get(db: Database, args: Options, out: TextIO) -> int:
     if args.id.strip().startswith("asm_"):
         raise UsageError(f"{args.id} is a result id: use `kwa query assessments get {args.id}`")
     return cmd_get(db, args, out)

@@ -1,10 +1,9 @@
-"""How ``kwa run`` ends: read the run back, apply the CI gates, print the report, the exit code.
+"""How ``kwa run`` ends: read the run back, apply the CI gates, print the report; the exit code.
 
-Exit codes (the README's table; ``flows.run`` documents each in full): 0 completed, 2 usage,
-3 partial, 4 failed, 5 aborted, 6 a gate rejected the run, 9 nothing was assessed. Their order
-when several apply: aborted 5 and failed 4 stand; then nothing assessed 9 (no gate is applied to
-a run over nothing: ``storage.assessed``); then a gate's rejection 6 (over 0 and 3); else the
-state's own code. ``kwa runs rerun|resume`` end through :func:`report` the same way.
+Which code wins when several apply: aborted 5 and failed 4 stand; then nothing assessed 9 (no gate
+is applied to a run over nothing: ``storage.assessed``); then a gate's rejection 6 (over completed
+0 and partial 3); else the state's own code (``kwa/exit_codes.py``). ``kwa runs rerun|resume`` end
+through :func:`report` the same way.
 """
 
 from __future__ import annotations
@@ -14,13 +13,11 @@ import sys
 from typing import Any
 
 from flows.settle import Ending
-from storage.assessed import EXIT_NOTHING_ASSESSED, nothing_assessed
+from kwa.exit_codes import ExitCode, state_exit
+from storage.assessed import nothing_assessed
 from storage.enums import STATUSES
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_ABORTED, EXIT_GATE = 0, 1, 2, 3, 4, 5, 6
-EXIT_NOTHING = EXIT_NOTHING_ASSESSED  # 9
 PROBLEMS_SHOWN = 10  # skipped inputs listed after the result table (the rest are counted)
-STATE_EXIT = {"completed": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED, "aborted": EXIT_ABORTED}
 
 
 def conclude(
@@ -48,7 +45,7 @@ def conclude(
     code = outcome_code(view)
     violations = None
     if fail_on or min_score or min_coverage:
-        if code == EXIT_NOTHING:
+        if code == ExitCode.NOTHING_ASSESSED:
             view["gate"] = {"applied": False, "passed": None, "reason": "nothing was assessed", "violations": []}
         else:
             violations = judge(db, run_id, fail_on, min_score, min_coverage)
@@ -66,10 +63,10 @@ def conclude(
     if "gate" in view and not view["gate"]["applied"]:
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
     if violations:
-        from storage.gates import GATE_EXIT, format_violations
+        from storage.gates import format_violations
 
         print(format_violations(violations, run_id), file=sys.stderr)
-        return GATE_EXIT if code in (EXIT_OK, EXIT_PARTIAL) else code
+        return ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
     return code
 
 
@@ -94,27 +91,27 @@ def gate(
     min_score: dict[str, float],
     min_coverage: dict[str, float] | None = None,
 ) -> int:
-    """Apply the CI gates to a run whose report is out: print which rule
-    rejected the run and the failing objects. A run that assessed nothing (``code`` 9) is not judged."""
+    """Apply the CI gates to a run whose report is out: print which rule rejected the run and the
+    failing objects. A run that assessed nothing (``code`` 9) is not judged."""
     if not (fail_on or min_score or min_coverage):
         return code
-    if code == EXIT_NOTHING:
+    if code == ExitCode.NOTHING_ASSESSED:
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
         return code
-    from storage.gates import GATE_EXIT, format_violations
+    from storage.gates import format_violations
 
     violations = judge(db, run_id, fail_on, min_score, min_coverage)
     if not violations:
         return code
     print(format_violations(violations, run_id), file=sys.stderr)
-    return GATE_EXIT if code in (EXIT_OK, EXIT_PARTIAL) else code
+    return ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
 
 
 def outcome_code(view: dict[str, Any]) -> int:
     """The exit code of the run ``view`` shows: its state's, or 9 when it assessed nothing."""
     if view.get("nothing_assessed"):
-        return EXIT_NOTHING
-    return STATE_EXIT.get(view["run"].get("state", "failed"), EXIT_FAILED)
+        return ExitCode.NOTHING_ASSESSED
+    return state_exit(view["run"].get("state"))
 
 
 def run_view(db: Any, run_id: str) -> dict[str, Any]:

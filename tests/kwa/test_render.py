@@ -26,9 +26,9 @@ def _view(text: str) -> dict:
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_markup_in_stored_text_prints_verbatim(text: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from flows import run as run_module
+    from kwa.verdict import render
 
-    run_module.render(_view(text), "table")  # stdout is a pipe here: the report's piped width
+    render(_view(text), "table")  # stdout is a pipe here: the report's piped width
     printed = capsys.readouterr().out
     for expected in (f"cluster prod{text}", f"API said {text}", f"Status reason {text}", f"k8s{text}/app.yaml#0",
                      f"forbidden: {text}"):
@@ -39,7 +39,7 @@ def test_markup_in_stored_text_prints_verbatim(text: str, capsys: pytest.Capture
 def test_progress_and_fleet_tables_escape_names() -> None:
     from datetime import UTC, datetime
 
-    from flows.control import render_progress
+    from cli.progress import render_progress
 
     snapshot = {
         "run": {"run_id": "r", "cluster_id": "web[/]", "state": "running", "phase": "running",

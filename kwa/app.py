@@ -1,0 +1,78 @@
+"""The ``kwa`` command tree: every verb in one place, built on Typer.
+
+Why Typer rather than Click directly: Typer builds the Click command tree from the functions'
+type hints, so an option's type, default and help sit in one place beside the code that uses it;
+it comes with Prefect already (no new dependency), and it is Click underneath, so Click's
+parameter types, usage errors (exit 2) and shell completion come with it.
+
+Groups, one module each in ``kwa/commands/``: ``run``, ``runs``, ``query``, ``checks``,
+``server``, ``fleet``. Each command imports its layer when it runs, so ``kwa --help`` and
+``kwa checks list`` never load Prefect or SQLAlchemy. Exit codes: ``kwa/exit_codes.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+import typer
+
+from kwa.commands import checks, fleet, query, run, runs, server
+from kwa.commands.common import CONTEXT, EPILOG
+from kwa.exit_codes import ExitCode
+
+app = typer.Typer(
+    name="kwa",
+    help="Kubernetes Well-Architected assessment: run checks, keep every result, query the history.",
+    epilog=EPILOG,
+    no_args_is_help=True,
+    rich_markup_mode=None,  # plain Click help: texts printed as written, never read as Rich markup
+    context_settings=CONTEXT,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
+)
+app.command("run", context_settings=CONTEXT, epilog=EPILOG)(run.run)
+app.add_typer(runs.app, name="runs")
+app.add_typer(query.app, name="query")
+app.add_typer(checks.app, name="checks")
+app.add_typer(server.app, name="server")
+app.command("fleet", context_settings=CONTEXT, epilog=EPILOG)(fleet.fleet)
+
+
+def command(name: str | None = None) -> Any:
+    """The Click command (Typer's) of the whole tree, or of one top-level command (``run``)."""
+    root = typer.main.get_command(app)
+    if name is None:
+        return root
+    found = root.get_command(typer.Context(root), name)  # type: ignore[attr-defined]
+    assert found is not None, name
+    return found
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None, prog: str = "kwa", only: str | None = None) -> int:
+    """Run ``kwa *argv`` (or, with ``only``, that one command: ``python -m flows.run`` is ``run``);
+    its exit code. ``out`` (tests) receives what the read-only views print."""
+    from cli.pipes import guard_streams
+    from redaction import install
+
+    install(streams=True)  # before anything can print, log or raise: no credential reaches the terminal
+    guard_streams()  # `kwa … | head`: a reader that goes away ends the output quietly
+    return invoke(command(only), argv, out, prog)
+
+
+def call(argv: list[str], out: TextIO | None = None) -> int:
+    """``kwa *argv`` inside this process as it is (tests, embedding): no stream wrappers installed."""
+    return invoke(command(), argv, out, "kwa")
+
+
+def invoke(cmd: Any, argv: list[str] | None, out: TextIO | None, prog: str) -> int:
+    """``cmd`` with ``argv`` (default: ``sys.argv[1:]``), Click's usage errors shown as Click does."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = cmd.main(args=args, prog_name=prog, standalone_mode=False, obj={"out": out})
+    except typer.Abort:
+        print("interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except typer.TyperException as exc:  # Click's usage errors (Typer vendors Click): shown as Click does
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", ExitCode.USAGE))
+    return int(code) if isinstance(code, int) else ExitCode.OK

@@ -1,0 +1,49 @@
+"""Pieces every command group shares: the ``--output`` option, the output stream, and how a
+read-only command opens kwa's database and hands its options to its view."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, TextIO
+
+import typer
+
+from kwa.errors import guarded
+from kwa.exit_codes import epilog
+from kwa.values import choice_option
+
+EPILOG = epilog()
+# Plain Click help (no Rich panels): a help text is printed as written, never read as markup.
+GROUP_SETTINGS: dict[str, Any] = {"no_args_is_help": True, "rich_markup_mode": None, "epilog": EPILOG}
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
+
+
+def output_option(formats: tuple[str, ...], what: str = "output format") -> Any:
+    """``--output/-o`` with its choices listed in the help."""
+    return choice_option("--output", "-o", choices=formats, help=f"{what}: {', '.join(formats)}")
+
+
+def stream(ctx: typer.Context) -> TextIO:
+    """Where the command prints: a test's buffer when ``kwa.app.main(out=…)`` was given one."""
+    out = (ctx.obj or {}).get("out") if isinstance(ctx.obj, dict) else None
+    return out if out is not None else sys.stdout
+
+
+def read(ctx: typer.Context, view: Callable[[Any, SimpleNamespace, TextIO], int], **options: Any) -> int:
+    """Run a read-only view over kwa's database (never creating one); its exit code."""
+    from kwa.session import open_database
+
+    def body() -> int:
+        prepare = options.pop("_prepare", None)
+        args = SimpleNamespace(**options)
+        if prepare is not None:
+            prepare(args)  # values that need no database are checked before it is opened
+        db = open_database()
+        try:
+            return view(db, args, stream(ctx))
+        finally:
+            db.dispose()
+
+    return guarded(body)

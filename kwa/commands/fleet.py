@@ -1,0 +1,110 @@
+"""``kwa fleet``: assess many clusters, each its own run, with one summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from cli.errors import UsageError
+from kwa.errors import AlreadyReported, guarded
+from kwa.exit_codes import ExitCode
+from kwa.values import choice_option, comma_list
+
+
+def fleet(
+    contexts: Annotated[str, typer.Option(metavar="A,B", help="kubeconfig contexts to assess")] = "",
+    contexts_file: Annotated[
+        str | None, typer.Option(metavar="FILE", help="a YAML list of contexts, or one context per line")
+    ] = None,
+    kubeconfig: Annotated[str | None, typer.Option(metavar="FILE", help="the kubeconfig holding the contexts")] = None,
+    pillar: Annotated[list[str] | None, typer.Option(metavar="P", help="only these pillars (repeat, or a,b)")] = None,
+    check: Annotated[list[str] | None, typer.Option(metavar="ID", help="only these checks (repeat, or a,b)")] = None,
+    deployment: Annotated[
+        str | None, typer.Option(metavar="FLOW/DEPLOYMENT", help="run each cluster as a run of this deployment")
+    ] = None,
+    output: Annotated[
+        str, choice_option("--output", "-o", choices=("table", "json"), help="summary format")
+    ] = "table",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Prefect's own log lines")] = False,
+) -> int:
+    """Assess many clusters, each its own run, with one summary (exit 4 if any failed or aborted)."""
+    return guarded(
+        lambda: _fleet(
+            comma_list(contexts), contexts_file, kubeconfig, comma_list(pillar), comma_list(check), deployment,
+            output, verbose,
+        )
+    )  # fmt: skip
+
+
+def _fleet(
+    contexts: list[str],
+    contexts_file: str | None,
+    kubeconfig: str | None,
+    pillars: list[str],
+    checks: list[str],
+    deployment: str | None,
+    output: str,
+    verbose: bool,
+) -> int:
+    from kwa.session import connect_prefect, quiet_prefect
+
+    # Before anything imports Prefect: its logging is configured once, at import, from these
+    # settings (importing flows.fleet first is what let Prefect's console lines through).
+    quiet_prefect(verbose=verbose)
+    from flows.fleet import FleetError, fleet, read_targets
+
+    try:
+        read_targets(contexts, contexts_file)
+    except FleetError as exc:
+        raise UsageError(str(exc)) from None
+    failed = connect_prefect()
+    if failed is not None:
+        raise AlreadyReported(failed)
+    summary = fleet(
+        contexts=contexts or None,
+        contexts_file=contexts_file,
+        kubeconfig=kubeconfig,
+        pillars=pillars or None,
+        checks=checks or None,
+        deployment=deployment,
+    )
+    if output == "json":
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        _fleet_table(summary)
+    return ExitCode.OK if summary["failed"] == 0 and summary["aborted"] == 0 else ExitCode.FAILED
+
+
+def _fleet_table(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from cli.formatters.common import STATE_STYLE
+    from cli.formatters.text import console_for, line, lit, styled
+    from storage.grades import compact_score_text
+
+    table = Table(
+        title=f"fleet: {summary['completed']} completed, {summary['partial']} partial, "
+        f"{summary['failed']} failed, {summary['aborted']} aborted"
+    )
+    for col, justify in (("cluster", "left"), ("state", "left"), ("score", "right"), ("failing", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table.add_column("run")
+    for r in summary["clusters"]:
+        # Cluster ids and states come from kubeconfigs and stored runs: literal text, never Rich markup.
+        table.add_row(
+            lit(r["cluster_id"]),
+            styled(r["state"], STATE_STYLE),
+            lit(compact_score_text(r)),
+            lit(r["failing"]),
+            lit(r["run_id"] or "-"),
+        )
+    console = console_for(sys.stdout)
+    console.print(table)
+    # What `kwa run` would have printed under its table: why a run did not complete.
+    for r in summary["clusters"]:
+        if r.get("error"):
+            state = styled(r["state"], STATE_STYLE)
+            console.print(line((f"{r['cluster_id']}:", "bold"), " ", state, f": {r['error']}"), soft_wrap=True)

@@ -1,0 +1,230 @@
+"""``kwa run`` (also ``python -m flows.run``): assess a cluster, manifests or the demo cluster.
+
+Checks every option before anything is started (a bad value is exit 2), requests the run (or
+follows an identical active one), executes it in this process and ends through ``kwa/verdict.py``:
+the report, the CI gates, the exit code. ``--ci`` never assesses the bundled demo cluster unless
+``--demo`` says so. When kwa's database cannot take the run's terminal state, the exit code is
+still the run's real state; stderr says so, and ``kwa runs reap`` records it later.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+
+from cli.errors import UsageError
+from kwa.errors import guarded
+from kwa.exit_codes import ExitCode, state_exit
+from kwa.values import choice_option, comma_list
+
+
+@dataclass
+class RunOptions:
+    """What ``kwa run`` was asked, lists already split on commas."""
+
+    checks: list[str]
+    pillars: list[str]
+    manifests: list[str]
+    kubeconfig: str | None
+    context: str | None
+    demo: bool
+    cluster_id: str | None
+    check_timeout: float
+    run_timeout: float
+    config: str | None
+    output: str
+    ci: bool
+    fail_on: str | None
+    min_score: list[str] | None
+    min_coverage: list[str] | None
+    force_new: bool
+    watch: bool
+
+
+def run(
+    check: Annotated[list[str] | None, typer.Option(metavar="ID", help="only this check (repeat, or a,b)")] = None,
+    pillar: Annotated[list[str] | None, typer.Option(metavar="P", help="only these pillars (repeat, or a,b)")] = None,
+    manifests: Annotated[
+        list[str] | None, typer.Option(metavar="PATH", help="assess a file, a directory or - (stdin); repeatable")
+    ] = None,
+    kubeconfig: Annotated[str | None, typer.Option(metavar="FILE", help="the kubeconfig of the cluster")] = None,
+    context: Annotated[str | None, typer.Option(metavar="NAME", help="the kubeconfig context to assess")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="assess the bundled demo cluster")] = False,
+    cluster_id: Annotated[
+        str | None,
+        typer.Option(metavar="ID", help="the name this input's history is kept under (default: from the source)"),
+    ] = None,
+    check_timeout: Annotated[float, typer.Option(metavar="S", help="per-check timeout in seconds")] = 30.0,
+    run_timeout: Annotated[float, typer.Option(metavar="S", help="whole-run timeout in seconds, 0 = none")] = 600.0,
+    config: Annotated[
+        str | None, typer.Option(metavar="FILE", help="kwa configuration file (thresholds, exemptions, …)")
+    ] = None,
+    output: Annotated[
+        str, choice_option("--output", "-o", choices=("table", "json", "yaml"), help="report format")
+    ] = "table",
+    ci: Annotated[
+        bool, typer.Option("--ci", help="record the trigger as 'ci'; never fall back to the demo cluster")
+    ] = False,
+    fail_on: Annotated[
+        str | None, typer.Option(metavar="SEVERITY", help="gate: exit 6 if any failing result is this severe")
+    ] = None,
+    min_score: Annotated[
+        list[str] | None, typer.Option(metavar="N|PILLAR=N", help="gate: exit 6 if a score is below N; repeatable")
+    ] = None,
+    min_coverage: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="N|PILLAR=N",
+            help="with any gate, exit 6 if coverage (% of applicable checks evaluated) is below N "
+            "(default 90, or $KWA_MIN_COVERAGE; 0 = off) or a pillar is incomplete",
+        ),
+    ] = None,
+    force_new: Annotated[
+        bool, typer.Option("--force-new", help="start a new run even if an identical one is active")
+    ] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="live progress per pillar while the run executes")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Prefect's own log lines")] = False,
+) -> int:
+    """Assess a cluster (default: the current kubeconfig context, else the bundled demo cluster) or
+    manifests against the Well-Architected pillars."""
+    options = RunOptions(
+        comma_list(check), comma_list(pillar), list(manifests or []), kubeconfig, context, demo, cluster_id,
+        check_timeout, run_timeout, config, output, ci, fail_on, min_score, min_coverage, force_new, watch,
+    )  # fmt: skip
+    return guarded(lambda: start(options, verbose))
+
+
+def start(options: RunOptions, verbose: bool) -> int:
+    """Everything ``kwa run`` does once its options are parsed; its exit code."""
+    from flows import signals
+    from kwa.session import quiet_prefect
+
+    quiet_prefect(verbose)
+    signals.install()
+    try:
+        return _run(options)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:  # a third signal: the orderly stop was cut short
+        print("interrupted: exiting without recording the run's end (`kwa runs reap` records it)", file=sys.stderr)
+        return ExitCode.ABORTED
+
+
+def _run(a: RunOptions) -> int:
+    from checks.config import Config, ConfigError
+    from checks.registry import UnknownCheckError, UnknownPillarError, load_all
+    from checks.sources.manifests import SourceError, expand_paths
+    from checks.sources.resolve import SourceSpec, choose
+    from storage.gates import GateError, parse_fail_on, parse_min_coverage, parse_min_score
+
+    try:
+        fail_on, min_score = parse_fail_on(a.fail_on), parse_min_score(a.min_score)
+        min_coverage = parse_min_coverage(a.min_coverage, requested=bool(fail_on or min_score))
+        selected = load_all().select(a.pillars, a.checks)
+        Config.load(a.config)
+    except (GateError, UnknownCheckError, UnknownPillarError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    if a.demo and (a.manifests or a.kubeconfig or a.context):
+        raise UsageError("--demo cannot be combined with --manifests, --kubeconfig or --context")
+    if a.manifests:
+        try:
+            expand_paths(a.manifests)
+        except SourceError as exc:
+            raise UsageError(str(exc)) from None
+    spec = SourceSpec("demo") if a.demo else choose(a.manifests, a.kubeconfig, a.context)
+    if spec.kind == "demo" and not a.demo and a.ci:
+        # A pipeline whose kubeconfig went missing must not pass its gates on the demo cluster.
+        raise UsageError(
+            "--ci needs something to assess and found no source: no --manifests, no --kubeconfig or --context, "
+            "and no kubeconfig ($KUBECONFIG, ~/.kube/config) or in-cluster service account. Pass --manifests PATH "
+            "(- for stdin), --kubeconfig FILE [--context NAME], or --demo to assess the bundled demo cluster on "
+            "purpose."
+        )
+    if spec.kind == "demo" and not a.demo:
+        print(
+            "No kubeconfig found: assessing the bundled demo cluster 'demo-prod' (use --manifests or "
+            "--kubeconfig to assess your own).",
+            file=sys.stderr,
+        )
+    if "-" in spec.paths and a.watch:
+        raise UsageError("--watch cannot be combined with manifests from stdin")
+    from kwa.session import connect_prefect
+
+    failed = connect_prefect()
+    if failed is not None:
+        return failed
+    from flows import signals
+
+    if signals.stop_reason():
+        print(f"{signals.stop_reason()} before a run was requested: nothing was started", file=sys.stderr)
+        return ExitCode.ABORTED
+    return _request_and_execute(a, spec, selected, (fail_on, min_score, min_coverage))
+
+
+def _request_and_execute(a: RunOptions, spec: Any, selected: Any, gates: tuple[Any, Any, Any]) -> int:
+    from flows.admission import request_run, run_parameters
+    from flows.settle import execute
+    from kwa.commands.runs import watch_run
+    from kwa.verdict import conclude
+    from storage.db import Database, StorageUnavailable
+
+    parameters = run_parameters(
+        spec, a.pillars or None, a.checks or None, a.check_timeout, a.run_timeout or None, a.config
+    )
+    cluster_id = a.cluster_id or spec.default_cluster_id()
+    try:
+        db = Database()
+        run, created = request_run(
+            db,
+            selected=selected,
+            pillars=a.pillars,
+            checks=a.checks,
+            cluster_id=cluster_id,
+            source=spec.describe(),
+            trigger="ci" if a.ci else "manual",
+            parameters=parameters,
+            force_new=a.force_new,
+        )
+    except StorageUnavailable as exc:
+        print(f"error: storage unavailable: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    run_id = run["run_id"]
+    ending = None
+    if not created:
+        print(
+            f"an identical run {run_id} is already {run['state']}: following it instead of starting another "
+            "(--force-new starts a new one)",
+            file=sys.stderr,
+        )
+        from flows.control import wait
+
+        try:
+            watch_run(db, run_id) if a.watch else wait(db, run_id)
+        except KeyboardInterrupt:
+            print(f"stopped following run {run_id}; it goes on (kwa runs watch {run_id})", file=sys.stderr)
+            return ExitCode.INTERRUPTED
+    else:
+        print(f"run {run_id}: {len(selected)} checks, {spec.describe()}, {_cluster_note(run, a, spec)}",
+              file=sys.stderr)  # fmt: skip
+        watcher = (lambda: watch_run(db, run_id)) if a.watch else None
+        ending = execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], watcher=watcher)
+    try:
+        return conclude(db, run_id, a.output, ending, *gates)
+    except StorageUnavailable as exc:
+        print(f"error: storage unavailable: cannot read run {run_id} back: {exc}", file=sys.stderr)
+        return state_exit(ending.state) if ending else ExitCode.FAILED
+
+
+def _cluster_note(run: dict[str, Any], a: RunOptions, spec: Any) -> str:
+    """``cluster id argo-cd:manifests`` — and, for stdin, that every stdin run shares it."""
+    from checks.sources.naming import PIPE_ID, STDIN_ID
+
+    note = f"cluster id {run['cluster_id']}"
+    if spec.kind == "manifests" and not a.cluster_id and run["cluster_id"] in (STDIN_ID, PIPE_ID):
+        note += f" (shared by every {run['cluster_id']} run: --cluster-id NAME keeps this input's history apart)"
+    return note
+

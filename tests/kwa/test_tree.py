@@ -1,0 +1,75 @@
+"""The command tree: every verb listed by its group's --help, a one-line help for every command
+and option, unknown verbs and values rejected as usage errors (exit 2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kwa.app import call, command
+
+GROUPS = {
+    "runs": {"list", "get", "abort", "rerun", "resume", "watch", "wait", "logs", "delete", "prune", "reap"},
+    "query": {"assessments"},
+    "checks": {"list", "show"},
+    "server": {"start", "stop", "status"},
+}
+
+
+def _walk(cmd, path=()):
+    yield path, cmd
+    for name, sub in getattr(cmd, "commands", {}).items():
+        yield from _walk(sub, (*path, name))
+
+
+def test_every_group_lists_every_verb(capsys: pytest.CaptureFixture[str]) -> None:
+    for group, verbs in GROUPS.items():
+        assert call([group, "--help"]) == 0
+        out = capsys.readouterr().out
+        block = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0]  # up to the epilog
+        listed = {line.split()[0] for line in block.splitlines() if line.startswith("  ") and line.strip()}
+        assert listed == verbs, (group, out)
+
+
+def test_every_command_and_option_has_help() -> None:
+    missing = []
+    for path, cmd in _walk(command()):
+        if path and not (cmd.help or "").strip():
+            missing.append(" ".join(path))
+        for param in cmd.params:
+            if param.param_type_name == "option" and not (getattr(param, "help", "") or "").strip():
+                missing.append(f"{' '.join(path)} {param.opts[0]}")
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("runs", "nonsense"), "No such command 'nonsense'"),
+        (("nonsense",), "No such command 'nonsense'"),
+        (("checks", "list", "-o", "html"), "--output 'html': choose from table, json, yaml"),
+        (("runs", "prune"), "Missing option '--older-than'"),
+        (("runs", "prune", "--older-than", "soon"), "--older-than 'soon': expected a duration such as"),
+    ],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str) -> None:
+    assert call(list(argv)) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_and_completion_are_there(capsys: pytest.CaptureFixture[str]) -> None:
+    assert call(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--install-completion" in out and "--show-completion" in out
+    for group in (*GROUPS, "run", "fleet"):
+        assert group in out
+    assert call(["server", "--help"]) == 0
+
+
+def test_python_m_flows_run_is_kwa_run(capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.run import main
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: python -m flows.run [OPTIONS]") and "--check" in out
+    assert main(["--check", "NOPE-999", "--demo"]) == 2  # before any Prefect server or run is touched
+    assert "NOPE-999" in capsys.readouterr().err
