@@ -101,6 +101,22 @@ def use_api(url: str | None) -> None:
         refresh_global_settings_context()
 
 
+def _ours(url: str, timeout: float = 5.0) -> bool:
+    """Whether the server answering at ``url`` is the one kwa keeps in this home.
+
+    A health check only says that *a* Prefect answers: when kwa's own server has died (or lost a
+    race for its port) another user's Prefect or kwa can hold the port, and its runs, UI and
+    database would silently become this user's. Prefect reports its home directory in
+    ``GET /api/admin/settings``; kwa's server runs with ``PREFECT_HOME`` in kwa's home.
+    """
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/admin/settings", timeout=timeout) as resp:
+            home = json.loads(resp.read()).get("home")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(home) and Path(str(home)).resolve() == (server_dir() / "home").resolve()
+
+
 def _alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -126,13 +142,13 @@ def _answering(state: dict, patience: float = 30.0) -> bool:
     two servers and two histories, so a server whose process lives gets ``patience`` seconds.
     """
     if healthy(state["url"]):
-        return True
+        return _ours(state["url"])  # someone else on the recorded port: start kwa's own again
     if not _alive(int(state.get("pid") or -1)):
         return False
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
         if healthy(state["url"], timeout=2.0):
-            return True
+            return _ours(state["url"])
         if not _alive(int(state["pid"])):
             return False
         time.sleep(0.5)
@@ -186,57 +202,73 @@ def _start_local_server(port: int | None, timeout: float) -> ApiInfo:
         state = read_state()
         if state and _answering(state):
             return ApiInfo(state["url"], "kwa-local", state.get("log"))
-        chosen = _free_port(port if port is not None else int(os.environ.get("KWA_PREFECT_PORT", DEFAULT_PORT)))
-        url = f"http://127.0.0.1:{chosen}/api"
+        preferred = port if port is not None else int(os.environ.get("KWA_PREFECT_PORT", DEFAULT_PORT))
         log_path = directory / "server.log"
-        env = dict(os.environ)
-        env.pop("PREFECT_API_URL", None)
-        for name in _UI_URL_ALIASES:  # a URL meant for another server must not reach this one's UI
-            env.pop(name, None)
-        env.update(
-            {
-                "PREFECT_HOME": str(directory / "home"),
-                # The UI asks `GET /ui-settings` where its API is; Prefect answers from its settings
-                # (server.api.host/port, default 4200), not from the --port the server was started
-                # with. On another port the UI would call whatever listens on 4200 (another user's
-                # Prefect: their runs, and a 404 for ours), so the server is told its own URL.
-                "PREFECT_SERVER_API_HOST": "127.0.0.1",
-                "PREFECT_SERVER_API_PORT": str(chosen),
-                "PREFECT_SERVER_UI_API_URL": url,
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
-                # Keep the server's own DB small over time (flow runs are kept 90 days).
-                "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": env.get(
-                    "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED", "events,flow_runs"
-                ),
-            }
+        try:
+            return _launch(directory, _free_port(preferred), log_path, timeout)
+        except _PortTaken:
+            # Another server bound the port between the check and our server's bind (two first
+            # runs at once): take any free port instead.
+            return _launch(directory, _free_port(0), log_path, timeout)
+
+
+class _PortTaken(Exception):
+    pass
+
+
+def _launch(directory: Path, chosen: int, log_path: Path, timeout: float) -> ApiInfo:
+    """Start kwa's server on ``chosen`` and wait until it (not whoever else holds the port) answers."""
+    url = f"http://127.0.0.1:{chosen}/api"
+    env = dict(os.environ)
+    env.pop("PREFECT_API_URL", None)
+    for name in _UI_URL_ALIASES:  # a URL meant for another server must not reach this one's UI
+        env.pop(name, None)
+    env.update(
+        {
+            "PREFECT_HOME": str(directory / "home"),
+            # The UI asks `GET /ui-settings` where its API is; Prefect answers from its settings
+            # (server.api.host/port, default 4200), not from the --port the server was started
+            # with. On another port the UI would call whatever listens on 4200 (another user's
+            # Prefect: their runs, and a 404 for ours), so the server is told its own URL.
+            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_PORT": str(chosen),
+            "PREFECT_SERVER_UI_API_URL": url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+            # Keep the server's own DB small over time (flow runs are kept 90 days).
+            "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": env.get(
+                "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED", "events,flow_runs"
+            ),
+        }
+    )
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flows.prefect_server", "--host", "127.0.0.1", "--port", str(chosen)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,  # survives the CLI process; stopped by `kwa server stop`
+            cwd=str(Path(__file__).resolve().parent.parent),
         )
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "flows.prefect_server", "--host", "127.0.0.1", "--port", str(chosen)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,  # survives the CLI process; stopped by `kwa server stop`
-                cwd=str(Path(__file__).resolve().parent.parent),
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            if healthy(url) and not _ours(url):
+                raise _PortTaken(chosen)
+            cause = _last_error(log_path)
+            raise PrefectServerError(
+                f"Prefect server exited with code {proc.returncode}{f' ({cause})' if cause else ''}; see {log_path}"
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                cause = _last_error(log_path)
-                raise PrefectServerError(
-                    f"Prefect server exited with code {proc.returncode}{f' ({cause})' if cause else ''}; see {log_path}"
-                )
-            if healthy(url, timeout=0.5):
-                break
-            time.sleep(0.2)
-        else:
-            proc.kill()
-            raise PrefectServerError(f"Prefect server did not become healthy within {timeout:.0f}s; see {log_path}")
-        state = {"pid": proc.pid, "port": chosen, "url": url, "log": str(log_path), "started": time.time()}
-        _state_file().write_text(json.dumps(state))
-        return ApiInfo(url, "started", str(log_path))
+        if healthy(url, timeout=0.5) and _ours(url):
+            break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        raise PrefectServerError(f"Prefect server did not become healthy within {timeout:.0f}s; see {log_path}")
+    state = {"pid": proc.pid, "port": chosen, "url": url, "log": str(log_path), "started": time.time()}
+    _state_file().write_text(json.dumps(state))
+    return ApiInfo(url, "started", str(log_path))
 
 
 def _last_error(log_path: Path) -> str | None:
