@@ -5,6 +5,9 @@ long C call or a socket read without its own timeout. A forked child inherits th
 free (copy-on-write, no serialisation of the input), and SIGKILL ends it whatever it is doing.
 The child must not touch Prefect, the database or any lock-holding library: it only computes and
 writes a pickled answer to a pipe.
+
+The pipe messages and the killing and reaping of children are in :mod:`checks.forked`; this module
+holds the two ways of using them: one call per child, and batches of jobs on worker lanes.
 """
 
 from __future__ import annotations
@@ -14,15 +17,13 @@ import os
 import pickle
 import select
 import signal
-import struct
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-_HEADER = struct.Struct("!Q")
-_REAPED: set[int] = set()
+from checks.forked import HEADER, exited, kill, messages, read_message, reap, send
 
 
 class HardTimeout(TimeoutError):
@@ -74,40 +75,30 @@ def run_with_deadline(fn: Callable[[], Any], timeout: float) -> Any:
                 chunk = os.read(read_fd, 1 << 20)
                 if chunk:
                     buffer += chunk
-                    if expected is None and len(buffer) >= _HEADER.size:
-                        (expected,) = _HEADER.unpack_from(buffer)
-                    if expected is not None and len(buffer) >= _HEADER.size + expected:
+                    if expected is None and len(buffer) >= HEADER.size:
+                        (expected,) = HEADER.unpack_from(buffer)
+                    if expected is not None and len(buffer) >= HEADER.size + expected:
                         outcome = "answered"
                         break
                     continue
-            if _exited(pid):
+            if exited(pid):
                 outcome = "died"
                 break
     finally:
         os.close(read_fd)
         if outcome == "timeout":
-            _kill(pid)
+            kill(pid)
         else:
-            _reap(pid, deadline)
+            reap(pid, deadline)
     if outcome == "timeout":
         raise HardTimeout(f"exceeded its {timeout:g}s timeout; process {pid} was killed")
     if outcome == "died":
         raise ChildDied("the check process exited without a result")
-    kind, value = pickle.loads(bytes(buffer[_HEADER.size : _HEADER.size + expected]))
+    kind, value = pickle.loads(bytes(buffer[HEADER.size : HEADER.size + expected]))
     if kind == "ok":
         return value
     message, exc_type, tb = value
     raise ChildError(message, exc_type, tb)
-
-
-def _exited(pid: int) -> bool:
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    if done:
-        _REAPED.add(pid)
-    return bool(done)
 
 
 def _child(fn: Callable[[], Any], write_fd: int) -> None:
@@ -123,36 +114,13 @@ def _child(fn: Callable[[], Any], write_fd: int) -> None:
             text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             data = pickle.dumps(("error", (text, type(exc).__name__, traceback.format_exc())))
             code = 1
-        view = memoryview(_HEADER.pack(len(data)) + data)
+        view = memoryview(HEADER.pack(len(data)) + data)
         while view:
             written = os.write(write_fd, view)
             view = view[written:]
         os.close(write_fd)
     finally:
         os._exit(code)
-
-
-def _kill(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
-
-
-def _reap(pid: int, deadline: float) -> None:
-    # The child exits right after writing its answer; give it a moment, then make sure.
-    if pid in _REAPED:
-        _REAPED.discard(pid)
-        return
-    while time.monotonic() < deadline + 1:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if done:
-            return
-        time.sleep(0.001)
-    _kill(pid)
 
 
 # ---- batches: one forked worker runs many checks, each with its own deadline --------------------
@@ -289,7 +257,7 @@ class IsolatedBatch:
         os.close(write_fd)
         os.close(command_read)
         current: str | None = first
-        _send(command_write, (first,))
+        send(command_write, (first,))
         started = 0.0
         deadline = time.monotonic() + 60.0  # until the first "start": the worker is being born
         buffer = bytearray()
@@ -298,14 +266,14 @@ class IsolatedBatch:
         try:
             while current is not None:
                 if self._cancelled.is_set():
-                    _kill(pid)
+                    kill(pid)
                     killed = True
                     return current  # _manage delivers "cancelled" for it and the rest
                 ready, _, _ = select.select([read_fd], [], [], max(0.0, min(deadline - time.monotonic(), 0.05)))
                 if ready:
                     chunk = os.read(read_fd, 1 << 20)
                     buffer += chunk
-                    for message in _messages(buffer):
+                    for message in messages(buffer):
                         if message[0] == "start":
                             started = time.monotonic()
                             budget, cut_by_run = self._budget(current)
@@ -315,7 +283,7 @@ class IsolatedBatch:
                         elapsed = int((time.monotonic() - started) * 1000)
                         current = self._next_job()
                         if current is not None:  # the worker starts on it while we deliver
-                            _send(command_write, (current,))
+                            send(command_write, (current,))
                             deadline = time.monotonic() + 60.0
                         self._deliver(Outcome(job_id, kind, value, elapsed))
                     if chunk:
@@ -323,12 +291,12 @@ class IsolatedBatch:
                 if current is None:
                     break
                 if time.monotonic() >= deadline:
-                    _kill(pid)
+                    kill(pid)
                     killed = True
                     why = "run-deadline" if cut_by_run else None
                     self._deliver(Outcome(current, "timeout", why, int((time.monotonic() - started) * 1000)))
                     return self._next_job()
-                if _exited(pid):
+                if exited(pid):
                     killed = True
                     self._deliver(Outcome(current, "died", "the check process exited without a result"))
                     return self._next_job()
@@ -338,10 +306,10 @@ class IsolatedBatch:
                 # An explicit stop: another worker forked meanwhile may hold a copy of this pipe's
                 # write end, so EOF alone could come late.
                 with contextlib.suppress(OSError):
-                    _send(command_write, ())
+                    send(command_write, ())
             os.close(command_write)
             if not killed:
-                _reap(pid, time.monotonic())
+                reap(pid, time.monotonic())
         return None
 
     def _budget(self, job_id: str) -> tuple[float, bool]:
@@ -352,63 +320,26 @@ class IsolatedBatch:
         return budget, False
 
 
-def _messages(buffer: bytearray) -> list[tuple]:
-    """Pop every complete length-prefixed message from ``buffer``."""
-    out = []
-    while len(buffer) >= _HEADER.size:
-        (size,) = _HEADER.unpack_from(buffer)
-        if len(buffer) < _HEADER.size + size:
-            break
-        out.append(pickle.loads(bytes(buffer[_HEADER.size : _HEADER.size + size])))
-        del buffer[: _HEADER.size + size]
-    return out
-
-
-def _send(write_fd: int, message: tuple) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_HEADER.pack(len(data)) + data)
-    while view:
-        view = view[os.write(write_fd, view) :]
-
-
-def _read_message(fd: int) -> tuple | None:
-    """One length-prefixed message from a blocking pipe; None at EOF."""
-    data = b""
-    while len(data) < _HEADER.size:
-        chunk = os.read(fd, _HEADER.size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    (size,) = _HEADER.unpack(data)
-    body = bytearray()
-    while len(body) < size:
-        chunk = os.read(fd, size - len(body))
-        if not chunk:
-            return None
-        body += chunk
-    return pickle.loads(bytes(body))
-
-
 def _worker(run: Callable[[str], Any], command_fd: int, write_fd: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
         with contextlib.suppress(ValueError, OSError):
             signal.signal(sig, signal.SIG_DFL)
     code = 0
     try:
-        while command := _read_message(command_fd):  # None (EOF) or () (stop) ends the worker
+        while command := read_message(command_fd):  # None (EOF) or () (stop) ends the worker
             (job_id,) = command
-            _send(write_fd, ("start", job_id))
+            send(write_fd, ("start", job_id))
             try:
                 result = run(job_id)
             except BaseException as exc:  # reported to the parent; the worker goes on with the next job
                 text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                _send(write_fd, ("error", job_id, (text, type(exc).__name__, traceback.format_exc())))
+                send(write_fd, ("error", job_id, (text, type(exc).__name__, traceback.format_exc())))
                 continue
             try:
-                _send(write_fd, ("ok", job_id, result))
+                send(write_fd, ("ok", job_id, result))
             except Exception as exc:  # e.g. an unpicklable result: an error for this job only
                 text = f"result could not be sent: {type(exc).__name__}: {exc}"
-                _send(write_fd, ("error", job_id, (text, type(exc).__name__, traceback.format_exc())))
+                send(write_fd, ("error", job_id, (text, type(exc).__name__, traceback.format_exc())))
         os.close(write_fd)
     except BaseException:  # a broken pipe (parent gone): the parent, if alive, sees the death
         code = 1

@@ -23,7 +23,7 @@ os.environ.setdefault("KWA_DATABASE_URL", f"sqlite:///{_session_home / 'kwa.db'}
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 # A developer's own ~/.config/kwa/config.yaml must not change what the tests see.
 os.environ["XDG_CONFIG_HOME"] = str(_session_home / "config")
-# ... nor its cache (checks/schema.py keeps reduced Kubernetes schemas under $XDG_CACHE_HOME/kwa).
+# ... nor its cache (checks/schema_bundles.py keeps reduced Kubernetes schemas under $XDG_CACHE_HOME/kwa).
 os.environ["XDG_CACHE_HOME"] = str(_session_home / "cache")
 os.environ.pop("KWA_CONFIG", None)
 os.environ.pop("PREFECT_API_URL", None)

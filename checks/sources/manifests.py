@@ -5,6 +5,10 @@ checks.limits, defines a key twice, is not a Kubernetes object) becomes a proble
 file, document index and, where there is one, its line; every other document is still assessed.
 Problems are collected in a :class:`checks.limits.Problems`: the first ``limits.problems`` in
 full, every one counted, with what was read (files, bytes, documents, objects).
+
+This module finds and reads the inputs and runs the parsers over them (serially, or in forked
+workers for a large dump); what a parsed document must satisfy to become an object is in
+:mod:`checks.sources.documents`, shared by every parser path.
 """
 
 from __future__ import annotations
@@ -23,24 +27,22 @@ import yaml
 from checks.limits import (
     ENCODING,
     LIMIT,
-    NOT_AN_OBJECT,
     NOTHING_READ,
     SYNTAX,
     UNREADABLE,
-    InputProblem,
     Limits,
     Problems,
     ReadStats,
     from_environment,
     size,
 )
-from checks.positions import Place
 from checks.sandbox import IsolatedBatch, fork_available
 from checks.snapshot import K8sObject, ParseProblem, Snapshot
-from checks.sources import fastyaml, guards, measure
+from checks.sources import fastyaml, guards
+from checks.sources.documents import accept, check_document, check_unparsed, document_bytes, report, syntax_error
 from checks.sources.guards import Rejected
 from checks.sources.inputs import Decoded, NotText, Positions, TooLarge, decode, first_bad_char, read_path, read_stream
-from checks.sources.places import Lines, document_place, item_places
+from checks.sources.places import Lines, document_place
 from checks.sources.splitting import split
 from checks.sources.splitting import split_documents as _split_documents  # noqa: F401  (tests)
 from checks.sources.splitting import split_lines as _split_lines  # noqa: F401  (tests)
@@ -91,7 +93,7 @@ def _expand(paths: Iterable[str], problems: list[ParseProblem] | None) -> tuple[
 def _walk(root: Path, problems: list[ParseProblem] | None) -> list[str]:
     def unreadable(exc: OSError) -> None:
         if problems is not None:
-            _report(problems, UNREADABLE, str(exc.filename or root), None,
+            report(problems, UNREADABLE, str(exc.filename or root), None,
                     f"cannot read directory: {exc.strerror or exc}")
 
     found = [
@@ -198,7 +200,7 @@ def parse_bytes(
     try:
         decoded = decode(data)
     except NotText as exc:
-        _report(problems, ENCODING, label, None,
+        report(problems, ENCODING, label, None,
                 f"not valid {exc.encoding.upper()} text: {exc.reason} at byte offset {exc.offset:,}")
         return
     _yaml_documents(decoded, label, objects, problems, limits)
@@ -228,20 +230,20 @@ def _json_document(
 ) -> bool:
     """Read ``text`` as one JSON document; False if it is not JSON (the YAML parser then reports
     a located error: JSON is YAML)."""
-    nbytes = _document_bytes(text, limits)
+    nbytes = document_bytes(text, limits)
     try:
-        _check_unparsed(text, nbytes, limits)
+        check_unparsed(text, nbytes, limits)
         value = orjson.loads(text)
-        _check_document(value, nbytes, limits, text)
+        check_document(value, nbytes, limits, text)
     except orjson.JSONDecodeError:
         return False
     except Rejected as exc:
         _stats(problems).documents += 1
-        _report(problems, exc.kind, label, 0, exc.describe())
+        report(problems, exc.kind, label, 0, exc.describe())
         return True
     _stats(problems).documents += 1
     lines = Lines(text)
-    _accept(value, label, 0, objects, problems, document_place(text, lines, 0, len(text)), lines)
+    accept(value, label, 0, objects, problems, document_place(text, lines, 0, len(text)), lines)
     return True
 
 
@@ -264,7 +266,7 @@ def _yaml_documents(
         stats.documents += 1
         if failure is not None:
             line = positions.line(starts[min(index, len(starts) - 1)])
-            _report(problems, failure.kind, label, index, failure.describe(line))
+            report(problems, failure.kind, label, index, failure.describe(line))
         else:
             stats.empty += doc is None
             if doc is not None:
@@ -272,43 +274,10 @@ def _yaml_documents(
                 # documents: they share its place.
                 chunk = index if len(raw) > 1 else 0
                 place = document_place(text, lines, starts[chunk], starts[chunk] + len(raw[chunk]))
-                _accept(doc, label, index, objects, problems, place, lines)
+                accept(doc, label, index, objects, problems, place, lines)
     if truncated:
-        _report(problems, LIMIT, label, None, f"more than limits.documents ({limits.documents:,}) documents; "
+        report(problems, LIMIT, label, None, f"more than limits.documents ({limits.documents:,}) documents; "
                                               f"the rest of the input was not read")
-
-
-def _document_bytes(text: str | bytes, limits: Limits) -> int | None:
-    """The size of a document in bytes when it may be over ``limits.document_bytes``, else None."""
-    if isinstance(text, bytes):
-        return len(text) if len(text) > limits.document_bytes else None
-    if len(text) * 4 <= limits.document_bytes:
-        return None
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
-
-
-def _maybe_list(text: str | bytes) -> bool:
-    """Whether ``text`` may be a ``kind: List`` (kubectl's dump): it has an ``items`` key. Plain
-    searches, not a regex: the text is over ``limits.document_bytes`` when this is asked."""
-    if isinstance(text, bytes):
-        return b'"items"' in text or text.startswith(b"items:") or b"\nitems:" in text
-    return '"items"' in text or text.startswith("items:") or "\nitems:" in text
-
-
-def _check_unparsed(text: str | bytes, nbytes: int | None, limits: Limits) -> None:
-    """Refuse, before parsing, a document over ``limits.document_bytes`` that cannot be a List."""
-    if nbytes is not None and nbytes > limits.document_bytes and not _maybe_list(text):
-        raise Rejected(LIMIT, f"a document of {size(nbytes)}, over limits.document_bytes "
-                              f"({size(limits.document_bytes)}); not parsed")
-
-
-def _check_document(
-    value: Any, nbytes: int | None, limits: Limits, json_text: str | bytes | None = None, depth_known: bool = False
-) -> None:
-    """Raise Rejected when a parsed document is over its limits; a List item that is over them by
-    itself is replaced by its Rejected, so that only it is skipped (:func:`_accept`)."""
-    for number, problem in measure.check_document(value, limits, nbytes, json_text, depth_known).items():
-        value["items"][number] = problem
 
 
 def _documents(chunks: list[str | Rejected], text: str, limits: Limits) -> Iterator[Result]:
@@ -347,7 +316,7 @@ def _parse_chunks(chunks: list[str | Rejected], first: int, limits: Limits) -> l
                 except Rejected as exc:
                     out.append((offset, None, exc))
                 except yaml.YAMLError as exc:
-                    out.append((offset, None, _syntax(exc)))
+                    out.append((offset, None, syntax_error(exc)))
                 except Exception as exc:  # whatever a parser does with a hostile document stays with it
                     out.append((offset, None, Rejected(SYNTAX, f"YAML does not parse: {type(exc).__name__}: {exc}")))
     return out
@@ -356,24 +325,16 @@ def _parse_chunks(chunks: list[str | Rejected], first: int, limits: Limits) -> l
 def _parse_chunk(chunk: str, limits: Limits, vetted: bool) -> list[Any]:
     """The documents of one chunk: rapidyaml where it provably agrees with PyYAML, else PyYAML's
     guarded loader; raises Rejected, or yaml.YAMLError for a syntax error."""
-    nbytes = _document_bytes(chunk, limits)
-    _check_unparsed(chunk, nbytes, limits)
+    nbytes = document_bytes(chunk, limits)
+    check_unparsed(chunk, nbytes, limits)
     if limits.depth < fastyaml.EMIT_DEPTH:
         guards.check_yaml_depth(chunk, limits.depth)  # the fast path bounds depth only at its own 66
     value = fastyaml.load(chunk, vetted=vetted, limits=limits, quiet=False)
     docs = [value] if value is not fastyaml.NOT_FAST else guards.load_guarded(chunk, limits)
     if nbytes is not None:  # a big document: a List is measured item by item (depth is known by now)
         for doc in docs:
-            _check_document(doc, nbytes, limits, depth_known=True)
+            check_document(doc, nbytes, limits, depth_known=True)
     return docs
-
-
-def _syntax(exc: yaml.YAMLError) -> Rejected:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is None:
-        return Rejected(SYNTAX, f"YAML does not parse: {problem}")
-    return Rejected(SYNTAX, f"YAML does not parse: {problem}", mark.line, mark.column)
 
 
 def _parse_in_parallel(chunks: list[str | Rejected], workers: int, limits: Limits) -> Iterator[Result]:
@@ -401,58 +362,3 @@ def _parse_in_parallel(chunks: list[str | Rejected], workers: int, limits: Limit
             except Exception:  # a worker that died: parse its slice here instead, nothing is lost
                 parsed = _parse_chunks(slices[job][1], slices[job][0], limits)
         yield from parsed
-
-
-def _report(problems: list[ParseProblem], kind: str, source: str, index: int | None, message: str) -> None:
-    problems.append(InputProblem(source, index, message, kind))
-
-
-def _accept(
-    doc: Any,
-    label: str,
-    index: int,
-    objects: list[K8sObject],
-    problems: list[ParseProblem],
-    place: Place | None = None,
-    lines: Lines | None = None,
-) -> None:
-    if doc is None:
-        return
-    if not isinstance(doc, dict):
-        _report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object (a {type(doc).__name__})")
-        return
-    kind = doc.get("kind")
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
-        places = item_places(place, len(doc["items"]), lines) if place is not None and lines is not None else None
-        for item_no, item in enumerate(doc["items"]):
-            if isinstance(item, Rejected):  # over a limit by itself (_check_document)
-                _report(problems, item.kind, label, index, f"items[{item_no}]: {item.describe()}")
-                continue
-            if not isinstance(item, dict):
-                _report(problems, NOT_AN_OBJECT, label, index, f"items[{item_no}] is not an object")
-                continue
-            item.setdefault("kind", kind[: -len("List")] if kind != "List" else item.get("kind"))
-            if "apiVersion" not in item and doc.get("apiVersion") and kind != "List":
-                item["apiVersion"] = doc["apiVersion"]
-            # Without a place of its own, an item keeps the List's lines: coarse, never wrong.
-            _accept_object(item, f"{label}#{index}", item_no, objects, problems, places[item_no] if places else place)
-        return
-    _accept_object(doc, label, index, objects, problems, place)
-
-
-def _accept_object(
-    doc: dict[str, Any],
-    label: str,
-    index: int,
-    objects: list[K8sObject],
-    problems: list[ParseProblem],
-    place: Place | None = None,
-) -> None:
-    missing = [k for k in ("apiVersion", "kind") if not isinstance(doc.get(k), str) or not doc.get(k)]
-    meta = doc.get("metadata")
-    if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):
-        missing.append("metadata.name")
-    if missing:
-        _report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object: missing {', '.join(missing)}")
-        return
-    objects.append(K8sObject(doc, label, index, place))

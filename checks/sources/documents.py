@@ -1,0 +1,117 @@
+"""What one parsed manifest document becomes: Kubernetes objects, or problems naming where it was.
+
+Kept apart from :mod:`checks.sources.manifests`, which finds and reads the inputs and drives the
+parsers: this module holds the rules every document is held to whichever way it was parsed (JSON,
+the YAML fast path, PyYAML, a forked worker) — the size limits checked before and after parsing,
+how a syntax error is reported, how a ``kind: List`` is unpacked and what an object must have to be
+assessed — so that each parser path applies them the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from checks.limits import LIMIT, NOT_AN_OBJECT, SYNTAX, InputProblem, Limits, size
+from checks.positions import Place
+from checks.snapshot import K8sObject, ParseProblem
+from checks.sources import measure
+from checks.sources.guards import Rejected
+from checks.sources.places import Lines, item_places
+
+
+def document_bytes(text: str | bytes, limits: Limits) -> int | None:
+    """The size of a document in bytes when it may be over ``limits.document_bytes``, else None."""
+    if isinstance(text, bytes):
+        return len(text) if len(text) > limits.document_bytes else None
+    if len(text) * 4 <= limits.document_bytes:
+        return None
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+
+
+def _maybe_list(text: str | bytes) -> bool:
+    """Whether ``text`` may be a ``kind: List`` (kubectl's dump): it has an ``items`` key. Plain
+    searches, not a regex: the text is over ``limits.document_bytes`` when this is asked."""
+    if isinstance(text, bytes):
+        return b'"items"' in text or text.startswith(b"items:") or b"\nitems:" in text
+    return '"items"' in text or text.startswith("items:") or "\nitems:" in text
+
+
+def check_unparsed(text: str | bytes, nbytes: int | None, limits: Limits) -> None:
+    """Refuse, before parsing, a document over ``limits.document_bytes`` that cannot be a List."""
+    if nbytes is not None and nbytes > limits.document_bytes and not _maybe_list(text):
+        raise Rejected(LIMIT, f"a document of {size(nbytes)}, over limits.document_bytes "
+                              f"({size(limits.document_bytes)}); not parsed")
+
+
+def check_document(
+    value: Any, nbytes: int | None, limits: Limits, json_text: str | bytes | None = None, depth_known: bool = False
+) -> None:
+    """Raise Rejected when a parsed document is over its limits; a List item that is over them by
+    itself is replaced by its Rejected, so that only it is skipped (:func:`accept`)."""
+    for number, problem in measure.check_document(value, limits, nbytes, json_text, depth_known).items():
+        value["items"][number] = problem
+
+
+def syntax_error(exc: yaml.YAMLError) -> Rejected:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return Rejected(SYNTAX, f"YAML does not parse: {problem}")
+    return Rejected(SYNTAX, f"YAML does not parse: {problem}", mark.line, mark.column)
+
+
+def report(problems: list[ParseProblem], kind: str, source: str, index: int | None, message: str) -> None:
+    problems.append(InputProblem(source, index, message, kind))
+
+
+def accept(
+    doc: Any,
+    label: str,
+    index: int,
+    objects: list[K8sObject],
+    problems: list[ParseProblem],
+    place: Place | None = None,
+    lines: Lines | None = None,
+) -> None:
+    if doc is None:
+        return
+    if not isinstance(doc, dict):
+        report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object (a {type(doc).__name__})")
+        return
+    kind = doc.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
+        places = item_places(place, len(doc["items"]), lines) if place is not None and lines is not None else None
+        for item_no, item in enumerate(doc["items"]):
+            if isinstance(item, Rejected):  # over a limit by itself (check_document)
+                report(problems, item.kind, label, index, f"items[{item_no}]: {item.describe()}")
+                continue
+            if not isinstance(item, dict):
+                report(problems, NOT_AN_OBJECT, label, index, f"items[{item_no}] is not an object")
+                continue
+            item.setdefault("kind", kind[: -len("List")] if kind != "List" else item.get("kind"))
+            if "apiVersion" not in item and doc.get("apiVersion") and kind != "List":
+                item["apiVersion"] = doc["apiVersion"]
+            # Without a place of its own, an item keeps the List's lines: coarse, never wrong.
+            _accept_object(item, f"{label}#{index}", item_no, objects, problems, places[item_no] if places else place)
+        return
+    _accept_object(doc, label, index, objects, problems, place)
+
+
+def _accept_object(
+    doc: dict[str, Any],
+    label: str,
+    index: int,
+    objects: list[K8sObject],
+    problems: list[ParseProblem],
+    place: Place | None = None,
+) -> None:
+    missing = [k for k in ("apiVersion", "kind") if not isinstance(doc.get(k), str) or not doc.get(k)]
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):
+        missing.append("metadata.name")
+    if missing:
+        report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object: missing {', '.join(missing)}")
+        return
+    objects.append(K8sObject(doc, label, index, place))
