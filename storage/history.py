@@ -29,16 +29,8 @@ from storage.models import assessments_table as A
 from storage.models import history_table as H
 from storage.models import runs_table as R
 from storage.models import to_utc
-from storage.queries import (
-    MAX_HISTORY,
-    NoRuns,
-    QueryError,
-    _get_run,
-    _history,
-    _require_cluster,
-    _row,
-    _severity_pos,
-)
+from storage.query_model import MAX_HISTORY, NoRuns, QueryError, _severity_pos
+from storage.run_lookup import _get_run, _history, _require_cluster, _row
 from storage.scopes import ANY, FULL, Scope
 
 __all__ = [
