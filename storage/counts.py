@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from storage.db import Database
 from storage.models import runs_table as R
 from storage.models import to_utc
-from storage.queries import RunQuery
+from storage.query_model import RunQuery
 
 __all__ = ["runs_after"]
 

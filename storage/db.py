@@ -48,18 +48,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+
+# Per-connection SQLite set-up lives in storage.sqlite_setup; the constants are re-exported here.
+from storage.sqlite_setup import _BEGIN_OPTION, _install_sqlite_hooks, busy_timeout_ms
+from storage.sqlite_setup import ENV_BUSY_TIMEOUT as ENV_BUSY_TIMEOUT
+from storage.sqlite_setup import SQLITE_BUSY_TIMEOUT_MS as SQLITE_BUSY_TIMEOUT_MS
+from storage.sqlite_setup import SQLITE_CACHE_KIB as SQLITE_CACHE_KIB
 
 log = logging.getLogger(__name__)
 
 ENV_URL = "KWA_DATABASE_URL"
-ENV_BUSY_TIMEOUT = "KWA_DB_BUSY_TIMEOUT"  # seconds a write waits for SQLite's lock before failing
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_CACHE_KIB = 65_536  # page cache per connection (an upper bound; SQLite allocates on demand)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-_BEGIN_OPTION = "kwa_sqlite_begin"
 # Key of the PostgreSQL advisory lock held while migrating (any constant shared by all kwa processes).
 _PG_MIGRATION_LOCK = zlib.crc32(b"kwa.storage.migrate")
 
@@ -84,18 +86,6 @@ def kwa_version() -> str:
         return version("kwa")
     except PackageNotFoundError:
         return "unknown"
-
-
-def busy_timeout_ms() -> int:
-    """SQLite's busy timeout: ``KWA_DB_BUSY_TIMEOUT`` seconds when set (and valid), else 30 s."""
-    raw = os.environ.get(ENV_BUSY_TIMEOUT, "").strip()
-    try:
-        seconds = float(raw) if raw else None
-    except ValueError:
-        seconds = None
-    if seconds is None or not 0 <= seconds <= 3600:
-        return SQLITE_BUSY_TIMEOUT_MS
-    return int(seconds * 1000)
 
 
 def default_data_dir() -> Path:
@@ -397,23 +387,3 @@ def alembic_config() -> Any:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
-
-
-def _install_sqlite_hooks(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from pysqlite: SQLAlchemy emits BEGIN itself (below).
-        dbapi_connection.isolation_level = None
-        cur = dbapi_connection.cursor()
-        try:
-            cur.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")  # first: the others may wait
-            cur.execute("PRAGMA journal_mode = WAL")
-            cur.execute("PRAGMA synchronous = NORMAL")
-            cur.execute("PRAGMA foreign_keys = ON")
-            cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")  # bulk inserts spill less
-        finally:
-            cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN IMMEDIATE"))

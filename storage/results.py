@@ -1,18 +1,8 @@
 """Streaming, batched persistence of check results into ``assessments``.
 
-Result ids
-----------
-``asm_<YYYYMMDD>_<HHMMSS>_<checkslug>_<runhex><seq>``, for example
-``asm_20260216_103045_sec001_a7f3b9000000`` for the first result of run
-``run_20260216_103045_a7f3b9``:
-
-* ``YYYYMMDD_HHMMSS`` and ``runhex`` (6 hex digits) come from the run id; for a run id of another
-  shape the timestamp is the run's ``requested_at`` (UTC) and ``runhex`` the first 6 hex digits of
-  the SHA-1 of the run id;
-* ``checkslug`` is the check id lower-cased with everything but ``[a-z0-9]`` removed
-  (``SEC-001`` → ``sec001``);
-* ``seq`` is a per-run sequence number in lower-case hex, zero-padded to at least 6 digits
-  (16,777,216 results before it grows a digit; it never wraps).
+The row format and the result-id scheme (``asm_<YYYYMMDD>_<HHMMSS>_<checkslug>_<runhex><seq>``)
+are in :mod:`storage.result_rows`, :class:`BackgroundWriter` in :mod:`storage.background_writer`;
+both are re-exported here.
 
 A writer starts its sequence at the number of rows the run already has, so ids stay unique when a
 later writer appends to the same run; there must be only one writer per run at a time (one
@@ -29,11 +19,6 @@ same transaction re-reads the run's state (``FOR SHARE`` on PostgreSQL, so a con
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import queue
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -45,12 +30,13 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from redaction import redact
+from storage.background_writer import BackgroundWriter
 from storage.db import Database
 from storage.enums import TERMINAL
 from storage.models import UTCDateTime
 from storage.models import assessments_table as A
 from storage.models import runs_table as R
+from storage.result_rows import COLUMNS, ROW_FIELDS, check_slug, result_id_prefix, row_values, rows_json
 from storage.runs import RunNotFound
 
 __all__ = [
@@ -65,72 +51,7 @@ __all__ = [
     "rows_json",
 ]
 
-COLUMNS = (
-    "id",
-    "run_id",
-    "pillar",
-    "check_id",
-    "check_name",
-    "severity",
-    "status",
-    "object_kind",
-    "object_namespace",
-    "object_name",
-    "container",
-    "message",
-    "remediation",
-    "reason",
-    "source",
-    "source_line",
-    "source_end_line",
-    "field_path",
-    "field_line",
-    "details",
-    "assessed_at",
-    "duration_ms",
-)
-_RUN_ID = re.compile(r"^run_(\d{8})_(\d{6})_([0-9a-f]{6})$")
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _TERMINAL = frozenset(s.value for s in TERMINAL)
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
-
-
-# The per-result part of a row (a run of :data:`COLUMNS`), in the order
-# :meth:`ResultWriter.add_values` takes it.
-ROW_FIELDS = COLUMNS[COLUMNS.index("status") : COLUMNS.index("details") + 1]
-
-
-# Statuses whose message may quote an exception or an API server's answer: redacted before they are
-# stored. A verdict's message is built by the check from object names and numbers and never quotes a
-# free-text field (env values, args, annotations, data, URLs): tests/redaction/test_verdicts.py plants
-# credentials in all of those and finds none in any verdict of the 100 checks, so verdicts (the many
-# rows of a large run) are stored as they are.
-_REDACTED_STATUSES = frozenset({"error", "timeout"})
-
-
-def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    """A result row (a dict shaped like ``Result.as_row()``) as a :data:`ROW_FIELDS` tuple, with
-    ``details`` already JSON text (PostgreSQL casts it to JSONB); an error's message redacted."""
-    details = row.get("details")
-    message = row.get("message")
-    if message and row["status"] in _REDACTED_STATUSES:
-        message = redact(message)
-    return (
-        row["status"],
-        row.get("object_kind"),
-        row.get("object_namespace"),
-        row.get("object_name"),
-        row.get("container"),
-        message,
-        row.get("remediation"),
-        row.get("reason"),
-        row.get("source"),
-        row.get("source_line"),
-        row.get("source_end_line"),
-        row.get("field_path"),
-        row.get("field_line"),
-        None if details is None else _dumps(details),
-    )
 
 
 _SQLITE_HAS_JSON_OPERATORS = sqlite3.sqlite_version_info >= (3, 38, 0)  # ->> and json_each
@@ -142,26 +63,8 @@ _SQLITE_JSON_INSERT = (
 )
 
 
-def rows_json(values: Sequence[tuple[Any, ...]]) -> bytes:
-    """:data:`ROW_FIELDS` tuples as the JSON array :meth:`ResultWriter.add_json` takes."""
-    return orjson.dumps(values)
-
-
 class RunNotWritable(RuntimeError):
     """Results were sent for a run that has already finished."""
-
-
-def check_slug(check_id: str) -> str:
-    return _NOT_SLUG.sub("", str(check_id).lower()) or "check"
-
-
-def result_id_prefix(run_id: str, requested_at: datetime | None = None) -> tuple[str, str]:
-    """``("asm_<YYYYMMDD>_<HHMMSS>_", "<runhex>")`` for a run (see the module docstring)."""
-    m = _RUN_ID.match(run_id)
-    if m:
-        return f"asm_{m.group(1)}_{m.group(2)}_", m.group(3)
-    stamp = f"{requested_at:%Y%m%d_%H%M%S}" if requested_at is not None else "00000000_000000"
-    return f"asm_{stamp}_", hashlib.sha1(run_id.encode()).hexdigest()[:6]
 
 
 class ResultWriter:
@@ -454,86 +357,3 @@ class ResultWriter:
             raise RunNotFound(self.run_id)
         if state in _TERMINAL:
             raise RunNotWritable(f"run {self.run_id} is {state}: it takes no more results")
-
-
-class BackgroundWriter:
-    """Write a run's results from one thread fed by a queue, so evaluating never waits on storage.
-
-    Every submission is written and committed as soon as the thread gets to it; submissions that
-    queued up meanwhile share one transaction (fewer commits when checks finish faster than the
-    database takes them). The first error stops the writing: it is handed to ``on_error`` at once
-    (e.g. to stop the run's checks) and raised again by :meth:`drain`; later submissions are
-    dropped, since the run cannot be completed anyway.
-    """
-
-    def __init__(self, writer: ResultWriter, on_error: Callable[[BaseException], None] | None = None) -> None:
-        self.writer = writer
-        self.error: BaseException | None = None
-        self._on_error = on_error
-        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        self._idle = threading.Condition()
-        self._pending = 0
-        self._thread = threading.Thread(target=self._loop, name=f"kwa-writer-{writer.run_id}", daemon=True)
-        self._thread.start()
-
-    def submit(
-        self,
-        check: Mapping[str, Any],
-        rows: bytes | Sequence[tuple[Any, ...]],
-        assessed_at: datetime,
-        duration_ms: int | None,
-        count: int | None = None,
-    ) -> None:
-        """Queue one check's rows for writing, as :data:`ROW_FIELDS` tuples or as their JSON array
-        (:func:`rows_json`, with ``count``); returns at once."""
-        if not isinstance(rows, bytes | str):
-            rows, count = rows_json(rows), len(rows)
-        with self._idle:
-            self._pending += 1
-        self._queue.put((check, rows, int(count or 0), assessed_at, duration_ms))
-
-    def drain(self, timeout: float | None = None) -> int:
-        """Wait until everything submitted is written; raise the error that stopped the writing.
-        Returns the rows written so far."""
-        if not self._written_all(timeout):
-            raise TimeoutError(f"results of run {self.writer.run_id} still being written after {timeout}s")
-        if self.error is not None:
-            raise self.error
-        return self.writer.written
-
-    def close(self, timeout: float | None = None) -> None:
-        """Wait for what was submitted, then stop the thread (an error is :meth:`drain`'s to raise)."""
-        try:
-            self._written_all(timeout)
-        finally:
-            self._queue.put(None)
-            self._thread.join(timeout)
-
-    def _written_all(self, timeout: float | None) -> bool:
-        """Wait until every submission has been handled; False if ``timeout`` came first."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
-
-    def _loop(self) -> None:
-        while (item := self._queue.get()) is not None:
-            items = [item]
-            while True:  # what queued up meanwhile goes into the same flush
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)
-                    break
-                items.append(more)
-            if self.error is None:
-                try:
-                    self.writer.add_json(items)
-                except BaseException as exc:  # handed over: a thread has nobody else to raise to
-                    self.error = exc
-                    if self._on_error is not None:
-                        with contextlib.suppress(Exception):
-                            self._on_error(exc)
-            with self._idle:
-                self._pending -= len(items)
-                self._idle.notify_all()

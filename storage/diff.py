@@ -1,0 +1,285 @@
+"""Diffs, like compared with like: which two runs ``diff`` compares, and what changed between them.
+
+Split out of :mod:`storage.history` (which re-exports these names, as :mod:`storage.queries` does
+lazily) so that history — a cluster's runs of one scope over time — and diffs — two runs side by
+side — each read on their own; they share only the "one cluster, one scope" rule.
+
+* :func:`pick_pair` — the two runs ``diff`` compares by default: the latest run that assessed
+  anything comparable (``completed`` or ``partial``) and the one before it with the same cluster
+  and scope.
+* :func:`require_comparable` — two runs named by the user must be of one cluster and one scope
+  unless the caller allows otherwise (``--any-cluster``, ``--any-scope``): :class:`Incomparable`.
+* :func:`diff_runs` — what changed between two runs, keyed by (check, object, container).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from storage.db import Database
+from storage.enums import RunState
+from storage.models import assessments_table as A
+from storage.models import runs_table as R
+from storage.query_model import NoRuns, QueryError, _severity_pos
+from storage.run_lookup import _get_run, _require_cluster, _row
+from storage.scopes import Scope
+
+__all__ = [
+    "COMPARABLE_STATES",
+    "Incomparable",
+    "NothingToCompare",
+    "diff_runs",
+    "pick_pair",
+    "require_comparable",
+]
+
+COMPARABLE_STATES = (RunState.COMPLETED.value, RunState.PARTIAL.value)  # runs with results to compare
+_ACTIVE = (RunState.QUEUED.value, RunState.RUNNING.value)
+# When one (check, object, container) has several results in a run, the diff keeps the worst.
+_STATUS_RANK = {"failing": 0, "error": 1, "timeout": 2, "warning": 3, "passing": 4, "skipped": 5}
+
+
+class Incomparable(QueryError):
+    """Two runs of different clusters or scopes, and the caller did not allow that."""
+
+
+class NothingToCompare(QueryError):
+    """Fewer than two like runs: a diff has nothing to compare yet."""
+
+
+# -- which runs a diff compares -----------------------------------------------------------------
+
+
+def require_comparable(
+    a: dict[str, Any], b: dict[str, Any], any_scope: bool = False, any_cluster: bool = False
+) -> None:
+    """Refuse to compare unlike runs unless told to (:class:`Incomparable`, a usage error)."""
+    if a["cluster_id"] != b["cluster_id"] and not any_cluster:
+        raise Incomparable(
+            f"runs {a['run_id']} and {b['run_id']} are of different clusters ({a['cluster_id']!r} and "
+            f"{b['cluster_id']!r}): a diff would report one's objects as gone and the other's as new. Compare "
+            "two runs of one cluster, or pass --any-cluster to compare them anyway."
+        )
+    sa, sb = Scope.of_run(a), Scope.of_run(b)
+    if sa != sb and not any_scope:
+        raise Incomparable(
+            f"runs {a['run_id']} ({sa.label}) and {b['run_id']} ({sb.label}) assessed different scopes: every "
+            "check outside the smaller one would show as gone or new. Compare two runs of one scope "
+            "(kwa query assessments history --scope LABEL lists them), or pass --any-scope to compare them anyway."
+        )
+
+
+def pick_pair(
+    db: Database, cluster_id: str | None = None, scope: Scope | None = None
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """``(older, newer, how)``: the latest comparable run (of ``cluster_id``, of ``scope``) and the one
+    before it with the same cluster and the same scope (any scope when ``scope`` is ANY)."""
+    with db.read() as conn:
+        if cluster_id is not None:
+            _require_cluster(conn, cluster_id)
+        query = select(R).where(R.c.state.in_(COMPARABLE_STATES))
+        if cluster_id is not None:
+            query = query.where(R.c.cluster_id == cluster_id)
+        newer: dict[str, Any] | None = None
+        others: dict[str, int] = {}
+        for row in conn.execute(query.order_by(R.c.requested_at.desc(), R.c.run_id.desc())):
+            run = _row(row)
+            run_scope = Scope.of_run(run)
+            if newer is None:
+                if scope is None or scope.matches(run_scope):
+                    newer = run
+                continue
+            if run["cluster_id"] != newer["cluster_id"]:
+                continue
+            wanted = scope if scope is not None and scope.is_any else Scope.of_run(newer)
+            if wanted.matches(run_scope):
+                what = "runs" if wanted.is_any else f"{wanted.label} runs"
+                return run, newer, f"the latest two finished {what} of cluster {newer['cluster_id']}"
+            others[run_scope.label] = others.get(run_scope.label, 0) + 1
+        if newer is None and conn.execute(select(R.c.run_id).limit(1)).first() is None:
+            raise NoRuns()
+        active = select(func.count()).select_from(R).where(R.c.state.in_(_ACTIVE))
+        which = cluster_id if newer is None else newer["cluster_id"]
+        if which is not None:
+            active = active.where(R.c.cluster_id == which)
+        waiting = int(conn.execute(active).scalar_one())
+    raise NothingToCompare(_nothing_to_compare(newer, cluster_id, scope, others, waiting))
+
+
+def _nothing_to_compare(
+    newer: dict[str, Any] | None, cluster_id: str | None, scope: Scope | None, others: dict[str, int], waiting: int
+) -> str:
+    where = f" of cluster {cluster_id}" if cluster_id else ""
+    active = f" ({waiting} queued or running)" if waiting else ""
+    if newer is None:
+        what = f"{scope.label} run" if scope is not None and not scope.is_any else "run"
+        return f"no completed or partial {what}{where}{active}: nothing to compare yet"
+    label = Scope.of_run(newer).label
+    text = (
+        f"cluster {newer['cluster_id']} has one completed or partial {label} run ({newer['run_id']}){active}: "
+        "nothing to compare it with yet"
+    )
+    if others:
+        listed = ", ".join(f"{lbl} ×{n}" for lbl, n in sorted(others.items(), key=lambda kv: (-kv[1], kv[0])))
+        text += f" (other scopes: {listed}; --scope LABEL picks one, --any-scope compares across scopes)"
+    return text
+
+
+# -- diff ---------------------------------------------------------------------------------------
+
+_DIFF_COLUMNS = (
+    A.c.check_id,
+    A.c.object_kind,
+    A.c.object_namespace,
+    A.c.object_name,
+    A.c.container,
+    A.c.status,
+    A.c.severity,
+    A.c.pillar,
+    A.c.check_name,
+    A.c.message,
+    A.c.id,
+)
+
+
+def _diff_rows(conn: Connection, run_id: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """(check, kind, namespace, name, container) → the row of its worst result in the run."""
+    out: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    rank = _STATUS_RANK
+    for row in conn.execute(select(*_DIFF_COLUMNS).where(A.c.run_id == run_id)):
+        key = row[:5]
+        have = out.get(key)
+        if have is None or rank.get(row[5], 9) < rank.get(have[5], 9):
+            out[key] = tuple(row)
+    return out
+
+
+def _worst_per_object(
+    rows: dict[tuple[Any, ...], tuple[Any, ...]], objects: set[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """(check, kind, namespace, name) → the worst of its rows across containers, for ``objects``."""
+    out: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    if not objects:
+        return out
+    for key, row in rows.items():
+        if key[:4] not in objects:
+            continue
+        have = out.get(key[:4])
+        if have is None or _STATUS_RANK.get(row[5], 9) < _STATUS_RANK.get(have[5], 9):
+            out[key[:4]] = row
+    return out
+
+
+def _diff_item(key: tuple[Any, ...], before: tuple[Any, ...] | None, after: tuple[Any, ...] | None) -> dict[str, Any]:
+    row = after or before
+    assert row is not None
+    return {
+        "check_id": key[0],
+        "object_kind": key[1],
+        "object_namespace": key[2],
+        "object_name": key[3],
+        "container": key[4],
+        "severity": row[6],
+        "pillar": row[7],
+        "check_name": row[8],
+        "before": before[5] if before else None,
+        "after": after[5] if after else None,
+        "message": row[9],
+        "id": row[10],
+    }
+
+
+def diff_runs(db: Database, run_a: str, run_b: str) -> dict[str, Any]:
+    """What changed from run A to run B, keyed by (check, object, container).
+
+    ``new_failures``: failing in B and not failing (or absent) in A; ``fixed``: failing in A,
+    present and not failing in B; ``still_failing``: failing in both; ``changed``: other status
+    changes of keys present in both; checks and objects that appeared in B or disappeared from A.
+    ``compared``: the two runs' cluster and scope (callers add how they were picked).
+    """
+    with db.read() as conn:
+        a, b = _get_run(conn, run_a), _get_run(conn, run_b)
+        before, after = _diff_rows(conn, run_a), _diff_rows(conn, run_b)
+
+    # A check may name the container when it fails and not when it passes (``SEC-001`` failing
+    # on Deployment/web:app, passing on Deployment/web): an object's results are matched across
+    # containers when its exact key is missing on the other side, or a fix would read as
+    # "no longer reported" and never as fixed.
+    only_a, only_b = before.keys() - after.keys(), after.keys() - before.keys()  # usually both empty
+    before_obj = _worst_per_object(before, {k[:4] for k in only_b if k[1] is not None})
+    after_obj = _worst_per_object(after, {k[:4] for k in only_a if k[1] is not None})
+    new_failures, fixed, still, changed, gone = [], [], [], [], []
+    for key, row in after.items():
+        old = before.get(key)
+        if row[5] == "failing":
+            prior = old if old is not None else before_obj.get(key[:4]) if key[1] is not None else None
+            (still if prior is not None and prior[5] == "failing" else new_failures).append(_diff_item(key, prior, row))
+        elif old is not None and old[5] == "failing":
+            fixed.append(_diff_item(key, old, row))
+        elif old is not None and old[5] != row[5]:
+            changed.append(_diff_item(key, old, row))
+    for key in only_a:
+        row = before[key]
+        now = after_obj.get(key[:4]) if key[1] is not None else None
+        if now is None:
+            gone.append(_diff_item(key, row, None))
+        elif row[5] == "failing" and now[5] != "failing":
+            fixed.append(_diff_item(key, row, now))
+        elif row[5] != now[5] and now[5] != "failing":  # failing now: counted above, as new or still failing
+            changed.append(_diff_item(key, row, now))
+
+    checks_a, checks_b = {k[0] for k in before}, {k[0] for k in after}
+    objects_a = {k[1:4] for k in before if k[1] is not None}
+    objects_b = {k[1:4] for k in after if k[1] is not None}
+
+    def objs(keys: set[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        return [
+            {"kind": k, "namespace": ns, "name": n}
+            for k, ns, n in sorted(keys, key=lambda t: tuple("" if v is None else str(v) for v in t))
+        ]
+
+    def order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(
+            items,
+            key=lambda d: (
+                _severity_pos(d["severity"]),
+                d["check_id"],
+                *("" if d[k] is None else str(d[k]) for k in ("object_kind", "object_namespace", "object_name")),
+                d["container"] or "",
+            ),
+        )
+
+    scope_a, scope_b = Scope.of_run(a).label, Scope.of_run(b).label
+    return {
+        "run_a": a,
+        "run_b": b,
+        "compared": {
+            "cluster_id": a["cluster_id"] if a["cluster_id"] == b["cluster_id"] else None,
+            "clusters": [a["cluster_id"], b["cluster_id"]],
+            "scope": scope_a if scope_a == scope_b else None,
+            "scopes": [scope_a, scope_b],
+        },
+        "counts": {
+            "new_failures": len(new_failures),
+            "fixed": len(fixed),
+            "still_failing": len(still),
+            "changed": len(changed),
+            "results_disappeared": len(gone),
+            "checks_appeared": len(checks_b - checks_a),
+            "checks_disappeared": len(checks_a - checks_b),
+            "objects_appeared": len(objects_b - objects_a),
+            "objects_disappeared": len(objects_a - objects_b),
+        },
+        "new_failures": order(new_failures),
+        "fixed": order(fixed),
+        "still_failing": order(still),
+        "changed": order(changed),
+        "results_disappeared": order(gone),
+        "checks_appeared": sorted(checks_b - checks_a),
+        "checks_disappeared": sorted(checks_a - checks_b),
+        "objects_appeared": objs(objects_b - objects_a),
+        "objects_disappeared": objs(objects_a - objects_b),
+    }
