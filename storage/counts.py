@@ -16,6 +16,7 @@ from storage.db import Database
 from storage.models import runs_table as R
 from storage.models import to_utc
 from storage.query_model import RunQuery
+from storage.run_listing import run_filters
 
 __all__ = ["runs_after"]
 
@@ -23,15 +24,7 @@ __all__ = ["runs_after"]
 def runs_after(db: Database, q: RunQuery, last: Mapping[str, Any]) -> int:
     """Runs ``q`` matches that come after ``last`` (a run of the page) in the listing's order,
     newest first on ``(requested_at, run_id)``."""
-    query = select(func.count()).select_from(R)
-    if q.cluster_id is not None:
-        query = query.where(R.c.cluster_id == q.cluster_id)
-    if q.state:
-        query = query.where(R.c.state.in_(q.state))
-    if q.trigger:
-        query = query.where(R.c.trigger.in_(q.trigger))
-    if q.since is not None:
-        query = query.where(R.c.requested_at >= to_utc(q.since))
+    query = select(func.count()).select_from(R).where(*run_filters(q))
     at, run_id = to_utc(last["requested_at"]), last["run_id"]
     query = query.where(or_(R.c.requested_at < at, and_(R.c.requested_at == at, R.c.run_id < run_id)))
     with db.read() as conn:

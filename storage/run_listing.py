@@ -21,17 +21,24 @@ from storage.query_model import Page, QueryError, RunQuery
 from storage.run_lookup import _get_run, _history, _require_cluster, _row, _scores, run_warnings
 
 
+def run_filters(q: RunQuery) -> list[Any]:
+    """The WHERE clauses of a run listing (cluster, states, triggers, since): one definition for
+    the page and for counting what follows it (storage.counts)."""
+    clauses: list[Any] = []
+    if q.cluster_id is not None:
+        clauses.append(R.c.cluster_id == q.cluster_id)
+    if q.state:
+        clauses.append(R.c.state.in_(q.state))
+    if q.trigger:
+        clauses.append(R.c.trigger.in_(q.trigger))
+    if q.since is not None:
+        clauses.append(R.c.requested_at >= to_utc(q.since))
+    return clauses
+
+
 def list_run_page(db: Database, q: RunQuery) -> Page:
     """Runs newest first, keyset-paged on ``(requested_at, run_id)``; each with its history row."""
-    query = select(R)
-    if q.cluster_id is not None:
-        query = query.where(R.c.cluster_id == q.cluster_id)
-    if q.state:
-        query = query.where(R.c.state.in_(q.state))
-    if q.trigger:
-        query = query.where(R.c.trigger.in_(q.trigger))
-    if q.since is not None:
-        query = query.where(R.c.requested_at >= to_utc(q.since))
+    query = select(R).where(*run_filters(q))
     if q.cursor:
         at, run_id = decode_cursor(q.cursor, q.fingerprint(), 2)
         try:
