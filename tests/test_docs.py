@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from checks.registry import load_all
+from checks.registry import is_builtin, load_all
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -49,7 +49,8 @@ def anchors(path: Path) -> set[str]:
 def test_the_catalogue_specifies_every_registered_check() -> None:
     text = (DOCS / "catalogue.md").read_text(encoding="utf-8")
     documented = dict(re.findall(r"^### ([A-Z]+-\d{3}) — (.+)$", text, re.M))
-    registry = {c.id: c for c in load_all(include_plugins=False).all()}
+    # kwa's own checks: a test that registered a temporary one in this process must not count
+    registry = {c.id: c for c in load_all(include_plugins=False).all() if is_builtin(c)}
     assert set(documented) == set(registry), (
         f"in the registry only: {sorted(set(registry) - set(documented))}; "
         f"in docs/catalogue.md only: {sorted(set(documented) - set(registry))}"

@@ -42,6 +42,14 @@ def _admitted(manifests: Path, cluster: str | None = None) -> steps.Job:
 
 
 @pytest.fixture(autouse=True)
+def own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database of its own per test: these runs wait in the queue with this (live) process as
+    their runner, and runs start in request order, so in the session's shared database one left
+    waiting would hold up every run other tests start after it."""
+    monkeypatch.setenv("KWA_DATABASE_URL", f"sqlite:///{tmp_path / 'kwa.db'}")
+
+
+@pytest.fixture(autouse=True)
 def published(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The summary artifacts are the one step that talks to Prefect's API: recorded here instead."""
     states: list[str] = []
