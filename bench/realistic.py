@@ -85,7 +85,12 @@ def decorate(obj: dict[str, Any]) -> dict[str, Any]:
         status_manager = "kubelet" if kind in ("Pod", "Node") else "kube-controller-manager"
         entries.append(
             _entry(
-                status_manager, "Update", api_version, time, {"f:status": fields_v1(obj["status"])}, subresource="status"
+                status_manager,
+                "Update",
+                api_version,
+                time,
+                {"f:status": fields_v1(obj["status"])},
+                subresource="status",
             )
         )
     meta["managedFields"] = entries

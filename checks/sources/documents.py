@@ -19,6 +19,7 @@ from checks.snapshot import K8sObject, ParseProblem
 from checks.sources import measure
 from checks.sources.guards import Rejected
 from checks.sources.places import Lines, item_places
+from checks.sources.slim import slim
 
 
 def document_bytes(text: str | bytes, limits: Limits) -> int | None:
@@ -84,19 +85,35 @@ def accept(
     if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
         places = item_places(place, len(doc["items"]), lines) if place is not None and lines is not None else None
         for item_no, item in enumerate(doc["items"]):
-            if isinstance(item, Rejected):  # over a limit by itself (check_document)
-                report(problems, item.kind, label, index, f"items[{item_no}]: {item.describe()}")
-                continue
-            if not isinstance(item, dict):
-                report(problems, NOT_AN_OBJECT, label, index, f"items[{item_no}] is not an object")
-                continue
-            item.setdefault("kind", kind[: -len("List")] if kind != "List" else item.get("kind"))
-            if "apiVersion" not in item and doc.get("apiVersion") and kind != "List":
-                item["apiVersion"] = doc["apiVersion"]
             # Without a place of its own, an item keeps the List's lines: coarse, never wrong.
-            _accept_object(item, f"{label}#{index}", item_no, objects, problems, places[item_no] if places else place)
+            item_place = places[item_no] if places else place
+            accept_item(kind, doc.get("apiVersion"), item, item_no, label, index, objects, problems, item_place)
         return
     _accept_object(doc, label, index, objects, problems, place)
+
+
+def accept_item(
+    list_kind: str,
+    list_api_version: Any,
+    item: Any,
+    item_no: int,
+    label: str,
+    index: int,
+    objects: list[K8sObject],
+    problems: list[ParseProblem],
+    place: Place | None,
+) -> None:
+    """One item of a ``kind: List`` document (``index``): an object, or a problem naming ``items[N]``."""
+    if isinstance(item, Rejected):  # over a limit by itself (check_document)
+        report(problems, item.kind, label, index, f"items[{item_no}]: {item.describe()}")
+        return
+    if not isinstance(item, dict):
+        report(problems, NOT_AN_OBJECT, label, index, f"items[{item_no}] is not an object")
+        return
+    item.setdefault("kind", list_kind[: -len("List")] if list_kind != "List" else item.get("kind"))
+    if "apiVersion" not in item and list_api_version and list_kind != "List":
+        item["apiVersion"] = list_api_version
+    _accept_object(item, f"{label}#{index}", item_no, objects, problems, place)
 
 
 def _accept_object(
@@ -114,4 +131,4 @@ def _accept_object(
     if missing:
         report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object: missing {', '.join(missing)}")
         return
-    objects.append(K8sObject(doc, label, index, place))
+    objects.append(K8sObject(slim(doc), label, index, place))

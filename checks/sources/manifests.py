@@ -38,7 +38,7 @@ from checks.limits import (
 )
 from checks.sandbox import IsolatedBatch, fork_available
 from checks.snapshot import K8sObject, ParseProblem, Snapshot
-from checks.sources import fastyaml, guards
+from checks.sources import fastyaml, guards, jsonlist
 from checks.sources.documents import accept, check_document, check_unparsed, document_bytes, report, syntax_error
 from checks.sources.guards import Rejected
 from checks.sources.inputs import Decoded, NotText, Positions, TooLarge, decode, first_bad_char, read_path, read_stream
@@ -230,6 +230,12 @@ def _json_document(
 ) -> bool:
     """Read ``text`` as one JSON document; False if it is not JSON (the YAML parser then reports
     a located error: JSON is YAML)."""
+    if len(text) >= jsonlist.STREAM_MIN_BYTES:
+        lines = Lines(text)
+        place = document_place(text, lines, 0, len(text))
+        if jsonlist.read_list(text, label, objects, problems, limits, place, lines):
+            _stats(problems).documents += 1
+            return True
     nbytes = document_bytes(text, limits)
     try:
         check_unparsed(text, nbytes, limits)
