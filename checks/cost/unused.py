@@ -218,6 +218,25 @@ def _build_refs(snap: Snapshot, pods_only_for_pvcs: bool = False) -> _Refs:
     return refs
 
 
+def _pod_claims(snap: Snapshot) -> _Refs:
+    """The claims pods mount (``volumes[].persistentVolumeClaim``, generic ephemeral volumes): what
+    makes a claim used in a live cluster. Only a pod volume can name a claim, so only pod volumes are
+    read; ``_build_refs(snap, pods_only_for_pvcs=True)`` finds the same claims walking every object
+    (at 100,000 objects: seconds instead of milliseconds)."""
+    refs = _Refs()
+    for pod in snap.of_kind("Pod"):
+        volumes = pod.spec.get("volumes")
+        for vol in volumes if isinstance(volumes, list) else ():
+            if not isinstance(vol, dict):
+                continue
+            claim = vol.get("persistentVolumeClaim")
+            if isinstance(claim, dict):
+                refs.add("pvcs", pod.namespace, claim.get("claimName"))
+            if vol.get("ephemeral") is not None:
+                refs.add("pvcs", pod.namespace, f"{pod.name}-{vol.get('name', '')}")
+    return refs
+
+
 @register_index("cost.references")
 def _references(snap: Snapshot) -> _Refs:
     """The reference graph as a snapshot index: built once, shared by COST-001, COST-003, COST-004."""
@@ -264,7 +283,7 @@ def orphaned_pvc(ctx: CheckContext) -> Iterator[Result]:
     snap = ctx.snapshot
     if not snap.of_kind("PersistentVolumeClaim"):
         return
-    refs = _build_refs(snap, pods_only_for_pvcs=True) if ctx.live else snap.index("cost.references")
+    refs = _pod_claims(snap) if ctx.live else snap.index("cost.references")
     templates: set[tuple[str | None, str]] = set()
     template_prefixes: set[str] = set()
     if not ctx.live:
