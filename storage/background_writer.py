@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,13 @@ from storage.result_rows import rows_json
 if TYPE_CHECKING:
     from storage.results import ResultWriter
 
-__all__ = ["BackgroundWriter"]
+__all__ = ["BACKLOG_WAIT_S", "MAX_BACKLOG_BYTES", "BackgroundWriter"]
+
+# Rows (as JSON) waiting for the database at most, before submitters wait; one check's rows may
+# exceed it (they are accepted once the backlog is below it).
+MAX_BACKLOG_BYTES = 64 * 1024 * 1024
+# The longest a submitter waits for the backlog to shrink before submitting anyway.
+BACKLOG_WAIT_S = 120.0
 
 
 class BackgroundWriter:
@@ -32,13 +39,23 @@ class BackgroundWriter:
     dropped, since the run cannot be completed anyway.
     """
 
-    def __init__(self, writer: ResultWriter, on_error: Callable[[BaseException], None] | None = None) -> None:
+    def __init__(
+        self,
+        writer: ResultWriter,
+        on_error: Callable[[BaseException], None] | None = None,
+        max_backlog_bytes: int = MAX_BACKLOG_BYTES,
+        backlog_wait: float = BACKLOG_WAIT_S,
+    ) -> None:
         self.writer = writer
         self.error: BaseException | None = None
         self._on_error = on_error
         self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._idle = threading.Condition()
         self._pending = 0
+        self._backlog = 0  # bytes of rows submitted and not written yet
+        self.max_backlog_bytes = max_backlog_bytes
+        self.backlog_wait = backlog_wait
+        self.waited_s = 0.0  # how long submitters were held back, for the run's report
         self._thread = threading.Thread(target=self._loop, name=f"kwa-writer-{writer.run_id}", daemon=True)
         self._thread.start()
 
@@ -55,7 +72,18 @@ class BackgroundWriter:
         if not isinstance(rows, bytes | str):
             rows, count = rows_json(rows), len(rows)
         with self._idle:
+            # Backpressure: a large cluster's checks produce rows faster than the database takes
+            # them (400,000 objects: ~1 GB of rows); the submitter (a lane's manager thread) waits
+            # while the backlog is over its bound, so memory stays bounded and the lane pauses. Never
+            # forever: a stuck database is the writer's error to report, not a hang here.
+            if self._backlog >= self.max_backlog_bytes and self.error is None:
+                started = time.monotonic()
+                self._idle.wait_for(
+                    lambda: self._backlog < self.max_backlog_bytes or self.error is not None, self.backlog_wait
+                )
+                self.waited_s += time.monotonic() - started
             self._pending += 1
+            self._backlog += len(rows)
         self._queue.put((check, rows, int(count or 0), assessed_at, duration_ms))
 
     def drain(self, timeout: float | None = None) -> int:
@@ -102,4 +130,5 @@ class BackgroundWriter:
                             self._on_error(exc)
             with self._idle:
                 self._pending -= len(items)
+                self._backlog -= sum(len(item[1]) for item in items)
                 self._idle.notify_all()

@@ -200,6 +200,54 @@ def test_background_writer_hands_over_the_first_error_and_drops_the_rest(db: Dat
     writer.close(timeout=5)  # does not hang on the dropped submissions
 
 
+def test_background_writer_holds_submitters_back_while_its_backlog_is_full(db: Database) -> None:
+    """Rows arriving faster than the database takes them wait (bounded memory), and all are written."""
+    import threading
+
+    from storage.results import BackgroundWriter, row_values
+
+    rid = new_run(db)
+    inner = ResultWriter(db, rid)
+    gate = threading.Event()
+    real_add_json = inner.add_json
+
+    def slow_add_json(items):  # type: ignore[no-untyped-def]
+        gate.wait(10)  # the database is "slow" until the test opens the gate
+        return real_add_json(items)
+
+    inner.add_json = slow_add_json  # type: ignore[method-assign]
+    writer = BackgroundWriter(inner, max_backlog_bytes=1, backlog_wait=10)
+    writer.submit(check("SEC-001"), [row_values(row("passing"))], datetime.now(UTC), 1)  # under the bound
+    done = threading.Event()
+
+    def second() -> None:
+        writer.submit(check("SEC-002"), [row_values(row("failing"))], datetime.now(UTC), 1)
+        done.set()
+
+    threading.Thread(target=second, daemon=True).start()
+    assert not done.wait(0.5)  # held back: the first submission is not written yet
+    gate.set()
+    assert done.wait(10)
+    assert writer.drain(timeout=30) == 2
+    assert writer.waited_s > 0.3
+    writer.close(timeout=5)
+
+
+def test_background_writer_never_holds_back_forever(db: Database) -> None:
+    from storage.results import BackgroundWriter, row_values
+
+    rid = new_run(db)
+    inner = ResultWriter(db, rid)
+    real_add_json = inner.add_json
+    inner.add_json = lambda items: (__import__("time").sleep(1.5), real_add_json(items))[1]  # type: ignore[method-assign]
+    writer = BackgroundWriter(inner, max_backlog_bytes=1, backlog_wait=0.2)
+    writer.submit(check("SEC-001"), [row_values(row("passing"))], datetime.now(UTC), 1)
+    writer.submit(check("SEC-002"), [row_values(row("passing"))], datetime.now(UTC), 1)  # waits 0.2 s, then goes
+    assert 0.15 < writer.waited_s < 1.4
+    assert writer.drain(timeout=30) == 2
+    writer.close(timeout=5)
+
+
 def test_rows_written_from_json_equal_rows_written_as_tuples(db: Database) -> None:
     from storage.results import row_values, rows_json
 
