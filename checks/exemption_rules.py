@@ -154,15 +154,22 @@ class ExemptionRule:
         A Namespace object counts as being in itself, so ``namespaces: [legacy]`` also exempts the
         Namespace ``legacy`` from namespace-level checks (quotas, LimitRanges, PSA labels).
         """
+        return self.selects_place(kind, name if kind == "Namespace" else namespace) and self.selects_object(
+            name, labels
+        )
+
+    def selects_place(self, kind: str, namespace: str | None) -> bool:
+        """The kind and namespace half of :meth:`matches` (for a Namespace, ``namespace`` is its name):
+        the same for every object of a kind in a namespace, so a run asks once per pair."""
         kind_re: re.Pattern[str] | None = self._kind_re  # type: ignore[attr-defined]
         ns_re: re.Pattern[str] | None = self._ns_re  # type: ignore[attr-defined]
-        name_re: re.Pattern[str] | None = self._name_re  # type: ignore[attr-defined]
         if kind_re is not None and not kind_re.match(kind):
             return False
-        if ns_re is not None:
-            ns = name if kind == "Namespace" else namespace
-            if not ns or not ns_re.match(ns):
-                return False
+        return ns_re is None or bool(namespace and ns_re.match(namespace))
+
+    def selects_object(self, name: str, labels: Mapping[str, Any] | None) -> bool:
+        """The name and label half of :meth:`matches`."""
+        name_re: re.Pattern[str] | None = self._name_re  # type: ignore[attr-defined]
         if name_re is not None and not name_re.match(name):
             return False
         if self.selector is not None:

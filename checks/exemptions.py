@@ -133,6 +133,26 @@ class Grant:
         return self.rule is None or self.rule.covers_containers(containers)
 
 
+class _Candidates:
+    """The rules that may select objects of one kind in one namespace, in rule order, with one
+    pattern for all their name patterns: most objects match no rule's name, and one match says so."""
+
+    __slots__ = ("any_name", "named", "rules")
+
+    def __init__(self, rules: list[ExemptionRule]) -> None:
+        self.rules = tuple(rules)
+        patterns = [r._name_re for r in rules]  # type: ignore[attr-defined]
+        self.named = None
+        if patterns and all(p is not None for p in patterns):
+            self.named = re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
+        self.any_name = not rules
+
+    def for_name(self, name: str) -> tuple[ExemptionRule, ...]:
+        if self.any_name or (self.named is not None and not self.named.match(name)):
+            return ()
+        return self.rules
+
+
 class Exemptions:
     """The exemptions in force for a run: annotations (when allowed), config rules, shipped defaults.
 
@@ -154,6 +174,9 @@ class Exemptions:
         self._today = today
         self._cache_for: Snapshot | None = None
         self._cache: dict[tuple[str, str | None, str], tuple[Grant, ...]] = {}
+        # (kind, namespace, today) -> the unexpired rules whose kind and namespace patterns select
+        # them: 14 shipped rules x 100,000 objects was 1.4 million pattern matches, now one per pair.
+        self._places: dict[tuple[str, str | None, date], _Candidates] = {}
 
     @property
     def today(self) -> date:
@@ -164,7 +187,7 @@ class Exemptions:
     def grants(self, snapshot: Snapshot, kind: str, namespace: str | None, name: str) -> tuple[Grant, ...]:
         """Unexpired exemptions that select this object, memoised per snapshot."""
         if self._cache_for is not snapshot:
-            self._cache_for, self._cache = snapshot, {}
+            self._cache_for, self._cache, self._places = snapshot, {}, {}
         key = (kind, namespace, name)
         found = self._cache.get(key)
         if found is None:
@@ -179,8 +202,15 @@ class Exemptions:
                 if not a.problems and not (a.until is not None and today > a.until):
                     out.append(Grant(SOURCE_ANNOTATION, a.name, a.checks, a.reason, a.until))
         labels = obj.labels if obj is not None else None
-        for rule in self.rules:
-            if not rule.expired(today) and rule.matches(kind, namespace, name, labels):
+        place = name if kind == "Namespace" else namespace
+        key = (kind, place, today)
+        candidates = self._places.get(key)
+        if candidates is None:
+            candidates = self._places[key] = _Candidates(
+                [r for r in self.rules if not r.expired(today) and r.selects_place(kind, place)]
+            )
+        for rule in candidates.for_name(name):
+            if rule.selects_object(name, labels):
                 out.append(Grant(rule.source, rule.name, rule.checks, rule.reason, rule.until, rule))
         return tuple(out)
 
