@@ -34,7 +34,7 @@ from checks.snapshot import Snapshot
 from flows import executing, runlog
 from flows.runlog import EXAMPLES, Verdict, check_line, check_verdict, object_label, pillar_verdict
 from flows.states import CheckOutcome, CheckRun, Evaluated, map_batch_outcome, outcome_of_results
-from storage.results import row_values, rows_json
+from storage.result_rows import result_values, row_values, rows_json
 
 
 def evaluate_for_storage(
@@ -56,7 +56,7 @@ def evaluate_for_storage(
         tally[status] = tally.get(status, 0) + 1
         if r.reason and r.reason.startswith("exempt:"):
             exempt.append(r)
-        values.append(row_values(r.as_row()))
+        values.append(result_values(r))
         if r.name is not None:
             objects.add((r.kind, r.namespace, r.name))
         if status == "passing":  # most results: one comparison

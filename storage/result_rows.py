@@ -37,6 +37,7 @@ __all__ = [
     "ROW_FIELDS",
     "check_slug",
     "result_id_prefix",
+    "result_values",
     "row_values",
     "rows_json",
 ]
@@ -104,6 +105,32 @@ def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
         row.get("source_end_line"),
         row.get("field_path"),
         row.get("field_line"),
+        None if details is None else _dumps(details),
+    )
+
+
+def result_values(r: Any) -> tuple[Any, ...]:
+    """``row_values(r.as_row())`` for a :class:`checks.model.Result` (read by attribute), without the
+    dict in between: one call per result of a run, 2.6 million at 400,000 objects."""
+    status = r.status.value
+    message = r.message
+    if message and status in _REDACTED_STATUSES:
+        message = redact(message)
+    details = r.details
+    return (
+        status,
+        r.kind,
+        r.namespace,
+        r.name,
+        r.container,
+        message,
+        r.remediation,
+        r.reason,
+        r.source,
+        r.line,
+        r.end_line,
+        r.field_path,
+        r.field_line,
         None if details is None else _dumps(details),
     )
 

@@ -19,3 +19,23 @@ def test_live_claims_from_pod_volumes_equal_the_full_walk() -> None:
     assert fast.pvcs == walked.pvcs and fast.pvcs
     assert fast.any_ns["pvcs"] == walked.any_ns["pvcs"]
     assert fast.any_name["pvcs"] == walked.any_name["pvcs"]
+
+
+def test_result_values_equal_row_values_of_the_row_for_every_kind_of_result() -> None:
+    from checks.config import Config
+    from checks.model import Result, Status
+    from checks.registry import load_all
+    from checks.runner import evaluate
+    from storage.result_rows import result_values, row_values
+
+    snap = Snapshot(objects=[K8sObject(o, "gen.yaml", i) for i, o in enumerate(generate(800, seed=5))]).prepare()
+    config = Config()
+    results = [r for check in load_all().all() for r in evaluate(check, snap, config)]
+    results += [
+        Result(Status.ERROR, "failed: token=abc.def.ghi Authorization: Bearer s3cr3t", kind="Pod", name="x"),
+        Result(Status.TIMEOUT, "timed out", details={"seconds": 30, "nested": [1, None, "ü"]}),
+        Result(Status.FAILING, "", details="text", remediation="own", line=3, end_line=9, field_path="a", field_line=4),
+    ]
+    assert {r.status for r in results} >= {Status.PASSING, Status.FAILING, Status.WARNING, Status.SKIPPED}
+    for r in results:
+        assert result_values(r) == row_values(r.as_row())
