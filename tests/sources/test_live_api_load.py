@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from checks.sources.live import MAX_CONCURRENT_LISTS, MAX_PAGE_SIZE, MAX_RELISTS, SECRET_ACCEPT, load_live
+from checks.sources.live import (
+    MAX_CONCURRENT_LISTS,
+    MAX_PAGE_SIZE,
+    MAX_RELISTS,
+    SECRET_ACCEPT,
+    ClusterConfigError,
+    load_live,
+)
 from tests.sources.fault_double import ApiDouble, Status
 from tests.sources.k8s_double import write_kubeconfig
 
@@ -193,3 +200,21 @@ def test_gzipped_answers_count_their_bytes_on_the_wire_and_read(double: ApiDoubl
     assert stats["bytes_wire"] < stats["bytes_read"] / 5
     assert stats["bytes_wire"] + plain.api_stats["bytes_wire"] == double.bytes_sent
     assert double.requests[-1].headers["accept-encoding"] == "identity"
+
+
+def test_an_admin_may_lower_page_size_and_concurrency_from_the_environment(
+    double: ApiDouble, kubeconfig: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KWA_LIVE_PAGE_SIZE", "2")
+    monkeypatch.setenv("KWA_LIVE_CONCURRENCY", "1")
+    double.list_delay = 0.01
+
+    snap = load(kubeconfig)
+
+    assert [p["limit"] for p in list_params(double, "Pod")] == ["2"] * 4
+    assert snap.api_stats["max_concurrency"] == double.max_in_flight == 1
+    monkeypatch.setenv("KWA_LIVE_PAGE_SIZE", "100000")  # never above 500
+    assert load(kubeconfig, kinds=["Pod"]).api_stats["page_size"] == 500
+    monkeypatch.setenv("KWA_LIVE_CONCURRENCY", "lots")
+    with pytest.raises(ClusterConfigError, match="KWA_LIVE_CONCURRENCY must be a whole number"):
+        load(kubeconfig)

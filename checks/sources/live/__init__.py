@@ -75,6 +75,7 @@ Metrics. ``metrics.k8s.io/v1beta1`` pods and nodes are listed alongside; ``Snaps
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -157,8 +158,8 @@ def load_live(
     context: str | None = None,
     *,
     request_timeout: float = 10.0,
-    page_size: int = MAX_PAGE_SIZE,
-    workers: int = MAX_CONCURRENT_LISTS,
+    page_size: int | None = None,
+    workers: int | None = None,
     kinds: Iterable[str] | None = None,
     deadline: float | None = None,
     request_total: float | None = None,
@@ -172,10 +173,12 @@ def load_live(
     ``Snapshot.metrics`` is filled only when both are listed (always tried when ``kinds`` is None).
     ``request_timeout`` bounds connecting and each socket read; ``request_total`` one request
     (default ``max(60, 6 x request_timeout)`` s); ``deadline`` (a ``time.monotonic()`` value, None:
-    none) the whole read; ``max_response_bytes`` one response body, decompressed. ``page_size`` is
-    clamped to 1..:data:`MAX_PAGE_SIZE` and ``workers`` (list calls in flight) to
-    1..:data:`MAX_CONCURRENT_LISTS`. ``watch_cache=False`` sends no ``resourceVersion`` (every
-    list a consistent read); ``compress=False`` asks for uncompressed answers.
+    none) the whole read; ``max_response_bytes`` one response body, decompressed. ``page_size``
+    (default ``$KWA_LIVE_PAGE_SIZE``, else 500) is clamped to 1..:data:`MAX_PAGE_SIZE` and
+    ``workers`` (list calls in flight; default ``$KWA_LIVE_CONCURRENCY``, else
+    :data:`MAX_CONCURRENT_LISTS`) to 1..:data:`MAX_CONCURRENT_LISTS`. ``watch_cache=False`` sends no
+    ``resourceVersion`` (every list a consistent read); ``compress=False`` asks for uncompressed
+    answers.
 
     Raises :class:`ClusterConfigError` when no usable cluster configuration exists,
     :class:`DeadlineExceeded` when ``deadline`` passes first, :class:`NothingListable` when the
@@ -186,8 +189,8 @@ def load_live(
     if deadline is not None and deadline <= time.monotonic():
         raise DeadlineExceeded("the deadline had passed before reading the cluster began")
     target = configure(kubeconfig, context)
-    workers = min(MAX_CONCURRENT_LISTS, max(1, workers))
-    page_size = min(MAX_PAGE_SIZE, max(1, page_size))
+    workers = min(MAX_CONCURRENT_LISTS, max(1, _setting(workers, "KWA_LIVE_CONCURRENCY", MAX_CONCURRENT_LISTS)))
+    page_size = min(MAX_PAGE_SIZE, max(1, _setting(page_size, "KWA_LIVE_PAGE_SIZE", MAX_PAGE_SIZE)))
     stats = ApiStats(page_size=page_size, concurrency=workers, watch_cache=watch_cache)
     target.configuration.retries = 0
     target.configuration.connection_pool_maxsize = workers + 2
@@ -254,6 +257,18 @@ def load_live(
         cluster_id=target.cluster_id,
         api_stats=report,
     )
+
+
+def _setting(value: int | None, env: str, default: int) -> int:
+    """``value``, else the environment variable ``env`` (a whole number), else ``default``."""
+    if value is not None:
+        return value
+    text = os.environ.get(env, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ClusterConfigError(f"{env} must be a whole number from 1 (got {text[:20]!r})")
+    return int(text)
 
 
 def _server_version(api: Api) -> str | None:
