@@ -202,7 +202,7 @@ def test_gzipped_answers_count_their_bytes_on_the_wire_and_read(double: ApiDoubl
     assert double.requests[-1].headers["accept-encoding"] == "identity"
 
 
-def test_an_admin_may_lower_page_size_and_concurrency_from_the_environment(
+def test_an_admin_may_lower_page_size_and_concurrency_and_turn_the_cache_off_from_the_environment(
     double: ApiDouble, kubeconfig: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KWA_LIVE_PAGE_SIZE", "2")
@@ -215,6 +215,9 @@ def test_an_admin_may_lower_page_size_and_concurrency_from_the_environment(
     assert snap.api_stats["max_concurrency"] == double.max_in_flight == 1
     monkeypatch.setenv("KWA_LIVE_PAGE_SIZE", "100000")  # never above 500
     assert load(kubeconfig, kinds=["Pod"]).api_stats["page_size"] == 500
+    monkeypatch.setenv("KWA_LIVE_WATCH_CACHE", "off")  # huge lists on an API server older than 1.33
+    assert load(kubeconfig, kinds=["Pod"]).api_stats["watch_cache"] == "off"
+    assert list_params(double, "Pod")[-1] == {"limit": "500"}
     monkeypatch.setenv("KWA_LIVE_CONCURRENCY", "lots")
     with pytest.raises(ClusterConfigError, match="KWA_LIVE_CONCURRENCY must be a whole number"):
         load(kubeconfig)

@@ -164,7 +164,7 @@ def load_live(
     deadline: float | None = None,
     request_total: float | None = None,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-    watch_cache: bool = True,
+    watch_cache: bool | None = None,
     compress: bool = True,
 ) -> Snapshot:
     """List every kind in :data:`RESOURCES` (or just ``kinds``) plus metrics into a live snapshot.
@@ -176,9 +176,9 @@ def load_live(
     none) the whole read; ``max_response_bytes`` one response body, decompressed. ``page_size``
     (default ``$KWA_LIVE_PAGE_SIZE``, else 500) is clamped to 1..:data:`MAX_PAGE_SIZE` and
     ``workers`` (list calls in flight; default ``$KWA_LIVE_CONCURRENCY``, else
-    :data:`MAX_CONCURRENT_LISTS`) to 1..:data:`MAX_CONCURRENT_LISTS`. ``watch_cache=False`` sends no
-    ``resourceVersion`` (every list a consistent read); ``compress=False`` asks for uncompressed
-    answers.
+    :data:`MAX_CONCURRENT_LISTS`) to 1..:data:`MAX_CONCURRENT_LISTS`. ``watch_cache=False`` (default:
+    False when ``$KWA_LIVE_WATCH_CACHE`` is ``off``) sends no ``resourceVersion``: every list is a
+    consistent read in pages; ``compress=False`` asks for uncompressed answers.
 
     Raises :class:`ClusterConfigError` when no usable cluster configuration exists,
     :class:`DeadlineExceeded` when ``deadline`` passes first, :class:`NothingListable` when the
@@ -191,6 +191,11 @@ def load_live(
     target = configure(kubeconfig, context)
     workers = min(MAX_CONCURRENT_LISTS, max(1, _setting(workers, "KWA_LIVE_CONCURRENCY", MAX_CONCURRENT_LISTS)))
     page_size = min(MAX_PAGE_SIZE, max(1, _setting(page_size, "KWA_LIVE_PAGE_SIZE", MAX_PAGE_SIZE)))
+    if watch_cache is None:
+        cache = os.environ.get("KWA_LIVE_WATCH_CACHE", "on").strip().lower()
+        if cache not in ("on", "off"):
+            raise ClusterConfigError(f"KWA_LIVE_WATCH_CACHE must be on or off (got {cache[:20]!r})")
+        watch_cache = cache == "on"
     stats = ApiStats(page_size=page_size, concurrency=workers, watch_cache=watch_cache)
     target.configuration.retries = 0
     target.configuration.connection_pool_maxsize = workers + 2
