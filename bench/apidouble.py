@@ -149,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, path: str, query: dict[str, str]) -> None:
         if path == "/version":
-            self._send(200, json.dumps({"major": "1", "minor": "29", "gitVersion": "v1.29.4"}).encode())
+            self._send(200, json.dumps({"major": "1", "minor": "34", "gitVersion": "v1.34.1"}).encode())
             return
         items = self.by_path.get(path)
         if items is None:
@@ -270,7 +270,7 @@ def time_live(
     page_size: int = 500,
     *,
     workers: int | None = None,
-    watch_cache: bool = True,
+    watch_cache: bool | None = None,
     compress: bool = True,
     honour_limit_on_rv0: bool = False,
     max_response_bytes: int | None = None,
@@ -337,7 +337,7 @@ def main() -> None:
             args.repeat,
             args.page_size,
             workers=workers,
-            watch_cache=not args.no_watch_cache,
+            watch_cache=False if args.no_watch_cache else None,
             compress=not args.no_gzip,
             honour_limit_on_rv0=args.honour_limit_on_rv0,
             max_response_bytes=args.max_response_bytes,

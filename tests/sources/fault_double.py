@@ -104,6 +104,7 @@ class ApiDouble:
         absent: tuple[str, ...] = (*OPTIONAL_KINDS, *METRICS_RESOURCES),
     ):
         self.objects = objects or {}
+        self.version = dict(VERSION)  # what /version answers
         self.paths = {api_path(kind): kind for kind in (*RESOURCES, *METRICS_RESOURCES) if kind not in absent}
         self.requests: list[Seen] = []
         self._faults: dict[str, list[Any]] = {}
@@ -206,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 self._fault(fault, seen)
             elif url.path == "/version":
-                self._json(200, VERSION)
+                self._json(200, self.double.version)
             elif url.path in self.double.paths:
                 if self.double.list_delay:
                     time.sleep(self.double.list_delay)

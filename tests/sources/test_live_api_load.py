@@ -31,6 +31,7 @@ def pods(n: int) -> list[dict[str, Any]]:
 def double() -> Iterator[ApiDouble]:
     secrets = [{"metadata": {"name": "tls", "namespace": "shop"}, "type": "kubernetes.io/tls"}]
     with ApiDouble({"Pod": pods(7), "Namespace": [{"metadata": {"name": "shop"}}], "Secret": secrets}) as api:
+        api.version = {"major": "1", "minor": "33", "gitVersion": "v1.33.2"}  # streams whole answers
         yield api
 
 
@@ -147,6 +148,31 @@ def test_a_relist_after_an_expired_continue_token_asks_for_the_cache_again(doubl
     assert params == [{"limit": "3", **CACHE}, {"limit": "3", "continue": "offset-3"}] * (MAX_RELISTS + 1)
     assert snap.api_stats["relists"] == MAX_RELISTS
     assert snap.api_stats["statuses"] == {"200": 1 + MAX_RELISTS + 1, "410": MAX_RELISTS + 1}
+
+
+@pytest.mark.parametrize(
+    ("version", "env", "used"),
+    [
+        ("v1.32.9", None, "not used: API server 1.32.9 (before 1.33)"),
+        ("v1.34.1-eks-113cf36", None, "used"),
+        ("v1.29.4", "on", "used"),
+        ("v1.34.1", "off", "off"),
+    ],
+)
+def test_the_watch_cache_is_asked_for_where_whole_answers_are_streamed(
+    double: ApiDouble, kubeconfig: str, monkeypatch: pytest.MonkeyPatch, version: str, env: str | None, used: str
+) -> None:
+    """Before 1.33 kube-apiserver builds a whole answer in memory; kwa then pages consistent reads."""
+    double.version = {"major": "1", "minor": version.split(".")[1], "gitVersion": version}
+    if env is not None:
+        monkeypatch.setenv("KWA_LIVE_WATCH_CACHE", env)
+
+    snap = load(kubeconfig, page_size=3, kinds=["Pod"])
+
+    assert len(snap.of_kind("Pod")) == 7
+    assert snap.api_stats["watch_cache"] == used
+    first = list_params(double, "Pod")[0]
+    assert first == ({"limit": "3", **CACHE} if used == "used" else {"limit": "3"})
 
 
 # ---- concurrency --------------------------------------------------------------------------------

@@ -105,6 +105,7 @@ from checks.sources.live.transport import DEFAULT_MAX_RESPONSE_BYTES, Api, Trans
 from checks.sources.metrics import parse_node_metrics, parse_pod_metrics
 
 __all__ = [
+    "CACHE_FROM_VERSION",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "JSON",
     "LAST_APPLIED",
@@ -136,6 +137,10 @@ MAX_PASSES = 3
 # through the benchmark's double takes about as long with 4 as with 8, and a quarter of the
 # API server's concurrent LIST work is left for everyone else).
 MAX_CONCURRENT_LISTS = 4
+# From this version kube-apiserver streams a list answer as it encodes it (KEP-5116); before, it
+# builds the whole answer in memory first, and the watch cache answers resourceVersion=0 whole
+# (limit ignored): "auto" asks for the cache only from here (docs/api-load.md#the-watch-cache).
+CACHE_FROM_VERSION = (1, 33)
 RBAC_HINT = "check the ClusterRole in deploy/kubernetes/assessor-rbac.yaml"
 
 
@@ -176,9 +181,10 @@ def load_live(
     none) the whole read; ``max_response_bytes`` one response body, decompressed. ``page_size``
     (default ``$KWA_LIVE_PAGE_SIZE``, else 500) is clamped to 1..:data:`MAX_PAGE_SIZE` and
     ``workers`` (list calls in flight; default ``$KWA_LIVE_CONCURRENCY``, else
-    :data:`MAX_CONCURRENT_LISTS`) to 1..:data:`MAX_CONCURRENT_LISTS`. ``watch_cache=False`` (default:
-    False when ``$KWA_LIVE_WATCH_CACHE`` is ``off``) sends no ``resourceVersion``: every list is a
-    consistent read in pages; ``compress=False`` asks for uncompressed answers.
+    :data:`MAX_CONCURRENT_LISTS`) to 1..:data:`MAX_CONCURRENT_LISTS`. ``watch_cache`` True asks for
+    the watch cache on first pages, False never (every list a consistent read in pages); None (the
+    default) follows ``$KWA_LIVE_WATCH_CACHE`` (``on``, ``off``, ``auto``: on for API servers from
+    :data:`CACHE_FROM_VERSION`, see docs/api-load.md). ``compress=False`` asks for uncompressed answers.
 
     Raises :class:`ClusterConfigError` when no usable cluster configuration exists,
     :class:`DeadlineExceeded` when ``deadline`` passes first, :class:`NothingListable` when the
@@ -191,12 +197,12 @@ def load_live(
     target = configure(kubeconfig, context)
     workers = min(MAX_CONCURRENT_LISTS, max(1, _setting(workers, "KWA_LIVE_CONCURRENCY", MAX_CONCURRENT_LISTS)))
     page_size = min(MAX_PAGE_SIZE, max(1, _setting(page_size, "KWA_LIVE_PAGE_SIZE", MAX_PAGE_SIZE)))
-    if watch_cache is None:
-        cache = os.environ.get("KWA_LIVE_WATCH_CACHE", "on").strip().lower()
-        if cache not in ("on", "off"):
-            raise ClusterConfigError(f"KWA_LIVE_WATCH_CACHE must be on or off (got {cache[:20]!r})")
-        watch_cache = cache == "on"
-    stats = ApiStats(page_size=page_size, concurrency=workers, watch_cache=watch_cache)
+    cache_mode = {True: "on", False: "off"}.get(watch_cache) if watch_cache is not None else None
+    if cache_mode is None:
+        cache_mode = os.environ.get("KWA_LIVE_WATCH_CACHE", "auto").strip().lower()
+        if cache_mode not in ("on", "off", "auto"):
+            raise ClusterConfigError(f"KWA_LIVE_WATCH_CACHE must be on, off or auto (got {cache_mode[:20]!r})")
+    stats = ApiStats(page_size=page_size, concurrency=workers, watch_cache=cache_mode != "off")
     target.configuration.retries = 0
     target.configuration.connection_pool_maxsize = workers + 2
     from kubernetes.client.rest import RESTClientObject
@@ -215,7 +221,10 @@ def load_live(
     started = time.perf_counter()
     try:
         server_version = _server_version(api)
-        lister = Lister(api, page_size, watch_cache)
+        use_cache = cache_mode == "on" or (cache_mode == "auto" and _streams_whole_lists(server_version))
+        if cache_mode == "auto" and not use_cache:
+            stats.watch_cache = f"not used: API server {server_version or 'version unknown'} (before 1.33)"
+        lister = Lister(api, page_size, use_cache)
         by_kind: dict[str, Outcome] = {}
         pending = selected
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kwa-list") as pool:
@@ -262,6 +271,15 @@ def load_live(
         cluster_id=target.cluster_id,
         api_stats=report,
     )
+
+
+def _streams_whole_lists(version: str | None) -> bool:
+    """True for an API server at or after :data:`CACHE_FROM_VERSION` (``"1.33.1"``, ``"1.34"``)."""
+    parts = (version or "").split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= CACHE_FROM_VERSION
+    except (ValueError, IndexError):
+        return False
 
 
 def _setting(value: int | None, env: str, default: int) -> int:
