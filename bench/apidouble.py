@@ -281,7 +281,14 @@ def time_live(
     from checks.sources import live
     from checks.sources.live import load_live
 
-    options: dict[str, Any] = {"page_size": page_size, "watch_cache": watch_cache, "compress": compress}
+    # The double (Python, one process) takes far longer than kube-apiserver to encode its first whole
+    # answers; the warm-up run fills its cache, and kwa's 10 s per-read timeout must not cut it.
+    options: dict[str, Any] = {
+        "page_size": page_size,
+        "watch_cache": watch_cache,
+        "compress": compress,
+        "request_timeout": 120.0,
+    }
     if workers is not None:
         options["workers"] = workers
         # Measuring beyond kwa's bound is the point of --workers 8: raise it for this process only.

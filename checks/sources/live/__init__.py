@@ -36,10 +36,12 @@ decompression; a kind whose page exceeds it is asked for in pages ten times smal
 most), then recorded as ``too large``.
 
 Pagination. Lists use ``limit`` (at most :data:`MAX_PAGE_SIZE`, 500, whatever ``page_size`` says) +
-``continue``; the first page of each kind asks for the API server's watch cache
+``continue``; on kube-apiserver 1.33 and later (:data:`CACHE_FROM_VERSION`, or as
+``$KWA_LIVE_WATCH_CACHE`` says) the first page of each kind asks for the API server's watch cache
 (``resourceVersion=0&resourceVersionMatch=NotOlderThan``), as :mod:`~checks.sources.live.listing`
-details. When a continue token expires (HTTP 410 Gone) the kind is listed again from the first page,
-at most :data:`MAX_RELISTS` times; after that it is recorded as unavailable.
+details; before it, every list is a consistent read in pages. When a continue token expires (HTTP
+410 Gone) the kind is listed again from the first page, at most :data:`MAX_RELISTS` times; after
+that it is recorded as unavailable.
 
 Load. At most :data:`MAX_CONCURRENT_LISTS` list calls are in flight at once (``workers`` may lower
 it, not raise it): one thread per kind, each reading its pages one after the other. Every request

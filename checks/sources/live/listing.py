@@ -8,7 +8,8 @@ status or transport reason in parentheses. Nothing from a response body goes int
 Status ``reason`` that is a single CamelCase word (``InternalError``); never a header.
 
 Pages and the watch cache (docs/api-load.md). Pages hold at most :data:`MAX_PAGE_SIZE` items,
-whatever is configured. The first page of each kind asks for
+whatever is configured. When the read uses the watch cache (``load_live`` decides: by default for
+kube-apiserver 1.33 and later, which streams whole answers), the first page of each kind asks for
 ``resourceVersion=0&resourceVersionMatch=NotOlderThan`` ("any version not older than 0"): the API
 server answers from its watch cache instead of a quorum read from etcd. kube-apiserver then
 ignores ``limit`` and sends the whole collection in one answer (its cacher paginates only
