@@ -143,6 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
         try:
             self._answer(url.path, query)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # kwa abandoned an answer larger than it reads
         finally:
             with self.stats.lock:
                 self.stats.in_flight -= 1
