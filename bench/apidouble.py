@@ -1,6 +1,7 @@
 """A Kubernetes API double on 127.0.0.1 serving a dump's objects, paginated, and the live-listing timing.
 
-Usage: ``python -m bench.apidouble --json cluster.json [--page-size 500] [--repeat 3]``
+Usage: ``python -m bench.apidouble --json cluster.json [--page-size 500] [--repeat 3] [--workers 2 4 8]
+[--no-watch-cache] [--no-gzip] [--honour-limit-on-rv0] [--latency 0.1] [--max-response-bytes N]``
 
 The double runs in its own process (so its JSON encoding does not compete with the client for the
 GIL) on a ``ThreadingHTTPServer``: ``/version``, and for every kind kwa lists its cluster-wide list
@@ -8,11 +9,22 @@ path with ``limit`` + ``continue`` pagination, items without ``kind``/``apiVersi
 server sends them. Secrets are served as the metadata-only ``Table`` kwa negotiates. Kinds the dump
 lacks answer an empty list, add-on CRDs and metrics.k8s.io answer 404 (not installed). Pages are
 encoded once and cached, so the timing is kwa's: requests, JSON parsing, object wrapping.
+
+Like kube-apiserver, a list with ``resourceVersion=0`` is answered whole, ignoring ``limit`` (the
+watch cache does not paginate it; ``--honour-limit-on-rv0`` pages it anyway, as a server whose
+cache is not ready does), and an answer of 128 KiB or more is gzip-compressed when the request
+accepts gzip (compressed once and cached too). ``GET /_stats`` reports what the double served:
+requests, list pages, first pages that asked for the watch cache, continue pages, the most
+requests in flight at once and the body bytes sent (``?reset=1`` zeroes the counters).
+``--latency`` makes every list answer wait that many seconds first (without using a CPU), as a
+remote API server's round trip and its own work on a page do: the listing's wall time then shows
+what concurrency buys, whatever else the benchmark machine is doing.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import multiprocessing
 import os
@@ -20,13 +32,16 @@ import signal
 import socket
 import statistics
 import tempfile
+import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 NOT_INSTALLED = ("VerticalPodAutoscaler", "NodePool", "ScaledObject")
+GZIP_THRESHOLD = 128 * 1024  # kube-apiserver compresses answers from this size on (when asked)
 
 
 def _paths() -> dict[str, str]:
@@ -54,48 +69,127 @@ def _secret_table(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+class _Stats:
+    """What the double served, for ``GET /_stats`` (handler threads update it under a lock)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.pages = 0
+        self.cache_pages = 0  # first pages with resourceVersion=0&resourceVersionMatch=NotOlderThan
+        self.continue_pages = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.bytes_sent = 0
+        self.gzipped = 0
+        self.limits: Counter[str] = Counter()
+        self.bad_params = 0  # resourceVersion next to continue: a real server answers 400
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "pages": self.pages,
+            "cache_pages": self.cache_pages,
+            "continue_pages": self.continue_pages,
+            "max_in_flight": self.max_in_flight,
+            "bytes_sent": self.bytes_sent,
+            "gzipped": self.gzipped,
+            "limits": dict(self.limits),
+            "bad_params": self.bad_params,
+        }
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     by_path: dict[str, list[dict[str, Any]]] = {}
-    cache: dict[tuple[str, int, int], bytes] = {}
+    cache: dict[tuple[str, int, int, bool], bytes] = {}
+    stats = _Stats()
+    honour_limit_on_rv0 = False
+    latency = 0.0
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def _send(self, status: int, body: bytes) -> None:
+    def _send(self, status: int, body: bytes, gzipped: bool = False, counted: bool = True) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        if gzipped:
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        if not counted:
+            return
+        with self.stats.lock:
+            self.stats.bytes_sent += len(body)
+            self.stats.gzipped += int(gzipped)
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
-        if url.path == "/version":
-            self._send(200, json.dumps({"major": "1", "minor": "29", "gitVersion": "v1.29.4"}).encode())
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path == "/_stats":
+            with self.stats.lock:
+                body = json.dumps(self.stats.as_dict()).encode()
+                if query.get("reset"):
+                    self.stats.reset()
+            self._send(200, body, counted=False)
             return
-        items = self.by_path.get(url.path)
+        with self.stats.lock:
+            self.stats.requests += 1
+            self.stats.in_flight += 1
+            self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
+        try:
+            self._answer(url.path, query)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # kwa abandoned an answer larger than it reads
+        finally:
+            with self.stats.lock:
+                self.stats.in_flight -= 1
+
+    def _answer(self, path: str, query: dict[str, str]) -> None:
+        if path == "/version":
+            self._send(200, json.dumps({"major": "1", "minor": "34", "gitVersion": "v1.34.1"}).encode())
+            return
+        items = self.by_path.get(path)
         if items is None:
             self._send(404, json.dumps({"kind": "Status", "code": 404, "reason": "NotFound"}).encode())
             return
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if self.latency:
+            time.sleep(self.latency)
+        token = query.get("continue") or ""
+        from_cache = query.get("resourceVersion") == "0" and not token
+        with self.stats.lock:
+            self.stats.pages += 1
+            self.stats.cache_pages += int(from_cache and query.get("resourceVersionMatch") == "NotOlderThan")
+            self.stats.continue_pages += int(bool(token))
+            self.stats.limits[query.get("limit") or "none"] += 1
+            self.stats.bad_params += int(bool(token) and "resourceVersion" in query)
         limit = int(query.get("limit") or 0) or max(1, len(items))
-        start = int(query.get("continue") or 0)
-        key = (url.path, start, limit)
+        if from_cache and not self.honour_limit_on_rv0:
+            limit = max(1, len(items))  # the watch cache answers the whole collection
+        start = int(token or 0)
+        gz = "gzip" in (self.headers.get("Accept-Encoding") or "")
+        key = (path, start, limit, gz)
         body = self.cache.get(key)
         if body is None:
             page = items[start : start + limit]
             more = start + limit < len(items)
             meta = {"resourceVersion": "4800000", "continue": str(start + limit) if more else ""}
-            if url.path.endswith("/secrets"):
+            if path.endswith("/secrets"):
                 data = {**_secret_table(page), "metadata": meta}
             else:
                 data = {"kind": "List", "apiVersion": "v1", "metadata": meta, "items": [_strip(i) for i in page]}
-            body = self.cache[key] = json.dumps(data).encode()
-        self._send(200, body)
+            body = json.dumps(data).encode()
+            if gz and len(body) >= GZIP_THRESHOLD:
+                body = gzip.compress(body, compresslevel=1)  # kube-apiserver: gzip.BestSpeed
+            self.cache[key] = body
+        self._send(200, body, gzipped=gz and body[:2] == b"\x1f\x8b")
 
 
-def _serve(json_path: str, port_pipe: Any) -> None:
+def _serve(json_path: str, port_pipe: Any, honour_limit_on_rv0: bool = False, latency: float = 0.0) -> None:
     objects = json.loads(Path(json_path).read_text())["items"]
     paths = _paths()
     by_path: dict[str, list[dict[str, Any]]] = {path: [] for path in paths}
@@ -105,6 +199,8 @@ def _serve(json_path: str, port_pipe: Any) -> None:
         if path is not None:
             by_path[path].append(obj)
     _Handler.by_path = by_path
+    _Handler.honour_limit_on_rv0 = honour_limit_on_rv0
+    _Handler.latency = latency
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     port_pipe.send(server.server_address[1])
@@ -114,14 +210,17 @@ def _serve(json_path: str, port_pipe: Any) -> None:
 class ApiDouble:
     """The double in a child process; a context manager that yields its base URL."""
 
-    def __init__(self, json_path: str):
+    def __init__(self, json_path: str, honour_limit_on_rv0: bool = False, latency: float = 0.0):
         self.json_path = json_path
+        self.honour_limit_on_rv0 = honour_limit_on_rv0
+        self.latency = latency
         self.process: multiprocessing.Process | None = None
 
     def __enter__(self) -> str:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(self.json_path, child), daemon=True)
+        args = (self.json_path, child, self.honour_limit_on_rv0, self.latency)
+        self.process = ctx.Process(target=_serve, args=args, daemon=True)
         self.process.start()
         if not parent.poll(120):
             raise RuntimeError("the API double did not start within 120 s")
@@ -159,18 +258,59 @@ def write_kubeconfig(path: Path, server: str) -> str:
     return str(path)
 
 
-def time_live(json_path: str, repeat: int, page_size: int = 500) -> dict[str, Any]:
-    """Median seconds of ``load_live`` over the double (after one untimed warm-up that fills its cache)."""
+def double_stats(server: str, reset: bool = False) -> dict[str, Any]:
+    """The double's counters (``GET /_stats``); ``reset`` zeroes them after reading."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{server}/_stats{'?reset=1' if reset else ''}", timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def time_live(
+    json_path: str,
+    repeat: int,
+    page_size: int = 500,
+    *,
+    workers: int | None = None,
+    watch_cache: bool | None = None,
+    compress: bool = True,
+    honour_limit_on_rv0: bool = False,
+    max_response_bytes: int | None = None,
+    latency: float = 0.0,
+) -> dict[str, Any]:
+    """Median seconds of ``load_live`` over the double (after one untimed warm-up that fills its cache),
+    with the last run's ``api_stats`` (kwa's count) and ``served`` (the double's count of the same run)."""
+    from checks.sources import live
     from checks.sources.live import load_live
 
-    with ApiDouble(json_path) as server, tempfile.TemporaryDirectory(prefix="kwa-bench-kube-") as tmp:
+    # The double (Python, one process) takes far longer than kube-apiserver to encode its first whole
+    # answers; the warm-up run fills its cache, and kwa's 10 s per-read timeout must not cut it.
+    options: dict[str, Any] = {
+        "page_size": page_size,
+        "watch_cache": watch_cache,
+        "compress": compress,
+        "request_timeout": 120.0,
+    }
+    if workers is not None:
+        options["workers"] = workers
+        # Measuring beyond kwa's bound is the point of --workers 8: raise it for this process only.
+        live.MAX_CONCURRENT_LISTS = max(live.MAX_CONCURRENT_LISTS, workers)
+    if max_response_bytes is not None:
+        options["max_response_bytes"] = max_response_bytes
+    with (
+        ApiDouble(json_path, honour_limit_on_rv0, latency) as server,
+        tempfile.TemporaryDirectory(prefix="kwa-bench-kube-") as tmp,
+    ):
         kubeconfig = write_kubeconfig(Path(tmp) / "config", server)
-        warm = load_live(kubeconfig, page_size=page_size)
-        runs = []
+        warm = load_live(kubeconfig, **options)
+        runs, cpu = [], []
         for _ in range(repeat):
-            started = time.perf_counter()
-            snapshot = load_live(kubeconfig, page_size=page_size)
+            double_stats(server, reset=True)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            snapshot = load_live(kubeconfig, **options)
             runs.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
+        served = double_stats(server)
         started = time.perf_counter()
         snapshot.prepare()
         prepare = time.perf_counter() - started
@@ -180,7 +320,11 @@ def time_live(json_path: str, repeat: int, page_size: int = 500) -> dict[str, An
         "page_size": page_size,
         "runs": runs,
         "median": statistics.median(runs),
+        "cpu": cpu,  # kwa's CPU seconds per run (all its threads): what the machine's load does not inflate much
+        "cpu_median": statistics.median(cpu),
         "prepare": prepare,
+        "api_stats": snapshot.api_stats,
+        "served": served,
     }
 
 
@@ -189,8 +333,26 @@ def main() -> None:
     parser.add_argument("--json", required=True, help="a kind: List dump (bench.generate writes one)")
     parser.add_argument("--page-size", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, nargs="*", help="list calls in flight (one measurement each)")
+    parser.add_argument("--no-watch-cache", action="store_true", help="no resourceVersion=0 on first pages")
+    parser.add_argument("--no-gzip", action="store_true", help="ask for uncompressed answers")
+    parser.add_argument("--honour-limit-on-rv0", action="store_true", help="page resourceVersion=0 lists too")
+    parser.add_argument("--max-response-bytes", type=int, help="kwa's limit on one answer (default 64 MiB)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds every list answer waits first")
     args = parser.parse_args()
-    print(json.dumps(time_live(args.json, args.repeat, args.page_size)))
+    for workers in args.workers or [None]:
+        result = time_live(
+            args.json,
+            args.repeat,
+            args.page_size,
+            workers=workers,
+            watch_cache=False if args.no_watch_cache else None,
+            compress=not args.no_gzip,
+            honour_limit_on_rv0=args.honour_limit_on_rv0,
+            max_response_bytes=args.max_response_bytes,
+            latency=args.latency,
+        )
+        print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,9 @@ class Snapshot:
     # When the objects were read. A recorded dump (the demo cluster) sets it so that ages
     # ("pending for 10 minutes", "retained for 7 days") are measured at capture time, not today.
     captured_at: datetime | None = None
+    # What reading a live cluster cost its API server (checks.sources.live.stats.ApiStats.as_dict():
+    # requests, bytes, pages, concurrency); None for manifests and the demo.
+    api_stats: dict[str, Any] | None = None
     # Objects the input boundary kept out (wrong field types), with their problems.
     malformed: list[MalformedObject] = field(default_factory=list)
     # True when ``objects`` already crossed the boundary (a snapshot rebuilt from another one).

@@ -120,6 +120,8 @@ def snapshot_facts(snapshot: Snapshot, check_runs: list[CheckRun], exemption_aud
             else {}
         ),
         "unavailable": dict(snapshot.unavailable),
+        # What reading a live cluster cost its API server (docs/api-load.md#the-report).
+        **({"api_server": snapshot.api_stats} if snapshot.api_stats else {}),
         **({"malformed": snapshot.malformed_facts()} if snapshot.malformed else {}),
         "checks_not_executed": {
             r.check_id: {"outcome": r.outcome.value, "message": r.message}
@@ -147,6 +149,7 @@ def summary(run: dict[str, Any], check_runs: list[CheckRun], snapshot: Snapshot 
         "problems": [str(p) for p in list(snapshot.problems)[:PROBLEMS_KEPT]] if snapshot else [],
         "problems_total": problem_total(snapshot.problems) if snapshot else 0,
         "unavailable": dict(snapshot.unavailable) if snapshot else {},
+        "api_server": snapshot.api_stats if snapshot else None,
         "duration_s": round(time.monotonic() - started, 3),
     }
 

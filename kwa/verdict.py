@@ -142,6 +142,8 @@ def run_view(db: Any, run_id: str) -> dict[str, Any]:
         "problems_total": facts.get("problems_total") or len(facts.get("problems") or []),
         "unavailable": facts.get("unavailable") or {},
         "objects": facts.get("objects"),
+        # requests and bytes a live read cost the API server (None for manifests)
+        "api_server": facts.get("api_server"),
         # why the run assessed nothing (storage.assessed), or None: exit 9, said in the report
         "nothing_assessed": nothing_assessed(run, counts),
     }

@@ -155,6 +155,33 @@ def fmt_ms(ms: Any) -> str:
     return f"{minutes} min {sec:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+def api_server_line(stats: Any) -> str | None:
+    """``812 requests, 1.9 GB read (310 MB on the wire) in 14.2 s, 4 concurrent``: what a live read
+    cost the API server (the run summary's ``api_server``; docs/api-load.md), None without one."""
+    if not isinstance(stats, Mapping) or not isinstance(stats.get("requests"), int):
+        return None
+    wall = stats.get("wall_s")
+    line = (
+        f"{stats['requests']:,} requests, {_bytes(stats.get('bytes_read'))} read "
+        f"({_bytes(stats.get('bytes_wire'))} on the wire)"
+        + (f" in {wall:.1f} s" if isinstance(wall, int | float) else "")
+        + f", {stats.get('max_concurrency', '?')} concurrent"
+    )
+    cache = stats.get("watch_cache")
+    if isinstance(cache, str) and cache.startswith("rejected"):
+        line += f"; watch cache {cache}"
+    return line
+
+
+def _bytes(n: Any) -> str:
+    value = float(n) if isinstance(n, int | float) else 0.0
+    for unit in ("B", "kB", "MB"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
 def ratio_text(numerator: int | float, denominator: int | float) -> str:
     """``99.5 %`` for 199 of 200 (cut: never ``100 %`` while something is missing); ``-`` for 0 of 0."""
     if not denominator:

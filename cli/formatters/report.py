@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from rich.table import Table
 
-from cli.formatters.common import STATE_STYLE, fmt_coverage
+from cli.formatters.common import STATE_STYLE, api_server_line, fmt_coverage
 from cli.formatters.table import console_for, line, lit, score_notes, styled
 from storage.enums import STATUSES
 from storage.grades import compact_score_text
@@ -100,5 +100,8 @@ def run_report(view: Mapping[str, Any], out: TextIO | None = None, problems_show
                 f" ({total} in all; the first {len(problems)} are kept with the run: kwa runs get {run.get('run_id')})",
             )
         )
+    api = api_server_line(view.get("api_server"))
+    if api:
+        console.print(line("API server: ", api))
     if view.get("ui_url"):  # the run's page in the Prefect UI (flows.ui: only when that UI shows it)
         console.print(line("Prefect UI: ", (str(view["ui_url"]), "cyan")), soft_wrap=True)  # unbroken: clickable

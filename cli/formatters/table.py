@@ -32,6 +32,7 @@ from cli.formatters.common import (
     STATE_STYLE,
     STATUS_STYLE,
     WARNING_MARK,
+    api_server_line,
     fmt_coverage,
     fmt_ms,
     fmt_score,
@@ -239,6 +240,7 @@ def run_detail(detail: Mapping[str, Any], out: TextIO) -> None:
         ("resume of", run.get("resume_of")),
         ("score", fmt_score(scores.get("overall"))),
         ("coverage", fmt_coverage(scores.get("overall"))),
+        ("API server", api_server_line((run.get("summary") or {}).get("api_server"))),
     ]
     if history:
         rows.append(

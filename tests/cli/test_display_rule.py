@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from cli.formatters.common import fmt_ms, not_evaluated_lines, ratio_text
+from cli.formatters.common import api_server_line, fmt_ms, not_evaluated_lines, ratio_text
 from cli.formatters.report import report_score, run_report
 from storage.grades import (
     age_text,
@@ -124,3 +124,25 @@ def test_partly_evaluated_checks_show_the_cut_share() -> None:
 def test_ages_read_as_people_say_them(age, text: str) -> None:
     assert age_text(age) == text
     assert "0:00" not in age_text(age)
+
+
+def test_the_run_report_says_what_a_live_read_cost_the_api_server() -> None:
+    stats = {
+        "requests": 812,
+        "bytes_read": 1_912_000_000,
+        "bytes_wire": 310_400_000,
+        "wall_s": 14.23,
+        "max_concurrency": 4,
+        "watch_cache": "used",
+    }
+    assert api_server_line(stats) == "812 requests, 1.9 GB read (310.4 MB on the wire) in 14.2 s, 4 concurrent"
+    rejected = {**stats, "watch_cache": "rejected (HTTP 400): plain first pages"}
+    assert api_server_line(rejected).endswith("; watch cache rejected (HTTP 400): plain first pages")
+    assert api_server_line(None) is None and api_server_line({"requests": "many"}) is None
+    view = {"run": {"run_id": "run_x", "cluster_id": "c", "state": "completed"}, "api_server": stats}
+    out = io.StringIO()
+    run_report(view, out)
+    assert "API server: 812 requests, 1.9 GB read (310.4 MB on the wire) in 14.2 s, 4 concurrent" in out.getvalue()
+    out = io.StringIO()
+    run_report({**view, "api_server": None}, out)  # manifests: no line
+    assert "API server" not in out.getvalue()

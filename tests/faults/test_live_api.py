@@ -202,3 +202,27 @@ def test_one_listable_kind_is_an_assessment(kwa: Kwa, double: ApiDouble) -> None
     assert {r["check_id"]: r["status"] for r in got.results() if r["check_id"] == "SEC-001"} == {"SEC-001": "error"}
     assert "not listed Pod: forbidden: core/pods (HTTP 403)" in got.out
     assert_clean(got)
+
+
+def test_the_run_keeps_and_shows_what_it_cost_the_api_server(kwa: Kwa, double: ApiDouble) -> None:
+    import json
+
+    got = run_live(kwa, double.url, "--check", CHECKS)
+
+    assert got.code == 0, got.text
+    sent = len(double.requests)  # /version and every list call, one answer each
+    summary = json.loads(got.run()["summary"])
+    stats = summary["api_server"]
+    assert stats["requests"] == sent and stats["retries"] == 0
+    assert stats["bytes_wire"] == stats["bytes_read"] == double.bytes_sent
+    assert stats["pages"] == sum(1 for r in double.requests if r.path != "/version" and r.path in double.paths)
+    # The double is a 1.29 API server: consistent pages, no watch cache asked for.
+    assert stats["watch_cache"] == "not used: API server 1.29.4 (before 1.33)"
+    assert all("resourceVersion" not in r.params for r in double.requests)
+    assert 1 <= stats["max_concurrency"] <= 4
+    assert f"API server: {sent} requests, " in got.out
+    run_id = got.run()["run_id"]
+    detail = json.loads(kwa("query", "assessments", "get", run_id, "-o", "json").out)
+    assert detail["run"]["summary"]["api_server"] == stats
+    assert f"{sent} requests, " in kwa("query", "assessments", "get", run_id).out
+    assert_clean(got)

@@ -56,8 +56,12 @@ def test_run_level_failures_say_what_happened() -> None:
 
 @pytest.mark.parametrize(
     ("state", "prefect"),
-    [("completed", ("COMPLETED", "Completed")), ("partial", ("COMPLETED", "Partial")),
-     ("failed", ("FAILED", "Failed")), ("aborted", ("CANCELLED", "Cancelled"))],
+    [
+        ("completed", ("COMPLETED", "Completed")),
+        ("partial", ("COMPLETED", "Partial")),
+        ("failed", ("FAILED", "Failed")),
+        ("aborted", ("CANCELLED", "Cancelled")),
+    ],
 )
 def test_the_final_prefect_state_mirrors_the_run(state: str, prefect: tuple[str, str]) -> None:
     run = {"run_id": "run_x", "state": state, "error": "why" if state in ("failed", "aborted") else None}
@@ -92,3 +96,11 @@ def test_markdown_summary_shows_coverage_as_the_percentage_it_is() -> None:
     assert "coverage 100 %)" in summary_markdown(run, {}, full, [])
     none = {"overall": {"score": 90.0, "grade": "A", "coverage": None}, "pillars": {}}
     assert "coverage n/a)" in summary_markdown(run, {}, none, [])
+
+
+def test_the_facts_keep_what_a_live_read_cost_the_api_server() -> None:
+    stats = {"requests": 40, "bytes_read": 16_000_000, "bytes_wire": 2_100_000, "pages": 34, "max_concurrency": 4}
+    live = Snapshot(objects=[], mode="live", description="live cluster c", api_stats=stats)
+    assert snapshot_facts(live, [], [])["api_server"] == stats
+    manifests = Snapshot(objects=[], mode="manifest", description="junk.yaml")
+    assert "api_server" not in snapshot_facts(manifests, [], [])

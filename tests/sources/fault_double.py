@@ -18,12 +18,19 @@ for a path:
 * :class:`Oversized` — a 200 whose valid JSON body is ``size`` bytes long, streamed.
 
 ``double.expire_continue`` holds list paths whose continue tokens always expire (410 Gone).
+Like kube-apiserver where asked: ``cache_whole`` answers a first page with ``resourceVersion=0``
+whole (its watch cache ignores ``limit``), ``reject_rv_match`` answers that status (400, 422) to
+any request with ``resourceVersionMatch`` (a server or proxy that does not know it), ``gzip_lists``
+compresses list answers when the request accepts gzip, ``list_delay`` holds each list answer that
+long. It counts what it served: ``in_flight``/``max_in_flight`` (requests being answered at once),
+``bytes_sent`` (response bodies as sent) and ``bytes_plain`` (the same, uncompressed).
 ``double.fault(kind_or_path, *responses)`` serves the responses to the next requests in order and
 then serves normally again; ``double.always(kind_or_path, response)`` serves it to every request.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import struct
@@ -97,11 +104,20 @@ class ApiDouble:
         absent: tuple[str, ...] = (*OPTIONAL_KINDS, *METRICS_RESOURCES),
     ):
         self.objects = objects or {}
+        self.version = dict(VERSION)  # what /version answers
         self.paths = {api_path(kind): kind for kind in (*RESOURCES, *METRICS_RESOURCES) if kind not in absent}
         self.requests: list[Seen] = []
         self._faults: dict[str, list[Any]] = {}
         self._always: dict[str, Any] = {}
         self.expire_continue: set[str] = set()  # paths whose continue tokens always answer 410 Gone
+        self.cache_whole = False
+        self.reject_rv_match: int | None = None
+        self.gzip_lists = False
+        self.list_delay = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.bytes_sent = 0
+        self.bytes_plain = 0
         self._lock = threading.Lock()
         self.stopping = threading.Event()
         double = self
@@ -167,18 +183,34 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        double = self.double
+        with double._lock:
+            double.in_flight += 1
+            double.max_in_flight = max(double.max_in_flight, double.in_flight)
+        try:
+            self._get()
+        finally:
+            with double._lock:
+                double.in_flight -= 1
+
+    def _get(self) -> None:
         url = urlsplit(self.path)
         seen = Seen(url.path, dict(parse_qsl(url.query)), {k.lower(): v for k, v in self.headers.items()})
         self.double.requests.append(seen)
         fault = self.double.planned(url.path)
+        if fault is None and self.double.reject_rv_match and "resourceVersionMatch" in seen.params:
+            code = self.double.reject_rv_match
+            fault = Status(code, "BadRequest" if code == 400 else "Invalid", "resourceVersionMatch: unsupported")
         if fault is None and url.path in self.double.expire_continue and seen.params.get("continue"):
             fault = Status(410, "Expired", "continue token too old")
         try:
             if fault is not None:
                 self._fault(fault, seen)
             elif url.path == "/version":
-                self._json(200, VERSION)
+                self._json(200, self.double.version)
             elif url.path in self.double.paths:
+                if self.double.list_delay:
+                    time.sleep(self.double.list_delay)
                 self._list(self.double.paths[url.path], seen)
             else:
                 self._json(404, status_body(404, "NotFound", f"the server could not find {url.path}"))
@@ -186,6 +218,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _send(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        plain = len(body)
+        if code == 200 and self.double.gzip_lists and "gzip" in self.headers.get("Accept-Encoding", ""):
+            body = gzip.compress(body)
+            headers = {**(headers or {}), "Content-Encoding": "gzip"}
+        with self.double._lock:
+            self.double.bytes_sent += len(body)
+            self.double.bytes_plain += plain
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -200,6 +239,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _list(self, kind: str, seen: Seen) -> None:
         items = self.double.objects.get(kind, [])
         limit = int(seen.params.get("limit") or 0) or len(items) or 1
+        if self.double.cache_whole and seen.params.get("resourceVersion") == "0" and not seen.params.get("continue"):
+            limit = len(items) or 1
         start = int(seen.params.get("continue", "offset-0").removeprefix("offset-") or 0)
         page, more = items[start : start + limit], start + limit < len(items)
         meta = {"resourceVersion": "1", "continue": f"offset-{start + limit}" if more else ""}

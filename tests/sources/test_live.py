@@ -69,7 +69,8 @@ async def test_paginated_lists_are_assembled(kmock: Any, tmp_path: Path) -> None
     assert names(snap, "Pod") == [f"web-{i}" for i in range(7)]
     assert names(snap, "Deployment") == [f"d{i}" for i in range(5)]
     assert names(snap, "Namespace") == ["default", "kube-system", "shop"]
-    # 7 pods in pages of 2 -> 4 requests chained by continue tokens.
+    # 7 pods in pages of 2 -> 4 requests chained by continue tokens (an API server before 1.33: no
+    # watch cache asked for, tests/sources/test_live_api_load.py has the rest).
     assert endpoints["Pod"].calls == [
         {"limit": "2"},
         {"limit": "2", "continue": "offset-2"},

@@ -35,9 +35,18 @@ Bounded size. A response body may hold at most ``max_response_bytes`` (64 MiB) a
 decompression; a kind whose page exceeds it is asked for in pages ten times smaller (twice at
 most), then recorded as ``too large``.
 
-Pagination. Lists use ``limit`` + ``continue``. When a continue token expires (HTTP 410 Gone) the
-kind is listed again from the first page, at most :data:`MAX_RELISTS` times; after that it is
-recorded as unavailable.
+Pagination. Lists use ``limit`` (at most :data:`MAX_PAGE_SIZE`, 500, whatever ``page_size`` says) +
+``continue``; on kube-apiserver 1.33 and later (:data:`CACHE_FROM_VERSION`, or as
+``$KWA_LIVE_WATCH_CACHE`` says) the first page of each kind asks for the API server's watch cache
+(``resourceVersion=0&resourceVersionMatch=NotOlderThan``), as :mod:`~checks.sources.live.listing`
+details; before it, every list is a consistent read in pages. When a continue token expires (HTTP
+410 Gone) the kind is listed again from the first page, at most :data:`MAX_RELISTS` times; after
+that it is recorded as unavailable.
+
+Load. At most :data:`MAX_CONCURRENT_LISTS` list calls are in flight at once (``workers`` may lower
+it, not raise it): one thread per kind, each reading its pages one after the other. Every request
+is counted (:mod:`~checks.sources.live.stats`); ``Snapshot.api_stats`` holds the report and one log
+line sums it up at the end of the read. docs/api-load.md measures what a run costs a large cluster.
 
 Secrets. Secret values are never needed (docs/catalogue.md#least-privilege) and must never reach the snapshot,
 a log line or an error message. Secrets are therefore requested as *metadata only*, negotiated with
@@ -68,6 +77,7 @@ Metrics. ``metrics.k8s.io/v1beta1`` pods and nodes are listed alongside; ``Snaps
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -75,7 +85,7 @@ from pathlib import Path
 
 from checks.snapshot import K8sObject, Snapshot
 from checks.sources.live.kubeconfig import configure, default_kubeconfig_files, in_cluster_env
-from checks.sources.live.listing import MAX_RELISTS, Lister, Outcome
+from checks.sources.live.listing import MAX_PAGE_SIZE, MAX_RELISTS, Lister, Outcome
 from checks.sources.live.resources import (
     JSON,
     LAST_APPLIED,
@@ -92,13 +102,17 @@ from checks.sources.live.resources import (
     parse_server_version,
     resource_label,
 )
+from checks.sources.live.stats import ApiStats, summary_line
 from checks.sources.live.transport import DEFAULT_MAX_RESPONSE_BYTES, Api, TransportError
 from checks.sources.metrics import parse_node_metrics, parse_pod_metrics
 
 __all__ = [
+    "CACHE_FROM_VERSION",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "JSON",
     "LAST_APPLIED",
+    "MAX_CONCURRENT_LISTS",
+    "MAX_PAGE_SIZE",
     "MAX_PASSES",
     "MAX_RELISTS",
     "METRICS_RESOURCES",
@@ -121,6 +135,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_PASSES = 3
+# List calls in flight at once, at most (docs/api-load.md#concurrency: listing 100,000 objects
+# through the benchmark's double takes about as long with 4 as with 8, and a quarter of the
+# API server's concurrent LIST work is left for everyone else).
+MAX_CONCURRENT_LISTS = 4
+# From this version kube-apiserver streams a list answer as it encodes it (KEP-5116); before, it
+# builds the whole answer in memory first, and the watch cache answers resourceVersion=0 whole
+# (limit ignored): "auto" asks for the cache only from here (docs/api-load.md#the-watch-cache).
+CACHE_FROM_VERSION = (1, 33)
 RBAC_HINT = "check the ClusterRole in deploy/kubernetes/assessor-rbac.yaml"
 
 
@@ -143,12 +165,14 @@ def load_live(
     context: str | None = None,
     *,
     request_timeout: float = 10.0,
-    page_size: int = 500,
-    workers: int = 8,
+    page_size: int | None = None,
+    workers: int | None = None,
     kinds: Iterable[str] | None = None,
     deadline: float | None = None,
     request_total: float | None = None,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    watch_cache: bool | None = None,
+    compress: bool = True,
 ) -> Snapshot:
     """List every kind in :data:`RESOURCES` (or just ``kinds``) plus metrics into a live snapshot.
 
@@ -156,7 +180,13 @@ def load_live(
     ``Snapshot.metrics`` is filled only when both are listed (always tried when ``kinds`` is None).
     ``request_timeout`` bounds connecting and each socket read; ``request_total`` one request
     (default ``max(60, 6 x request_timeout)`` s); ``deadline`` (a ``time.monotonic()`` value, None:
-    none) the whole read; ``max_response_bytes`` one response body, decompressed.
+    none) the whole read; ``max_response_bytes`` one response body, decompressed. ``page_size``
+    (default ``$KWA_LIVE_PAGE_SIZE``, else 500) is clamped to 1..:data:`MAX_PAGE_SIZE` and
+    ``workers`` (list calls in flight; default ``$KWA_LIVE_CONCURRENCY``, else
+    :data:`MAX_CONCURRENT_LISTS`) to 1..:data:`MAX_CONCURRENT_LISTS`. ``watch_cache`` True asks for
+    the watch cache on first pages, False never (every list a consistent read in pages); None (the
+    default) follows ``$KWA_LIVE_WATCH_CACHE`` (``on``, ``off``, ``auto``: on for API servers from
+    :data:`CACHE_FROM_VERSION`, see docs/api-load.md). ``compress=False`` asks for uncompressed answers.
 
     Raises :class:`ClusterConfigError` when no usable cluster configuration exists,
     :class:`DeadlineExceeded` when ``deadline`` passes first, :class:`NothingListable` when the
@@ -167,8 +197,16 @@ def load_live(
     if deadline is not None and deadline <= time.monotonic():
         raise DeadlineExceeded("the deadline had passed before reading the cluster began")
     target = configure(kubeconfig, context)
+    workers = min(MAX_CONCURRENT_LISTS, max(1, _setting(workers, "KWA_LIVE_CONCURRENCY", MAX_CONCURRENT_LISTS)))
+    page_size = min(MAX_PAGE_SIZE, max(1, _setting(page_size, "KWA_LIVE_PAGE_SIZE", MAX_PAGE_SIZE)))
+    cache_mode = {True: "on", False: "off"}.get(watch_cache) if watch_cache is not None else None
+    if cache_mode is None:
+        cache_mode = os.environ.get("KWA_LIVE_WATCH_CACHE", "auto").strip().lower()
+        if cache_mode not in ("on", "off", "auto"):
+            raise ClusterConfigError(f"KWA_LIVE_WATCH_CACHE must be on, off or auto (got {cache_mode[:20]!r})")
+    stats = ApiStats(page_size=page_size, concurrency=workers, watch_cache=cache_mode != "off")
     target.configuration.retries = 0
-    target.configuration.connection_pool_maxsize = max(1, workers) + 2
+    target.configuration.connection_pool_maxsize = workers + 2
     from kubernetes.client.rest import RESTClientObject
 
     rest = RESTClientObject(target.configuration)
@@ -179,14 +217,19 @@ def load_live(
         request_total=request_total,
         deadline=deadline,
         max_response_bytes=max_response_bytes,
+        stats=stats,
+        compress=compress,
     )
     started = time.perf_counter()
     try:
         server_version = _server_version(api)
-        lister = Lister(api, page_size)
+        use_cache = cache_mode == "on" or (cache_mode == "auto" and _streams_whole_lists(server_version))
+        if cache_mode == "auto" and not use_cache:
+            stats.watch_cache = f"not used: API server {server_version or 'version unknown'} (before 1.33)"
+        lister = Lister(api, page_size, use_cache)
         by_kind: dict[str, Outcome] = {}
         pending = selected
-        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="kwa-list") as pool:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kwa-list") as pool:
             for _ in range(MAX_PASSES):
                 for outcome in pool.map(lister.list_kind, pending):
                     by_kind[outcome.kind] = outcome
@@ -196,6 +239,7 @@ def load_live(
     finally:
         api.close()
         rest.pool_manager.clear()
+        stats.finish()
 
     outcomes = [by_kind[kind] for kind in selected]
     _raise_if_unusable(target.server, outcomes, time.perf_counter() - started)
@@ -210,13 +254,14 @@ def load_live(
     pods, nodes = by_kind.get("PodMetrics"), by_kind.get("NodeMetrics")
     if pods is not None and nodes is not None and pods.error is None and nodes.error is None:
         metrics = {"pods": parse_pod_metrics(pods.items), "nodes": parse_node_metrics(nodes.items)}
-    log.debug(
-        "listed %d objects of %d kinds from %s in %.2fs (%d unavailable)",
+    report = stats.as_dict()
+    log.info(
+        "listed %d objects of %d kinds from %s (%d unavailable); API server: %s",
         len(objects),
         len(selected),
         target.server,
-        time.perf_counter() - started,
         len(unavailable),
+        summary_line(report),
     )
     return Snapshot(
         objects=objects,
@@ -226,7 +271,29 @@ def load_live(
         server_version=server_version,
         metrics=metrics,
         cluster_id=target.cluster_id,
+        api_stats=report,
     )
+
+
+def _streams_whole_lists(version: str | None) -> bool:
+    """True for an API server at or after :data:`CACHE_FROM_VERSION` (``"1.33.1"``, ``"1.34"``)."""
+    parts = (version or "").split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= CACHE_FROM_VERSION
+    except (ValueError, IndexError):
+        return False
+
+
+def _setting(value: int | None, env: str, default: int) -> int:
+    """``value``, else the environment variable ``env`` (a whole number), else ``default``."""
+    if value is not None:
+        return value
+    text = os.environ.get(env, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ClusterConfigError(f"{env} must be a whole number from 1 (got {text[:20]!r})")
+    return int(text)
 
 
 def _server_version(api: Api) -> str | None:

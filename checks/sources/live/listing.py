@@ -6,6 +6,28 @@ starts with a word saying what happened (``forbidden:``, ``unauthorized:``, ``no
 ``skipped:``, ``deadline:``, ``error:``), names the resource (``apps/deployments``) and gives the HTTP
 status or transport reason in parentheses. Nothing from a response body goes into it but a
 Status ``reason`` that is a single CamelCase word (``InternalError``); never a header.
+
+Pages and the watch cache (docs/api-load.md). Pages hold at most :data:`MAX_PAGE_SIZE` items,
+whatever is configured. When the read uses the watch cache (``load_live`` decides: by default for
+kube-apiserver 1.33 and later, which streams whole answers), the first page of each kind asks for
+``resourceVersion=0&resourceVersionMatch=NotOlderThan`` ("any version not older than 0"): the API
+server answers from its watch cache instead of a quorum read from etcd. kube-apiserver then
+ignores ``limit`` and sends the whole collection in one answer (its cacher paginates only
+consistent reads); when its cache is not ready it reads etcd, honours ``limit`` and returns a
+continue token. Later pages carry only ``limit`` and ``continue`` (the API rejects
+``resourceVersion`` next to ``continue``). Three answers change that:
+
+* a whole collection larger than the response limit (``max_response_bytes``): that kind is listed
+  again in plain pages (no ``resourceVersion``: a consistent read, which kube-apiserver 1.31+
+  serves page by page from the cache too, older ones from etcd) and named in the report's
+  ``paged_after_cache``; shrinking oversized pages then works as before;
+* HTTP 400 or 422 to a first page with ``resourceVersionMatch`` (a server older than 1.19 that
+  validates it, or a proxy): that page is asked for again without it, and so are the first pages
+  of every kind that starts later in the run; the report's ``watch_cache`` says so;
+* HTTP 410 Gone on a continue page: the kind is listed again from the first page, with
+  ``resourceVersion=0`` again. The 410 means the continue token's snapshot was compacted away
+  (pages took longer than etcd keeps history); a fresh "not older than 0" list is as correct as
+  the first one and needs no etcd read where the cache can answer.
 """
 
 from __future__ import annotations
@@ -32,6 +54,12 @@ from checks.sources.live.resources import (
 )
 from checks.sources.live.transport import Api, BodyTooLarge, Response, TransportError
 from checks.sources.slim import slim
+
+# A page never holds more: kubectl's and client-go's default, and what the API server's list work
+# estimate (API Priority and Fairness) is tuned for; larger pages only make single answers larger.
+MAX_PAGE_SIZE = 500
+# The answers to a first page with resourceVersionMatch that mean "not understood": plain pages then.
+CACHE_REJECTED = frozenset({400, 422})
 
 log = logging.getLogger("checks.sources.live")
 
@@ -109,9 +137,11 @@ class Lister:
     caller lists skipped kinds again in another pass.
     """
 
-    def __init__(self, api: Api, page_size: int):
+    def __init__(self, api: Api, page_size: int, watch_cache: bool = True):
         self.api = api
-        self.page_size = max(1, page_size)
+        self.stats = api.stats
+        self.page_size = min(MAX_PAGE_SIZE, max(1, page_size))
+        self.watch_cache = watch_cache  # False once the server rejected resourceVersionMatch
         self.failing: str | None = None
         self._failures = 0
         self._probing = False
@@ -138,6 +168,12 @@ class Lister:
             if self._failures >= BREAKER_THRESHOLD or self.failing is not None:
                 self.failing = reason
 
+    def _cache_rejected(self, status: int, label: str) -> None:
+        """Plain first pages for the rest of the run (logged and reported once)."""
+        self.watch_cache = False
+        if self.stats.cache_rejected(status):
+            log.info("the API server answered HTTP %d to resourceVersionMatch (%s): plain first pages", status, label)
+
     def list_kind(self, kind: str) -> Outcome:
         label = resource_label(kind)
         if self.api.remaining() <= 0:
@@ -156,11 +192,20 @@ class Lister:
     def _list_kind(self, kind: str, label: str) -> Outcome:
         started = time.perf_counter()
         page_size = self.page_size
+        from_cache = self.watch_cache
+        shrinks = 0
         try:
-            for shrinks in range(MAX_SHRINKS + 1):
+            while True:
                 try:
-                    return self._list_relisting(kind, label, page_size, started)
+                    return self._list_relisting(kind, label, page_size, started, from_cache)
                 except BodyTooLarge as exc:
+                    if from_cache:
+                        # The cache ignores limit: this kind's whole collection is too large to take at
+                        # once, so it is read page by page from here on (not counted as a shrink).
+                        log.debug("%s from the watch cache exceeded the response limit; paging", label)
+                        self.stats.too_large_for_cache(kind)
+                        from_cache = False
+                        continue
                     if shrinks == MAX_SHRINKS or page_size == 1:
                         mib = exc.limit / 1024 / 1024
                         return Outcome(
@@ -169,6 +214,7 @@ class Lister:
                         )
                     log.debug("a page of %d %s exceeded the response limit; asking for smaller pages", page_size, label)
                     page_size = max(1, page_size // SHRINK)
+                    shrinks += 1
         except TransportError as exc:
             if exc.deadline:
                 return Outcome(kind, error=f"deadline: {label} ({exc})", transport_error=True, deadline=True)
@@ -183,14 +229,15 @@ class Lister:
             # No traceback for Secrets: an exception's text could quote a value.
             log.warning("listing %s failed: %s", label, type(exc).__name__, exc_info=kind != "Secret")
             return Outcome(kind, error=f"error: {label} (unexpected {type(exc).__name__})")
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _list_relisting(self, kind: str, label: str, page_size: int, started: float) -> Outcome:
+    def _list_relisting(self, kind: str, label: str, page_size: int, started: float, from_cache: bool) -> Outcome:
         for relist in range(MAX_RELISTS + 1):
             try:
-                items, pages = self._list_all(kind, page_size)
+                items, pages = self._list_all(kind, page_size, from_cache)
             except _Gone:
                 log.debug("continue token expired listing %s (relist %d)", label, relist + 1)
+                if relist < MAX_RELISTS:
+                    self.stats.relisted()
                 continue
             log.debug("listed %s: %d items, %d pages, %.2fs", label, len(items), pages, time.perf_counter() - started)
             return Outcome(kind, items)
@@ -198,7 +245,7 @@ class Lister:
             kind, error=f"gone: {label} (continue token expired {MAX_RELISTS + 1} times while paging, HTTP 410)"
         )
 
-    def _list_all(self, kind: str, page_size: int) -> tuple[list[dict[str, Any]], int]:
+    def _list_all(self, kind: str, page_size: int, from_cache: bool) -> tuple[list[dict[str, Any]], int]:
         group, version, _, _ = RESOURCES.get(kind) or METRICS_RESOURCES[kind]
         api_version = f"{group}/{version}" if group else version
         is_secret = kind == "Secret" and kind in RESOURCES
@@ -209,18 +256,26 @@ class Lister:
         pages = 0
         while True:
             params: dict[str, Any] = {"limit": page_size}
+            cached = from_cache and self.watch_cache and not token
             if token:
-                params["continue"] = token
+                params["continue"] = token  # alone: the API rejects resourceVersion next to continue
+            elif cached:
+                params["resourceVersion"] = "0"
+                params["resourceVersionMatch"] = "NotOlderThan"
             if is_secret:
                 params["includeObject"] = "Metadata"
             response = self.api.get(path, params, accept)
             self._answered()
+            if cached and response.status in CACHE_REJECTED:
+                self._cache_rejected(response.status, resource_label(kind))
+                continue  # the same first page, plain
             if response.status == 410:
                 raise _Gone
             if response.status != 200:
                 raise HttpError(response, parse_body=not is_secret)
             data = _parse(response.body)
             pages += 1
+            self.stats.page(kind)
             if is_secret:
                 items.extend(_secret_items(data))
             else:
