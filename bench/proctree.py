@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import threading
@@ -65,8 +66,10 @@ def memory_kb(pid: int) -> tuple[int, int]:
 class TreeSampler:
     """Samples a process tree's summed RSS and PSS in a thread until stopped; keeps the peaks."""
 
-    def __init__(self, root: int, interval: float = INTERVAL_S):
+    def __init__(self, root: int, interval: float = INTERVAL_S, limit_mb: float | None = None):
         self.root, self.interval = root, interval
+        self.limit_kb = limit_mb * 1024 if limit_mb else None
+        self.killed = False  # the tree outgrew limit_mb and was killed (the machine is shared)
         self.peak_rss_kb = self.peak_pss_kb = self.peak_processes = self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -89,11 +92,21 @@ class TreeSampler:
             self.samples += 1
             self.peak_rss_kb, self.peak_pss_kb = max(self.peak_rss_kb, rss), max(self.peak_pss_kb, pss)
             self.peak_processes = max(self.peak_processes, len(pids))
+            if self.limit_kb and pss > self.limit_kb and not self.killed:
+                self.killed = True
+                for pid in reversed(pids):
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
             self._stop.wait(self.interval)
 
 
-def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float) -> dict[str, Any]:
-    """Run ``cmd`` under ``/usr/bin/time -v`` while sampling its tree: wall, CPU, memory, exit, output."""
+def run_measured(
+    cmd: list[str], env: dict[str, str], cwd: Path, timeout: float, limit_mb: float | None = None
+) -> dict[str, Any]:
+    """Run ``cmd`` under ``/usr/bin/time -v`` while sampling its tree: wall, CPU, memory, exit, output.
+
+    A tree whose PSS passes ``limit_mb`` is killed (``killed_over_limit`` in the result).
+    """
     with tempfile.NamedTemporaryFile(prefix="kwa-bench-time-", suffix=".txt", delete=False) as fh:
         time_file = fh.name
     wrapper = ["/usr/bin/time", "-v", "-o", time_file] if Path("/usr/bin/time").exists() else []
@@ -101,7 +114,7 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started_at, started = time.time(), time.perf_counter()
         proc = subprocess.Popen([*wrapper, *cmd], env=env, cwd=cwd, stdout=out, stderr=err)
-        with TreeSampler(proc.pid) as sampler:
+        with TreeSampler(proc.pid, limit_mb=limit_mb) as sampler:
             try:
                 code = proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -129,6 +142,7 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float)
         "max_rss_mb": gnu_rss,  # GNU time: the largest single process
         "tree_processes": sampler.peak_processes,
         "samples": sampler.samples,
+        "killed_over_limit": sampler.killed,
         "load_before": load_before,
         "exit": code,
         "stdout": stdout,

@@ -104,7 +104,7 @@ def fresh_env(home: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def local_server(home: Path) -> Iterator[dict[str, Any]]:
+def local_server(home: Path, timeout: float | None = None) -> Iterator[dict[str, Any]]:
     """kwa's own local Prefect server for ``home`` (what the first run would start), stopped after."""
     saved = dict(os.environ)
     os.environ.clear()
@@ -112,7 +112,7 @@ def local_server(home: Path) -> Iterator[dict[str, Any]]:
     try:
         from flows.server import read_state, start_local_server, stop_local_server
 
-        info = start_local_server(port=0)
+        info = start_local_server(port=0, **({"timeout": timeout} if timeout else {}))
         state = read_state() or {}
         yield {"url": info.url, "pid": state.get("pid")}
     finally:

@@ -101,6 +101,31 @@ def _realistic_copy(json_path: Path) -> Path:
     return out
 
 
+# ---- the API double ------------------------------------------------------------------------------
+
+
+def patient_double(json_path: str, start_timeout: float = 900.0) -> Any:
+    """``bench.apidouble.ApiDouble`` with a longer start: loading a 400k dump on a busy machine takes minutes."""
+    import multiprocessing
+
+    from bench.apidouble import ApiDouble, _serve, _wait_port
+
+    class PatientDouble(ApiDouble):
+        def __enter__(self) -> str:
+            ctx = multiprocessing.get_context("spawn")
+            parent, child = ctx.Pipe()
+            self.process = ctx.Process(target=_serve, args=(self.json_path, child), daemon=True)
+            self.process.start()
+            if not parent.poll(start_timeout):
+                self.__exit__()
+                raise RuntimeError(f"the API double did not start within {start_timeout:g} s")
+            port = parent.recv()
+            _wait_port(port)
+            return f"http://127.0.0.1:{port}"
+
+    return PatientDouble(json_path)
+
+
 # ---- one run ------------------------------------------------------------------------------------
 
 
@@ -164,13 +189,18 @@ def _delta(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[
 
 
 def kwa_run(
-    source: list[str], env: dict[str, str], cluster_id: str, server_pid: int | None, importtime: bool = False
+    source: list[str],
+    env: dict[str, str],
+    cluster_id: str,
+    server_pid: int | None,
+    importtime: bool = False,
+    limit_mb: float | None = None,
 ) -> dict[str, Any]:
     """One ``kwa run`` end to end, measured."""
     flags = ["-X", "importtime"] if importtime else []
     cmd = [PYTHON, *flags, "-m", "kwa", "run", *source, "-o", "json", "--cluster-id", cluster_id]
     cpu_before = proc_cpu_s(server_pid)
-    out = run_measured(cmd, env, ROOT, TIMEOUT_S)
+    out = run_measured(cmd, env, ROOT, TIMEOUT_S, limit_mb=limit_mb)
     cpu_after = proc_cpu_s(server_pid)
     report: dict[str, Any] = {}
     with contextlib.suppress(ValueError):
@@ -217,7 +247,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def bench_size(size: int, opts: argparse.Namespace, env: dict[str, str], server: dict[str, Any]) -> dict[str, Any]:
-    from bench.apidouble import ApiDouble, write_kubeconfig
+    from bench.apidouble import write_kubeconfig
 
     name = label(size)
     log(f"scale {name}: dump ({opts.shape}{', realistic' if opts.realistic or opts.shape == 'envelope' else ''})")
@@ -235,18 +265,20 @@ def bench_size(size: int, opts: argparse.Namespace, env: dict[str, str], server:
         with contextlib.ExitStack() as stack:
             if mode == "live":
                 log(f"scale {name}: starting the API double (it loads the dump)")
-                url = stack.enter_context(ApiDouble(str(path)))
+                url = stack.enter_context(patient_double(str(path)))
                 source = ["--kubeconfig", write_kubeconfig(Path(env["HOME"]) / f"kubeconfig-{name}", url)]
             else:
                 url, source = None, ["--manifests", str(path)]
             cluster_id = f"bench-{mode}"
-            log(f"scale {name} {mode}: warm-up run (untimed, with -X importtime)")
-            warm = kwa_run(source, env, cluster_id, server["pid"], importtime=True)
+            warm = None
+            if opts.warmup:
+                log(f"scale {name} {mode}: warm-up run (untimed, with -X importtime)")
+                warm = kwa_run(source, env, cluster_id, server["pid"], importtime=True, limit_mb=opts.limit_mb)
             runs = []
             for i in range(repeat):
                 log(f"scale {name} {mode}: run {i + 1}/{repeat}")
                 before = double_stats(url) if url else None
-                run = kwa_run(source, env, cluster_id, server["pid"])
+                run = kwa_run(source, env, cluster_id, server["pid"], limit_mb=opts.limit_mb)
                 run["api_double"] = _delta(before, double_stats(url)) if url else None
                 runs.append(run)
                 log(
@@ -283,9 +315,9 @@ def suite(sizes: list[int], opts: argparse.Namespace) -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory(prefix="kwa-bench-scale-") as home:
         env = fresh_env(Path(home))
-        with local_server(Path(home)) as server:
+        with local_server(Path(home), timeout=600) as server:  # a busy machine starts it slowly
             for size in sorted(sizes):
-                result = {**bench_size(size, opts, env, server), "machine": info["machine"], "date": date}
+                result = {**bench_size(size, opts, env, server), **info}
                 results.append(result)
                 path = opts.out_dir / f"{date}-scale-{label(size)}.json"
                 path.write_text(json.dumps(result, indent=1, default=str))
@@ -326,6 +358,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shape", choices=("envelope", "classic"), default="envelope")
     parser.add_argument("--realistic", action="store_true", help="classic shape: objects as an API server sends them")
     parser.add_argument("--modes", default="live,json", help="comma-separated: live, json")
+    parser.add_argument(
+        "--no-warmup",
+        dest="warmup",
+        action="store_false",
+        help="no untimed warm-up run per size and mode (the first timed run then creates kwa's database)",
+    )
+    parser.add_argument("--limit-mb", type=float, default=16384, help="kill a run whose process tree's PSS passes this")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -185,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     paths = argv if argv is not None else sys.argv[1:]
     results = [json.loads(Path(p).read_text()) for p in paths]
     derive(results)
-    date = results[0].get("date", "") if results else ""
-    print(summary_markdown({"date": date, "machine": results[0].get("machine") if results else {}}, results))
+    info = {k: results[0].get(k) for k in ("date", "machine", "startup")} if results else {}
+    info["command"] = "python -m bench.scale_report " + " ".join(paths)
+    print(summary_markdown(info, results))
     return 0
 
 

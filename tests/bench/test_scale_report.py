@@ -131,3 +131,10 @@ def test_tree_lists_this_process() -> None:
     import os
 
     assert tree(os.getpid())[0] == os.getpid()
+
+
+def test_a_tree_over_its_memory_limit_is_killed(tmp_path: Path) -> None:
+    code = "import time; b = bytearray(300 << 20); b[::4096] = b'x' * len(b[::4096]); time.sleep(30)"
+    out = run_measured([sys.executable, "-c", code], {}, tmp_path, timeout=60, limit_mb=100)
+    assert out["killed_over_limit"] and out["exit"] != 0
+    assert out["seconds"] < 25  # killed, not waited out
