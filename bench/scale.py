@@ -101,6 +101,17 @@ def _realistic_copy(json_path: Path) -> Path:
     return out
 
 
+def input_limits(path: Path) -> dict[str, str]:
+    """``KWA_LIMIT_*`` variables that let kwa read ``path`` when its defaults would refuse it (else none)."""
+    from checks.limits import Limits
+
+    size, defaults = path.stat().st_size, Limits()
+    if size <= min(defaults.file_bytes, defaults.input_bytes):
+        return {}
+    room = str(2 * size)
+    return {"KWA_LIMIT_FILE_BYTES": room, "KWA_LIMIT_INPUT_BYTES": room}
+
+
 # ---- the API double ------------------------------------------------------------------------------
 
 
@@ -211,6 +222,7 @@ def kwa_run(
         state=run.get("state"),
         run_id=run.get("run_id"),
         objects=report.get("objects"),
+        nothing_assessed=report.get("nothing_assessed"),
         server_cpu_s=cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None,
         stages=stage_breakdown(run, out["started_at"], out["started_at"] + out["seconds"]),
     )
@@ -262,6 +274,7 @@ def bench_size(size: int, opts: argparse.Namespace, env: dict[str, str], server:
         "repeat": repeat,
     }
     for mode in opts.modes:
+        run_env = env
         with contextlib.ExitStack() as stack:
             if mode == "live":
                 log(f"scale {name}: starting the API double (it loads the dump)")
@@ -269,16 +282,20 @@ def bench_size(size: int, opts: argparse.Namespace, env: dict[str, str], server:
                 source = ["--kubeconfig", write_kubeconfig(Path(env["HOME"]) / f"kubeconfig-{name}", url)]
             else:
                 url, source = None, ["--manifests", str(path)]
+                limits = input_limits(path)
+                if limits:  # kwa's default input limits (checks/limits.py) refuse a dump this large
+                    result["input_limits_raised"] = limits
+                    run_env = {**env, **limits}
             cluster_id = f"bench-{mode}"
             warm = None
             if opts.warmup:
                 log(f"scale {name} {mode}: warm-up run (untimed, with -X importtime)")
-                warm = kwa_run(source, env, cluster_id, server["pid"], importtime=True, limit_mb=opts.limit_mb)
+                warm = kwa_run(source, run_env, cluster_id, server["pid"], importtime=True, limit_mb=opts.limit_mb)
             runs = []
             for i in range(repeat):
                 log(f"scale {name} {mode}: run {i + 1}/{repeat}")
                 before = double_stats(url) if url else None
-                run = kwa_run(source, env, cluster_id, server["pid"], limit_mb=opts.limit_mb)
+                run = kwa_run(source, run_env, cluster_id, server["pid"], limit_mb=opts.limit_mb)
                 run["api_double"] = _delta(before, double_stats(url)) if url else None
                 runs.append(run)
                 log(

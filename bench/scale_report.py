@@ -53,8 +53,10 @@ def _linearity(small: dict[str, Any], large: dict[str, Any], mode: str) -> dict[
     return {
         "vs": small["size"],
         "seconds_ratio": ratio("us"),
+        "cpu_ratio": ratio("cpu_us"),
         "bytes_ratio": ratio("bytes"),
         "marginal_us": marginal("seconds", 1e6),
+        "marginal_cpu_us": marginal("cpu_s", 1e6),
         "marginal_bytes": marginal("tree_pss_mb", 2**20),
     }
 
@@ -65,6 +67,19 @@ def fmt(value: Any, digits: int = 1) -> str:
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _states(mode: dict[str, Any]) -> str:
+    """Each run's state, with its exit code when not 0 (9: nothing assessed) and a kill over the memory limit."""
+    out = []
+    for run in mode.get("runs") or []:
+        text = str(run.get("state"))
+        if run.get("exit"):
+            text += f" (exit {run['exit']})"
+        if run.get("killed_over_limit"):
+            text = "killed over the memory limit"
+        out.append(text)
+    return ", ".join(out) or ", ".join(map(str, mode.get("state", [])))
 
 
 def targets(results: list[dict[str, Any]]) -> list[tuple[str, float | None, float, bool | None]]:
@@ -98,11 +113,13 @@ def summary_markdown(info: dict[str, Any], results: list[dict[str, Any]]) -> str
         "`kwa run` end to end against a running kwa Prefect server, all checks, every result persisted; "
         "live = through the loopback API double, json = `--manifests dump.json`. Medians. Memory is the "
         "peak of the whole process tree (PSS summed over kwa and its forked lanes; summed RSS counts "
-        "copy-on-write pages once per process; GNU time's max RSS is the largest single process).",
+        "copy-on-write pages once per process; GNU time's max RSS is the largest single process). "
+        "Load = the 1-minute load average as a run started: on a shared machine, CPU seconds are the "
+        "steadier guide.",
         "",
         "| size | mode | objects | dump MB | wall s | CPU s | tree PSS MB | tree RSS MB | max RSS MB | "
-        "server CPU s | µs/object | kB/object | state |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "server CPU s | µs/object | kB/object | state | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         for mode in _modes(r):
@@ -112,7 +129,7 @@ def summary_markdown(info: dict[str, Any], results: list[dict[str, Any]]) -> str
                 f"| {r['size']} | {mode} | {fmt(r['objects'])} | {fmt(r['dump']['mb'], 0)} | {fmt(m.get('seconds'))} | "
                 f"{fmt(m.get('cpu_s'))} | {fmt(m.get('tree_pss_mb'), 0)} | {fmt(m.get('tree_rss_mb'), 0)} | "
                 f"{fmt(m.get('max_rss_mb'), 0)} | {fmt(m.get('server_cpu_s'))} | {fmt(per.get('us'), 0)} | "
-                f"{fmt(kb, 1)} | {', '.join(map(str, m.get('state', [])))} |"
+                f"{fmt(kb, 1)} | {_states(m)} | {fmt(m.get('load_before'))} |"
             )
     lines += ["", "## Targets (issue 13)", "", "| target | measured | met |", "|---|---|---|"]
     for what, value, _limit, met in targets(results):
@@ -124,8 +141,9 @@ def summary_markdown(info: dict[str, Any], results: list[dict[str, Any]]) -> str
         "Per-object cost at a size over that at the next smaller size (1.0 = linear; below 1 while fixed "
         "costs dominate), and the marginal cost of each extra object between them.",
         "",
-        "| mode | sizes | s/object ratio | bytes/object ratio | marginal µs/object | marginal kB/object |",
-        "|---|---|---|---|---|---|",
+        "| mode | sizes | s/object ratio | CPU-s/object ratio | bytes/object ratio | marginal µs/object | "
+        "marginal CPU µs/object | marginal kB/object |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         for mode in _modes(r):
@@ -134,7 +152,8 @@ def summary_markdown(info: dict[str, Any], results: list[dict[str, Any]]) -> str
                 marginal_kb = lin["marginal_bytes"] / 1e3 if lin.get("marginal_bytes") is not None else None
                 lines.append(
                     f"| {mode} | {r['size']} / {lin['vs']} | {fmt(lin['seconds_ratio'], 2)} | "
-                    f"{fmt(lin['bytes_ratio'], 2)} | {fmt(lin['marginal_us'], 0)} | {fmt(marginal_kb, 1)} |"
+                    f"{fmt(lin.get('cpu_ratio'), 2)} | {fmt(lin['bytes_ratio'], 2)} | {fmt(lin['marginal_us'], 0)} | "
+                    f"{fmt(lin.get('marginal_cpu_us'), 0)} | {fmt(marginal_kb, 1)} |"
                 )
     lines += [
         "",

@@ -22,10 +22,11 @@ def _mode(seconds: float, pss_mb: float) -> dict[str, Any]:
         "tree_rss_mb": pss_mb * 2,
         "max_rss_mb": pss_mb * 0.8,
         "server_cpu_s": 1.0,
+        "load_before": 0.5,
         "state": ["completed"],
         "exit": [0],
         "stages": stages,
-        "runs": [{"api_double": None}],
+        "runs": [{"api_double": None, "state": "completed", "exit": 0, "killed_over_limit": False}],
     }
 
 
@@ -55,7 +56,7 @@ def test_cost_per_object_and_its_ratio_between_sizes(results: list[dict[str, Any
     assert large["live"]["per_object"]["us"] == pytest.approx(400.0)
     lin = large["live"]["linearity"]
     assert lin["vs"] == "10k"
-    assert lin["seconds_ratio"] == pytest.approx(0.8)
+    assert lin["seconds_ratio"] == lin["cpu_ratio"] == pytest.approx(0.8)  # CPU is 1.5 × wall here
     assert lin["bytes_ratio"] == pytest.approx((800 / 100_000) / (200 / 10_000))
     assert lin["marginal_us"] == pytest.approx(35.0 / 90_000 * 1e6)
     assert lin["marginal_bytes"] == pytest.approx(600 * 2**20 / 90_000)
@@ -74,11 +75,19 @@ def test_the_summary_renders_every_table(results: list[dict[str, Any]]) -> None:
     info = {"date": "2026-12-06", "command": "python -m bench.scale", "startup": {"python_s": 0.02}}
     text = summary_markdown(info, results)
     assert text.startswith("# Scale benchmark, 2026-12-06")
-    assert "| 10k | live | 10,000 | 50 | 5.0 | 7.5 | 200 | 400 | 160 | 1.0 | 500 | 21.0 | completed |" in text
-    assert "| live | 100k / 10k | 0.80 | 0.40 | 389 | 7.0 |" in text
+    assert "| 10k | live | 10,000 | 50 | 5.0 | 7.5 | 200 | 400 | 160 | 1.0 | 500 | 21.0 | completed | 0.5 |" in text
+    assert "| live | 100k / 10k | 0.80 | 0.80 | 0.40 | 389 | 583 | 7.0 |" in text
     assert "| 10k live: wall ≤ 3 s | 5.0 | **missed** |" in text
     assert "| 100k | json | 1.00 | 0.10 | 0.00 | 0.50 | 34.00 | 0.40 | 36.00 |" in text
     assert "Shape at 100k (envelope): Pod 33,333, Node 1,250." in text
+
+
+def test_the_summary_flags_runs_that_assessed_nothing_or_were_killed(results: list[dict[str, Any]]) -> None:
+    runs = results[1]["json"]["runs"]
+    runs[0].update(exit=9)  # kwa refused the input: "completed", nothing assessed
+    runs.append({"state": None, "exit": -9, "killed_over_limit": True})
+    text = summary_markdown({}, results)
+    assert "| completed (exit 9), killed over the memory limit |" in text
 
 
 def test_stages_come_from_the_runs_phase_timestamps() -> None:
