@@ -17,6 +17,15 @@ MODES = ("live", "json")
 STAGES = ("start-up", "queued", "waiting", "initializing", "running", "exit")
 
 
+def _valid(mode: dict[str, Any]) -> bool:
+    """Every run completed and assessed something: a run killed over the memory limit, or one that
+    assessed nothing (exit 9), meets no target and has no cost per object."""
+    return all(
+        r.get("state") in ("completed", "partial") and r.get("exit") != 9 and not r.get("killed_over_limit")
+        for r in mode.get("runs") or [{}]
+    )
+
+
 def _modes(result: dict[str, Any]) -> list[str]:
     return [m for m in MODES if isinstance(result.get(m), dict)]
 
@@ -28,12 +37,15 @@ def derive(results: list[dict[str, Any]]) -> None:
         n = result["objects"]
         for mode in _modes(result):
             m = result[mode]
+            if not _valid(m):
+                m["per_object"], m["linearity"] = {}, None
+                continue
             m["per_object"] = {
                 "us": m["seconds"] / n * 1e6 if m.get("seconds") is not None else None,
                 "cpu_us": m["cpu_s"] / n * 1e6 if m.get("cpu_s") is not None else None,
                 "bytes": m["tree_pss_mb"] * 2**20 / n if m.get("tree_pss_mb") is not None else None,
             }
-            prev = next((r for r in reversed(results[:index]) if mode in _modes(r)), None)
+            prev = next((r for r in reversed(results[:index]) if mode in _modes(r) and _valid(r[mode])), None)
             m["linearity"] = _linearity(prev, result, mode) if prev else None
 
 
@@ -96,7 +108,10 @@ def targets(results: list[dict[str, Any]]) -> list[tuple[str, float | None, floa
             if mb is not None:
                 checks.append((f"{result['size']} {mode}: peak PSS (tree) ≤ {mb:g} MB", m.get("tree_pss_mb"), mb))
             for what, value, limit in checks:
-                rows.append((what, value, limit, None if value is None else value <= limit))
+                if not _valid(m):
+                    rows.append((f"{what} ({_states(m)})", value, limit, False))
+                else:
+                    rows.append((what, value, limit, None if value is None else value <= limit))
     return rows
 
 

@@ -88,6 +88,10 @@ def test_the_summary_flags_runs_that_assessed_nothing_or_were_killed(results: li
     runs.append({"state": None, "exit": -9, "killed_over_limit": True})
     text = summary_markdown({}, results)
     assert "| completed (exit 9), killed over the memory limit |" in text
+    results[1]["json"]["seconds"] = 1.0  # fast because it stopped early: not a target met
+    rows = {what: met for what, _, _, met in targets(results)}
+    assert rows["100k json: wall ≤ 15 s (completed (exit 9), killed over the memory limit)"] is False
+    assert rows["10k json: wall ≤ 3 s"] is False and rows["100k live: wall ≤ 15 s"] is False
 
 
 def test_stages_come_from_the_runs_phase_timestamps() -> None:
