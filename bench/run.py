@@ -47,7 +47,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
-STEPS = ("stages", "flow", "warm", "newuser", "live", "persist1m", "checkov")
+STEPS = ("stages", "flow", "warm", "newuser", "live", "persist1m", "checkov", "scale", "storage")
 E2E_TIMEOUT = 3600
 
 # The issue's targets (seconds, MB), checked in the summary.
@@ -104,7 +104,7 @@ def fresh_env(home: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def local_server(home: Path) -> Iterator[dict[str, Any]]:
+def local_server(home: Path, timeout: float | None = None) -> Iterator[dict[str, Any]]:
     """kwa's own local Prefect server for ``home`` (what the first run would start), stopped after."""
     saved = dict(os.environ)
     os.environ.clear()
@@ -112,7 +112,7 @@ def local_server(home: Path) -> Iterator[dict[str, Any]]:
     try:
         from flows.server import read_state, start_local_server, stop_local_server
 
-        info = start_local_server(port=0)
+        info = start_local_server(port=0, **({"timeout": timeout} if timeout else {}))
         state = read_state() or {}
         yield {"url": info.url, "pid": state.get("pid")}
     finally:
@@ -704,6 +704,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkov", help="path of a checkov executable (default: PATH, /tmp/checkov-venv)")
     parser.add_argument("--checkov-max", type=parse_size, default=parse_size("10k"))
     parser.add_argument("--profile-dir", type=Path, help="pyinstrument profiles of each stage (first run of each size)")
+    from bench.scale import add_arguments, run_from, storage_step
+
+    add_arguments(parser)  # step "scale" (bench.scale): kwa run end to end, live and from JSON
     args = parser.parse_args(argv)
 
     steps = set(args.only.split(",")) - {""} if args.only else set(STEPS)
@@ -737,6 +740,13 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    if "scale" in steps:
+        run_from(argparse.Namespace(**vars(args), command=info["command"]), sizes)
+    if "storage" in steps:  # hook: bench/storage_growth.py, skipped while absent
+        storage_step(args)
+    steps -= {"scale", "storage"}
+    if not steps:
+        return 0
     results = []
     for size in sorted(sizes):
         result = {**bench_size(size, args, steps, checkov), "machine": info["machine"], "date": date}
