@@ -20,6 +20,7 @@ What the checks need of them, derived from the checks (``grep`` for ``managedFie
   :data:`MAX_ANNOTATION_CHARS` goes too unless its key is in :data:`KEPT_ANNOTATIONS` (none of the
   keys checks read holds a value that long). Pod template annotations are the workload's own and
   are kept.
+* status: a Node's ``status.images`` (no check reads which images a node holds; :data:`DROPPED_STATUS`).
 
 The object keeps its ``metadata.annotations`` mapping (minus the dropped keys) and everything else
 untouched, so a check reads the same values it would without slimming: the equivalence is tested on
@@ -45,6 +46,9 @@ MAX_ANNOTATION_CHARS = 4096
 KEPT_ANNOTATION_PREFIXES = ("kwa.io/",)
 KEPT_ANNOTATIONS: frozenset[str] = frozenset()
 _MANAGED_KEEP = ("manager", "operation", "subresource", "time")
+# Status fields no check reads, by kind: a node lists every image it holds (50 is common, each with
+# its digests and size), about a third of a real Node object.
+DROPPED_STATUS: dict[str, tuple[str, ...]] = {"Node": ("images",)}
 
 
 @dataclass
@@ -79,6 +83,12 @@ def slim(obj: Any, stats: SlimStats | None = None) -> Any:
             meta["managedFields"] = cut
             if stats is not None:
                 stats.managed_fields += 1
+    dropped = DROPPED_STATUS.get(obj.get("kind"))  # type: ignore[arg-type]
+    if dropped:
+        status = obj.get("status")
+        if isinstance(status, dict):
+            for key in dropped:
+                status.pop(key, None)
     annotations = meta.get("annotations")
     if isinstance(annotations, dict) and annotations:
         drop = [k for k, v in annotations.items() if _droppable(k, v)]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from bench.realistic import LAST_APPLIED, decorate
+from bench.realistic import LAST_APPLIED, decorate, sized_status
 from checks.config import Config
 from checks.registry import load_all
 from checks.runner import evaluate
@@ -19,7 +19,7 @@ from checks.sources.slim import MAX_ANNOTATION_CHARS, SlimStats, slim
 
 
 def _realistic(count: int = 600) -> list[dict]:
-    return [decorate(o) for o in generate(count, seed=3)]
+    return [decorate(sized_status(o)) for o in generate(count, seed=3)]
 
 
 def test_managed_fields_keep_their_times_and_last_applied_goes() -> None:
@@ -47,6 +47,13 @@ def test_managed_fields_keep_their_times_and_last_applied_goes() -> None:
     # The pod template's own annotations are the workload's: untouched.
     assert obj["spec"]["template"]["metadata"]["annotations"] == {"kwa.io/exempt": "SEC-001"}
     assert stats.as_dict() == {"objects": 1, "managed_fields": 1, "annotations": 1}
+
+
+def test_a_nodes_image_list_goes() -> None:
+    node = sized_status({"kind": "Node", "metadata": {"name": "n1"}, "status": {"nodeInfo": {}, "allocatable": {}}})
+    assert node["status"]["images"]
+    slim(node)
+    assert "images" not in node["status"] and "allocatable" in node["status"]
 
 
 def test_long_annotations_go_unless_kwa_reads_them() -> None:
