@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from storage.archive_codec import CONTENT, IdScheme, content_ids, content_of, decode, digest, encode
@@ -212,56 +212,40 @@ def restore_all_in(conn: Connection) -> int:
 # -- writing: archive a run ------------------------------------------------------------------------
 
 
+_FIND = text("SELECT digest, id FROM result_contents WHERE cluster_id = :cluster AND digest IN :digests").bindparams(
+    bindparam("digests", expanding=True)
+)
+
+
 def archive_rows(
     conn: Connection,
     run: Mapping[str, Any],
-    rows: Iterable[Mapping[str, Any]],
+    rows: Sequence[Sequence[Any]],
     cache: dict[str, int] | None = None,
 ) -> int:
-    """Archive ``rows`` (``assessments`` rows of ``run``, in id order) as ``run``'s archive row;
-    returns how many. ``cache`` (digest → content id of the run's cluster) saves the look-ups when
-    many runs are archived in one process; it is filled as contents are found or added."""
+    """Archive ``rows`` (``assessments`` rows of ``run`` in :data:`COLUMNS` order, in id order) as
+    ``run``'s archive row; returns how many. ``cache`` (digest → content id, of the run's cluster)
+    saves the look-ups when one process archives many runs; it is filled as contents are found."""
     cluster = run["cluster_id"]
-    used_at = run["requested_at"]
-    items = [(r["id"], r["check_id"], content_of(r), r["assessed_at"], r["duration_ms"]) for r in rows]
-    keys = [digest(content) for _, _, content, _, _ in items]
+    contents = [content_of(r) for r in rows]
+    keys = [digest(c) for c in contents]
     known = cache if cache is not None else {}
     missing = sorted({k for k in keys if k not in known})
     for i in range(0, len(missing), _CHUNK):
-        part = missing[i : i + _CHUNK]
-        found = conn.execute(select(C.c.digest, C.c.id).where(C.c.cluster_id == cluster, C.c.digest.in_(part)))
-        known.update({d: cid for d, cid in found})
+        known.update(dict(conn.execute(_FIND, {"cluster": cluster, "digests": missing[i : i + _CHUNK]}).all()))
     new: dict[str, tuple[Any, ...]] = {}
-    for key, (_, _, content, _, _) in zip(keys, items, strict=True):
+    for key, content in zip(keys, contents, strict=True):
         if key not in known:
             new.setdefault(key, content)
     if new:
         conn.execute(
             insert(C),
-            [
-                {"cluster_id": cluster, "digest": k, "last_used": used_at, **dict(zip(CONTENT, v, strict=True))}
-                for k, v in new.items()
-            ],
+            [{"cluster_id": cluster, "digest": k, **dict(zip(CONTENT, v, strict=True))} for k, v in new.items()],
         )
         fresh = list(new)
         for i in range(0, len(fresh), _CHUNK):
-            found = conn.execute(
-                select(C.c.digest, C.c.id).where(C.c.cluster_id == cluster, C.c.digest.in_(fresh[i : i + _CHUNK]))
-            )
-            known.update({d: cid for d, cid in found})
-    ids = [known[k] for k in keys]
-    # last_used only ever moves forward, and at most once a day per content: what prune needs.
-    older = sorted(set(ids))
-    for i in range(0, len(older), _CHUNK):
-        conn.execute(
-            update(C)
-            .where(C.c.id.in_(older[i : i + _CHUNK]), C.c.last_used < used_at - timedelta(days=1))
-            .values(last_used=used_at)
-        )
-    data, count = encode(
-        IdScheme(run["run_id"], run["requested_at"]),
-        ((rid, check, cid, at, ms) for (rid, check, _, at, ms), cid in zip(items, ids, strict=True)),
-    )
+            known.update(dict(conn.execute(_FIND, {"cluster": cluster, "digests": fresh[i : i + _CHUNK]}).all()))
+    data, count = encode(IdScheme(run["run_id"], run["requested_at"]), rows, [known[k] for k in keys])
     conn.execute(
         insert(AR).values(
             run_id=run["run_id"], cluster_id=cluster, results=count, data=data, archived_at=_now(), restored_at=None
@@ -288,7 +272,7 @@ def archive_run(db: Database, run_id: str, cache: dict[str, int] | None = None) 
             moved = conn.execute(delete(A).where(A.c.run_id == run_id)).rowcount
             conn.execute(update(AR).where(AR.c.run_id == run_id).values(restored_at=None))
             return int(moved or 0)
-        rows = [r._mapping for r in conn.execute(select(A).where(A.c.run_id == run_id).order_by(A.c.id))]
+        rows = conn.execute(select(*(A.c[c] for c in COLUMNS)).where(A.c.run_id == run_id).order_by(A.c.id)).all()
         count = archive_rows(conn, run._mapping, rows, cache)
         conn.execute(delete(A).where(A.c.run_id == run_id))
         return count
@@ -349,21 +333,14 @@ def _cluster_of(db: Database, run_id: str) -> str | None:
 
 
 def prune_contents(conn: Connection) -> int:
-    """Remove contents no archived run can need any more (after runs were deleted): those last
-    used more than a day before the oldest archived run of their cluster (``last_used`` is kept
-    to within a day, see :func:`archive_rows`)."""
-    removed = 0
-    clusters = [r[0] for r in conn.execute(select(C.c.cluster_id).distinct())]
-    for cluster in clusters:
-        oldest = conn.execute(
-            select(R.c.requested_at)
-            .select_from(AR.join(R, R.c.run_id == AR.c.run_id))
-            .where(AR.c.cluster_id == cluster)
-            .order_by(R.c.requested_at)
-            .limit(1)
-        ).scalar()
-        query = delete(C).where(C.c.cluster_id == cluster)
-        if oldest is not None:
-            query = query.where(C.c.last_used < oldest - timedelta(days=1))
-        removed += int(conn.execute(query).rowcount or 0)
-    return removed
+    """Remove the contents no archived run refers to any more (after runs were deleted).
+
+    Reads every archived run's content ids (a few ms a run: a year of hourly runs takes tens of
+    seconds), which is why only pruning does it, not every compaction."""
+    used: set[int] = set()
+    for (data,) in conn.execute(select(AR.c.data)):
+        used.update(content_ids(data))
+    unused = [cid for (cid,) in conn.execute(select(C.c.id)) if cid not in used]
+    for i in range(0, len(unused), _CHUNK):
+        conn.execute(delete(C).where(C.c.id.in_(unused[i : i + _CHUNK])))
+    return len(unused)

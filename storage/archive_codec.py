@@ -24,15 +24,15 @@ The whole is JSON compressed with zlib: a full run of a 10,000-object cluster co
 from __future__ import annotations
 
 import hashlib
-import re
+import operator
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from storage.result_rows import check_slug, result_id_prefix
+from storage.result_rows import COLUMNS, check_slug, result_id_prefix
 
 FORMAT = 1
 CONTENT: tuple[str, ...] = (
@@ -56,18 +56,17 @@ CONTENT: tuple[str, ...] = (
     "details",
 )
 _CHECK = CONTENT.index("check_id")
-_SEQ = re.compile(r"[0-9a-f]{6,}")
-
-
-def content_of(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(row[c] for c in CONTENT)
+# A row in storage.result_rows.COLUMNS order → its content, id, check id, assessed_at, duration_ms.
+content_of = operator.itemgetter(*(COLUMNS.index(c) for c in CONTENT))
+_ID, _CHECK_ID, _AT, _MS = (COLUMNS.index(c) for c in ("id", "check_id", "assessed_at", "duration_ms"))
+_DIGEST_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+_blake2b = hashlib.blake2b
 
 
 def digest(content: Sequence[Any]) -> str:
     """A stable key of one content (the same on SQLite and PostgreSQL, whatever the key order of
     ``details``)."""
-    raw = orjson.dumps(list(content), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+    return _blake2b(orjson.dumps(content, option=_DIGEST_OPTIONS), digest_size=16).hexdigest()
 
 
 class IdScheme:
@@ -89,39 +88,41 @@ class IdScheme:
         if not result_id.startswith(p):
             return None
         rest = result_id[len(p) :]
-        if not _SEQ.fullmatch(rest):
+        try:
+            n = int(rest, 16)
+        except ValueError:
             return None
-        n = int(rest, 16)
-        return n if f"{n:06x}" == rest else None
+        return n if n >= 0 and f"{n:06x}" == rest else None  # the one spelling storage.result_rows writes
 
     def result_id(self, check_id: str, seq: int) -> str:
         return f"{self.prefix(check_id)}{seq:06x}"
 
 
-def encode(scheme: IdScheme, rows: Iterable[tuple[str, str, int, datetime, int | None]]) -> tuple[bytes, int]:
-    """``(data, results)`` for rows ``(id, check_id, content id, assessed_at, duration_ms)`` in id order."""
+def encode(scheme: IdScheme, rows: Sequence[Sequence[Any]], ids: Sequence[int]) -> tuple[bytes, int]:
+    """``(data, results)`` for ``rows`` (in storage.result_rows.COLUMNS order, in id order) whose
+    contents have the content ids ``ids``."""
     c: list[int] = []
     s: list[int] = []
     t: list[list[Any]] = []
     x: dict[str, str] = {}
     last_c = last_s = 0
-    last_t: tuple[str, int | None] | None = None
-    for i, (result_id, check_id, content_id, assessed_at, duration_ms) in enumerate(rows):
+    last_t: tuple[Any, Any] | None = None
+    seq_of = scheme.seq
+    for i, (row, content_id) in enumerate(zip(rows, ids, strict=True)):
         c.append(content_id - last_c)
         last_c = content_id
-        seq = scheme.seq(result_id, check_id)
+        seq = seq_of(row[_ID], row[_CHECK_ID])
         if seq is None:
-            x[str(i)] = result_id
+            x[str(i)] = row[_ID]
             s.append(0)
         else:
             s.append(seq - last_s)
             last_s = seq
-        stamp = (assessed_at.isoformat(), duration_ms)
-        if stamp == last_t:
-            t[-1][0] += 1
-        else:
-            t.append([1, *stamp])
+        stamp = (row[_AT], row[_MS])
+        if stamp != last_t:
+            t.append([0, stamp[0].isoformat(), stamp[1]])
             last_t = stamp
+        t[-1][0] += 1
     doc = {"v": FORMAT, "c": c, "s": s, "t": t, "x": x}
     return zlib.compress(orjson.dumps(doc), 6), len(c)
 

@@ -189,7 +189,6 @@ class ResultContent(SQLModel, table=True):
     id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=True))
     cluster_id: str = Field(sa_column=Column(String, nullable=False))
     digest: str = Field(sa_column=Column(String, nullable=False))
-    last_used: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     pillar: str = Field(sa_column=Column(String, nullable=False))
     check_id: str = Field(sa_column=Column(String, nullable=False))
     check_name: str = Field(sa_column=Column(Text, nullable=False))

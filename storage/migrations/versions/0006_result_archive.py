@@ -36,7 +36,6 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("cluster_id", sa.String(), nullable=False),
         sa.Column("digest", sa.String(), nullable=False),
-        sa.Column("last_used", sa.DateTime(timezone=True), nullable=False),
         sa.Column("pillar", sa.String(), nullable=False),
         sa.Column("check_id", sa.String(), nullable=False),
         sa.Column("check_name", sa.Text(), nullable=False),
