@@ -60,7 +60,6 @@ DEFAULT_HOT_RUNS = 14
 GRACE = timedelta(hours=1)
 _CHUNK = 5000  # ids per IN (...) list: under every backend's parameter limit
 _TERMINAL = [s.value for s in TERMINAL]
-_dumps = __import__("json").JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 def hot_runs(value: str | int | None = None) -> int:
@@ -102,8 +101,11 @@ def ensure_hot(conn: Connection, run_id: str) -> bool:
         return True
     # A SQLite reader: its snapshot cannot see rows written after it began, so end it, restore in
     # a write transaction of its own, and begin a new read on the same connection.
+    # Foreign keys off meanwhile, as storage.results does for its bulk inserts: the run's row is
+    # read under the same write lock, so the per-row probe would prove nothing.
     raw = conn.connection.driver_connection
     raw.execute("COMMIT")
+    raw.execute("PRAGMA foreign_keys = OFF")
     try:
         raw.execute("BEGIN IMMEDIATE")
         try:
@@ -114,6 +116,7 @@ def ensure_hot(conn: Connection, run_id: str) -> bool:
                 raw.execute("ROLLBACK")
             raise
     finally:
+        raw.execute("PRAGMA foreign_keys = ON")
         raw.execute("BEGIN")
     return True
 
@@ -124,59 +127,47 @@ def _restore(conn: Connection, run_id: str) -> int:
     row = conn.execute(select(AR.c.data, AR.c.restored_at).where(AR.c.run_id == run_id).with_for_update()).first()
     if row is None or row[1] is not None:  # restored meanwhile by someone else
         return 0
-    run = conn.execute(select(R.c.run_id, R.c.requested_at).where(R.c.run_id == run_id)).one()
-    rows = _decoded_rows(conn, run_id, run.requested_at, row[0])
-    _insert_rows(conn, rows)
-    conn.execute(update(AR).where(AR.c.run_id == run_id).values(restored_at=_now()))
-    return len(rows)
-
-
-def _decoded_rows(conn: Connection, run_id: str, requested_at: datetime, data: bytes) -> list[dict[str, Any]]:
+    requested_at = conn.execute(select(R.c.requested_at).where(R.c.run_id == run_id)).scalar_one()
+    data = row[0]
+    # Contents as the driver gives them, ``details`` as JSON text: written back as they are,
+    # without decoding and encoding 67,000 JSON values.
     wanted = sorted(set(content_ids(data)))
     contents: dict[int, tuple[Any, ...]] = {}
     for i in range(0, len(wanted), _CHUNK):
-        for r in conn.execute(select(C.c.id, *(C.c[c] for c in CONTENT)).where(C.c.id.in_(wanted[i : i + _CHUNK]))):
-            contents[r[0]] = tuple(r[1:])
-    out = []
-    for result_id, content, assessed_at, duration_ms in decode(IdScheme(run_id, requested_at), data, contents):
-        out.append(
-            {
-                "id": result_id,
-                "run_id": run_id,
-                **dict(zip(CONTENT, content, strict=True)),
-                "assessed_at": assessed_at,
-                "duration_ms": duration_ms,
-            }
-        )
-    return out
-
-
-def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Rows back into ``assessments`` through the driver (as storage.results writes them: a
-    Core insert of 67,000 dicts would take seconds)."""
-    if not rows:
-        return
+        contents.update((r[0], tuple(r[1:])) for r in conn.execute(_CONTENTS, {"ids": wanted[i : i + _CHUNK]}))
     dialect = conn.dialect
     from storage.models import UTCDateTime
 
-    ts = UTCDateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
-    values = [
-        tuple(
-            (None if r[c] is None else _dumps(r[c])) if c == "details" else ts(r[c]) if c == "assessed_at" else r[c]
-            for c in COLUMNS
-        )
-        for r in rows
-    ]
-    if dialect.name == "sqlite":
-        sql = f"INSERT INTO assessments ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
-    else:
-        marks = ", ".join("CAST(%s AS JSONB)" if c == "details" else "%s" for c in COLUMNS)
-        sql = f"INSERT INTO assessments ({', '.join(COLUMNS)}) VALUES ({marks})"
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        cursor.executemany(sql, values)
-    finally:
-        cursor.close()
+    bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+    stamps: dict[datetime, Any] = {}
+    check_of = {cid: c[_CHECK_AT] for cid, c in contents.items()}
+    values = []
+    for result_id, cid, assessed_at, duration_ms in decode(IdScheme(run_id, requested_at), data, check_of):
+        stamp = stamps.get(assessed_at)
+        if stamp is None:
+            stamp = stamps[assessed_at] = bind(assessed_at)
+        values.append((result_id, run_id, *contents[cid], stamp, duration_ms))
+    if values:
+        if dialect.name == "sqlite":
+            sql = f"INSERT INTO assessments ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+        else:
+            marks = ", ".join("CAST(%s AS JSONB)" if c == "details" else "%s" for c in COLUMNS)
+            sql = f"INSERT INTO assessments ({', '.join(COLUMNS)}) VALUES ({marks})"
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(sql, values)
+        finally:
+            cursor.close()
+    conn.execute(update(AR).where(AR.c.run_id == run_id).values(restored_at=_now()))
+    return len(values)
+
+
+# The content columns in assessments' order (CONTENT is COLUMNS[2:20]), details as JSON text.
+assert COLUMNS[2:20] == CONTENT
+_CONTENTS = text(
+    f"SELECT id, {', '.join(CONTENT[:-1])}, CAST(details AS TEXT) FROM result_contents WHERE id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_CHECK_AT = CONTENT.index("check_id")
 
 
 _RESULT_ID = re.compile(r"^asm_(\d{8})_(\d{6})_[a-z0-9]+_([0-9a-f]{6})[0-9a-f]{6,}$")

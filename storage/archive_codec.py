@@ -132,29 +132,27 @@ def content_ids(data: bytes) -> list[int]:
     return _running(_load(data)["c"])
 
 
-def decode(
-    scheme: IdScheme, data: bytes, contents: Mapping[int, Sequence[Any]]
-) -> list[tuple[str, Sequence[Any], datetime, int | None]]:
-    """``(id, content, assessed_at, duration_ms)`` of each result, in id order; ``contents`` maps
-    every content id of the run (:func:`content_ids`) to its :data:`CONTENT` values."""
+def decode(scheme: IdScheme, data: bytes, check_of: Mapping[int, str]) -> list[tuple[str, int, datetime, int | None]]:
+    """``(id, content id, assessed_at, duration_ms)`` of each result, in id order; ``check_of``
+    maps every content id of the run (:func:`content_ids`) to its check id."""
     doc = _load(data)
     ids = _running(doc["c"])
     seqs = _running(doc["s"])
     odd: dict[str, str] = doc.get("x") or {}
-    out: list[tuple[str, Sequence[Any], datetime, int | None]] = []
+    out: list[tuple[str, int, datetime, int | None]] = []
     stamps = iter(doc["t"])
     left = 0
     assessed_at: datetime | None = None
     duration: int | None = None
+    result_id = scheme.result_id
     for i, (cid, seq) in enumerate(zip(ids, seqs, strict=True)):
         if not left:
             left, iso, duration = next(stamps)
             assessed_at = datetime.fromisoformat(iso)
         left -= 1
-        content = contents[cid]
-        result_id = odd.get(str(i)) or scheme.result_id(str(content[_CHECK]), seq)
+        rid = odd.get(str(i)) if odd else None
         assert assessed_at is not None
-        out.append((result_id, content, assessed_at, duration))
+        out.append((rid or result_id(check_of[cid], seq), cid, assessed_at, duration))
     return out
 
 
