@@ -260,13 +260,12 @@ def finish(job: Job) -> None:
         job.logger.warning("run %s was ended elsewhere (aborted) before it could finish", job.run_id)
     except StorageUnavailable as exc:
         fail(job, f"storage unavailable: the run's outcome ({state.value}) could not be stored: {exc}")
-    else:
-        compact_after(job)
 
 
 def compact_after(job: Job) -> None:
     """Archive the results of the run this one pushed out of its cluster's hot window
-    (storage.archive, docs/storage.md): at most a few runs, and never a reason to fail the run."""
+    (storage.archive, docs/storage.md): at most a few runs, and never a reason to fail the run.
+    Called once the run has ended and given back its slot, so no other run waits for it."""
     from storage.archive import compact
 
     try:

@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
 
 from storage.archive_codec import CONTENT, IdScheme, content_ids, content_of, decode, digest, encode
 from storage.db import Database
@@ -45,8 +46,10 @@ __all__ = [
     "DEFAULT_HOT_RUNS",
     "ENV_HOT_RUNS",
     "GRACE",
+    "MAX_RESTORE",
     "archive_rows",
     "archive_run",
+    "archived_only",
     "archived_run_of",
     "compact",
     "ensure_hot",
@@ -58,6 +61,7 @@ ENV_HOT_RUNS = "KWA_HOT_RUNS"
 DEFAULT_HOT_RUNS = 14
 # A run restored for a query stays restored this long (a user paging through it, diffing it again).
 GRACE = timedelta(hours=1)
+MAX_RESTORE = 14  # archived runs one query may restore (a --since range)
 _CHUNK = 5000  # ids per IN (...) list: under every backend's parameter limit
 _TERMINAL = [s.value for s in TERMINAL]
 
@@ -119,6 +123,12 @@ def ensure_hot(conn: Connection, run_id: str) -> bool:
         raw.execute("PRAGMA foreign_keys = ON")
         raw.execute("BEGIN")
     return True
+
+
+def archived_only(conn: Connection, runs: Select[Any]) -> list[str]:
+    """Which of the runs ``runs`` (a query of run ids) have their results only in the archive."""
+    query = select(AR.c.run_id).where(AR.c.restored_at.is_(None), AR.c.run_id.in_(runs.scalar_subquery()))
+    return [r[0] for r in conn.execute(query.order_by(AR.c.run_id))]
 
 
 def _restore(conn: Connection, run_id: str) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select, true, tuple_
 from sqlalchemy.sql import ColumnElement, Select
 
 from storage import listing
-from storage.archive import archived_run_of, ensure_hot
+from storage.archive import MAX_RESTORE, archived_only, archived_run_of, ensure_hot
 from storage.cursors import decode_cursor, encode_cursor
 from storage.db import Database
 from storage.models import assessments_table as A
@@ -63,7 +63,15 @@ def list_assessments(db: Database, q: AssessmentQuery) -> Page:
             if q.cluster_id is not None:
                 runs = runs.where(R.c.cluster_id == q.cluster_id)
             run_ids = [r[0] for r in conn.execute(runs.order_by(R.c.run_id))]
-            for rid in run_ids:  # a time range reaching back past the hot runs reads archived ones too
+            # A range reaching back past the hot runs reads archived ones too, restored first; but
+            # not a year of them at once (each is a full write of its results).
+            cold = archived_only(conn, runs)
+            if len(cold) > MAX_RESTORE:
+                raise QueryError(
+                    f"--since reaches {len(cold):,} runs whose results are archived (docs/storage.md); a query "
+                    f"restores at most {MAX_RESTORE}: give a later --since, or name one run with --run"
+                )
+            for rid in cold:
                 ensure_hot(conn, rid)
             where.append(A.c.run_id.in_(runs.scalar_subquery()))
             scope = {"since": since.isoformat(), "cluster_id": q.cluster_id}

@@ -18,7 +18,7 @@ from storage.history import cluster_history
 from storage.models import archived_table as AR
 from storage.models import assessments_table as A
 from storage.models import contents_table as C
-from storage.query_model import AssessmentQuery
+from storage.query_model import AssessmentQuery, QueryError
 from storage.result_listing import get_result, list_assessments, run_results
 from storage.results import ResultWriter
 from storage.retention import delete_run, prune_runs
@@ -217,3 +217,18 @@ def test_hot_runs_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert hot_runs() == 0
     monkeypatch.setenv("KWA_HOT_RUNS", "junk")
     assert hot_runs() == 14
+
+
+def test_a_since_range_restores_archived_runs_but_not_a_year_of_them(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = [_run(db, i) for i in range(4)]
+    since = datetime.now(UTC) - timedelta(days=1)
+    everything = list_assessments(db, AssessmentQuery(since=since, limit=0)).items
+    compact(db, keep=1)
+    assert list_assessments(db, AssessmentQuery(since=since, limit=0)).items == everything
+    compact(db, keep=1, now=datetime.now(UTC) + timedelta(hours=2))
+    monkeypatch.setattr("storage.result_listing.MAX_RESTORE", 2)
+    with pytest.raises(QueryError, match="--since reaches 3 runs whose results are archived"):
+        list_assessments(db, AssessmentQuery(since=since))
+    assert all(_hot(db, r) == 0 for r in runs[:3])
