@@ -75,11 +75,13 @@ class Cluster:
         self.objects: list[list[Any]] = [self._new_object(i) for i in range(objects)]
         per_check = int(objects * RESULTS_PER_OBJECT / len(self.checks))
         self.applies: list[list[int]] = []
+        self.applies_set: list[frozenset[int]] = []
         self.status: list[dict[int, str]] = []
         for c in self.checks:
             k = int(per_check * (1.08 if c["pillar"] == "security" else 0.96))
             oids = sorted(rng.sample(range(objects), min(objects, k)))
             self.applies.append(oids)
+            self.applies_set.append(frozenset(oids))
             self.status.append({o: _weighted(rng, STATUS_WEIGHTS) for o in oids})
         self.rows: list[dict[int, tuple[Any, ...]]] = [{} for _ in self.checks]
         # (check, object) → content id in the database, while its row is unchanged (bench.storage_growth)

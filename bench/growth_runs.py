@@ -5,9 +5,10 @@ Split from bench.storage_growth (the simulation's schedule, measurements and rep
 
 from __future__ import annotations
 
-import itertools
+import operator
 import time
 import zlib
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -105,33 +106,36 @@ def write_archived(
     its results as storage.archive.archive_rows would archive them (same contents table, same
     digests, same format, checked by :func:`verify`), without re-digesting the rows the
     generator knows did not change since it last archived them."""
-    items = cluster.run_rows(None if pillar is None else {pillar})
+    chosen = [ci for ci, c in enumerate(cluster.checks) if pillar is None or c["pillar"] == pillar]
     kind = "full" if pillar is None else "pillar"
-    per_pillar = counts(items)
-    totals: dict[str, int] = {}
+    per_pillar: dict[str, dict[str, int]] = {}
+    for ci in chosen:
+        per = per_pillar.setdefault(cluster.checks[ci]["pillar"], {})
+        for status, k in Counter(cluster.status[ci].values()).items():
+            per[status] = per.get(status, 0) + k
+    totals: Counter[str] = Counter()
     for per in per_pillar.values():
-        for status, k in per.items():
-            totals[status] = totals.get(status, 0) + k
+        totals.update(per)
     history = {
         "total": sum(totals.values()),
         **{f"{s}_count": totals.get(s, 0) for s in ("passing", "failing", "warning", "skipped")},
         "pillar_counts": per_pillar,
-        "checks_executed": len(items),
+        "checks_executed": len(chosen),
         "scores": synthetic_scores(per_pillar),
     }
     run_id = f"run_{at:%Y%m%d_%H%M%S}_{n:06x}"
     done = at + timedelta(seconds=90)
-    first = kind not in _TEMPLATES
-    if first:  # the first of its kind through create/start/finish_run, the others like it
+    first_of_kind = kind not in _TEMPLATES
+    if first_of_kind:  # the first of its kind through create/start/finish_run, the others like it
         _new_run(db, cluster, n, at, pillar)
-        _finish(db, run_id, items)
+        _finish(db, run_id, cluster.run_rows(None if pillar is None else {pillar}))
         with db.read() as conn:
             _TEMPLATES[kind] = (
                 dict(conn.execute(select(R).where(R.c.run_id == run_id)).one()._mapping),
                 dict(conn.execute(select(H).where(H.c.run_id == run_id)).one()._mapping),
             )
     with db.begin() as conn:
-        if first:
+        if first_of_kind:
             conn.execute(update(H).where(H.c.run_id == run_id).values(**history))
             _backdate(conn, run_id, at, 90)
         else:
@@ -142,23 +146,19 @@ def write_archived(
                 )
             )
             conn.execute(insert(H).values({**hist_row, **history, "run_id": run_id, "finished_at": done}))
-        scheme = IdScheme(run_id, at)
-        index = {c["id"]: ci for ci, c in enumerate(cluster.checks)}
         # Contents of the rows that changed: digested, found or added, as archive_rows does.
         fresh: dict[str, tuple[Any, ...]] = {}
         todo: list[tuple[int, int, str]] = []
-        for check, _ in items:
-            ci = index[check["id"]]
+        for ci in chosen:
             cids = cluster.cids[ci]
-            for oi in cluster.applies[ci]:
-                if oi not in cids:
-                    content = _content(check, cluster.row(ci, oi))
-                    key = digest(content)
-                    if key in cache:
-                        cids[oi] = cache[key]
-                    else:
-                        fresh.setdefault(key, content)
-                        todo.append((ci, oi, key))
+            for oi in cluster.applies_set[ci] - cids.keys():
+                content = _content(cluster.checks[ci], cluster.row(ci, oi))
+                key = digest(content)
+                if key in cache:
+                    cids[oi] = cache[key]
+                else:
+                    fresh.setdefault(key, content)
+                    todo.append((ci, oi, key))
         if fresh:
             conn.execute(
                 insert(C),
@@ -169,22 +169,23 @@ def write_archived(
             for ci, oi, key in todo:
                 cluster.cids[ci][oi] = cache[key]
         # The run in id order: checks by id prefix, each check's results by sequence number.
+        scheme = IdScheme(run_id, at)
         blocks, seq = [], 0
-        for i, (check, rows) in enumerate(items):
-            blocks.append((scheme.prefix(check["id"]), seq, index[check["id"]], i, len(rows)))
-            seq += len(rows)
+        for i, ci in enumerate(chosen):
+            count = len(cluster.applies[ci])
+            blocks.append((scheme.prefix(cluster.checks[ci]["id"]), seq, ci, i, count))
+            seq += count
         blocks.sort()
         c: list[int] = []
         s: list[int] = []
         t: list[list[Any]] = []
         last_s = 0
-        for _, first, ci, i, count in blocks:
-            cids = cluster.cids[ci]
-            c += [cids[oi] for oi in cluster.applies[ci]]
-            s += [first - last_s] + [1] * (count - 1)
-            last_s = first + count - 1
+        for _, start, ci, i, count in blocks:
+            c += map(cluster.cids[ci].__getitem__, cluster.applies[ci])
+            s += [start - last_s] + [1] * (count - 1)
+            last_s = start + count - 1
             t.append([count, (at + timedelta(seconds=i)).isoformat(), 40 + i])
-        deltas = [c[0]] + [b - a for a, b in itertools.pairwise(c)] if c else []
+        deltas = [c[0], *map(operator.sub, c[1:], c[:-1])] if c else []
         data = zlib.compress(orjson.dumps({"v": FORMAT, "c": deltas, "s": s, "t": t, "x": {}}), 6)
         conn.execute(
             insert(AR).values(
