@@ -15,8 +15,8 @@ hour, through kwa's real storage code:
   Every 30th day one of them is restored through ``ensure_hot``, compared row by row with what was
   generated, and archived again through ``archive_run``.
 
-Runtime: about 15 s per simulated day at 10k objects with hourly runs on a shared two-core machine
-(a year: ~1.5 h; ``--days 30`` or 60 for a quicker look: the growth is linear after the first day).
+Runtime at 10k objects with hourly runs: ~16 min for the year's runs plus a few minutes of
+queries (measured on a shared, loaded two-core machine); ``--days 30`` for a quicker look.
 
 Reports bytes per stored result (hot and archived), the database size over the year, what the
 year would have cost without archiving (hot bytes per result × results), and query timings at the
