@@ -5,7 +5,7 @@ Why: one result row costs ~670 bytes with its indexes; a year of daily full runs
 as the day before (docs/storage.md). So only the newest :func:`hot_runs` runs of each (cluster,
 scope) keep their rows in ``assessments`` (every query reads them as before); older finished runs
 are *archived*: their distinct results go once per cluster into ``result_contents`` and the run
-itself becomes one compressed row of ``archived_runs`` (storage.archive_codec), a few KB.
+itself becomes one compressed row of ``archived_runs`` (storage.archive_codec), 2–3 bytes a result.
 ``assessment_history`` (counts, scores, coverage) is never touched: ``history`` reads no results.
 
 A query about an archived run calls :func:`ensure_hot` first (storage.run_lookup and the other
