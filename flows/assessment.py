@@ -108,6 +108,8 @@ def assessment(
             steps.read_snapshot(job)
             steps.evaluate(job)
             steps.finish(job)
+    if job.run_id:  # ended and published: now archive what this run pushed out of the hot window
+        steps.compact_after(job)
     return conclusion.value
 
 

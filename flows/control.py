@@ -99,10 +99,12 @@ def executed_checks(db: Database, run_id: str) -> set[str]:
     """Checks with at least one result that is not error/timeout: they ran to completion."""
     from sqlalchemy import select
 
+    from storage.archive import ensure_hot
     from storage.models import assessments_table as A
 
     query = select(A.c.check_id).where(A.c.run_id == run_id, A.c.status.notin_(("error", "timeout"))).distinct()
     with db.read() as conn:
+        ensure_hot(conn, run_id)
         return {r[0] for r in conn.execute(query)}
 
 

@@ -59,6 +59,9 @@ DEFAULT_CHECK_TIMEOUT = 30.0
 DEFAULT_RUN_TIMEOUT = 600.0
 
 
+COMPACT_PER_RUN = 4  # runs archived after each run: normally one falls out of the window
+
+
 @dataclass
 class Job:
     """One run as the parent flow carries it from step to step: what it was asked to do, then
@@ -250,12 +253,29 @@ def finish(job: Job) -> None:
     state, error = decide(job.check_runs, job.deadline_passed(), job.run_timeout)
     facts = snapshot_facts(job.snapshot, job.check_runs, job.config.exemptions.audit(job.snapshot, job.audited))
     try:
-        finish_run(job.db, job.run_id, state.value, error=error, history=history(job.check_runs, job.started),
-                   summary=facts)
+        finish_run(
+            job.db, job.run_id, state.value, error=error, history=history(job.check_runs, job.started), summary=facts
+        )
     except InvalidTransition:
         job.logger.warning("run %s was ended elsewhere (aborted) before it could finish", job.run_id)
     except StorageUnavailable as exc:
         fail(job, f"storage unavailable: the run's outcome ({state.value}) could not be stored: {exc}")
+
+
+def compact_after(job: Job) -> None:
+    """Archive the results of the run this one pushed out of its cluster's hot window
+    (storage.archive, docs/storage.md): at most a few runs, and never a reason to fail the run.
+    Called once the run has ended and given back its slot, so no other run waits for it."""
+    from storage.archive import compact
+
+    try:
+        run = get_run(job.db, job.run_id)
+        if run is not None:
+            archived = compact(job.db, cluster_id=run["cluster_id"], limit=COMPACT_PER_RUN)
+            if archived:
+                job.logger.info("archived the results of %d older run(s): %s", len(archived), ", ".join(archived))
+    except Exception as exc:  # the run is finished; compaction retries after the next one
+        job.logger.warning("could not archive older runs' results: %s", exc)
 
 
 def fail(job: Job, message: str) -> NoReturn:

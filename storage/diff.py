@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from storage.archive import ensure_hot
 from storage.db import Database
 from storage.enums import RunState
 from storage.models import assessments_table as A
@@ -202,6 +203,8 @@ def diff_runs(db: Database, run_a: str, run_b: str) -> dict[str, Any]:
     """
     with db.read() as conn:
         a, b = _get_run(conn, run_a), _get_run(conn, run_b)
+        ensure_hot(conn, run_a)
+        ensure_hot(conn, run_b)
         before, after = _diff_rows(conn, run_a), _diff_rows(conn, run_b)
 
     # A check may name the container when it fails and not when it passes (``SEC-001`` failing

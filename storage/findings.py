@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
+from storage.archive import ensure_hot
 from storage.db import Database
 from storage.models import assessments_table as A
 
@@ -59,6 +60,7 @@ def failing_results(db: Database, run_id: str, limit: int = 300, per_check: int 
         .limit(limit)
     )
     with db.read() as conn:
+        ensure_hot(conn, run_id)
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
@@ -75,6 +77,7 @@ def top_failing_checks(db: Database, run_id: str, limit: int = 10) -> list[tuple
         .limit(limit)
     )
     with db.read() as conn:
+        ensure_hot(conn, run_id)
         return [(r[0], r[1], int(r[2])) for r in conn.execute(query)]
 
 

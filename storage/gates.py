@@ -345,7 +345,10 @@ def gate_findings(db: Any, run_id: str, fail_on: str | None, per_severity: int =
     order = [func.coalesce(c, "") for c in (A.c.object_kind, A.c.object_namespace, A.c.object_name, A.c.container)]
     columns = (A.c.check_id, A.c.severity, A.c.object_kind, A.c.object_namespace, A.c.object_name, A.c.container)
     out: list[dict[str, Any]] = []
+    from storage.archive import ensure_hot
+
     with db.read() as conn:
+        ensure_hot(conn, run_id)
         for severity in SEVERITIES[: SEVERITIES.index(fail_on) + 1]:
             query = (
                 select(*columns)

@@ -16,7 +16,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -167,8 +179,55 @@ class SchemaInfo(SQLModel, table=True):
     migrated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class ResultContent(SQLModel, table=True):
+    """One distinct result of a cluster (everything of an ``assessments`` row but its id, run and
+    timestamps), shared by every archived run that had it (migration 0006, storage.archive)."""
+
+    __tablename__ = "result_contents"
+    __table_args__ = (Index("ux_result_contents_cluster_id_digest", "cluster_id", "digest", unique=True),)
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    cluster_id: str = Field(sa_column=Column(String, nullable=False))
+    digest: str = Field(sa_column=Column(String, nullable=False))
+    pillar: str = Field(sa_column=Column(String, nullable=False))
+    check_id: str = Field(sa_column=Column(String, nullable=False))
+    check_name: str = Field(sa_column=Column(Text, nullable=False))
+    severity: str = Field(sa_column=Column(String, nullable=False))
+    status: str = Field(sa_column=Column(String, nullable=False))
+    object_kind: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    object_namespace: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    object_name: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    container: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    remediation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    source_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    source_end_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    field_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    field_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    details: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+
+
+class ArchivedRun(SQLModel, table=True):
+    """A run whose results are archived: which contents, in which order, with which ids and times
+    (``data``, storage.archive_codec). ``restored_at`` is set while the results are also back in
+    ``assessments`` (a query needed them); NULL means they are only here."""
+
+    __tablename__ = "archived_runs"
+
+    run_id: str = Field(sa_column=Column(String, ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True))
+    cluster_id: str = Field(sa_column=Column(String, nullable=False))
+    results: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    archived_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    restored_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
 runs_table = Run.__table__
 assessments_table = Assessment.__table__
 history_table = AssessmentHistory.__table__
 schema_table = SchemaInfo.__table__
-TABLES = (runs_table, assessments_table, history_table)
+contents_table = ResultContent.__table__
+archived_table = ArchivedRun.__table__
+TABLES = (runs_table, assessments_table, history_table, contents_table, archived_table)

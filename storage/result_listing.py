@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, select, true, tuple_
 from sqlalchemy.sql import ColumnElement, Select
 
 from storage import listing
+from storage.archive import MAX_RESTORE, archived_only, archived_run_of, ensure_hot
 from storage.cursors import decode_cursor, encode_cursor
 from storage.db import Database
 from storage.models import assessments_table as A
@@ -62,6 +63,16 @@ def list_assessments(db: Database, q: AssessmentQuery) -> Page:
             if q.cluster_id is not None:
                 runs = runs.where(R.c.cluster_id == q.cluster_id)
             run_ids = [r[0] for r in conn.execute(runs.order_by(R.c.run_id))]
+            # A range reaching back past the hot runs reads archived ones too, restored first; but
+            # not a year of them at once (each is a full write of its results).
+            cold = archived_only(conn, runs)
+            if len(cold) > MAX_RESTORE:
+                raise QueryError(
+                    f"--since reaches {len(cold):,} runs whose results are archived (docs/storage.md); a query "
+                    f"restores at most {MAX_RESTORE}: give a later --since, or name one run with --run"
+                )
+            for rid in cold:
+                ensure_hot(conn, rid)
             where.append(A.c.run_id.in_(runs.scalar_subquery()))
             scope = {"since": since.isoformat(), "cluster_id": q.cluster_id}
         base = and_(*where)
@@ -98,6 +109,9 @@ def list_assessments(db: Database, q: AssessmentQuery) -> Page:
 def get_result(db: Database, result_id: str) -> dict[str, Any]:
     with db.read() as conn:
         row = conn.execute(select(A).where(A.c.id == result_id)).first()
+        archived = archived_run_of(conn, result_id) if row is None else None
+        if archived is not None and ensure_hot(conn, archived):
+            row = conn.execute(select(A).where(A.c.id == result_id)).first()
         if row is None:
             if conn.execute(select(R.c.run_id).limit(1)).first() is None:
                 raise NoRuns()
@@ -113,4 +127,5 @@ def run_results(db: Database, run_id: str, statuses: Sequence[str] | None = None
     if statuses:
         query = query.where(A.c.status.in_(list(statuses)))
     with db.read() as conn:
+        ensure_hot(conn, run_id)
         return [_row(r) for r in conn.execute(query.order_by(A.c.run_id, A.c.id))]

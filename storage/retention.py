@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from storage.archive import prune_contents
 from storage.db import Database
 from storage.enums import TERMINAL, is_terminal
+from storage.models import archived_table as AR
 from storage.models import assessments_table as A
 from storage.models import history_table as H
 from storage.models import runs_table as R
@@ -44,6 +46,7 @@ def prune_runs(db: Database, older_than: timedelta, now: datetime | None = None)
         if ids:
             _delete_children(conn, ids)
             conn.execute(delete(R).where(R.c.run_id.in_(ids)))
+            prune_contents(conn)  # archived results no remaining run has
     return ids
 
 
@@ -51,6 +54,7 @@ def _delete_children(conn: Any, run_ids: list[str]) -> None:
     # Explicit deletes rather than trusting ON DELETE CASCADE: a SQLite connection opened
     # elsewhere without foreign_keys=ON would otherwise leave orphans behind.
     conn.execute(delete(A).where(A.c.run_id.in_(run_ids)))
+    conn.execute(delete(AR).where(AR.c.run_id.in_(run_ids)))
     conn.execute(delete(H).where(H.c.run_id.in_(run_ids)))
     conn.execute(update(R).where(R.c.rerun_of.in_(run_ids)).values(rerun_of=None))
     conn.execute(update(R).where(R.c.resume_of.in_(run_ids)).values(resume_of=None))

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from storage.archive import ensure_hot
 from storage.db import Database
 from storage.enums import STATUSES, RunState
 from storage.models import runs_table as R
@@ -82,15 +83,19 @@ def resolve_run(db: Database, run_id: str | None = None, cluster_id: str | None 
 
 
 def _resolve(conn: Connection, run_id: str | None, cluster_id: str | None) -> dict[str, Any]:
+    """The run a query is about, its results in ``assessments`` for the rest of ``conn``'s
+    transaction (an archived run's are put back: storage.archive)."""
     if run_id is not None:
         run = _get_run(conn, run_id)
         if cluster_id is not None and run["cluster_id"] != cluster_id:
             raise QueryError(f"run {run_id} belongs to cluster {run['cluster_id']!r}, not {cluster_id!r}")
-        return run
-    runs = _latest(conn, cluster_id)
-    if not runs:  # pragma: no cover - _latest raised already
-        raise NoRuns()
-    return runs[0]
+    else:
+        runs = _latest(conn, cluster_id)
+        if not runs:  # pragma: no cover - _latest raised already
+            raise NoRuns()
+        run = runs[0]
+    ensure_hot(conn, run["run_id"])
+    return run
 
 
 def latest_runs(db: Database, cluster_id: str | None = None, n: int = 2) -> list[dict[str, Any]]:

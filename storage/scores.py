@@ -213,4 +213,7 @@ def run_scores(db: Database, run_id: str) -> dict[str, Any]:
         run = conn.execute(select(R).where(R.c.run_id == run_id)).first()
         if run is None:
             raise RunNotFound(run_id)
+        from storage.archive import ensure_hot  # imported here: storage.archive imports storage.runs's modules
+
+        ensure_hot(conn, run_id)
         return compute_for_run(conn, dict(run._mapping))

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from storage.archive import ensure_hot
 from storage.db import Database
 from storage.enums import STATUSES, RunState
 from storage.models import assessments_table as A
@@ -173,6 +174,7 @@ def _failing_examples(db: Database, run_id: str, check_ids: list[str]) -> dict[s
     query = select(numbered).where(numbered.c.n <= TOP_OBJECTS * 4).order_by(numbered.c.check_id, numbered.c.n)
     out: dict[str, list[dict[str, Any]]] = {}
     with db.read() as conn:
+        ensure_hot(conn, run_id)  # its own transaction: the run may have been archived since
         for row in conn.execute(query):
             kind, namespace, obj_name = row.object_kind, row.object_namespace, row.object_name
             ref = "/".join(str(p) for p in (kind, namespace, obj_name) if p) or "-"

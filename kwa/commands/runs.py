@@ -1,5 +1,5 @@
 """``kwa runs``: list and inspect runs, and control them (abort, rerun, resume, watch, wait, logs,
-delete, prune, reap).
+delete, prune, compact, reap).
 
 ``list`` and ``get`` only read kwa's database (``kwa/views/runs.py``); the control verbs act on runs
 through ``flows.control`` and print here. ``wait``, ``watch``, ``rerun`` and ``resume`` exit with
@@ -175,9 +175,7 @@ def delete(run_id: RunId) -> int:
 
 @app.command(context_settings=CONTEXT)
 def prune(
-    older_than: Annotated[
-        timedelta, duration_option("--older-than", help="finished longer ago than this (90d)")
-    ],
+    older_than: Annotated[timedelta, duration_option("--older-than", help="finished longer ago than this (90d)")],
 ) -> int:
     """Remove finished runs older than an age, with their results and history."""
 
@@ -188,6 +186,25 @@ def prune(
         removed = prune_runs(db, older_than)
         runs = f"{len(removed):,} run{'s' if len(removed) != 1 else ''}"
         print(f"removed {runs} finished more than {age_text(older_than)} ago")
+        return ExitCode.OK
+
+    return control_command(body)
+
+
+@app.command(context_settings=CONTEXT)
+def compact(
+    keep: Annotated[
+        int | None,
+        bounded_option("--keep", 1, 100_000, help="runs per cluster and scope kept unarchived (default: 14)"),
+    ] = None,
+) -> int:
+    """Archive the results of finished runs beyond the newest ones (docs/storage.md)."""
+
+    def body(db: Any) -> int:
+        from storage.archive import compact as archive_older
+
+        archived = archive_older(db, keep)
+        print(f"archived the results of {len(archived):,} run{'s' if len(archived) != 1 else ''}")
         return ExitCode.OK
 
     return control_command(body)
@@ -308,4 +325,3 @@ def again(db: Any, run_id: str, *, resume: bool, watch: bool, output: str) -> in
     watcher = (lambda: watch_run(db, new_id)) if watch else None
     execute(db, new_id, params, cluster_id=run["cluster_id"], trigger="manual", watcher=watcher)
     return report(db, new_id, output)
-

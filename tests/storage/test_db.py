@@ -24,7 +24,7 @@ from storage.db import (
 from storage.models import SQLModel
 from storage.runs import create_run, get_run, list_runs
 
-TABLES = {"runs", "assessments", "assessment_history", "kwa_schema"}
+TABLES = {"runs", "assessments", "assessment_history", "kwa_schema", "result_contents", "archived_runs"}
 
 
 def _head() -> str:
