@@ -109,6 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
     stats = _Stats()
     honour_limit_on_rv0 = False
     latency = 0.0
+    version = "1.34.1"  # kwa asks a server from 1.33 on for the watch cache (checks/sources/live)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -151,7 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, path: str, query: dict[str, str]) -> None:
         if path == "/version":
-            self._send(200, json.dumps({"major": "1", "minor": "34", "gitVersion": "v1.34.1"}).encode())
+            major, minor = self.version.split(".")[:2]
+            self._send(200, json.dumps({"major": major, "minor": minor, "gitVersion": f"v{self.version}"}).encode())
             return
         items = self.by_path.get(path)
         if items is None:
@@ -189,7 +191,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, body, gzipped=gz and body[:2] == b"\x1f\x8b")
 
 
-def _serve(json_path: str, port_pipe: Any, honour_limit_on_rv0: bool = False, latency: float = 0.0) -> None:
+def _serve(
+    json_path: str, port_pipe: Any, honour_limit_on_rv0: bool = False, latency: float = 0.0, version: str = "1.34.1"
+) -> None:
     objects = json.loads(Path(json_path).read_text())["items"]
     paths = _paths()
     by_path: dict[str, list[dict[str, Any]]] = {path: [] for path in paths}
@@ -201,6 +205,7 @@ def _serve(json_path: str, port_pipe: Any, honour_limit_on_rv0: bool = False, la
     _Handler.by_path = by_path
     _Handler.honour_limit_on_rv0 = honour_limit_on_rv0
     _Handler.latency = latency
+    _Handler.version = version
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     port_pipe.send(server.server_address[1])

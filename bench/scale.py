@@ -115,7 +115,7 @@ def input_limits(path: Path) -> dict[str, str]:
 # ---- the API double ------------------------------------------------------------------------------
 
 
-def patient_double(json_path: str, start_timeout: float = 900.0) -> Any:
+def patient_double(json_path: str, start_timeout: float = 900.0, version: str = "1.34.1") -> Any:
     """``bench.apidouble.ApiDouble`` with a longer start: loading a 400k dump on a busy machine takes minutes."""
     import multiprocessing
 
@@ -125,7 +125,7 @@ def patient_double(json_path: str, start_timeout: float = 900.0) -> Any:
         def __enter__(self) -> str:
             ctx = multiprocessing.get_context("spawn")
             parent, child = ctx.Pipe()
-            self.process = ctx.Process(target=_serve, args=(self.json_path, child), daemon=True)
+            self.process = ctx.Process(target=_serve, args=(self.json_path, child, False, 0.0, version), daemon=True)
             self.process.start()
             if not parent.poll(start_timeout):
                 self.__exit__()
@@ -278,7 +278,7 @@ def bench_size(size: int, opts: argparse.Namespace, env: dict[str, str], server:
         with contextlib.ExitStack() as stack:
             if mode == "live":
                 log(f"scale {name}: starting the API double (it loads the dump)")
-                url = stack.enter_context(patient_double(str(path)))
+                url = stack.enter_context(patient_double(str(path), version=opts.api_version))
                 source = ["--kubeconfig", write_kubeconfig(Path(env["HOME"]) / f"kubeconfig-{name}", url)]
             else:
                 url, source = None, ["--manifests", str(path)]
@@ -382,6 +382,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="no untimed warm-up run per size and mode (the first timed run then creates kwa's database)",
     )
     parser.add_argument("--limit-mb", type=float, default=16384, help="kill a run whose process tree's PSS passes this")
+    parser.add_argument(
+        "--api-version",
+        default="1.34.1",
+        help="the version the API double reports: before 1.33 kwa lists in consistent pages, from it via the watch "
+        "cache (whole collections in one answer, which the double encodes before sending a byte)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
