@@ -18,10 +18,11 @@ STAGES = ("start-up", "queued", "waiting", "initializing", "running", "exit")
 
 
 def _valid(mode: dict[str, Any]) -> bool:
-    """Every run completed and assessed something: a run killed over the memory limit, or one that
-    assessed nothing (exit 9), meets no target and has no cost per object."""
+    """Every run completed and assessed something: a run killed over the memory limit, one that
+    assessed nothing (exit 9) or a partial one (kinds it could not read, checks that did not finish:
+    not "all 100 checks, every result") meets no target and has no cost per object."""
     return all(
-        r.get("state") in ("completed", "partial") and r.get("exit") != 9 and not r.get("killed_over_limit")
+        r.get("state") == "completed" and r.get("exit") != 9 and not r.get("killed_over_limit")
         for r in mode.get("runs") or [{}]
     )
 

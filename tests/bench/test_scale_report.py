@@ -151,3 +151,12 @@ def test_a_tree_over_its_memory_limit_is_killed(tmp_path: Path) -> None:
     out = run_measured([sys.executable, "-c", code], {}, tmp_path, timeout=60, limit_mb=100)
     assert out["killed_over_limit"] and out["exit"] != 0
     assert out["seconds"] < 25  # killed, not waited out
+
+
+def test_a_partial_run_meets_no_target(results: list[dict[str, Any]]) -> None:
+    """Kinds it could not read or checks that did not finish: not "all checks, every result"."""
+    live = results[1]["live"]
+    live.update(seconds=1.0, tree_pss_mb=10.0)  # fast and small because most of it was not read
+    live["runs"][0].update(state="partial", exit=3)
+    rows = {what: met for what, _, _, met in targets(results)}
+    assert [met for what, met in rows.items() if what.startswith("100k live")] == [False, False]
