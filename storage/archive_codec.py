@@ -35,26 +35,9 @@ import orjson
 from storage.result_rows import COLUMNS, check_slug, result_id_prefix
 
 FORMAT = 1
-CONTENT: tuple[str, ...] = (
-    "pillar",
-    "check_id",
-    "check_name",
-    "severity",
-    "status",
-    "object_kind",
-    "object_namespace",
-    "object_name",
-    "container",
-    "message",
-    "remediation",
-    "reason",
-    "source",
-    "source_line",
-    "source_end_line",
-    "field_path",
-    "field_line",
-    "details",
-)
+# A result's content: every column of its row but its id, run and timestamps (what repeats from run
+# to run), in the row's order.
+CONTENT: tuple[str, ...] = COLUMNS[COLUMNS.index("pillar") : COLUMNS.index("details") + 1]
 _CHECK = CONTENT.index("check_id")
 # A row in storage.result_rows.COLUMNS order → its content, id, check id, assessed_at, duration_ms.
 content_of = operator.itemgetter(*(COLUMNS.index(c) for c in CONTENT))
