@@ -137,7 +137,7 @@ class _Candidates:
     """The rules that may select objects of one kind in one namespace, in rule order, with one
     pattern for all their name patterns: most objects match no rule's name, and one match says so."""
 
-    __slots__ = ("any_name", "named", "rules")
+    __slots__ = ("named", "rules")
 
     def __init__(self, rules: list[ExemptionRule]) -> None:
         self.rules = tuple(rules)
@@ -145,10 +145,9 @@ class _Candidates:
         self.named = None
         if patterns and all(p is not None for p in patterns):
             self.named = re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
-        self.any_name = not rules
 
     def for_name(self, name: str) -> tuple[ExemptionRule, ...]:
-        if self.any_name or (self.named is not None and not self.named.match(name)):
+        if not self.rules or (self.named is not None and not self.named.match(name)):
             return ()
         return self.rules
 

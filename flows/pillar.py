@@ -34,7 +34,7 @@ from checks.snapshot import Snapshot
 from flows import executing, runlog
 from flows.runlog import EXAMPLES, Verdict, check_line, check_verdict, object_label, pillar_verdict
 from flows.states import CheckOutcome, CheckRun, Evaluated, map_batch_outcome, outcome_of_results
-from storage.result_rows import result_values, row_values, rows_json
+from storage.result_rows import result_values, rows_json
 
 
 def evaluate_for_storage(
@@ -192,7 +192,7 @@ def persist(ctx: executing.ExecutingRun, check: CheckDefinition, check_run: Chec
         ctx.results_for_audit.extend(evaluated.exempt)
         ctx.writer.submit(meta, evaluated.rows, datetime.now(UTC), check_run.duration_ms, evaluated.total)
     else:  # an error or a timeout: the rows the state mapping made up
-        values = [row_values(r.as_row()) for r in check_run.results]
+        values = [result_values(r) for r in check_run.results]
         ctx.writer.submit(meta, values, datetime.now(UTC), check_run.duration_ms)
     if ctx.progress is not None:
         ctx.progress(check.pillar.value, check_run)

@@ -55,7 +55,7 @@ class BackgroundWriter:
         self._backlog = 0  # bytes of rows submitted and not written yet
         self.max_backlog_bytes = max_backlog_bytes
         self.backlog_wait = backlog_wait
-        self.waited_s = 0.0  # how long submitters were held back, for the run's report
+        self.waited_s = 0.0  # how long submitters were held back in all
         self._thread = threading.Thread(target=self._loop, name=f"kwa-writer-{writer.run_id}", daemon=True)
         self._thread.start()
 

@@ -27,7 +27,7 @@ from checks.limits import LIMIT, SYNTAX, Limits, size
 from checks.positions import Place
 from checks.snapshot import K8sObject, ParseProblem
 from checks.sources import measure
-from checks.sources.documents import accept_item, report
+from checks.sources.documents import accept_item, document_bytes, report
 from checks.sources.guards import Rejected
 from checks.sources.places import Lines, item_places
 
@@ -72,8 +72,8 @@ def read_list(
     if shell is None:
         return False
     count = len(shell.items)
-    nbytes = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogateescape"))
-    if nbytes > limits.document_bytes * max(1, count):
+    nbytes = document_bytes(text, limits)
+    if nbytes is not None and nbytes > limits.document_bytes * max(1, count):
         report(
             problems,
             LIMIT,

@@ -17,8 +17,8 @@ What the checks need of them, derived from the checks (``grep`` for ``managedFie
   load-balancer source ranges, mirror pods, default storage classes, ``*secret*`` references, the
   sleep schedules of SUS checks) and no value among them is long. :data:`DROPPED_ANNOTATIONS` (copies
   of the whole manifest written by deployment tools) go always; any other value longer than
-  :data:`MAX_ANNOTATION_CHARS` goes too unless its key is in :data:`KEPT_ANNOTATIONS` (none of the
-  keys checks read holds a value that long). Pod template annotations are the workload's own and
+  :data:`MAX_ANNOTATION_CHARS` goes too unless it is kwa's own (:data:`KEPT_ANNOTATION_PREFIXES`; none of
+  the keys checks read holds a value that long). Pod template annotations are the workload's own and
   are kept.
 * status: a Node's ``status.images`` (no check reads which images a node holds; :data:`DROPPED_STATUS`).
 
@@ -29,7 +29,6 @@ the corpus and on generated realistic objects (``tests/sources/test_slim.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -44,26 +43,13 @@ DROPPED_ANNOTATIONS = frozenset(
 MAX_ANNOTATION_CHARS = 4096
 # Keys whose long values are still kept: kwa's own annotations (exemptions quote reasons).
 KEPT_ANNOTATION_PREFIXES = ("kwa.io/",)
-KEPT_ANNOTATIONS: frozenset[str] = frozenset()
 _MANAGED_KEEP = ("manager", "operation", "subresource", "time")
 # Status fields no check reads, by kind: a node lists every image it holds (50 is common, each with
 # its digests and size), about a third of a real Node object.
 DROPPED_STATUS: dict[str, tuple[str, ...]] = {"Node": ("images",)}
 
 
-@dataclass
-class SlimStats:
-    """What slimming removed during one read: reported with the run's input statistics."""
-
-    objects: int = 0
-    managed_fields: int = 0  # objects whose managedFields were cut down
-    annotations: int = 0  # annotation values dropped
-
-    def as_dict(self) -> dict[str, int]:
-        return {"objects": self.objects, "managed_fields": self.managed_fields, "annotations": self.annotations}
-
-
-def slim(obj: Any, stats: SlimStats | None = None) -> Any:
+def slim(obj: Any) -> Any:
     """``obj`` with the fields no check reads removed, changed in place and returned.
 
     Anything that is not shaped as expected is left exactly as it is: the input boundary
@@ -74,15 +60,11 @@ def slim(obj: Any, stats: SlimStats | None = None) -> Any:
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         return obj
-    if stats is not None:
-        stats.objects += 1
     managed = meta.get("managedFields")
     if isinstance(managed, list) and managed:
         cut = _cut_managed(managed)
         if cut is not None:
             meta["managedFields"] = cut
-            if stats is not None:
-                stats.managed_fields += 1
     dropped = DROPPED_STATUS.get(obj.get("kind"))  # type: ignore[arg-type]
     if dropped:
         status = obj.get("status")
@@ -95,8 +77,6 @@ def slim(obj: Any, stats: SlimStats | None = None) -> Any:
         if drop:
             for key in drop:
                 del annotations[key]
-            if stats is not None:
-                stats.annotations += len(drop)
     return obj
 
 
@@ -115,4 +95,4 @@ def _droppable(key: Any, value: Any) -> bool:
         return True
     if not isinstance(value, str) or len(value) <= MAX_ANNOTATION_CHARS or not isinstance(key, str):
         return False
-    return key not in KEPT_ANNOTATIONS and not key.startswith(KEPT_ANNOTATION_PREFIXES)
+    return not key.startswith(KEPT_ANNOTATION_PREFIXES)
