@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated kwa home and database per session, a real Prefect server.
+"""Shared fixtures: an isolated kwa home and database per test process, a real Prefect server.
 
 Nothing here touches the user's ~/.prefect, ~/.local/share/kwa or a real cluster: every test
 session gets its own directories, and the Prefect server (started through kwa's own launcher,
@@ -19,7 +19,10 @@ CORPUS = SHARED / "corpus"
 _session_home = Path(tempfile.mkdtemp(prefix="kwa-test-"))
 os.environ["KWA_HOME"] = str(_session_home / "kwa")
 os.environ["PREFECT_HOME"] = str(_session_home / "prefect-client")
-os.environ.setdefault("KWA_DATABASE_URL", f"sqlite:///{_session_home / 'kwa.db'}")
+# Always this process's own database: under pytest-xdist each worker inherits the controller's
+# environment, and a database shared between workers lets one worker's reaper fail another's runs
+# (it asks its own Prefect server about flow runs that live on the other's).
+os.environ["KWA_DATABASE_URL"] = f"sqlite:///{_session_home / 'kwa.db'}"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 # A developer's own ~/.config/kwa/config.yaml must not change what the tests see.
 os.environ["XDG_CONFIG_HOME"] = str(_session_home / "config")
