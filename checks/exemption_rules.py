@@ -330,7 +330,7 @@ def validate_selector(selector: Any, path: str) -> None:
 
 @lru_cache(maxsize=4)
 def _load_defaults(path: str) -> tuple[ExemptionRule, ...]:
-    data = yaml.safe_load(Path(path).read_text()) or {}
+    data = yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     entries = data.get("exemptions") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise InvalidExemption(f"{path}: expected a top-level 'exemptions' list")

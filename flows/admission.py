@@ -7,12 +7,13 @@ Both the parent flow and the CLI request runs through :func:`request_run`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.model import CheckDefinition
 from checks.sources.resolve import SourceSpec
-from storage.db import Database
-from storage.queue import enqueue_run
+
+if TYPE_CHECKING:  # SQLAlchemy is imported when a run is requested, not with scope_of (kwa lint)
+    from storage.db import Database
 
 
 def scope_of(pillars: list[str] | None, checks: list[str] | None) -> str:
@@ -37,6 +38,8 @@ def request_run(
     resume_of: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """A queued run for this scope, or the identical one already queued/running: ``(run, created)``."""
+    from storage.queue import enqueue_run
+
     return enqueue_run(
         db,
         force_new=force_new,

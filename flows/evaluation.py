@@ -14,36 +14,26 @@ import contextlib
 import contextvars
 import gc
 import os
-import time
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from checks.config import Config
 from checks.model import CheckDefinition
-from checks.sandbox import IsolatedBatch
 from checks.snapshot import Snapshot
 from flows import executing, signals
 from flows.artifacts import Progress
 from flows.cancellation import CancellationWatcher
-from flows.pillar import evaluate_for_storage, pillar_flow, record_outcome
+from flows.lanes import check_timeouts, start_checks
+from flows.pillar import pillar_flow
 from flows.states import CheckOutcome, CheckRun
 from storage.db import Database, StorageUnavailable
 from storage.results import BackgroundWriter, ResultWriter, RunNotWritable
 
 SAFETY_SHARE = 0.8  # of a check's timeout, for the safety net (checks/safety.py)
 LANES = max(1, min(4, os.cpu_count() or 1))
-
-
-def check_timeouts(selected: list[CheckDefinition], config: Config, default: float) -> dict[str, float]:
-    """Per check: the config's ``checks.<ID>.timeout``, else the check's own, else the run default."""
-    out = {}
-    for c in selected:
-        configured = (config.checks.get(c.id) or {}).get("timeout")
-        out[c.id] = float(configured or c.timeout or default)
-    return out
 
 
 def run_checks(
@@ -74,8 +64,9 @@ def run_checks(
     ctx.timeouts = timeouts
     executing.register(ctx)
     stop_listener = signals.on_stop(ctx.cancel)
-    watcher = CancellationWatcher(flow_run_id, lambda: stop_reason() is not None, lambda why: ctx.cancel(
-        stop_reason() or why))
+    watcher = CancellationWatcher(
+        flow_run_id, lambda: stop_reason() is not None, lambda why: ctx.cancel(stop_reason() or why)
+    )
     try:
         with watcher, temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             # Heartbeats off for the in-process subflows only: the parent's heartbeat covers
@@ -105,51 +96,6 @@ def run_checks(
     unfinished = CheckOutcome.CANCELLED if ctx.cancelled else CheckOutcome.NOT_RUN
     check_runs = [ctx.check_runs.get(i) or CheckRun(i, unfinished) for i in ids]
     return check_runs, ctx
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Build the snapshot with the garbage collector off, then freeze what exists.
-
-    Parsing creates millions of containers, and every full collection meanwhile walks all of them
-    plus everything Prefect has loaded: a 10k-object JSON dump parsed in 0.85 s with the
-    collector on, 0.11 s with it off. The snapshot then lives as long as the run, so it is frozen
-    (``gc.freeze``): collections never rescan it, nor touch its pages in the forked workers, which
-    would copy them (10k objects: checks 1.8 s → 1.25 s; 100k: 21 s → 18 s). ``gc.unfreeze``
-    at the end of the run hands it back to the collector.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-        gc.freeze()
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def start_checks(ctx: executing.ExecutingRun, check_ids: list[str], timeouts: dict[str, float]) -> IsolatedBatch | None:
-    """Start evaluating every check of the run in forked worker lanes (None if already aborted)."""
-    if ctx.cancelled:
-        return None
-    snapshot, config, checks = ctx.snapshot, ctx.config, ctx.checks
-    batch = IsolatedBatch(
-        [(check_id, timeouts[check_id]) for check_id in check_ids],
-        # Evaluated in the worker as the check starts: the safety net's search for culprit objects
-        # must end well inside the check's hard deadline.
-        lambda check_id: evaluate_for_storage(
-            checks[check_id], snapshot, config, deadline=time.monotonic() + SAFETY_SHARE * timeouts[check_id]
-        ),
-        lanes=LANES,
-        run_deadline=ctx.deadline,
-    )
-    for check_id in check_ids:  # first in line, so an outcome is recorded before its task wakes
-        batch.add_done_callback(check_id, lambda outcome: record_outcome(ctx, outcome.job_id, outcome))
-    ctx.batch = batch
-    batch.start()
-    if ctx.cancelled:  # cancelled while the batch was being set up
-        batch.cancel(ctx.cancel_reason or "aborted")
-    return batch
 
 
 def run_coroutine(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:

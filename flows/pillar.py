@@ -18,73 +18,17 @@ for sequential sync subflows with a thread per task).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Cancelled, Completed, Failed, State
 
-from checks.config import Config
-from checks.model import CheckDefinition, Result
-from checks.runner import evaluate
 from checks.sandbox import BatchCancelled, IsolatedBatch
 from checks.sandbox import Outcome as JobOutcome
-from checks.snapshot import Snapshot
 from flows import executing, runlog
-from flows.runlog import EXAMPLES, Verdict, check_line, check_verdict, object_label, pillar_verdict
-from flows.states import CheckOutcome, CheckRun, Evaluated, map_batch_outcome, outcome_of_results
-from storage.result_rows import result_values, rows_json
-
-
-def evaluate_for_storage(
-    check: CheckDefinition, snapshot: Snapshot, config: Config, deadline: float | None = None
-) -> Evaluated:
-    """Run one check (in its worker process) and shape its results for storage."""
-    results = evaluate(check, snapshot, config, deadline=deadline)
-    tally: dict[str, int] = {}
-    exempt: list[Result] = []
-    values = []
-    objects: set[tuple[str | None, str | None, str]] = set()
-    # The first few failing and warning results, and the first error and skip reason: what the
-    # check's Prefect state and log line name (flows.runlog).
-    failing: list[Result] = []
-    warning: list[Result] = []
-    first_error = skip_reason = None
-    for r in results:
-        status = r.status.value
-        tally[status] = tally.get(status, 0) + 1
-        if r.reason and r.reason.startswith("exempt:"):
-            exempt.append(r)
-        values.append(result_values(r))
-        if r.name is not None:
-            objects.add((r.kind, r.namespace, r.name))
-        if status == "passing":  # most results: one comparison
-            continue
-        if status == "failing":
-            if len(failing) < EXAMPLES:
-                failing.append(r)
-        elif status == "warning":
-            if len(warning) < EXAMPLES:
-                warning.append(r)
-        elif status == "error":
-            first_error = first_error or r.message
-        elif status == "skipped":
-            skip_reason = skip_reason or r.reason
-    errored = outcome_of_results(results) is CheckOutcome.ERRORED
-    shown = failing or warning
-    return Evaluated(
-        rows_json(values),
-        len(values),
-        tally,
-        exempt,
-        errored,
-        objects=len(objects),
-        examples=[object_label(r.kind, r.namespace, r.name, r.container) for r in shown],
-        examples_total=tally.get("failing" if failing else "warning", 0),
-        first_error=first_error,
-        skip_reason=skip_reason,
-    )
+from flows.runlog import Verdict, check_line, check_verdict, pillar_verdict
+from flows.states import CheckOutcome, CheckRun
 
 
 async def outcome_of(batch: IsolatedBatch, check_id: str) -> JobOutcome:
@@ -97,23 +41,6 @@ async def outcome_of(batch: IsolatedBatch, check_id: str) -> JobOutcome:
 
     batch.add_done_callback(check_id, deliver)
     return await future
-
-
-def record_outcome(ctx: executing.ExecutingRun, check_id: str, outcome: JobOutcome) -> None:
-    """A check's outcome, straight from the worker lanes: map it, hand its rows to the writer, keep it.
-
-    Called by the batch's manager thread as each check ends, so the run records every check
-    whether or not the Prefect task mirroring it could report (the API may be gone).
-    """
-    try:
-        check_run = map_batch_outcome(check_id, outcome, ctx.timeouts.get(check_id, 0.0))
-        check = ctx.checks[check_id]
-        check_run.name, check_run.severity = check.name, ctx.config.severity_for(check).value
-        persist(ctx, check, check_run)
-    except Exception as exc:  # a bug here must not kill a worker lane: the run fails, saying why
-        check_run = CheckRun(check_id, CheckOutcome.NOT_RUN, message=f"could not record: {exc}")
-        ctx.cancel(f"internal error recording check {check_id}: {type(exc).__name__}: {exc}", failed=True)
-    ctx.record(check_id, check_run)
 
 
 @task(name="check", task_run_name="{check_id}", cache_policy=NO_CACHE, retries=0)
@@ -173,29 +100,6 @@ def prefect_state(verdict: Verdict, data: Any) -> State:
     if verdict.kind == "cancelled":
         return Cancelled(message=verdict.message)
     return Completed(name=verdict.name, message=verdict.message, data=data)
-
-
-def persist(ctx: executing.ExecutingRun, check: CheckDefinition, check_run: CheckRun) -> None:
-    """Hand one check's rows to the run's writer thread (a check that never finished has none)."""
-    if check_run.outcome in (CheckOutcome.CANCELLED, CheckOutcome.NOT_RUN):
-        return
-    meta = {
-        "id": check.id,
-        "pillar": check.pillar.value,
-        "name": check.name,
-        "severity": ctx.config.severity_for(check).value,  # the config may override a check's severity
-        "remediation": check.remediation,
-    }
-    evaluated = check_run.evaluated
-    if evaluated is not None:
-        # The audit only needs to know which exemptions applied; keeping every row would cost memory.
-        ctx.results_for_audit.extend(evaluated.exempt)
-        ctx.writer.submit(meta, evaluated.rows, datetime.now(UTC), check_run.duration_ms, evaluated.total)
-    else:  # an error or a timeout: the rows the state mapping made up
-        values = [result_values(r) for r in check_run.results]
-        ctx.writer.submit(meta, values, datetime.now(UTC), check_run.duration_ms)
-    if ctx.progress is not None:
-        ctx.progress(check.pillar.value, check_run)
 
 
 def summary_of(check_run: CheckRun) -> dict:

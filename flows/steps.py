@@ -43,7 +43,8 @@ from flows.ending import (
     source_noun,
     summary,
 )
-from flows.evaluation import collector_paused, run_checks
+from flows.evaluation import run_checks
+from flows.lanes import collector_paused
 from flows.runlog import run_message
 from flows.runners import runner_dead, runner_id
 from flows.slots import SlotHold, acquire_slot

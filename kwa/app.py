@@ -5,7 +5,7 @@ type hints, so an option's type, default and help sit in one place beside the co
 it comes with Prefect already (no new dependency), and it is Click underneath, so Click's
 parameter types, usage errors (exit 2) and shell completion come with it.
 
-Groups, one module each in ``kwa/commands/``: ``run``, ``runs``, ``query``, ``checks``,
+Groups, one module each in ``kwa/commands/``: ``run``, ``lint``, ``runs``, ``query``, ``checks``,
 ``server``, ``fleet``. Each command imports its layer when it runs, so ``kwa --help`` and
 ``kwa checks list`` never load Prefect or SQLAlchemy. Exit codes: ``kwa/exit_codes.py``.
 """
@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import typer
 
-from kwa.commands import checks, fleet, query, run, runs, server
+from kwa.commands import checks, fleet, lint, query, run, runs, server
 from kwa.commands.common import CONTEXT, EPILOG
 from kwa.exit_codes import ExitCode
 
@@ -31,6 +31,7 @@ app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
 )
 app.command("run", context_settings=CONTEXT, epilog=EPILOG)(run.run)
+app.command("lint", context_settings=CONTEXT, epilog=EPILOG)(lint.lint)
 app.add_typer(runs.app, name="runs")
 app.add_typer(query.app, name="query")
 app.add_typer(checks.app, name="checks")

@@ -116,11 +116,17 @@ def outcome_code(view: dict[str, Any]) -> int:
 
 def run_view(db: Any, run_id: str) -> dict[str, Any]:
     """Everything the report shows, read back from storage (the same for any run, any process)."""
-    from checks.registry import load_all
     from storage.runs import get_history, get_run
 
     run = get_run(db, run_id) or {"run_id": run_id, "state": "failed"}
-    history = get_history(db, run_id) or {}
+    return view_of(run, get_history(db, run_id) or {})
+
+
+def view_of(run: dict[str, Any], history: dict[str, Any]) -> dict[str, Any]:
+    """The report of ``run`` (a ``runs`` row as a dict, its ``summary`` the snapshot's facts) and its
+    history row: what ``kwa run`` reads back from storage and ``kwa lint`` holds in memory."""
+    from checks.registry import load_all
+
     registry = load_all()
     pillars: dict[str, dict[str, int]] = {}
     for check_id in run.get("check_ids") or []:

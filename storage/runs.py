@@ -29,10 +29,11 @@ from sqlalchemy.exc import IntegrityError
 from redaction import redact, redact_obj
 from storage import reserve
 from storage.db import Database, StorageUnavailable
-from storage.enums import ALLOWED_TRANSITIONS, STATUSES, TERMINAL, RunState, Scope, Trigger, is_terminal
+from storage.enums import ALLOWED_TRANSITIONS, TERMINAL, RunState, Scope, Trigger, is_terminal
 from storage.models import history_table as H
 from storage.models import runs_table as R
 from storage.models import to_utc
+from storage.row_tally import history_values
 from storage.scores import compute_for_run, tally
 
 __all__ = [
@@ -51,8 +52,6 @@ __all__ = [
     "new_run_id",
     "start_run",
 ]
-
-HISTORY_CHECK_KEYS = ("checks_total", "checks_executed", "checks_errored", "checks_timed_out")
 
 
 class RunNotFound(LookupError):
@@ -288,42 +287,7 @@ def _write_transition(
 
 
 def _write_history(conn: Connection, run: dict[str, Any], finished_at: datetime, given: Mapping[str, Any]) -> None:
-    run_id = run["run_id"]
-    # One GROUP BY serves both the counts below and the scores (storage.scores.tally).
-    tallies = tally(conn, run_id)
-
-    counts = dict.fromkeys(STATUSES, 0)
-    pillars: dict[str, dict[str, int]] = {}
-    checks: dict[str, set[str]] = {}
-    for t in tallies:
-        per = pillars.setdefault(t.pillar, {})
-        for status, n in t.counts.items():
-            if n:
-                counts[status] += n
-                per[status] = per.get(status, 0) + n
-                checks.setdefault(t.check_id, set()).add(status)
-
-    derived = {
-        "checks_executed": len(checks),
-        "checks_errored": sum(1 for s in checks.values() if "error" in s),
-        "checks_timed_out": sum(1 for s in checks.values() if "timeout" in s),
-    }
-    derived["checks_total"] = max(len(run["check_ids"] or []), derived["checks_executed"])
-    started = run["started_at"] or run["requested_at"]
-    duration = given.get("duration_ms")
-    if duration is None:
-        duration = max(0, int((finished_at - started).total_seconds() * 1000))
-    values = {
-        "run_id": run_id,
-        "cluster_id": run["cluster_id"],
-        "state": run["state"],
-        "finished_at": finished_at,
-        "duration_ms": int(duration),
-        "total": sum(counts.values()),
-        **{f"{status}_count": counts[status] for status in STATUSES},
-        "pillar_counts": pillars,
-        **{k: int(given[k]) if given.get(k) is not None else derived[k] for k in HISTORY_CHECK_KEYS},
-        # The caller's scores win; otherwise they are computed for every terminal state.
-        "scores": given["scores"] if given.get("scores") is not None else compute_for_run(conn, run, tallies),
-    }
+    # One GROUP BY serves both the counts and the scores (storage.scores.tally).
+    tallies = tally(conn, run["run_id"])
+    values = history_values(run, tallies, finished_at, given, lambda: compute_for_run(conn, run, tallies))
     conn.execute(insert(H).values(**values))

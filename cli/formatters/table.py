@@ -47,7 +47,7 @@ from cli.formatters.findings import assessments_table, top_failing_table, where 
 from cli.formatters.text import console_for, line, lit, styled
 from storage.enums import STATUSES
 from storage.grades import percent_text
-from storage.queries import PILLARS
+from storage.query_model import PILLARS
 
 MESSAGE_WIDTH = 70
 DETAIL_WIDTH = 120  # long values in `get` (remediation, details) fold here, at a terminal or not

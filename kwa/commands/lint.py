@@ -1,0 +1,252 @@
+"""``kwa lint PATH…``: assess manifests in this process, for pull requests and editors.
+
+No Prefect server and no database (unless ``--store``): the input is read, every selected check
+runs in the forked worker lanes with its hard timeout (``flows/lint.py``, the code a Prefect run
+uses), and the report is built from the rows in memory. Same checks, configuration, exemptions,
+scores, gates and exit codes as ``kwa run --ci``; ``--fail-on`` defaults to ``high`` here (a lint
+that passes a privileged container is no lint; ``--fail-on none`` reports without judging).
+
+Start-up matters (a pre-commit hook runs on every commit): this module and what it imports load
+neither Prefect nor SQLAlchemy; ``--store`` imports storage when it is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+
+from cli.errors import UsageError
+from kwa.errors import guarded
+from kwa.exit_codes import ExitCode
+from kwa.values import choice_option, comma_list
+
+OUTPUTS = ("text", "table", "json", "yaml", "sarif", "github", "junit")
+DEFAULT_FAIL_ON = "high"
+
+
+@dataclass
+class LintOptions:
+    paths: list[str]
+    checks: list[str]
+    pillars: list[str]
+    config: str | None
+    cluster_id: str | None
+    check_timeout: float
+    run_timeout: float
+    output: str
+    fail_on: str | None
+    min_score: list[str] | None
+    min_coverage: list[str] | None
+    baseline: str | None
+    write_baseline: str | None
+    store: bool
+
+
+def lint(
+    paths: Annotated[list[str], typer.Argument(metavar="PATH…", help="files, directories, or - for stdin")],
+    check: Annotated[list[str] | None, typer.Option(metavar="ID", help="only this check (repeat, or a,b)")] = None,
+    pillar: Annotated[list[str] | None, typer.Option(metavar="P", help="only these pillars (repeat, or a,b)")] = None,
+    config: Annotated[
+        str | None, typer.Option(metavar="FILE", help="kwa configuration file (thresholds, exemptions, …)")
+    ] = None,
+    cluster_id: Annotated[
+        str | None, typer.Option(metavar="ID", help="the name a --store'd run is kept under (default: from the paths)")
+    ] = None,
+    check_timeout: Annotated[float, typer.Option(metavar="S", help="per-check timeout in seconds")] = 30.0,
+    run_timeout: Annotated[float, typer.Option(metavar="S", help="whole-lint timeout in seconds, 0 = none")] = 600.0,
+    output: Annotated[
+        str,
+        choice_option(
+            "--output",
+            "-o",
+            choices=OUTPUTS,
+            help="text (file:line: SEV CHECK object: message), table, json, "
+            "yaml, sarif, github (workflow commands), junit",
+        ),
+    ] = "text",
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SEVERITY",
+            help=f"gate: exit 6 if any failing result is this severe (default {DEFAULT_FAIL_ON}; none = no gate)",
+        ),
+    ] = DEFAULT_FAIL_ON,
+    min_score: Annotated[
+        list[str] | None, typer.Option(metavar="N|PILLAR=N", help="gate: exit 6 if a score is below N; repeatable")
+    ] = None,
+    min_coverage: Annotated[
+        list[str] | None,
+        typer.Option(metavar="N|PILLAR=N", help="with any gate, exit 6 if coverage is below N (default 90; 0 = off)"),
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(metavar="FILE", help="fail only on findings not in this baseline file")
+    ] = None,
+    write_baseline: Annotated[
+        str | None, typer.Option(metavar="FILE", help="write this lint's findings as a baseline file")
+    ] = None,
+    store: Annotated[
+        bool, typer.Option("--store", help="also record the lint as a run (trigger ci) in kwa's database")
+    ] = False,
+) -> int:
+    """Lint manifests in this process: no Prefect server, no database (unless --store)."""
+    options = LintOptions(
+        list(paths), comma_list(check), comma_list(pillar), config, cluster_id, check_timeout, run_timeout, output,
+        None if (fail_on or "").strip().lower() == "none" else fail_on, min_score, min_coverage, baseline,
+        write_baseline, store,
+    )  # fmt: skip
+    return guarded(lambda: start(options))
+
+
+def start(a: LintOptions) -> int:
+    from flows import signals
+
+    signals.install()
+    try:
+        return _lint(a)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+
+
+def _lint(a: LintOptions) -> int:
+    from checks.config import Config, ConfigError
+    from checks.registry import UnknownCheckError, UnknownPillarError, load_all
+    from checks.sources.manifests import SourceError, expand_paths
+    from checks.sources.resolve import SourceSpec
+    from storage.gates import GateError, parse_fail_on, parse_min_coverage, parse_min_score
+
+    try:
+        fail_on, min_score = parse_fail_on(a.fail_on), parse_min_score(a.min_score)
+        min_coverage = parse_min_coverage(a.min_coverage, requested=bool(fail_on or min_score))
+        selected = load_all().select(a.pillars, a.checks)
+        config = Config.load(a.config)
+        expand_paths(a.paths)
+    except (GateError, UnknownCheckError, UnknownPillarError, ConfigError, SourceError) as exc:
+        raise UsageError(str(exc)) from None
+    spec = SourceSpec("manifests", paths=a.paths)
+    from flows.lint import LintError, lint
+
+    try:
+        linted = lint(
+            spec, selected, config, pillars=a.pillars or None, checks=a.checks or None,
+            cluster_id=a.cluster_id or spec.default_cluster_id(), check_timeout=a.check_timeout,
+            run_timeout=a.run_timeout or None, config_path=a.config, store=a.store,
+        )  # fmt: skip
+    except LintError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    return conclude(linted, a, fail_on, min_score, min_coverage)
+
+
+def conclude(linted: Any, a: LintOptions, fail_on: str | None, min_score: Any, min_coverage: Any) -> int:
+    """Gates, the report in the asked format, the summary line on stderr; the exit code."""
+    from kwa.verdict import outcome_code, view_of
+    from storage.gate_rows import gate_findings_from_rows, gate_summary
+    from storage.gates import OBJECTS_SHOWN, evaluate_gates, format_violations
+
+    view = view_of(dict(linted.run), dict(linted.history))
+    code = outcome_code(view)
+    violations: list[Any] = []
+    if fail_on or min_score or min_coverage:
+        if code == ExitCode.NOTHING_ASSESSED:
+            view["gate"] = {"applied": False, "passed": None, "reason": "nothing was assessed", "violations": []}
+        else:
+            summary = gate_summary(linted.run, linted.history, linted.rows)
+            findings = gate_findings_from_rows(linted.rows, fail_on, OBJECTS_SHOWN)
+            violations = evaluate_gates(
+                summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage, findings=findings
+            )
+            view["gate"] = {
+                "applied": True,
+                "passed": not violations,
+                "fail_on": fail_on,
+                "min_score": min_score,
+                "min_coverage": min_coverage,
+                "violations": [v.as_dict() for v in violations],
+            }
+    render(view, linted, a.output)
+    if view.get("nothing_assessed"):
+        print(f"nothing was assessed: {view['nothing_assessed']}", file=sys.stderr)
+    if view.get("gate") and not view["gate"]["applied"]:
+        print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
+    if a.output != "table":
+        print(summary_line(view, linted), file=sys.stderr)
+    if violations:
+        print(format_violations(violations, None if not linted.stored else linted.run["run_id"]), file=sys.stderr)
+        return ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
+    return code
+
+
+FINDING_STATUSES = ("failing", "warning", "error", "timeout")
+
+
+def render(view: dict[str, Any], linted: Any, output: str) -> None:
+    out = sys.stdout
+    findings = [r for r in linted.rows if r["status"] in FINDING_STATUSES]
+    if output == "table":
+        from kwa.verdict import render as render_run
+
+        render_run(view, "table")
+    elif output in ("json", "yaml"):
+        data = {**view, "results": findings}
+        if output == "json":
+            print(json.dumps(data, indent=2, default=str))
+        else:
+            import yaml
+
+            print(yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False), end="")
+    elif output == "sarif":
+        from cli.formatters.sarif import write_sarif
+
+        write_sarif([(linted.run, findings)], out)
+    elif output == "junit":
+        from cli.formatters.junit import write_junit
+
+        write_junit(linted.rows, out)
+    elif output == "github":
+        from cli.formatters.annotations import github_commands
+
+        for line in github_commands(findings):
+            print(line, file=out)
+    else:
+        from cli.formatters.annotations import text_lines
+
+        for line in text_lines(findings):
+            print(line, file=out)
+
+
+def summary_line(view: dict[str, Any], linted: Any) -> str:
+    """``kwa lint: 12 objects, 100 checks, 3 failing (1 critical, 2 high), 4 warning; score 87.5 (B)``."""
+    from storage.grades import compact_score_text
+
+    counts: dict[str, int] = {}
+    failing: dict[str, int] = {}
+    for r in linted.rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+        if r["status"] == "failing":
+            failing[r["severity"]] = failing.get(r["severity"], 0) + 1
+    objects = view.get("objects")
+    parts = [f"{objects if objects is not None else '?'} objects", f"{len(linted.run.get('check_ids') or [])} checks"]
+    by_severity = ", ".join(f"{n} {s}" for s, n in sorted(failing.items(), key=lambda kv: _severity_pos(kv[0])))
+    parts.append(f"{counts.get('failing', 0)} failing" + (f" ({by_severity})" if by_severity else ""))
+    for status in ("warning", "error", "timeout"):
+        if counts.get(status):
+            parts.append(f"{counts[status]} {status}")
+    scores = view.get("scores") or {}
+    overall = scores.get("overall") if isinstance(scores, dict) else None
+    text = f"kwa lint: {', '.join(parts)}; score {compact_score_text(overall)}"
+    if linted.run.get("state") not in ("completed", None):
+        text += f"; {linted.run['state']}" + (f": {linted.run['error']}" if linted.run.get("error") else "")
+    if linted.stored:
+        text += f"; stored as run {linted.run['run_id']}"
+    return text
+
+
+def _severity_pos(severity: str) -> int:
+    from storage.gate_options import SEVERITIES
+
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)

@@ -1,0 +1,118 @@
+"""A run's history numbers from its result rows held in memory, by the same rule as the database's.
+
+``kwa lint`` evaluates without a database: its scores, counts and coverage must still be exactly
+what ``kwa run`` stores for the same input. :func:`tallies_from_rows` counts rows per check the way
+:func:`storage.scores.tally`'s ``GROUP BY`` does (every aggregate, in the same order), and
+:func:`history_values` derives the history row from tallies — the one function
+``storage.runs`` uses when a run ends, so the two paths cannot drift apart (tested on the demo
+cluster: ``tests/storage/test_row_tally.py``). No SQLAlchemy here: importing this costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from storage.enums import STATUSES
+from storage.scoring import EXEMPT_PREFIX, NOT_APPLICABLE_REASONS, STATUS_COLUMNS, Tally
+
+HISTORY_CHECK_KEYS = ("checks_total", "checks_executed", "checks_errored", "checks_timed_out")
+
+
+def _min(current: str | None, value: Any) -> str | None:
+    """SQL's MIN over non-NULL values (strings compare as SQLite's default BINARY collation does)."""
+    if value is None:
+        return current
+    return value if current is None or value < current else current
+
+
+def tallies_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Tally]:
+    """The rows counted per (check, pillar, severity), as :func:`storage.scores.tally` counts them."""
+    acc: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in rows:
+        key = (str(r["check_id"]), str(r["pillar"]), str(r["severity"]))
+        a = acc.get(key)
+        if a is None:
+            a = acc[key] = dict.fromkeys((*STATUS_COLUMNS, "exempted", "object_unevaluated", "na_rows"), 0)
+            a.update(sample=None, whole_status=None, whole_message=None, na=None)
+        status = r["status"]
+        a[status] += 1
+        check_level = r.get("object_kind") is None
+        if status == "skipped":
+            reason = r.get("reason")
+            if reason and str(reason).startswith(EXEMPT_PREFIX):
+                a["exempted"] += 1
+            if check_level and reason in NOT_APPLICABLE_REASONS:
+                a["na_rows"] += 1
+                a["na"] = _min(a["na"], reason)
+        elif status in ("error", "timeout"):
+            if check_level:
+                a["whole_status"] = _min(a["whole_status"], status)
+                a["whole_message"] = _min(a["whole_message"], r.get("message"))
+            else:
+                a["object_unevaluated"] += 1
+                a["sample"] = _min(a["sample"], r.get("message"))
+    return [
+        Tally(
+            check_id,
+            pillar,
+            severity,
+            *(a[s] for s in STATUS_COLUMNS),
+            a["exempted"],
+            a["object_unevaluated"],
+            a["sample"],
+            a["whole_status"],
+            a["whole_message"],
+            a["na"],
+            a["na_rows"],
+        )
+        for (check_id, pillar, severity), a in acc.items()
+    ]
+
+
+def history_values(
+    run: Mapping[str, Any],
+    tallies: list[Tally],
+    finished_at: datetime,
+    given: Mapping[str, Any],
+    scores: Callable[[], Any],
+) -> dict[str, Any]:
+    """The history row of a run that ended: counts, per-pillar counts, check numbers, scores.
+
+    ``given``: what the runner knows (``duration_ms``, the ``checks_*`` numbers, ``scores``);
+    ``scores`` computes them when ``given`` has none.
+    """
+    counts = dict.fromkeys(STATUSES, 0)
+    pillars: dict[str, dict[str, int]] = {}
+    checks: dict[str, set[str]] = {}
+    for t in tallies:
+        per = pillars.setdefault(t.pillar, {})
+        for status, n in t.counts.items():
+            if n:
+                counts[status] += n
+                per[status] = per.get(status, 0) + n
+                checks.setdefault(t.check_id, set()).add(status)
+    derived = {
+        "checks_executed": len(checks),
+        "checks_errored": sum(1 for s in checks.values() if "error" in s),
+        "checks_timed_out": sum(1 for s in checks.values() if "timeout" in s),
+    }
+    derived["checks_total"] = max(len(run.get("check_ids") or []), derived["checks_executed"])
+    started = run.get("started_at") or run.get("requested_at")
+    duration = given.get("duration_ms")
+    if duration is None:
+        duration = max(0, int((finished_at - started).total_seconds() * 1000)) if started else 0
+    return {
+        "run_id": run["run_id"],
+        "cluster_id": run["cluster_id"],
+        "state": run["state"],
+        "finished_at": finished_at,
+        "duration_ms": int(duration),
+        "total": sum(counts.values()),
+        **{f"{status}_count": counts[status] for status in STATUSES},
+        "pillar_counts": pillars,
+        **{k: int(given[k]) if given.get(k) is not None else derived[k] for k in HISTORY_CHECK_KEYS},
+        # The caller's scores win; otherwise they are computed for every terminal state.
+        "scores": given["scores"] if given.get("scores") is not None else scores(),
+    }
