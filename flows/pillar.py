@@ -1,4 +1,4 @@
-"""The pillar subflow, the check task, and what a check's worker process does.
+"""The pillar subflow and the check task: Prefect's view of the checks the lanes evaluate.
 
 Checks are evaluated in forked worker processes (checks.sandbox.IsolatedBatch), one batch for the
 whole run, started as soon as the snapshot is ready: each check has a deadline that SIGKILL
@@ -6,9 +6,10 @@ enforces, whatever the check does (busy loop, sleep, a socket read without timeo
 call), and the workers run side by side on the machine's cores while Prefect records the tasks.
 Each check is still its own Prefect task: the task waits for its check's outcome and ends in the
 state that outcome deserves (Completed, Failed with the check's exception, TimedOut), so the
-Prefect UI shows one task per check. The run itself records each outcome straight from the batch
-(:func:`record_outcome`): the tasks mirror the checks, they are not needed to keep them, so a run
-whose Prefect API dies still stores every check's results.
+Prefect UI shows one task per check. The run itself records each outcome straight from the
+batch (:func:`flows.lanes.record_outcome`, what a check's worker process does is there too): the
+tasks mirror the checks, they are not needed to keep them, so a run whose Prefect API dies still
+stores every check's results.
 
 The pillar subflows and the check tasks are async: the six pillars run side by side on one event
 loop, and a waiting task costs no thread (measured, 6 pillars x 17 tasks: 2.1 s instead of 3.1 s
@@ -47,7 +48,7 @@ async def outcome_of(batch: IsolatedBatch, check_id: str) -> JobOutcome:
 async def run_check(run_id: str, check_id: str, timeout: float) -> int | State:
     """Wait for one check's outcome and end in the state it deserves (the UI's view of the check).
 
-    The results themselves are recorded from the batch (:func:`record_outcome`), not from here.
+    The results themselves are recorded from the batch (:func:`flows.lanes.record_outcome`), not from here.
     """
     ctx = executing.get(run_id)
     outcome = await outcome_of(ctx.batch, check_id)

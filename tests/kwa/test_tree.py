@@ -60,7 +60,7 @@ def test_help_and_completion_are_there(capsys: pytest.CaptureFixture[str]) -> No
     assert call(["--help"]) == 0
     out = capsys.readouterr().out
     assert "--install-completion" in out and "--show-completion" in out
-    for group in (*GROUPS, "run", "fleet"):
+    for group in (*GROUPS, "run", "lint", "fleet"):
         assert group in out
     assert call(["server", "--help"]) == 0
 
