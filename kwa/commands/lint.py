@@ -47,7 +47,7 @@ class LintOptions:
 
 
 def lint(
-    paths: Annotated[list[str], typer.Argument(metavar="PATH…", help="files, directories, or - for stdin")],
+    paths: Annotated[list[str], typer.Argument(metavar="PATH", help="files, directories, or - for stdin (repeatable)")],
     check: Annotated[list[str] | None, typer.Option(metavar="ID", help="only this check (repeat, or a,b)")] = None,
     pillar: Annotated[list[str] | None, typer.Option(metavar="P", help="only these pillars (repeat, or a,b)")] = None,
     config: Annotated[
