@@ -198,7 +198,6 @@ def _replace_rule(rule: ExemptionRule, **changes: Any) -> ExemptionRule:
     return replace(rule, **changes)
 
 
-
 def _limits(section: Any) -> Limits:
     """The ``limits:`` section validated, ``KWA_LIMIT_*`` applied (checks.limits.configured)."""
     try:
@@ -222,8 +221,9 @@ def _builtin_checks() -> frozenset[str]:
 
 def _parse(cls: type[Config], data: Any) -> Config:
     if not isinstance(data, dict):
-        raise ConfigError(f"top level: expected a mapping of keys ({', '.join(sorted(TOP_LEVEL_KEYS))}), "
-                          f"got {type(data).__name__}")
+        raise ConfigError(
+            f"top level: expected a mapping of keys ({', '.join(sorted(TOP_LEVEL_KEYS))}), got {type(data).__name__}"
+        )
     known_top = set(TOP_LEVEL_KEYS) | set(TOP_LEVEL_SETTINGS)
     for key in data:
         if key not in known_top:
@@ -274,9 +274,7 @@ def _parse(cls: type[Config], data: Any) -> Config:
             if setting is None:
                 if check_id in builtin:
                     readers = sorted(s.key for s in SETTINGS_LIST if check_id in s.used_by)
-                    raise ConfigError(
-                        f"{path}: unknown setting; {check_id} reads: {', '.join(['timeout', *readers])}"
-                    )
+                    raise ConfigError(f"{path}: unknown setting; {check_id} reads: {', '.join(['timeout', *readers])}")
                 out[key] = value  # a plugin check may read settings kwa does not know
                 continue
             if check_id in builtin and check_id not in setting.used_by:

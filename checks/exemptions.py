@@ -63,6 +63,7 @@ EXEMPTIBLE = frozenset({Status.PASSING, Status.FAILING, Status.WARNING})
 
 # ---- annotation exemptions --------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AnnotationGrant:
     """A ``kwa.io/exempt`` annotation found on an object or on its pod template."""
@@ -115,6 +116,7 @@ def annotation_grants(obj: K8sObject, known: frozenset[str] | None = None) -> li
 
 
 # ---- the run's exemptions ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Grant:
@@ -263,7 +265,10 @@ class Exemptions:
                 continue  # a shipped default without expiry is never worth an audit line
             objects = sum(1 for o in snapshot.objects if rule.matches(o.kind, o.namespace, o.name, o.labels))
             entry: dict[str, Any] = {
-                "source": rule.source, "name": rule.name, "checks": rule.checks.describe(), "objects": objects
+                "source": rule.source,
+                "name": rule.name,
+                "checks": rule.checks.describe(),
+                "objects": objects,
             }
             if rule.until is not None:
                 entry["until"] = rule.until.isoformat()
