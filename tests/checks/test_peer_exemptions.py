@@ -381,3 +381,18 @@ spec:
     expected |= {c: "exempt:kube-score" for c in mapped("kube-score", "pod-probes") if c not in expected}
     assert by_reason == {c: reason for c, reason in expected.items() if c in judged}
     assert {"SEC-001", "REL-004", "REL-001"} <= set(by_reason)
+
+
+def test_the_documented_example_maps_as_documented() -> None:
+    # docs/configuration.md's example says, for each annotation, which checks it exempts and as what.
+    text = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
+    block = text.split("### Peers' annotations", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    index = PeerIndex(load_all().all())
+    lines = [line for line in block.splitlines() if "# →" in line]
+    assert len(lines) == 4
+    for line in lines:
+        code, claim = line.split("# →")
+        key, value = (part.strip() for part in code.split(": ", 1))
+        *ids, reason = (part.strip() for part in claim.split(","))
+        [found] = peer_annotations([("metadata", {key: value.strip('"')})], index)
+        assert found.checks == frozenset(ids) and reason == f"exempt:{found.peer}", line
