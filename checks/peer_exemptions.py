@@ -121,11 +121,11 @@ def peer_annotations(metas: Iterable[tuple[str, Any]], index: PeerIndex) -> list
     """Every peer annotation in ``metas`` (see :func:`annotation_maps`), in the order written."""
     out: list[PeerAnnotation] = []
     for where, notes in metas:
-        if not isinstance(notes, dict) or not notes:
+        if not notes or not isinstance(notes, dict):  # most objects: no annotations at all
             continue
-        for key, value in notes.items():
+        for key in notes:
             if isinstance(key, str) and key.startswith(_KEY_PREFIXES):
-                found = _parse(key, value, where, index)
+                found = _parse(key, notes[key], where, index)
                 if found is not None:
                     out.append(found)
     return out
