@@ -33,6 +33,7 @@ from checks.exemptions import (
 )
 from checks.limits import LimitError, Limits, configured
 from checks.model import Severity
+from checks.peer_exemptions import PeerIndex
 from checks.settings import DEFAULT_THRESHOLDS, SETTINGS, SETTINGS_LIST, ConfigError
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ TOP_LEVEL_KEYS = {
     "exemptions": "exemption rules (namespace / kind / name / selector / containers)",
     "default_exemptions": "true | false | {disable: [names], except: [checks]}",
     "allow_annotation_exemptions": "honour kwa.io/exempt annotations (true by default)",
+    "peer_exemptions": "honour Polaris, kube-score, kube-linter and Checkov suppression annotations (true by default)",
     "limits": "resource limits on manifest input: {depth: 100, file_bytes: 512Mi, problems: 20} (docs: Limits)",
 }
 # The three settings users reach for most may also be written at the top level.
@@ -75,6 +77,7 @@ class Config:
     disabled_defaults: set[str] = field(default_factory=set)
     default_except: CheckSelector | None = None
     allow_annotation_exemptions: bool = True
+    peer_exemptions: bool = True
     # What reading manifests may cost (checks.limits); KWA_LIMIT_* variables are applied by load().
     limits: Limits = field(default_factory=Limits)
     path: str | None = None  # the file this came from, None for built-in defaults
@@ -101,12 +104,15 @@ class Config:
 
     @property
     def exemptions(self) -> Exemptions:
-        """Annotations (when allowed), config rules, then the enabled shipped defaults."""
+        """Annotations (when allowed; the peers' too unless ``peer_exemptions`` is false), config
+        rules, then the enabled shipped defaults."""
         if self._exemptions is None:
             self._exemptions = Exemptions(
                 [*self.exemption_rules, *self.active_default_rules()],
                 allow_annotations=self.allow_annotation_exemptions,
                 known_checks=_known_checks(),
+                peers=_peer_index(),
+                allow_peers=self.peer_exemptions,
             )
         return self._exemptions
 
@@ -187,6 +193,7 @@ class Config:
             "disabled": sorted(self.disabled),
             "severity": {k: v.value for k, v in sorted(self.severity.items())},
             "allow_annotation_exemptions": self.allow_annotation_exemptions,
+            "peer_exemptions": self.peer_exemptions,
             "exemptions": [r.describe() for r in self.exemptions.rules],
             "limits": self.limits.as_dict(),
         }
@@ -196,7 +203,6 @@ def _replace_rule(rule: ExemptionRule, **changes: Any) -> ExemptionRule:
     from dataclasses import replace
 
     return replace(rule, **changes)
-
 
 
 def _limits(section: Any) -> Limits:
@@ -214,6 +220,13 @@ def _known_checks() -> frozenset[str]:
     return frozenset(c.id for c in load_all().all())
 
 
+def _peer_index() -> PeerIndex:
+    """The peers' rule ids mapped to registered checks (their ``peers:`` metadata)."""
+    from checks.registry import load_all
+
+    return PeerIndex(load_all().all())
+
+
 def _builtin_checks() -> frozenset[str]:
     from checks.registry import is_builtin, load_all
 
@@ -222,8 +235,9 @@ def _builtin_checks() -> frozenset[str]:
 
 def _parse(cls: type[Config], data: Any) -> Config:
     if not isinstance(data, dict):
-        raise ConfigError(f"top level: expected a mapping of keys ({', '.join(sorted(TOP_LEVEL_KEYS))}), "
-                          f"got {type(data).__name__}")
+        raise ConfigError(
+            f"top level: expected a mapping of keys ({', '.join(sorted(TOP_LEVEL_KEYS))}), got {type(data).__name__}"
+        )
     known_top = set(TOP_LEVEL_KEYS) | set(TOP_LEVEL_SETTINGS)
     for key in data:
         if key not in known_top:
@@ -274,9 +288,7 @@ def _parse(cls: type[Config], data: Any) -> Config:
             if setting is None:
                 if check_id in builtin:
                     readers = sorted(s.key for s in SETTINGS_LIST if check_id in s.used_by)
-                    raise ConfigError(
-                        f"{path}: unknown setting; {check_id} reads: {', '.join(['timeout', *readers])}"
-                    )
+                    raise ConfigError(f"{path}: unknown setting; {check_id} reads: {', '.join(['timeout', *readers])}")
                 out[key] = value  # a plugin check may read settings kwa does not know
                 continue
             if check_id in builtin and check_id not in setting.used_by:
@@ -308,6 +320,10 @@ def _parse(cls: type[Config], data: Any) -> Config:
     if not isinstance(allow, bool):
         raise ConfigError(f"allow_annotation_exemptions: expected true or false, got {allow!r}")
     cfg.allow_annotation_exemptions = allow
+    peers = data.get("peer_exemptions", True)
+    if not isinstance(peers, bool):
+        raise ConfigError(f"peer_exemptions: expected true or false, got {peers!r}")
+    cfg.peer_exemptions = peers
 
     _parse_default_exemptions(cfg, data.get("default_exemptions", True), known)
     cfg.limits = _limits(data.get("limits"))

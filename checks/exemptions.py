@@ -4,6 +4,9 @@ Three sources, in the order they are consulted:
 
 - ``annotation``: ``kwa.io/exempt: "SEC-001,REL-004"`` (or ``all``, or a pillar name) on an object
   or on its pod template, with ``kwa.io/exempt-reason`` and ``kwa.io/exempt-until`` (ISO date);
+  then the peers' own annotations (``polaris``, ``kube-score``, ``kube-linter``, ``checkov``: see
+  :mod:`checks.peer_exemptions`) for the kwa checks their rule ids map to, unless the config's
+  ``peer_exemptions`` is false;
 - ``config``: rules in the config file's ``exemptions:`` list (namespace / kind / name globs, a
   label selector on the object's labels, container globs, checks, reason, expiry);
 - ``system-namespace`` and ``default``: the rules shipped in ``checks/data/default-exemptions.yaml``
@@ -52,7 +55,8 @@ from checks.exemption_rules import (  # noqa: F401  (re-exported: callers import
     validate_selector,
 )
 from checks.model import CheckDefinition, Pillar, Result, SkipReason, Status
-from checks.snapshot import K8sObject, Snapshot, pod_template
+from checks.peer_exemptions import PeerAnnotation, PeerIndex, annotation_maps, audit_peers, peer_annotations
+from checks.snapshot import K8sObject, Snapshot
 
 ANNOTATION_EXEMPT = "kwa.io/exempt"
 ANNOTATION_REASON = "kwa.io/exempt-reason"
@@ -62,6 +66,7 @@ ANNOTATION_UNTIL = "kwa.io/exempt-until"
 EXEMPTIBLE = frozenset({Status.PASSING, Status.FAILING, Status.WARNING})
 
 # ---- annotation exemptions --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AnnotationGrant:
@@ -79,15 +84,13 @@ class AnnotationGrant:
         return f"{ANNOTATION_EXEMPT} ({self.where})"
 
 
-def annotation_grants(obj: K8sObject, known: frozenset[str] | None = None) -> list[AnnotationGrant]:
-    """Grants from the object's own annotations and from its pod template's annotations."""
-    metas: list[tuple[str, Any]] = [("metadata", obj.annotations)]
-    if obj.kind != "Pod":
-        template = pod_template(obj)
-        if template is not None:
-            metas.append(("pod template", template[1].get("annotations")))
+def annotation_grants(
+    obj: K8sObject, known: frozenset[str] | None = None, metas: list[tuple[str, Any]] | None = None
+) -> list[AnnotationGrant]:
+    """Grants from the object's own annotations and from its pod template's annotations
+    (``metas``: :func:`~checks.peer_exemptions.annotation_maps` of ``obj``, when already found)."""
     out = []
-    for where, notes in metas:
+    for where, notes in metas if metas is not None else annotation_maps(obj):
         if not isinstance(notes, dict) or notes.get(ANNOTATION_EXEMPT) is None:
             continue
         raw = str(notes[ANNOTATION_EXEMPT])
@@ -116,6 +119,7 @@ def annotation_grants(obj: K8sObject, known: frozenset[str] | None = None) -> li
 
 # ---- the run's exemptions ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Grant:
     """An exemption in force for one object (rule or annotation), expiry already checked."""
@@ -126,6 +130,7 @@ class Grant:
     reason: str
     until: date | None
     rule: ExemptionRule | None = None
+    peer: PeerAnnotation | None = None
 
     def covers(self, check_id: str, containers: Sequence[str | None]) -> bool:
         if not self.checks.covers(check_id):
@@ -153,7 +158,8 @@ class _Candidates:
 
 
 class Exemptions:
-    """The exemptions in force for a run: annotations (when allowed), config rules, shipped defaults.
+    """The exemptions in force for a run: annotations (kwa's, then the peers' when ``peers`` is given
+    and ``allow_peers``; none unless ``allow_annotations``), config rules, shipped defaults.
 
     Built by :class:`checks.config.Config` (``config.exemptions``); :meth:`apply` is called by
     :func:`checks.runner.evaluate`; :meth:`audit` is for the run summary.
@@ -166,9 +172,13 @@ class Exemptions:
         allow_annotations: bool = True,
         known_checks: frozenset[str] | None = None,
         today: date | None = None,
+        peers: PeerIndex | None = None,
+        allow_peers: bool = True,
     ):
         self.rules = list(rules)
         self.allow_annotations = allow_annotations
+        self.peers = peers
+        self.allow_peers = allow_peers
         self.known_checks = known_checks
         self._today = today
         self._cache_for: Snapshot | None = None
@@ -197,9 +207,15 @@ class Exemptions:
         today = self.today
         out: list[Grant] = []
         if obj is not None and self.allow_annotations:
-            for a in annotation_grants(obj, self.known_checks):
+            metas = annotation_maps(obj)
+            for a in annotation_grants(obj, self.known_checks, metas):
                 if not a.problems and not (a.until is not None and today > a.until):
                     out.append(Grant(SOURCE_ANNOTATION, a.name, a.checks, a.reason, a.until))
+            if self.peers is not None and self.allow_peers:
+                for p in peer_annotations(metas, self.peers):
+                    ids = p.checks
+                    if ids:  # a value the peer would not honour, or only rules kwa does not map: nothing
+                        out.append(Grant(p.peer, p.name, CheckSelector(ids=ids), p.reason, None, peer=p))
         labels = obj.labels if obj is not None else None
         place = name if kind == "Namespace" else namespace
         key = (kind, place, today)
@@ -230,7 +246,7 @@ class Exemptions:
             if r.kind and r.status in EXEMPTIBLE:
                 grant = self.first_grant(check.id, snapshot, r)
                 if grant is not None:
-                    r = _exempted(r, grant)
+                    r = _exempted(r, grant, check.id)
             out.append(r)
         return out
 
@@ -253,7 +269,8 @@ class Exemptions:
         checks or an unreadable date: not applied), ``disallowed`` (annotations present while
         ``allow_annotation_exemptions`` is false). With ``include_active`` every rule and annotation
         in force is listed too (``active``). Shipped defaults that select nothing are normal and
-        not listed.
+        not listed. Peer annotations are always listed, one entry per peer rule
+        (:func:`checks.peer_exemptions.audit_peers`).
         """
         today = self.today
         counts: dict[tuple[Any, ...], int] | None = None if results is None else _exempted_counts(results)
@@ -263,7 +280,10 @@ class Exemptions:
                 continue  # a shipped default without expiry is never worth an audit line
             objects = sum(1 for o in snapshot.objects if rule.matches(o.kind, o.namespace, o.name, o.labels))
             entry: dict[str, Any] = {
-                "source": rule.source, "name": rule.name, "checks": rule.checks.describe(), "objects": objects
+                "source": rule.source,
+                "name": rule.name,
+                "checks": rule.checks.describe(),
+                "objects": objects,
             }
             if rule.until is not None:
                 entry["until"] = rule.until.isoformat()
@@ -278,8 +298,14 @@ class Exemptions:
                 out.append({**entry, "status": "unmatched", "message": message})
             elif include_active and objects:
                 out.append({**entry, "status": "active", "message": rule.reason})
+        found_peers: list[tuple[K8sObject, list[PeerAnnotation]]] = []
         for obj in snapshot.objects:
-            for a in annotation_grants(obj, self.known_checks):
+            metas = annotation_maps(obj)
+            if self.peers is not None:
+                found = peer_annotations(metas, self.peers)
+                if found:
+                    found_peers.append((obj, found))
+            for a in annotation_grants(obj, self.known_checks, metas):
                 entry = {"source": SOURCE_ANNOTATION, "name": a.name, "object": obj.ref, "checks": a.raw}
                 if a.until is not None:
                     entry["until"] = a.until.isoformat()
@@ -294,7 +320,17 @@ class Exemptions:
                     out.append({**entry, "status": "expired", "message": f"expired on {a.until}; no longer applied"})
                 elif include_active:
                     out.append({**entry, "status": "active", "message": a.reason})
+        if found_peers:
+            out.extend(audit_peers(found_peers, counts, self._peers_disabled()))
         return out
+
+    def _peers_disabled(self) -> str:
+        """Why peer annotations are not applied in this run ('' when they are)."""
+        if not self.allow_annotations:
+            return "annotation exemptions are disabled (allow_annotation_exemptions: false); not applied"
+        if not self.allow_peers:
+            return "peer annotations are switched off (peer_exemptions: false); not applied"
+        return ""
 
 
 def _exempted_counts(results: Iterable[Result]) -> dict[tuple[Any, ...], int]:
@@ -303,8 +339,11 @@ def _exempted_counts(results: Iterable[Result]) -> dict[tuple[Any, ...], int]:
         info = r.details.get("exemption") if isinstance(r.details, dict) else None
         if r.status is not Status.SKIPPED or not isinstance(info, dict):
             continue
-        key: tuple[Any, ...] = (info.get("source"), info.get("name"))
-        if info.get("source") == SOURCE_ANNOTATION:
+        source = info.get("source")
+        for rule in info.get("peer_rules") or ():  # a peer's rules are audited across objects
+            counts[(source, "rule", rule)] = counts.get((source, "rule", rule), 0) + 1
+        key: tuple[Any, ...] = (source, info.get("name"))
+        if source == SOURCE_ANNOTATION:
             key += (r.kind, r.namespace, r.name)  # annotation grants are per object
         counts[key] = counts.get(key, 0) + 1
     return counts
@@ -319,12 +358,19 @@ def result_containers(r: Result) -> list[str | None]:
     return [r.container] if r.container else []
 
 
-def _exempted(r: Result, g: Grant) -> Result:
-    label = "annotation " + g.name if g.source == SOURCE_ANNOTATION else f"{g.source} exemption {g.name!r}"
+def _exempted(r: Result, g: Grant, check_id: str = "") -> Result:
+    rules = g.peer.rules_for(check_id) if g.peer is not None else ()
+    if g.source == SOURCE_ANNOTATION:
+        label = "annotation " + g.name
+    elif g.peer is not None:
+        # Name the peer's rule that maps to this check: the annotation may list several.
+        label = f"{g.source} annotation {g.name}" + (f" for {', '.join(rules)}" if rules else "")
+    else:
+        label = f"{g.source} exemption {g.name!r}"
     until = f" until {g.until.isoformat()}" if g.until else ""
     message = f"exempt by {label}{until}: {g.reason} (was {r.status.value}"
     message += f": {r.message})" if r.message else ")"
-    info = {
+    info: dict[str, Any] = {
         "source": g.source,
         "name": g.name,
         "reason": g.reason,
@@ -332,6 +378,8 @@ def _exempted(r: Result, g: Grant) -> Result:
         "original_status": r.status.value,
         "original_message": r.message,
     }
+    if g.peer is not None:
+        info["peer_rules"] = list(rules)
     details: dict[str, Any] = {"exemption": info}
     if r.details is not None:
         details["original_details"] = r.details
