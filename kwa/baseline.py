@@ -195,6 +195,7 @@ class Baseline:
     source: str
     generator: str | None = None
     created: str | None = None
+    stored: bool = False  # a stored run's findings, not a file: there is no file to trim
 
     @classmethod
     def from_rows(
@@ -339,6 +340,7 @@ class BaselineSplit:
     """The findings of an assessment sorted against a baseline (see the module docstring)."""
 
     source: str
+    stored: bool = False
     new: list[Mapping[str, Any]] = field(default_factory=list)
     known: list[Mapping[str, Any]] = field(default_factory=list)
     expired: list[Entry] = field(default_factory=list)
@@ -362,9 +364,8 @@ class BaselineSplit:
             named += f"; and {more} more" if more > 0 else ""
             parts.append(f"{_entries(len(self.expired))} expired ({named})")
         if self.stale:
-            parts.append(
-                f"{_entries(len(self.stale))} stale (no longer found: remove or rewrite with --write-baseline)"
-            )
+            hint = "" if self.stored else ": remove or rewrite with --write-baseline"
+            parts.append(f"{_entries(len(self.stale))} stale (no longer found{hint})")
         if self.unchecked:
             parts.append(f"{_entries(len(self.unchecked))} not checked (their check did not run)")
         return f"baseline {self.source}: " + ", ".join(parts)
@@ -415,7 +416,7 @@ def split(
     today = today or today_utc()
     evaluated = None if checks is None else frozenset(checks)
     live: dict[str, list[Entry]] = defaultdict(list)
-    out = BaselineSplit(baseline.source)
+    out = BaselineSplit(baseline.source, baseline.stored)
     for entry in baseline.entries:
         if entry.expired(today):
             out.expired.append(entry)
@@ -444,4 +445,6 @@ def split(
 
 def run_entries(rows: Sequence[Mapping[str, Any]], run_id: str) -> Baseline:
     """A stored run's findings as a baseline (``kwa run --baseline-run``): no entry expires."""
-    return Baseline.from_rows(rows, f"run {run_id}")
+    baseline = Baseline.from_rows(rows, f"run {run_id}")
+    baseline.stored = True
+    return baseline

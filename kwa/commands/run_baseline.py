@@ -56,7 +56,7 @@ def stored_baseline(db: Any, value: str, cluster_id: str, options: BaselineOptio
     still active, failed or aborted is refused: its findings are incomplete, so each missing one
     would later look fixed and each present one new.
     """
-    from kwa.baseline import Baseline
+    from kwa.baseline import run_entries
     from storage.findings import BASELINE_STATES, baseline_run, run_findings
     from storage.runs import get_run
 
@@ -81,6 +81,6 @@ def stored_baseline(db: Any, value: str, cluster_id: str, options: BaselineOptio
     if run.get("cluster_id") != cluster_id:
         note += f"; it assessed cluster {run.get('cluster_id')!r}, this run assesses {cluster_id!r}"
     print(note, file=sys.stderr)
-    compare = Baseline.from_rows(rows, f"run {run_id}")
+    compare = run_entries(rows, run_id)
     write, expires = (options.write, options.expires) if options else (None, None)
     return BaselineOptions(compare, write, expires)
