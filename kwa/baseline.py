@@ -29,7 +29,9 @@ summary can say so. Entries are a multiset: two findings with one fingerprint ne
 The other fields of an entry (object, message, severity) are for the people reading the file and
 for reports; only the check and the fingerprint decide a match.
 
-This module imports only the standard library: ``kwa lint`` loads it on its fast path.
+This module imports only the standard library: ``kwa lint`` loads it on its fast path. The file
+format (reading and checking a file, writing one atomically, ``--baseline-expires``) is in
+:mod:`kwa.baseline_file`; its names are re-exported here.
 """
 
 from __future__ import annotations
@@ -41,11 +43,37 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+from kwa.baseline_file import (
+    ENTRY_FIELDS,
+    FORMAT_VERSION,
+    BaselineError,
+    generator,
+    parse_expires,
+    read_document,
+    today_utc,
+    write_atomically,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Baseline",
+    "BaselineError",
+    "BaselineSplit",
+    "Entry",
+    "finding_key",
+    "is_finding",
+    "message_shape",
+    "object_ref",
+    "parse_expires",
+    "run_entries",
+    "split",
+    "today_utc",
+]
+
 FINDING_STATUSES = frozenset({"failing", "warning"})
 LISTED = 200
 """Entries and new findings listed by :meth:`BaselineSplit.as_dict` (the rest are counted)."""
@@ -56,14 +84,6 @@ SUMMARY_NAMED = 3
 # Not digits inside a word ("v1beta1", "web-7d9f8"): those are names, not measurements.
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)*(?:[A-Za-z]{1,3}|%)?(?!\w)")
 _SPACE = re.compile(r"\s+")
-_FINGERPRINT = re.compile(r"^[0-9a-f]{16}$")
-_EXPIRES_IN = re.compile(r"^(\d{1,5})\s*([dw])$")
-_ENTRY_FIELDS = ("check", "object", "container", "field", "fingerprint", "severity", "message", "expires", "reason")
-_TOP_FIELDS = frozenset({"version", "generator", "created", "entries"})
-
-
-class BaselineError(ValueError):
-    """A baseline that cannot be read, written or used; the message names the file and the entry."""
 
 
 def is_finding(row: Mapping[str, Any]) -> bool:
@@ -99,33 +119,11 @@ def finding_key(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def today_utc() -> date:
-    return datetime.now(UTC).date()
-
-
-def parse_expires(text: str, today: date | None = None) -> date:
-    """``--baseline-expires``: ``90d``, ``12w`` (from today) or ``YYYY-MM-DD``; the last day entries suppress."""
-    today = today or today_utc()
-    value = text.strip().lower()
-    relative = _EXPIRES_IN.match(value)
-    if relative:
-        days = int(relative.group(1)) * (7 if relative.group(2) == "w" else 1)
-        if days < 1:
-            raise BaselineError(f"--baseline-expires {text!r}: the time must be at least one day")
-        return today + timedelta(days=days)
-    try:
-        when = date.fromisoformat(value)
-    except ValueError:
-        raise BaselineError(f"--baseline-expires {text!r}: expected a number of days or weeks (90d, 12w) or a date "
-                            "YYYY-MM-DD") from None  # fmt: skip
-    if when < today:
-        raise BaselineError(f"--baseline-expires {text!r}: the date has passed (today is {today.isoformat()})")
-    return when
-
-
 @dataclass(frozen=True)
 class Entry:
-    """One accepted finding. ``expires``: the last day it suppresses (None: never expires)."""
+    """One accepted finding (the file's fields: :data:`kwa.baseline_file.ENTRY_FIELDS`).
+
+    ``expires``: the last day it suppresses (None: never expires)."""
 
     check: str
     fingerprint: str
@@ -177,7 +175,7 @@ class Entry:
             "expires": self.expires.isoformat() if self.expires else None,
             "reason": self.reason,
         }
-        return {k: values[k] for k in _ENTRY_FIELDS}
+        return {k: values[k] for k in ENTRY_FIELDS}
 
     def sort_key(self) -> tuple[str, ...]:
         return (self.check, self.object or "", self.container or "", self.field or "", self.fingerprint)
@@ -230,42 +228,9 @@ class Baseline:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Baseline:
         """Read and check a baseline file; :class:`BaselineError` names the file and the bad entry."""
-        name = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise BaselineError(f"baseline {name}: not UTF-8 text") from None
-        except OSError as exc:
-            raise BaselineError(f"baseline {name}: cannot read it: {exc.strerror or exc}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BaselineError(
-                f"baseline {name}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-            ) from None
-        return cls.parse(data, name)
-
-    @classmethod
-    def parse(cls, data: Any, name: str) -> Baseline:
-        if not isinstance(data, dict):
-            raise BaselineError(f"baseline {name}: expected a JSON object with 'version' and 'entries'")
-        unknown = sorted(set(data) - _TOP_FIELDS)
-        if unknown:
-            raise BaselineError(
-                f"baseline {name}: unknown field {unknown[0]!r} (known: {', '.join(sorted(_TOP_FIELDS))})"
-            )
-        version = data.get("version")
-        if version != FORMAT_VERSION:
-            raise BaselineError(f"baseline {name}: version {version!r} is not supported (this kwa reads version "
-                                f"{FORMAT_VERSION})")  # fmt: skip
-        for key in ("generator", "created"):
-            if data.get(key) is not None and not isinstance(data[key], str):
-                raise BaselineError(f"baseline {name}: {key!r} must be a string")
-        entries = data.get("entries")
-        if not isinstance(entries, list):
-            raise BaselineError(f"baseline {name}: 'entries' must be a list")
-        parsed = [_entry(item, f"baseline {name}: entry {n}") for n, item in enumerate(entries, 1)]
-        return cls(parsed, name, data.get("generator"), data.get("created"))
+        document = read_document(path)
+        entries = [Entry(**values) for values in document["entries"]]
+        return cls(entries, str(path), document.get("generator"), document.get("created"))
 
     def dumps(self, generator: str, created: str) -> str:
         """The file's text: keys in a fixed order, entries sorted, one field per line (diff-friendly)."""
@@ -280,59 +245,7 @@ class Baseline:
     def write(self, path: str | os.PathLike[str], now: datetime | None = None) -> None:
         """Write the file atomically: a reader sees the old file or the new one, never half of one."""
         created = (now or datetime.now(UTC)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        _write_atomically(Path(path), self.dumps(f"kwa {_version()}", created))
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("kwa")
-    except PackageNotFoundError:  # pragma: no cover - a checkout run without installing it
-        return "unknown"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        # 0o666 less the umask, like any file the user creates (a named temporary file would be 0600).
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise BaselineError(f"cannot write baseline {path}: {exc.strerror or exc}") from None
-
-
-def _entry(item: Any, where: str) -> Entry:
-    if not isinstance(item, dict):
-        raise BaselineError(f"{where}: expected an object, got {type(item).__name__}")
-    check = item.get("check")
-    label = f"{where} ({check} {item.get('object') or '(the cluster)'})" if isinstance(check, str) and check else where
-    unknown = sorted(set(item) - set(_ENTRY_FIELDS))
-    if unknown:
-        raise BaselineError(f"{label}: unknown field {unknown[0]!r} (known: {', '.join(_ENTRY_FIELDS)})")
-    if not isinstance(check, str) or not check.strip():
-        raise BaselineError(f"{label}: 'check' must be a check id such as SEC-001")
-    fingerprint = item.get("fingerprint")
-    if not isinstance(fingerprint, str) or not _FINGERPRINT.match(fingerprint):
-        raise BaselineError(f"{label}: 'fingerprint' must be 16 lower-case hex digits, got {fingerprint!r}")
-    for key in ("object", "container", "field", "severity", "message", "reason"):
-        if item.get(key) is not None and not isinstance(item[key], str):
-            raise BaselineError(f"{label}: {key!r} must be a string or null")
-    expires = item.get("expires")
-    if expires is not None:
-        try:
-            expires = date.fromisoformat(expires) if isinstance(expires, str) and len(expires) == 10 else None
-        except ValueError:
-            expires = None
-        if expires is None:
-            raise BaselineError(f"{label}: 'expires' must be a date YYYY-MM-DD or null, got {item['expires']!r}")
-    values = {k: item.get(k) for k in ("object", "container", "field", "severity", "message", "reason")}
-    return Entry(check=check, fingerprint=fingerprint, expires=expires, **values)
+        write_atomically(Path(path), self.dumps(generator(), created))
 
 
 @dataclass
