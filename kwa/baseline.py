@@ -11,11 +11,14 @@ said about them).
 Matching
 --------
 An entry matches a finding when their fingerprints are equal (:func:`finding_key`). The fingerprint
-hashes the check id, the object (kind, namespace, name), the container, the field path and the
-finding's message with every number masked (:func:`message_shape`). Left out on purpose:
+hashes the check id, the object (kind, namespace, name), the container, the field path without
+list positions (:func:`field_shape`) and the finding's message with every number masked
+(:func:`message_shape`). Left out on purpose:
 
 * the file, line and column: moving an object in its file, reordering documents, renaming or
   reformatting the file do not make its findings new;
+* list positions in the field path: reordering a pod's containers or volumes does not either (the
+  container's name is in the fingerprint, and a message names the volume or port it is about);
 * numbers in the message: ``limit 512Mi > 256Mi`` and ``limit 1Gi > 256Mi`` are the same finding,
   and a live cluster's figures (replicas ready, CPU used) do not churn a baseline run after run;
 * the severity: a configuration that raises a check's severity does not make old findings new.
@@ -64,6 +67,7 @@ __all__ = [
     "BaselineError",
     "BaselineSplit",
     "Entry",
+    "field_shape",
     "finding_key",
     "is_finding",
     "message_shape",
@@ -84,6 +88,7 @@ SUMMARY_NAMED = 3
 # Not digits inside a word ("v1beta1", "web-7d9f8"): those are names, not measurements.
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)*(?:[A-Za-z]{1,3}|%)?(?!\w)")
 _SPACE = re.compile(r"\s+")
+_INDEX = re.compile(r"\[\d+\]")
 
 
 def is_finding(row: Mapping[str, Any]) -> bool:
@@ -93,6 +98,11 @@ def is_finding(row: Mapping[str, Any]) -> bool:
 def message_shape(message: str | None) -> str:
     """The message with numbers masked and white space collapsed (what the fingerprint hashes)."""
     return _SPACE.sub(" ", _NUMBER.sub("#", message or "")).strip()
+
+
+def field_shape(field_path: str | None) -> str:
+    """The field path without list positions: ``containers[1].image`` → ``containers[].image``."""
+    return _INDEX.sub("[]", field_path or "")
 
 
 def object_ref(row: Mapping[str, Any]) -> str | None:
@@ -110,7 +120,7 @@ def finding_key(row: Mapping[str, Any]) -> str:
         row.get("object_namespace"),
         row.get("object_name"),
         row.get("container"),
-        row.get("field_path"),
+        field_shape(row.get("field_path")),
         message_shape(row.get("message")),
     )
     # \x1f cannot occur in a Kubernetes name or a check id; None and "" hash alike on purpose
@@ -158,7 +168,7 @@ class Entry:
     @property
     def identity(self) -> tuple[str | None, ...]:
         """What the finding is about, without its text: tells a changed finding from a fixed one."""
-        return (self.check, self.object, self.container, self.field)
+        return (self.check, self.object, self.container, field_shape(self.field))
 
     def expired(self, today: date) -> bool:
         return self.expires is not None and self.expires < today
@@ -182,7 +192,7 @@ class Entry:
 
 
 def _identity(row: Mapping[str, Any]) -> tuple[str | None, ...]:
-    return (str(row.get("check_id")), object_ref(row), row.get("container") or None, row.get("field_path") or None)
+    return (str(row.get("check_id")), object_ref(row), row.get("container") or None, field_shape(row.get("field_path")))
 
 
 @dataclass

@@ -80,6 +80,23 @@ def test_a_fingerprint_survives_line_moves_reordering_renames_and_reformatting(t
     assert _keys(before) == _keys(after)
 
 
+def test_reordering_a_pods_containers_keeps_each_containers_findings(tmp_path: Path) -> None:
+    app = "  - {name: app, image: 'nginx:1.27', securityContext: {privileged: true}}\n"
+    sidecar = "  - {name: sidecar, image: 'busybox:1.36'}\n"
+    head = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n"
+    before = _findings(tmp_path / "1", {"p.yaml": head + app + sidecar})
+    after = _findings(tmp_path / "2", {"p.yaml": head + sidecar + app})
+    # Findings about one container: their field paths moved from containers[0] to containers[1].
+    per_container = {"SEC-001", "SEC-006", "PERF-001", "PERF-002", "PERF-003"}
+    mine = [
+        [r for r in rows if r["check_id"] in per_container and r["status"] == "failing"] for rows in (before, after)
+    ]
+    where = [{(r["container"], r["field_path"]) for r in rows} for rows in mine]
+    assert ("app", "spec.containers[0].securityContext.privileged") in where[0]
+    assert ("app", "spec.containers[1].securityContext.privileged") in where[1] and len(mine[0]) == 9
+    assert _keys(mine[0]) == _keys(mine[1])
+
+
 def test_numbers_in_a_message_do_not_make_a_finding_new() -> None:
     row = {"check_id": "PERF-009", "object_kind": "Deployment", "object_name": "api", "message": "limit 512Mi > 256Mi"}
     assert message_shape("limit 512Mi >  256Mi") == message_shape("limit 1Gi > 256Mi") == "limit # > #"
