@@ -186,6 +186,22 @@ def test_entries_of_checks_that_did_not_run_are_unchecked_not_stale() -> None:
     assert "1 entry not checked (their check did not run)" in got.summary()
 
 
+def test_a_rewrite_carries_the_entries_of_checks_that_did_not_run_and_drops_stale_ones() -> None:
+    def row(check: str, name: str) -> dict[str, Any]:
+        return {"check_id": check, "status": "failing", "object_kind": "Pod", "object_name": name, "message": "m"}
+
+    old = Baseline.from_rows([row("A-1", "p"), row("A-1", "fixed"), row("B-1", "p")], "b.json")
+    now = [row("A-1", "p"), row("A-1", "added")]  # B-1 did not run this time
+    got = split(now, old, today=TODAY, checks=["A-1"])
+    rewritten = Baseline.from_rows(now, "b.json", previous=old, keep=got.unchecked)
+    assert [(e.check, e.object) for e in rewritten.entries] == [
+        ("A-1", "Pod/added"),
+        ("A-1", "Pod/p"),
+        ("B-1", "Pod/p"),
+    ]
+    assert not split(now, rewritten, today=TODAY, checks=["A-1"]).new
+
+
 def test_passing_and_errored_results_are_not_findings() -> None:
     rows = [{"check_id": "A-1", "status": s, "object_name": "p"} for s in ("passing", "error", "timeout", "skipped")]
     assert Baseline.from_rows(rows, "b.json").entries == []
@@ -210,6 +226,10 @@ def test_a_written_file_reads_back_sorted_and_keeps_reasons_and_expiry(tmp_path:
     assert list(data["entries"][0]) == ["check", "object", "container", "field", "fingerprint", "severity",
                                         "message", "expires", "reason"]  # fmt: skip
     assert {e["expires"] for e in data["entries"]} == {"2027-03-06"}
+    # One entry per line: accepting or fixing a finding is one line in a diff.
+    lines = text.splitlines()
+    assert len(lines) == 7 + len(data["entries"]) and lines[5].startswith('    {"check": ')
+    assert [json.loads(line.rstrip(",")) for line in lines[5:-2]] == data["entries"]
     # A person wrote a reason on one entry and let another expire; a rewrite keeps both.
     data["entries"][0]["reason"] = "accepted until the chart moves to v2"
     data["entries"][1]["expires"] = "2026-01-01"
@@ -222,6 +242,12 @@ def test_a_written_file_reads_back_sorted_and_keeps_reasons_and_expiry(tmp_path:
     again.write(path)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the temporary file is gone
     assert [e.sort_key() for e in Baseline.load(path).entries] == sorted(e.sort_key() for e in again.entries)
+
+
+def test_an_empty_baseline_round_trips(tmp_path: Path) -> None:
+    Baseline([], "b").write(tmp_path / "b.json")
+    assert json.loads((tmp_path / "b.json").read_text())["entries"] == []
+    assert Baseline.load(tmp_path / "b.json").entries == []
 
 
 def test_writing_into_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
