@@ -327,3 +327,47 @@ def test_the_module_imports_neither_storage_nor_prefect_nor_sqlalchemy() -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_kwa_run_refuses_unusable_baseline_options_before_it_starts(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from cli.errors import UsageError
+    from kwa.commands.run_baseline import baseline_options
+
+    def options(**given: Any) -> Any:
+        values = {"baseline": None, "baseline_run": None, "write_baseline": None, "baseline_expires": None}
+        return baseline_options(SimpleNamespace(**{**values, **given}))
+
+    assert options() is None
+    written = options(write_baseline=str(tmp_path / "b.json"), baseline_expires="30d")
+    assert written.write == str(tmp_path / "b.json") and written.expires is not None and written.compare is None
+    refused = {
+        "--baseline and --baseline-run cannot be combined": {"baseline": "b.json", "baseline_run": "latest"},
+        "--baseline-expires sets the expiry": {"baseline_expires": "30d"},
+        "cannot read it: No such file or directory": {"baseline": str(tmp_path / "missing.json")},
+        "the directory .* does not exist": {"write_baseline": str(tmp_path / "no" / "b.json")},
+        "is a directory; name the file to write": {"write_baseline": str(tmp_path)},
+        "expected a number of days or weeks": {"write_baseline": str(tmp_path / "b.json"), "baseline_expires": "soon"},
+    }
+    for message, given in refused.items():
+        with pytest.raises(UsageError, match=message):
+            options(**given)
+
+
+def test_a_run_that_assessed_nothing_is_not_compared_and_writes_nothing(tmp_path: Path) -> None:
+    from kwa.exit_codes import ExitCode
+    from kwa.verdict import BaselineOptions, _baseline
+
+    view: dict[str, Any] = {"run": {"state": "completed", "check_ids": ["SEC-001"]}}
+    target = tmp_path / "b.json"
+    got = _baseline(
+        None, "run_x", view, ExitCode.NOTHING_ASSESSED, BaselineOptions(Baseline([], "old.json"), str(target))
+    )
+    said = f"not compared with baseline old.json and baseline {target} not written: nothing was assessed"
+    assert got == (None, [said], False)
+    failed = {"run": {"state": "failed"}}
+    assert _baseline(None, "run_x", failed, ExitCode.FAILED, BaselineOptions(None, str(target)))[1] == [
+        f"baseline {target} not written: the run ended failed"
+    ]
+    assert not target.exists() and "baseline" not in view
