@@ -66,6 +66,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Baseline",
     "BaselineError",
+    "BaselineOptions",
     "BaselineSplit",
     "Entry",
     "field_shape",
@@ -77,6 +78,7 @@ __all__ = [
     "run_entries",
     "split",
     "today_utc",
+    "write_baseline",
 ]
 
 FINDING_STATUSES = frozenset({"failing", "warning"})
@@ -372,6 +374,35 @@ def split(
             stale_ids[_identity(row)] -= 1
             out.changed += 1
     return out
+
+
+@dataclass(frozen=True)
+class BaselineOptions:
+    """What a command (``kwa run``, ``kwa lint``) was asked to do with baselines: compare, write, or both."""
+
+    compare: Baseline | None = None  # loaded (and checked) before the assessment started
+    write: str | None = None  # --write-baseline FILE
+    expires: date | None = None  # --baseline-expires: the last day new entries suppress
+
+    def __bool__(self) -> bool:
+        return self.compare is not None or self.write is not None
+
+
+def write_baseline(
+    rows: Iterable[Mapping[str, Any]], options: BaselineOptions, result: BaselineSplit | None = None
+) -> Baseline:
+    """Write ``options.write`` from the findings in ``rows``: what ``--write-baseline`` does.
+
+    With a baseline compared (``options.compare`` and its ``result``), entries keep their reason and
+    expiry and the entries of checks that did not run are carried over (:meth:`Baseline.from_rows`).
+    Raises :class:`BaselineError` when the file cannot be written.
+    """
+    if not options.write:
+        raise BaselineError("no file to write the baseline to")
+    keep = result.unchecked if result is not None else ()
+    written = Baseline.from_rows(rows, options.write, options.compare, options.expires, keep=keep)
+    written.write(options.write)
+    return written
 
 
 def run_entries(rows: Sequence[Mapping[str, Any]], run_id: str) -> Baseline:

@@ -17,28 +17,15 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flows.settle import Ending
+from kwa.baseline import BaselineOptions
 from kwa.exit_codes import ExitCode, state_exit
 from storage.assessed import nothing_assessed
 from storage.enums import STATUSES
 
 PROBLEMS_SHOWN = 10  # skipped inputs listed after the result table (the rest are counted)
-
-
-@dataclass(frozen=True)
-class BaselineOptions:
-    """What ``kwa run`` was asked to do with baselines: compare with one, write one, or both."""
-
-    compare: Any = None  # a kwa.baseline.Baseline, loaded (and checked) before the run started
-    write: str | None = None  # --write-baseline FILE
-    expires: date | None = None  # --baseline-expires: the last day new entries suppress
-
-    def __bool__(self) -> bool:
-        return self.compare is not None or self.write is not None
 
 
 def conclude(
@@ -133,7 +120,7 @@ def _baseline(
 ) -> tuple[Any, list[str], bool]:
     """Compare the run with the baseline and write the new one: the split (or None), the lines
     stderr is to show, and whether writing failed. The split goes into ``view`` under ``baseline``."""
-    from kwa.baseline import Baseline, BaselineError, split
+    from kwa.baseline import BaselineError, split, write_baseline
     from storage.findings import BASELINE_STATES, run_findings
 
     state = view["run"].get("state")
@@ -151,17 +138,16 @@ def _baseline(
         view["baseline"] = result.as_dict()
         notes.append(result.summary())
     if options.write:
-        keep = result.unchecked if result is not None else []
-        written = Baseline.from_rows(rows, options.write, options.compare, options.expires, keep=keep)
         try:
-            written.write(options.write)
+            written = write_baseline(rows, options, result)
         except BaselineError as exc:
             return result, [*notes, f"error: {exc}"], True
         else:
             note = f"baseline {options.write} written: {len(written.entries)} entr"
             note += "y" if len(written.entries) == 1 else "ies"
             if not_executed:
-                note += f" (partial run: {len(not_executed)} check(s) did not run, their findings are not in it)"
+                kept = "their entries carried over from the baseline" if result else "their findings are not in it"
+                note += f" (partial run: {len(not_executed)} check(s) did not run; {kept})"
             notes.append(note)
     return result, notes, False
 

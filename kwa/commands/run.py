@@ -179,7 +179,7 @@ def _run(a: RunOptions) -> int:
         )
     if "-" in spec.paths and a.watch:
         raise UsageError("--watch cannot be combined with manifests from stdin")
-    from kwa.commands.run_baseline import baseline_options
+    from kwa.commands.baseline_options import baseline_options
 
     baseline = baseline_options(a)
     from kwa.session import connect_prefect
@@ -211,7 +211,7 @@ def _request_and_execute(
     try:
         db = Database()
         if a.baseline_run:  # resolved before this run exists: "latest" is the run before it
-            from kwa.commands.run_baseline import stored_baseline
+            from kwa.commands.baseline_options import stored_baseline
 
             baseline = stored_baseline(db, a.baseline_run, cluster_id, baseline)
         run, created = request_run(

@@ -333,7 +333,7 @@ def test_kwa_run_refuses_unusable_baseline_options_before_it_starts(tmp_path: Pa
     from types import SimpleNamespace
 
     from cli.errors import UsageError
-    from kwa.commands.run_baseline import baseline_options
+    from kwa.commands.baseline_options import baseline_options
 
     def options(**given: Any) -> Any:
         values = {"baseline": None, "baseline_run": None, "write_baseline": None, "baseline_expires": None}

@@ -1,4 +1,5 @@
-"""``kwa run``'s baseline options: checked before a run starts, a stored run resolved before it exists.
+"""The baseline options of ``kwa run`` (and ``kwa lint``): checked before anything is assessed; a stored
+run resolved before the new one exists.
 
 A bad baseline file, an unusable ``--baseline-expires`` or an unwritable ``--write-baseline`` path is
 a usage error (exit 2) before anything is assessed: a pipeline learns of a typo in seconds, not after
@@ -14,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from cli.errors import UsageError
+from kwa.baseline import BaselineOptions
 from kwa.errors import NotFound
-from kwa.verdict import BaselineOptions
 
 
 def baseline_options(a: Any) -> BaselineOptions | None:
-    """The baseline options of ``kwa run`` (``RunOptions``) checked; None when none was given."""
+    """The options checked, from anything with the attributes ``baseline``, ``baseline_run``,
+    ``write_baseline`` and ``baseline_expires`` (``RunOptions``); None when none was given."""
     from kwa.baseline import Baseline, BaselineError, parse_expires
 
     if a.baseline and a.baseline_run:
