@@ -4,6 +4,13 @@ Which code wins when several apply: aborted 5 and failed 4 stand; then nothing a
 is applied to a run over nothing: ``storage.assessed``); then a gate's rejection 6 (over completed
 0 and partial 3); else the state's own code (``kwa/exit_codes.py``). ``kwa runs rerun|resume`` end
 through :func:`report` the same way.
+
+With a baseline (:class:`BaselineOptions`: ``--baseline FILE`` or ``--baseline-run``), the run's
+findings are split against it (``kwa.baseline``): one summary line on stderr, the split under the
+``baseline`` key of ``-o json|yaml``, and ``--fail-on`` judging only the new findings (scores and
+coverage still judge the whole run). ``--write-baseline`` writes the run's findings as a baseline
+file. Both need a run that ended completed or partial: a failed or aborted run's findings are
+incomplete, and a run that assessed nothing has none to compare.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import sys
 from typing import Any
 
 from flows.settle import Ending
+from kwa.baseline import BaselineOptions
 from kwa.exit_codes import ExitCode, state_exit
 from storage.assessed import nothing_assessed
 from storage.enums import STATUSES
@@ -28,11 +36,13 @@ def conclude(
     fail_on: str | None,
     min_score: dict[str, float],
     min_coverage: dict[str, float] | None,
+    baseline: BaselineOptions | None = None,
 ) -> int:
     """Read the run back, apply the gates, print the report; the exit code.
 
     Order: aborted 5 and failed 4 stand; then nothing assessed 9 (no gate is applied to nothing);
     then a gate's rejection 6 (over completed 0 and partial 3); else the state's code.
+    ``baseline``: compare the run's findings with a baseline and/or write them as one.
     """
     view = run_view(db, run_id)
     from flows.ui import run_page
@@ -43,12 +53,14 @@ def conclude(
         # Show the run as it really ended, and say that kwa's database does not know it yet.
         view["run"].update(stored_state=view["run"].get("state"), state=ending.state, error=ending.message)
     code = outcome_code(view)
+    split, notes, unwritten = _baseline(db, run_id, view, code, baseline) if baseline else (None, [], False)
     violations = None
     if fail_on or min_score or min_coverage:
         if code == ExitCode.NOTHING_ASSESSED:
             view["gate"] = {"applied": False, "passed": None, "reason": "nothing was assessed", "violations": []}
         else:
-            violations = judge(db, run_id, fail_on, min_score, min_coverage)
+            new_failing = split.new_failing if split is not None else None
+            violations = judge(db, run_id, fail_on, min_score, min_coverage, new_failing)
             view["gate"] = {
                 "applied": True,
                 "passed": not violations,
@@ -57,30 +69,87 @@ def conclude(
                 "min_coverage": min_coverage,
                 "violations": [v.as_dict() for v in violations],
             }
+            if split is not None:  # --fail-on judged only the findings this baseline does not accept
+                view["gate"]["baseline"] = split.source
     render(view, output)
     if output != "table" and view.get("nothing_assessed"):  # the table says it in the report
         print(f"nothing was assessed: {view['nothing_assessed']}", file=sys.stderr)
+    for note in notes:
+        print(note, file=sys.stderr)
     if "gate" in view and not view["gate"]["applied"]:
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
     if violations:
         from storage.gates import format_violations
 
         print(format_violations(violations, run_id), file=sys.stderr)
-        return ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
-    return code
+        code = ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
+    # The file --write-baseline names could not be written (checked before the run, so rare): the
+    # step that was to produce it must not pass.
+    return ExitCode.USAGE if unwritten and code in (ExitCode.OK, ExitCode.PARTIAL, ExitCode.GATE) else code
 
 
 def judge(
-    db: Any, run_id: str, fail_on: str | None, min_score: dict[str, float], min_coverage: dict[str, float] | None
+    db: Any,
+    run_id: str,
+    fail_on: str | None,
+    min_score: dict[str, float],
+    min_coverage: dict[str, float] | None,
+    new_failing: list[Any] | None = None,
 ) -> list[Any]:
-    """The gate's violations for a stored run, fail-on ones listing the failing objects."""
+    """The gate's violations for a stored run, fail-on ones listing the failing objects.
+    ``new_failing``: with a baseline, the failing rows it does not accept (all ``--fail-on`` counts)."""
     from storage.gates import evaluate_gates, gate_findings
     from storage.queries import run_summary
 
     summary = run_summary(db, run_id)
     failing = summary.get("failing_by_severity") or {}
-    findings = gate_findings(db, run_id, fail_on) if fail_on and any(failing.values()) else []
-    return evaluate_gates(summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage, findings=findings)
+    wanted = fail_on and new_failing is None and any(failing.values())
+    findings = gate_findings(db, run_id, fail_on) if wanted else []
+    return evaluate_gates(
+        summary,
+        fail_on=fail_on,
+        min_score=min_score,
+        min_coverage=min_coverage,
+        findings=findings,
+        new_failing=new_failing,
+    )
+
+
+def _baseline(
+    db: Any, run_id: str, view: dict[str, Any], code: int, options: BaselineOptions
+) -> tuple[Any, list[str], bool]:
+    """Compare the run with the baseline and write the new one: the split (or None), the lines
+    stderr is to show, and whether writing failed. The split goes into ``view`` under ``baseline``."""
+    from kwa.baseline import BaselineError, split, write_baseline
+    from storage.findings import BASELINE_STATES, run_findings
+
+    state = view["run"].get("state")
+    if code == ExitCode.NOTHING_ASSESSED or state not in BASELINE_STATES:
+        why = "nothing was assessed" if code == ExitCode.NOTHING_ASSESSED else f"the run ended {state}"
+        done = [f"not compared with baseline {options.compare.source}"] if options.compare is not None else []
+        done += [f"baseline {options.write} not written"] if options.write else []
+        return None, [f"{' and '.join(done)}: {why}"], False
+    rows = run_findings(db, run_id)
+    not_executed = view.get("checks_not_executed") or {}
+    evaluated = [c for c in view["run"].get("check_ids") or [] if c not in not_executed]
+    result, notes = None, []
+    if options.compare is not None:
+        result = split(rows, options.compare, checks=evaluated)
+        view["baseline"] = result.as_dict()
+        notes.append(result.summary())
+    if options.write:
+        try:
+            written = write_baseline(rows, options, result)
+        except BaselineError as exc:
+            return result, [*notes, f"error: {exc}"], True
+        else:
+            note = f"baseline {options.write} written: {len(written.entries)} entr"
+            note += "y" if len(written.entries) == 1 else "ies"
+            if not_executed:
+                kept = "their entries carried over from the baseline" if result else "their findings are not in it"
+                note += f" (partial run: {len(not_executed)} check(s) did not run; {kept})"
+            notes.append(note)
+    return result, notes, False
 
 
 def gate(

@@ -2,6 +2,8 @@
 
 Severity ranks critical, high, medium, low, info; ties go by check id, then by how many objects
 fail (:func:`top_failing_checks`) or by namespace and name (:func:`failing_results`).
+:func:`run_findings` reads every failing and warning result of a run (what a baseline is made of
+and compared with) and :func:`baseline_run` finds the run ``--baseline-run latest`` means.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy import case, func, select
 from storage.archive import ensure_hot
 from storage.db import Database
 from storage.models import assessments_table as A
+from storage.models import runs_table as R
 
 
 def failing_results(db: Database, run_id: str, limit: int = 300, per_check: int = 20) -> list[dict[str, Any]]:
@@ -81,4 +84,55 @@ def top_failing_checks(db: Database, run_id: str, limit: int = 10) -> list[tuple
         return [(r[0], r[1], int(r[2])) for r in conn.execute(query)]
 
 
-__all__ = ["failing_results", "top_failing_checks"]
+FINDING_COLUMNS = (
+    "check_id",
+    "severity",
+    "status",
+    "object_kind",
+    "object_namespace",
+    "object_name",
+    "container",
+    "message",
+    "field_path",
+    "source",
+    "source_line",
+)
+BASELINE_STATES = ("completed", "partial")
+
+
+def run_findings(db: Database, run_id: str) -> list[dict[str, Any]]:
+    """Every ``failing`` and ``warning`` result of a run, :data:`FINDING_COLUMNS` only, in id order.
+
+    All of them, unbounded: a baseline accepts each finding, so none may be left out. One pass
+    over the index ``assessments (run_id, status)``; an archived run's results are put back first.
+    """
+    columns = [A.c[name] for name in FINDING_COLUMNS]
+    query = select(*columns).where(A.c.run_id == run_id, A.c.status.in_(("failing", "warning"))).order_by(A.c.id)
+    with db.read() as conn:
+        ensure_hot(conn, run_id)
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def baseline_run(db: Database, cluster_id: str) -> dict[str, Any] | None:
+    """The latest run of ``cluster_id`` that ended ``completed`` or ``partial`` (the run
+    ``--baseline-run latest`` compares with), or None. A failed or aborted run is passed over:
+    its results are incomplete, and every finding it missed would look new."""
+    query = (
+        select(R)
+        .where(R.c.cluster_id == cluster_id, R.c.state.in_(BASELINE_STATES))
+        .order_by(R.c.requested_at.desc(), R.c.run_id.desc())
+        .limit(1)
+    )
+    with db.read() as conn:
+        row = conn.execute(query).first()
+    return dict(row._mapping) if row is not None else None
+
+
+__all__ = [
+    "BASELINE_STATES",
+    "FINDING_COLUMNS",
+    "baseline_run",
+    "failing_results",
+    "run_findings",
+    "top_failing_checks",
+]

@@ -33,6 +33,14 @@ no (or not all) results, so "nothing failing" would prove nothing. ``partial`` r
 on the results they have and their coverage (``flows.run`` already exits 3 for them). A run that
 assessed nothing (:mod:`storage.assessed`) is not judged here: the callers exit 9 for it.
 
+With a baseline
+---------------
+When the caller passes ``new_failing`` (the failing results a baseline does not accept:
+``kwa.baseline``), ``fail_on`` counts only those: a finding the baseline knows never fails the
+gate, however severe. ``min_score`` and ``min_coverage`` still judge the whole run: a score says
+how good the configuration is, known debt included, and a baseline must not make a run look
+better than it is. The violation says how many known results were left out.
+
 What a ``fail-on`` violation lists
 ----------------------------------
 The failing results it counts, most severe first (then check id, then object): kind/namespace/
@@ -140,6 +148,7 @@ def evaluate_gates(
     min_score: Mapping[str, float] | float | None = None,
     min_coverage: Mapping[str, float] | float | None = None,
     findings: Sequence[Mapping[str, Any]] | None = None,
+    new_failing: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[Violation]:
     """The rules ``summary`` breaks (empty: the run passes). See the module docstring.
 
@@ -147,6 +156,8 @@ def evaluate_gates(
     ``{"overall": DEFAULT_MIN_COVERAGE}`` (callers resolve the variable with :func:`parse_min_coverage`).
     ``findings``: failing results as :func:`gate_findings` reads them (most severe first); each
     fail-on violation lists the first :data:`OBJECTS_SHOWN` of its severity.
+    ``new_failing``: with a baseline, the failing result rows it does not accept; ``fail_on``
+    then counts only these (``findings`` is not needed: they are listed from these rows).
     """
     fail_on = parse_fail_on(fail_on)
     minimums = _as_policy(min_score)
@@ -167,7 +178,9 @@ def evaluate_gates(
     scores = summary.get("scores") or {}
     violations += _coverage_violations(scores, coverage_policy, minimums)
 
-    if fail_on is not None:
+    if fail_on is not None and new_failing is not None:
+        violations += _new_fail_on(summary, fail_on, new_failing)
+    elif fail_on is not None:
         limit = SEVERITIES.index(fail_on)
         failing = summary.get("failing_by_severity") or {}
         for severity in SEVERITIES[: limit + 1]:
@@ -214,6 +227,32 @@ def evaluate_gates(
                 Violation("min-score", name, f"{what} {actual:g} is below the minimum {minimum:g}", actual, minimum)
             )
     return violations
+
+
+_FINDING_COLUMNS = ("check_id", "severity", "object_kind", "object_namespace", "object_name", "container")
+
+
+def _new_fail_on(summary: Mapping[str, Any], fail_on: str, new_failing: Sequence[Mapping[str, Any]]) -> list[Violation]:
+    """The fail-on rule over the results a baseline does not accept (module docstring: With a baseline)."""
+    failing = summary.get("failing_by_severity") or {}
+    out: list[Violation] = []
+    for severity in SEVERITIES[: SEVERITIES.index(fail_on) + 1]:
+        rows = sorted(
+            (r for r in new_failing if r.get("severity") == severity),
+            key=lambda r: tuple(str(r.get(k) or "") for k in _FINDING_COLUMNS),
+        )
+        if not rows:
+            continue
+        n = len(rows)
+        known = max(int(failing.get(severity, 0) or 0) - n, 0)
+        checks = list(dict.fromkeys(str(r.get("check_id")) for r in rows))
+        listed = tuple({k: r.get(k) for k in _FINDING_COLUMNS} for r in rows[:OBJECTS_SHOWN])
+        message = (
+            f"{n} new failing {severity} result{'s' if n != 1 else ''} not in the baseline "
+            f"(--fail-on {fail_on}; {known} known left out): {_some(checks)}"
+        )
+        out.append(Violation("fail-on", severity, message, n, 0, objects=listed, more=n - len(listed)))
+    return out
 
 
 def _as_policy(value: Mapping[str, float] | float | None) -> dict[str, float]:

@@ -3,8 +3,12 @@
 Checks every option before anything is started (a bad value is exit 2), requests the run (or
 follows an identical active one), executes it in this process and ends through ``kwa/verdict.py``:
 the report, the CI gates, the exit code. ``--ci`` never assesses the bundled demo cluster unless
-``--demo`` says so. When kwa's database cannot take the run's terminal state, the exit code is
-still the run's real state; stderr says so, and ``kwa runs reap`` records it later.
+``--demo`` says so. ``--baseline FILE`` or ``--baseline-run RUN_ID|latest`` make ``--fail-on``
+judge only the findings the baseline does not accept; ``--write-baseline FILE`` writes the run's
+findings as a baseline (docs/baselines.md). They work with or without ``--ci``: a developer's run
+and the pipeline's must reach the same verdict on the same input. When kwa's database cannot take
+the run's terminal state, the exit code is still the run's real state; stderr says so, and
+``kwa runs reap`` records it later.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class RunOptions:
     min_coverage: list[str] | None
     force_new: bool
     watch: bool
+    baseline: str | None = None
+    baseline_run: str | None = None
+    write_baseline: str | None = None
+    baseline_expires: str | None = None
 
 
 def run(
@@ -86,6 +94,24 @@ def run(
         bool, typer.Option("--force-new", help="start a new run even if an identical one is active")
     ] = False,
     watch: Annotated[bool, typer.Option("--watch", help="live progress per pillar while the run executes")] = False,
+    baseline: Annotated[
+        str | None, typer.Option(metavar="FILE", help="--fail-on judges only findings not in this baseline file")
+    ] = None,
+    baseline_run: Annotated[
+        str | None,
+        typer.Option(
+            metavar="RUN_ID|latest",
+            help="--fail-on judges only findings not in this stored run (latest: the cluster's last completed "
+            "or partial run)",
+        ),
+    ] = None,
+    write_baseline: Annotated[
+        str | None, typer.Option(metavar="FILE", help="write this run's findings as a baseline file")
+    ] = None,
+    baseline_expires: Annotated[
+        str | None,
+        typer.Option(metavar="90d|YYYY-MM-DD", help="with --write-baseline: the last day new entries suppress"),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Prefect's own log lines")] = False,
 ) -> int:
     """Assess a cluster (default: the current kubeconfig context, else the bundled demo cluster) or
@@ -93,6 +119,7 @@ def run(
     options = RunOptions(
         comma_list(check), comma_list(pillar), list(manifests or []), kubeconfig, context, demo, cluster_id,
         check_timeout, run_timeout, config, output, ci, fail_on, min_score, min_coverage, force_new, watch,
+        baseline, baseline_run, write_baseline, baseline_expires,
     )  # fmt: skip
     return guarded(lambda: start(options, verbose))
 
@@ -152,6 +179,9 @@ def _run(a: RunOptions) -> int:
         )
     if "-" in spec.paths and a.watch:
         raise UsageError("--watch cannot be combined with manifests from stdin")
+    from kwa.commands.baseline_options import baseline_options
+
+    baseline = baseline_options(a)
     from kwa.session import connect_prefect
 
     failed = connect_prefect()
@@ -162,10 +192,12 @@ def _run(a: RunOptions) -> int:
     if signals.stop_reason():
         print(f"{signals.stop_reason()} before a run was requested: nothing was started", file=sys.stderr)
         return ExitCode.ABORTED
-    return _request_and_execute(a, spec, selected, (fail_on, min_score, min_coverage))
+    return _request_and_execute(a, spec, selected, (fail_on, min_score, min_coverage), baseline)
 
 
-def _request_and_execute(a: RunOptions, spec: Any, selected: Any, gates: tuple[Any, Any, Any]) -> int:
+def _request_and_execute(
+    a: RunOptions, spec: Any, selected: Any, gates: tuple[Any, Any, Any], baseline: Any = None
+) -> int:
     from flows.admission import request_run, run_parameters
     from flows.settle import execute
     from kwa.commands.runs import watch_run
@@ -178,6 +210,10 @@ def _request_and_execute(a: RunOptions, spec: Any, selected: Any, gates: tuple[A
     cluster_id = a.cluster_id or spec.default_cluster_id()
     try:
         db = Database()
+        if a.baseline_run:  # resolved before this run exists: "latest" is the run before it
+            from kwa.commands.baseline_options import stored_baseline
+
+            baseline = stored_baseline(db, a.baseline_run, cluster_id, baseline)
         run, created = request_run(
             db,
             selected=selected,
@@ -213,7 +249,7 @@ def _request_and_execute(a: RunOptions, spec: Any, selected: Any, gates: tuple[A
         watcher = (lambda: watch_run(db, run_id)) if a.watch else None
         ending = execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], watcher=watcher)
     try:
-        return conclude(db, run_id, a.output, ending, *gates)
+        return conclude(db, run_id, a.output, ending, *gates, baseline)
     except StorageUnavailable as exc:
         print(f"error: storage unavailable: cannot read run {run_id} back: {exc}", file=sys.stderr)
         return state_exit(ending.state) if ending else ExitCode.FAILED
@@ -227,4 +263,3 @@ def _cluster_note(run: dict[str, Any], a: RunOptions, spec: Any) -> str:
     if spec.kind == "manifests" and not a.cluster_id and run["cluster_id"] in (STDIN_ID, PIPE_ID):
         note += f" (shared by every {run['cluster_id']} run: --cluster-id NAME keeps this input's history apart)"
     return note
-

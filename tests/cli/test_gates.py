@@ -56,6 +56,29 @@ def test_fail_on_is_a_severity_threshold(fail_on: str, rejected: bool) -> None:
         assert "2 failing high results" in violations[0].message and "C-high" in violations[0].message
 
 
+def test_with_a_baseline_fail_on_judges_only_the_new_findings_and_scores_the_whole_run() -> None:
+    def row(check: str, severity: str, name: str) -> dict:
+        return {"check_id": check, "severity": severity, "status": "failing", "object_kind": "Deployment",
+                "object_namespace": "shop", "object_name": name, "container": "app", "message": "m"}  # fmt: skip
+
+    run = summary({"critical": 5, "high": 2})
+    # Every failing result is known: the gate passes although five are critical.
+    assert evaluate_gates(run, fail_on="high", new_failing=[]) == []
+    new = [row("SEC-002", "high", "b"), row("SEC-001", "critical", "z"), row("SEC-001", "critical", "a")]
+    violations = evaluate_gates(run, fail_on="high", new_failing=new)
+    assert [(v.subject, v.actual) for v in violations] == [("critical", 2), ("high", 1)]
+    assert violations[0].message == (
+        "2 new failing critical results not in the baseline (--fail-on high; 3 known left out): SEC-001"
+    )
+    assert [o["object_name"] for o in violations[0].objects] == ["a", "z"] and violations[0].more == 0
+    assert violations[0].lines()[0] == "critical  SEC-001  Deployment/shop/a (container app)"
+    # A new finding below the threshold does not fail it; the score rule still sees the whole run.
+    assert evaluate_gates(run, fail_on="critical", new_failing=[row("SEC-002", "high", "b")]) == []
+    low = {"overall": {"score": 40.0, "grade": "F", "coverage": 100.0}, "pillars": {}}
+    rejected = evaluate_gates(summary({"critical": 5}, scores=low), fail_on="critical", min_score=80, new_failing=[])
+    assert [v.rule for v in rejected] == ["min-score"]
+
+
 def test_min_score_overall_and_per_pillar() -> None:
     scores = {
         "overall": {"score": 72.5, "grade": "C", "coverage": 100.0},
