@@ -23,7 +23,7 @@ from flows.settle import Ending
 from kwa.baseline import BaselineOptions
 from kwa.exit_codes import ExitCode, state_exit
 from storage.assessed import nothing_assessed
-from storage.enums import STATUSES
+from storage.enums import BASELINE_STATES, STATUSES
 
 PROBLEMS_SHOWN = 10  # skipped inputs listed after the result table (the rest are counted)
 
@@ -118,10 +118,23 @@ def judge(
 def _baseline(
     db: Any, run_id: str, view: dict[str, Any], code: int, options: BaselineOptions
 ) -> tuple[Any, list[str], bool]:
-    """Compare the run with the baseline and write the new one: the split (or None), the lines
-    stderr is to show, and whether writing failed. The split goes into ``view`` under ``baseline``."""
+    """:func:`apply_baseline` to a stored run's findings (read only when they are compared)."""
+
+    def rows() -> list[dict[str, Any]]:
+        from storage.findings import run_findings
+
+        return run_findings(db, run_id)
+
+    return apply_baseline(rows, view, code, options)
+
+
+def apply_baseline(
+    findings: Any, view: dict[str, Any], code: int, options: BaselineOptions
+) -> tuple[Any, list[str], bool]:
+    """Compare the run's findings (``findings()``: its failing and warning rows) with the baseline
+    and write the new one: the split (or None), the lines stderr is to show, and whether writing
+    failed. The split goes into ``view`` under ``baseline``. ``kwa run`` and ``kwa lint`` both end here."""
     from kwa.baseline import BaselineError, split, write_baseline
-    from storage.findings import BASELINE_STATES, run_findings
 
     state = view["run"].get("state")
     if code == ExitCode.NOTHING_ASSESSED or state not in BASELINE_STATES:
@@ -129,7 +142,7 @@ def _baseline(
         done = [f"not compared with baseline {options.compare.source}"] if options.compare is not None else []
         done += [f"baseline {options.write} not written"] if options.write else []
         return None, [f"{' and '.join(done)}: {why}"], False
-    rows = run_findings(db, run_id)
+    rows = findings()
     not_executed = view.get("checks_not_executed") or {}
     evaluated = [c for c in view["run"].get("check_ids") or [] if c not in not_executed]
     result, notes = None, []

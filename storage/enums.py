@@ -27,6 +27,10 @@ ALLOWED_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
 }
 
 
+# Runs whose findings are whole: what a baseline (``--baseline-run``, ``--write-baseline``) takes.
+BASELINE_STATES = ("completed", "partial")
+
+
 def is_terminal(state: str | RunState) -> bool:
     return RunState(state) in TERMINAL
 

@@ -14,6 +14,7 @@ from sqlalchemy import case, func, select
 
 from storage.archive import ensure_hot
 from storage.db import Database
+from storage.enums import BASELINE_STATES
 from storage.models import assessments_table as A
 from storage.models import runs_table as R
 
@@ -97,7 +98,6 @@ FINDING_COLUMNS = (
     "source",
     "source_line",
 )
-BASELINE_STATES = ("completed", "partial")
 
 
 def run_findings(db: Database, run_id: str) -> list[dict[str, Any]]:

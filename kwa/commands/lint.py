@@ -43,7 +43,9 @@ class LintOptions:
     min_coverage: list[str] | None
     baseline: str | None
     write_baseline: str | None
+    baseline_expires: str | None
     store: bool
+    baseline_run: None = None  # kwa run's option (a stored run); a lint compares with a file
 
 
 def lint(
@@ -88,6 +90,10 @@ def lint(
     write_baseline: Annotated[
         str | None, typer.Option(metavar="FILE", help="write this lint's findings as a baseline file")
     ] = None,
+    baseline_expires: Annotated[
+        str | None,
+        typer.Option(metavar="90d|YYYY-MM-DD", help="with --write-baseline: the last day new entries suppress"),
+    ] = None,
     store: Annotated[
         bool, typer.Option("--store", help="also record the lint as a run (trigger ci) in kwa's database")
     ] = False,
@@ -96,7 +102,7 @@ def lint(
     options = LintOptions(
         list(paths), comma_list(check), comma_list(pillar), config, cluster_id, check_timeout, run_timeout, output,
         None if (fail_on or "").strip().lower() == "none" else fail_on, min_score, min_coverage, baseline,
-        write_baseline, store,
+        write_baseline, baseline_expires, store,
     )  # fmt: skip
     return guarded(lambda: start(options))
 
@@ -117,6 +123,7 @@ def _lint(a: LintOptions) -> int:
     from checks.registry import UnknownCheckError, UnknownPillarError, load_all
     from checks.sources.manifests import SourceError, expand_paths
     from checks.sources.resolve import SourceSpec
+    from kwa.commands.baseline_options import baseline_options
     from storage.gates import GateError, parse_fail_on, parse_min_coverage, parse_min_score
 
     try:
@@ -125,6 +132,7 @@ def _lint(a: LintOptions) -> int:
         selected = load_all().select(a.pillars, a.checks)
         config = Config.load(a.config)
         expand_paths(a.paths)
+        baseline = baseline_options(a)  # a bad file or path: exit 2 before anything is read
     except (GateError, UnknownCheckError, UnknownPillarError, ConfigError, SourceError) as exc:
         raise UsageError(str(exc)) from None
     spec = SourceSpec("manifests", paths=a.paths)
@@ -139,17 +147,24 @@ def _lint(a: LintOptions) -> int:
     except LintError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.FAILED
-    return conclude(linted, a, fail_on, min_score, min_coverage)
+    return conclude(linted, a, fail_on, min_score, min_coverage, baseline)
 
 
-def conclude(linted: Any, a: LintOptions, fail_on: str | None, min_score: Any, min_coverage: Any) -> int:
-    """Gates, the report in the asked format, the summary line on stderr; the exit code."""
-    from kwa.verdict import outcome_code, view_of
+def conclude(
+    linted: Any, a: LintOptions, fail_on: str | None, min_score: Any, min_coverage: Any, baseline: Any = None
+) -> int:
+    """Baseline, gates, the report in the asked format, the summary line on stderr; the exit code."""
+    from kwa.verdict import apply_baseline, outcome_code, view_of
     from storage.gate_rows import gate_findings_from_rows, gate_summary
     from storage.gates import OBJECTS_SHOWN, evaluate_gates, format_violations
 
     view = view_of(dict(linted.run), dict(linted.history))
     code = outcome_code(view)
+    split, notes, unwritten = None, [], False
+    if baseline is not None:
+        split, notes, unwritten = apply_baseline(
+            lambda: [r for r in linted.rows if r["status"] in ("failing", "warning")], view, code, baseline
+        )
     violations: list[Any] = []
     if fail_on or min_score or min_coverage:
         if code == ExitCode.NOTHING_ASSESSED:
@@ -158,8 +173,9 @@ def conclude(linted: Any, a: LintOptions, fail_on: str | None, min_score: Any, m
             summary = gate_summary(linted.run, linted.history, linted.rows)
             findings = gate_findings_from_rows(linted.rows, fail_on, OBJECTS_SHOWN)
             violations = evaluate_gates(
-                summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage, findings=findings
-            )
+                summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage, findings=findings,
+                new_failing=split.new_failing if split is not None else None,
+            )  # fmt: skip
             view["gate"] = {
                 "applied": True,
                 "passed": not violations,
@@ -168,6 +184,8 @@ def conclude(linted: Any, a: LintOptions, fail_on: str | None, min_score: Any, m
                 "min_coverage": min_coverage,
                 "violations": [v.as_dict() for v in violations],
             }
+            if split is not None:  # --fail-on judged only the findings the baseline does not accept
+                view["gate"]["baseline"] = split.source
     render(view, linted, a.output)
     if view.get("nothing_assessed"):
         print(f"nothing was assessed: {view['nothing_assessed']}", file=sys.stderr)
@@ -175,10 +193,13 @@ def conclude(linted: Any, a: LintOptions, fail_on: str | None, min_score: Any, m
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
     if a.output != "table":
         print(summary_line(view, linted), file=sys.stderr)
+    for note in notes:
+        print(note, file=sys.stderr)
     if violations:
         print(format_violations(violations, None if not linted.stored else linted.run["run_id"]), file=sys.stderr)
-        return ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
-    return code
+        code = ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
+    # A --write-baseline file that could not be written: the step meant to produce it must not pass.
+    return ExitCode.USAGE if unwritten and code in (ExitCode.OK, ExitCode.PARTIAL, ExitCode.GATE) else code
 
 
 FINDING_STATUSES = ("failing", "warning", "error", "timeout")

@@ -174,3 +174,25 @@ def test_store_records_a_ci_run_with_the_same_numbers(bad: Path, tmp_path: Path)
         env={**os.environ, **env}, cwd=REPO,
     )  # fmt: skip
     assert data["run"]["run_id"] in listed.stdout
+
+
+def test_a_baseline_fails_only_on_new_findings_and_survives_line_moves(bad: Path, tmp_path: Path) -> None:
+    baseline = tmp_path / "kwa-baseline.json"
+    wrote = kwa(str(bad), "--write-baseline", str(baseline), "-o", "json")
+    assert wrote.returncode == 6 and baseline.exists(), wrote.stderr  # the gate still judged this lint
+    assert "written:" in wrote.stderr
+    # The same findings ten lines further down: nothing new.
+    bad.write_text("# a comment\n" * 10 + BAD)
+    again = kwa(str(bad), "--baseline", str(baseline), "-o", "json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["baseline"]["new"] == 0
+    # A second privileged Deployment is new: only it fails the gate.
+    bad.write_text(BAD + "---\n" + BAD.replace("name: web,", "name: api,"))
+    new = kwa(str(bad), "--baseline", str(baseline), "-o", "json")
+    assert new.returncode == 6, new.stderr
+    assert "not in the baseline" in new.stderr and "Deployment/shop/api" in new.stderr
+    assert "Deployment/shop/web" not in new.stderr.split("gate rejected", 1)[1]
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    refused = kwa(str(bad), "--baseline", str(broken))
+    assert refused.returncode == 2 and "broken.json" in refused.stderr and "Traceback" not in refused.stderr
