@@ -160,9 +160,9 @@ def _run_action_step(tmp_path: Path, **overrides: str) -> tuple[subprocess.Compl
     output_file = tmp_path / "github-output"
     output_file.write_text("", encoding="utf-8")
     env["GITHUB_OUTPUT"] = str(output_file)
-    result = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
-    )
+    # As the runner starts a composite step's bash: bash --noprofile --norc -eo pipefail.
+    bash = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]]
+    result = subprocess.run(bash, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     outputs = dict(line.split("=", 1) for line in output_file.read_text(encoding="utf-8").splitlines())
     return result, outputs
 
