@@ -1,11 +1,13 @@
 """The kwa-lint hook through ``pre-commit try-repo`` on a temporary repository.
 
-try-repo clones this checkout (uncommitted changes included), builds a virtualenv and
-pip-installs the checkout into it, then runs the hook on the files given. Installing kwa's
-dependencies from scratch (Prefect, pandas, the Kubernetes client and schemas: about 760 MB,
-measured 2 to 7 minutes on this two-core machine) is too slow for the suite, so by default the
-hook's virtualenv installs only kwa itself, built from the checkout, and finds the dependencies in
-this interpreter's site-packages (the same pinned versions, through PYTHONPATH).
+try-repo clones this checkout (with uncommitted changes to tracked files; untracked files are
+left out), builds a virtualenv and pip-installs the checkout into it, then runs the hook on the
+files given. Installing kwa's dependencies from scratch (Prefect, pandas, the Kubernetes client
+and schemas: about 760 MB) takes about 110 s per try-repo on an idle two-core machine, 3 to 4
+minutes on a busy one: too slow for the suite. So by default the hook's virtualenv installs only
+kwa itself, built from the checkout, and finds the dependencies in this interpreter's
+site-packages (the same pinned versions, through PYTHONPATH): the two try-repo runs below take
+about 23 s together (idle; about 60 s busy).
 KWA_PRECOMMIT_FULL_INSTALL=1 installs everything, as a user's first run does (needs the package
 index; pip constraints from requirements.lock).
 """
