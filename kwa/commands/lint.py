@@ -227,7 +227,7 @@ def render(view: dict[str, Any], linted: Any, output: str) -> None:
     elif output == "junit":
         from cli.formatters.junit import write_junit
 
-        write_junit(linted.rows, out)
+        write_junit(sorted(linted.rows, key=_place), out)  # lanes finish in any order: keep the file stable
     elif output == "github":
         from cli.formatters.annotations import github_commands
 
@@ -238,6 +238,13 @@ def render(view: dict[str, Any], linted: Any, output: str) -> None:
 
         for line in text_lines(findings):
             print(line, file=out)
+
+
+def _place(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        str(row.get("source") or "~"), row.get("source_line") or 0, row["check_id"],
+        *(str(row.get(k) or "") for k in ("object_kind", "object_namespace", "object_name", "container", "message")),
+    )  # fmt: skip
 
 
 def summary_line(view: dict[str, Any], linted: Any) -> str:
