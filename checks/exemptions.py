@@ -350,4 +350,6 @@ def _exempted(r: Result, g: Grant) -> Result:
         end_line=r.end_line,
         field_path=r.field_path,
         field_line=r.field_line,
+        column=r.column,
+        field_column=r.field_column,
     )
