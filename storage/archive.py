@@ -172,8 +172,8 @@ def _restore(conn: Connection, run_id: str) -> int:
     return len(values)
 
 
-# The content columns in assessments' order (CONTENT is COLUMNS[2:20]), details as JSON text.
-assert COLUMNS[2:20] == CONTENT
+# The content columns in assessments' order (CONTENT is COLUMNS[2:-2]), details as JSON text.
+assert COLUMNS[2:-2] == CONTENT
 _CONTENTS = text(
     f"SELECT id, {', '.join(CONTENT[:-1])}, CAST(details AS TEXT) FROM result_contents WHERE id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
