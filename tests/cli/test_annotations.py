@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cli.formatters.annotations import GITHUB_SHOWN_PER_STEP, github_commands, github_level, text_lines
+from tests.cli.builder import MANIFEST, PRIVILEGED, RUN_2
 
 # vim's default errorformat entry "%f:%l: %m" (and a VS Code problem matcher's usual pattern)
 EDITOR = re.compile(r"^(?P<file>[^:\s][^:]*):(?P<line>\d+): (?P<message>.*)$")
@@ -192,3 +196,41 @@ def test_github_orders_most_severe_first_and_says_what_the_summary_will_not_show
     assert note.startswith(f"5 errors and 2 warnings beyond the {GITHUB_SHOWN_PER_STEP} per level")
     quiet = list(github_commands(rows[:5], workspace=None))
     assert not any(line.startswith("::notice title=kwa::") for line in quiet)
+
+
+# -- through the CLI, and read by a real editor ----------------------------------------------------
+
+
+def test_query_list_prints_text_and_github(kwa) -> None:
+    code, out, err = kwa("query", "assessments", "list", "--run", RUN_2, "-o", "text")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert (
+        f"{MANIFEST}:{PRIVILEGED[1]}: CRITICAL SEC-001 Deployment/shop/web[web]: container web is privileged" in lines
+    )
+    assert all(" PASSING " not in line and " SKIPPED " not in line for line in lines)
+    code, out, err = kwa("query", "assessments", "list", "--run", RUN_2, "-o", "github")
+    assert code == 0, err
+    first = parse_command(out.splitlines()[0])
+    assert first[0] == "error"
+    assert (first[1]["file"], first[1]["line"], first[1]["col"]) == (MANIFEST, str(PRIVILEGED[1]), str(PRIVILEGED[2]))
+
+
+@pytest.mark.skipif(shutil.which("vim") is None, reason="vim is not installed")
+@pytest.mark.parametrize("errorformat", [None, r"%f:%l:\ %m"])
+def test_vim_reads_the_text_lines_as_jump_targets(tmp_path: Path, errorformat: str | None) -> None:
+    """vim's quickfix list (its default errorformat, and the plain "%f:%l: %m"): every line with a
+    file is a valid entry at that file and line; a live object's line is not taken for a file."""
+    rows = [row(), row(source="a.yaml#0", field_line=3, field_column=5, object_name="x"), row(**LIVE, object_name="y")]
+    listing = tmp_path / "kwa.txt"
+    listing.write_text("\n".join(text_lines(rows)) + "\n")
+    report = tmp_path / "qf.txt"
+    setting = ["-c", f"set errorformat={errorformat}"] if errorformat else []
+    script = "for e in getqflist() | echo e.valid . '|' . bufname(e.bufnr) . '|' . e.lnum | endfor"
+    subprocess.run(
+        ["vim", "-u", "NONE", "-N", "-es", *setting, "-c", f"cgetfile {listing}", "-c", f"redir! > {report}",
+         "-c", script, "-c", "redir END", "-c", "qa!"],
+        check=False, timeout=30, stdin=subprocess.DEVNULL, capture_output=True,
+    )  # fmt: skip
+    entries = [line.split("|") for line in report.read_text().split("\n") if line.strip()]
+    assert entries == [["1", "a.yaml", "3"], ["1", "k8s/app.yaml", "24"], ["0", "", "0"]]
