@@ -117,7 +117,7 @@ class Cluster:
         if status in ("failing", "warning"):
             details = _dumps({"field": f"spec.template.spec.containers[0].{check['pillar']}", "found": None}).decode()
         reason = "requires the live cluster" if status == "skipped" else None
-        row = (status, obj[0], obj[1], name, obj[4], message, None, reason, "live", None, None, None, None, details)
+        row = (status, obj[0], obj[1], name, obj[4], message, None, reason, "live", *(None,) * 6, details)
         self.rows[ci][oi] = row
         return row
 

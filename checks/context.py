@@ -7,7 +7,7 @@ They also record where the verdict points in the manifest (checks/positions.py):
 manifest object carries the object's lines; a failing or warning result also carries the field
 it is about - ``field=`` when the check names it (``w.container_path(c, "securityContext.
 privileged")``), else the container's own path when ``container=`` is given - and a failing one
-that field's line, resolved now from the parsed text. Other results never pay for a field lookup.
+that field's line and column, resolved now from the parsed text. Other results never pay for a field lookup.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from checks.config import Config
 from checks.model import CheckDefinition, Result, SkipReason, Status
-from checks.positions import field_line
+from checks.positions import field_position
 from checks.snapshot import K8sObject, Snapshot, Workload, container_path, pod_template
 
 Subject = K8sObject | Workload | None
@@ -69,14 +69,14 @@ class CheckContext:
         )
         place = obj.place
         if place is not None:
-            result.line, result.end_line = place.line, place.end_line
+            result.line, result.end_line, result.column = place.line, place.end_line, place.column
         if status in LOCATED:
             if field is None and container is not None:
                 field = _container_field(subject, obj, container)
             if field:
                 result.field_path = field
-                if status in RESOLVED:
-                    result.field_line = field_line(place, field)
+                if status in RESOLVED and place is not None:
+                    result.field_line, result.field_column = field_position(place, field)  # type: ignore[misc]
         elif field:
             result.field_path = field
         return result

@@ -398,4 +398,6 @@ def _exempted(r: Result, g: Grant, check_id: str = "") -> Result:
         end_line=r.end_line,
         field_path=r.field_path,
         field_line=r.field_line,
+        column=r.column,
+        field_column=r.field_column,
     )

@@ -140,10 +140,11 @@ class Result:
     skipped on manifests, or an error because a resource could not be listed).
 
     Positions (manifest objects only, 1-based, recorded at run time by :mod:`checks.positions`):
-    ``line``/``end_line`` are the object's first and last content lines in its file;
-    ``field_path`` the field the verdict is about, when the check can say
-    (``spec.template.spec.containers[0].securityContext.privileged``), and ``field_line`` that
-    field's line (or the line of the deepest part of the path the object has).
+    ``line``/``end_line`` are the object's first and last content lines in its file and ``column``
+    the column of its first character; ``field_path`` the field the verdict is about, when the
+    check can say (``spec.template.spec.containers[0].securityContext.privileged``), and
+    ``field_line``/``field_column`` where that field's key is (or the deepest part of the path
+    the object has).
     """
 
     status: Status
@@ -160,6 +161,8 @@ class Result:
     end_line: int | None = None
     field_path: str | None = None
     field_line: int | None = None
+    column: int | None = None
+    field_column: int | None = None
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -174,9 +177,11 @@ class Result:
             "details": self.details,
             "remediation": self.remediation,
             "source_line": self.line,
+            "source_column": self.column,
             "source_end_line": self.end_line,
             "field_path": self.field_path,
             "field_line": self.field_line,
+            "field_column": self.field_column,
         }
 
 

@@ -34,11 +34,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.fieldwalk import MAX_TEXT, FieldProblem, describe, normalise, shorten
-from checks.positions import field_line
+from checks.positions import field_position
 from checks.schema import TypeSchema, library
 from checks.snapshot import K8sObject
 
 SHOWN_PROBLEMS = 3  # field problems named in an error message (MAX_PROBLEMS are kept)
+# (line, column, end_line, field path, field line, field column); see MalformedObject.position.
+Position = tuple[int | None, int | None, int | None, str | None, int | None, int | None]
 
 
 @dataclass(slots=True)
@@ -50,7 +52,7 @@ class MalformedObject:
     total: int  # problems found; only the first MAX_PROBLEMS are kept
     schema: str  # what it was checked against, e.g. "Kubernetes 1.37 apps/v1 Deployment"
     _message: str = field(default="", repr=False)
-    _position: tuple[int | None, int | None, str | None, int | None] | None = field(default=None, repr=False)
+    _position: Position | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
@@ -82,17 +84,20 @@ class MalformedObject:
             self._message = f"{self.ref}{where}: {shown}"
         return self._message
 
-    def position(self) -> tuple[int | None, int | None, str | None, int | None]:
-        """``(line, end_line, field path, field line)`` of the first wrongly typed field, found once
-        (every check that would have read the object reports it)."""
+    def position(self) -> Position:
+        """``(line, column, end_line, field path, field line, field column)`` of the first wrongly
+        typed field, found once (every check that would have read the object reports it)."""
         if self._position is None:
             place = self.obj.place
             path = self.problems[0].path if self.problems and self.problems[0].path else None
+            found = field_position(place, path) if path else None
             self._position = (
                 place.line if place is not None else None,
+                place.column if place is not None else None,
                 place.end_line if place is not None else None,
                 path,
-                field_line(place, path) if path else None,
+                found[0] if found else None,
+                found[1] if found else None,
             )
         return self._position
 

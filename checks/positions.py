@@ -2,21 +2,25 @@
 
 While manifests are parsed, each object gets a :class:`Place`: the input's text (shared by every
 object of that input, not copied), the offsets of the object's own text in it (its document, or
-its item of a ``kind: List``) and the 1-based lines of its first and last content lines. That is
-nearly free: the document splitter knows where each document starts, and counting line breaks
-runs at memory speed.
+its item of a ``kind: List``), the 1-based lines of its first and last content lines and the
+1-based column of its first character. That is nearly free: the document splitter knows where each
+document starts, counting line breaks runs at memory speed, and the column is the distance from the
+line break before that start.
 
 A check that can say which field it judged (``spec.template.spec.containers[0].securityContext.
 privileged``) gets that field's line as well, resolved while the run evaluates, from the text the
 run parsed (never by re-reading a file later) and only for the results that need it (failing,
-warning, malformed). The resolver reads the layout both YAML block style and pretty-printed JSON
+warning, malformed), with its column: that of the key the path ends at (of the entry's ``-`` or
+the element's first character for an index). The resolver reads the layout both YAML block style and pretty-printed JSON
 use - one key per line, nesting by indentation - with a few regular-expression searches over the
 object's own text, about a hundred times cheaper than composing the document with a YAML parser.
 When a key is not there (a container that lacks the field) the answer is the line of the deepest
-part of the path that is; when the layout is not one it can read (flow style, a JSON object on one
-line) it is the object's first line, never a guess.
+part of the path that is (and its column); when the layout is not one it can read (flow style, a
+JSON object on one line) it is the object's first line and column, never a guess.
 
-Lines count ``\\n`` breaks (``\\r\\n`` counts once), as editors and code-scanning UIs do.
+Lines count ``\\n`` breaks (``\\r\\n`` counts once), as editors and code-scanning UIs do. Columns
+count characters from 1; what precedes an object or a key on its line is indentation, ``- ``
+entry dashes or a ``--- `` marker, all ASCII, so characters, bytes and UTF-16 units agree.
 """
 
 from __future__ import annotations
@@ -33,24 +37,27 @@ class Place:
     """An object's text in its input: ``text[start:end]``, content lines ``line``..``end_line``.
 
     ``start`` is where the object's first content line begins (or, for a document that follows
-    ``--- `` on the marker's own line, where it begins on that line).
+    ``--- `` on the marker's own line, where it begins on that line); ``column`` is the 1-based
+    column of the object's first character on line ``line`` (its first key, the ``-`` of a YAML
+    List item, the ``{`` of a JSON one).
     """
 
-    __slots__ = ("end", "end_line", "line", "memo", "start", "text")
+    __slots__ = ("column", "end", "end_line", "line", "memo", "start", "text")
 
-    def __init__(self, text: Text, start: int, end: int, line: int, end_line: int) -> None:
+    def __init__(self, text: Text, start: int, end: int, line: int, end_line: int, column: int = 1) -> None:
         self.text = text
         self.start = start
         self.end = end
         self.line = line
         self.end_line = end_line
+        self.column = column
         # The fields already resolved (path -> line) and where path prefixes led (segments ->
         # state): an object that fails several checks is asked about the same container again
         # and again. Per process: each check worker fills its own.
         self.memo: dict[Any, Any] | None = None
 
     def __repr__(self) -> str:
-        return f"Place(lines {self.line}-{self.end_line}, chars {self.start}-{self.end})"
+        return f"Place(lines {self.line}-{self.end_line}, column {self.column}, chars {self.start}-{self.end})"
 
 
 # -- field paths -------------------------------------------------------------------------------
@@ -105,28 +112,35 @@ def concat(base: str | None, relative: str | None) -> str | None:
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
-# -- resolving a path to a line ----------------------------------------------------------------
+# -- resolving a path to a line and column -----------------------------------------------------
 
 
-def field_line(place: Place | None, path: str | None) -> int | None:
-    """The 1-based line of ``path`` in the object at ``place`` (see the module docstring)."""
+def field_position(place: Place | None, path: str | None) -> tuple[int, int] | None:
+    """``(line, column)``, both 1-based, of ``path`` in the object at ``place`` (see the module
+    docstring)."""
     if place is None or not path:
         return None
     if place.line >= place.end_line:
-        return place.line  # one line: every field is on it
+        return place.line, place.column  # one line: no key is told apart from the object
     memo = place.memo
     if memo is None:
         memo = place.memo = {}
     elif path in memo:
-        return memo[path]
-    line = memo[path] = _field_line(place, path)
-    return line
+        return memo[path]  # type: ignore[no-any-return]
+    found = memo[path] = _field_position(place, path)
+    return found
 
 
-def _field_line(place: Place, path: str) -> int:
+def field_line(place: Place | None, path: str | None) -> int | None:
+    """The 1-based line of ``path`` in the object at ``place``: :func:`field_position`'s line."""
+    found = field_position(place, path)
+    return None if found is None else found[0]
+
+
+def _field_position(place: Place, path: str) -> tuple[int, int]:
     segments = parse_path(path)
     if segments is None:
-        return place.line
+        return place.line, place.column
     segment = place.text[place.start : place.end]
     if isinstance(segment, bytes):
         segment = segment.decode("utf-8", "surrogateescape")
@@ -135,10 +149,10 @@ def _field_line(place: Place, path: str) -> int:
     text = "\n" + segment
     first = _FIRST.search(text)
     if first is None:
-        return place.line
+        return place.line, place.column
     opener = text[first.end() : first.end() + 1]
     if opener == "[":
-        return place.line
+        return place.line, place.column
     reader = (_Json if opener == "{" else _Block)(text)
     # The memo also keeps where each path prefix led (``spec.template.spec.containers[0]``): the
     # paths a failing object is asked for share their container, so most lookups take two steps.
@@ -152,8 +166,15 @@ def _field_line(place: Place, path: str) -> int:
         if following is None:
             break  # the deepest part of the path that is there
         state = memo[segments[: n + 1]] = following
+    # A state's first item is the offset of the key (or entry, or element) it found.
     at = state[0]
-    return place.line + text.count("\n", 0, at)
+    line_break = text.rfind("\n", 0, at)
+    column = at - line_break
+    if line_break == 0:
+        # The object's first line: ``text`` may start after a "--- " marker on it, so the column
+        # is counted from the object's own column.
+        column += place.column - (first.end() - first.start())
+    return place.line + text.count("\n", 0, line_break), column
 
 
 # The first content line at or after a line: indentation, then anything but a blank or a comment.
@@ -213,7 +234,8 @@ class _Block:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    # A state: (the line of the deepest part found, lo, hi, entry, parent). ``[lo, hi)`` is the
+    # A state: (the offset of the deepest part found - its key, or its entry's dash -, lo, hi,
+    # entry, parent). ``[lo, hi)`` is the
     # region being read: the object itself, an entry of a sequence (a mapping whose first key may
     # follow the entry's dash: ``entry``), or a key's block value (a mapping, or a sequence when it
     # starts with a dash) - ``parent`` is that key's column. The value's end is not searched for
@@ -221,7 +243,7 @@ class _Block:
     State = tuple[int, int, int, bool, "int | None"]
 
     def start(self, first: re.Match[str]) -> State:
-        return first.start(), 0, len(self.text), self.text.startswith("-", first.end()), None
+        return first.end(), 0, len(self.text), self.text.startswith("-", first.end()), None
 
     def step(self, state: State, segment: str | int) -> State | None:
         """Where ``segment`` leads from ``state``; None when it is not there."""
@@ -244,7 +266,8 @@ class _Block:
             else:
                 return None  # not a sequence
             found = self._entry(first_entry, indent, hi, segment, parent)
-            return None if found is None else (found[0], found[0], found[1], True, None)
+            # The entry's dash: ``indent`` columns into the line that starts after ``found[0]``.
+            return None if found is None else (found[0] + 1 + indent, found[0], found[1], True, None)
         if dash and not entry:
             return None  # a sequence, not a mapping
         col = self._key_column(top, hi)
@@ -253,8 +276,8 @@ class _Block:
             return None
         at, value = key
         if value is None:  # an inline or block scalar, or a flow collection: nothing below
-            return at, at, at, False, None
-        return at, value, hi, False, col
+            return at + 1 + col, at, at, False, None
+        return at + 1 + col, value, hi, False, col
 
     def _key_column(self, top: re.Match[str], hi: int) -> int | None:
         """The column of the keys of the mapping whose first line is ``top``."""
@@ -348,12 +371,13 @@ class _Json:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    # A state: (the line of the deepest part found, lo, hi, the collection [lo, hi) is: "{", "["
-    # or "" for a scalar or a collection on one line).
+    # A state: (the offset of the deepest part found - its key's quote or its element's first
+    # character -, lo, hi, the collection [lo, hi) is: "{", "[" or "" for a scalar or a
+    # collection on one line).
     State = tuple[int, int, int, str]
 
     def start(self, first: re.Match[str]) -> State:
-        return first.start(), _eol(self.text, first.end(), len(self.text)), len(self.text), "{"
+        return first.end(), _eol(self.text, first.end(), len(self.text)), len(self.text), "{"
 
     def step(self, state: State, segment: str | int) -> State | None:
         """Where ``segment`` leads from ``state``; None when it is not there."""
@@ -374,8 +398,8 @@ class _Json:
             eol = _eol(text, at + 1, hi)
             opener = text[at + 1 : eol].strip()
             if opener not in ("{", "["):
-                return at, at, at, ""  # a scalar element, or a collection on one line
-            return at, eol, self._close(eol, hi, indent), opener
+                return element.end() - 1, at, at, ""  # a scalar element, or a collection on one line
+            return element.end() - 1, eol, self._close(eol, hi, indent), opener
         if container != "{":
             return None
         first_key = _JSON_FIRST_KEY.search(text, lo, hi)
@@ -386,11 +410,12 @@ class _Json:
         if m is None:
             return None
         at = m.start()
+        key = at + 1 + col
         eol = _eol(text, m.end(), hi)
         value = text[m.end() : eol].rstrip().rstrip(",")
         if value not in ("{", "["):
-            return at, at, at, ""  # a scalar, or a collection on one line
-        return at, eol, self._close(eol, hi, col), value
+            return key, at, at, ""  # a scalar, or a collection on one line
+        return key, eol, self._close(eol, hi, col), value
 
     def _close(self, lo: int, hi: int, col: int) -> int:
         """Where the collection opened on the line ending at ``lo``, at indentation ``col``, closes."""

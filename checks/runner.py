@@ -111,7 +111,7 @@ def quarantined(check: CheckDefinition, snapshot: Snapshot) -> list[Result]:
 
 
 def malformed_result(m: MalformedObject) -> Result:
-    line, end_line, path, path_line = m.position()
+    line, column, end_line, path, path_line, path_column = m.position()
     return Result(
         Status.ERROR,
         m.message(),
@@ -125,4 +125,6 @@ def malformed_result(m: MalformedObject) -> Result:
         end_line=end_line,
         field_path=path,
         field_line=path_line,
+        column=column,
+        field_column=path_column,
     )

@@ -65,6 +65,7 @@ class Culprit:
             details={"exception": type(self.error).__name__, "message": text},
             line=obj.place.line if obj.place is not None else None,
             end_line=obj.place.end_line if obj.place is not None else None,
+            column=obj.place.column if obj.place is not None else None,
         )
 
 

@@ -108,21 +108,33 @@ def ensure_hot(conn: Connection, run_id: str) -> bool:
     # Foreign keys off meanwhile, as storage.results does for its bulk inserts: the run's row is
     # read under the same write lock, so the per-row probe would prove nothing.
     raw = conn.connection.driver_connection
-    raw.execute("COMMIT")
-    raw.execute("PRAGMA foreign_keys = OFF")
-    try:
-        raw.execute("BEGIN IMMEDIATE")
+    for _ in range(_SQLITE_RESTORE_TRIES):
+        raw.execute("COMMIT")
+        raw.execute("PRAGMA foreign_keys = OFF")
         try:
-            _restore(conn, run_id)
-            raw.execute("COMMIT")
-        except BaseException:
-            if raw.in_transaction:
-                raw.execute("ROLLBACK")
-            raise
-    finally:
-        raw.execute("PRAGMA foreign_keys = ON")
-        raw.execute("BEGIN")
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                _restore(conn, run_id)
+                raw.execute("COMMIT")
+            except BaseException:
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+                raise
+        finally:
+            raw.execute("PRAGMA foreign_keys = ON")
+            raw.execute("BEGIN")
+        # The new read's snapshot starts with its first statement, and a compaction waiting for
+        # the write lock may archive the run again before it: take the snapshot now, and restore
+        # once more if the rows are gone from it, instead of leaving the caller's query none.
+        again = raw.execute("SELECT restored_at FROM archived_runs WHERE run_id = ?", (run_id,)).fetchone()
+        if again is None or again[0] is not None:
+            break
     return True
+
+
+# A compaction archiving the same run again each time the reader restores it: give up after this
+# many rounds (the caller then reads a run with no rows rather than waiting for ever).
+_SQLITE_RESTORE_TRIES = 5
 
 
 def archived_only(conn: Connection, runs: Select[Any]) -> list[str]:
@@ -172,8 +184,8 @@ def _restore(conn: Connection, run_id: str) -> int:
     return len(values)
 
 
-# The content columns in assessments' order (CONTENT is COLUMNS[2:20]), details as JSON text.
-assert COLUMNS[2:20] == CONTENT
+# The content columns in assessments' order (CONTENT is COLUMNS[2:-2]), details as JSON text.
+assert COLUMNS[2:-2] == CONTENT
 _CONTENTS = text(
     f"SELECT id, {', '.join(CONTENT[:-1])}, CAST(details AS TEXT) FROM result_contents WHERE id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))

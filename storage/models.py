@@ -135,10 +135,14 @@ class Assessment(SQLModel, table=True):
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Migration 0005: where the object (and the field the verdict is about) sits in its manifest,
     # recorded while the run parsed it; NULL for live objects and for rows stored before 0005.
+    # Migration 0007: source_column and field_column, the 1-based columns of the object's first
+    # character and of the field's key (in storage.result_rows.COLUMNS order, as queries print them).
     source_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    source_column: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     source_end_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     field_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     field_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    field_column: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     details: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
     assessed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     duration_ms: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
@@ -203,9 +207,11 @@ class ResultContent(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     source_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    source_column: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))  # migration 0007
     source_end_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     field_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     field_line: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    field_column: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))  # migration 0007
     details: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
 
 

@@ -59,9 +59,11 @@ COLUMNS = (
     "reason",
     "source",
     "source_line",
+    "source_column",
     "source_end_line",
     "field_path",
     "field_line",
+    "field_column",
     "details",
     "assessed_at",
     "duration_ms",
@@ -102,9 +104,11 @@ def row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
         row.get("reason"),
         row.get("source"),
         row.get("source_line"),
+        row.get("source_column"),
         row.get("source_end_line"),
         row.get("field_path"),
         row.get("field_line"),
+        row.get("field_column"),
         None if details is None else _dumps(details),
     )
 
@@ -128,9 +132,11 @@ def result_values(r: Any) -> tuple[Any, ...]:
         r.reason,
         r.source,
         r.line,
+        r.column,
         r.end_line,
         r.field_path,
         r.field_line,
+        r.field_column,
         None if details is None else _dumps(details),
     )
 

@@ -55,11 +55,15 @@ _TERMINAL = frozenset(s.value for s in TERMINAL)
 
 
 _SQLITE_HAS_JSON_OPERATORS = sqlite3.sqlite_version_info >= (3, 38, 0)  # ->> and json_each
+# Each row's fields from its JSON array by position, in ROW_FIELDS order (a missing remediation
+# is the check's).
+_SQLITE_ROW_FIELDS = ", ".join(
+    f"coalesce(value->>{i}, ?8)" if name == "remediation" else f"value->>{i}" for i, name in enumerate(ROW_FIELDS)
+)
 _SQLITE_JSON_INSERT = (
     f"INSERT INTO assessments ({', '.join(COLUMNS)}) "
     "SELECT printf('%s%06x', ?1, ?2 + key), ?3, ?4, ?5, ?6, ?7, "
-    "value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, coalesce(value->>6, ?8), "
-    "value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13, ?9, ?10 FROM json_each(?11)"
+    f"{_SQLITE_ROW_FIELDS}, ?9, ?10 FROM json_each(?11)"
 )
 
 
@@ -168,9 +172,11 @@ class ResultWriter:
                 reason,
                 source,
                 line,
+                column,
                 end_line,
                 field_path,
                 field_line,
+                field_column,
                 details,
                 ts,
                 duration_ms,
@@ -186,9 +192,11 @@ class ResultWriter:
                 reason,
                 source,
                 line,
+                column,
                 end_line,
                 field_path,
                 field_line,
+                field_column,
                 details,
             ) in zip(range(start, start + n), values, strict=True)
         ]

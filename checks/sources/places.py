@@ -2,7 +2,9 @@
 
 A document's place comes from where the splitter cut it (checks/sources/splitting.py): its first
 and last content lines (blank and comment-only lines around it are not part of it), counted
-forward through the input, so a whole file costs one pass of ``str.count`` over it.
+forward through the input, so a whole file costs one pass of ``str.count`` over it. Its column is
+that of its first character: the distance back to the line break before it (a few bytes: a
+document starts at the beginning of a line, or after a ``--- `` marker on it).
 
 The items of a List (``kubectl get -o yaml|json``) are found by their layout, not by parsing again:
 in YAML block style every item starts with a ``- `` at the items' own indentation, in pretty-printed
@@ -57,9 +59,19 @@ def document_place(text: Text, lines: Lines, lo: int, hi: int) -> Place | None:
     if end <= start:
         return None
     line, end_line = lines.line(start), lines.line(end - 1)
+    column = _column(text, start, binary)
     if line == end_line:  # every field is on its one line: the text is never needed again
-        return Place(text[:0], 0, 0, line, line)
-    return Place(text, start, end, line, end_line)
+        return Place(text[:0], 0, 0, line, line, column)
+    return Place(text, start, end, line, end_line, column)
+
+
+def _column(text: Text, start: int, binary: bool) -> int:
+    """The 1-based column of the first non-blank character at or after ``start`` on its line."""
+    line_start = text.rfind(b"\n" if binary else "\n", 0, start) + 1  # type: ignore[arg-type]
+    first = start
+    while text[first : first + 1] in (" ", "\t", b" ", b"\t"):
+        first += 1
+    return first - line_start + 1
 
 
 def _content_end(text: Text, lo: int, hi: int) -> int:
@@ -93,7 +105,8 @@ def item_places(place: Place, count: int, lines: Lines) -> list[Place] | None:
     if count == 0:
         return []
     if place.line == place.end_line:  # one line: nothing to tell apart
-        return [Place(place.text, place.start, place.end, place.line, place.line) for _ in range(count)]
+        # Items are not told apart on one line: each keeps the List's column too.
+        return [Place(place.text, place.start, place.end, place.line, place.line, place.column) for _ in range(count)]
     text = place.text
     binary = isinstance(text, bytes)
     first = text[place.start : place.start + 1]
@@ -109,7 +122,9 @@ def item_places(place: Place, count: int, lines: Lines) -> list[Place] | None:
     out = []
     for i, start in enumerate(starts):
         end = _content_end(text, start, starts[i + 1] if i + 1 < len(starts) else region_end)
-        out.append(Place(text, start, end, lines.line(start), lines.line(max(end - 1, start))))
+        # An item's line starts with its "- " or "{" after the items' indentation.
+        column = _column(text, start, binary)
+        out.append(Place(text, start, end, lines.line(start), lines.line(max(end - 1, start)), column))
     return out
 
 

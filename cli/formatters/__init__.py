@@ -3,3 +3,6 @@ into text on a stream: ``table`` (Rich), ``json``/``yaml`` (the versioned envelo
 :mod:`cli.formatters.structured`), ``csv``, ``sarif`` (2.1.0) and ``junit`` (XML)."""
 
 FORMATS = ("table", "json", "yaml", "csv", "sarif", "junit")
+# A list of results also prints as one line per finding (cli/formatters/annotations.py): ``text``
+# for editors and CI logs, ``github`` as GitHub Actions workflow commands.
+ANNOTATION_FORMATS = ("text", "github")

@@ -11,10 +11,12 @@ remediation, pillar and severity. Results:
 * ``error``/``timeout`` are the tool's own failures: ``invocations[0].toolExecutionNotifications``.
 
 Results are written most severe first. Locations come from what the run stored with each result
-(``source_line``/``source_end_line``/``field_line``, recorded while it parsed the manifests): a
-manifest object's result gets the file and a region - the offending field's line when the check
-named the field (the object's lines then in ``contextRegion``), else the object's first to last
-line. The manifest is never read here, so the lines are those of the file the run assessed even
+(``source_line``/``source_column``/``source_end_line``/``field_line``/``field_column``, recorded
+while it parsed the manifests): a manifest object's result gets the file and a region - the
+offending field's line and the column of its key when the check named the field (the object's
+lines then in ``contextRegion``), else the object's first line and column to its last line.
+Columns are 1-based characters; ``endColumn`` is left out (the region runs to the end of its last
+line). The manifest is never read here, so the lines are those of the file the run assessed even
 if it has changed since. Results stored before kwa recorded positions (and ``<stdin>``) carry the
 file without a region; live results a logical location ``Kind/namespace/name`` only.
 ``partialFingerprints`` identify the (check, object, container), not the line, so a code-scanning
@@ -107,15 +109,22 @@ def _line(value: Any) -> int | None:
 
 
 def region_of(row: Mapping[str, Any]) -> tuple[dict[str, int] | None, dict[str, int] | None]:
-    """``(region, contextRegion)`` from the stored lines: the field's line with the object's lines
-    around it, or the object's lines alone; ``(None, None)`` when nothing was stored."""
+    """``(region, contextRegion)`` from the stored positions: the field's line (and key column)
+    with the object's lines around it, or the object's lines alone; ``(None, None)`` when nothing
+    was stored. A column is given only with its line (rows stored before columns have none)."""
     start, end, field = _line(row.get("source_line")), _line(row.get("source_end_line")), _line(row.get("field_line"))
-    whole = None
+    whole: dict[str, int] | None = None
     if start is not None:
-        whole = {"startLine": start, "endLine": end if end is not None and end >= start else start}
+        whole = {"startLine": start}
+        if (column := _line(row.get("source_column"))) is not None:
+            whole["startColumn"] = column
+        whole["endLine"] = end if end is not None and end >= start else start
     if field is None:
         return whole, None
-    here = {"startLine": field, "endLine": field}
+    here = {"startLine": field}
+    if (column := _line(row.get("field_column"))) is not None:
+        here["startColumn"] = column
+    here["endLine"] = field
     return here, whole if whole is not None and whole != here else None
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from cli.formatters import FORMATS
+from cli.formatters import ANNOTATION_FORMATS, FORMATS
 from kwa.commands.common import CONTEXT, GROUP_SETTINGS, output_option, read
 from kwa.values import (
     MAX_DIFF_ROWS,
@@ -29,6 +29,8 @@ assessments = typer.Typer(help="Results, summaries, history and diffs of stored 
 app.add_typer(assessments, name="assessments")
 
 TABULAR = ("table", "json", "yaml", "csv")
+# A list of results also prints as editor/CI lines (cli/formatters/annotations.py).
+RESULT_FORMATS = (*FORMATS, *ANNOTATION_FORMATS)
 ONE = ("table", "json", "yaml")
 SINCE_HELP = "ISO 8601 (2026-02-16T10:00Z) or a duration (7d, 12h, 1d12h)"
 
@@ -93,7 +95,7 @@ def list_(
             help="severity: most severe first, then check and object; id: the order stored",
         ),
     ] = "severity",
-    output: Annotated[str, output_option(FORMATS)] = "table",
+    output: Annotated[str, output_option(RESULT_FORMATS)] = "table",
 ) -> int:
     """Results of a run (default: the latest), findings first, filtered and paginated.
 

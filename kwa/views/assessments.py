@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any, TextIO
 
 from cli.formatters import table
+from cli.formatters.annotations import github_commands, text_lines
 from cli.formatters.common import run_brief
 from cli.formatters.csvout import write_csv
 from cli.formatters.junit import write_junit
@@ -108,11 +109,14 @@ def cmd_list(db: Database, args: Options, out: TextIO) -> int:
         write_sarif(group_by_run(db, page.items, page.run), out)
     elif fmt == "junit":
         write_junit(page.items, out)
+    elif fmt in ("text", "github"):
+        for text in (text_lines if fmt == "text" else github_commands)(page.items):
+            print(text, file=out)
     else:
         table.assessments_table(page, out, f"--cursor {page.next_cursor}" if page.next_cursor else None)
         if not page.items and page.run is not None and page.run["state"] in ("queued", "running"):
             print(active_note(db, page.run["cluster_id"]), file=out)
-    if page.next_cursor and fmt in ("csv", "sarif", "junit"):
+    if page.next_cursor and fmt in ("csv", "sarif", "junit", "text", "github"):
         # The document itself has no place for it: tell the person (or script) on stderr.
         print(f"more results: repeat with --cursor {page.next_cursor} (or --limit 0 for all)", file=sys.stderr)
     return ExitCode.OK

@@ -86,28 +86,31 @@ def test_a_failing_result_points_at_the_field_the_check_names(results) -> None:
     assert (r.line, r.end_line) == (6, 29)
     assert r.field_path == "spec.template.spec.containers[1].securityContext.privileged"
     assert r.field_line == 28
-    assert r.as_row()["field_line"] == 28 and r.as_row()["source_line"] == 6
+    assert (r.column, r.field_column) == (1, 11)  # "apiVersion", "privileged:" under "- name: bad"
+    row = r.as_row()
+    assert (row["source_line"], row["source_column"], row["field_line"], row["field_column"]) == (6, 1, 28, 11)
 
 
 def test_pod_level_fields_and_inherited_values_point_where_they_are_set(results) -> None:
     net = one(results["SEC-010"], "web")
-    assert (net.field_path, net.field_line) == ("spec.template.spec.hostNetwork", 19)
+    assert (net.field_path, net.field_line, net.field_column) == ("spec.template.spec.hostNetwork", 19, 7)
     root = one(results["SEC-003"], "web")
     assert root.status is Status.FAILING
     # the first container proves nothing (no runAsUser): it is the first offender
     assert root.field_path == "spec.template.spec.containers[0].securityContext.runAsNonRoot"
-    assert root.field_line == 23  # absent: its container's securityContext
+    assert (root.field_line, root.field_column) == (23, 9)  # absent: its container's securityContext
 
 
 def test_a_check_that_names_only_a_container_points_at_the_container(results) -> None:
     tag = one(results["REL-004"], "web")
     assert tag.field_path == "spec.template.spec.containers[1].image" and tag.field_line == 26
+    assert tag.field_column == 9
 
 
 def test_a_passing_result_has_the_objects_lines_and_no_field(results) -> None:
     ns_rows = [r for rows in results.values() for r in rows if r.status is Status.PASSING]
-    assert ns_rows and all(r.field_line is None for r in ns_rows)
-    assert all(r.line is not None for r in ns_rows if r.source)
+    assert ns_rows and all(r.field_line is None and r.field_column is None for r in ns_rows)
+    assert all(r.line is not None and r.column == 1 for r in ns_rows if r.source)
 
 
 def test_an_exempted_result_keeps_its_positions(results) -> None:
@@ -115,6 +118,7 @@ def test_an_exempted_result_keeps_its_positions(results) -> None:
     assert lone.status is Status.SKIPPED and lone.reason.startswith("exempt:")
     assert (lone.line, lone.end_line) == (31, 43)
     assert lone.field_path == "spec.containers[0].securityContext.privileged" and lone.field_line == 43
+    assert (lone.column, lone.field_column) == (1, 5)  # inside a flow mapping: "securityContext"
 
 
 def test_live_objects_have_no_positions() -> None:
@@ -127,6 +131,7 @@ def test_live_objects_have_no_positions() -> None:
     snap = Snapshot(objects=[K8sObject(raw, "api", None)], mode="live")
     (r,) = evaluate(next(c for c in load_all().all() if c.id == "SEC-001"), snap, Config())
     assert r.status is Status.FAILING and r.line is None and r.field_line is None
+    assert r.column is None and r.field_column is None
     assert r.field_path == "spec.containers[0].securityContext.privileged"  # the path is still told
 
 
@@ -142,3 +147,4 @@ def test_a_quarantined_object_reports_its_wrong_field_and_line(tmp_path: Path) -
     (bad,) = [r for r in rows if r.reason == ErrorReason.MALFORMED]
     assert bad.field_path == "spec.template.spec.containers[0].ports[0].containerPort"
     assert (bad.line, bad.end_line, bad.field_line) == (1, 13, 13)
+    assert (bad.column, bad.field_column) == (1, 11)  # "containerPort" after "- "

@@ -39,16 +39,16 @@ CHECKS = {
 
 
 # Where each object of app.yaml is, as the manifest reader records it (1-based first and last
-# content lines; tests/sources_manifests/test_positions.py checks the reader agrees), and the
-# lines of the two fields the findings below point at.
+# content lines and first column; tests/sources_manifests/test_positions.py checks the reader
+# agrees), and the line and column of the two fields the findings below point at.
 POSITIONS = {
-    f"{MANIFEST}#0": (2, 5),
-    f"{MANIFEST}#1": (7, 24),
-    f"{MANIFEST}#2#0": (29, 33),
-    f"{MANIFEST}#2#1": (34, 38),
+    f"{MANIFEST}#0": (2, 5, 1),
+    f"{MANIFEST}#1": (7, 24, 1),
+    f"{MANIFEST}#2#0": (29, 33, 3),
+    f"{MANIFEST}#2#1": (34, 38, 3),
 }
-PRIVILEGED = ("spec.template.spec.containers[0].securityContext.privileged", 24)
-IMAGE = ("spec.template.spec.containers[0].image", 22)
+PRIVILEGED = ("spec.template.spec.containers[0].securityContext.privileged", 24, 13)
+IMAGE = ("spec.template.spec.containers[0].image", 22, 11)
 
 
 def check(check_id: str) -> dict[str, Any]:
@@ -71,10 +71,10 @@ def row(status: str, kind: str | None, ns: str | None, name: str | None, **extra
     }
     base.update(extra)
     if base["source"] in POSITIONS:
-        base["source_line"], base["source_end_line"] = POSITIONS[base["source"]]
+        base["source_line"], base["source_end_line"], base["source_column"] = POSITIONS[base["source"]]
     field = base.pop("field", None)
     if field is not None:
-        base["field_path"], base["field_line"] = field
+        base["field_path"], base["field_line"], base["field_column"] = field
     return base
 
 

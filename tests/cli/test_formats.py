@@ -57,10 +57,10 @@ def test_sarif_levels_locations_and_notifications(kwa) -> None:
     assert levels == {"SEC-001": "error", "SEC-002": "error", "REL-001": "warning"}
     sec = next(r for r in run["results"] if r["ruleId"] == "SEC-001")
     physical = sec["locations"][0]["physicalLocation"]
-    assert physical == {  # the privileged field's line, the Deployment's lines around it
+    assert physical == {  # the privileged field's line and column, the Deployment's lines around it
         "artifactLocation": {"uri": MANIFEST},
-        "region": {"startLine": 24, "endLine": 24},
-        "contextRegion": {"startLine": 7, "endLine": 24},
+        "region": {"startLine": 24, "startColumn": 13, "endLine": 24},
+        "contextRegion": {"startLine": 7, "startColumn": 1, "endLine": 24},
     }
     assert sec["properties"]["field"] == "spec.template.spec.containers[0].securityContext.privileged"
     notes = run["invocations"][0]["toolExecutionNotifications"]
@@ -69,7 +69,7 @@ def test_sarif_levels_locations_and_notifications(kwa) -> None:
     cost = next(r for r in json.loads(out)["runs"][0]["results"] if r["ruleId"] == "COST-001")
     assert cost["level"] == "note"  # a warning status of a low-severity check
     # items[1] of the List: its own lines, as stored with the result
-    assert cost["locations"][0]["physicalLocation"]["region"] == {"startLine": 34, "endLine": 38}
+    assert cost["locations"][0]["physicalLocation"]["region"] == {"startLine": 34, "startColumn": 3, "endLine": 38}
 
 
 def test_sources_and_regions_come_from_stored_values() -> None:
@@ -80,6 +80,13 @@ def test_sources_and_regions_come_from_stored_values() -> None:
         {"startLine": 9, "endLine": 9},
         {"startLine": 7, "endLine": 24},
     )
+    located = {"source_line": 7, "source_column": 3, "source_end_line": 24, "field_line": 9, "field_column": 5}
+    assert region_of(located) == (
+        {"startLine": 9, "startColumn": 5, "endLine": 9},
+        {"startLine": 7, "startColumn": 3, "endLine": 24},
+    )
+    # a column without its line (or nonsense) is left out; the region stays valid
+    assert region_of({"source_column": 4, "field_column": 0, "field_line": 9}) == ({"startLine": 9, "endLine": 9}, None)
     # rows stored before positions were recorded, or with nonsense in them: no region at all
     assert region_of({"source_line": None}) == (None, None)
     assert region_of({"source_line": 0, "field_line": True}) == (None, None)

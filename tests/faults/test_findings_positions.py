@@ -131,6 +131,7 @@ def test_regions_are_the_lines_the_run_read_even_after_the_file_changed(kwa: Kwa
     assert (web["source"], web["source_line"], web["source_end_line"]) == ("k8s/apps.yaml#1", WEB_START, PRIVILEGED)
     assert web["field_path"] == "spec.template.spec.containers[0].securityContext.privileged"
     assert web["field_line"] == PRIVILEGED
+    assert (web["source_column"], web["field_column"]) == (1, 13)  # "apiVersion", "privileged:"
 
     # the manifest changes (ten lines pushed in front) and the List disappears
     (manifests / "apps.yaml").write_text("# moved\n" * 10 + APPS)
@@ -139,12 +140,18 @@ def test_regions_are_the_lines_the_run_read_even_after_the_file_changed(kwa: Kwa
     results = by_rule_and_object(log)
     sec = results[("SEC-001", "Deployment/shop/web:web")]
     assert region(sec) == ("k8s/apps.yaml", PRIVILEGED, PRIVILEGED)  # the line the run read, not today's
-    assert sec["locations"][0]["physicalLocation"]["contextRegion"] == {"startLine": WEB_START, "endLine": PRIVILEGED}
+    assert sec["locations"][0]["physicalLocation"]["region"]["startColumn"] == 13
+    assert sec["locations"][0]["physicalLocation"]["contextRegion"] == {
+        "startLine": WEB_START,
+        "startColumn": 1,
+        "endLine": PRIVILEGED,
+    }
     pod = results[("SEC-010", "Pod/shop/debug")]
     assert region(pod) == ("k8s/apps.yaml", line_of(APPS, "hostNetwork"), line_of(APPS, "hostNetwork"))
     tag = results[("REL-004", "Deployment/jobs/batch:batch")]
     assert region(tag) == ("k8s/list.yaml", line_of(LIST, "image: registry"), line_of(LIST, "image: registry"))
-    assert tag["locations"][0]["physicalLocation"]["contextRegion"] == {"startLine": 4, "endLine": 18}
+    assert tag["locations"][0]["physicalLocation"]["region"]["startColumn"] == 11  # "image:" of "        - name"
+    assert tag["locations"][0]["physicalLocation"]["contextRegion"] == {"startLine": 4, "startColumn": 1, "endLine": 18}
     for result in log["runs"][0]["results"]:  # every result from a file has a region
         physical = result["locations"][0].get("physicalLocation")
         assert physical is None or physical["region"]["startLine"] >= 1, result

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from checks.positions import field_line, join_path, parse_path
+from checks.positions import field_line, field_position, join_path, parse_path
 from checks.sources.manifests import load_manifests
 from tests.cli.builder import IMAGE, MANIFEST, POSITIONS, PRIVILEGED
 
@@ -35,23 +35,27 @@ def read(text: str) -> dict[str, Any]:
 
 
 def keys_and_lines(
-    node: yaml.Node, path: tuple = (), flow: int | None = None, json: bool = False
-) -> list[tuple[tuple, int]]:
-    """Every mapping key under ``node`` with the 1-based line the resolver must give it: the line
-    PyYAML composes for the key; inside a YAML flow collection (``{a: 1}``, which may run over
-    several lines) the line of the key that holds the collection (``flow``), the deepest line the
-    resolver promises. Pretty-printed JSON is flow style with every key on its own line: exact."""
-    out: list[tuple[tuple, int]] = []
+    node: yaml.Node, path: tuple = (), flow: tuple[int, int] | None = None, json: bool = False
+) -> list[tuple[tuple, tuple[int, int]]]:
+    """Every mapping key under ``node`` with the 1-based line and column the resolver must give
+    it: where PyYAML composes the key; inside a YAML flow collection (``{a: 1}``, which may run
+    over several lines) where the key or the ``- `` entry that holds the collection is (``flow``),
+    the deepest place the resolver promises. Pretty-printed JSON is flow style with every key on its own line: exact."""
+    out: list[tuple[tuple, tuple[int, int]]] = []
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
-                line = key.start_mark.line + 1
-                out.append(((*path, key.value), flow or line))
-                inner = flow or (line if getattr(value, "flow_style", False) and not json else None)
+                here = (key.start_mark.line + 1, key.start_mark.column + 1)
+                out.append(((*path, key.value), flow or here))
+                inner = flow or (here if getattr(value, "flow_style", False) and not json else None)
                 out += keys_and_lines(value, (*path, key.value), inner, json)
     elif isinstance(node, yaml.SequenceNode):
         for i, value in enumerate(node.value):
-            out += keys_and_lines(value, (*path, i), flow, json)
+            inner = flow
+            if inner is None and not json and getattr(value, "flow_style", False):
+                # a flow collection as an entry of a block sequence ("- {a: 1}"): the entry's "- "
+                inner = (value.start_mark.line + 1, value.start_mark.column - 1)
+            out += keys_and_lines(value, (*path, i), inner, json)
     return out
 
 
@@ -61,9 +65,10 @@ def assert_every_field_agrees(
     fields = keys_and_lines(node, json=json)
     if sample is not None and len(fields) > sample:
         fields = fields[:: len(fields) // sample + 1]
-    for path, line in fields:
-        got = field_line(obj.place, join_path(None, *path))
-        assert got == line + offset, f"{obj} {join_path(None, *path)}: resolver says {got}, YAML {line + offset}"
+    for path, (line, column) in fields:
+        got = field_position(obj.place, join_path(None, *path))
+        want = (line + offset, column)
+        assert got == want, f"{obj} {join_path(None, *path)}: resolver says {got}, YAML {want}"
     return len(fields)
 
 
@@ -74,12 +79,12 @@ def test_the_cli_fixture_manifest_is_where_the_golden_rows_say() -> None:
     """tests/cli/builder.py stores these positions with its rows: the reader must agree."""
     snap = load_manifests([str(ROOT / MANIFEST)])
     by_doc = {o.where.split("app.yaml", 1)[1]: o for o in snap.objects}
-    for where, (first, last) in POSITIONS.items():
+    for where, (first, last, column) in POSITIONS.items():
         obj = by_doc[where.split("app.yaml", 1)[1]]
-        assert (obj.place.line, obj.place.end_line) == (first, last), where
+        assert (obj.place.line, obj.place.end_line, obj.place.column) == (first, last, column), where
     web = by_doc["#1"]
-    assert field_line(web.place, PRIVILEGED[0]) == PRIVILEGED[1]
-    assert field_line(web.place, IMAGE[0]) == IMAGE[1]
+    assert field_position(web.place, PRIVILEGED[0]) == PRIVILEGED[1:]
+    assert field_position(web.place, IMAGE[0]) == IMAGE[1:]
 
 
 def test_documents_start_at_their_first_content_line_and_end_at_their_last() -> None:
@@ -215,6 +220,55 @@ spec:
 def test_a_field_resolves_to_its_own_line_or_its_deepest_present_parent(path: str, line: int) -> None:
     (obj,) = read(DEPLOYMENT).values()
     assert field_line(obj.place, path) == line
+
+
+@pytest.mark.parametrize(
+    ("path", "position"),
+    [
+        ("metadata.name", (4, 3)),
+        ('metadata.annotations["kwa.io/exempt"]', (6, 5)),  # a quoted key: its quote
+        ("spec.template.metadata.labels", (13, 5)),  # inside a flow mapping: the key holding it
+        ("spec.template.spec.containers[0]", (20, 7)),  # an entry: its dash, alone on its line
+        ("spec.template.spec.containers[1]", (25, 7)),  # "- name: sidecar": the dash
+        ("spec.template.spec.containers[1].name", (25, 9)),  # the key after the dash
+        ("spec.template.spec.containers[0].securityContext.privileged", (24, 11)),
+        ("spec.template.spec.containers[1].securityContext.privileged", (27, 9)),  # an alias: its key
+        ("spec.template.spec.volumes[0].hostPath.path", (30, 11)),
+        ("spec.template.spec.containers[5].image", (19, 7)),  # absent: the deepest present key
+        ("status.phase", (1, 1)),  # nothing of it: the object's own line and column
+    ],
+)
+def test_a_field_resolves_to_its_keys_column(path: str, position: tuple[int, int]) -> None:
+    (obj,) = read(DEPLOYMENT).values()
+    assert field_position(obj.place, path) == position
+
+
+def test_object_columns_for_documents_list_items_and_the_marker_line() -> None:
+    items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}} for i in range(2)]
+    dump = {"apiVersion": "v1", "kind": "List", "items": items}
+    indented = yaml.safe_dump(dump, sort_keys=False).replace("\n- ", "\n  - ").replace("\n  ", "\n    ")
+    indented = indented.replace("\n    - ", "\n  - ")
+    for text, column in (
+        (yaml.safe_dump(dump, sort_keys=False), 1),  # "- apiVersion" at column 1
+        (indented, 3),  # "  - apiVersion"
+        (json.dumps(dump, indent=4), 9),  # "        {" under "    \"items\": ["
+        (json.dumps(dump, indent=2), 5),
+    ):
+        objs = list(read(text).values())
+        lines = text.splitlines()
+        for obj in objs:
+            assert obj.place.column == column, (text, obj.place)
+            assert lines[obj.place.line - 1][column - 1] in "-{", (text, obj.place)
+            # the resolver's column is the key's in the file, whatever the item's indentation
+            line, key_column = field_position(obj.place, "metadata.name")
+            assert lines[line - 1][key_column - 1 :].lstrip('"').startswith("name"), (text, line, key_column)
+    marker = "--- apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: on-the-marker\n"
+    (obj,) = read("# header\n" + marker).values()
+    assert (obj.place.line, obj.place.column) == (2, 5)  # after "--- "
+    assert field_position(obj.place, "apiVersion") == (2, 5)
+    assert field_position(obj.place, "metadata.name") == (5, 3)
+    one_line = list(read('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}\n').values())
+    assert field_position(one_line[0].place, "metadata.name") == (1, 1)  # one line: the object's place
 
 
 def test_text_in_a_block_scalar_is_never_taken_for_a_key() -> None:

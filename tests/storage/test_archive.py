@@ -43,6 +43,8 @@ def _write(db: Database, run_id: str, flip: int, extra: bool = False) -> None:
                 source_end_line=i + 9 if i % 5 == 0 else None,
                 field_path="spec.template.spec.containers[0]" if i % 5 == 0 else None,
                 field_line=i + 4 if i % 5 == 0 else None,
+                source_column=1 + i % 3 if i % 5 == 0 else None,
+                field_column=5 + i % 4 if i % 5 == 0 else None,
                 reason="because" if i % 3 == 0 else None,
                 container=None if i % 4 == 0 else "app",
                 object_namespace=None if i == 39 else "default",
