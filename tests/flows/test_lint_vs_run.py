@@ -20,7 +20,7 @@ pytestmark = pytest.mark.prefect
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "checks" / "fixtures"
 KEYS = ("check_id", "status", "severity", "object_kind", "object_namespace", "object_name", "container", "message",
-        "reason", "source", "source_line", "field_path", "field_line")  # fmt: skip
+        "reason", "source", "source_line", "source_column", "field_path", "field_line", "field_column")  # fmt: skip
 
 
 def _json(args: list[str], **env: str) -> dict:

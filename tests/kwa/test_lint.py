@@ -56,7 +56,7 @@ def bad(tmp_path: Path) -> Path:
 
 
 def test_a_failing_manifest_fails_the_default_gate_and_says_where(bad: Path) -> None:
-    proc = kwa(str(bad), cwd=bad.parent)
+    proc = kwa("app.yaml", cwd=bad.parent)
     assert proc.returncode == 6, proc.stderr
     lines = proc.stdout.splitlines()
     # file:line: SEV CHECK object: message — the privileged flag is on line 13
@@ -74,7 +74,7 @@ def test_no_gate_reports_and_exits_zero(bad: Path) -> None:
     assert data["objects"] == 1
     failing = {(r["check_id"], r["object_name"]) for r in data["results"] if r["status"] == "failing"}
     assert ("SEC-001", "web") in failing
-    assert all(r["source"].split("#")[0].endswith("app.yaml") for r in data["results"] if r["object_name"])
+    assert all(r["source"].split("#")[0].endswith("app.yaml") for r in data["results"] if r["object_kind"] == "Deployment")
     assert data["scores"]["overall"]["score"] is not None
 
 
@@ -120,13 +120,13 @@ def test_a_broken_document_loses_nothing_else(tmp_path: Path) -> None:
 
 
 def test_sarif_and_github_and_junit(bad: Path) -> None:
-    sarif = kwa(str(bad), "-o", "sarif", cwd=bad.parent)
+    sarif = kwa("app.yaml", "-o", "sarif", cwd=bad.parent)
     assert sarif.returncode == 6
     log = json.loads(sarif.stdout)
     results = log["runs"][0]["results"]
     assert any(r["ruleId"] == "SEC-001" and r["locations"][0]["physicalLocation"]["region"]["startLine"] == 13
                for r in results)  # fmt: skip
-    github = kwa(str(bad), "-o", "github", cwd=bad.parent)
+    github = kwa("app.yaml", "-o", "github", cwd=bad.parent)
     assert any(line.startswith("::error file=app.yaml,line=13") for line in github.stdout.splitlines()), github.stdout
     junit = kwa(str(bad), "-o", "junit", "--fail-on", "none")
     assert junit.returncode == 0 and junit.stdout.lstrip().startswith("<?xml")
