@@ -248,7 +248,7 @@ def _place(row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def summary_line(view: dict[str, Any], linted: Any) -> str:
-    """``kwa lint: 12 objects, 100 checks, 3 failing (1 critical, 2 high), 4 warning; score 87.5 (B)``."""
+    """``kwa lint: 12 objects, 100 checks, 3 failing (1 critical, 2 high), 4 warning; score 87.5 B``."""
     from storage.grades import compact_score_text
 
     counts: dict[str, int] = {}
@@ -258,7 +258,11 @@ def summary_line(view: dict[str, Any], linted: Any) -> str:
         if r["status"] == "failing":
             failing[r["severity"]] = failing.get(r["severity"], 0) + 1
     objects = view.get("objects")
-    parts = [f"{objects if objects is not None else '?'} objects", f"{len(linted.run.get('check_ids') or [])} checks"]
+    checks = len(linted.run.get("check_ids") or [])
+    parts = [
+        f"{objects} object{'' if objects == 1 else 's'}" if objects is not None else "? objects",
+        f"{checks} check{'' if checks == 1 else 's'}",
+    ]
     by_severity = ", ".join(f"{n} {s}" for s, n in sorted(failing.items(), key=lambda kv: _severity_pos(kv[0])))
     parts.append(f"{counts.get('failing', 0)} failing" + (f" ({by_severity})" if by_severity else ""))
     for status in ("warning", "error", "timeout"):

@@ -246,7 +246,7 @@ def _dead_pid() -> int:
 def test_delete_and_prune(prefect_api, manifests) -> None:
     from storage.db import Database
     from storage.retention import delete_run, prune_runs
-    from storage.runs import get_history, get_run
+    from storage.runs import abort_run, get_history, get_run
 
     db = Database()
     old, _ = _request(db, manifests, ["SEC-001"], cluster="retention", force_new=True)
@@ -261,3 +261,6 @@ def test_delete_and_prune(prefect_api, manifests) -> None:
     active, _ = _request(db, manifests, ["SEC-001"], cluster="retention-active", force_new=True)
     with pytest.raises(ValueError, match="abort it before deleting it"):
         delete_run(db, active["run_id"])
+    # Ended here: a queued run left behind would hold every later run of this test process in
+    # the queue (runs start in request order) until the reaper's grace passes.
+    abort_run(db, active["run_id"], "test cleanup")

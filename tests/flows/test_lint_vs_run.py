@@ -32,18 +32,22 @@ def _json(args: list[str], **env: str) -> dict:
     return json.loads(proc.stdout)
 
 
-def test_lint_and_run_agree(prefect_api: str) -> None:
+def test_lint_and_run_agree(prefect_api: str, tmp_path: Path) -> None:
     from storage.db import Database
     from storage.queries import run_results
 
-    ran = _json(["flows.run", "--manifests", str(FIXTURES), "--ci", "-o", "json"], PREFECT_API_URL=prefect_api)
+    url = f"sqlite:///{tmp_path / 'kwa.db'}"  # its own database: no other test's run ahead in the queue
+    ran = _json(
+        ["flows.run", "--manifests", str(FIXTURES), "--ci", "-o", "json"], PREFECT_API_URL=prefect_api,
+        KWA_DATABASE_URL=url,
+    )  # fmt: skip
     linted = _json(["kwa", "lint", str(FIXTURES), "--fail-on", "none", "-o", "json"])
     assert ran["objects"] == linted["objects"] > 100
     assert ran["run"]["state"] == linted["run"]["state"]
     assert ran["scores"] == linted["scores"]
     assert ran["pillars"] == linted["pillars"]
     assert ran["problems"] == linted["problems"]
-    stored = run_results(Database(), ran["run"]["run_id"], ("failing", "warning", "error", "timeout"))
+    stored = run_results(Database(url), ran["run"]["run_id"], ("failing", "warning", "error", "timeout"))
 
     def key(row: dict) -> tuple:
         return tuple(str(row.get(k)) for k in KEYS)

@@ -62,7 +62,7 @@ def test_a_failing_manifest_fails_the_default_gate_and_says_where(bad: Path) -> 
     # file:line: SEV CHECK object: message — the privileged flag is on line 13
     assert any(line.startswith("app.yaml:13: CRITICAL SEC-001 ") for line in lines), proc.stdout
     assert "[fail-on]" in proc.stderr and "SEC-001" in proc.stderr
-    assert proc.stderr.count("kwa lint: 1 objects, 100 checks") == 1
+    assert proc.stderr.count("kwa lint: 1 object, 100 checks") == 1
 
 
 def test_no_gate_reports_and_exits_zero(bad: Path) -> None:
@@ -74,7 +74,8 @@ def test_no_gate_reports_and_exits_zero(bad: Path) -> None:
     assert data["objects"] == 1
     failing = {(r["check_id"], r["object_name"]) for r in data["results"] if r["status"] == "failing"}
     assert ("SEC-001", "web") in failing
-    assert all(r["source"].split("#")[0].endswith("app.yaml") for r in data["results"] if r["object_kind"] == "Deployment")
+    deployment = [r for r in data["results"] if r["object_kind"] == "Deployment"]
+    assert deployment and all(r["source"].split("#")[0].endswith("app.yaml") for r in deployment)
     assert data["scores"]["overall"]["score"] is not None
 
 
