@@ -54,23 +54,10 @@ def conclude(
         view["run"].update(stored_state=view["run"].get("state"), state=ending.state, error=ending.message)
     code = outcome_code(view)
     split, notes, unwritten = _baseline(db, run_id, view, code, baseline) if baseline else (None, [], False)
-    violations = None
-    if fail_on or min_score or min_coverage:
-        if code == ExitCode.NOTHING_ASSESSED:
-            view["gate"] = {"applied": False, "passed": None, "reason": "nothing was assessed", "violations": []}
-        else:
-            new_failing = split.new_failing if split is not None else None
-            violations = judge(db, run_id, fail_on, min_score, min_coverage, new_failing)
-            view["gate"] = {
-                "applied": True,
-                "passed": not violations,
-                "fail_on": fail_on,
-                "min_score": min_score,
-                "min_coverage": min_coverage,
-                "violations": [v.as_dict() for v in violations],
-            }
-            if split is not None:  # --fail-on judged only the findings this baseline does not accept
-                view["gate"]["baseline"] = split.source
+    violations = apply_gates(
+        view, code, (fail_on, min_score, min_coverage), split,
+        lambda new_failing: judge(db, run_id, fail_on, min_score, min_coverage, new_failing),
+    )  # fmt: skip
     render(view, output)
     if output != "table" and view.get("nothing_assessed"):  # the table says it in the report
         print(f"nothing was assessed: {view['nothing_assessed']}", file=sys.stderr)
@@ -86,6 +73,30 @@ def conclude(
     # The file --write-baseline names could not be written (checked before the run, so rare): the
     # step that was to produce it must not pass.
     return ExitCode.USAGE if unwritten and code in (ExitCode.OK, ExitCode.PARTIAL, ExitCode.GATE) else code
+
+
+def apply_gates(view: dict[str, Any], code: int, gates: tuple[Any, Any, Any], split: Any, judge: Any) -> list[Any]:
+    """Judge the run with the gates ``(fail_on, min_score, min_coverage)`` and record the verdict in
+    ``view["gate"]``; the violations. ``judge(new_failing)`` evaluates them (``new_failing``: with a
+    baseline ``split``, the failing rows it does not accept). A run over nothing is not judged."""
+    fail_on, min_score, min_coverage = gates
+    if not (fail_on or min_score or min_coverage):
+        return []
+    if code == ExitCode.NOTHING_ASSESSED:
+        view["gate"] = {"applied": False, "passed": None, "reason": "nothing was assessed", "violations": []}
+        return []
+    violations = judge(split.new_failing if split is not None else None)
+    view["gate"] = {
+        "applied": True,
+        "passed": not violations,
+        "fail_on": fail_on,
+        "min_score": min_score,
+        "min_coverage": min_coverage,
+        "violations": [v.as_dict() for v in violations],
+    }
+    if split is not None:  # --fail-on judged only the findings this baseline does not accept
+        view["gate"]["baseline"] = split.source
+    return list(violations)
 
 
 def judge(

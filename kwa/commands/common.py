@@ -47,3 +47,20 @@ def read(ctx: typer.Context, view: Callable[[Any, SimpleNamespace, TextIO], int]
             db.dispose()
 
     return guarded(body)
+
+
+def assessment_options(a: Any) -> tuple[Any, Any, Any, list[Any], Any]:
+    """What ``kwa run`` and ``kwa lint`` check before anything is read: the gates
+    (``fail_on``, ``min_score``, ``min_coverage``), the selected checks and the configuration; any
+    bad value is a :class:`cli.errors.UsageError` (exit 2) naming it."""
+    from checks.config import Config, ConfigError
+    from checks.registry import UnknownCheckError, UnknownPillarError, load_all
+    from cli.errors import UsageError
+    from storage.gates import GateError, parse_fail_on, parse_min_coverage, parse_min_score
+
+    try:
+        fail_on, min_score = parse_fail_on(a.fail_on), parse_min_score(a.min_score)
+        min_coverage = parse_min_coverage(a.min_coverage, requested=bool(fail_on or min_score))
+        return fail_on, min_score, min_coverage, load_all().select(a.pillars, a.checks), Config.load(a.config)
+    except (GateError, UnknownCheckError, UnknownPillarError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None

@@ -25,9 +25,7 @@ def fleet(
     deployment: Annotated[
         str | None, typer.Option(metavar="FLOW/DEPLOYMENT", help="run each cluster as a run of this deployment")
     ] = None,
-    output: Annotated[
-        str, choice_option("--output", "-o", choices=("table", "json"), help="summary format")
-    ] = "table",
+    output: Annotated[str, choice_option("--output", "-o", choices=("table", "json"), help="summary format")] = "table",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Prefect's own log lines")] = False,
 ) -> int:
     """Assess many clusters, each its own run, with one summary (exit 4 if any failed or aborted)."""

@@ -119,22 +119,17 @@ def start(a: LintOptions) -> int:
 
 
 def _lint(a: LintOptions) -> int:
-    from checks.config import Config, ConfigError
-    from checks.registry import UnknownCheckError, UnknownPillarError, load_all
     from checks.sources.manifests import SourceError, expand_paths
     from checks.sources.resolve import SourceSpec
     from kwa.commands.baseline_options import baseline_options
-    from storage.gates import GateError, parse_fail_on, parse_min_coverage, parse_min_score
+    from kwa.commands.common import assessment_options
 
+    fail_on, min_score, min_coverage, selected, config = assessment_options(a)
     try:
-        fail_on, min_score = parse_fail_on(a.fail_on), parse_min_score(a.min_score)
-        min_coverage = parse_min_coverage(a.min_coverage, requested=bool(fail_on or min_score))
-        selected = load_all().select(a.pillars, a.checks)
-        config = Config.load(a.config)
         expand_paths(a.paths)
-        baseline = baseline_options(a)  # a bad file or path: exit 2 before anything is read
-    except (GateError, UnknownCheckError, UnknownPillarError, ConfigError, SourceError) as exc:
+    except SourceError as exc:
         raise UsageError(str(exc)) from None
+    baseline = baseline_options(a)  # a bad file or path: exit 2 before anything is read
     spec = SourceSpec("manifests", paths=a.paths)
     from flows.lint import LintError, lint
 
@@ -154,7 +149,7 @@ def conclude(
     linted: Any, a: LintOptions, fail_on: str | None, min_score: Any, min_coverage: Any, baseline: Any = None
 ) -> int:
     """Baseline, gates, the report in the asked format, the summary line on stderr; the exit code."""
-    from kwa.verdict import apply_baseline, outcome_code, view_of
+    from kwa.verdict import apply_baseline, apply_gates, outcome_code, view_of
     from storage.gate_rows import gate_findings_from_rows, gate_summary
     from storage.gates import OBJECTS_SHOWN, evaluate_gates, format_violations
 
@@ -165,27 +160,16 @@ def conclude(
         split, notes, unwritten = apply_baseline(
             lambda: [r for r in linted.rows if r["status"] in ("failing", "warning")], view, code, baseline
         )
-    violations: list[Any] = []
-    if fail_on or min_score or min_coverage:
-        if code == ExitCode.NOTHING_ASSESSED:
-            view["gate"] = {"applied": False, "passed": None, "reason": "nothing was assessed", "violations": []}
-        else:
-            summary = gate_summary(linted.run, linted.history, linted.rows)
-            findings = gate_findings_from_rows(linted.rows, fail_on, OBJECTS_SHOWN)
-            violations = evaluate_gates(
-                summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage, findings=findings,
-                new_failing=split.new_failing if split is not None else None,
-            )  # fmt: skip
-            view["gate"] = {
-                "applied": True,
-                "passed": not violations,
-                "fail_on": fail_on,
-                "min_score": min_score,
-                "min_coverage": min_coverage,
-                "violations": [v.as_dict() for v in violations],
-            }
-            if split is not None:  # --fail-on judged only the findings the baseline does not accept
-                view["gate"]["baseline"] = split.source
+
+    def judge(new_failing: Any) -> list[Any]:
+        summary = gate_summary(linted.run, linted.history, linted.rows)
+        findings = gate_findings_from_rows(linted.rows, fail_on, OBJECTS_SHOWN)
+        return evaluate_gates(
+            summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage, findings=findings,
+            new_failing=new_failing,
+        )  # fmt: skip
+
+    violations = apply_gates(view, code, (fail_on, min_score, min_coverage), split, judge)
     render(view, linted, a.output)
     if view.get("nothing_assessed"):
         print(f"nothing was assessed: {view['nothing_assessed']}", file=sys.stderr)

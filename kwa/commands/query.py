@@ -69,9 +69,7 @@ def list_(
     namespace: Annotated[list[str] | None, typer.Option(metavar="NS", help="namespaces (repeat, or a,b)")] = None,
     kind: Annotated[list[str] | None, typer.Option(metavar="KIND", help="object kinds (repeat, or a,b)")] = None,
     severity: Annotated[list[str] | None, typer.Option(metavar="SEV", help="severities (repeat, or a,b)")] = None,
-    since: Annotated[
-        datetime | None, since_option(help=f"assessed at or after: {SINCE_HELP}")
-    ] = None,
+    since: Annotated[datetime | None, since_option(help=f"assessed at or after: {SINCE_HELP}")] = None,
     limit: Annotated[
         int | None,
         bounded_option(
@@ -103,6 +101,7 @@ def list_(
     run stored them). Scope: --run, else --since across runs, else the latest run (of --cluster).
     """
     from kwa.views.assessments import cmd_list
+
     return read(
         ctx, cmd_list, run=run, cluster=cluster, pillar=comma_list(pillar), status=comma_list(status),
         check=comma_list(check), namespace=comma_list(namespace), kind=comma_list(kind),
@@ -139,9 +138,7 @@ def history(
     ] = None,
     scope: Scope = None,
     any_scope: AnyScope = False,
-    since: Annotated[
-        datetime | None, since_option(help=f"runs finished after: {SINCE_HELP}")
-    ] = None,
+    since: Annotated[datetime | None, since_option(help=f"runs finished after: {SINCE_HELP}")] = None,
     limit: Annotated[
         int,
         bounded_option("--limit", 1, MAX_HISTORY, help=f"the newest N runs (at most {MAX_HISTORY:,})"),
@@ -184,9 +181,7 @@ def diff(
     any_cluster: Annotated[
         bool, typer.Option("--any-cluster", help="compare two runs given even when their clusters differ")
     ] = False,
-    max_rows: Annotated[
-        int, bounded_option("--max-rows", 0, MAX_DIFF_ROWS, help="rows per section in the table")
-    ] = 50,
+    max_rows: Annotated[int, bounded_option("--max-rows", 0, MAX_DIFF_ROWS, help="rows per section in the table")] = 50,
     output: Annotated[str, output_option(TABULAR)] = "table",
 ) -> int:
     """What changed between two runs (default: the latest two of a cluster).

@@ -142,19 +142,11 @@ def start(options: RunOptions, verbose: bool) -> int:
 
 
 def _run(a: RunOptions) -> int:
-    from checks.config import Config, ConfigError
-    from checks.registry import UnknownCheckError, UnknownPillarError, load_all
     from checks.sources.manifests import SourceError, expand_paths
     from checks.sources.resolve import SourceSpec, choose
-    from storage.gates import GateError, parse_fail_on, parse_min_coverage, parse_min_score
+    from kwa.commands.common import assessment_options
 
-    try:
-        fail_on, min_score = parse_fail_on(a.fail_on), parse_min_score(a.min_score)
-        min_coverage = parse_min_coverage(a.min_coverage, requested=bool(fail_on or min_score))
-        selected = load_all().select(a.pillars, a.checks)
-        Config.load(a.config)
-    except (GateError, UnknownCheckError, UnknownPillarError, ConfigError) as exc:
-        raise UsageError(str(exc)) from None
+    fail_on, min_score, min_coverage, selected, _ = assessment_options(a)
     if a.demo and (a.manifests or a.kubeconfig or a.context):
         raise UsageError("--demo cannot be combined with --manifests, --kubeconfig or --context")
     if a.manifests:
