@@ -11,6 +11,7 @@ the run to kwa's database through the normal writer, with trigger ``ci``.
 
 from __future__ import annotations
 
+import gc
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from flows.lanes import MemoryWriter, check_timeouts, collector_paused, start_ch
 from flows.states import CheckOutcome, CheckRun
 from storage.enums import RunState
 from storage.row_tally import history_values, tallies_from_rows
-from storage.scoring import compute
+from storage.scoring import compute_for
 
 
 class LintError(Exception):
@@ -82,21 +83,24 @@ def lint(
         "completed_at": None,
         "error": None,
     }
-    db = _store(run, spec, pillars, checks, check_timeout, run_timeout, config_path) if store else None
+    if store:
+        db = _store(run, run_parameters(spec, pillars, checks, check_timeout, run_timeout, config_path))
+    else:
+        db = None
     try:
         with collector_paused():
             snapshot = load(spec, deadline=deadline, limits=config.limits)
             snapshot.prepare()
             config.exemptions.prepare(snapshot)
     except Exception as exc:
-        message = snapshot_error(exc, spec.kind, deadline is not None and time.monotonic() > deadline, run_timeout)
+        message = snapshot_error(exc, spec.kind, _passed(deadline), run_timeout)
         if db is not None:
             _store_failure(db, run["run_id"], message)
         raise LintError(message) from None
 
     writer = MemoryWriter(run["run_id"], also=_db_writer(db, run["run_id"]) if db is not None else None)
     check_runs, ctx = _evaluate(run["run_id"], snapshot, config, selected, check_timeout, deadline, writer)
-    state, error = decide(check_runs, deadline is not None and time.monotonic() > deadline, run_timeout)
+    state, error = decide(check_runs, _passed(deadline), run_timeout)
     if ctx.cancelled and not ctx.failure:
         state, error = RunState.ABORTED, ctx.cancel_reason
     elif ctx.failure:
@@ -107,16 +111,12 @@ def lint(
     if db is not None:
         return _store_end(db, run, writer.rows, check_runs, given)
     tallies = tallies_from_rows(writer.rows)
-    row = history_values(
-        run,
-        tallies,
-        run["completed_at"],
-        given,
-        lambda: compute(
-            tallies, check_ids=run["check_ids"], state=run["state"], not_executed=facts["checks_not_executed"]
-        ),
-    )
+    row = history_values(run, tallies, run["completed_at"], given, lambda: compute_for(run, tallies))
     return Linted(run, row, writer.rows, check_runs)
+
+
+def _passed(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
 
 
 def _evaluate(
@@ -129,8 +129,6 @@ def _evaluate(
     writer: MemoryWriter,
 ) -> tuple[list[CheckRun], executing.ExecutingRun]:
     """Every check in the worker lanes (flows.lanes), each outcome recorded as it ends."""
-    import gc
-
     timeouts = check_timeouts(selected, config, check_timeout)
     ids = [c.id for c in selected]
     ctx = executing.ExecutingRun(run_id, snapshot, config, writer, deadline=deadline)
@@ -156,15 +154,7 @@ def _evaluate(
 # -- --store: the same run in kwa's database ------------------------------------------------------
 
 
-def _store(
-    run: dict[str, Any],
-    spec: SourceSpec,
-    pillars: list[str] | None,
-    checks: list[str] | None,
-    check_timeout: float,
-    run_timeout: float | None,
-    config_path: str | None,
-) -> Any:
+def _store(run: dict[str, Any], parameters: dict[str, Any]) -> Any:
     """Create the run in kwa's database (queued → running), its id replacing the lint's."""
     from storage.db import Database
     from storage.runs import create_run, start_run
@@ -178,7 +168,7 @@ def _store(
         cluster_id=run["cluster_id"],
         source=run["source"],
         trigger="ci",
-        parameters=run_parameters(spec, pillars, checks, check_timeout, run_timeout, config_path),
+        parameters=parameters,
     )
     start_run(db, created["run_id"])
     run.update(run_id=created["run_id"], requested_at=created["requested_at"])

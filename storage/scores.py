@@ -104,8 +104,8 @@ from storage.scoring import (
     STATUS_COLUMNS,
     WARNING_FACTOR,
     Tally,
-    _not_executed,
     compute,
+    compute_for,
     normalise,
     pillar_of,
     weight,
@@ -188,13 +188,7 @@ def tally(conn: Connection, run_id: str) -> list[Tally]:
 
 def compute_for_run(conn: Connection, run: Mapping[str, Any], tallies: Iterable[Tally] | None = None) -> dict[str, Any]:
     """Scores of one run (a ``runs`` row as a dict), tallying its rows unless ``tallies`` are given."""
-    rows = tally(conn, run["run_id"]) if tallies is None else tallies
-    return compute(
-        rows,
-        check_ids=run.get("check_ids") or (),
-        state=run.get("state"),
-        not_executed=_not_executed(run.get("summary")),
-    )
+    return compute_for(run, tally(conn, run["run_id"]) if tallies is None else tallies)
 
 
 def run_scores(db: Database, run_id: str) -> dict[str, Any]:

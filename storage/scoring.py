@@ -323,6 +323,17 @@ def compute(
     }
 
 
+def compute_for(run: Mapping[str, Any], tallies: Iterable[Tally]) -> dict[str, Any]:
+    """Scores of one run (a ``runs`` row as a dict, its ``summary`` the runner's facts) from its tallies,
+    however they were counted: by SQL for a stored run, in memory for ``kwa lint``."""
+    return compute(
+        tallies,
+        check_ids=run.get("check_ids") or (),
+        state=run.get("state"),
+        not_executed=_not_executed(run.get("summary")),
+    )
+
+
 def _entry(
     check_id: str, pillar: str | None, severity: str | None, why: str, message: str, applicable: bool, evaluated: float
 ) -> dict[str, Any]:
