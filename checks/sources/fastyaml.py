@@ -78,7 +78,9 @@ _BLOCK_HEADER = re.compile(r"""[|>](?:[-+]?[1-9]?|[1-9][-+])""")
 _SPECIAL_START = frozenset("!%@`?")
 # Escapes both unescape alike; any other backslash sequence, or a tab in an indentation (an
 # error for PyYAML), is left to PyYAML.
-_ODD = re.compile(r"""\\[^nt"\\/]|^[ ]*\t""", re.MULTILINE)
+_ODD_ESCAPE = re.compile(r"""\\[^nt"\\/]""")
+_TAB_INDENT = re.compile(r"""\n[ ]*\t""")  # past the first line (a "^" alternative is 10x slower)
+_TAB_FIRST = re.compile(r"""[ ]*\t""")
 
 _verdicts: dict[str, bool] = {}  # word -> suspicious; words repeat across documents and runs
 # Object names make many words unique: past this many the memo starts over rather than grow with
@@ -92,7 +94,9 @@ def available() -> bool:
 
 def suspicious(text: str) -> bool:
     """True if some unquoted word of ``text`` might read differently in YAML 1.1 and in JSON."""
-    if _ODD.search(text):
+    # Two regexes, each led by a literal the engine finds in C: one multiline pattern whose "^"
+    # alternative was tried at every offset took 40% of vetting a 17 MB dump (0.43 s of 1.1 s).
+    if _ODD_ESCAPE.search(text) or ("\t" in text and (_TAB_FIRST.match(text) or _TAB_INDENT.search(text))):
         return True
     words = set(_unquoted(text).translate(_DELIMITERS).split())
     verdicts = _verdicts
