@@ -215,13 +215,24 @@ def render(view: dict[str, Any], linted: Any, output: str) -> None:
     elif output == "github":
         from cli.formatters.annotations import github_commands
 
-        for line in github_commands(findings):
-            print(line, file=out)
+        _write_lines(github_commands(findings), out)
     else:
         from cli.formatters.annotations import text_lines
 
-        for line in text_lines(findings):
-            print(line, file=out)
+        _write_lines(text_lines(findings), out)
+
+
+def _write_lines(lines: Any, out: Any, batch: int = 2000) -> None:
+    """Lines written a batch at a time: each write passes the credential filter and the closed-pipe
+    guard, and one ``print`` per finding (16,000 at 10k objects) spent 0.2 s there."""
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= batch:
+            out.write("\n".join(chunk) + "\n")
+            chunk.clear()
+    if chunk:
+        out.write("\n".join(chunk) + "\n")
 
 
 def _place(row: dict[str, Any]) -> tuple[Any, ...]:
