@@ -69,8 +69,9 @@ def object_ref(row: Mapping[str, Any]) -> str:
     kind, ns, name = row.get("object_kind"), row.get("object_namespace"), row.get("object_name")
     if not kind and not name:
         return "-"
-    ref = "/".join(str(p) for p in (kind, ns, name) if p)
-    return f"{ref}:{row['container']}" if row.get("container") else ref
+    ref = "/".join([p if type(p) is str else str(p) for p in (kind, ns, name) if p])
+    container = row.get("container")
+    return f"{ref}:{container}" if container else ref
 
 
 def fmt_time(value: Any) -> str:

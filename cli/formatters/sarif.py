@@ -129,8 +129,7 @@ def region_of(row: Mapping[str, Any]) -> tuple[dict[str, int] | None, dict[str, 
     return here, whole if whole is not None and whole != here else None
 
 
-def _location(row: Mapping[str, Any]) -> dict[str, Any] | None:
-    ref = object_ref(row)
+def _location(row: Mapping[str, Any], ref: str) -> dict[str, Any] | None:
     logical = [{"fullyQualifiedName": ref.split(":", 1)[0], "kind": "resource"}] if ref != "-" else []
     parsed = parse_source(row.get("source"))
     if parsed is None:
@@ -185,11 +184,12 @@ def _rule(row: Mapping[str, Any]) -> dict[str, Any]:
 def _result(row: Mapping[str, Any], level: str, rule_index: int) -> dict[str, Any]:
     status = row["status"]
     check_id = row["check_id"]
-    text = row.get("message") or f"{row.get('check_name') or check_id}: {object_ref(row)}"
+    ref = object_ref(row)
+    text = row.get("message") or f"{row.get('check_name') or check_id}: {ref}"
     properties: dict[str, Any] = {
         "kwaResultId": row.get("id"),
         "status": status,
-        "object": object_ref(row),
+        "object": ref,
         "pillar": row.get("pillar"),
         "severity": row.get("severity"),
     }
@@ -204,7 +204,7 @@ def _result(row: Mapping[str, Any], level: str, rule_index: int) -> dict[str, An
         "partialFingerprints": {"kwaObject/v1": fingerprint(row)},
         "properties": properties,
     }
-    location = _location(row)
+    location = _location(row, ref)
     if location is not None:
         result["locations"] = [location][:MAX_LOCATIONS]
     return result

@@ -12,6 +12,7 @@ neither Prefect nor SQLAlchemy; ``--store`` imports storage when it is asked for
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from dataclasses import dataclass
@@ -111,11 +112,20 @@ def start(a: LintOptions) -> int:
     from flows import signals
 
     signals.install()
+    # No cyclic garbage collection for the lint's one pass: once the run hands its snapshot back
+    # to the collector, every full collection the report's allocations trigger walks millions of
+    # parsed nodes (10k objects: rendering SARIF took 0.7 s, 0.25 s without). What the run
+    # creates is freed by reference counting; the collector's state is restored on the way out.
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
         return _lint(a)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _lint(a: LintOptions) -> int:
