@@ -183,13 +183,22 @@ def persist(ctx: executing.ExecutingRun, check: CheckDefinition, check_run: Chec
 _MEMORY_KEYS = ("run_id", "pillar", "check_id", "check_name", "severity", "assessed_at", "duration_ms", *ROW_FIELDS)
 
 
-class MemoryWriter:
-    """A run's rows kept in this process as dicts (``kwa lint``), fed like the database's writer.
+def _row(base: tuple[Any, ...], values: Sequence[Any], fallback: Any) -> dict[str, Any]:
+    row = dict(zip(_MEMORY_KEYS, (*base, *values), strict=True))
+    if not row["remediation"]:
+        row["remediation"] = fallback
+    return row
 
-    A submission is only kept as it came (the lane's JSON bytes and the check's columns); the
-    dicts are built when :attr:`rows` is first read, after the lanes are done. Building them as
-    each check ended made the lanes wait: the threads that hand a lane its next check were busy
-    decoding (10k objects: lanes idle two thirds of the time, 0.3 s of the run's wall time).
+
+class MemoryWriter:
+    """A run's rows kept in this process (``kwa lint``), fed like the database's writer.
+
+    A submission is only kept as it came (the lane's JSON bytes and the check's columns) until the
+    lanes are done: decoding as each check ended kept the threads that hand a lane its next check
+    busy, and the lanes waited (10k objects: idle two thirds of the time). Then the rows a report
+    shows (:attr:`notable`: every status but ``passing``) become dicts, and passing rows are only
+    counted (:attr:`passing_counts`), unless every row is asked for (:attr:`rows`): at 10k
+    objects, 58,000 of 74,000 rows pass, and a dict each cost 0.2 s.
 
     ``also``: another writer (``BackgroundWriter``) every submission is handed on to as well, when
     a lint is asked to store its run (``--store``).
@@ -198,8 +207,11 @@ class MemoryWriter:
     def __init__(self, run_id: str, also: Any = None) -> None:
         self.run_id = run_id
         self.also = also
-        self._rows: list[dict[str, Any]] = []
         self._pending: list[tuple[tuple[Any, ...], Any, Any]] = []
+        self._blocks: list[tuple[tuple[Any, ...], list[Any], Any]] = []
+        self._notable: list[dict[str, Any]] = []
+        self._passing: dict[tuple[str, str, str], int] = {}
+        self._all: list[dict[str, Any]] | None = None
         self._lock = threading.Lock()
 
     def submit(
@@ -219,22 +231,53 @@ class MemoryWriter:
         if self.also is not None:
             self.also.submit(check, rows, assessed_at, duration_ms, count)
 
+    def _decode(self) -> None:
+        """Decode what was submitted since the last call (the caller holds the lock)."""
+        pending, self._pending = self._pending, []
+        for base, rows, fallback in pending:
+            values = orjson.loads(rows) if isinstance(rows, bytes | str) else rows
+            self._blocks.append((base, values, fallback))
+            passing = 0
+            for v in values:
+                if v[0] == "passing":
+                    passing += 1
+                else:
+                    self._notable.append(_row(base, v, fallback))
+            if passing:
+                key = (base[2], base[1], base[4])  # check id, pillar, severity
+                self._passing[key] = self._passing.get(key, 0) + passing
+            if self._all is not None:
+                self._all.extend(_row(base, v, fallback) for v in values)
+
+    @property
+    def notable(self) -> list[dict[str, Any]]:
+        """Every row whose status is not ``passing``, as dicts with a stored result row's keys."""
+        with self._lock:
+            self._decode()
+            return self._notable
+
+    @property
+    def passing_counts(self) -> dict[tuple[str, str, str], int]:
+        """Passing rows per (check id, pillar, severity)."""
+        with self._lock:
+            self._decode()
+            return self._passing
+
     @property
     def rows(self) -> list[dict[str, Any]]:
-        """Every row submitted so far, as dicts with the keys of a stored result row."""
+        """Every row, in the order the checks ended (built on first use)."""
         with self._lock:
-            pending, self._pending = self._pending, []
-            for base, rows, fallback in pending:
-                values = orjson.loads(rows) if isinstance(rows, bytes | str) else rows
-                built = [dict(zip(_MEMORY_KEYS, (*base, *v), strict=True)) for v in values]
-                for row in built:
-                    if not row["remediation"]:
-                        row["remediation"] = fallback
-                self._rows.extend(built)
-            return self._rows
+            if self._all is None:
+                self._all = [_row(base, v, fallback) for base, values, fallback in self._blocks for v in values]
+            self._decode()
+            return self._all
 
     def drain(self, timeout: float | None = None) -> int:
-        return self.also.drain(timeout) if self.also is not None else len(self.rows)
+        if self.also is not None:
+            return self.also.drain(timeout)
+        with self._lock:
+            self._decode()
+            return sum(len(values) for _, values, _ in self._blocks)
 
     def close(self, timeout: float | None = None) -> None:
         if self.also is not None:

@@ -38,13 +38,40 @@ class LintError(Exception):
 @dataclass
 class Linted:
     """A lint's run (shaped as a ``runs`` row, its ``summary`` the snapshot's facts), its history
-    row, every result row and each check's outcome."""
+    row, its result rows and each check's outcome.
+
+    ``results``: every row (a list), or the :class:`MemoryWriter` that holds them, whose passing
+    rows are only counted until :attr:`rows` asks for them all (most reports show none)."""
 
     run: dict[str, Any]
     history: dict[str, Any]
-    rows: list[dict[str, Any]]
+    results: list[dict[str, Any]] | MemoryWriter
     check_runs: list[CheckRun] = field(default_factory=list)
     stored: bool = False
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """Every result row."""
+        return self.results if isinstance(self.results, list) else self.results.rows
+
+    @property
+    def notable(self) -> list[dict[str, Any]]:
+        """The rows whose status is not ``passing``."""
+        if isinstance(self.results, list):
+            return [r for r in self.results if r["status"] != "passing"]
+        return self.results.notable
+
+    @property
+    def passing_counts(self) -> dict[tuple[str, str, str], int]:
+        """Passing rows per (check id, pillar, severity) that :attr:`notable` leaves out."""
+        if not isinstance(self.results, list):
+            return self.results.passing_counts
+        counts: dict[tuple[str, str, str], int] = {}
+        for r in self.results:
+            if r["status"] == "passing":
+                key = (r["check_id"], r["pillar"], r["severity"])
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
 
 def new_lint_id(now: datetime) -> str:
@@ -110,9 +137,9 @@ def lint(
     run.update(state=state.value, error=error, completed_at=datetime.now(UTC), summary=facts)
     if db is not None:
         return _store_end(db, run, writer.rows, check_runs, given)
-    tallies = tallies_from_rows(writer.rows)
+    tallies = tallies_from_rows(writer.notable, writer.passing_counts)
     row = history_values(run, tallies, run["completed_at"], given, lambda: compute_for(run, tallies))
-    return Linted(run, row, writer.rows, check_runs)
+    return Linted(run, row, writer, check_runs)
 
 
 def _passed(deadline: float | None) -> bool:

@@ -18,10 +18,22 @@ from storage.gate_options import SEVERITIES
 _FINDING_KEYS = ("check_id", "severity", "object_kind", "object_namespace", "object_name", "container")
 
 
-def gate_summary(run: Mapping[str, Any], history: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> dict:
-    """``run``, ``state``, ``scores``, ``failing_by_severity`` and ``checks`` (id, severity, counts)."""
+def gate_summary(
+    run: Mapping[str, Any],
+    history: Mapping[str, Any],
+    rows: Iterable[Mapping[str, Any]],
+    passing: Mapping[tuple[str, str, str], int] | None = None,
+) -> dict:
+    """``run``, ``state``, ``scores``, ``failing_by_severity`` and ``checks`` (id, severity, counts).
+
+    ``passing``: passing rows per (check id, pillar, severity) that ``rows`` leaves out."""
     checks: dict[str, dict[str, Any]] = {}
     failing = dict.fromkeys(SEVERITIES, 0)
+    for (check_id, _, severity), count in (passing or {}).items():
+        c = checks.setdefault(
+            check_id, {"check_id": check_id, "severity": severity, "counts": dict.fromkeys(STATUSES, 0)}
+        )
+        c["counts"]["passing"] += count
     for r in rows:
         c = checks.get(r["check_id"])
         if c is None:

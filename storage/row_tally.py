@@ -27,15 +27,27 @@ def _min(current: str | None, value: Any) -> str | None:
     return value if current is None or value < current else current
 
 
-def tallies_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Tally]:
-    """The rows counted per (check, pillar, severity), as :func:`storage.scores.tally` counts them."""
+def tallies_from_rows(
+    rows: Iterable[Mapping[str, Any]], passing: Mapping[tuple[str, str, str], int] | None = None
+) -> list[Tally]:
+    """The rows counted per (check, pillar, severity), as :func:`storage.scores.tally` counts them.
+
+    ``passing``: more passing rows per (check, pillar, severity) that ``rows`` leaves out (a
+    passing row adds one to its count and nothing else)."""
     acc: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for r in rows:
-        key = (str(r["check_id"]), str(r["pillar"]), str(r["severity"]))
+
+    def entry(key: tuple[str, str, str]) -> dict[str, Any]:
         a = acc.get(key)
         if a is None:
             a = acc[key] = dict.fromkeys((*STATUS_COLUMNS, "exempted", "object_unevaluated", "na_rows"), 0)
             a.update(sample=None, whole_status=None, whole_message=None, na=None)
+        return a
+
+    for (check_id, pillar, severity), count in (passing or {}).items():
+        entry((str(check_id), str(pillar), str(severity)))["passing"] += count
+    for r in rows:
+        key = (str(r["check_id"]), str(r["pillar"]), str(r["severity"]))
+        a = acc.get(key) or entry(key)
         status = r["status"]
         a[status] += 1
         check_level = r.get("object_kind") is None

@@ -168,12 +168,12 @@ def conclude(
     split, notes, unwritten = None, [], False
     if baseline is not None:
         split, notes, unwritten = apply_baseline(
-            lambda: [r for r in linted.rows if r["status"] in ("failing", "warning")], view, code, baseline
+            lambda: [r for r in linted.notable if r["status"] in ("failing", "warning")], view, code, baseline
         )
 
     def judge(new_failing: Any) -> list[Any]:
-        summary = gate_summary(linted.run, linted.history, linted.rows)
-        findings = gate_findings_from_rows(linted.rows, fail_on, OBJECTS_SHOWN)
+        summary = gate_summary(linted.run, linted.history, linted.notable, linted.passing_counts)
+        findings = gate_findings_from_rows(linted.notable, fail_on, OBJECTS_SHOWN)
         return evaluate_gates(
             summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage, findings=findings,
             new_failing=new_failing,
@@ -201,7 +201,7 @@ FINDING_STATUSES = ("failing", "warning", "error", "timeout")
 
 def render(view: dict[str, Any], linted: Any, output: str) -> None:
     out = sys.stdout
-    findings = [r for r in linted.rows if r["status"] in FINDING_STATUSES]
+    findings = [r for r in linted.notable if r["status"] in FINDING_STATUSES]
     if output == "table":
         from kwa.verdict import render as render_run
 
@@ -258,7 +258,7 @@ def summary_line(view: dict[str, Any], linted: Any) -> str:
 
     counts: dict[str, int] = {}
     failing: dict[str, int] = {}
-    for r in linted.rows:
+    for r in linted.notable:  # passing rows are not counted here
         counts[r["status"]] = counts.get(r["status"], 0) + 1
         if r["status"] == "failing":
             failing[r["severity"]] = failing.get(r["severity"], 0) + 1
