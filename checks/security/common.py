@@ -111,3 +111,38 @@ def _namespace_subject(snap: Snapshot, namespace: str) -> K8sObject:
     if obj is not None:
         return obj
     return K8sObject({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+
+
+# What the API server puts on every RBAC object it bootstraps (and reconciles at each start).
+BOOTSTRAP_LABEL = "kubernetes.io/bootstrapping"
+BOOTSTRAP_VALUE = "rbac-defaults"
+AUTOUPDATE_ANNOTATION = "rbac.authorization.kubernetes.io/autoupdate"
+
+
+def is_system_object(obj: K8sObject) -> bool:
+    """Whether Kubernetes itself bootstrapped this RBAC object (docs/catalogue.md#system-rbac).
+
+    Anyone may name a Role ``system:something``; only the API server's bootstrap policy labels its
+    objects ``kubernetes.io/bootstrapping: rbac-defaults`` and annotates them
+    ``rbac.authorization.kubernetes.io/autoupdate`` (kept even when an admin sets it to ``false``
+    to stop reconciliation: the object is still the cluster's own). A name is therefore never
+    enough, and the RBAC checks all ask this one question.
+    """
+    return obj.labels.get(BOOTSTRAP_LABEL) == BOOTSTRAP_VALUE or AUTOUPDATE_ANNOTATION in obj.annotations
+
+
+def is_system_role_ref(role: K8sObject | None, ref: dict[str, Any], live: bool) -> bool:
+    """Whether a binding's roleRef names a bootstrapped role.
+
+    A role the snapshot holds is judged by :func:`is_system_object`. A manifest run rarely holds the
+    cluster's own roles, so a ``system:`` role the manifests do not define is presumed to be the
+    bootstrapped one it names; a live run lists every role, so there an absent role is just absent.
+    """
+    if role is not None:
+        return is_system_object(role)
+    return not live and str(ref.get("name") or "").startswith("system:")
+
+
+def is_system_subject_name(name: str) -> bool:
+    """Users and groups under ``system:`` are Kubernetes' own: authenticators reserve the prefix."""
+    return name.startswith("system:")
