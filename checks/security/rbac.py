@@ -66,9 +66,10 @@ def wildcard_rbac(ctx: CheckContext) -> Iterator[Result]:
     Rule (docs/catalogue.md#sec-027): failing when any rule has ``*`` in verbs or resources; a rule with both
     is the critical case, noted in the message and ``details[].critical`` (severity is per check);
     warning when ``*`` appears only in apiGroups; skipped(exempt:built-in-role) for ``cluster-admin``,
-    ``admin``, ``edit``, roles Kubernetes bootstrapped (label ``kubernetes.io/bootstrapping:
-    rbac-defaults`` or annotation ``rbac.authorization.kubernetes.io/autoupdate``; a ``system:`` name
-    alone is not enough) and aggregated ClusterRoles. All rules are inspected, unlike Checkov's rules[0].
+    ``admin``, ``edit``, aggregated ClusterRoles and roles Kubernetes bootstrapped (the label
+    ``kubernetes.io/bootstrapping: rbac-defaults`` or the annotation
+    ``rbac.authorization.kubernetes.io/autoupdate``; a ``system:`` name alone is not enough). All
+    rules are inspected, unlike Checkov's rules[0].
     """
     for role in ctx.snapshot.of_kind(*ROLES):
         if _builtin_role(role):
