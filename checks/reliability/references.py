@@ -251,6 +251,7 @@ def missing_references(ctx: CheckContext) -> Iterator[Result]:
     that a controller or job fills.
     """
     live = ctx.live
+    key_sets: dict[int, set[str] | None] = {}  # by id(object): many workloads share one ConfigMap
     for w in ctx.snapshot.workloads():
         missing: list[str] = []
         no_key: list[str] = []
@@ -259,19 +260,20 @@ def missing_references(ctx: CheckContext) -> Iterator[Result]:
         key_container: str | None = None
         seen: set[tuple[str, str]] = set()
         for kind, name, where, container, keys in _pod_references(w.pod_spec, w.containers(include_ephemeral=live)):
-            if name in _ALWAYS_PRESENT.get(kind, ()):
+            if (kind, name) in seen or name in _ALWAYS_PRESENT.get(kind, ()):
                 continue
             ns = None if kind == "PriorityClass" else w.namespace
             obj = ctx.snapshot.get(kind, ns, name)
             if obj is None:
-                if (kind, name) not in seen:
-                    seen.add((kind, name))
-                    missing.append(f"{kind}/{name} ({where}{', container ' + container if container else ''})")
-                    first_container = first_container or container
+                seen.add((kind, name))
+                missing.append(f"{kind}/{name} ({where}{', container ' + container if container else ''})")
+                first_container = first_container or container
                 continue
             if not keys:
                 continue
-            have = _known_keys(obj, live)
+            if id(obj) not in key_sets:
+                key_sets[id(obj)] = _known_keys(obj, live)
+            have = key_sets[id(obj)]
             if have is None:
                 unverified.add(f"{kind}/{name}")
                 continue
