@@ -182,8 +182,6 @@ def test_expectations_cover_the_consensus_checks_broadly() -> None:
 def test_consensus_list_matches_the_registered_peer_ids() -> None:
     """The hard-coded list is the catalogue's; the registry's peer metadata must say the same."""
     derived = [
-        c.id
-        for c in load_all().all()
-        if sum(1 for tool, ids in c.peers.items() if tool in SCANNERS and ids) >= 4
+        c.id for c in load_all().all() if sum(1 for tool, ids in c.peers.items() if tool in SCANNERS and ids) >= 4
     ]
     assert sorted(derived) == sorted(CONSENSUS)
