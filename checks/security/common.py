@@ -143,6 +143,19 @@ def is_system_role_ref(role: K8sObject | None, ref: dict[str, Any], live: bool) 
     return not live and str(ref.get("name") or "").startswith("system:")
 
 
+# Names under the reserved prefix that stand for workloads or for everyone, not for a component.
+_SERVICE_ACCOUNT_PREFIXES = ("system:serviceaccount:", "system:serviceaccounts")
+_EVERYONE = frozenset({"system:authenticated", "system:unauthenticated", "system:anonymous"})
+
+
 def is_system_subject_name(name: str) -> bool:
-    """Users and groups under ``system:`` are Kubernetes' own: authenticators reserve the prefix."""
-    return name.startswith("system:")
+    """Whether a User or Group subject is a Kubernetes component (docs/catalogue.md#system-rbac).
+
+    Authenticators reserve the ``system:`` prefix, so a subject under it is Kubernetes' own, except
+    the names that are ServiceAccounts in disguise (User ``system:serviceaccount:<ns>:<name>``,
+    Group ``system:serviceaccounts[:<ns>]``: any workload's token) and the groups of every caller
+    (``system:authenticated``, ``system:unauthenticated``, User ``system:anonymous``).
+    """
+    if not name.startswith("system:"):
+        return False
+    return name not in _EVERYONE and not name.startswith(_SERVICE_ACCOUNT_PREFIXES)

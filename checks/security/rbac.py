@@ -127,16 +127,18 @@ def _wildcard_grant(role: K8sObject) -> tuple[bool, list[str]]:
 
 @check("SEC-028")
 def cluster_admin_binding(ctx: CheckContext) -> Iterator[Result]:
-    """Fail bindings that hand cluster-admin-equivalent roles to subjects outside ``system:``.
+    """Fail bindings that hand cluster-admin-equivalent roles to subjects that are not Kubernetes components.
 
     Rule (docs/catalogue.md#sec-028): a (Cluster)RoleBinding whose roleRef is ClusterRole ``cluster-admin``,
     or resolves to a (Cluster)Role with a rule of ``*`` verbs on ``*`` resources in ``*`` apiGroups
-    (no resourceNames), fails for any subject whose name does not start with ``system:`` (users and
-    groups under that prefix are Kubernetes' own, so kubeadm's cluster-admin → Group system:masters
-    binding passes; ServiceAccounts are never ``system:``). A rule of ``*`` verbs on ``*`` resources
-    in listed apiGroups only (say the core group ``""``) is broad but not cluster-admin: a warning
-    that names the groups (SEC-027 fails the role, SEC-029 the risky permissions it includes). Every
-    other binding passes.
+    (no resourceNames), fails for any subject that is not a Kubernetes component: users and groups
+    under ``system:`` are Kubernetes' own (so kubeadm's cluster-admin → Group system:masters binding
+    passes), except ServiceAccount identities (User ``system:serviceaccount:…``, Group
+    ``system:serviceaccounts…``) and the everyone groups (``system:authenticated``,
+    ``system:unauthenticated``, ``system:anonymous``); ServiceAccount subjects are never system.
+    A rule of ``*`` verbs on ``*`` resources in listed apiGroups only (say the core group ``""``) is
+    broad but not cluster-admin: a warning that names the groups (SEC-027 fails the role, SEC-029 the
+    risky permissions it includes). Every other binding passes.
     """
     snap = ctx.snapshot
     for binding in snap.of_kind(*BINDINGS):
@@ -280,7 +282,8 @@ def high_risk_rbac(ctx: CheckContext) -> Iterator[Result]:
       ClusterRoleBinding), pods/exec|attach|portforward (create/get), create pods or workload kinds,
       bind/escalate roles, impersonate, nodes/proxy, serviceaccounts/token create, admission webhook
       configuration writes, certificatesigningrequests/approval update, persistentvolumes create —
-      and at least one subject's name does not start with ``system:`` (ServiceAccounts count as
+      and at least one subject is not a Kubernetes component (the subject rule of SEC-028:
+      ServiceAccounts, ``system:serviceaccount(s)…`` names and the everyone groups count as
       non-system);
     - warning when the only finding is secrets read through a RoleBinding (namespace-scoped);
     - passing otherwise (including grants held only by system subjects).

@@ -14,7 +14,7 @@ from checks.config import Config
 from checks.context import CheckContext
 from checks.model import Result, Status
 from checks.registry import load_all
-from checks.security.common import is_system_object, is_system_role_ref
+from checks.security.common import is_system_object, is_system_role_ref, is_system_subject_name
 from checks.snapshot import K8sObject, Snapshot
 from checks.sources.manifests import load_manifests, parse_text
 
@@ -174,6 +174,25 @@ def test_a_system_role_ref_the_run_lacks_is_presumed_bootstrapped_only_on_manife
     assert not is_system_role_ref(None, {"kind": "ClusterRole", "name": "node-proxier"}, live=False)
     named_only = K8sObject({"kind": "ClusterRole", "metadata": {"name": "system:node-proxier"}})
     assert not is_system_role_ref(named_only, ref, live=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "system"),
+    [
+        ("system:masters", True),
+        ("system:kube-controller-manager", True),
+        ("system:node:ip-10-0-0-1", True),
+        ("system:serviceaccount:ci:deployer", False),
+        ("system:serviceaccounts", False),
+        ("system:serviceaccounts:ci", False),
+        ("system:authenticated", False),
+        ("system:unauthenticated", False),
+        ("system:anonymous", False),
+        ("alice", False),
+    ],
+)
+def test_system_subjects_are_components_not_workloads_or_everyone(name: str, system: bool) -> None:
+    assert is_system_subject_name(name) is system
 
 
 def test_sec028_says_what_a_core_group_wildcard_is_instead() -> None:
