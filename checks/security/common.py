@@ -119,16 +119,26 @@ BOOTSTRAP_VALUE = "rbac-defaults"
 AUTOUPDATE_ANNOTATION = "rbac.authorization.kubernetes.io/autoupdate"
 
 
-def is_system_object(obj: K8sObject) -> bool:
-    """Whether Kubernetes itself bootstrapped this RBAC object (docs/catalogue.md#system-rbac).
+def is_bootstrapped(obj: K8sObject) -> bool:
+    """Whether the API server's bootstrap policy made this RBAC object.
 
-    Anyone may name a Role ``system:something``; only the API server's bootstrap policy labels its
-    objects ``kubernetes.io/bootstrapping: rbac-defaults`` and annotates them
-    ``rbac.authorization.kubernetes.io/autoupdate`` (kept even when an admin sets it to ``false``
-    to stop reconciliation: the object is still the cluster's own). A name is therefore never
-    enough, and the RBAC checks all ask this one question.
+    Its objects carry the label ``kubernetes.io/bootstrapping: rbac-defaults`` and the annotation
+    ``rbac.authorization.kubernetes.io/autoupdate`` (kept when an admin sets it to ``false`` to stop
+    reconciliation: the object is still the cluster's own). Either one is enough.
     """
     return obj.labels.get(BOOTSTRAP_LABEL) == BOOTSTRAP_VALUE or AUTOUPDATE_ANNOTATION in obj.annotations
+
+
+def is_system_object(obj: K8sObject) -> bool:
+    """Whether an RBAC object is the control plane's own (docs/catalogue.md#system-rbac).
+
+    Kubernetes' definition: a default object (bootstrapped) whose name has the ``system:`` prefix,
+    which marks what the control plane manages directly. The name alone is not enough, since anyone
+    may create a ``system:something`` role; nor is bootstrapping alone: ``cluster-admin``, ``admin``,
+    ``edit`` and ``view`` are bootstrapped too, but they are the user-facing roles, made to be granted,
+    and their grants are judged. The RBAC checks all ask this one question.
+    """
+    return obj.name.startswith("system:") and is_bootstrapped(obj)
 
 
 def is_system_role_ref(role: K8sObject | None, ref: dict[str, Any], live: bool) -> bool:

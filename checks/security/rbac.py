@@ -66,10 +66,10 @@ def wildcard_rbac(ctx: CheckContext) -> Iterator[Result]:
     Rule (docs/catalogue.md#sec-027): failing when any rule has ``*`` in verbs or resources; a rule with both
     is the critical case, noted in the message and ``details[].critical`` (severity is per check);
     warning when ``*`` appears only in apiGroups; skipped(exempt:built-in-role) for ``cluster-admin``,
-    ``admin``, ``edit``, aggregated ClusterRoles and roles Kubernetes bootstrapped (the label
-    ``kubernetes.io/bootstrapping: rbac-defaults`` or the annotation
-    ``rbac.authorization.kubernetes.io/autoupdate``; a ``system:`` name alone is not enough). All
-    rules are inspected, unlike Checkov's rules[0].
+    ``admin``, ``edit``, aggregated ClusterRoles and the control plane's ``system:`` roles: those
+    Kubernetes bootstrapped (the label ``kubernetes.io/bootstrapping: rbac-defaults`` or the
+    annotation ``rbac.authorization.kubernetes.io/autoupdate``); a ``system:`` name alone is not
+    enough. All rules are inspected, unlike Checkov's rules[0].
     """
     for role in ctx.snapshot.of_kind(*ROLES):
         if _builtin_role(role):
@@ -274,10 +274,11 @@ def high_risk_rbac(ctx: CheckContext) -> Iterator[Result]:
     """Report each binding (a grant) that gives non-system subjects a high-risk permission.
 
     Rule (docs/catalogue.md#sec-029), one result per (Cluster)RoleBinding:
-    - skipped(exempt:system-role) when the bound role is one Kubernetes bootstrapped (the predicate
-      SEC-027 uses too: label ``kubernetes.io/bootstrapping: rbac-defaults`` or annotation
-      ``rbac.authorization.kubernetes.io/autoupdate``, never the ``system:`` name alone; on manifests
-      a ``system:`` role the run does not hold is presumed to be the cluster's own);
+    - skipped(exempt:system-role) when the bound role is a system role, the predicate SEC-027 uses
+      too: named ``system:`` *and* bootstrapped (label ``kubernetes.io/bootstrapping: rbac-defaults``
+      or annotation ``rbac.authorization.kubernetes.io/autoupdate``), never the name alone; on
+      manifests a ``system:`` role the run does not hold is presumed to be the cluster's own. The
+      bootstrapped user-facing roles (``cluster-admin``, ``admin``, ``edit``, ``view``) are judged;
     - failing when the resolved role grants any of: secrets get/list/watch cluster-wide (through a
       ClusterRoleBinding), pods/exec|attach|portforward (create/get), create pods or workload kinds,
       bind/escalate roles, impersonate, nodes/proxy, serviceaccounts/token create, admission webhook

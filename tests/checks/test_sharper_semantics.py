@@ -14,7 +14,13 @@ from checks.config import Config
 from checks.context import CheckContext
 from checks.model import Result, Status
 from checks.registry import load_all
-from checks.security.common import is_system_object, is_system_role_ref, is_system_subject_name
+from checks.security.common import (
+    BOOTSTRAP_LABEL,
+    is_bootstrapped,
+    is_system_object,
+    is_system_role_ref,
+    is_system_subject_name,
+)
 from checks.snapshot import K8sObject, Snapshot
 from checks.sources.manifests import load_manifests, parse_text
 
@@ -165,6 +171,14 @@ def test_a_bootstrapped_role_is_a_system_role_for_sec027_and_sec029(metadata: di
     assert is_system_object(snap.objects[0])
     assert [r.status for r in _run("SEC-027", snap)] == [Status.SKIPPED]
     assert [r.reason for r in _run("SEC-029", snap)] == ["exempt:system-role"]
+
+
+def test_a_bootstrapped_user_facing_role_is_no_system_role() -> None:
+    edit = K8sObject(
+        {"kind": "ClusterRole", "metadata": {"name": "edit", "labels": {BOOTSTRAP_LABEL: "rbac-defaults"}}}
+    )
+    assert is_bootstrapped(edit)
+    assert not is_system_object(edit)
 
 
 def test_a_system_role_ref_the_run_lacks_is_presumed_bootstrapped_only_on_manifests() -> None:
