@@ -50,7 +50,7 @@ def pod_security_admission(ctx: CheckContext) -> Iterator[Result]:
         subject = obj or _namespace_subject(snap, ns)
         labels = subject.labels
         enforce = labels.get(_PSA + "enforce")
-        others = sorted(k[len(_PSA) :] for k in labels if k.startswith(_PSA) and k[len(_PSA) :] in ("audit", "warn"))
+        others = sorted(k[len(_PSA):] for k in labels if k.startswith(_PSA) and k[len(_PSA):] in ("audit", "warn"))
         if enforce in _ENFORCING_LEVELS:
             yield ctx.ok(subject, f"enforce={enforce}")
         elif enforce == "privileged":
@@ -63,8 +63,7 @@ def pod_security_admission(ctx: CheckContext) -> Iterator[Result]:
         elif others:
             yield ctx.warn(subject, f"only {'/'.join(others)} labels; nothing is enforced")
         elif webhooks:
-            yield ctx.warn(
-                subject, "no PSA labels; relies on policy webhook(s) " + ", ".join(webhooks), details=webhooks
-            )
+            yield ctx.warn(subject, "no PSA labels; relies on policy webhook(s) " + ", ".join(webhooks),
+                           details=webhooks)
         else:
             yield ctx.fail(subject, "no Pod Security Admission labels and no policy engine webhook")

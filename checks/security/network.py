@@ -78,24 +78,15 @@ def workload_network_isolation(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.ok(w)
         elif has_in or has_out:
             missing = "Egress" if has_in else "Ingress"
-            yield ctx.warn(
-                w,
-                f"selected by NetworkPolicy for {'Ingress' if has_in else 'Egress'} only; {missing} is not restricted",
-                details={"ingress": has_in, "egress": has_out},
-            )
+            yield ctx.warn(w, f"selected by NetworkPolicy for {'Ingress' if has_in else 'Egress'} only; "
+                              f"{missing} is not restricted", details={"ingress": has_in, "egress": has_out})
         elif not ctx.live and (w.namespace is None or w.namespace not in namespaces_with_policies):
             why = "the manifest omits the namespace" if w.namespace is None else "no NetworkPolicy for this namespace"
-            yield ctx.warn(
-                w,
-                f"no NetworkPolicy in these manifests selects it ({why}); isolation cannot be proven",
-                details={"ingress": False, "egress": False},
-            )
+            yield ctx.warn(w, f"no NetworkPolicy in these manifests selects it ({why}); isolation cannot be proven",
+                           details={"ingress": False, "egress": False})
         else:
-            yield ctx.fail(
-                w,
-                "no NetworkPolicy in its namespace selects this workload",
-                details={"ingress": False, "egress": False},
-            )
+            yield ctx.fail(w, "no NetworkPolicy in its namespace selects this workload",
+                           details={"ingress": False, "egress": False})
 
 
 def _is_empty_selector(selector: dict[str, Any]) -> bool:
@@ -209,15 +200,14 @@ def service_exposure(ctx: CheckContext) -> Iterator[Result]:
         spec = svc.spec
         kind = spec.get("type") or "ClusterIP"
         if spec.get("externalIPs"):
-            yield ctx.fail(
-                svc, "spec.externalIPs is set (CVE-2020-8554 traffic interception)", details=list(spec["externalIPs"])
-            )
+            yield ctx.fail(svc, "spec.externalIPs is set (CVE-2020-8554 traffic interception)",
+                           details=list(spec["externalIPs"]))
         elif kind == "NodePort":
             yield ctx.warn(svc, "NodePort Service is reachable on every node's address")
         elif kind == "LoadBalancer":
-            restricted = (
-                spec.get("loadBalancerSourceRanges") or str(svc.annotations.get(_SOURCE_RANGES_ANNOTATION, "")).strip()
-            )
+            restricted = spec.get("loadBalancerSourceRanges") or str(
+                svc.annotations.get(_SOURCE_RANGES_ANNOTATION, "")
+            ).strip()
             if _internal_lb(svc) or restricted:
                 yield ctx.ok(svc)
             else:

@@ -40,9 +40,8 @@ def secrets_in_env(ctx: CheckContext) -> Iterator[Result]:
                 first = cname
             found += hits
         if found:
-            yield ctx.warn(
-                w, f"Secret(s) exposed as environment variables: {'; '.join(found)}", container=first, details=found
-            )
+            yield ctx.warn(w, f"Secret(s) exposed as environment variables: {'; '.join(found)}", container=first,
+                           details=found)
         else:
             yield ctx.ok(w)
 
@@ -98,9 +97,8 @@ def hardcoded_env_credentials(ctx: CheckContext) -> Iterator[Result]:
                     found.append({"container": c.get("name", "?"), "env": env.get("name", "?"), "matched": reasons})
         if found:
             names = ", ".join(f"{f['container']}/{f['env']}" for f in found)
-            yield ctx.fail(
-                w, f"literal credential-like env var(s): {names}", container=found[0]["container"], details=found
-            )
+            yield ctx.fail(w, f"literal credential-like env var(s): {names}", container=found[0]["container"],
+                           details=found)
         else:
             yield ctx.ok(w)
 
