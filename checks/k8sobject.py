@@ -47,6 +47,36 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+# A Secret's value fields. Only their keys survive into a snapshot (REL-015 checks referenced keys).
+SECRET_VALUE_FIELDS = ("data", "stringData")
+
+
+def _placeholder(value: Any) -> Any:
+    """A value of the same JSON type carrying nothing, so the boundary still names a wrong type."""
+    if value is None:
+        return None
+    if isinstance(value, bool | int | float | dict | list):
+        return type(value)()
+    return ""
+
+
+def drop_secret_values(obj: K8sObject) -> None:
+    """Replace every value of a Secret's ``data``/``stringData`` with an empty one, in place; keep the keys.
+
+    Secret values are never needed (docs/catalogue.md#least-privilege): live runs never request them,
+    and a manifest's Secret loses them here, before anything else may read, index or quote them.
+    """
+    raw = obj.raw
+    if obj.kind != "Secret" or type(raw) is not dict:
+        return
+    for name in SECRET_VALUE_FIELDS:
+        values = raw.get(name)
+        if isinstance(values, dict):
+            raw[name] = {key: _placeholder(v) for key, v in values.items()}
+        elif values is not None:
+            raw[name] = _placeholder(values)
+
+
 class K8sObject:
     """A Kubernetes object as a raw dict plus the fields every check reads.
 

@@ -30,6 +30,7 @@ from checks.k8sobject import (  # noqa: F401  (re-exported: callers import them 
     K8sObject,
     Workload,
     container_path,
+    drop_secret_values,
     pod_template,
 )
 
@@ -93,6 +94,9 @@ class Snapshot:
         return self.captured_at or datetime.now(UTC)
 
     def __post_init__(self, screened: bool) -> None:
+        for obj in self.objects:
+            if obj.kind == "Secret":
+                drop_secret_values(obj)
         if not screened:
             from checks.objects import screen  # it imports this module (for K8sObject), so not at the top
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from checks.context import CheckContext
+from checks.k8s import service_selector_matches
 from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.reliability.common import SCALABLE_KINDS, _missing, _name
@@ -157,35 +158,46 @@ _ALWAYS_PRESENT = {
 }
 
 
-Ref = tuple[str, str, str, str | None]
+# (kind, name, where, container, keys the reference needs in the object)
+Ref = tuple[str, str, str, str | None, tuple[str, ...]]
+
+
+def _item_keys(source: dict[str, Any]) -> tuple[str, ...]:
+    """The keys a ConfigMap/Secret volume or projected source maps through ``items``."""
+    items = source.get("items") or []
+    return tuple(str(i["key"]) for i in items if isinstance(i, dict) and i.get("key") is not None)
 
 
 def _pod_references(pod_spec: dict[str, Any], containers: list[dict[str, Any]]) -> list[Ref]:
-    """``(kind, name, where, container)`` for every required object a pod spec references."""
+    """Every required object a pod spec references, with the keys it needs of ConfigMaps and Secrets.
+
+    ``optional: true`` on a volume, projected source or key reference covers the object and its keys
+    alike (that is how the kubelet reads it), so such references are left out entirely.
+    """
     refs: list[Ref] = []
     sa = pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount")
     if sa:
-        refs.append(("ServiceAccount", sa, "serviceAccountName", None))
+        refs.append(("ServiceAccount", sa, "serviceAccountName", None, ()))
     if pod_spec.get("priorityClassName"):
-        refs.append(("PriorityClass", pod_spec["priorityClassName"], "priorityClassName", None))
+        refs.append(("PriorityClass", pod_spec["priorityClassName"], "priorityClassName", None, ()))
     for s in pod_spec.get("imagePullSecrets") or []:
         if s.get("name"):
-            refs.append(("Secret", s["name"], "imagePullSecrets", None))
+            refs.append(("Secret", s["name"], "imagePullSecrets", None, ()))
     for vol in pod_spec.get("volumes") or []:
         where = f"volume {vol.get('name', '?')}"
         cm, secret, pvc = vol.get("configMap"), vol.get("secret"), vol.get("persistentVolumeClaim")
         if cm and cm.get("name") and not cm.get("optional"):
-            refs.append(("ConfigMap", cm["name"], where, None))
+            refs.append(("ConfigMap", cm["name"], where, None, _item_keys(cm)))
         if secret and secret.get("secretName") and not secret.get("optional"):
-            refs.append(("Secret", secret["secretName"], where, None))
+            refs.append(("Secret", secret["secretName"], where, None, _item_keys(secret)))
         if pvc and pvc.get("claimName"):
-            refs.append(("PersistentVolumeClaim", pvc["claimName"], where, None))
+            refs.append(("PersistentVolumeClaim", pvc["claimName"], where, None, ()))
         # Projected sources are references too (docs/catalogue.md#regressions, "projected volumes").
         for src in (vol.get("projected") or {}).get("sources") or []:
             for key, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
                 item = src.get(key)
                 if item and item.get("name") and not item.get("optional"):
-                    refs.append((kind, item["name"], where + " (projected)", None))
+                    refs.append((kind, item["name"], where + " (projected)", None, _item_keys(item)))
     for c in containers:
         cname = _name(c)
         for env in c.get("env") or []:
@@ -193,49 +205,106 @@ def _pod_references(pod_spec: dict[str, Any], containers: list[dict[str, Any]]) 
             for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
                 item = value_from.get(key)
                 if item and item.get("name") and not item.get("optional"):
-                    refs.append((kind, item["name"], f"env {env.get('name', '?')}", cname))
+                    keys = (str(item["key"]),) if item.get("key") is not None else ()
+                    refs.append((kind, item["name"], f"env {env.get('name', '?')}", cname, keys))
         for src in c.get("envFrom") or []:
             for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
                 item = src.get(key)
                 if item and item.get("name") and not item.get("optional"):
-                    refs.append((kind, item["name"], "envFrom", cname))
+                    refs.append((kind, item["name"], "envFrom", cname, ()))
     return refs
+
+
+def _known_keys(obj: K8sObject, live: bool) -> set[str] | None:
+    """The keys a ConfigMap or Secret holds; None when the run cannot know them.
+
+    ConfigMap keys are those of ``data`` and ``binaryData``, Secret keys those of ``data`` and
+    ``stringData`` (a snapshot keeps a Secret's key names only: checks.k8sobject.drop_secret_values).
+    A live run lists Secrets as metadata, so there Secret keys are unknown; in manifests, an object
+    that declares none of these fields is a placeholder some controller or job fills (a webhook's
+    certificate Secret, a server's own settings), so its keys are unknown too.
+    """
+    fields = ("data", "binaryData") if obj.kind == "ConfigMap" else ("data", "stringData")
+    if obj.kind == "Secret" and live:
+        return None
+    if not live and all(obj.raw.get(f) is None for f in fields):
+        return None
+    return {str(k) for f in fields for k in obj.raw.get(f) or {}}
 
 
 @check("REL-015")
 def missing_references(ctx: CheckContext) -> Iterator[Result]:
-    """Objects a pod spec needs that the snapshot does not hold.
+    """Objects a pod spec needs that the snapshot does not hold, and keys missing from ConfigMaps and Secrets.
 
     Rule (docs/catalogue.md#rel-015): serviceAccountName, ConfigMap/Secret volumes (including projected
     sources), env/envFrom references not marked ``optional: true``, PVC claimName, imagePullSecrets
-    and priorityClassName. Failing on a live cluster; a warning on manifests, where the object may be
-    created elsewhere. Objects Kubernetes creates itself (the ``default`` ServiceAccount, the
-    ``kube-root-ca.crt`` ConfigMap, the system PriorityClasses) always exist.
+    and priorityClassName. A missing object is failing on a live cluster and a warning on manifests,
+    where it may be created elsewhere. Objects Kubernetes creates itself (the ``default``
+    ServiceAccount, the ``kube-root-ca.crt`` ConfigMap, the system PriorityClasses) always exist.
+    When the object is in the run, the keys the reference needs must be in it too: the ``key`` of
+    ``configMapKeyRef``/``secretKeyRef`` and every ``items[].key`` of a ConfigMap/Secret volume or
+    projected source (``optional: true`` covers the keys too); ConfigMap keys are those of ``data``
+    and ``binaryData``, Secret keys those of ``data`` and ``stringData`` (key names only: values are
+    never kept). A missing key is failing in both modes: the object is in the run and lacks it.
+    Keys are not verified (the passing message says so) for Secrets on a live cluster, which are
+    listed without their data, nor for a manifest object that declares no data at all: a placeholder
+    that a controller or job fills.
     """
+    live = ctx.live
+    key_sets: dict[int, set[str] | None] = {}  # by id(object): many workloads share one ConfigMap
     for w in ctx.snapshot.workloads():
         missing: list[str] = []
+        no_key: list[str] = []
+        unverified: set[str] = set()
         first_container: str | None = None
+        key_container: str | None = None
         seen: set[tuple[str, str]] = set()
-        for kind, name, where, container in _pod_references(w.pod_spec, w.containers(include_ephemeral=ctx.live)):
+        for kind, name, where, container, keys in _pod_references(w.pod_spec, w.containers(include_ephemeral=live)):
             if (kind, name) in seen or name in _ALWAYS_PRESENT.get(kind, ()):
                 continue
             ns = None if kind == "PriorityClass" else w.namespace
-            if ctx.snapshot.get(kind, ns, name) is None:
+            obj = ctx.snapshot.get(kind, ns, name)
+            if obj is None:
                 seen.add((kind, name))
                 missing.append(f"{kind}/{name} ({where}{', container ' + container if container else ''})")
                 first_container = first_container or container
-        if missing:
+                continue
+            if not keys:
+                continue
+            if id(obj) not in key_sets:
+                key_sets[id(obj)] = _known_keys(obj, live)
+            have = key_sets[id(obj)]
+            if have is None:
+                unverified.add(f"{kind}/{name}")
+                continue
+            for key in keys:
+                if key not in have:
+                    in_container = f", container {container}" if container else ""
+                    no_key.append(f"{kind}/{name} has no key {key!r} ({where}{in_container})")
+                    key_container = key_container or container
+        if no_key:
+            yield ctx.fail(
+                w, "; ".join(no_key + missing), container=key_container or first_container, details=no_key + missing
+            )
+        elif missing:
             yield _missing(ctx, w, "missing " + ", ".join(missing), container=first_container, details=missing)
+        elif unverified:
+            shown = ", ".join(sorted(unverified))
+            why = "a live run never reads Secret data" if live else "they declare no data in these manifests"
+            yield ctx.ok(w, f"keys of {shown} not verified: {why}")
         else:
             yield ctx.ok(w)
 
 
 @check("REL-019")
 def statefulset_headless_service(ctx: CheckContext) -> Iterator[Result]:
-    """StatefulSet ``spec.serviceName`` must name an existing headless Service.
+    """StatefulSet ``spec.serviceName`` must name an existing headless Service that selects its pods.
 
-    Rule (docs/catalogue.md#rel-019): failing when serviceName is empty or the Service is not headless
-    (``clusterIP: None``); a missing Service is failing live and a warning on manifests (docs/catalogue.md#conventions).
+    Rule (docs/catalogue.md#rel-019): failing when serviceName is empty; a missing Service is failing
+    live and a warning on manifests (docs/catalogue.md#conventions); an existing Service fails, with
+    every reason named, when it is not headless (``clusterIP: None``) or does not select the
+    StatefulSet's pods: no selector (no per-pod DNS records are published then), or a selector that
+    does not match the pod template's labels.
     """
     for w in ctx.snapshot.workloads():
         if w.kind != "StatefulSet":
@@ -244,9 +313,20 @@ def statefulset_headless_service(ctx: CheckContext) -> Iterator[Result]:
         svc = ctx.snapshot.get("Service", w.namespace, name) if name else None
         if not name:
             yield ctx.fail(w, "spec.serviceName is empty", field="spec.serviceName")
-        elif svc is None:
+            continue
+        if svc is None:
             yield _missing(ctx, w, f"Service {name} does not exist")
-        elif svc.spec.get("clusterIP") != "None":
-            yield ctx.fail(w, f"Service {name} is not headless (clusterIP: None)")
+            continue
+        problems = []
+        if svc.spec.get("clusterIP") != "None":
+            problems.append(f"Service {name} is not headless (clusterIP: None)")
+        selector = svc.spec.get("selector")
+        if not selector:
+            problems.append(f"Service {name} has no selector, so it selects none of the StatefulSet's pods")
+        elif not service_selector_matches(selector, w.pod_labels):
+            shown = ", ".join(f"{k}={v}" for k, v in selector.items())
+            problems.append(f"Service {name} selects {shown}, which does not match the StatefulSet's pod labels")
+        if problems:
+            yield ctx.fail(w, "; ".join(problems), details=problems)
         else:
             yield ctx.ok(w)

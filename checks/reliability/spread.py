@@ -4,14 +4,16 @@ the domains to spread over (REL-011, REL-022).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 from checks.context import CheckContext
 from checks.k8s import ZONE_LABELS, effective_replicas, selector_matches
 from checks.model import Result, SkipReason, Status
 from checks.registry import check
 from checks.reliability.common import _report
-from checks.snapshot import Workload
+from checks.snapshot import Snapshot, Workload
 
 ZONE_KEYS = ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
 
@@ -19,16 +21,27 @@ ZONE_KEYS = ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
 WHEN_UNSATISFIABLE = ("DoNotSchedule", "ScheduleAnyway")
 
 
+# Every Namespace carries this label with its own name (set by the API server since 1.21), so a
+# selector on it alone can be decided without the Namespace object.
+NAME_LABEL = "kubernetes.io/metadata.name"
+
+
 @check("REL-011")
 def replicas_not_spread(ctx: CheckContext) -> Iterator[Result]:
     """Multi-replica Deployments/StatefulSets without anti-affinity or spread constraints.
 
     Rule (docs/catalogue.md#rel-011): passing with podAntiAffinity (required or preferred) on
-    ``kubernetes.io/hostname`` or ``topology.kubernetes.io/zone`` whose labelSelector matches the
-    pod's own labels, or with a valid topologySpreadConstraint; failing for an invalid constraint
+    ``kubernetes.io/hostname`` or ``topology.kubernetes.io/zone`` whose term repels the workload's own
+    replicas, or with a valid topologySpreadConstraint; failing for an invalid constraint
     (maxSkew ≤ 0, no topologyKey, no labelSelector, minDomains 0, whenUnsatisfiable not
     DoNotSchedule/ScheduleAnyway) even if anti-affinity is also present; warning when neither.
-    Effective replicas < 2: skipped.
+    A term repels the own replicas when its labelSelector matches the pod's labels (no
+    mismatchLabelKeys key the pod carries) *and* it applies to the pod's own namespace: ``namespaces``
+    empty and ``namespaceSelector`` null mean the pod's namespace, ``namespaceSelector: {}`` every
+    namespace, otherwise the listed names union the Namespaces whose labels match the selector (read
+    from the run's Namespace objects). A term that only reaches other namespaces does not count; one
+    whose namespace cannot be decided (labels of a Namespace the run does not hold, a manifest without
+    a namespace) is named in the warning. Effective replicas < 2: skipped.
     """
     for w in ctx.snapshot.workloads():
         if w.kind not in ("Deployment", "StatefulSet"):
@@ -57,20 +70,98 @@ def replicas_not_spread(ctx: CheckContext) -> Iterator[Result]:
                 valid += 1
         if invalid:
             yield ctx.fail(w, "; ".join(invalid), details=invalid)
-        elif valid or _has_anti_affinity(w):
+            continue
+        if valid:
             yield ctx.ok(w)
+            continue
+        spreads, notes = _anti_affinity(ctx.snapshot, w)
+        if spreads:
+            yield ctx.ok(w)
+        elif notes:
+            text = f"{replicas} replicas, no topologySpreadConstraints, and no podAntiAffinity term that spreads them"
+            yield ctx.warn(w, f"{text}: {'; '.join(notes)}", details=notes)
         else:
             yield ctx.warn(w, f"{replicas} replicas with neither podAntiAffinity nor topologySpreadConstraints")
 
 
-def _has_anti_affinity(w: Workload) -> bool:
+def _anti_affinity_terms(w: Workload) -> Iterator[tuple[str, dict[str, Any]]]:
     anti = ((w.pod_spec.get("affinity") or {}).get("podAntiAffinity")) or {}
-    terms = list(anti.get("requiredDuringSchedulingIgnoredDuringExecution") or [])
-    preferred = anti.get("preferredDuringSchedulingIgnoredDuringExecution") or []
-    terms += [(t or {}).get("podAffinityTerm") or {} for t in preferred]
-    return any(
-        t.get("topologyKey") in ZONE_KEYS and selector_matches(t.get("labelSelector"), w.pod_labels) for t in terms
-    )
+    for i, term in enumerate(anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []):
+        yield f"required[{i}]", term or {}
+    for i, weighted in enumerate(anti.get("preferredDuringSchedulingIgnoredDuringExecution") or []):
+        yield f"preferred[{i}]", (weighted or {}).get("podAffinityTerm") or {}
+
+
+def _own_pods_problem(term: dict[str, Any], labels: dict[str, str]) -> str | None:
+    """Why the term's pod selector leaves out the workload's own replicas (None: it selects them)."""
+    # mismatchLabelKeys adds "key notin (the pod's value)": it excludes the pod's own replicas.
+    # matchLabelKeys adds "key in (the pod's value)", which the own replicas always satisfy.
+    excluded = [str(k) for k in term.get("mismatchLabelKeys") or [] if k in labels]
+    if excluded:
+        return f"mismatchLabelKeys {', '.join(excluded)} excludes the workload's own pods"
+    if not selector_matches(term.get("labelSelector"), labels):
+        return "its labelSelector does not select the workload's own pods"
+    return None
+
+
+def _applies_to_own_namespace(snap: Snapshot, namespace: str | None, term: dict[str, Any]) -> bool | None:
+    """Whether the term counts pods of the workload's own namespace (None: cannot be decided)."""
+    names = [str(n) for n in term.get("namespaces") or []]
+    ns_selector = term.get("namespaceSelector")
+    if not names and ns_selector is None:
+        return True
+    if ns_selector == {}:
+        return True
+    if namespace is None:
+        return None  # a manifest without a namespace lands wherever it is applied
+    if namespace in names:
+        return True
+    if ns_selector is None:
+        return False
+    ns_obj = snap.get("Namespace", None, namespace)
+    if ns_obj is not None:
+        return selector_matches(ns_selector, {**ns_obj.labels, NAME_LABEL: namespace})
+    keys = set((ns_selector.get("matchLabels") or {}).keys())
+    keys |= {e.get("key") for e in ns_selector.get("matchExpressions") or [] if isinstance(e, dict)}
+    if keys <= {NAME_LABEL}:
+        return selector_matches(ns_selector, {NAME_LABEL: namespace})
+    return None
+
+
+def _anti_affinity(snap: Snapshot, w: Workload) -> tuple[bool, list[str]]:
+    """(some term repels the own replicas, why each term does not)."""
+    notes: list[str] = []
+    for where, term in _anti_affinity_terms(w):
+        key = term.get("topologyKey")
+        if key not in ZONE_KEYS:
+            notes.append(f"podAntiAffinity {where}: topologyKey {key!r} is not a node or zone key")
+            continue
+        problem = _own_pods_problem(term, w.pod_labels)
+        if problem:
+            notes.append(f"podAntiAffinity {where}: {problem}")
+            continue
+        applies = _applies_to_own_namespace(snap, w.namespace, term)
+        if applies:
+            return True, []
+        scope = _namespace_scope(term)
+        if applies is None:
+            own = f"namespace {w.namespace}" if w.namespace else "the namespace it is applied to"
+            notes.append(
+                f"podAntiAffinity {where} applies to {scope}; whether that includes {own} is unknown "
+                "(its labels are not in the run)"
+            )
+        else:
+            notes.append(f"podAntiAffinity {where} only repels pods in {scope}, not in namespace {w.namespace}")
+    return False, notes
+
+
+def _namespace_scope(term: dict[str, Any]) -> str:
+    parts = []
+    if term.get("namespaces"):
+        parts.append("namespaces " + ", ".join(str(n) for n in term["namespaces"]))
+    if term.get("namespaceSelector") is not None:
+        parts.append("namespaceSelector " + json.dumps(term["namespaceSelector"], separators=(", ", ": ")))
+    return " and ".join(parts)
 
 
 _CONTROL_PLANE = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
@@ -92,7 +183,8 @@ def failure_domain_redundancy(ctx: CheckContext) -> Iterator[Result]:
     workers = [n for n in nodes if not any(k in n.labels for k in _CONTROL_PLANE)]
     control_plane = len(nodes) - len(workers)
     ready_workers = [
-        n for n in workers
+        n
+        for n in workers
         if any(c.get("type") == "Ready" and c.get("status") == "True" for c in n.status.get("conditions") or [])
     ]
     schedulable = [n for n in workers if not n.spec.get("unschedulable")]

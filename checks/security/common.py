@@ -111,3 +111,61 @@ def _namespace_subject(snap: Snapshot, namespace: str) -> K8sObject:
     if obj is not None:
         return obj
     return K8sObject({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+
+
+# What the API server puts on every RBAC object it bootstraps (and reconciles at each start).
+BOOTSTRAP_LABEL = "kubernetes.io/bootstrapping"
+BOOTSTRAP_VALUE = "rbac-defaults"
+AUTOUPDATE_ANNOTATION = "rbac.authorization.kubernetes.io/autoupdate"
+
+
+def is_bootstrapped(obj: K8sObject) -> bool:
+    """Whether the API server's bootstrap policy made this RBAC object.
+
+    Its objects carry the label ``kubernetes.io/bootstrapping: rbac-defaults`` and the annotation
+    ``rbac.authorization.kubernetes.io/autoupdate`` (kept when an admin sets it to ``false`` to stop
+    reconciliation: the object is still the cluster's own). Either one is enough.
+    """
+    return obj.labels.get(BOOTSTRAP_LABEL) == BOOTSTRAP_VALUE or AUTOUPDATE_ANNOTATION in obj.annotations
+
+
+def is_system_object(obj: K8sObject) -> bool:
+    """Whether an RBAC object is the control plane's own (docs/catalogue.md#system-rbac).
+
+    Kubernetes' definition: a default object (bootstrapped) whose name has the ``system:`` prefix,
+    which marks what the control plane manages directly. The name alone is not enough, since anyone
+    may create a ``system:something`` role; nor is bootstrapping alone: ``cluster-admin``, ``admin``,
+    ``edit`` and ``view`` are bootstrapped too, but they are the user-facing roles, made to be granted,
+    and their grants are judged. The RBAC checks all ask this one question.
+    """
+    return obj.name.startswith("system:") and is_bootstrapped(obj)
+
+
+def is_system_role_ref(role: K8sObject | None, ref: dict[str, Any], live: bool) -> bool:
+    """Whether a binding's roleRef names a bootstrapped role.
+
+    A role the snapshot holds is judged by :func:`is_system_object`. A manifest run rarely holds the
+    cluster's own roles, so a ``system:`` role the manifests do not define is presumed to be the
+    bootstrapped one it names; a live run lists every role, so there an absent role is just absent.
+    """
+    if role is not None:
+        return is_system_object(role)
+    return not live and str(ref.get("name") or "").startswith("system:")
+
+
+# Names under the reserved prefix that stand for workloads or for everyone, not for a component.
+_SERVICE_ACCOUNT_PREFIXES = ("system:serviceaccount:", "system:serviceaccounts")
+_EVERYONE = frozenset({"system:authenticated", "system:unauthenticated", "system:anonymous"})
+
+
+def is_system_subject_name(name: str) -> bool:
+    """Whether a User or Group subject is a Kubernetes component (docs/catalogue.md#system-rbac).
+
+    Authenticators reserve the ``system:`` prefix, so a subject under it is Kubernetes' own, except
+    the names that are ServiceAccounts in disguise (User ``system:serviceaccount:<ns>:<name>``,
+    Group ``system:serviceaccounts[:<ns>]``: any workload's token) and the groups of every caller
+    (``system:authenticated``, ``system:unauthenticated``, User ``system:anonymous``).
+    """
+    if not name.startswith("system:"):
+        return False
+    return name not in _EVERYONE and not name.startswith(_SERVICE_ACCOUNT_PREFIXES)

@@ -8,18 +8,24 @@ from typing import Any
 from checks.context import CheckContext
 from checks.model import Result, SkipReason
 from checks.registry import check
-from checks.security.common import BINDINGS, _role_ref, _subject_label, _subjects
+from checks.security.common import (
+    BINDINGS,
+    _role_ref,
+    _subject_label,
+    _subjects,
+    is_system_object,
+    is_system_role_ref,
+    is_system_subject_name,
+)
 from checks.snapshot import K8sObject, Snapshot
 
 ROLES = ("Role", "ClusterRole")
 
 
-def _is_system_name(name: str) -> bool:
-    return name.startswith("system:")
-
-
 def _non_system_subjects(binding: K8sObject) -> list[str]:
-    return [_subject_label(binding, s) for s in _subjects(binding) if not _is_system_name(str(s.get("name") or ""))]
+    return [
+        _subject_label(binding, s) for s in _subjects(binding) if not is_system_subject_name(str(s.get("name") or ""))
+    ]
 
 
 def _resolve_role(snap: Snapshot, binding: K8sObject) -> K8sObject | None:
@@ -46,7 +52,7 @@ _BUILTIN_CLUSTER_ROLES = frozenset({"cluster-admin", "admin", "edit"})
 
 
 def _builtin_role(role: K8sObject) -> bool:
-    if _is_system_name(role.name):
+    if is_system_object(role):
         return True
     if role.kind != "ClusterRole":
         return False
@@ -60,8 +66,10 @@ def wildcard_rbac(ctx: CheckContext) -> Iterator[Result]:
     Rule (docs/catalogue.md#sec-027): failing when any rule has ``*`` in verbs or resources; a rule with both
     is the critical case, noted in the message and ``details[].critical`` (severity is per check);
     warning when ``*`` appears only in apiGroups; skipped(exempt:built-in-role) for ``cluster-admin``,
-    ``admin``, ``edit``, any ``system:*`` role and aggregated ClusterRoles. All rules are inspected,
-    unlike Checkov's rules[0].
+    ``admin``, ``edit``, aggregated ClusterRoles and the control plane's ``system:`` roles: those
+    Kubernetes bootstrapped (the label ``kubernetes.io/bootstrapping: rbac-defaults`` or the
+    annotation ``rbac.authorization.kubernetes.io/autoupdate``); a ``system:`` name alone is not
+    enough. All rules are inspected, unlike Checkov's rules[0].
     """
     for role in ctx.snapshot.of_kind(*ROLES):
         if _builtin_role(role):
@@ -85,42 +93,80 @@ def wildcard_rbac(ctx: CheckContext) -> Iterator[Result]:
                 msg += f"; critical: rule(s) {', '.join(map(str, critical))} grant * verbs on * resources"
             yield ctx.fail(role, msg, details=bad + group_only)
         elif group_only:
-            yield ctx.warn(role, f"wildcard apiGroups in rule(s) {', '.join(str(e['rule']) for e in group_only)}",
-                           details=group_only)
+            yield ctx.warn(
+                role,
+                f"wildcard apiGroups in rule(s) {', '.join(str(e['rule']) for e in group_only)}",
+                details=group_only,
+            )
         else:
             yield ctx.ok(role)
 
 
-def _full_wildcard(role: K8sObject) -> bool:
-    return any("*" in _as_list(r.get("verbs")) and "*" in _as_list(r.get("resources")) for r in _rules(role))
+def _group_label(group: str) -> str:
+    return "'' (core)" if group == "" else repr(group)
+
+
+def _wildcard_grant(role: K8sObject) -> tuple[bool, list[str]]:
+    """(cluster-admin equivalent, API groups of narrower all-verbs-on-all-resources rules).
+
+    Only ``*`` verbs on ``*`` resources in ``*`` API groups, with no resourceNames, reaches every
+    object of the API; the same wildcards in listed groups stop at those groups' resources.
+    """
+    groups: list[str] = []
+    for rule in _rules(role):
+        if "*" not in _as_list(rule.get("verbs")) or "*" not in _as_list(rule.get("resources")):
+            continue
+        if rule.get("resourceNames"):
+            continue
+        rule_groups = _as_list(rule.get("apiGroups"))
+        if "*" in rule_groups:
+            return True, []
+        groups += [g for g in rule_groups if g not in groups]
+    return False, groups
 
 
 @check("SEC-028")
 def cluster_admin_binding(ctx: CheckContext) -> Iterator[Result]:
-    """Fail bindings that hand cluster-admin-equivalent roles to subjects outside ``system:``.
+    """Fail bindings that hand cluster-admin-equivalent roles to subjects that are not Kubernetes components.
 
-    Rule (docs/catalogue.md#sec-028): a (Cluster)RoleBinding whose roleRef is ``cluster-admin`` or resolves to
-    a (Cluster)Role with a rule that has ``*`` verbs on ``*`` resources fails for any subject whose
-    name does not start with ``system:`` (so kubeadm's cluster-admin → Group system:masters binding
-    passes); every other binding passes. ServiceAccount subjects are named by their own name, so they
-    are never ``system:``.
+    Rule (docs/catalogue.md#sec-028): a (Cluster)RoleBinding whose roleRef is ClusterRole ``cluster-admin``,
+    or resolves to a (Cluster)Role with a rule of ``*`` verbs on ``*`` resources in ``*`` apiGroups
+    (no resourceNames), fails for any subject that is not a Kubernetes component: users and groups
+    under ``system:`` are Kubernetes' own (so kubeadm's cluster-admin → Group system:masters binding
+    passes), except ServiceAccount identities (User ``system:serviceaccount:…``, Group
+    ``system:serviceaccounts…``) and the everyone groups (``system:authenticated``,
+    ``system:unauthenticated``, ``system:anonymous``); ServiceAccount subjects are never system.
+    A rule of ``*`` verbs on ``*`` resources in listed apiGroups only (say the core group ``""``) is
+    broad but not cluster-admin: a warning that names the groups (SEC-027 fails the role, SEC-029 the
+    risky permissions it includes). Every other binding passes.
     """
     snap = ctx.snapshot
     for binding in snap.of_kind(*BINDINGS):
         ref = _role_ref(binding)
         role = _resolve_role(snap, binding)
-        admin = (ref.get("kind", "ClusterRole") == "ClusterRole" and ref.get("name") == "cluster-admin") or (
-            role is not None and _full_wildcard(role)
-        )
-        if not admin:
+        admin, groups = _wildcard_grant(role) if role is not None else (False, [])
+        if (ref.get("kind") or "ClusterRole") == "ClusterRole" and ref.get("name") == "cluster-admin":
+            admin = True
+        if not admin and not groups:
             yield ctx.ok(binding)
             continue
         offenders = _non_system_subjects(binding)
-        if offenders:
-            yield ctx.fail(binding, f"grants {ref.get('kind', 'ClusterRole')} {ref.get('name', '?')} (cluster-admin "
-                                    f"equivalent) to {', '.join(offenders)}", details=offenders)
+        label = f"{ref.get('kind', 'ClusterRole')} {ref.get('name', '?')}"
+        if not offenders:
+            held = "cluster-admin" if admin else "a broad wildcard role"
+            yield ctx.ok(binding, f"{held} held by system subjects only")
+        elif admin:
+            yield ctx.fail(
+                binding, f"grants {label} (cluster-admin equivalent) to {', '.join(offenders)}", details=offenders
+            )
         else:
-            yield ctx.ok(binding, "cluster-admin held by system subjects only")
+            shown = ", ".join(_group_label(g) for g in groups)
+            yield ctx.warn(
+                binding,
+                f"grants {label} to {', '.join(offenders)}: every verb on every resource of API group(s) {shown}; "
+                f"broad, but not cluster-admin (apiGroups limited to {shown})",
+                details={"subjects": offenders, "apiGroups": groups},
+            )
 
 
 _WRITE = frozenset({"create", "update", "patch", "delete", "deletecollection"})
@@ -146,16 +192,37 @@ _HIGH_RISK: tuple[tuple[str, tuple[tuple[str, str], ...], frozenset[str] | None]
     ("pods/attach", (("", "pods/attach"),), frozenset({"create", "get"})),
     ("pods/portforward", (("", "pods/portforward"),), frozenset({"create", "get"})),
     ("create pods or workloads", _WORKLOAD_RESOURCES, frozenset({"create"})),
-    ("bind/escalate roles", (("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "clusterroles")),
-     frozenset({"bind", "escalate"})),
-    ("impersonate", (("", "users"), ("", "groups"), ("", "serviceaccounts"), ("authentication.k8s.io", "userextras"),
-                     ("authentication.k8s.io", "uids")), frozenset({"impersonate"})),
+    (
+        "bind/escalate roles",
+        (("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "clusterroles")),
+        frozenset({"bind", "escalate"}),
+    ),
+    (
+        "impersonate",
+        (
+            ("", "users"),
+            ("", "groups"),
+            ("", "serviceaccounts"),
+            ("authentication.k8s.io", "userextras"),
+            ("authentication.k8s.io", "uids"),
+        ),
+        frozenset({"impersonate"}),
+    ),
     ("nodes/proxy", (("", "nodes/proxy"),), None),
     ("serviceaccounts/token create", (("", "serviceaccounts/token"),), frozenset({"create"})),
-    ("admission webhook write", (("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
-                                 ("admissionregistration.k8s.io", "mutatingwebhookconfigurations")), _WRITE),
-    ("certificatesigningrequests/approval update", (("certificates.k8s.io", "certificatesigningrequests/approval"),),
-     frozenset({"update", "patch"})),
+    (
+        "admission webhook write",
+        (
+            ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+            ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
+        ),
+        _WRITE,
+    ),
+    (
+        "certificatesigningrequests/approval update",
+        (("certificates.k8s.io", "certificatesigningrequests/approval"),),
+        frozenset({"update", "patch"}),
+    ),
     ("persistentvolumes create", (("", "persistentvolumes"),), frozenset({"create"})),
 )
 
@@ -207,12 +274,17 @@ def high_risk_rbac(ctx: CheckContext) -> Iterator[Result]:
     """Report each binding (a grant) that gives non-system subjects a high-risk permission.
 
     Rule (docs/catalogue.md#sec-029), one result per (Cluster)RoleBinding:
-    - skipped(exempt:system-role) when the bound role is a ``system:`` role;
+    - skipped(exempt:system-role) when the bound role is a system role, the predicate SEC-027 uses
+      too: named ``system:`` *and* bootstrapped (label ``kubernetes.io/bootstrapping: rbac-defaults``
+      or annotation ``rbac.authorization.kubernetes.io/autoupdate``), never the name alone; on
+      manifests a ``system:`` role the run does not hold is presumed to be the cluster's own. The
+      bootstrapped user-facing roles (``cluster-admin``, ``admin``, ``edit``, ``view``) are judged;
     - failing when the resolved role grants any of: secrets get/list/watch cluster-wide (through a
       ClusterRoleBinding), pods/exec|attach|portforward (create/get), create pods or workload kinds,
       bind/escalate roles, impersonate, nodes/proxy, serviceaccounts/token create, admission webhook
       configuration writes, certificatesigningrequests/approval update, persistentvolumes create —
-      and at least one subject's name does not start with ``system:`` (ServiceAccounts count as
+      and at least one subject is not a Kubernetes component (the subject rule of SEC-028:
+      ServiceAccounts, ``system:serviceaccount(s)…`` names and the everyone groups count as
       non-system);
     - warning when the only finding is secrets read through a RoleBinding (namespace-scoped);
     - passing otherwise (including grants held only by system subjects).
@@ -224,20 +296,22 @@ def high_risk_rbac(ctx: CheckContext) -> Iterator[Result]:
     for binding in snap.of_kind(*BINDINGS):
         ref = _role_ref(binding)
         role_name = str(ref.get("name") or "")
-        if _is_system_name(role_name):
+        role = _resolve_role(snap, binding)
+        if is_system_role_ref(role, ref, ctx.live):
             yield ctx.skip(binding, SkipReason.EXEMPT_PREFIX + "system-role", f"binds system role {role_name}")
             continue
         subjects = _non_system_subjects(binding)
         if not subjects:
             yield ctx.ok(binding, "bound to system subjects only")
             continue
-        role = _resolve_role(snap, binding)
         if role is None:
             if ctx.live:
                 yield ctx.ok(binding, f"{ref.get('kind', 'role')} {role_name} does not exist")
             else:
-                yield ctx.warn(binding, f"{ref.get('kind', 'role')} {role_name} is not in these manifests; "
-                                        "permissions cannot be evaluated")
+                yield ctx.warn(
+                    binding,
+                    f"{ref.get('kind', 'role')} {role_name} is not in these manifests; permissions cannot be evaluated",
+                )
             continue
         key = (role.kind, role.namespace, role.name)
         if key not in cache:
@@ -249,12 +323,16 @@ def high_risk_rbac(ctx: CheckContext) -> Iterator[Result]:
             risky.insert(0, "secrets read cluster-wide")
         details = {"role": f"{role.kind}/{role.name}", "subjects": subjects, "permissions": risky}
         if risky:
-            yield ctx.fail(binding, f"{role.kind} {role.name} grants {', '.join(risky)} to {', '.join(subjects)}",
-                           details=details)
+            yield ctx.fail(
+                binding, f"{role.kind} {role.name} grants {', '.join(risky)} to {', '.join(subjects)}", details=details
+            )
         elif reads_secrets:
             details["permissions"] = ["secrets read (namespace-scoped)"]
-            yield ctx.warn(binding, f"{role.kind} {role.name} grants secrets read in the binding's namespace "
-                                    f"to {', '.join(subjects)}", details=details)
+            yield ctx.warn(
+                binding,
+                f"{role.kind} {role.name} grants secrets read in the binding's namespace to {', '.join(subjects)}",
+                details=details,
+            )
         else:
             yield ctx.ok(binding)
 
@@ -296,7 +374,8 @@ def broad_group_bindings(ctx: CheckContext) -> Iterator[Result]:
                 continue  # kubeadm's own binding; system:masters bypasses RBAC anyway
             offenders.append(f"{key[0]} {key[1]}")
         if offenders:
-            yield ctx.fail(binding, f"grants {ref.get('kind', 'role')} {role_name} to {', '.join(offenders)}",
-                           details=offenders)
+            yield ctx.fail(
+                binding, f"grants {ref.get('kind', 'role')} {role_name} to {', '.join(offenders)}", details=offenders
+            )
         else:
             yield ctx.ok(binding)
