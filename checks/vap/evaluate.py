@@ -24,19 +24,17 @@ The verdict, in order of precedence:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from checks.model import SkipReason, Status
 from checks.snapshot import K8sObject, Snapshot
-from checks.vap.cel import Compiled
+from checks.vap.cel import Compiled, uses_authorizer
 from checks.vap.matching import Subject
 from checks.vap.params import Params
 from checks.vap.policies import Binding, Expression, Policy
 
 IGNORED = "failure-policy-ignore"
-_AUTHORIZER = re.compile(r"\bauthorizer\b")
 _MAX_MESSAGE = 5000
 
 
@@ -47,10 +45,6 @@ class Verdict:
     details: dict[str, Any] = field(default_factory=dict)
     field: str | None = None
     reason: str | None = None
-
-
-def uses_authorizer(expression: Expression) -> bool:
-    return bool(_AUTHORIZER.search(expression.source))
 
 
 class Judge:
@@ -137,7 +131,7 @@ class Judge:
             return self._errored(binding, errors, details)
         if blind:
             details["unevaluated"] = blind
-            return Verdict(Status.ERROR, "kwa cannot evaluate " + "; ".join(blind), details)
+            return Verdict(Status.ERROR, "kwa cannot evaluate it: " + "; ".join(blind), details)
         return Verdict(Status.PASSING, "", details)
 
     def _say(self, binding: Binding, text: str) -> str:

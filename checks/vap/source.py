@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from checks.context import CheckContext
 from checks.model import CheckDefinition, Mode, Pillar, Result, Severity, SkipReason, Status
 from checks.positions import field_position
-from checks.snapshot import Snapshot, register_index
+from checks.snapshot import K8sObject, Snapshot, register_index
 from checks.vap.cel import compile_policy
 from checks.vap.evaluate import Judge
 from checks.vap.matching import Subject, kind_may_match, matches, operation
@@ -142,14 +142,15 @@ def evaluate_policy(ctx: CheckContext, name: str) -> Iterator[Result]:
     bindings = [b for b in all_bindings if b.policy_name == name]
     policy = policies.get(name)
     if policy is None:
+        broken = [m for m in snapshot.malformed if m.obj.kind == POLICY_KIND and m.obj.name == name]
+        if broken:
+            why = f"which is malformed and was not assessed ({broken[0].message()})"
+        else:
+            why = "which is not in the assessed objects: the cluster enforces nothing through this binding"
         for b in bindings:
-            yield ctx.error(
-                b.obj,
-                f"binding '{b.name}' names ValidatingAdmissionPolicy '{name}', which is not in the assessed "
-                "objects: the cluster enforces nothing through this binding",
-                field="spec.policyName",
-                details={"policy": name, "binding": b.name},
-            )
+            text = f"binding '{b.name}' names ValidatingAdmissionPolicy '{name}', {why}"
+            details = {"policy": name, "binding": b.name}
+            yield _located(ctx.error(b.obj, text, field="spec.policyName", details=details), b.obj)
         return
     if policy.problems:
         yield ctx.error(
@@ -225,11 +226,17 @@ def _compile_error(
         field=path,
         details={"policy": policy.name, "field": path, "problem": problem},
     )
-    found = field_position(policy.obj.place, path)
-    if found is not None:
-        result.field_line, result.field_column = found
+    _located(result, policy.obj)
     if position is not None:
         result.details["line"], result.details["column"] = position
+    return result
+
+
+def _located(result: Result, obj: K8sObject) -> Result:
+    """An error row about a policy's or binding's field also gets that field's line in the manifest."""
+    found = field_position(obj.place, result.field_path)
+    if found is not None:
+        result.field_line, result.field_column = found
     return result
 
 
