@@ -5,9 +5,11 @@ Per object and binding, for each param (:mod:`checks.vap.params`), as the API se
 (in order, each seeing the ones before it as ``variables.<name>``), then every validation, then
 the audit annotations. The activation is the admission one for an object written again:
 ``object``; ``oldObject`` null; ``params``; ``namespaceObject`` (the object's Namespace from the
-snapshot, null for a cluster-scoped object); ``request`` (kind, resource, requestKind,
-requestResource, name, namespace, operation, an empty ``userInfo``, ``dryRun`` false). There is no
-``authorizer``: an expression that uses it cannot be judged, and says so.
+snapshot with the ``kubernetes.io/metadata.name`` label the API server sets, or a Namespace with
+only its name and that label when the snapshot lacks it; null for a cluster-scoped object);
+``request`` (kind, resource, requestKind, requestResource, name, namespace, operation, a
+``userInfo`` with empty name and groups, ``dryRun`` false). There is no ``authorizer``: an
+expression that uses it cannot be judged, and says so.
 
 The verdict, in order of precedence:
 
@@ -30,7 +32,7 @@ from typing import Any
 from checks.model import SkipReason, Status
 from checks.snapshot import K8sObject, Snapshot
 from checks.vap.cel import Compiled, uses_authorizer
-from checks.vap.matching import Subject
+from checks.vap.matching import NAME_LABEL, Subject
 from checks.vap.params import Params
 from checks.vap.policies import Binding, Expression, Policy
 
@@ -54,13 +56,13 @@ class Judge:
         self.policy = policy
         self.compiled = compiled
         self.snapshot = snapshot
+        self._namespaces: dict[str, dict[str, Any]] = {}
 
     # ---- the activation -----------------------------------------------------------------------
     def activation(self, subject: Subject, operation: str, param: K8sObject | None) -> dict[str, Any]:
         namespace_object = None
         if subject.namespace and subject.resource.resource != "namespaces":
-            found = self.snapshot.get("Namespace", None, subject.namespace)
-            namespace_object = found.raw if found is not None else None
+            namespace_object = self._namespace_object(subject.namespace)
         res = subject.resource
         return {
             "object": subject.obj.raw,
@@ -77,12 +79,25 @@ class Judge:
                 "name": subject.name,
                 "namespace": subject.namespace,
                 "operation": operation,
-                "userInfo": {},
+                # An existing object has no requester: a user with no name and no groups.
+                "userInfo": {"username": "", "uid": "", "groups": [], "extra": {}},
                 "dryRun": False,
                 "options": None,
             },
             "variables": {},
         }
+
+    def _namespace_object(self, name: str) -> dict[str, Any]:
+        found = self._namespaces.get(name)
+        if found is None:
+            obj = self.snapshot.get("Namespace", None, name)
+            raw = (
+                obj.raw if obj is not None and isinstance(obj.raw, dict) else {"apiVersion": "v1", "kind": "Namespace"}
+            )
+            meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+            labels = {**(meta.get("labels") or {}), NAME_LABEL: name}
+            found = self._namespaces[name] = {**raw, "metadata": {**meta, "name": name, "labels": labels}}
+        return found
 
     # ---- one object, one binding ------------------------------------------------------------------
     def judge(self, binding: Binding, subject: Subject, operation: str, params: Params) -> Verdict | None:
