@@ -1,0 +1,264 @@
+"""Compiling and evaluating CEL expressions: the engine of CEL checks and of the admission-policy audit.
+
+Built on ``common-expression-language`` (import ``cel``, the Rust ``cel`` crate; docs/custom-checks.md
+says why), with the cel-go extensions of ``cel.stdlib`` and the Kubernetes library of
+:mod:`checks.cel.k8s_library`.
+
+Use::
+
+    program = compile_expression("'team' in object.metadata.labels", where="team.yaml: check CUS-001 ...")
+    program.evaluate({"object": obj})            # True / False / any value; CelEvaluationError
+
+Activations hold plain JSON values (dict, list, str, int, float, bool, None). Converting a value
+into CEL costs about 5 µs per map entry, so a program never converts more than it reads: each
+program knows which fields of each variable its source can reach (``object.metadata.labels``
+reads only that subtree; a variable used whole is passed whole) and is handed only those
+(:func:`project`). Values fixed for a series of evaluations (the snapshot's objects for a
+cross-object rule) go into an :class:`Environment`, converted once.
+
+Bounds: an expression longer than :data:`MAX_SOURCE` characters is refused at compile time; the
+library functions that build values cap their size; the Rust evaluator itself has no cost budget,
+so a check's evaluation is bounded by the hard per-check timeout of the worker lanes (SIGKILL),
+like a built-in's, and checks.cel.files stops between objects once the check's deadline passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import cel
+
+from checks.cel.k8s_library import functions
+
+# The binding logs every failing library call before raising it; the error reaches the check's
+# result, so the log line would only be noise on kwa's stderr.
+logging.getLogger("cel").setLevel(logging.CRITICAL)
+
+MAX_SOURCE = 20_000
+# The names an activation may bind, as ValidatingAdmissionPolicy names them, plus ``objects``
+# (the snapshot's objects by kind, for cross-object rules).
+VARIABLES = ("object", "oldObject", "params", "namespaceObject", "request", "variables", "objects")
+# Functions and macros of the CEL core as the Rust implementation provides them.
+_CORE = """size has all exists exists_one map filter contains startsWith endsWith matches int uint double
+    string bytes timestamp duration dyn type max min of none hasValue value orValue or ofNonZeroValue
+    getFullYear getMonth getDate getDayOfMonth getDayOfWeek getDayOfYear getHours getMinutes getSeconds
+    getMilliseconds"""
+CORE_FUNCTIONS = frozenset(_CORE.split())
+FUNCTIONS = functions()
+KNOWN_FUNCTIONS = CORE_FUNCTIONS | {name.rpartition(".")[2] for name in FUNCTIONS}
+WHOLE = True  # in a path tree: the whole value from here down
+
+_TOKEN = re.compile(
+    r"""(?P<str>[rRbB]{0,2}(?:\"\"\"(?:\\.|[^\\])*?\"\"\"|'''(?:\\.|[^\\])*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))
+    |(?P<id>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>[0-9][A-Za-z0-9_.]*)|(?P<ws>\s+)|(?P<op>.)""",
+    re.S | re.X,
+)
+_ERROR = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
+
+
+class CelError(Exception):
+    pass
+
+
+class CelCompileError(CelError):
+    """An expression that does not compile: where it is, what is wrong, and at which line and
+    column of the expression (1-based)."""
+
+    def __init__(self, where: str, message: str, line: int | None = None, column: int | None = None):
+        self.where, self.message, self.line, self.column = where, message, line, column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        at = f"line {self.line}, column {self.column}: " if self.line is not None else ""
+        return f"{self.where}: {at}{self.message}"
+
+
+class CelEvaluationError(CelError):
+    """An expression that failed on one activation (a missing field, a type mismatch, ...)."""
+
+
+PathTree = dict[str, Any] | bool
+
+
+class Program:
+    """A compiled expression; :meth:`evaluate` runs it on one activation."""
+
+    __slots__ = ("_compiled", "paths", "source", "where")
+
+    def __init__(self, source: str, where: str, compiled: Any, paths: dict[str, PathTree]):
+        self.source, self.where, self._compiled, self.paths = source, where, compiled, paths
+
+    def evaluate(self, activation: Mapping[str, Any], env: Environment | None = None) -> Any:
+        """The expression's value; :class:`CelEvaluationError` with a readable message on failure."""
+        return (env or default_environment()).run(self, activation)
+
+    def __repr__(self) -> str:
+        return f"Program({self.source!r})"
+
+
+def compile_expression(source: str, *, where: str, variables: Iterable[str] = VARIABLES) -> Program:
+    """Compile ``source``; :class:`CelCompileError` names ``where``, the problem and its position.
+
+    Beyond what the parser refuses, a call to a function kwa does not provide is a compile error
+    here, not an error on every object later.
+    """
+    if not isinstance(source, str) or not source.strip():
+        raise CelCompileError(where, "the expression is empty")
+    if len(source) > MAX_SOURCE:
+        raise CelCompileError(where, f"the expression is {len(source)} characters long; at most {MAX_SOURCE}")
+    try:
+        compiled = cel.compile(source)
+    except Exception as exc:  # the parser's ValueError; anything else from the binding alike
+        text = str(exc)
+        match = _ERROR.search(text)
+        if match is None:
+            raise CelCompileError(where, text.splitlines()[0] if text else type(exc).__name__) from None
+        raise CelCompileError(where, match.group(3).strip(), int(match.group(1)), int(match.group(2))) from None
+    tokens = _tokens(source)
+    called = compiled.references().get("functions", [])
+    for name in called:
+        if name[:1] in "_@!" or name in KNOWN_FUNCTIONS:
+            continue
+        line, column = _position_of_call(source, tokens, name)
+        raise CelCompileError(where, f"undeclared function {name!r} (see docs/custom-checks.md)", line, column)
+    return Program(source, where, compiled, reachable_paths(tokens, variables))
+
+
+def _tokens(source: str) -> list[tuple[str, str, int]]:
+    """(kind, text, offset) of every token but whitespace; strings are one token."""
+    return [(m.lastgroup or "op", m.group(), m.start()) for m in _TOKEN.finditer(source) if m.lastgroup != "ws"]
+
+
+def _position_of_call(source: str, tokens: list[tuple[str, str, int]], name: str) -> tuple[int | None, int | None]:
+    for i, (kind, text, offset) in enumerate(tokens):
+        if kind == "id" and text == name and i + 1 < len(tokens) and tokens[i + 1][1] == "(":
+            before = source[:offset]
+            return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+    return None, None
+
+
+def reachable_paths(tokens: list[tuple[str, str, int]], roots: Iterable[str]) -> dict[str, PathTree]:
+    """For each root variable the expression names, the field paths it can read (a tree; ``True``
+    for "all of it from here"). ``object.metadata.labels`` reads that subtree; a field chain ends
+    at a method call, an index or anything else, and what it reached so far is read whole. A root
+    named without a field (passed to a function, iterated, rebound by a macro) is read whole."""
+    wanted = set(roots)
+    trees: dict[str, PathTree] = {}
+    n = len(tokens)
+    for i, (kind, text, _) in enumerate(tokens):
+        if kind != "id" or text not in wanted or (i > 0 and tokens[i - 1][1] == "."):
+            continue
+        chain: list[str] = []
+        j = i + 1
+        while j + 1 < n and tokens[j][1] == "." and tokens[j + 1][0] == "id":
+            if j + 2 < n and tokens[j + 2][1] == "(":
+                break  # a method: what it is called on is read whole
+            chain.append(tokens[j + 1][1])
+            j += 2
+        trees[text] = _insert(trees.get(text, {}), chain)
+    return trees
+
+
+def _insert(tree: PathTree, chain: list[str]) -> PathTree:
+    if tree is WHOLE or not chain:
+        return WHOLE
+    node = tree
+    for key in chain[:-1]:
+        child = node.get(key, {})  # type: ignore[union-attr]
+        if child is WHOLE:
+            return tree
+        node[key] = child  # type: ignore[index]
+        node = child
+    node[chain[-1]] = WHOLE  # type: ignore[index]
+    return tree
+
+
+def merge(trees: Iterable[PathTree]) -> PathTree:
+    """The union of several programs' trees for one variable."""
+    out: PathTree = {}
+    for tree in trees:
+        if tree is WHOLE:
+            return WHOLE
+        for key, sub in tree.items():  # type: ignore[union-attr]
+            mine = out.get(key)  # type: ignore[union-attr]
+            out[key] = sub if mine is None else merge([mine, sub])  # type: ignore[index]
+    return out
+
+
+def project(value: Any, tree: PathTree) -> Any:
+    """``value`` with only the fields ``tree`` reaches (shared, not copied, below them)."""
+    if tree is WHOLE or not isinstance(value, dict):
+        return value
+    return {k: project(value[k], sub) for k, sub in tree.items() if k in value}  # type: ignore[union-attr]
+
+
+class Environment:
+    """The functions, and the variables fixed for a series of evaluations converted once.
+
+    ``fixed`` values (the snapshot's objects) are projected onto what ``programs`` read and
+    converted when the environment is built; per-evaluation values come from the activation
+    through the context's resolver, so the converted fixed values are never rebuilt. Not
+    thread-safe: one per thread (the worker lanes are processes).
+    """
+
+    def __init__(
+        self,
+        fixed: Mapping[str, Any] | None = None,
+        *,
+        programs: Iterable[Program] = (),
+        names: Iterable[str] = VARIABLES,
+    ) -> None:
+        context = cel.Context()
+        for name, func in FUNCTIONS.items():
+            context.add_function(name, func)
+        for name in names:  # unbound names read as null, as ValidatingAdmissionPolicy's do
+            context.add_variable(name, None)
+        programs = list(programs)
+        for name, value in (fixed or {}).items():
+            trees = [p.paths[name] for p in programs if name in p.paths]
+            context.add_variable(name, project(value, merge(trees)) if programs else value)
+        self._current: dict[str, Any] = {}
+        context.set_variable_resolver(self._current.get)
+        self._context = context
+        self._fixed = frozenset(fixed or ())
+
+    def run(self, program: Program, activation: Mapping[str, Any]) -> Any:
+        current = self._current
+        current.clear()
+        for name, tree in program.paths.items():
+            if name in activation and name not in self._fixed:
+                value = activation[name]
+                if value is not None:
+                    current[name] = project(value, tree)
+        try:
+            return program._compiled.execute(self._context)
+        except Exception as exc:
+            raise CelEvaluationError(readable(exc)) from None
+        finally:
+            current.clear()
+
+
+_DEFAULT: Environment | None = None
+
+
+def default_environment() -> Environment:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Environment()
+    return _DEFAULT
+
+
+def readable(exc: BaseException) -> str:
+    """What an evaluation error says, without the binding's advice text."""
+    if isinstance(exc, KeyError):
+        return f"no such key: {exc.args[0] if exc.args else ''}"
+    if isinstance(exc, ZeroDivisionError):
+        return "division by zero"
+    text = str(exc).strip() or type(exc).__name__
+    text = text.replace("Python function call failed: ", "")
+    text = re.sub(r"^Function '([\w.]+)' error: (?:[A-Za-z]+Error: )?", r"\1(): ", text)
+    text = re.sub(r"\. Check that the variable is defined.*$|\. Check function arguments.*$", "", text, flags=re.S)
+    return text if len(text) <= 400 else text[:397] + "..."
