@@ -56,7 +56,7 @@ class CheckSource(Protocol):
 
 
 # Modules whose import adds a check source (add_check_source); checks.registry.load_all imports them.
-SOURCE_MODULES: tuple[str, ...] = ("checks.cel.configmaps",)
+SOURCE_MODULES: tuple[str, ...] = ("checks.cel.configmaps", "checks.vap.source")
 
 
 _SOURCES: list[CheckSource] = []
@@ -120,7 +120,9 @@ def snapshot_checks(
 ) -> tuple[list[CheckDefinition], list[str]]:
     """Every source's checks for ``snapshot``, registered; returns those the run's selection keeps
     (the ids asked for, else the pillars asked for, else all) and the problems met on the way."""
-    wanted_ids = {canonical_id(i) for i in (checks or []) if i.strip()}
+    # Upper-cased: an id asked for before its check exists has no registered spelling yet
+    # (VAP-<policy name> keeps the policy's lower case).
+    wanted_ids = {canonical_id(i).upper() for i in (checks or []) if i.strip()}
     wanted_pillars: set[Pillar] = set()
     for name in pillars or []:
         try:
@@ -144,7 +146,7 @@ def snapshot_checks(
                 problems.append(str(exc))
                 continue
             if wanted_ids:
-                keep = definition.id in wanted_ids
+                keep = definition.id.upper() in wanted_ids
             else:
                 keep = not wanted_pillars or definition.pillar in wanted_pillars
             if keep:

@@ -94,7 +94,9 @@ def defer_prefix(prefix: str) -> None:
 
 def is_deferred(check_id: str) -> bool:
     """True for an id whose check may only be registered once the snapshot is read (``VAP-…``)."""
-    return check_id.split("-", 1)[0].upper() in _DEFERRED_PREFIXES and bool(DYNAMIC_ID_PATTERN.match(check_id))
+    prefix, _, rest = check_id.partition("-")
+    prefix = prefix.upper()  # ids are matched case-insensitively: vap-x is VAP-x
+    return prefix in _DEFERRED_PREFIXES and bool(DYNAMIC_ID_PATTERN.match(f"{prefix}-{rest}"))
 
 
 def canonical_id(token: str) -> str:

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 from checks.context import CheckContext
+from checks.dynamic import add_check_source
 from checks.model import CheckDefinition, Mode, Pillar, Result, Severity, SkipReason, Status
 from checks.positions import field_position
 from checks.snapshot import K8sObject, Snapshot, register_index
@@ -51,6 +52,28 @@ def _index(snapshot: Snapshot) -> tuple[ResourceTable, list[Subject]] | None:
     return table, subjects
 
 
+class PolicySource:
+    """The check source (checks.dynamic) that turns the snapshot's bound policies into checks."""
+
+    prefix = "VAP"
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def checks_for(self, snapshot: Snapshot) -> list[CheckDefinition]:
+        # Read by checks.dynamic after each call: a policy nothing binds is worth a line, not a check.
+        self.problems = [
+            f"ValidatingAdmissionPolicy '{name}' is not audited: no ValidatingAdmissionPolicyBinding names it, "
+            "so it enforces nothing"
+            for name in unbound(snapshot)
+        ]
+        return checks_for(snapshot)
+
+
+SOURCE = PolicySource()
+add_check_source(SOURCE)
+
+
 def check_id(policy_name: str) -> str:
     return PREFIX + policy_name
 
@@ -70,6 +93,8 @@ def checks_for(snapshot: Snapshot) -> list[CheckDefinition]:
 
 def unbound(snapshot: Snapshot) -> list[str]:
     """Names of the snapshot's policies no binding names (not checks: they enforce nothing)."""
+    if not snapshot.of_kind(POLICY_KIND):
+        return []
     policies, bindings = read_all(snapshot)
     named = {b.policy_name for b in bindings}
     return sorted(n for n in policies if n not in named)
@@ -105,6 +130,7 @@ def _definition(
         func=_check_function(name),
         requires=requires,
         docs_url=DOCS,
+        origin=f"vap:{name}",
     )
 
 
