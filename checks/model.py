@@ -102,7 +102,15 @@ def is_deferred(check_id: str) -> bool:
 def canonical_id(token: str) -> str:
     """A check id as written by a user, in its registered spelling (upper case for the built-ins)."""
     upper = token.strip().upper()
-    return _DYNAMIC_SPELLING.get(upper, upper)
+    found = _DYNAMIC_SPELLING.get(upper)
+    if found is not None:
+        return found
+    prefix, _, rest = upper.partition("-")
+    if rest and prefix in _DEFERRED_PREFIXES:
+        # Named before its check exists (the config is read before the snapshot): a deferred
+        # source names its checks after Kubernetes objects, whose names are lower case.
+        return f"{prefix}-{rest.lower()}"
+    return upper
 
 
 def is_check_id(token: str) -> bool:

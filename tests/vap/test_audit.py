@@ -287,3 +287,35 @@ def test_namespace_selector_sees_the_name_label_the_api_server_sets() -> None:
         deployment("other", 9, namespace="elsewhere"),
     )
     assert statuses(results["VAP-by-name"]) == {"Deployment/nine": "failing"}
+
+
+def test_config_and_exemptions_apply_to_a_policy_check() -> None:
+    from checks.runner import evaluate
+
+    objs = [
+        policy("limit"),
+        binding("limit", "limit"),
+        deployment("nine", 9, annotations={"kwa.io/exempt": "VAP-limit", "kwa.io/exempt-reason": "known"}),
+        deployment("eight", 8),
+    ]
+    snap = Snapshot([K8sObject(copy.deepcopy(r), "t.yaml", i) for i, r in enumerate(objs)])
+    (definition,) = checks_for(snap)
+    # Named before the check exists (the config is read before the snapshot), in any case.
+    config = Config.from_dict({"severity": {"vap-LIMIT": "low"}})
+    assert config.severity_for(definition) is Severity.LOW
+    by_name = {r.name: r for r in evaluate(definition, snap, config)}
+    assert by_name["nine"].status is Status.SKIPPED and by_name["nine"].reason.startswith("exempt:")
+    assert by_name["eight"].status is Status.FAILING
+    (off,) = evaluate(definition, snap, Config.from_dict({"disabled": ["VAP-limit"]}))
+    assert off.status is Status.SKIPPED and off.reason == "disabled"
+
+
+def test_namespace_object_is_synthesised_for_a_namespace_the_snapshot_lacks() -> None:
+    check = (
+        "namespaceObject.metadata.name == 'ghost' && "
+        "namespaceObject.metadata.labels['kubernetes.io/metadata.name'] == 'ghost'"
+    )
+    results = run(
+        policy("ns", validations=[{"expression": check}]), binding("ns", "ns"), deployment("web", 1, namespace="ghost")
+    )
+    assert statuses(results["VAP-ns"]) == {"Deployment/web": "passing"}
