@@ -60,8 +60,9 @@ SOURCE_MODULES: tuple[str, ...] = ("checks.cel.configmaps", "checks.vap.source")
 
 
 _SOURCES: list[CheckSource] = []
-# Prefix -> who may use it ("admission policies"): a check file cannot pose as a policy.
-_RESERVED: dict[str, str] = {}
+# Prefix -> who may use it (the origin prefix of its checks): a check file cannot pose as an
+# admission policy of the cluster (VAP-<policy name>), whose source registers with owner "vap".
+_RESERVED: dict[str, str] = {"VAP": "vap"}
 
 
 def reserve_prefix(prefix: str, owner: str) -> None:

@@ -1,8 +1,9 @@
 """CEL check files: reading ``kind: Check`` documents from directories, files or text, and registering them.
 
 A file holds one or more documents (``---``), each ``apiVersion: kwa.io/v1`` and ``kind: Check``,
-or ``kind: CheckList`` / ``kind: List`` with the checks under ``items``. A directory is read
-recursively (``*.yaml``, ``*.yml``, in name order). Every check of every file is validated and
+or ``kind: CheckList`` / ``kind: List`` with the checks under ``items``. A directory's own
+``*.yaml`` / ``*.yml`` files are read in name order; its subdirectories are not (test fixtures can
+live next to the checks). Every check of every file is validated and
 compiled before any is registered, so a bad file registers nothing and its error names the file,
 the document, the check, the field and, for an expression, the position.
 """
@@ -69,12 +70,12 @@ def _items_node(node: Any) -> list[Any] | None:
 
 
 def check_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The check files under ``paths`` (directories recursively, or files named directly)."""
+    """The check files in ``paths`` (a directory's own YAML files, or files named directly)."""
     out: list[Path] = []
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            found = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
             if not found:
                 raise CheckFileError(f"{raw}: no check files (*.yaml, *.yml) in this directory")
             out.extend(found)
