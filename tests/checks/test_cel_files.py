@@ -312,7 +312,9 @@ def test_snapshot_checks_registers_what_sources_make_and_keeps_the_selection(mon
         assert [d.id for d in added] == ["TST-one", "TST-two"] and problems == []
         assert REGISTRY.by_id("tst-one").origin == "tst:one"
         # The config may name them before they exist (their prefix is deferred to the snapshot).
-        assert Config.from_dict({"severity": {"TST-three": "high"}}).severity["TST-THREE"] is Severity.HIGH
+        # In the lower-case spelling a source's check takes from a Kubernetes object's name, so that
+        # the check's own id (TST-three) finds it.
+        assert Config.from_dict({"severity": {"TST-THREE": "high"}}).severity["TST-three"] is Severity.HIGH
         added, _ = dynamic.snapshot_checks(snap, checks=["TST-two"])
         assert [d.id for d in added] == ["TST-two"]
         added, _ = dynamic.snapshot_checks(snap, pillars=["reliability"])
