@@ -205,17 +205,18 @@ def evaluate_policy(ctx: CheckContext, name: str) -> Iterator[Result]:
     judge = Judge(policy, compiled, snapshot)
     judged = 0
     may_match: dict[Resource, bool] = {}
+    memo: dict[object, object] = {}  # matching answers that hold for a whole namespace or resource
     for subject in subjects:
         res = subject.resource
         if res not in may_match:
             may_match[res] = kind_may_match(policy.match_constraints, res)
         if not may_match[res]:
             continue
-        by_policy = matches(policy.match_constraints, subject, snapshot, need_rules=True)
+        by_policy = matches(policy.match_constraints, subject, snapshot, need_rules=True, memo=memo)
         if not by_policy:
             continue
         for b in usable:
-            allowed = by_policy & matches(b.match_resources, subject, snapshot, need_rules=False)
+            allowed = by_policy & matches(b.match_resources, subject, snapshot, need_rules=False, memo=memo)
             if not allowed:
                 continue
             op = operation(allowed)
