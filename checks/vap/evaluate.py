@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.model import SkipReason, Status
+from checks.model import Status
 from checks.snapshot import K8sObject, Snapshot
 from checks.vap.cel import Compiled, uses_authorizer
 from checks.vap.matching import NAME_LABEL, Subject
@@ -265,4 +265,4 @@ def _type(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-__all__ = ["IGNORED", "Judge", "SkipReason", "Verdict", "uses_authorizer"]
+__all__ = ["IGNORED", "Judge", "Verdict"]

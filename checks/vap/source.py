@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 from checks.context import CheckContext
 from checks.dynamic import add_check_source
-from checks.model import CheckDefinition, Mode, Pillar, Result, Severity, SkipReason, Status
+from checks.model import CheckDefinition, Mode, Pillar, Result, Severity, SkipReason
 from checks.positions import field_position
 from checks.snapshot import K8sObject, Snapshot, register_index
 from checks.vap.cel import compile_policy
@@ -267,4 +267,4 @@ def _located(result: Result, obj: K8sObject) -> Result:
     return result
 
 
-__all__ = ["PREFIX", "Status", "check_id", "checks_for", "evaluate_policy", "unbound"]
+__all__ = ["PREFIX", "SOURCE", "PolicySource", "check_id", "checks_for", "evaluate_policy", "unbound"]

@@ -81,3 +81,18 @@ def test_lint_selects_a_policy_check_by_id_and_warns_for_warn_bindings() -> None
     rows = out["results"]
     assert sorted((r["object_name"], r["status"]) for r in rows) == [("six", "warning")] * 3
     assert {r["severity"] for r in rows} == {"medium"}
+
+
+def test_sarif_names_the_policy_as_a_rule_and_points_at_the_object() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwa", "lint", str(INPUTS[0]), "--check", "VAP-demo-policy.example.com", "-o", "sarif"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    run = json.loads(proc.stdout)["runs"][0]
+    (rule,) = run["tool"]["driver"]["rules"]
+    assert rule["id"] == "VAP-demo-policy.example.com" and rule["properties"]["pillar"] == "security"
+    (result,) = run["results"]
+    assert result["ruleId"] == "VAP-demo-policy.example.com" and result["level"] == "error"
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("docs-basic.yaml")
+    assert region["startLine"] == 42  # the Deployment web in staging, 6 replicas
