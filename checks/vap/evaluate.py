@@ -22,6 +22,9 @@ The verdict, in order of precedence:
   the cluster admits it without a verdict;
 * something kwa cannot see (``authorizer``, a Secret param, a param kind not listed) → ``error``;
 * otherwise ``passing``.
+
+A Secret that a policy matches is seen as a live run holds it, whatever the source: kind,
+metadata and type, never a value (manifests carry ``data``; no expression or message may read it).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from checks.vap.params import Params
 from checks.vap.policies import Binding, Expression, Policy
 
 IGNORED = "failure-policy-ignore"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"  # holds a Secret's values
 _MAX_MESSAGE = 5000
 
 
@@ -65,7 +69,9 @@ class Judge:
             namespace_object = self._namespace_object(subject.namespace)
         res = subject.resource
         return {
-            "object": subject.obj.raw,
+            "object": _secret_metadata(subject.obj.raw)
+            if res.kind == "Secret" and res.group == ""
+            else subject.obj.raw,
             "oldObject": None,
             "params": param.raw if param is not None else None,
             "namespaceObject": namespace_object,
@@ -250,6 +256,17 @@ class Judge:
         if out is not None:
             (out.blind if blind else out.errors).append(problem)
         return None, problem
+
+
+def _secret_metadata(raw: dict[str, Any]) -> dict[str, Any]:
+    """A Secret as a live run holds it: kind, metadata and type, never a value (manifests carry
+    ``data``; an expression, or a message made from one, must not be able to read it)."""
+    meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    notes = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else None
+    meta = {k: v for k, v in meta.items() if k != "managedFields"}
+    if notes is not None:
+        meta["annotations"] = {k: v for k, v in notes.items() if k != LAST_APPLIED}
+    return {k: raw[k] for k in ("apiVersion", "kind", "type") if k in raw} | {"metadata": meta}
 
 
 @dataclass

@@ -319,3 +319,31 @@ def test_namespace_object_is_synthesised_for_a_namespace_the_snapshot_lacks() ->
         policy("ns", validations=[{"expression": check}]), binding("ns", "ns"), deployment("web", 1, namespace="ghost")
     )
     assert statuses(results["VAP-ns"]) == {"Deployment/web": "passing"}
+
+
+def test_a_policy_on_secrets_never_sees_their_values() -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "db",
+            "namespace": "apps",
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": '{"data":{"password":"aHVudGVyMg=="}}'},
+        },
+        "type": "Opaque",
+        "data": {"password": "aHVudGVyMg=="},
+        "stringData": {"token": "hunter2"},
+    }
+    rules = [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["secrets"]}]
+    validations = [
+        {"expression": "!has(object.data) && !has(object.stringData) && object.type == 'Opaque'"},
+        {"expression": "false", "messageExpression": "string(object.metadata.annotations)"},
+    ]
+    results = run(
+        policy("secrets", matchConstraints={"resourceRules": rules}, validations=validations),
+        binding("secrets", "secrets"),
+        secret,
+    )
+    (r,) = results["VAP-secrets"]
+    assert r.status is Status.FAILING and [f["validation"] for f in r.details["failures"]] == [1]
+    assert "aHVudGVyMg" not in r.message and "hunter2" not in r.message
