@@ -347,3 +347,26 @@ def test_a_policy_on_secrets_never_sees_their_values() -> None:
     (r,) = results["VAP-secrets"]
     assert r.status is Status.FAILING and [f["validation"] for f in r.details["failures"]] == [1]
     assert "aHVudGVyMg" not in r.message and "hunter2" not in r.message
+
+
+def test_the_check_source_registers_bound_policies_and_reports_unbound_ones() -> None:
+    from checks import dynamic
+    from checks.registry import REGISTRY, load_all
+    from checks.vap.source import SOURCE
+
+    load_all()
+    assert SOURCE in dynamic.sources()
+    objs = [policy("kept"), binding("kept", "kept"), policy("lonely"), deployment("nine", 9)]
+    snap = Snapshot([K8sObject(copy.deepcopy(r), "t.yaml", i) for i, r in enumerate(objs)])
+    try:
+        added, problems = dynamic.snapshot_checks(snap, checks=["vap-KEPT"])
+        assert [d.id for d in added] == ["VAP-kept"] and added[0].origin == "vap:kept"
+        assert REGISTRY.by_id("VAP-KEPT").id == "VAP-kept"
+        assert problems == [
+            "ValidatingAdmissionPolicy 'lonely' is not audited: no ValidatingAdmissionPolicyBinding names it, "
+            "so it enforces nothing"
+        ]
+        added, _ = dynamic.snapshot_checks(snap, pillars=["reliability"])
+        assert added == []
+    finally:
+        REGISTRY.unregister("VAP-kept")
