@@ -16,11 +16,12 @@ The verdict, in order of precedence:
 * a validation false → ``failing`` when the binding's ``validationActions`` include Deny, else
   ``warning`` (Warn and/or Audit: the cluster admits the object and warns or records it), with the
   validation's message (``messageExpression``, else ``message``, else ``failed expression: …``);
-* an expression error, a compile error or a binding configuration error (a param not found with
+* an expression error or a binding configuration error (a param not found with
   ``parameterNotFoundAction: Deny``) → under ``failurePolicy: Fail`` an ``error`` saying the
   cluster would reject the object; under ``Ignore`` ``skipped`` (reason ``failure-policy-ignore``):
   the cluster admits it without a verdict;
-* something kwa cannot see (``authorizer``, a Secret param, a param kind not listed) → ``error``;
+* something kwa cannot see (``authorizer``, an expression its CEL engine cannot compile, a Secret
+  param, a param kind not listed) → ``error``, whatever the failure policy;
 * otherwise ``passing``.
 
 A Secret that a policy matches is seen as a live run holds it, whatever the source: kind,
@@ -148,11 +149,15 @@ class Judge:
             text = first["message"] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else "")
             status = Status.FAILING if binding.denies else Status.WARNING
             return Verdict(status, self._say(binding, text), details, field=None)
-        if errors:
+        # Under Fail an error decides whatever kwa could not see; under Ignore what kwa could not
+        # see might still have failed, so it is not a verdict of "admitted".
+        if errors and self.policy.failure_policy == "Fail":
             return self._errored(binding, errors, details)
         if blind:
             details["unevaluated"] = blind
             return Verdict(Status.ERROR, "kwa cannot evaluate it: " + "; ".join(blind), details)
+        if errors:
+            return self._errored(binding, errors, details)
         return Verdict(Status.PASSING, "", details)
 
     def _say(self, binding: Binding, text: str) -> str:
@@ -190,7 +195,7 @@ class Judge:
             if problem is None:
                 act["variables"] = {**act["variables"], name: value}
             else:
-                broken[name] = (problem, uses_authorizer(expression))
+                broken[name] = (problem, uses_authorizer(expression) or expression.path in self.compiled.problems)
         for name, expression in self.policy.match_conditions:
             value, problem = self._run(expression, act, broken, out)
             if problem is not None:
@@ -244,7 +249,11 @@ class Judge:
             program = self.compiled.programs.get(expression.path)
             missing = [name for name in broken if f"variables.{name}" in expression.source]
             if program is None:
-                problem = f"{expression.path} does not compile: {self.compiled.problems.get(expression.path, '?')}"
+                # The API server compiles every expression when a policy is written and refuses one
+                # that does not compile, so a stored policy's compile error is kwa's engine's limit
+                # (an unsupported function or syntax): the object cannot be judged.
+                why = self.compiled.problems.get(expression.path, "?")
+                problem, blind = f"{expression.path} does not compile in kwa's CEL engine: {why}", True
             elif missing:
                 why, blind = broken[missing[0]]
                 problem = f"{expression.path}: variable '{missing[0]}' has no value ({why})"

@@ -249,7 +249,9 @@ def _compile_error(
 ) -> Result:
     result = ctx.error(
         policy.obj,
-        f"policy '{policy.name}': {path} does not compile: {problem}",
+        f"policy '{policy.name}': {path} does not compile in kwa's CEL engine: {problem} (the API server "
+        "refuses a policy whose expressions do not compile, so either this policy was never admitted or it "
+        "uses CEL that kwa's engine does not support; the objects it matches cannot be judged on it)",
         field=path,
         details={"policy": policy.name, "field": path, "problem": problem},
     )

@@ -192,10 +192,28 @@ def test_compile_error_names_policy_field_and_position() -> None:
     by_kind = {r.kind: r for r in results["VAP-bad"]}
     problem = by_kind["ValidatingAdmissionPolicy"]
     assert problem.status is Status.ERROR and problem.field_path == "spec.validations[1].expression"
-    assert "policy 'bad': spec.validations[1].expression does not compile" in problem.message
+    assert "policy 'bad': spec.validations[1].expression does not compile in kwa's CEL engine" in problem.message
     assert problem.details["line"] == 1 and problem.details["column"] is not None
-    # failurePolicy Ignore: the cluster ignores the broken validation for the object.
-    assert by_kind["Deployment"].status is Status.SKIPPED and by_kind["Deployment"].reason == "failure-policy-ignore"
+    # The API server refuses such a policy, so kwa's engine is what cannot judge: an error even
+    # under failurePolicy Ignore, naming the expression.
+    deployment_result = by_kind["Deployment"]
+    assert deployment_result.status is Status.ERROR and deployment_result.reason is None
+    assert "spec.validations[1].expression does not compile in kwa's CEL engine" in deployment_result.message
+
+
+def test_under_ignore_an_error_does_not_hide_what_kwa_could_not_see() -> None:
+    validations = [
+        {"expression": "object.spec.nope == 1"},
+        {"expression": "authorizer.group('apps').resource('deployments').check('scale').allowed()"},
+    ]
+    results = run(policy("mixed", failurePolicy="Ignore", validations=validations), binding("mixed", "mixed"),
+                  deployment("two", 2))  # fmt: skip
+    (r,) = results["VAP-mixed"]
+    assert r.status is Status.ERROR and r.message.startswith("kwa cannot evaluate it: spec.validations[1]")
+    results = run(policy("mixed", failurePolicy="Fail", validations=validations), binding("mixed", "mixed"),
+                  deployment("two", 2))  # fmt: skip
+    (r,) = results["VAP-mixed"]
+    assert r.status is Status.ERROR and r.message.startswith("failurePolicy Fail: the cluster rejects it")
 
 
 def test_a_broken_policy_does_not_stop_the_others() -> None:
