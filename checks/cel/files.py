@@ -108,6 +108,7 @@ def definition(spec: CheckSpec, origin: str) -> CheckDefinition:
         return run_check(spec, ctx)
 
     evaluate_cel.__qualname__ = f"cel[{spec.id}]"
+    evaluate_cel.cel_spec = spec  # type: ignore[attr-defined]  # what `kwa checks show` prints
     return CheckDefinition(
         id=spec.id,
         pillar=spec.pillar,
