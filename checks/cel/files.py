@@ -135,7 +135,7 @@ def register_specs(specs: list[CheckSpec], origin_of: Any, registry: Any = None)
         seen[spec.id] = spec.where
     from checks.registry import REGISTRY
 
-    target = registry or REGISTRY
+    target = registry if registry is not None else REGISTRY
     done: list[CheckDefinition] = []
     try:
         for spec in specs:
