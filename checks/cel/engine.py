@@ -198,8 +198,7 @@ class Environment:
         """One program on one activation (projected onto what that program reads)."""
         if self._shared is None:
             context = cel.Context()
-            used = program.functions if self.programs else self.functions
-            for name in used:
+            for name in program.functions:
                 context.add_function(name, FUNCTIONS[name])
             for name, tree in program.paths.items():
                 value = activation.get(name)
