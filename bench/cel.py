@@ -101,10 +101,9 @@ def _each(fn: Callable[[Any], Any], objects: list[Any], activation: Callable[[An
 def coverage() -> dict[str, dict[str, bool]]:
     import cel
     import celpy
+    from cel.stdlib import add_stdlib_to_context
 
     from checks.cel.engine import compile_expression
-
-    from cel.stdlib import add_stdlib_to_context
 
     env = celpy.Environment()
     with_stdlib = cel.Context()
