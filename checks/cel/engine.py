@@ -26,9 +26,15 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+import types
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+# The package's __init__ imports its interactive shell (cel.cli: prompt_toolkit, pygments, typer;
+# 0.15-0.3 s) along with the evaluator; kwa never uses the shell, so it is not loaded.
+if "cel" not in sys.modules:
+    sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
 import cel
 
 from checks.cel.k8s_library import functions
