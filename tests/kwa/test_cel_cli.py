@@ -95,6 +95,10 @@ def test_kwa_run_with_a_checks_dir_stores_the_cel_check_like_a_builtin(kwa: Kwa,
     with sqlite3.connect(got.db_path) as conn:
         (parameters,) = conn.execute("SELECT parameters FROM runs").fetchone()
     assert json.loads(parameters)["checks_dirs"] == [str(checks)]
+    rerun = kwa("runs", "rerun", report["run"]["run_id"], "-o", "json")
+    assert rerun.code == 0, rerun.text
+    assert "CUS-001" in json.loads(rerun.out)["run"]["check_ids"]
+    assert len(stored_rows(got.db_path, "CUS-001")) == 4  # both runs' rows
 
 
 def test_python_m_flows_run_takes_the_checks_dir_and_the_config_may_override(
