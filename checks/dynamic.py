@@ -109,7 +109,7 @@ def register(definition: CheckDefinition, registry: Registry | None = None) -> C
     owner = _RESERVED.get(prefix)
     if owner is not None and not definition.origin.startswith(owner + ":"):
         raise CheckRegistrationError(f"check {definition.id}: id prefix {prefix} is reserved for {owner}")
-    return (registry or REGISTRY).register(definition)
+    return (registry if registry is not None else REGISTRY).register(definition)
 
 
 def snapshot_checks(

@@ -21,7 +21,6 @@ from prefect import flow
 from prefect.context import get_run_context
 from prefect.runtime import flow_run as current_flow_run
 
-from checks.cel.files import load_paths
 from checks.config import Config
 from checks.registry import load_all
 from checks.sources.resolve import SourceSpec
@@ -99,6 +98,8 @@ def assessment(
     install_redaction(prefect=True)  # a worker's flow run starts here: logs, states, requests redacted
     flow_run = get_run_context().flow_run
     if checks_dirs:  # registered here, in the process the worker lanes fork from
+        from checks.cel.files import load_paths
+
         load_paths(checks_dirs)
     job = steps.Job(
         Database(), SourceSpec.from_dict(source), Config.load(config_path), load_all().select(pillars, checks),

@@ -9,8 +9,6 @@ ConfigMap, key, check and field, and the run goes on with the others.
 from __future__ import annotations
 
 from checks import dynamic
-from checks.cel.files import definition
-from checks.cel.files import read_text as read_checks
 from checks.metadata import CheckRegistrationError
 from checks.model import CheckDefinition
 from checks.snapshot import Snapshot
@@ -31,6 +29,10 @@ class ConfigMapChecks:
         self.problems = []
         if not snapshot.is_live:
             return []
+        # Imported here: the CEL engine is loaded only by runs that have CEL checks.
+        from checks.cel.files import definition
+        from checks.cel.files import read_text as read_checks
+
         out: list[CheckDefinition] = []
         taken: dict[str, str] = {}
         for cm in snapshot.of_kind("ConfigMap"):

@@ -26,12 +26,19 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+import types
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+# The package's __init__ imports its interactive shell (cel.cli: prompt_toolkit, pygments, typer;
+# 0.15-0.3 s) along with the evaluator; kwa never uses the shell, so it is not loaded.
+if "cel" not in sys.modules:
+    sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
 import cel
 
 from checks.cel.k8s_library import functions
+from checks.cel.paths import WHOLE, PathTree, merge, project, reachable_paths
 
 # The binding logs every failing library call before raising it; the error reaches the check's
 # result, so the log line would only be noise on kwa's stderr.
@@ -49,7 +56,6 @@ _CORE = """size has all exists exists_one map filter contains startsWith endsWit
 CORE_FUNCTIONS = frozenset(_CORE.split())
 FUNCTIONS = functions()
 KNOWN_FUNCTIONS = CORE_FUNCTIONS | {name.rpartition(".")[2] for name in FUNCTIONS}
-WHOLE = True  # in a path tree: the whole value from here down
 
 _TOKEN = re.compile(
     r"""(?P<str>[rRbB]{0,2}(?:\"\"\"(?:\\.|[^\\])*?\"\"\"|'''(?:\\.|[^\\])*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))
@@ -80,16 +86,21 @@ class CelEvaluationError(CelError):
     """An expression that failed on one activation (a missing field, a type mismatch, ...)."""
 
 
-PathTree = dict[str, Any] | bool
-
-
 class Program:
     """A compiled expression; :meth:`evaluate` runs it on one activation."""
 
-    __slots__ = ("_compiled", "paths", "source", "where")
+    __slots__ = ("_compiled", "functions", "paths", "source", "where")
 
-    def __init__(self, source: str, where: str, compiled: Any, paths: dict[str, PathTree]):
+    def __init__(
+        self,
+        source: str,
+        where: str,
+        compiled: Any,
+        paths: dict[str, PathTree],
+        functions: frozenset[str] = frozenset(),
+    ) -> None:
         self.source, self.where, self._compiled, self.paths = source, where, compiled, paths
+        self.functions = functions  # the library functions it calls (names as registered)
 
     def evaluate(self, activation: Mapping[str, Any], env: Environment | None = None) -> Any:
         """The expression's value; :class:`CelEvaluationError` with a readable message on failure."""
@@ -124,7 +135,8 @@ def compile_expression(source: str, *, where: str, variables: Iterable[str] = VA
             continue
         line, column = _position_of_call(source, tokens, name)
         raise CelCompileError(where, f"undeclared function {name!r} (see docs/custom-checks.md)", line, column)
-    return Program(source, where, compiled, reachable_paths(tokens, variables))
+    used = {name for name in FUNCTIONS if name in called or name.rpartition(".")[2] in called}
+    return Program(source, where, compiled, reachable_paths(tokens, variables), frozenset(used))
 
 
 def _tokens(source: str) -> list[tuple[str, str, int]]:
@@ -140,67 +152,13 @@ def _position_of_call(source: str, tokens: list[tuple[str, str, int]], name: str
     return None, None
 
 
-def reachable_paths(tokens: list[tuple[str, str, int]], roots: Iterable[str]) -> dict[str, PathTree]:
-    """For each root variable the expression names, the field paths it can read (a tree; ``True``
-    for "all of it from here"). ``object.metadata.labels`` reads that subtree; a field chain ends
-    at a method call, an index or anything else, and what it reached so far is read whole. A root
-    named without a field (passed to a function, iterated, rebound by a macro) is read whole."""
-    wanted = set(roots)
-    trees: dict[str, PathTree] = {}
-    n = len(tokens)
-    for i, (kind, text, _) in enumerate(tokens):
-        if kind != "id" or text not in wanted or (i > 0 and tokens[i - 1][1] == "."):
-            continue
-        chain: list[str] = []
-        j = i + 1
-        while j + 1 < n and tokens[j][1] == "." and tokens[j + 1][0] == "id":
-            if j + 2 < n and tokens[j + 2][1] == "(":
-                break  # a method: what it is called on is read whole
-            chain.append(tokens[j + 1][1])
-            j += 2
-        trees[text] = _insert(trees.get(text, {}), chain)
-    return trees
-
-
-def _insert(tree: PathTree, chain: list[str]) -> PathTree:
-    if tree is WHOLE or not chain:
-        return WHOLE
-    node = tree
-    for key in chain[:-1]:
-        child = node.get(key, {})  # type: ignore[union-attr]
-        if child is WHOLE:
-            return tree
-        node[key] = child  # type: ignore[index]
-        node = child
-    node[chain[-1]] = WHOLE  # type: ignore[index]
-    return tree
-
-
-def merge(trees: Iterable[PathTree]) -> PathTree:
-    """The union of several programs' trees for one variable."""
-    out: PathTree = {}
-    for tree in trees:
-        if tree is WHOLE:
-            return WHOLE
-        for key, sub in tree.items():  # type: ignore[union-attr]
-            mine = out.get(key)  # type: ignore[union-attr]
-            out[key] = sub if mine is None else merge([mine, sub])  # type: ignore[index]
-    return out
-
-
-def project(value: Any, tree: PathTree) -> Any:
-    """``value`` with only the fields ``tree`` reaches (shared, not copied, below them)."""
-    if tree is WHOLE or not isinstance(value, dict):
-        return value
-    return {k: project(value[k], sub) for k, sub in tree.items() if k in value}  # type: ignore[union-attr]
-
-
 class Environment:
-    """The functions, and the variables fixed for a series of evaluations converted once.
+    """The functions and variables a series of evaluations (one check's, over many objects) share.
 
-    ``fixed`` values (the snapshot's objects) are projected onto what ``programs`` read and
-    converted when the environment is built; per-evaluation values come from the activation
-    through the context's resolver, so the converted fixed values are never rebuilt. Not
+    Each object's values are converted into CEL once for all the programs that read it
+    (:meth:`bind`), projected onto what those programs read. ``fixed`` values (the snapshot's
+    objects, for cross-object rules) are converted once for the whole series; the per-object
+    values then come through the context's resolver (converted at each reference). Not
     thread-safe: one per thread (the worker lanes are processes).
     """
 
@@ -211,34 +169,98 @@ class Environment:
         programs: Iterable[Program] = (),
         names: Iterable[str] = VARIABLES,
     ) -> None:
+        self.programs = list(programs)
+        self.names = tuple(names)
+        self.fixed = dict(fixed or {})
+        if self.programs:
+            used = set().union(*(p.functions for p in self.programs))
+            self.functions = {name: FUNCTIONS[name] for name in used}
+            names_read = {n for p in self.programs for n in p.paths}
+            self.trees = {n: merge([p.paths[n] for p in self.programs if n in p.paths]) for n in names_read}
+        else:
+            self.functions, self.trees = dict(FUNCTIONS), {}
+        self._shared: Any = None
+        if self.fixed:
+            self._current: dict[str, Any] = {}
+            context = self._context()
+            for name, value in self.fixed.items():
+                context.add_variable(name, project(value, self.trees.get(name, WHOLE)) if self.programs else value)
+            context.set_variable_resolver(self._current.get)
+            self._shared = context
+
+    def _context(self) -> Any:
         context = cel.Context()
-        for name, func in FUNCTIONS.items():
+        for name, func in self.functions.items():
             context.add_function(name, func)
-        for name in names:  # unbound names read as null, as ValidatingAdmissionPolicy's do
+        for name in self.names:  # unbound names read as null, as ValidatingAdmissionPolicy's do
             context.add_variable(name, None)
-        programs = list(programs)
-        for name, value in (fixed or {}).items():
-            trees = [p.paths[name] for p in programs if name in p.paths]
-            context.add_variable(name, project(value, merge(trees)) if programs else value)
-        self._current: dict[str, Any] = {}
-        context.set_variable_resolver(self._current.get)
-        self._context = context
-        self._fixed = frozenset(fixed or ())
+        return context
+
+    def bind(self, activation: Mapping[str, Any]) -> Bound:
+        """The activation of one object, for every program of this environment."""
+        return Bound(self, activation)
 
     def run(self, program: Program, activation: Mapping[str, Any]) -> Any:
+        """One program on one activation (projected onto what that program reads)."""
+        if self._shared is None:
+            context = cel.Context()
+            for name in program.functions:
+                context.add_function(name, FUNCTIONS[name])
+            for name, tree in program.paths.items():
+                value = activation.get(name)
+                context.add_variable(name, None if value is None else project(value, tree))
+            return _execute(program, context)
         current = self._current
         current.clear()
         for name, tree in program.paths.items():
-            if name in activation and name not in self._fixed:
-                value = activation[name]
-                if value is not None:
-                    current[name] = project(value, tree)
+            value = activation.get(name)
+            if value is not None and name not in self.fixed:
+                current[name] = project(value, tree)
         try:
-            return program._compiled.execute(self._context)
-        except Exception as exc:
-            raise CelEvaluationError(readable(exc)) from None
+            return _execute(program, self._shared)
         finally:
             current.clear()
+
+
+class Bound:
+    """One object's activation, converted once (a context of its own) for all the programs of
+    its environment; ``variables`` (the check's, computed one by one) come through the resolver."""
+
+    __slots__ = ("_activation", "_context", "env", "variables")
+
+    def __init__(self, env: Environment, activation: Mapping[str, Any]) -> None:
+        self.env, self._activation = env, activation
+        self.variables: dict[str, Any] = {}
+        self._context: Any = None
+        if env._shared is None:
+            context = cel.Context()
+            for name, func in env.functions.items():
+                context.add_function(name, func)
+            # Only the names the programs read: each add_variable converts its value at once.
+            for name, tree in env.trees.items():
+                value = activation.get(name)
+                if name == "variables" or value is None:
+                    context.add_variable(name, None)
+                else:
+                    context.add_variable(name, project(value, tree))
+            if "variables" in env.trees:
+                context.set_variable_resolver(self._variable)
+            self._context = context
+
+    def _variable(self, name: str) -> Any:
+        return self.variables if name == "variables" else None
+
+    def run(self, program: Program) -> Any:
+        if self._context is not None:
+            return _execute(program, self._context)
+        return self.env.run(program, {**self._activation, "variables": self.variables})
+
+
+def _execute(program: Program, context: Any) -> Any:
+    try:
+        return program._compiled.execute(context)
+    except Exception as exc:
+        raise CelEvaluationError(readable(exc)) from None
 
 
 _DEFAULT: Environment | None = None

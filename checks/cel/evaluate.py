@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from checks.cel.engine import WHOLE, CelEvaluationError, Environment, Program
+from checks.cel.engine import Bound, CelEvaluationError, Environment, Program
+from checks.cel.paths import WHOLE
 from checks.cel.spec import CheckSpec, Match
 from checks.context import CheckContext
 from checks.k8s import selector_matches
@@ -83,41 +84,33 @@ def run_check(spec: CheckSpec, ctx: CheckContext) -> Iterator[Result]:
         yield Result(Status.SKIPPED, f"no object matches ({kinds})", reason=SkipReason.NOT_APPLICABLE)
         return
     programs = spec.programs
-    fixed: dict[str, Any] = {}
     by_kind = _objects_by_kind(snapshot, programs)
-    if by_kind is not None:
-        fixed["objects"] = by_kind
-    if spec.params is not None:
-        fixed["params"] = spec.params
-    env = Environment(fixed, programs=programs)
-    reads = set().union(*(p.paths for p in programs))
+    # The snapshot's objects are converted once for the check; without them each object's
+    # values are converted once for all of the check's expressions (checks.cel.engine).
+    env = Environment({"objects": by_kind} if by_kind is not None else None, programs=programs)
+    reads = set(env.trees)
     wants_namespace, wants_request = "namespaceObject" in reads, "request" in reads
     for obj in subjects:
-        activation: dict[str, Any] = {"object": obj.raw}
+        activation: dict[str, Any] = {"object": obj.raw, "params": spec.params}
         if wants_namespace and obj.namespace:
             namespace = snapshot.get("Namespace", None, obj.namespace)
             activation["namespaceObject"] = namespace.raw if namespace is not None else None
         if wants_request:
             activation["request"] = _request(obj)
-        yield from _judge(spec, ctx, env, obj, activation)
+        yield from _judge(spec, ctx, env.bind(activation), obj)
 
 
-def _judge(
-    spec: CheckSpec, ctx: CheckContext, env: Environment, obj: K8sObject, activation: dict[str, Any]
-) -> Iterator[Result]:
-    if spec.variables:
-        values: dict[str, Any] = {}
-        activation["variables"] = values
-        for name, program in spec.variables:
-            try:
-                values[name] = env.run(program, activation)
-            except CelEvaluationError as exc:
-                yield ctx.error(obj, f"variables.{name}: {exc}", details={"variable": name})
-                return
+def _judge(spec: CheckSpec, ctx: CheckContext, bound: Bound, obj: K8sObject) -> Iterator[Result]:
+    for name, program in spec.variables:
+        try:
+            bound.variables[name] = bound.run(program)
+        except CelEvaluationError as exc:
+            yield ctx.error(obj, f"variables.{name}: {exc}", details={"variable": name})
+            return
     clean = True
     for i, validation in enumerate(spec.validations):
         try:
-            verdict = env.run(validation.expression, activation)
+            verdict = bound.run(validation.expression)
             if not isinstance(verdict, bool):
                 raise CelEvaluationError(f"the expression returned {type(verdict).__name__}, not a bool")
         except CelEvaluationError as exc:
@@ -130,19 +123,19 @@ def _judge(
         details: dict[str, Any] = {"validation": i}
         if validation.reason:
             details["reason"] = validation.reason
-        yield ctx.fail(obj, _message(validation, env, activation, details), details=details)
+        yield ctx.fail(obj, _message(validation, bound, details), details=details)
     if clean:
         yield ctx.ok(obj)
 
 
-def _message(validation: Any, env: Environment, activation: dict[str, Any], details: dict[str, Any]) -> str:
+def _message(validation: Any, bound: Bound, details: dict[str, Any]) -> str:
     """The failing result's message: the messageExpression's string, else ``message``, else the
     expression itself (as the API server says it)."""
     fallback = validation.message or f"failed expression: {validation.expression.source.strip()}"
     if validation.message_expression is None:
         return fallback
     try:
-        text = env.run(validation.message_expression, activation)
+        text = bound.run(validation.message_expression)
     except CelEvaluationError as exc:
         details["messageExpression"] = f"error: {exc}"
         return fallback

@@ -108,6 +108,7 @@ def definition(spec: CheckSpec, origin: str) -> CheckDefinition:
         return run_check(spec, ctx)
 
     evaluate_cel.__qualname__ = f"cel[{spec.id}]"
+    evaluate_cel.cel_spec = spec  # type: ignore[attr-defined]  # what `kwa checks show` prints
     return CheckDefinition(
         id=spec.id,
         pillar=spec.pillar,
@@ -134,7 +135,7 @@ def register_specs(specs: list[CheckSpec], origin_of: Any, registry: Any = None)
         seen[spec.id] = spec.where
     from checks.registry import REGISTRY
 
-    target = registry or REGISTRY
+    target = registry if registry is not None else REGISTRY
     done: list[CheckDefinition] = []
     try:
         for spec in specs:

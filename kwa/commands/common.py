@@ -59,7 +59,6 @@ def assessment_options(a: Any) -> tuple[Any, Any, Any, list[Any], Any]:
     (``fail_on``, ``min_score``, ``min_coverage``), the CEL checks of ``--checks-dir`` (loaded
     before the configuration, which may name them), the configuration and the selected checks; any
     bad value is a :class:`cli.errors.UsageError` (exit 2) naming it."""
-    from checks.cel.files import load_paths
     from checks.config import Config, ConfigError
     from checks.metadata import CheckRegistrationError
     from checks.registry import UnknownCheckError, UnknownPillarError, load_all
@@ -71,6 +70,8 @@ def assessment_options(a: Any) -> tuple[Any, Any, Any, list[Any], Any]:
         min_coverage = parse_min_coverage(a.min_coverage, requested=bool(fail_on or min_score))
         registry = load_all()
         if getattr(a, "checks_dirs", None):
+            from checks.cel.files import load_paths  # the CEL engine only when there are CEL checks
+
             load_paths(a.checks_dirs)
         config = Config.load(a.config)
         return fail_on, min_score, min_coverage, registry.select(a.pillars, a.checks), config

@@ -7,13 +7,12 @@ from typing import Any
 import pytest
 
 from checks.cel.engine import (
-    WHOLE,
     CelCompileError,
     CelEvaluationError,
     Environment,
     compile_expression,
-    project,
 )
+from checks.cel.paths import EACH, WHOLE, project
 
 DEPLOYMENT: dict[str, Any] = {
     "apiVersion": "apps/v1",
@@ -150,7 +149,11 @@ def test_a_program_is_handed_only_the_fields_it_reads() -> None:
         where="w",
     )
     tree = program.paths["object"]
-    assert tree == {"metadata": {"labels": WHOLE}, "spec": {"template": {"spec": {"containers": WHOLE}}}}
+    # Of each container, only the name is read (the macro's variable); of the labels, all.
+    assert tree == {
+        "metadata": {"labels": WHOLE},
+        "spec": {"template": {"spec": {"containers": {EACH: {"name": WHOLE}}}}},
+    }
     assert program.paths["params"] is WHOLE
     projected = project(DEPLOYMENT, tree)
     assert "apiVersion" not in projected and "replicas" not in projected["spec"]
@@ -166,12 +169,37 @@ def test_a_program_is_handed_only_the_fields_it_reads() -> None:
         "'team' in object.metadata.labels",
         "[object].exists(o, o.metadata.labels.team == 'shop')",  # the object passed whole
         "has(object.metadata.labels.team) && \"object.spec\" != ''",  # a string is no reference
+        # Macros: the elements are projected onto what the macro's variable reads ...
+        "object.spec.template.spec.containers.all(c, c.image.contains(':') && !has(c.securityContext))",
+        "object.spec.template.spec.containers.map(c, c.ports.map(p, p.containerPort)) == [[80, 81], [9000]]",
+        "object.spec.template.spec.containers.exists_one(c, c.name == 'side') && "
+        "object.spec.template.spec.containers.size() == 2",
+        # ... and a filter's result keeps what is read of it afterwards, or stays whole.
+        "object.spec.template.spec.containers.filter(c, c.name == 'side').map(c, c.image) == ['busybox:1.36']",
+        "object.spec.template.spec.containers.filter(c, c.name == 'side')[0].image == 'busybox:1.36'",
+        "object.spec.template.spec.containers.filter(c, has(c.ports))"
+        ".all(c, c.ports.exists(p, p.containerPort == 9000) || c.name == 'app')",
+        "[object.spec.template.spec.containers.filter(c, c.name == 'app')][0][0].image == 'nginx:1.27'",
+        "object.spec.template.spec.containers.all(c, c.all(k, k != 'bogus'))",  # an element iterated as a map
     ],
 )
 def test_projection_never_changes_a_verdict(source: str) -> None:
+    obj = {
+        **DEPLOYMENT,
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "app", "image": "nginx:1.27", "ports": [{"containerPort": 80}, {"containerPort": 81}]},
+                        {"name": "side", "image": "busybox:1.36", "ports": [{"containerPort": 9000}]},
+                    ]
+                }
+            }
+        },
+    }
     program = compile_expression(source, where="w")
-    full = compile_expression(source, where="w")._compiled.execute({"object": DEPLOYMENT})
-    assert program.evaluate({"object": DEPLOYMENT}) is full is True
+    full = compile_expression(source, where="w")._compiled.execute({"object": obj})
+    assert program.evaluate({"object": obj}) is full is True
 
 
 def test_fixed_values_are_projected_once_and_shared() -> None:

@@ -95,6 +95,10 @@ def test_kwa_run_with_a_checks_dir_stores_the_cel_check_like_a_builtin(kwa: Kwa,
     with sqlite3.connect(got.db_path) as conn:
         (parameters,) = conn.execute("SELECT parameters FROM runs").fetchone()
     assert json.loads(parameters)["checks_dirs"] == [str(checks)]
+    rerun = kwa("runs", "rerun", report["run"]["run_id"], "-o", "json")
+    assert rerun.code == 0, rerun.text
+    assert "CUS-001" in json.loads(rerun.out)["run"]["check_ids"]
+    assert len(stored_rows(got.db_path, "CUS-001")) == 4  # both runs' rows
 
 
 def test_python_m_flows_run_takes_the_checks_dir_and_the_config_may_override(
@@ -188,3 +192,21 @@ def test_a_pathological_cel_check_is_killed_at_its_timeout(inputs: tuple[Path, P
     rows = [(r["check_id"], r["status"]) for r in json.loads(proc.stdout)["results"]]
     assert ("CUS-002", "timeout") in rows
     assert [r for r in rows if r[0] == "CUS-001"] == [("CUS-001", "failing")]
+
+
+def test_checks_list_and_show_include_cel_checks() -> None:
+    def checks(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kwa", "checks", *args, "--checks-dir", str(EXAMPLES)],
+            capture_output=True, text=True, timeout=60, cwd=REPO,
+        )  # fmt: skip
+
+    listed = json.loads(checks("list", "--pillar", "reliability", "-o", "json").stdout)
+    assert [c["id"] for c in listed if c["id"].startswith("CUS-")] == ["CUS-002", "CUS-003", "CUS-008"]
+    shown = json.loads(checks("show", "cus-002", "-o", "json").stdout)
+    assert shown["origin"] == f"cel:{EXAMPLES / 'cus-002-replicas-need-pdb.yaml'}"
+    assert shown["code"]["file"] == "examples/checks/cus-002-replicas-need-pdb.yaml"
+    assert shown["fixtures"] == {"directory": "examples/checks/fixtures/CUS-002", "files": ["fail.yaml", "pass.yaml"]}
+    assert [v["name"] for v in shown["cel"]["variables"]] == ["replicas", "podLabels"]
+    text = checks("show", "CUS-002").stdout
+    assert "validations[0]" in text and "objects.PodDisruptionBudget.exists(pdb," in text
