@@ -1,7 +1,7 @@
 """What auditing one admission policy costs: a policy over 10,000 Deployments in 100 namespaces
 (its binding selects half of the namespaces), against a built-in check over the same objects.
 
-    python bench/vap.py [--objects 10000] [--repeat 5]
+    python -m bench.vap [--objects 10000] [--repeat 5]      (from the repository's root)
 
 Prints the median wall time of ``checks.runner.evaluate`` (exemptions included) for the policy's
 check and for REL-001, and the verdicts each gave.
@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from checks.config import Config
 from checks.registry import load_all
