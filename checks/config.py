@@ -51,6 +51,7 @@ TOP_LEVEL_KEYS = {
     "allow_annotation_exemptions": "honour kwa.io/exempt annotations (true by default)",
     "peer_exemptions": "honour Polaris, kube-score, kube-linter and Checkov suppression annotations (true by default)",
     "limits": "resource limits on manifest input: {depth: 100, file_bytes: 512Mi, problems: 20} (docs: Limits)",
+    "checks_dirs": "directories (or files) of CEL checks to load, relative to this file: [checks/]",
 }
 # The three settings users reach for most may also be written at the top level.
 TOP_LEVEL_SETTINGS = ("required_labels", "registry_allow_list", "kubernetes_version")
@@ -80,6 +81,8 @@ class Config:
     peer_exemptions: bool = True
     # What reading manifests may cost (checks.limits); KWA_LIMIT_* variables are applied by load().
     limits: Limits = field(default_factory=Limits)
+    # CEL check directories the file names (checks.cel.files), resolved against its directory.
+    checks_dirs: list[str] = field(default_factory=list)
     path: str | None = None  # the file this came from, None for built-in defaults
     _exemptions: Exemptions | None = field(default=None, repr=False, compare=False)
 
@@ -171,21 +174,22 @@ class Config:
             raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
-        cfg = cls.from_dict(data if data is not None else {}, str(path))
+        cfg = cls.from_dict(data if data is not None else {}, str(path), base=Path(path).parent)
         cfg.path = str(path)
         return cfg.ready()
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "config") -> Config:
-        """Validate a parsed config; errors read ``<where>: <key.path>: <problem>``."""
+    def from_dict(cls, data: Any, where: str = "config", base: Path | None = None) -> Config:
+        """Validate a parsed config; errors read ``<where>: <key.path>: <problem>``. ``base``: the
+        directory relative ``checks_dirs`` are read from (the config file's)."""
         try:
-            return _parse(cls, data)
+            return _parse(cls, data, base)
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
 
     def describe(self) -> dict[str, Any]:
         """The effective configuration, as ``kwa config show`` would print it."""
-        return {
+        out = {
             "path": self.path,
             "thresholds": self.thresholds,
             "checks": self.checks,
@@ -197,6 +201,9 @@ class Config:
             "exemptions": [r.describe() for r in self.exemptions.rules],
             "limits": self.limits.as_dict(),
         }
+        if self.checks_dirs:
+            out["checks_dirs"] = list(self.checks_dirs)
+        return out
 
 
 def _replace_rule(rule: ExemptionRule, **changes: Any) -> ExemptionRule:
@@ -233,7 +240,26 @@ def _builtin_checks() -> frozenset[str]:
     return frozenset(c.id for c in load_all().all() if is_builtin(c))
 
 
-def _parse(cls: type[Config], data: Any) -> Config:
+def _checks_dirs(value: Any, base: Path | None) -> list[str]:
+    """Load the CEL checks ``checks_dirs`` names, before any key that may name their ids."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
+        raise ConfigError(f"checks_dirs: expected a list of directories, got {value!r}")
+    given = [Path(v).expanduser() for v in items]
+    paths = [str(p if p.is_absolute() or base is None else base / p) for p in given]
+    from checks.cel.files import load_paths
+    from checks.metadata import CheckRegistrationError
+
+    try:
+        load_paths(paths)
+    except CheckRegistrationError as exc:
+        raise ConfigError(f"checks_dirs: {exc}") from None
+    return paths
+
+
+def _parse(cls: type[Config], data: Any, base: Path | None = None) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(
             f"top level: expected a mapping of keys ({', '.join(sorted(TOP_LEVEL_KEYS))}), got {type(data).__name__}"
@@ -243,8 +269,10 @@ def _parse(cls: type[Config], data: Any) -> Config:
         if key not in known_top:
             hint = f" (it is a setting: put it under thresholds.{key})" if key in SETTINGS else ""
             raise ConfigError(f"{key}: unknown key{hint}; known keys: {', '.join(sorted(known_top))}")
+    dirs = _checks_dirs(data.get("checks_dirs"), base)
     known = _known_checks()
     cfg = cls()
+    cfg.checks_dirs = dirs
 
     thresholds = data.get("thresholds")
     if thresholds is not None and not isinstance(thresholds, dict):
@@ -381,8 +409,10 @@ def _parse_default_exemptions(cfg: Config, value: Any, known: frozenset[str]) ->
 
 
 def _check_id(raw: Any, path: str, known: frozenset[str]) -> str:
-    check_id = str(raw).strip().upper()
-    if check_id not in known:
+    from checks.model import canonical_id, is_deferred
+
+    check_id = canonical_id(str(raw))
+    if check_id not in known and not is_deferred(check_id):
         raise ConfigError(f"{path}: unknown check id {raw!r}{suggest(check_id, known)}")
     return check_id
 
@@ -398,6 +428,6 @@ def _id_set(value: Any, path: str, known: frozenset[str]) -> set[str]:
         _, ids, pillars = parse_check_tokens(tokens, path, known, allow_all=False)
     except InvalidExemption as exc:
         raise ConfigError(str(exc)) from None
-    from checks.model import PREFIX_PILLAR
+    from checks.model import pillar_of
 
-    return set(ids) | {c for c in known if PREFIX_PILLAR.get(c.split("-")[0]) in pillars}
+    return set(ids) | {c for c in known if pillar_of(c) in pillars}

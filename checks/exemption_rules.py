@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from checks.k8s import selector_matches
-from checks.model import ID_PATTERN, PREFIX_PILLAR, Pillar
+from checks.model import Pillar, canonical_id, is_check_id, is_deferred, pillar_of
 
 SOURCE_ANNOTATION = "annotation"
 SOURCE_CONFIG = "config"
@@ -69,7 +69,7 @@ class CheckSelector:
     except_pillars: frozenset[Pillar] = frozenset()
 
     def covers(self, check_id: str) -> bool:
-        pillar = PREFIX_PILLAR.get(check_id.split("-", 1)[0])
+        pillar = pillar_of(check_id)
         if check_id in self.except_ids or pillar in self.except_pillars:
             return False
         return self.everything or check_id in self.ids or pillar in self.pillars
@@ -94,11 +94,11 @@ def parse_check_tokens(
         if token.lower() in _ALL_TOKENS and allow_all:
             everything = True
             continue
-        upper = token.upper()
-        if ID_PATTERN.match(upper):
-            if known is not None and upper not in known:
-                raise InvalidExemption(f"{path}[{i}]: unknown check id {token!r}{suggest(upper, known)}")
-            ids.add(upper)
+        if is_check_id(token):
+            check_id = canonical_id(token)
+            if known is not None and check_id not in known and not is_deferred(check_id):
+                raise InvalidExemption(f"{path}[{i}]: unknown check id {token!r}{suggest(check_id, known)}")
+            ids.add(check_id)
             continue
         try:
             pillars.add(Pillar.parse(token))

@@ -32,6 +32,8 @@ CLUSTER_SCOPED_KINDS = frozenset(
         "APIService",
         "ValidatingWebhookConfiguration",
         "MutatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
         "RuntimeClass",
         "CSIDriver",
     }

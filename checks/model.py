@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 # A check id: the pillar's prefix and three digits (SEC-001). The one definition; config and
 # exemptions validate ids against it too.
 ID_PATTERN = re.compile(r"^(SEC|REL|PERF|COST|OPS|SUS)-\d{3}$")
+# The id of a check defined at load or run time (a CEL check file: CUS-001; an admission policy
+# found in the snapshot: VAP-<policy name>): a prefix of capitals that is no pillar's, a dash, a name.
+DYNAMIC_ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,9}-[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$")
 
 
 class Pillar(StrEnum):
@@ -63,6 +66,62 @@ _PILLAR_ALIASES.update(
         "opex": Pillar.OPERATIONAL_EXCELLENCE,
     }
 )
+
+
+# Checks registered at load or run time (checks.dynamic), by id: their pillar cannot be read from
+# the prefix. Filled by the registry; forked check workers inherit it with the registry.
+_DYNAMIC_PILLARS: dict[str, Pillar] = {}
+# Their ids upper-cased, to the registered spelling: config and annotations upper-case ids, and an
+# admission policy's name is lower-case.
+_DYNAMIC_SPELLING: dict[str, str] = {}
+# Prefixes whose checks only exist once a snapshot is read (VAP-): the config may name them before.
+_DEFERRED_PREFIXES: set[str] = set()
+
+
+def note_dynamic(check_id: str, pillar: Pillar | None) -> None:
+    """Record (or, with ``pillar=None``, forget) a dynamic check's pillar and spelling."""
+    if pillar is None:
+        _DYNAMIC_PILLARS.pop(check_id, None)
+        _DYNAMIC_SPELLING.pop(check_id.upper(), None)
+    else:
+        _DYNAMIC_PILLARS[check_id] = pillar
+        _DYNAMIC_SPELLING[check_id.upper()] = check_id
+
+
+def defer_prefix(prefix: str) -> None:
+    _DEFERRED_PREFIXES.add(prefix.upper())
+
+
+def is_deferred(check_id: str) -> bool:
+    """True for an id whose check may only be registered once the snapshot is read (``VAP-…``)."""
+    prefix, _, rest = check_id.partition("-")
+    prefix = prefix.upper()  # ids are matched case-insensitively: vap-x is VAP-x
+    return prefix in _DEFERRED_PREFIXES and bool(DYNAMIC_ID_PATTERN.match(f"{prefix}-{rest}"))
+
+
+def canonical_id(token: str) -> str:
+    """A check id as written by a user, in its registered spelling (upper case for the built-ins)."""
+    upper = token.strip().upper()
+    found = _DYNAMIC_SPELLING.get(upper)
+    if found is not None:
+        return found
+    prefix, _, rest = upper.partition("-")
+    if rest and prefix in _DEFERRED_PREFIXES:
+        # Named before its check exists (the config is read before the snapshot): a deferred
+        # source names its checks after Kubernetes objects, whose names are lower case.
+        return f"{prefix}-{rest.lower()}"
+    return upper
+
+
+def is_check_id(token: str) -> bool:
+    """True when ``token`` reads as a check id (a built-in's or a dynamic check's), not a pillar name."""
+    upper = token.strip().upper()
+    return bool(ID_PATTERN.match(upper)) or upper in _DYNAMIC_SPELLING or is_deferred(upper)
+
+
+def pillar_of(check_id: str) -> Pillar | None:
+    """The pillar of a check id: from its prefix for the built-in pattern, else its registration."""
+    return PREFIX_PILLAR.get(check_id.split("-", 1)[0]) or _DYNAMIC_PILLARS.get(check_id)
 
 
 class Severity(StrEnum):
@@ -207,6 +266,9 @@ class CheckDefinition:
     docs_url: str = ""
     timeout: float | None = None
     opt_in: bool = False
+    # Where a check defined at load or run time comes from ("cel:checks/team.yaml",
+    # "vap:<policy>"); empty for Python checks. Non-empty means a dynamic id (checks.dynamic).
+    origin: str = ""
 
     @property
     def slug(self) -> str:
@@ -214,7 +276,7 @@ class CheckDefinition:
         return self.id.replace("-", "").lower()
 
     def summary(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "pillar": self.pillar.value,
             "name": self.name,
@@ -227,3 +289,6 @@ class CheckDefinition:
             "docs_url": self.docs_url,
             "opt_in": self.opt_in,
         }
+        if self.origin:  # Python checks keep their summary's keys as they were
+            out["origin"] = self.origin
+        return out

@@ -21,6 +21,7 @@ from typing import Any
 
 from checks.metadata import DATA_FILE, CheckRegistrationError, join, read_metadata, where
 from checks.model import (
+    DYNAMIC_ID_PATTERN,
     ID_PATTERN,
     PREFIX_PILLAR,
     CheckDefinition,
@@ -28,6 +29,9 @@ from checks.model import (
     Mode,
     Pillar,
     Severity,
+    canonical_id,
+    is_deferred,
+    note_dynamic,
 )
 
 ENTRY_POINT_GROUP = "kwa.checks"
@@ -68,23 +72,32 @@ class Registry:
 
     def register(self, definition: CheckDefinition) -> CheckDefinition:
         _validate(definition)
-        if definition.id in self._checks:
-            existing = self._checks[definition.id]
-            raise CheckRegistrationError(
-                f"check {definition.id}: id already registered by "
-                f"{existing.func.__module__}.{existing.func.__qualname__}"
-            )
+        existing = self._checks.get(definition.id)
+        if existing is None and definition.origin:
+            existing = next((c for c in self._checks.values() if c.id.upper() == definition.id.upper()), None)
+        if existing is not None:
+            # A dynamic check read again from the same place (the CLI, then the flow, in one
+            # process) replaces itself; from anywhere else it is a collision.
+            if definition.origin and existing.origin == definition.origin and existing.id == definition.id:
+                self._checks[definition.id] = definition
+                note_dynamic(definition.id, definition.pillar)
+                return definition
+            raise CheckRegistrationError(f"check {definition.id}: id already registered by {_owner(existing)}")
         self._checks[definition.id] = definition
+        if definition.origin:
+            note_dynamic(definition.id, definition.pillar)
         return definition
 
     def unregister(self, check_id: str) -> None:
-        self._checks.pop(check_id, None)
+        removed = self._checks.pop(check_id, None)
+        if removed is not None and removed.origin:
+            note_dynamic(check_id, None)
 
     def all(self) -> list[CheckDefinition]:
         return sorted(self._checks.values(), key=_sort_key)
 
     def by_id(self, check_id: str) -> CheckDefinition:
-        key = check_id.strip().upper()
+        key = canonical_id(check_id)
         try:
             return self._checks[key]
         except KeyError:
@@ -99,9 +112,12 @@ class Registry:
 
         Raises :class:`UnknownCheckError` or :class:`UnknownPillarError` naming the valid values.
         """
-        id_list = [i for i in (ids or []) if i.strip()]
+        asked = [i.strip() for i in (ids or []) if i.strip()]
+        # An id a check source only makes once the snapshot is read (VAP-...) is picked then
+        # (checks.dynamic.snapshot_checks), not refused now.
+        id_list = [i for i in asked if not (is_deferred(i) and i not in self)]
         pillar_list = [p for p in (pillars or []) if p.strip()]
-        if id_list:
+        if asked:
             chosen = [self.by_id(i) for i in id_list]
             seen: set[str] = set()
             return [c for c in chosen if not (c.id in seen or seen.add(c.id))]
@@ -116,14 +132,18 @@ class Registry:
         return self.all()
 
     def __contains__(self, check_id: object) -> bool:
-        return check_id in self._checks
+        return check_id in self._checks or (isinstance(check_id, str) and canonical_id(check_id) in self._checks)
 
     def __len__(self) -> int:
         return len(self._checks)
 
 
-def _sort_key(c: CheckDefinition) -> tuple[int, str]:
-    return (list(Pillar).index(c.pillar), c.id)
+def _sort_key(c: CheckDefinition) -> tuple[int, int, str]:
+    return (list(Pillar).index(c.pillar), 1 if c.origin else 0, c.id)
+
+
+def _owner(c: CheckDefinition) -> str:
+    return c.origin or f"{c.func.__module__}.{c.func.__qualname__}"
 
 
 def _validate(d: CheckDefinition) -> None:
@@ -132,12 +152,21 @@ def _validate(d: CheckDefinition) -> None:
     def fail(problem: str) -> None:
         raise CheckRegistrationError(f"{who}: {problem}")
 
-    if not isinstance(d.id, str) or not ID_PATTERN.match(d.id):
-        fail(f"id must match {ID_PATTERN.pattern}")
     if not isinstance(d.pillar, Pillar):
         fail(f"pillar must be one of {', '.join(p.value for p in Pillar)}")
-    if PREFIX_PILLAR[d.id.split("-")[0]] is not d.pillar:
-        fail(f"id prefix {d.id.split('-')[0]} does not belong to pillar {d.pillar.value}")
+    if d.origin:  # defined at load or run time (checks.dynamic): its own prefix, never a pillar's
+        if not isinstance(d.id, str) or not DYNAMIC_ID_PATTERN.match(d.id):
+            fail(f"id must match {DYNAMIC_ID_PATTERN.pattern} (a prefix such as CUS, a dash, a name)")
+        if d.id.split("-")[0] in PREFIX_PILLAR:
+            fail(
+                f"id prefix {d.id.split('-')[0]} is reserved for kwa's built-in checks "
+                f"({', '.join(PREFIX_PILLAR)}); use another, such as CUS"
+            )
+    else:
+        if not isinstance(d.id, str) or not ID_PATTERN.match(d.id):
+            fail(f"id must match {ID_PATTERN.pattern}")
+        if PREFIX_PILLAR[d.id.split("-")[0]] is not d.pillar:
+            fail(f"id prefix {d.id.split('-')[0]} does not belong to pillar {d.pillar.value}")
     if not isinstance(d.severity, Severity):
         fail(f"severity must be one of {', '.join(s.value for s in Severity)}")
     if not isinstance(d.mode, Mode):
@@ -309,6 +338,9 @@ def load_all(include_plugins: bool = True) -> Registry:
     if not _loaded:
         for package in BUILTIN_PACKAGES:
             importlib.import_module(package)
+        from checks.dynamic import load_sources
+
+        load_sources()  # the check sources asked after each snapshot (checks.dynamic)
         if include_plugins:
             load_plugins()
             load_extra_modules()

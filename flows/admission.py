@@ -62,9 +62,12 @@ def run_parameters(
     check_timeout: float,
     run_timeout: float | None,
     config_path: str | None,
+    checks_dirs: list[str] | None = None,
 ) -> dict[str, Any]:
     """What a rerun needs to repeat this run exactly (stored with the run)."""
+    extra = {"checks_dirs": list(checks_dirs)} if checks_dirs else {}  # absent: the rows of older runs
     return {
+        **extra,
         "source": spec.to_dict(),
         "pillars": pillars,
         "checks": checks,

@@ -85,20 +85,27 @@ def assessment(
     config_path: str | None = None,
     run_id: str | None = None,
     force_new: bool = False,
+    checks_dirs: list[str] | None = None,
 ) -> Any:
     """Assess one cluster (or a set of manifests) and persist every result and the run's history.
 
     Ends in the Prefect state that mirrors kwa's run: Completed (named "Partial" for a partial
     run), Failed with the run's error, or Cancelled; its data is the run's summary.
+    ``checks_dirs``: directories of CEL checks to load first (docs/custom-checks.md).
     """
     signals.install()  # Prefect's engine put its own SIGTERM handler around this flow run
     prefect_link.install()
     install_redaction(prefect=True)  # a worker's flow run starts here: logs, states, requests redacted
     flow_run = get_run_context().flow_run
+    if checks_dirs:  # registered here, in the process the worker lanes fork from
+        from checks.cel.files import load_paths
+
+        load_paths(checks_dirs)
     job = steps.Job(
         Database(), SourceSpec.from_dict(source), Config.load(config_path), load_all().select(pillars, checks),
         check_timeout, run_timeout, str(flow_run.id), runlog.logger(),  # kwa's lines: see flows.runlog
     )  # fmt: skip
+    job.requested = (pillars, checks)
     with steps.concluding(job) as conclusion:
         steps.admit(job, run_id, pillars=pillars, checks=checks, cluster_id=cluster_id, config_path=config_path,
                     trigger=detect_trigger(trigger, flow_run), force_new=force_new)

@@ -66,6 +66,25 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def add_snapshot_checks(
+    snapshot: Snapshot,
+    selected: list[CheckDefinition],
+    pillars: list[str] | None,
+    checks: list[str] | None,
+    logger: Any = None,
+) -> list[CheckDefinition]:
+    """``selected`` plus the checks the snapshot's check sources make (checks.dynamic), registered
+    here, before the lanes fork; a source's problem is logged and the run goes on without it."""
+    from checks.dynamic import snapshot_checks
+
+    added, problems = snapshot_checks(snapshot, pillars=pillars, checks=checks)
+    for problem in problems:
+        if logger is not None:
+            logger.warning(problem)
+    have = {c.id for c in selected}
+    return [*selected, *(c for c in added if c.id not in have)]
+
+
 def start_checks(ctx: executing.ExecutingRun, check_ids: list[str], timeouts: dict[str, float]) -> IsolatedBatch | None:
     """Start evaluating every check of the run in forked worker lanes (None if already aborted)."""
     if ctx.cancelled:

@@ -24,7 +24,7 @@ from checks.sources.resolve import SourceSpec, load
 from flows import executing, signals
 from flows.admission import run_parameters, scope_of
 from flows.ending import decide, history, snapshot_error, snapshot_facts
-from flows.lanes import MemoryWriter, check_timeouts, collector_paused, start_checks
+from flows.lanes import MemoryWriter, add_snapshot_checks, check_timeouts, collector_paused, start_checks
 from flows.states import CheckOutcome, CheckRun
 from storage.enums import RunState
 from storage.row_tally import history_values, tallies_from_rows
@@ -91,6 +91,7 @@ def lint(
     run_timeout: float | None,
     config_path: str | None = None,
     store: bool = False,
+    checks_dirs: list[str] | None = None,
 ) -> Linted:
     """Assess ``spec`` with ``selected``; raises :class:`LintError` when the input cannot be read."""
     requested = datetime.now(UTC)
@@ -111,7 +112,7 @@ def lint(
         "error": None,
     }
     if store:
-        db = _store(run, run_parameters(spec, pillars, checks, check_timeout, run_timeout, config_path))
+        db = _store(run, run_parameters(spec, pillars, checks, check_timeout, run_timeout, config_path, checks_dirs))
     else:
         db = None
     try:
@@ -125,6 +126,8 @@ def lint(
             _store_failure(db, run["run_id"], message)
         raise LintError(message) from None
 
+    selected = add_snapshot_checks(snapshot, selected, pillars, checks)
+    run.update(check_ids=[c.id for c in selected], pillars=sorted({c.pillar.value for c in selected}))
     writer = MemoryWriter(run["run_id"], also=_db_writer(db, run["run_id"]) if db is not None else None)
     check_runs, ctx = _evaluate(run["run_id"], snapshot, config, selected, check_timeout, deadline, writer)
     state, error = decide(check_runs, _passed(deadline), run_timeout)

@@ -71,6 +71,7 @@ def execute(
                 run_timeout=parameters.get("run_timeout"),
                 trigger=trigger,
                 config_path=parameters.get("config_path"),
+                checks_dirs=parameters.get("checks_dirs"),
                 run_id=run_id,
                 return_state=True,
             )

@@ -44,7 +44,7 @@ from flows.ending import (
     summary,
 )
 from flows.evaluation import run_checks
-from flows.lanes import collector_paused
+from flows.lanes import add_snapshot_checks, collector_paused
 from flows.runlog import run_message
 from flows.runners import runner_dead, runner_id
 from flows.slots import SlotHold, acquire_slot
@@ -83,6 +83,8 @@ class Job:
     deadline: float | None = None  # time.monotonic() value of the run-level timeout
     slot_lease: str | None = None
     snapshot: Snapshot | None = None
+    # The --pillar / --check selection as asked: checks made from the snapshot are chosen by it.
+    requested: tuple[list[str] | None, list[str] | None] = (None, None)
     check_runs: list[CheckRun] = field(default_factory=list)
     audited: list[Any] = field(default_factory=list)  # every result, for the exemption audit
     # (state, message) when kwa's database could not take the run's end: Prefect records it instead.
@@ -224,6 +226,7 @@ def read_snapshot(job: Job) -> None:
     if job.deadline_passed():
         fail(job, f"run-level timeout of {job.run_timeout:g}s exceeded while reading {source_noun(job.spec.kind)}")
     job.snapshot = snapshot
+    job.selected = add_snapshot_checks(snapshot, job.selected, *job.requested, logger=job.logger)
     for line in problems_log_lines(snapshot.problems):
         job.logger.warning(line)
     job.logger.info("snapshot: %d objects (%s)", len(snapshot.objects), snapshot.description)

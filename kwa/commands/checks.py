@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.errors import UsageError
-from kwa.commands.common import CONTEXT, GROUP_SETTINGS, output_option
+from kwa.commands.common import CHECKS_DIR_OPTION, CONTEXT, GROUP_SETTINGS, output_option
 from kwa.errors import guarded
 from kwa.exit_codes import ExitCode
 from kwa.values import comma_list
@@ -30,25 +30,42 @@ FIXTURES = Path("tests") / "checks" / "fixtures"
 def list_(
     pillar: Annotated[list[str] | None, typer.Option(metavar="P", help="only these pillars (repeat, or a,b)")] = None,
     output: Annotated[str, output_option(("table", "json", "yaml"))] = "table",
+    checks_dir: Annotated[list[str] | None, CHECKS_DIR_OPTION] = None,
 ) -> int:
     """Every registered check: id, pillar, severity, mode and name."""
-    return guarded(lambda: _list(comma_list(pillar), output))
+    return guarded(lambda: _list(comma_list(pillar), output, checks_dir or []))
 
 
 @app.command(context_settings=CONTEXT)
 def show(
     check_id: Annotated[str, typer.Argument(metavar="ID", help="a check id, e.g. SEC-017")],
     output: Annotated[str, output_option(("text", "json", "yaml"))] = "text",
+    checks_dir: Annotated[list[str] | None, CHECKS_DIR_OPTION] = None,
 ) -> int:
     """One check in full: its rule, the settings it reads, its code, its fixtures, its peers' ids."""
-    return guarded(lambda: _show(check_id, output))
+    return guarded(lambda: _show(check_id, output, checks_dir or []))
 
 
-def _list(pillars: list[str], output: str) -> int:
+def _load_checks_dirs(paths: list[str]) -> None:
+    """The CEL checks of ``--checks-dir``, registered like ``kwa run`` does; a bad file is exit 2."""
+    if not paths:
+        return
+    from checks.cel.files import load_paths
+    from checks.metadata import CheckRegistrationError
+
+    try:
+        load_paths(paths)
+    except CheckRegistrationError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _list(pillars: list[str], output: str, checks_dirs: list[str] = ()) -> int:  # type: ignore[assignment]
     from checks.registry import UnknownPillarError, load_all
 
     try:
-        checks = load_all().select(pillars, None)
+        registry = load_all()
+        _load_checks_dirs(list(checks_dirs))
+        checks = registry.select(pillars, None)
     except UnknownPillarError as exc:
         raise UsageError(str(exc)) from None
     rows = [c.summary() for c in checks]
@@ -71,6 +88,8 @@ def _list(pillars: list[str], output: str) -> int:
 
 def describe(definition: Any, root: Path = REPO_ROOT) -> dict[str, Any]:
     """Everything ``kwa checks show`` prints about a registered check, as plain data."""
+    if str(getattr(definition, "origin", "")).startswith("cel:"):
+        return _describe_cel(definition, root)
     func = inspect.unwrap(definition.func)
     source = inspect.getsourcefile(func)
     line = inspect.getsourcelines(func)[1] if source else None
@@ -85,6 +104,34 @@ def describe(definition: Any, root: Path = REPO_ROOT) -> dict[str, Any]:
     }
 
 
+def _describe_cel(definition: Any, root: Path) -> dict[str, Any]:
+    """A CEL check: its file for code, ``fixtures/<ID>/`` next to it, and its expressions."""
+    place = definition.origin.removeprefix("cel:")
+    fixtures_dir = Path(place).parent / "fixtures" / definition.id
+    fixtures = sorted(p.name for p in fixtures_dir.iterdir() if p.is_file()) if fixtures_dir.is_dir() else []
+    spec = getattr(definition.func, "cel_spec", None)
+    cel = None
+    if spec is not None:
+        cel = {
+            "variables": [{"name": n, "expression": p.source} for n, p in spec.variables],
+            "validations": [
+                {
+                    "expression": v.expression.source,
+                    "message": v.message,
+                    "messageExpression": v.message_expression.source if v.message_expression else None,
+                }
+                for v in spec.validations
+            ],
+        }
+    return {
+        **definition.summary(),
+        "settings": [],
+        "code": {"file": _shown(place, root) if Path(place).exists() else place, "line": None, "function": "CEL"},
+        "fixtures": {"directory": _shown(str(fixtures_dir), root) if fixtures else None, "files": fixtures},
+        "cel": cel,
+    }
+
+
 def _shown(path: str | None, root: Path) -> str | None:
     """A path relative to the repository when it is inside it, else as it is."""
     if path is None:
@@ -93,11 +140,13 @@ def _shown(path: str | None, root: Path) -> str | None:
     return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(resolved)
 
 
-def _show(check_id: str, output: str) -> int:
+def _show(check_id: str, output: str, checks_dirs: list[str] = ()) -> int:  # type: ignore[assignment]
+    from checks.model import canonical_id
     from checks.registry import load_all
 
     registry = load_all()
-    wanted = check_id.strip().upper()
+    _load_checks_dirs(list(checks_dirs))
+    wanted = canonical_id(check_id)
     if wanted not in registry:
         raise UsageError(f"no check {check_id!r}: `kwa checks list` shows the checks there are")
     info = describe(registry.by_id(wanted))
@@ -111,7 +160,9 @@ def _show(check_id: str, output: str) -> int:
 
 def _text(info: dict[str, Any]) -> list[str]:
     code, fixtures = info["code"], info["fixtures"]
-    where = f"{code['file']}:{code['line']}" if code["file"] else "(source not available)"
+    where = (
+        f"{code['file']}:{code['line']}" if code["file"] and code["line"] else code["file"] or "(source not available)"
+    )
     lines = [
         f"{info['id']}  {info['name']}",
         f"  pillar       {info['pillar']}",
@@ -130,9 +181,18 @@ def _text(info: dict[str, Any]) -> list[str]:
         "remediation",
         *(f"  {t}" for t in info["remediation"].splitlines()),
     ]
+    for variable in (info.get("cel") or {}).get("variables", []):
+        lines += ["", f"variables.{variable['name']}", *_indented(variable["expression"])]
+    for i, validation in enumerate((info.get("cel") or {}).get("validations", [])):
+        message = validation["message"] or validation["messageExpression"]
+        lines += ["", f"validations[{i}]", *_indented(validation["expression"]), f"  message: {message}"]
     if info.get("docs_url"):
         lines += ["", f"docs  {info['docs_url']}"]
     return lines
+
+
+def _indented(expression: str) -> list[str]:
+    return [f"  {t}" for t in expression.strip().splitlines()]
 
 
 def _structured(payload: Any, output: str) -> None:

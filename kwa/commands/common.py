@@ -49,11 +49,18 @@ def read(ctx: typer.Context, view: Callable[[Any, SimpleNamespace, TextIO], int]
     return guarded(body)
 
 
+CHECKS_DIR_OPTION = typer.Option(
+    "--checks-dir", metavar="DIR", help="load the CEL checks (kind: Check YAML) in this directory or file; repeatable"
+)
+
+
 def assessment_options(a: Any) -> tuple[Any, Any, Any, list[Any], Any]:
     """What ``kwa run`` and ``kwa lint`` check before anything is read: the gates
-    (``fail_on``, ``min_score``, ``min_coverage``), the selected checks and the configuration; any
+    (``fail_on``, ``min_score``, ``min_coverage``), the CEL checks of ``--checks-dir`` (loaded
+    before the configuration, which may name them), the configuration and the selected checks; any
     bad value is a :class:`cli.errors.UsageError` (exit 2) naming it."""
     from checks.config import Config, ConfigError
+    from checks.metadata import CheckRegistrationError
     from checks.registry import UnknownCheckError, UnknownPillarError, load_all
     from cli.errors import UsageError
     from storage.gates import GateError, parse_fail_on, parse_min_coverage, parse_min_score
@@ -61,6 +68,12 @@ def assessment_options(a: Any) -> tuple[Any, Any, Any, list[Any], Any]:
     try:
         fail_on, min_score = parse_fail_on(a.fail_on), parse_min_score(a.min_score)
         min_coverage = parse_min_coverage(a.min_coverage, requested=bool(fail_on or min_score))
-        return fail_on, min_score, min_coverage, load_all().select(a.pillars, a.checks), Config.load(a.config)
-    except (GateError, UnknownCheckError, UnknownPillarError, ConfigError) as exc:
+        registry = load_all()
+        if getattr(a, "checks_dirs", None):
+            from checks.cel.files import load_paths  # the CEL engine only when there are CEL checks
+
+            load_paths(a.checks_dirs)
+        config = Config.load(a.config)
+        return fail_on, min_score, min_coverage, registry.select(a.pillars, a.checks), config
+    except (GateError, UnknownCheckError, UnknownPillarError, ConfigError, CheckRegistrationError) as exc:
         raise UsageError(str(exc)) from None

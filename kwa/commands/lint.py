@@ -15,12 +15,13 @@ from __future__ import annotations
 import gc
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import typer
 
 from cli.errors import UsageError
+from kwa.commands.common import CHECKS_DIR_OPTION
 from kwa.errors import guarded
 from kwa.exit_codes import ExitCode
 from kwa.values import choice_option, comma_list
@@ -47,6 +48,7 @@ class LintOptions:
     baseline_expires: str | None
     store: bool
     baseline_run: None = None  # kwa run's option (a stored run); a lint compares with a file
+    checks_dirs: list[str] = field(default_factory=list)  # kwa run's option (a stored run); a lint compares with a file
 
 
 def lint(
@@ -98,12 +100,13 @@ def lint(
     store: Annotated[
         bool, typer.Option("--store", help="also record the lint as a run (trigger ci) in kwa's database")
     ] = False,
+    checks_dir: Annotated[list[str] | None, CHECKS_DIR_OPTION] = None,
 ) -> int:
     """Lint manifests in this process: no Prefect server, no database (unless --store)."""
     options = LintOptions(
         list(paths), comma_list(check), comma_list(pillar), config, cluster_id, check_timeout, run_timeout, output,
         None if (fail_on or "").strip().lower() == "none" else fail_on, min_score, min_coverage, baseline,
-        write_baseline, baseline_expires, store,
+        write_baseline, baseline_expires, store, None, list(checks_dir or []),
     )  # fmt: skip
     return guarded(lambda: start(options))
 
@@ -147,7 +150,7 @@ def _lint(a: LintOptions) -> int:
         linted = lint(
             spec, selected, config, pillars=a.pillars or None, checks=a.checks or None,
             cluster_id=a.cluster_id or spec.default_cluster_id(), check_timeout=a.check_timeout,
-            run_timeout=a.run_timeout or None, config_path=a.config, store=a.store,
+            run_timeout=a.run_timeout or None, config_path=a.config, store=a.store, checks_dirs=a.checks_dirs,
         )  # fmt: skip
     except LintError as exc:
         print(f"error: {exc}", file=sys.stderr)

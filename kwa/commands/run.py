@@ -14,12 +14,14 @@ the run's terminal state, the exit code is still the run's real state; stderr sa
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from cli.errors import UsageError
+from kwa.commands.common import CHECKS_DIR_OPTION
 from kwa.errors import guarded
 from kwa.exit_codes import ExitCode, state_exit
 from kwa.values import choice_option, comma_list
@@ -50,6 +52,7 @@ class RunOptions:
     baseline_run: str | None = None
     write_baseline: str | None = None
     baseline_expires: str | None = None
+    checks_dirs: list[str] = field(default_factory=list)
 
 
 def run(
@@ -113,13 +116,14 @@ def run(
         typer.Option(metavar="90d|YYYY-MM-DD", help="with --write-baseline: the last day new entries suppress"),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Prefect's own log lines")] = False,
+    checks_dir: Annotated[list[str] | None, CHECKS_DIR_OPTION] = None,
 ) -> int:
     """Assess a cluster (default: the current kubeconfig context, else the bundled demo cluster) or
     manifests against the Well-Architected pillars."""
     options = RunOptions(
         comma_list(check), comma_list(pillar), list(manifests or []), kubeconfig, context, demo, cluster_id,
         check_timeout, run_timeout, config, output, ci, fail_on, min_score, min_coverage, force_new, watch,
-        baseline, baseline_run, write_baseline, baseline_expires,
+        baseline, baseline_run, write_baseline, baseline_expires, list(checks_dir or []),
     )  # fmt: skip
     return guarded(lambda: start(options, verbose))
 
@@ -197,7 +201,13 @@ def _request_and_execute(
     from storage.db import Database, StorageUnavailable
 
     parameters = run_parameters(
-        spec, a.pillars or None, a.checks or None, a.check_timeout, a.run_timeout or None, a.config
+        spec,
+        a.pillars or None,
+        a.checks or None,
+        a.check_timeout,
+        a.run_timeout or None,
+        a.config,
+        [str(Path(d).resolve()) for d in a.checks_dirs],
     )
     cluster_id = a.cluster_id or spec.default_cluster_id()
     try:

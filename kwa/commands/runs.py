@@ -306,7 +306,17 @@ def again(db: Any, run_id: str, *, resume: bool, watch: bool, output: str) -> in
     if resume:
         params = {**params, "checks": checks, "pillars": None}
     need_prefect()
-    selected = load_all().select(params.get("pillars"), params.get("checks"))
+    registry = load_all()
+    if params.get("checks_dirs"):  # the run's CEL checks, so that its selection can name them
+        from checks.cel.files import load_paths
+        from checks.metadata import CheckRegistrationError
+        from cli.errors import UsageError
+
+        try:
+            load_paths(params["checks_dirs"])
+        except CheckRegistrationError as exc:
+            raise UsageError(f"the run's CEL checks no longer load: {exc}") from None
+    selected = registry.select(params.get("pillars"), params.get("checks"))
     run, _ = request_run(
         db,
         selected=selected,

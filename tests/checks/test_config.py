@@ -100,7 +100,7 @@ def test_example_config_at_repo_root_is_valid() -> None:
         ({"thresholds": {"min_replica": 2}}, "thresholds.min_replica: unknown setting; known settings: "),
         ({"thresholds": [1]}, "thresholds: expected a mapping"),
         ({"treshold": {}},
-         "treshold: unknown key; known keys: allow_annotation_exemptions, checks, default_exemptions"),
+         "treshold: unknown key; known keys: allow_annotation_exemptions, checks, checks_dirs, default_exemptions"),
         ({"min_replicas": 3}, "min_replicas: unknown key (it is a setting: put it under thresholds.min_replicas)"),
         ({"registry_allow_list": ["r"], "thresholds": {"registry_allow_list": ["s"]}},
          "registry_allow_list: set both at the top level and as thresholds.registry_allow_list"),

@@ -69,7 +69,7 @@ def test_every_list_forbidden_fails_the_run(kwa: Kwa, double: ApiDouble) -> None
     run = got.run()
     assert run["state"] == "failed"
     message = (
-        "the credentials could not list any of the 37 resources kwa reads (403 Forbidden on all): "
+        "the credentials could not list any of the 39 resources kwa reads (403 Forbidden on all): "
         "check the ClusterRole in deploy/kubernetes/assessor-rbac.yaml"
     )
     assert message in run["error"] and message in got.out

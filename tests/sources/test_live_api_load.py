@@ -205,7 +205,7 @@ def test_the_report_counts_every_request_page_retry_and_byte(double: ApiDouble, 
     # /version, every page, the one retry, and the 404s.
     assert stats["requests"] == 1 + stats["pages"] + stats["retries"] + not_found
     assert stats["retries"] == 1 and stats["statuses"]["429"] == 1
-    assert stats["pages_by_kind"]["Pod"] == 3 and stats["pages"] == 3 + 33  # 34 kinds served
+    assert stats["pages_by_kind"]["Pod"] == 3 and stats["pages"] == 3 + 35  # 36 kinds served
     assert stats["bytes_wire"] == stats["bytes_read"] == double.bytes_sent
     assert stats["gzipped_responses"] == 0 and stats["transport_errors"] == 0
     assert 1 <= stats["max_concurrency"] <= MAX_CONCURRENT_LISTS

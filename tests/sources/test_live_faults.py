@@ -278,7 +278,7 @@ def test_the_deadline_cuts_every_trickling_list(double: ApiDouble, kubeconfig: s
         f"reading the cluster at {double.url} did not finish before the deadline (after 3s of reading): "
     )
     assert "were still being read (response body still arriving when the deadline passed)" in message
-    assert "core/pods" in message and "0 of 39 resources were read" in message
+    assert "core/pods" in message and "0 of 41 resources were read" in message
     assert isinstance(info.value, ClusterUnreachable)
 
 

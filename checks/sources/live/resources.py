@@ -49,12 +49,29 @@ RESOURCES: dict[str, tuple[str, str, str, bool]] = {
     "ValidatingWebhookConfiguration": ("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", False),
     "MutatingWebhookConfiguration": ("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", False),
     "APIService": ("apiregistration.k8s.io", "v1", "apiservices", False),
+    # The cluster's own admission policies, audited against the objects (checks/vap). GA in 1.30: an
+    # older server answers 404, which only means the v1 API is not served there.
+    "ValidatingAdmissionPolicy": ("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", False),
+    "ValidatingAdmissionPolicyBinding": (
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicybindings",
+        False,
+    ),
     # CRD-backed add-ons: a 404 only means "not installed".
     "VerticalPodAutoscaler": ("autoscaling.k8s.io", "v1", "verticalpodautoscalers", True),
     "NodePool": ("karpenter.sh", "v1", "nodepools", False),
     "ScaledObject": ("keda.sh", "v1alpha1", "scaledobjects", True),
 }
-OPTIONAL_KINDS = frozenset({"VerticalPodAutoscaler", "NodePool", "ScaledObject"})
+OPTIONAL_KINDS = frozenset(
+    {
+        "VerticalPodAutoscaler",
+        "NodePool",
+        "ScaledObject",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    }
+)
 
 # metrics.k8s.io, listed with the same machinery; keys double as names in ``unavailable``.
 METRICS_RESOURCES: dict[str, tuple[str, str, str, bool]] = {
