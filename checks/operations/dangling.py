@@ -10,6 +10,7 @@ from checks.context import CheckContext
 from checks.k8s import selector_matches
 from checks.model import Result
 from checks.operations.common import EXEMPT_BUILTIN
+from checks.rbac_defaults import is_bootstrapped
 from checks.registry import check
 from checks.snapshot import WORKLOAD_KINDS, K8sObject, Snapshot, pod_template
 
@@ -76,9 +77,14 @@ _BUILTIN_CLUSTER_ROLES = frozenset(
 
 
 def _builtin_role(name: str, obj: K8sObject | None = None) -> bool:
-    if name in _BUILTIN_CLUSTER_ROLES or name.startswith("system:"):
+    """A role every cluster has. One the run holds is the cluster's own only when bootstrapped (a
+    user may name a role ``system:something``: docs/catalogue.md#system-rbac); one it does not hold
+    but a manifest binding names is presumed built in when its name says so."""
+    if name in _BUILTIN_CLUSTER_ROLES:
         return True
-    return obj is not None and obj.labels.get("kubernetes.io/bootstrapping") == "rbac-defaults"
+    if obj is not None:
+        return is_bootstrapped(obj)
+    return name.startswith("system:")
 
 
 class _RbacUse(NamedTuple):
@@ -149,8 +155,8 @@ def rbac_hygiene(ctx: CheckContext) -> Iterator[Result]:
     """Bindings: failing when roleRef names a missing Role/ClusterRole (warning in manifests, where the role
     may live outside the run; built-in ``cluster-admin``/``admin``/``edit``/``view``/``system:*`` always
     exist); warning when a ServiceAccount subject is missing. Roles/ClusterRoles: warning when no binding
-    references them and they are not aggregated into another role (``system:*`` and bootstrap roles are
-    exempt). ServiceAccounts: warning when no pod template uses them and no binding names them (``default``
+    references them and they are not aggregated into another role (the cluster's own are exempt: the
+    bootstrapped ones, not any ``system:`` name). ServiceAccounts: warning when no pod template uses them and no binding names them (``default``
     is exempt; ``system:serviceaccounts[:<ns>]`` group subjects count as binding them).
     """
     snap = ctx.snapshot

@@ -7,6 +7,13 @@ from typing import Any
 from checks.context import CheckContext
 from checks.k8s import is_windows, unknown_pod_security_fields
 from checks.model import Result
+from checks.rbac_defaults import (  # noqa: F401  (re-exported: the RBAC checks' one rule)
+    AUTOUPDATE_ANNOTATION,
+    BOOTSTRAP_LABEL,
+    BOOTSTRAP_VALUE,
+    is_bootstrapped,
+    is_system_object,
+)
 from checks.snapshot import K8sObject, Snapshot, Workload
 
 
@@ -111,34 +118,6 @@ def _namespace_subject(snap: Snapshot, namespace: str) -> K8sObject:
     if obj is not None:
         return obj
     return K8sObject({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-
-
-# What the API server puts on every RBAC object it bootstraps (and reconciles at each start).
-BOOTSTRAP_LABEL = "kubernetes.io/bootstrapping"
-BOOTSTRAP_VALUE = "rbac-defaults"
-AUTOUPDATE_ANNOTATION = "rbac.authorization.kubernetes.io/autoupdate"
-
-
-def is_bootstrapped(obj: K8sObject) -> bool:
-    """Whether the API server's bootstrap policy made this RBAC object.
-
-    Its objects carry the label ``kubernetes.io/bootstrapping: rbac-defaults`` and the annotation
-    ``rbac.authorization.kubernetes.io/autoupdate`` (kept when an admin sets it to ``false`` to stop
-    reconciliation: the object is still the cluster's own). Either one is enough.
-    """
-    return obj.labels.get(BOOTSTRAP_LABEL) == BOOTSTRAP_VALUE or AUTOUPDATE_ANNOTATION in obj.annotations
-
-
-def is_system_object(obj: K8sObject) -> bool:
-    """Whether an RBAC object is the control plane's own (docs/catalogue.md#system-rbac).
-
-    Kubernetes' definition: a default object (bootstrapped) whose name has the ``system:`` prefix,
-    which marks what the control plane manages directly. The name alone is not enough, since anyone
-    may create a ``system:something`` role; nor is bootstrapping alone: ``cluster-admin``, ``admin``,
-    ``edit`` and ``view`` are bootstrapped too, but they are the user-facing roles, made to be granted,
-    and their grants are judged. The RBAC checks all ask this one question.
-    """
-    return obj.name.startswith("system:") and is_bootstrapped(obj)
 
 
 def is_system_role_ref(role: K8sObject | None, ref: dict[str, Any], live: bool) -> bool:
