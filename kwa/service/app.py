@@ -53,25 +53,37 @@ class Limits:
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
             await _refuse(scope, send, 413, "too-large", f"a request body is at most {MAX_BODY:,} bytes")
             return
-        received = 0
+        received, too_large, refused = 0, False, False
 
         async def bounded() -> Message:
-            nonlocal received
+            nonlocal received, too_large
+            if too_large:  # the app keeps reading: there is nothing more for it
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > MAX_BODY:  # chunked bodies declare no length: counted as they come
-                    raise _TooLarge()
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
+        async def answer(message: Message) -> None:
+            # FastAPI turns any failure to read a body into its own 400: once the body was cut
+            # short here, whatever the app answers is replaced by the 413 (sent once).
+            nonlocal refused
+            if not too_large:
+                await send(message)
+            elif not refused:
+                refused = True
+                await _refuse(scope, send, 413, "too-large", f"a request body is at most {MAX_BODY:,} bytes")
+
         try:
-            await self.app(scope, bounded, send)
-        except _TooLarge:
+            await self.app(scope, bounded, answer)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not refused:
             await _refuse(scope, send, 413, "too-large", f"a request body is at most {MAX_BODY:,} bytes")
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _refuse(scope: Scope, send: Send, status: int, slug: str, detail: str) -> None:

@@ -130,7 +130,7 @@ def list_runs(
     return _list(
         request,
         format,
-        "cursor",
+        "offset",
         cluster_id=cluster,
         state=state,
         trigger=trigger,
