@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,6 +30,14 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def uvicorn_config(app: Any, host: str, port: int, log_level: str = "info") -> Any:
+    """How ``kwa serve`` runs uvicorn. Its own access log is off: it would write each request's
+    query string; the service logs one line per request itself, without it (kwa.service.app)."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), access_log=False, server_header=False)
 
 
 def serve(
@@ -63,7 +71,7 @@ def serve(
         app = create_app(auth=not no_auth)
         auth = "no tokens needed (--no-auth, loopback)" if no_auth else "bearer tokens required (kwa tokens create)"
         print(f"kwa serve on http://{host}:{port} — {auth}; {where}; API docs at /api/v1/docs", file=sys.stderr)
-        uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False, server_header=False)
+        uvicorn.Server(uvicorn_config(app, host, port, log_level)).run()
         return ExitCode.OK
 
     return guarded(body)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kwa.service import control, findings, runs, schemas
 from kwa.service.problems import PROBLEM_JSON, install, unexpected
+from redaction import redact
 
 MAX_BODY = 64 * 1024  # a run request is a few hundred bytes
 MAX_QUERY = 8 * 1024
@@ -130,10 +131,12 @@ def create_app(db: Any = None, *, auth: bool = True) -> FastAPI:
         except Exception as exc:  # whatever no handler took: a generic 500, never a traceback
             response = unexpected(request, exc)
         token = getattr(request.state, "token_id", None)
+        # The path may carry anything a client put there (a token pasted by mistake): redacted
+        # here as well as by the process-wide layer kwa serve installs.
         logger.info(
             "%s %s %d %.1f ms token=%s",
             request.method,
-            request.url.path[:200],
+            redact(request.url.path[:200]),
             response.status_code,
             (time.perf_counter() - started) * 1000,
             token or "-",

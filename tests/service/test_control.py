@@ -4,6 +4,7 @@ worker it stays queued and the answer says so; dedup, abort, rerun, resume; Pref
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +29,8 @@ def _deploy() -> None:
     from prefect.exceptions import ObjectAlreadyExists
 
     with get_client(sync_client=True) as client:
-        try:
+        with contextlib.suppress(ObjectAlreadyExists):
             client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
-        except ObjectAlreadyExists:
-            pass
         flow_id = client.create_flow_from_name("kwa-assessment")
         client.create_deployment(
             flow_id=flow_id, name="custom", work_pool_name=POOL, entrypoint="flows/assessment.py:assessment"
