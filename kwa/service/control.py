@@ -19,7 +19,7 @@ from kwa.service.formats import json_document
 from kwa.service.gate import parse_gate
 from kwa.service.handoff import hand_over, prefect_link, waiting_note
 from kwa.service.problems import Problem
-from kwa.service.runs import ERRORS, ClusterId, RunId
+from kwa.service.runs import ERRORS, NewClusterId, RunId
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(RUN)])
 CONTROL_ERRORS = {
@@ -67,7 +67,7 @@ def _source(req: schemas.SourceRequest) -> Any:
 )
 def request_run(
     request: Request,
-    cluster: ClusterId,
+    cluster: NewClusterId,
     body: Annotated[schemas.RunRequest, Body()] = None,  # type: ignore[assignment]
 ) -> Response:
     """Request a run of ``cluster``: created ``queued`` with trigger ``api`` and handed to Prefect as

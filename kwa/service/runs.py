@@ -32,7 +32,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     )
 }
 MAX_PAGE = 10_000  # storage.queries.MAX_LIMIT
-ClusterId = Annotated[str, Path(min_length=1, max_length=253, pattern=schemas.CLUSTER_ID)]
+ClusterId = Annotated[str, Path(min_length=1, max_length=253, pattern=schemas.ANY_CLUSTER_ID)]
+NewClusterId = Annotated[str, Path(min_length=1, max_length=253, pattern=schemas.CLUSTER_ID)]
 RunId = Annotated[str, Path(min_length=5, max_length=100, pattern=r"^run_[A-Za-z0-9_]+$")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size (at most {MAX_PAGE:,})")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
@@ -121,7 +122,7 @@ def list_runs(
     state: States = [],  # noqa: B006
     trigger: Triggers = [],  # noqa: B006
     since: Since = None,
-    cluster: Annotated[str | None, Query(max_length=253, pattern=schemas.CLUSTER_ID)] = None,
+    cluster: Annotated[str | None, Query(max_length=253, pattern=schemas.ANY_CLUSTER_ID)] = None,
     limit: Limit = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     format: TabularFormat = None,

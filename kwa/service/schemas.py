@@ -21,9 +21,11 @@ Severity = Literal["critical", "high", "medium", "low", "info"]
 Status = Literal["passing", "failing", "warning", "skipped", "error", "timeout"]
 State = Literal["queued", "running", "completed", "partial", "failed", "aborted"]
 Trigger = Literal["manual", "ci", "schedule", "deployment", "api"]
-CHECK_ID = r"^[A-Za-z][A-Za-z0-9]{0,15}-[0-9A-Za-z]{1,16}$"
-CLUSTER_ID = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,252}$"
-RUN_ID = r"^run_[0-9]{8}_[0-9]{6}_[0-9a-f]{6,32}$"
+# A cluster id a run is requested for: kubeconfig context names (``gke_project_zone_name``,
+# ``arn:aws:eks:…:cluster/name``, ``user@cluster``). Reading accepts any printable id, since runs
+# of manifests are named after their paths (spaces and all).
+CLUSTER_ID = r"^[A-Za-z0-9][A-Za-z0-9._:@/+=~-]{0,252}$"
+ANY_CLUSTER_ID = r"^[^\x00-\x1f\x7f]{1,253}$"
 
 
 class Open(BaseModel):
@@ -67,7 +69,7 @@ class SourceRequest(Closed):
     (they would name files on the service's host)."""
 
     kind: Literal["auto", "live", "demo"] = "auto"
-    context: str | None = Field(default=None, max_length=253, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")
+    context: str | None = Field(default=None, max_length=253, pattern=CLUSTER_ID)
 
 
 class GateRequest(Closed):

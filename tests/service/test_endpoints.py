@@ -256,3 +256,21 @@ def test_an_unexpected_error_is_a_generic_500(client: TestClient, tokens: dict[s
     r = client.get("/api/v1/runs", headers=bearer(tokens["read"]))
     assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
     assert "secret" not in r.text and "Traceback" not in r.text
+
+
+@pytest.mark.parametrize(
+    "cluster", ["gke_project_zone_name", "arn:aws:eks:eu-west-1:1:cluster/prod", "repo:dir with space"]
+)
+def test_any_printable_cluster_id_can_be_read(get, cluster: str) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import quote
+
+    r = get(f"/api/v1/clusters/{quote(cluster, safe='')}/runs")
+    assert r.status_code == 404 and cluster in r.json()["detail"]  # looked up, not refused as malformed
+
+
+@pytest.mark.parametrize("cluster", ["with space", "-leading-dash", "tab%09in", "x" * 254])
+def test_a_run_is_requested_only_for_a_plain_cluster_id(
+    client: TestClient, tokens: dict[str, str], cluster: str
+) -> None:
+    r = client.post(f"/api/v1/clusters/{cluster}/runs", headers=bearer(tokens["run"]), json={})
+    assert r.status_code == 422 and "cluster" in r.json()["detail"]
