@@ -67,7 +67,12 @@ def serve(
             where = f"Prefect API {info.url}" if info.url else "an ephemeral Prefect API"
         except PrefectServerError as exc:
             where = f"no Prefect API ({exc}): runs cannot be requested until one is up"
-        logging.getLogger("kwa.service").setLevel(log_level.upper())
+        service_log = logging.getLogger("kwa.service")  # one line per request, and unexpected errors
+        service_log.setLevel(log_level.upper())
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        service_log.addHandler(handler)
+        service_log.propagate = False
         app = create_app(auth=not no_auth)
         auth = "no tokens needed (--no-auth, loopback)" if no_auth else "bearer tokens required (kwa tokens create)"
         print(f"kwa serve on http://{host}:{port} — {auth}; {where}; API docs at /api/v1/docs", file=sys.stderr)

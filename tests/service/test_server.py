@@ -23,6 +23,8 @@ from storage.tokens import TOKEN_SHAPE
 from tests.cli.builder import RUN_2
 from tests.service.conftest import build_database
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -135,3 +137,51 @@ def test_the_redaction_layer_masks_a_token_wherever_it_is_logged(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert token.split("_", 2)[2] not in logged
     assert f"kwa_{token.split('_')[1]}_***" in logged
+
+
+@pytest.mark.prefect
+def test_kwa_serve_as_a_process(database: Database, prefect_api: str, tmp_path: Path) -> None:
+    """``python -m kwa serve`` itself: starts, answers on loopback, refuses without a token,
+    stops on SIGTERM; what it printed and logged holds no token."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from storage.tokens import create_token
+
+    _, token = create_token(database, "read", "process test")
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "PREFECT_API_URL": prefect_api}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kwa", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/runs").status_code == 401
+        r = httpx.get(f"http://127.0.0.1:{port}/api/v1/runs", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["pagination"]["total"] == 4
+        httpx.get(f"http://127.0.0.1:{port}/api/v1/runs/{token}")  # a token pasted into a path
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+    printed = log.read_text()
+    assert f"kwa serve on http://127.0.0.1:{port}" in printed and "bearer tokens required" in printed
+    assert "kwa.service: GET /api/v1/runs 200" in printed  # the access log, naming the token by id
+    assert f"kwa_{token.split('_')[1]}_***" in printed  # the pasted token, masked
+    assert token.split("_", 2)[2] not in printed
