@@ -274,3 +274,10 @@ def test_a_run_is_requested_only_for_a_plain_cluster_id(
 ) -> None:
     r = client.post(f"/api/v1/clusters/{cluster}/runs", headers=bearer(tokens["run"]), json={})
     assert r.status_code == 422 and "cluster" in r.json()["detail"]
+
+
+def test_unknown_routes_and_methods_are_problems(client: TestClient, tokens: dict[str, str]) -> None:
+    missing = client.get("/api/v1/nothing-here", headers=bearer(tokens["read"]))
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    wrong = client.delete(f"/api/v1/runs/{RUN_2}", headers=bearer(tokens["admin"]))
+    assert wrong.status_code == 405 and wrong.json()["type"] == "urn:kwa:problem:method-not-allowed"
