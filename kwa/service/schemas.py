@@ -63,10 +63,11 @@ class ProblemDetails(Open):
 
 
 class SourceRequest(Closed):
-    """What to assess, on the service's host. ``live``: a kubeconfig context of the service's
-    environment (its current one when ``context`` is empty); ``demo``: the bundled demo cluster;
-    ``auto``: the current context, else the demo cluster. Manifest paths are not accepted over HTTP
-    (they would name files on the service's host)."""
+    """What to assess. ``live``: a cluster through the worker's kubeconfig (context ``context``,
+    else its current one); ``demo``: the bundled demo cluster; ``auto``: decided when the run is
+    requested, on the service's host as ``kwa run`` decides: ``live`` when a kubeconfig is found
+    there, else ``demo``. Manifest paths are not accepted over HTTP (they would name files on the
+    service's host)."""
 
     kind: Literal["auto", "live", "demo"] = "auto"
     context: str | None = Field(default=None, max_length=253, pattern=CLUSTER_ID)
