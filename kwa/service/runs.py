@@ -83,14 +83,6 @@ def _list(request: Request, fmt: str | None, paging: str, **query: Any) -> Respo
     return json_document("RunList", {"items": page.items, "pagination": pagination})
 
 
-@router.get("/clusters", response_model=None, responses={200: {"model": schemas.ClusterList}, **ERRORS})
-def list_clusters(request: Request) -> Response:
-    """Every cluster with runs: how many, and its latest run (newest first)."""
-    from storage.history import clusters_overview
-
-    return json_document("ClusterList", {"items": clusters_overview(request.app.state.db)})
-
-
 @router.get("/clusters/{cluster:path}/runs", response_model=None, responses={200: {"model": schemas.RunPage}, **ERRORS})
 def list_cluster_runs(
     request: Request,

@@ -247,11 +247,51 @@ class Diff(Open):
     changed: list[dict[str, Any]]
 
 
+class LatestFinished(Open):
+    run_id: str
+    state: str
+    scope: str
+    completed_at: datetime | None
+    scores: dict[str, Any] | None
+    counts: dict[str, int | None]
+
+
 class Cluster(Open):
     cluster_id: str
     runs: int
     run_id: str
     state: str
+    latest_finished: LatestFinished | None
+
+
+class CheckSummary(Open):
+    id: str
+    pillar: Pillar
+    name: str
+    severity: Severity
+    description: str
+    remediation: str
+
+
+class CheckList(Open):
+    apiVersion: Literal["kwa/v1"]
+    kind: Literal["CheckList"]
+    items: list[CheckSummary]
+
+
+class AffectedIn(Open):
+    cluster_id: str
+    run_id: str
+    state: str
+    affected: int | None
+    items: list[Result]
+
+
+class CheckDetail(Open):
+    apiVersion: Literal["kwa/v1"]
+    kind: Literal["Check"]
+    check: CheckSummary
+    clusters: list[AffectedIn]
 
 
 class ClusterList(Open):

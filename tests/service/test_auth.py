@@ -13,6 +13,8 @@ from tests.service.conftest import SCOPES, bearer
 
 READS = [
     "/api/v1/clusters",
+    "/api/v1/checks",
+    "/api/v1/checks/SEC-001",
     "/api/v1/runs",
     "/api/v1/clusters/prod-eu/runs",
     f"/api/v1/runs/{RUN_2}",

@@ -57,6 +57,9 @@ def _rebase(schema: Any) -> Any:
 CASES = [
     ("get", "/healthz", "/healthz", {}),
     ("get", "/api/v1/clusters", "/api/v1/clusters", {}),
+    ("get", "/api/v1/checks", "/api/v1/checks", {"pillar": "cost"}),
+    ("get", "/api/v1/checks/{check_id}", "/api/v1/checks/SEC-001", {}),
+    ("get", "/api/v1/checks/{check_id}", "/api/v1/checks/NOPE-1", {}),
     ("get", "/api/v1/runs", "/api/v1/runs", {"limit": 2}),
     ("get", "/api/v1/runs", "/api/v1/runs", {"state": "nope"}),
     ("get", "/api/v1/runs", "/api/v1/runs", {"since": "not a date"}),

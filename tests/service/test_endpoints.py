@@ -281,3 +281,25 @@ def test_unknown_routes_and_methods_are_problems(client: TestClient, tokens: dic
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
     wrong = client.delete(f"/api/v1/runs/{RUN_2}", headers=bearer(tokens["admin"]))
     assert wrong.status_code == 405 and wrong.json()["type"] == "urn:kwa:problem:method-not-allowed"
+
+
+def test_clusters_carry_their_latest_finished_scores(get) -> None:  # type: ignore[no-untyped-def]
+    items = {c["cluster_id"]: c for c in get("/api/v1/clusters").json()["items"]}
+    assert set(items) == {"prod-eu", "staging"}
+    prod = items["prod-eu"]
+    assert prod["run_id"] == RUN_2 and prod["latest_finished"]["run_id"] == RUN_2
+    assert prod["latest_finished"]["scores"]["overall"]["score"] is not None
+    assert prod["latest_finished"]["counts"]["failing"] >= 1
+
+
+def test_checks_and_where_one_fails(get) -> None:  # type: ignore[no-untyped-def]
+    checks = get("/api/v1/checks", params={"pillar": "security"}).json()["items"]
+    assert checks and all(c["pillar"] == "security" for c in checks) and all(c["remediation"] for c in checks)
+    body = get("/api/v1/checks/sec-001").json()
+    assert body["check"]["id"] == "SEC-001" and body["check"]["remediation"]
+    prod = next(c for c in body["clusters"] if c["cluster_id"] == "prod-eu")
+    assert prod["run_id"] == RUN_2 and prod["affected"] == len(prod["items"]) >= 1
+    assert {i["check_id"] for i in prod["items"]} == {"SEC-001"}
+    assert all(i["status"] in ("failing", "warning", "error", "timeout") for i in prod["items"])
+    assert get("/api/v1/checks/NOPE-1").status_code == 404
+    assert get("/api/v1/checks/x;drop").status_code == 422
