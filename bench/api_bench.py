@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     with db.read() as conn:
         total = conn.exec_driver_sql("SELECT count(*) FROM assessments").scalar_one()
     cases = [
+        ("GET /api/v1/clusters (with scores)", "/api/v1/clusters", {}),
         ("GET /api/v1/runs (first page)", "/api/v1/runs", {}),
         ("GET /api/v1/runs?state=completed", "/api/v1/runs", {"state": "completed", "limit": 50}),
         (f"GET /api/v1/clusters/{CLUSTER}/runs", f"/api/v1/clusters/{CLUSTER}/runs", {}),
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     cursor = client.get(f"/api/v1/runs/{latest}/results", headers=headers).json()["pagination"]["next_cursor"]
     cases.append(("GET …/results (second page, cursor)", f"/api/v1/runs/{latest}/results", {"cursor": cursor}))
+    cases.append(("GET /api/v1/checks/SEC-001", "/api/v1/checks/SEC-001", {}))
     cases.append(("GET …/history (100 runs)", f"/api/v1/clusters/{CLUSTER}/history", {}))
     cases.append(("GET …/diff (two 50,000-row runs)", f"/api/v1/runs/{before}/diff/{latest}", {}))
     print(f"database: {a.db} ({total:,} result rows)")
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             times.append((time.perf_counter() - t) * 1000)
             assert r.status_code == 200, (path, r.status_code, r.text[:300])
         median = statistics.median(times)
-        listing = "history" not in path and "diff" not in path
+        listing = "history" not in path and "diff" not in path and "check" not in path
         verdict = ("ok" if median < TARGET_MS else "SLOW") if listing else ""
         slow += verdict == "SLOW"
         print(f"{name:40} {median:7.1f} ms {max(times):7.1f} ms {(f'{TARGET_MS} ms' if listing else '-'):>8} {verdict}")
