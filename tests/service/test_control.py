@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ from storage.tokens import create_token
 from tests.service.conftest import bearer
 
 POOL = "kwa-api-test-pool"
+# A deployment of its own: the session's Prefect server is shared with tests that deploy
+# prefect.yaml's kwa-assessment/custom on the real pool.
+DEPLOYMENT = f"api-{uuid.uuid4().hex[:8]}"
 
 
 def _deploy() -> None:
@@ -33,7 +37,7 @@ def _deploy() -> None:
             client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
         flow_id = client.create_flow_from_name("kwa-assessment")
         client.create_deployment(
-            flow_id=flow_id, name="custom", work_pool_name=POOL, entrypoint="flows/assessment.py:assessment"
+            flow_id=flow_id, name=DEPLOYMENT, work_pool_name=POOL, entrypoint="flows/assessment.py:assessment"
         )
 
 
@@ -47,10 +51,13 @@ def _flow_run(flow_run_id: str) -> Any:
 @pytest.fixture(scope="module")
 def control(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Database, str]]:
     _deploy()
+    env = pytest.MonkeyPatch()
+    env.setenv("KWA_API_DEPLOYMENT", f"kwa-assessment/{DEPLOYMENT}")
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('control') / 'kwa.db'}")
     _, token = create_token(db, "run", "control tests")
     with TestClient(create_app(db), raise_server_exceptions=False) as client:
         yield client, db, token
+    env.undo()
     db.dispose()
 
 
@@ -70,7 +77,7 @@ def test_a_requested_run_waits_queued_without_a_worker(control: tuple[TestClient
     assert run["state"] == "queued" and run["trigger"] == "api" and run["cluster_id"] == "api-queued"
     assert r.headers["location"] == f"/api/v1/runs/{run['run_id']}"
     prefect = body["prefect"]
-    assert prefect["deployment"] == "kwa-assessment/custom" and prefect["work_pool"] == POOL
+    assert prefect["deployment"] == f"kwa-assessment/{DEPLOYMENT}" and prefect["work_pool"] == POOL
     assert prefect["workers_online"] == 0
     assert "no worker is polling work pool" in body["note"] and POOL in body["note"]
     flow_run = _flow_run(prefect["flow_run_id"])
@@ -133,7 +140,7 @@ def test_a_run_prefect_cannot_take_is_failed_with_the_reason(
     stored = get_run(db, run_id)
     assert stored["state"] == "failed" and "not handed to Prefect" in stored["error"]
     # it holds no dedup key: the next identical request is a new run
-    monkeypatch.delenv("KWA_API_DEPLOYMENT")
+    monkeypatch.setenv("KWA_API_DEPLOYMENT", f"kwa-assessment/{DEPLOYMENT}")
     assert _request(client, token, "api-nowhere").status_code == 202
 
 
@@ -148,3 +155,10 @@ def test_an_admin_token_may_request_too(control: tuple[TestClient, Database, str
     client, db, _ = control
     _, admin = create_token(db, "admin")
     assert _request(client, admin, "api-admin").status_code == 202
+
+
+def test_the_default_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kwa.service.handoff import deployment_name
+
+    monkeypatch.delenv("KWA_API_DEPLOYMENT", raising=False)
+    assert deployment_name() == "kwa-assessment/custom"  # prefect.yaml's any-scope deployment
