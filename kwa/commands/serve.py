@@ -75,7 +75,10 @@ def serve(
         service_log.propagate = False
         app = create_app(auth=not no_auth)
         auth = "no tokens needed (--no-auth, loopback)" if no_auth else "bearer tokens required (kwa tokens create)"
-        print(f"kwa serve on http://{host}:{port} — {auth}; {where}; API docs at /api/v1/docs", file=sys.stderr)
+        print(
+            f"kwa serve on http://{host}:{port} — {auth}; {where}; OpenAPI document at /api/v1/openapi.json",
+            file=sys.stderr,
+        )
         uvicorn.Server(uvicorn_config(app, host, port, log_level)).run()
         return ExitCode.OK
 

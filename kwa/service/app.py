@@ -115,7 +115,9 @@ def create_app(db: Any = None, *, auth: bool = True) -> FastAPI:
         version=kwa_version(),
         description=DESCRIPTION,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # No Swagger/ReDoc page: FastAPI's pull their scripts from a CDN, and kwa serves nothing
+        # that needs the network (docs/api.md is the reference, generated from the document).
+        docs_url=None,
         redoc_url=None,
     )
     app.state.db = db if db is not None else Database()

@@ -303,3 +303,9 @@ def test_checks_and_where_one_fails(get) -> None:  # type: ignore[no-untyped-def
     assert all(i["status"] in ("failing", "warning", "error", "timeout") for i in prod["items"])
     assert get("/api/v1/checks/NOPE-1").status_code == 404
     assert get("/api/v1/checks/x;drop").status_code == 422
+
+
+def test_nothing_served_needs_the_network(client: TestClient) -> None:
+    """No Swagger or ReDoc page (their scripts come from a CDN); the document itself is served."""
+    assert client.get("/api/v1/docs").status_code == 404 and client.get("/redoc").status_code == 404
+    assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "kwa run service"
