@@ -1,7 +1,7 @@
 """Text that looks like a credential, whether or not kwa ever saw its value.
 
 Each rule masks the secret part and keeps what says what it was (``Bearer ***``,
-``https://***@host``, ``token: ***``), so a message stays useful.
+``https://***@host``, ``token: ***``, ``kwa_<id>_***``), so a message stays useful.
 
 Values stop at whitespace, quotes, separators and at a backslash that escapes a quote: a masked
 value inside a JSON document (a log batch, a state message) never swallows the string's closing
@@ -100,6 +100,9 @@ RULES: tuple[Rule, ...] = (
         lambda m: f"{m.group(1)}{MASK}@" if m.string[m.start() - 1 : m.start()].isalnum() else None,  # a scheme
         word_start=False,
     ),
+    # kwa's own API tokens (storage.tokens: ``kwa_<12 hex id>_<43 base64url>``), wherever they
+    # appear: the public id stays readable, the secret part goes.
+    Rule(("kwa_",), re.compile(r"(kwa_[0-9a-f]{12}_)[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"), _keep_groups_then_mask(1)),
     Rule(
         _FIELD_ANCHORS,
         re.compile(r"(" + _KEYS + r")(" + _QUOTE + r"\s*[:=]\s*" + _QUOTE + r")(" + _VALUE + ")", re.IGNORECASE),

@@ -18,7 +18,7 @@ from storage.models import to_utc
 from storage.query_model import RunQuery
 from storage.run_listing import run_filters
 
-__all__ = ["runs_after"]
+__all__ = ["count_runs", "runs_after"]
 
 
 def runs_after(db: Database, q: RunQuery, last: Mapping[str, Any]) -> int:
@@ -29,3 +29,9 @@ def runs_after(db: Database, q: RunQuery, last: Mapping[str, Any]) -> int:
     query = query.where(or_(R.c.requested_at < at, and_(R.c.requested_at == at, R.c.run_id < run_id)))
     with db.read() as conn:
         return int(conn.execute(query).scalar_one())
+
+
+def count_runs(db: Database, q: RunQuery) -> int:
+    """Every run ``q``'s filters match (its page aside): the total an offset-paged listing reports."""
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(R).where(*run_filters(q))).scalar_one())

@@ -49,6 +49,7 @@ class Trigger(StrEnum):
     CI = "ci"
     SCHEDULE = "schedule"
     DEPLOYMENT = "deployment"
+    API = "api"  # POST /api/v1/clusters/{cluster}/runs (kwa serve)
 
 
 # Per-result statuses (the same strings as checks.model.Status; kept here so storage stays independent).

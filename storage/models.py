@@ -1,4 +1,4 @@
-"""The three tables (and the schema-info row), as SQLModel classes.
+"""kwa's tables (runs, results, history, the archive, API tokens and the schema-info row), as SQLModel classes.
 
 The schema itself is created by Alembic (``migrations/versions``); these classes describe the same
 tables for queries and for the model-vs-migration test. Timestamps are stored in UTC and always
@@ -230,10 +230,25 @@ class ArchivedRun(SQLModel, table=True):
     restored_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
+class ApiToken(SQLModel, table=True):
+    """A bearer token of the HTTP API (migration 0008, storage.tokens): only its secret's hash."""
+
+    __tablename__ = "api_tokens"
+
+    token_id: str = Field(sa_column=Column(String, primary_key=True))
+    name: str = Field(sa_column=Column(String, nullable=False))
+    scope: str = Field(sa_column=Column(String, nullable=False))
+    secret_hash: str = Field(sa_column=Column(String, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
 runs_table = Run.__table__
 assessments_table = Assessment.__table__
 history_table = AssessmentHistory.__table__
 schema_table = SchemaInfo.__table__
 contents_table = ResultContent.__table__
 archived_table = ArchivedRun.__table__
-TABLES = (runs_table, assessments_table, history_table, contents_table, archived_table)
+tokens_table = ApiToken.__table__
+TABLES = (runs_table, assessments_table, history_table, contents_table, archived_table, tokens_table)

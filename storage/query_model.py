@@ -142,6 +142,7 @@ class RunQuery:
     since: datetime | None = None
     limit: int = 20
     cursor: str | None = None
+    offset: int = 0  # the HTTP API's GET /api/v1/runs pages by offset; the CLI by cursor
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", _tuple(self.state))
@@ -150,6 +151,12 @@ class RunQuery:
         _check_values(self.trigger, [t.value for t in Trigger], "trigger")
         if not isinstance(self.limit, int) or not 0 <= self.limit <= MAX_LIMIT:
             raise QueryError(f"limit must be between 1 and {MAX_LIMIT:,} (0: no limit), not {self.limit!r}")
+        if not isinstance(self.offset, int) or not 0 <= self.offset <= MAX_OFFSET:
+            raise QueryError(
+                f"offset must be between 0 and {MAX_OFFSET:,} (deeper: use the cursor), not {self.offset!r}"
+            )
+        if self.cursor and self.offset:
+            raise QueryError("use either a cursor or an offset, not both")
 
     def fingerprint(self) -> str:
         key = [self.state, self.cluster_id, self.trigger, self.since.isoformat() if self.since else None]

@@ -49,6 +49,8 @@ def list_run_page(db: Database, q: RunQuery) -> Page:
     query = query.order_by(R.c.requested_at.desc(), R.c.run_id.desc())
     if q.limit:
         query = query.limit(q.limit + 1)
+    if q.offset:
+        query = query.offset(q.offset)
     with db.read() as conn:
         if q.cluster_id is not None:
             _require_cluster(conn, q.cluster_id)
@@ -64,7 +66,7 @@ def list_run_page(db: Database, q: RunQuery) -> Page:
     cursor = (
         encode_cursor(q.fingerprint(), [runs[-1]["requested_at"].isoformat(), runs[-1]["run_id"]]) if more else None
     )
-    return Page(items=runs, limit=q.limit, next_cursor=cursor, scope={"empty_database": empty})
+    return Page(items=runs, limit=q.limit, offset=q.offset, next_cursor=cursor, scope={"empty_database": empty})
 
 
 def run_detail(db: Database, run_id: str) -> dict[str, Any]:

@@ -89,21 +89,7 @@ def cmd_history(db: Database, args: Options, out: TextIO) -> int:
     if write_structured(fmt, "AssessmentHistory", payload, out):
         return ExitCode.OK
     if fmt == "csv":
-        columns = ["run_id", "finished_at", "state", "trigger", "scope", "total", *STATUSES]
-        columns += ["overall_score", "overall_grade", "overall_coverage", "incomplete"]
-        columns += [f"{p}_score" for p in pillars] + [f"{p}_failing" for p in pillars]
-        columns += ["delta_overall_score", "delta_failing"] + [f"delta_{p}_score" for p in pillars]
-        flat = []
-        for r in records:
-            row = {**r, **r["counts"]}
-            row["incomplete"] = ",".join((["overall"] if r["overall_incomplete"] else []) + r["pillar_incomplete"])
-            row.update({f"{p}_score": r["pillar_scores"][p] for p in pillars})
-            row.update({f"{p}_failing": r["pillar_counts"][p].get("failing", 0) for p in pillars})
-            row["delta_overall_score"] = r["delta"]["overall_score"]
-            row["delta_failing"] = r["delta"]["failing"]
-            row.update({f"delta_{p}_score": r["delta"]["pillar_scores"][p] for p in pillars})
-            flat.append(row)
-        write_csv(columns, flat, out)
+        write_csv(*history_csv_rows(records, pillars), out)
         if found.other_scopes:
             print(other_scopes_note(found.other_scopes, label), file=sys.stderr)
         return ExitCode.OK
@@ -120,6 +106,25 @@ def cmd_history(db: Database, args: Options, out: TextIO) -> int:
     return ExitCode.OK
 
 
+def history_csv_rows(records: list[dict[str, Any]], pillars: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The CSV columns of a history and its rows, flat (``kwa query … history -o csv`` and the API)."""
+    columns = ["run_id", "finished_at", "state", "trigger", "scope", "total", *STATUSES]
+    columns += ["overall_score", "overall_grade", "overall_coverage", "incomplete"]
+    columns += [f"{p}_score" for p in pillars] + [f"{p}_failing" for p in pillars]
+    columns += ["delta_overall_score", "delta_failing"] + [f"delta_{p}_score" for p in pillars]
+    flat = []
+    for r in records:
+        row = {**r, **r["counts"]}
+        row["incomplete"] = ",".join((["overall"] if r["overall_incomplete"] else []) + r["pillar_incomplete"])
+        row.update({f"{p}_score": r["pillar_scores"][p] for p in pillars})
+        row.update({f"{p}_failing": r["pillar_counts"][p].get("failing", 0) for p in pillars})
+        row["delta_overall_score"] = r["delta"]["overall_score"]
+        row["delta_failing"] = r["delta"]["failing"]
+        row.update({f"delta_{p}_score": r["delta"]["pillar_scores"][p] for p in pillars})
+        flat.append(row)
+    return columns, flat
+
+
 def other_scopes_note(others: Mapping[str, int], shown: str) -> str:
     """``not shown: 3 runs of other scopes (check:SEC-001 ×2, pillar:security ×1); --scope LABEL or --any-scope``."""
     n = sum(others.values())
@@ -129,7 +134,6 @@ def other_scopes_note(others: Mapping[str, int], shown: str) -> str:
         f"not shown: {n} run{'s' if n != 1 else ''} of other scopes than {shown} ({listed}{more}); "
         "--scope LABEL shows one of them, --any-scope all runs together"
     )
-
 
 
 # -- diff ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from storage.models import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata
-_TABLES = {"runs", "assessments", "assessment_history", "kwa_schema", "result_contents", "archived_runs"}
+_TABLES = {"runs", "assessments", "assessment_history", "kwa_schema", "result_contents", "archived_runs", "api_tokens"}
 
 if config.config_file_name and config.attributes.get("connection") is None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)

@@ -24,7 +24,9 @@ from storage.db import (
 from storage.models import SQLModel
 from storage.runs import create_run, get_run, list_runs
 
-TABLES = {"runs", "assessments", "assessment_history", "kwa_schema", "result_contents", "archived_runs"}
+TABLES = {
+    "runs", "assessments", "assessment_history", "kwa_schema", "result_contents", "archived_runs", "api_tokens",
+}  # fmt: skip
 
 
 def _head() -> str:
