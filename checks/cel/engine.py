@@ -128,7 +128,7 @@ def compile_expression(source: str, *, where: str, variables: Iterable[str] = VA
         if match is None:
             raise CelCompileError(where, text.splitlines()[0] if text else type(exc).__name__) from None
         raise CelCompileError(where, match.group(3).strip(), int(match.group(1)), int(match.group(2))) from None
-    tokens = _tokens(source)
+    tokens = tokenize(source)
     called = compiled.references().get("functions", [])
     for name in called:
         if name[:1] in "_@!" or name in KNOWN_FUNCTIONS:
@@ -139,7 +139,7 @@ def compile_expression(source: str, *, where: str, variables: Iterable[str] = VA
     return Program(source, where, compiled, reachable_paths(tokens, variables), frozenset(used))
 
 
-def _tokens(source: str) -> list[tuple[str, str, int]]:
+def tokenize(source: str) -> list[tuple[str, str, int]]:
     """(kind, text, offset) of every token but whitespace; strings are one token."""
     return [(m.lastgroup or "op", m.group(), m.start()) for m in _TOKEN.finditer(source) if m.lastgroup != "ws"]
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from checks.cel.batch import VARIABLES as BATCH_VARIABLES
+from checks.cel.batch import Batch, Outcome
 from checks.cel.engine import Bound, CelEvaluationError, Environment, Program
 from checks.cel.paths import WHOLE
 from checks.cel.spec import CheckSpec, Match
@@ -85,9 +87,13 @@ def run_check(spec: CheckSpec, ctx: CheckContext) -> Iterator[Result]:
         return
     programs = spec.programs
     by_kind = _objects_by_kind(snapshot, programs)
-    # The snapshot's objects are converted once for the check; without them each object's
-    # values are converted once for all of the check's expressions (checks.cel.engine).
-    env = Environment({"objects": by_kind} if by_kind is not None else None, programs=programs)
+    if by_kind is not None:  # a cross-object rule: every object at once (checks.cel.batch)
+        env = Environment({"objects": by_kind, "params": spec.params}, programs=programs, names=BATCH_VARIABLES)
+        activations = [_activation(snapshot, obj, set(env.trees)) for obj in subjects]
+        yield from _judge_all(spec, ctx, Batch(env), activations)
+        return
+    # Each object's values are converted once for all of the check's expressions (checks.cel.engine).
+    env = Environment(None, programs=programs)
     reads = set(env.trees)
     wants_namespace, wants_request = "namespaceObject" in reads, "request" in reads
     for obj in subjects:
@@ -98,6 +104,79 @@ def run_check(spec: CheckSpec, ctx: CheckContext) -> Iterator[Result]:
         if wants_request:
             activation["request"] = _request(obj)
         yield from _judge(spec, ctx, env.bind(activation), obj)
+
+
+def _activation(snapshot: Snapshot, obj: K8sObject, reads: set[str]) -> dict[str, Any]:
+    activation: dict[str, Any] = {"object": obj.raw, "variables": {}, "_kwa_obj": obj}
+    if "namespaceObject" in reads and obj.namespace:
+        namespace = snapshot.get("Namespace", None, obj.namespace)
+        activation["namespaceObject"] = namespace.raw if namespace is not None else None
+    if "request" in reads:
+        activation["request"] = _request(obj)
+    return activation
+
+
+def _judge_all(spec: CheckSpec, ctx: CheckContext, batch: Batch, subjects: list[dict[str, Any]]) -> Iterator[Result]:
+    """The results of a cross-object check, every expression evaluated over all objects at once."""
+    broken: dict[int, tuple[str, str]] = {}  # subject index -> (variable, error)
+    alive = list(range(len(subjects)))
+    for name, program in spec.variables:
+        outcomes = batch.evaluate(program, [subjects[i] for i in alive])
+        for i, (ok, value) in zip(alive, outcomes, strict=True):
+            if ok:
+                subjects[i]["variables"][name] = value
+            else:
+                broken[i] = (name, value)
+        alive = [i for i in alive if i not in broken]
+    verdicts: dict[int, list[Outcome]] = {i: [] for i in alive}
+    for validation in spec.validations:
+        for i, outcome in zip(alive, batch.evaluate(validation.expression, [subjects[i] for i in alive]), strict=True):
+            verdicts[i].append(outcome)
+    messages: dict[tuple[int, int], Outcome] = {}
+    for v, validation in enumerate(spec.validations):
+        if validation.message_expression is None:
+            continue
+        failed = [i for i in alive if verdicts[i][v] == (True, False)]
+        for i, outcome in zip(
+            failed, batch.evaluate(validation.message_expression, [subjects[i] for i in failed]), strict=True
+        ):
+            messages[(i, v)] = outcome
+    for i, subject in enumerate(subjects):
+        obj = subject["_kwa_obj"]
+        if i in broken:
+            name, error = broken[i]
+            yield ctx.error(obj, f"variables.{name}: {error}", details={"variable": name})
+            continue
+        clean = True
+        for v, (ok, verdict) in enumerate(verdicts[i]):
+            validation = spec.validations[v]
+            if ok and verdict is True:
+                continue
+            clean = False
+            if not ok or not isinstance(verdict, bool):
+                error = verdict if not ok else f"the expression returned {type(verdict).__name__}, not a bool"
+                yield ctx.error(obj, f"validations[{v}]: {error}", details={"validation": v})
+                continue
+            details: dict[str, Any] = {"validation": v}
+            if validation.reason:
+                details["reason"] = validation.reason
+            yield ctx.fail(obj, _chosen_message(validation, messages.get((i, v)), details), details=details)
+        if clean:
+            yield ctx.ok(obj)
+
+
+def _chosen_message(validation: Any, outcome: Outcome | None, details: dict[str, Any]) -> str:
+    fallback = validation.message or f"failed expression: {validation.expression.source.strip()}"
+    if outcome is None:
+        return fallback
+    ok, text = outcome
+    if not ok:
+        details["messageExpression"] = f"error: {text}"
+        return fallback
+    if not isinstance(text, str) or not text.strip():
+        details["messageExpression"] = "did not return a non-empty string"
+        return fallback
+    return text.strip().replace("\n", " ")
 
 
 def _judge(spec: CheckSpec, ctx: CheckContext, bound: Bound, obj: K8sObject) -> Iterator[Result]:

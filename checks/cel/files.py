@@ -154,4 +154,6 @@ def _file_of(spec: CheckSpec) -> str:
 def load_paths(paths: Iterable[str | Path], registry: Any = None) -> list[CheckDefinition]:
     """Read, compile and register the CEL checks under ``paths`` (``--checks-dir``, ``checks_dirs``)."""
     specs = read_paths(paths)
-    return register_specs(specs, lambda s: f"{ORIGIN}:{_file_of(s)}", registry)
+    # The origin is the file's absolute path: the same file named two ways (the CLI's relative
+    # --checks-dir, then the run's stored absolute one) is one check, not a collision.
+    return register_specs(specs, lambda s: f"{ORIGIN}:{Path(_file_of(s)).resolve()}", registry)

@@ -323,3 +323,31 @@ def test_snapshot_checks_registers_what_sources_make_and_keeps_the_selection(mon
     finally:
         for check_id in ("TST-one", "TST-two"):
             REGISTRY.unregister(check_id)
+
+
+def test_a_cross_object_check_pins_each_error_on_its_object(registered: Any) -> None:
+    # Evaluated for every object at once (checks.cel.batch): an object that fails must not
+    # take the others' verdicts with it.
+    text = check_yaml(
+        "CUS-900",
+        variables=(
+            "[{name: mine, expression: "
+            "'objects.Deployment.filter(d, has(d.spec.replicas) && d.spec.replicas == object.spec.replicas)'}]"
+        ),
+        validations=(
+            "\n    - expression: 'size(variables.mine) == 1'"
+            "\n      messageExpression: \"'%d others with %d replicas'"
+            '.format([size(variables.mine) - 1, object.spec.replicas])"'
+        ),
+    )
+    (check,) = registered(text)
+    snap = snapshot(
+        deployment("a", replicas=1), deployment("b", replicas=2), deployment("c"), deployment("d", replicas=2)
+    )
+    results = evaluate(check, snap)
+    assert [(r.name, r.status.value, r.message) for r in results] == [
+        ("a", "passing", ""),
+        ("b", "failing", "1 others with 2 replicas"),
+        ("c", "error", "variables.mine: no such key: replicas"),
+        ("d", "failing", "1 others with 2 replicas"),
+    ]
