@@ -35,6 +35,19 @@ class LintError(Exception):
     """The input could not be read at all (the message names it); ``kwa lint`` exits 4."""
 
 
+class LintSelectionError(LintError):
+    """A check asked for by id exists nowhere, not even in the input (``--check VAP-x`` with no such
+    bound policy); ``kwa lint`` exits 2, as for any unknown check id."""
+
+
+class _Notes(list):  # type: ignore[type-arg]
+    """What the snapshot's check sources had to say (a policy nothing binds): logged by a run,
+    printed by ``kwa lint`` after its summary."""
+
+    def warning(self, message: str) -> None:
+        self.append(message)
+
+
 @dataclass
 class Linted:
     """A lint's run (shaped as a ``runs`` row, its ``summary`` the snapshot's facts), its history
@@ -48,6 +61,7 @@ class Linted:
     results: list[dict[str, Any]] | MemoryWriter
     check_runs: list[CheckRun] = field(default_factory=list)
     stored: bool = False
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -126,7 +140,16 @@ def lint(
             _store_failure(db, run["run_id"], message)
         raise LintError(message) from None
 
-    selected = add_snapshot_checks(snapshot, selected, pillars, checks)
+    notes = _Notes()
+    selected = add_snapshot_checks(snapshot, selected, pillars, checks, logger=notes)
+    missing = _missing_deferred(checks, selected)
+    if missing:
+        message = f"no check {', '.join(missing)} in the input: " + (
+            "an admission policy becomes a check only when the input holds the policy and a binding naming it"
+        )
+        if db is not None:
+            _store_failure(db, run["run_id"], message)
+        raise LintSelectionError(message)
     run.update(check_ids=[c.id for c in selected], pillars=sorted({c.pillar.value for c in selected}))
     writer = MemoryWriter(run["run_id"], also=_db_writer(db, run["run_id"]) if db is not None else None)
     check_runs, ctx = _evaluate(run["run_id"], snapshot, config, selected, check_timeout, deadline, writer)
@@ -139,10 +162,18 @@ def lint(
     given = history(check_runs, started)
     run.update(state=state.value, error=error, completed_at=datetime.now(UTC), summary=facts)
     if db is not None:
-        return _store_end(db, run, writer.rows, check_runs, given)
+        return _store_end(db, run, writer.rows, check_runs, given, list(notes))
     tallies = tallies_from_rows(writer.notable, writer.passing_counts)
     row = history_values(run, tallies, run["completed_at"], given, lambda: compute_for(run, tallies))
-    return Linted(run, row, writer, check_runs)
+    return Linted(run, row, writer, check_runs, notes=list(notes))
+
+
+def _missing_deferred(requested: list[str] | None, selected: list[CheckDefinition]) -> list[str]:
+    """Ids of ``--check`` that only the input could have made (``VAP-…``) and it did not."""
+    from checks.model import canonical_id, is_deferred
+
+    have = {c.id.upper() for c in selected}
+    return [c for c in requested or [] if is_deferred(c) and canonical_id(c).upper() not in have]
 
 
 def _passed(deadline: float | None) -> bool:
@@ -218,7 +249,12 @@ def _store_failure(db: Any, run_id: str, message: str) -> None:
 
 
 def _store_end(
-    db: Any, run: dict[str, Any], rows: list[dict[str, Any]], check_runs: list[CheckRun], given: dict[str, Any]
+    db: Any,
+    run: dict[str, Any],
+    rows: list[dict[str, Any]],
+    check_runs: list[CheckRun],
+    given: dict[str, Any],
+    notes: list[str],
 ) -> Linted:
     """End the stored run as kwa run would (history and scores computed by the database's path)."""
     from storage.runs import abort_run, fail_run, finish_run, get_history, get_run
@@ -230,4 +266,4 @@ def _store_end(
     else:
         finish_run(db, run["run_id"], run["state"], error=run["error"], history=given, summary=run["summary"])
     stored = get_run(db, run["run_id"]) or run
-    return Linted(stored, get_history(db, run["run_id"]) or {}, rows, check_runs, stored=True)
+    return Linted(stored, get_history(db, run["run_id"]) or {}, rows, check_runs, stored=True, notes=notes)

@@ -144,7 +144,7 @@ def _lint(a: LintOptions) -> int:
         raise UsageError(str(exc)) from None
     baseline = baseline_options(a)  # a bad file or path: exit 2 before anything is read
     spec = SourceSpec("manifests", paths=a.paths)
-    from flows.lint import LintError, lint
+    from flows.lint import LintError, LintSelectionError, lint
 
     try:
         linted = lint(
@@ -152,6 +152,9 @@ def _lint(a: LintOptions) -> int:
             cluster_id=a.cluster_id or spec.default_cluster_id(), check_timeout=a.check_timeout,
             run_timeout=a.run_timeout or None, config_path=a.config, store=a.store, checks_dirs=a.checks_dirs,
         )  # fmt: skip
+    except LintSelectionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
     except LintError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.FAILED
@@ -190,7 +193,7 @@ def conclude(
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
     if a.output != "table":
         print(summary_line(view, linted), file=sys.stderr)
-    for note in notes:
+    for note in [*notes, *(f"note: {n}" for n in getattr(linted, "notes", ()))]:
         print(note, file=sys.stderr)
     if violations:
         print(format_violations(violations, None if not linted.stored else linted.run["run_id"]), file=sys.stderr)

@@ -96,3 +96,32 @@ def test_sarif_names_the_policy_as_a_rule_and_points_at_the_object() -> None:
     region = result["locations"][0]["physicalLocation"]["region"]
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("docs-basic.yaml")
     assert region["startLine"] == 42  # the Deployment web in staging, 6 replicas
+
+
+def _lint(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kwa", "lint", *args], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+
+
+def test_lint_names_the_policy_nothing_binds() -> None:
+    proc = _lint(str(FIXTURES / "bindings.yaml"), "--fail-on", "none")
+    assert proc.returncode in (0, 3), proc.stderr[-2000:]
+    assert "note: ValidatingAdmissionPolicy 'unbound' is not audited: no ValidatingAdmissionPolicyBinding names it" in (
+        proc.stderr
+    )
+    assert "Traceback" not in proc.stderr
+
+
+def test_lint_of_a_policy_check_the_input_lacks_is_a_usage_error() -> None:
+    proc = _lint(str(FIXTURES / "docs-basic.yaml"), "--check", "VAP-no-such-policy")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: no check VAP-no-such-policy in the input: an admission policy becomes a check only when the input "
+        "holds the policy and a binding naming it"
+    )
+    assert proc.stdout == ""
+    # The one it holds is found whatever the case it is named in.
+    found = _lint(str(FIXTURES / "docs-basic.yaml"), "--check", "vap-demo-policy.example.com", "-o", "json")
+    assert found.returncode in (0, 6), found.stderr[-2000:]
+    assert {r["check_id"] for r in json.loads(found.stdout)["results"]} == {"VAP-demo-policy.example.com"}
