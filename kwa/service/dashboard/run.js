@@ -67,7 +67,8 @@ function exemptions(audit) {
 export function filtersOf(params) {
   const out = {};
   for (const name of FILTERS) {
-    const values = params.getAll(name).map((v) => v.trim()).filter((v) => v);
+    // check ids are upper case everywhere (GET /checks/{id} takes either): "sec-001" finds SEC-001
+    const values = params.getAll(name).map((v) => (name === "check" ? v.trim().toUpperCase() : v.trim())).filter((v) => v);
     if (values.length) out[name] = values;
   }
   return out;
