@@ -1,6 +1,6 @@
 """The findings dashboard: static pages served at ``/`` by the same process as the API.
 
-The assets (``kwa/service/dashboard/``: one HTML page, a stylesheet and plain ES modules) are
+The assets (``kwa/service/static/``: one HTML page, a stylesheet and plain ES modules) are
 package data, so an installed kwa serves them offline; nothing is built and nothing is fetched
 from another origin. The pages read the JSON API under ``/api/v1`` with the caller's token, so
 the assets themselves need none: they hold no data. Every dashboard answer carries a strict
@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-ASSETS = Path(__file__).with_name("dashboard")
+ASSETS = Path(__file__).with_name("static")
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
