@@ -353,6 +353,11 @@ def test_the_token_is_asked_once_kept_for_the_tab_and_never_in_a_url_or_log(
         other = _page(chromium, [])  # another browser context: it has to ask again
         other.goto(f"{service.base}/")
         other.locator("#token-form").wait_for()
+
+        page.locator("#forget").click()  # forgetting the token: asked again, nothing kept
+        page.locator("#token-form").wait_for()
+        assert page.evaluate("sessionStorage.getItem('kwa-token')") is None
+        assert page.locator("#forget").is_hidden()
     finally:
         service.stop()
     assert not [u for u in requests if secret in u], "the token went into a URL"

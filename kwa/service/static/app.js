@@ -38,6 +38,7 @@ async function show() {
     paintLegends(main);
     if (view === "run") wireRun(main, params, show);
     document.getElementById("who").textContent = token.get() ? "token in use for this tab" : "";
+    document.getElementById("forget").hidden = !token.get();
   } catch (error) {
     if (error instanceof NeedToken) {
       token.clear(); // a refused token is never retried
@@ -49,5 +50,11 @@ async function show() {
   }
 }
 
+document.getElementById("forget").addEventListener("click", () => {
+  token.clear();
+  document.getElementById("forget").hidden = true;
+  document.getElementById("who").textContent = "";
+  show();
+});
 window.addEventListener("popstate", show);
 show();

@@ -103,7 +103,7 @@ export async function cluster(params) {
   return html`<div class="crumbs"><a href="/">Fleet</a> › cluster</div><h1>${id}</h1>
     ${latest ? html`<ul class="facts"><li><span>latest score</span><b class="big">${scoreText(historyScore(latest))}</b></li>
       <li><span>coverage</span>${percentText(latest.overall_coverage)}</li>
-      <li><span>compared</span>${history.scope_chosen}</li></ul>` : ""}
+      <li><span>history of</span>${history.scope_chosen} (scope ${history.scope})</li></ul>` : ""}
     <h2>Scores over time</h2>${chart}
     <table id="history"><thead><tr><th>Run</th><th>State</th><th class="num">Score</th><th class="num">Coverage</th>
       <th class="num">Change</th>${pillars.map((p) => html`<th class="num">${p}</th>`)}<th class="num">Failing</th></tr></thead>
