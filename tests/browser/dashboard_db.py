@@ -1,6 +1,7 @@
 """The dashboard tests' database: the CLI tests' two clusters (tests/cli/builder.py) plus a third
 cluster, ``edge``, with three full runs (a trend), an exemption audit, a Prefect flow run id, and
-hostile object names (``<script>``, an ``<img onerror>``) that must show as text. Built through
+hostile object names (``<script>``, an ``<img onerror>``) that must show as text, and more
+results in its latest run than the run page shows at once. Built through
 storage's public API only, on a frozen clock."""
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ EXEMPTION = {
     "status": "expired",
     "message": "expired on 2026-01-31; no longer applied",
 }
+EXTRA_CONFIGMAPS = 120
 # overall, security, reliability per edge run: the trend goes up
 EDGE_SCORES = ((40.0, 20.0, 60.0), (62.5, 50.0, 75.0), (81.2, 70.0, 92.4))
 
@@ -55,6 +57,11 @@ def _edge_run(db: Database, clock: FrozenClock, index: int) -> None:
     ]
     if index == 2:  # a new failure in the latest run: the cluster page shows it as new
         groups[2][1].append(row("failing", "StatefulSet", "edge", "cache", message="1 replica"))
+        # and more results than the run page shows at once (its "Show more" follows the cursor)
+        groups[3][1].extend(
+            row("warning", "ConfigMap", "batch", f"unused-{i:03}", message="not referenced by any pod")
+            for i in range(EXTRA_CONFIGMAPS)
+        )
     _results(db, run_id, day + timedelta(seconds=5), groups)
     overall, security, reliability = EDGE_SCORES[index]
     scores = _scores(overall, {"security": security, "reliability": reliability, "cost": 50.0,
