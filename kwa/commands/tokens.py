@@ -27,6 +27,17 @@ def _database() -> Any:
     return Database()
 
 
+def _past_redaction(stream: Any) -> Any:
+    """The stream under the redacting wrapper, however many wrappers sit above it: ``python -m kwa``
+    puts the closed-pipe guard (cli.pipes) over the redacting stream, and both expose ``wrapped``."""
+    from redaction.hooks import RedactingStream
+
+    chain = [stream]
+    while len(chain) < 8 and not isinstance(chain[-1], RedactingStream) and hasattr(chain[-1], "wrapped"):
+        chain.append(chain[-1].wrapped)
+    return chain[-1].wrapped if isinstance(chain[-1], RedactingStream) else stream
+
+
 @app.command(context_settings=CONTEXT)
 def create(
     scope: Annotated[str, choice_option("--scope", choices=SCOPES, help="read < run < admin")],
@@ -48,7 +59,7 @@ def create(
         # Written straight to the file descriptor: the redacting stdout wrapper (redaction.install)
         # would otherwise mask the one place the token must appear.
         sys.stdout.flush()
-        out = getattr(sys.stdout, "wrapped", sys.stdout)
+        out = _past_redaction(sys.stdout)
         out.write(token + "\n")
         out.flush()
         return ExitCode.OK

@@ -185,3 +185,23 @@ def test_kwa_serve_as_a_process(database: Database, prefect_api: str, tmp_path: 
     assert "kwa.service: GET /api/v1/runs 200" in printed  # the access log, naming the token by id
     assert f"kwa_{token.split('_')[1]}_***" in printed  # the pasted token, masked
     assert token.split("_", 2)[2] not in printed
+
+
+def test_tokens_create_as_a_process_prints_a_usable_token(database: Database, tmp_path: Path) -> None:
+    """``python -m kwa tokens create`` with stdout to a pipe (a script capturing it): the token on
+    the last line is whole, not masked by the redacting stream under the closed-pipe guard."""
+    import os
+    import subprocess
+    import sys
+
+    from storage.tokens import verify_token
+
+    made = subprocess.run(
+        [sys.executable, "-m", "kwa", "tokens", "create", "--scope", "run", "--name", "piped"],
+        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.rstrip("\n").splitlines()[-1]
+    assert TOKEN_SHAPE.fullmatch(token), made.stdout
+    assert verify_token(database, token)["scope"] == "run"
+    assert token not in made.stderr
