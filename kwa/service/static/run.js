@@ -63,12 +63,19 @@ function exemptions(audit) {
       <td class="msg">${e.message}</td></tr>`)}</tbody></table>`;
 }
 
+const BUILTIN_ID = /^(sec|rel|perf|cost|ops|sus)-[0-9]{3}$/i;
+
+function builtinId(value) {
+  return BUILTIN_ID.test(value) ? value.toUpperCase() : value;
+}
+
 // The filters of the URL, as the results endpoint takes them (repeated parameters).
 export function filtersOf(params) {
   const out = {};
   for (const name of FILTERS) {
-    // check ids are upper case everywhere (GET /checks/{id} takes either): "sec-001" finds SEC-001
-    const values = params.getAll(name).map((v) => (name === "check" ? v.trim().toUpperCase() : v.trim())).filter((v) => v);
+    // Built-in ids are upper case ("sec-001" finds SEC-001); a custom or admission-policy check
+    // keeps the spelling it was registered with (VAP-demo-policy.example.com), so only those are changed.
+    const values = params.getAll(name).map((v) => (name === "check" ? builtinId(v.trim()) : v.trim())).filter((v) => v);
     if (values.length) out[name] = values;
   }
   return out;
