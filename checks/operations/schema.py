@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from checks.context import CheckContext
 from checks.model import Result, SkipReason
 from checks.registry import check
-from checks.schema_full import INDEX, VALID, VERSION_SETTING, SchemaFindings, Verdict, Violation
+from checks.schema_full import INDEX, VALID, SchemaFindings, Verdict, Violation
 from checks.snapshot import K8sObject
 
 SHOWN = 5  # violations named in a message; details keep every one (up to MAX_VIOLATIONS)
@@ -31,7 +31,7 @@ def schema_valid(ctx: CheckContext) -> Iterator[Result]:
     Live objects owned by a controller are reported through their owner.
     """
     findings: SchemaFindings = ctx.snapshot.index(INDEX)
-    configured = ctx.setting(VERSION_SETTING, None)
+    configured = ctx.setting("kubernetes_version", None)
     bundle, note = findings.target(configured)
     if bundle is None:
         yield ctx.skip(None, SkipReason.NOT_APPLICABLE, note)

@@ -160,7 +160,7 @@ def test_a_malformed_object_costs_only_its_own_verdicts(kwa: Kwa, reference: lis
     expected_checks = {  # runnable on manifests (not live-only, not opt-in), reading this kind
         c.id for c in in_run if c.mode.value == "manifest" and not c.opt_in and (not c.requires or kind in c.requires)
     }
-    assert len(in_run) == 100
+    assert len(in_run) == 101
     assert {r["check_id"] for r in mine} == expected_checks
     for r in mine:
         assert r["status"] == "error" and r["reason"] == "malformed", r
