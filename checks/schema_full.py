@@ -178,7 +178,9 @@ def _explain(error: Any, bundle: StrictBundle) -> list[Violation]:
     if kind == "Type":
         types = detail.get("types", [])
         wanted = " or ".join(_NOUN.get(t, t) for t in types if t != "null")
-        return [Violation(where, f"{_show(error.instance)} is {_noun_of(error.instance)}, not {wanted}")]
+        value = error.instance
+        shown = "" if isinstance(value, (dict, list)) or value is None else f" ({_show(value)})"
+        return [Violation(where, f"must be {wanted}, got {_noun_of(value)}{shown}")]
     if kind in ("Minimum", "Maximum"):
         return [Violation(where, f"{_show(error.instance)} is out of range")]
     return [Violation(where, error.message)]

@@ -125,7 +125,9 @@ def test_a_wrong_type_fails_here_and_is_an_input_error_elsewhere() -> None:
     [result] = _schema_results(snapshot)
     assert result.status is Status.FAILING
     assert (result.kind, result.namespace, result.name) == ("Deployment", "shop", "web")
-    assert result.details["violations"] == [{"path": "spec.replicas", "message": "'three' is a string, not an integer"}]
+    assert result.details["violations"] == [
+        {"path": "spec.replicas", "message": "must be an integer, got a string ('three')"}
+    ]
     [other] = evaluate(_check("OPS-004"), snapshot, Config())
     assert other.status is Status.ERROR and other.reason == ErrorReason.MALFORMED
 
