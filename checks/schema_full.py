@@ -163,7 +163,7 @@ def _explain(error: Any, bundle: StrictBundle) -> list[Violation]:
     kind = type(error.kind).__name__
     detail = error.kind.as_dict()
     where = path_text(path)
-    if kind == "Enum":
+    if kind == "Enum":  # closed value sets (pull policies, protocols...): no field that holds a credential
         options = ", ".join(str(o) for o in detail.get("options", []) if o is not None)
         return [Violation(where, f"{_show(error.instance)} is not one of {options}")]
     if kind == "Required":
@@ -178,12 +178,12 @@ def _explain(error: Any, bundle: StrictBundle) -> list[Violation]:
     if kind == "Type":
         types = detail.get("types", [])
         wanted = " or ".join(_NOUN.get(t, t) for t in types if t != "null")
-        value = error.instance
-        shown = "" if isinstance(value, (dict, list)) or value is None else f" ({_show(value)})"
-        return [Violation(where, f"must be {wanted}, got {_noun_of(value)}{shown}")]
+        # Types only, never the value: a wrongly typed field may be a Secret's data or an env value.
+        return [Violation(where, f"must be {wanted}, got {_noun_of(error.instance)}")]
     if kind in ("Minimum", "Maximum"):
-        return [Violation(where, f"{_show(error.instance)} is out of range")]
-    return [Violation(where, error.message)]
+        return [Violation(where, "is out of range")]
+    # jsonschema-rs's own message quotes the value: name the rule instead
+    return [Violation(where, f"does not match the schema ({kind})")]
 
 
 def _moved_hints(error: Any) -> dict[str, str]:
