@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import zlib
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ _STRICT_DIR = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-local-strict$")
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)")
 _INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 _QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+_POD_SPEC = "io.k8s.api.core.v1.PodSpec"
 
 
 @cache
@@ -104,32 +106,70 @@ class StrictBundle:
         """The compiled validator of a type this version serves (None when it serves no such type)."""
         key = (api_version, kind)
         if key not in self._validators:
-            with self._lock:
-                if key not in self._validators:
-                    self._validators[key] = self._compile(api_version, kind)
+            self.prepare([key])
         return self._validators[key]
 
-    def _compile(self, api_version: str, kind: str) -> Any:
+    def prepare(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Compile one validator for every (apiVersion, kind) of ``keys`` not compiled yet.
+
+        One, not one per kind: every workload kind reaches the same ~200 pod-spec definitions, and
+        jsonschema-rs compiles a definition once per validator (a Deployment alone ~25 ms; the
+        seven pod-owning kinds in one validator about as much as one). Each kind's root sits
+        behind an ``if`` on apiVersion and kind, so an object meets its own type's schema only.
+        """
+        with self._lock:
+            wanted = [k for k in dict.fromkeys(keys) if k not in self._validators]
+            roots = {k: self.root_for(*k) for k in wanted}
+            for key, root in roots.items():
+                if root is None:
+                    self._validators[key] = None
+            served = {k: r for k, r in roots.items() if r is not None}
+            # Kinds that embed a pod spec share one validator; the others are small and compile
+            # alone, so an object is matched against few ``if`` branches (each costs a little).
+            shared = {k: r for k, r in served.items() if _POD_SPEC in self._closure([r])}
+            groups = [shared] if shared else []
+            groups += [{k: r} for k, r in served.items() if k not in shared]
+            for group in groups:
+                compiled = self._compile(group)
+                for key in group:
+                    self._validators[key] = compiled
+
+    def _compile(self, roots: dict[tuple[str, str], str]) -> Any:
         import jsonschema_rs  # here, not at the top: every kwa command imports the check modules
 
-        root = self.root_for(api_version, kind)
-        if root is None:
-            return None
+        reached = self._closure(list(roots.values()))
+        if len(roots) == 1:
+            ((_, root),) = roots.items()
+            return jsonschema_rs.Draft202012Validator(
+                {**_authored(reached[root]), "$defs": reached}, validate_formats=False
+            )
+        branches = []
+        for (api_version, kind), root in roots.items():
+            top = _authored(reached[root])
+            match = {"apiVersion": {"const": api_version}, "kind": {"const": kind}}
+            branches.append({"if": {"properties": match, "required": ["apiVersion", "kind"]}, "then": top})
+        schema = {"allOf": branches, "$defs": reached}
+        return jsonschema_rs.Draft202012Validator(schema, validate_formats=False)
+
+    def _closure(self, roots: list[str]) -> dict[str, dict[str, Any]]:
+        """The definitions ``roots`` reach (themselves included)."""
         defs = self._load()
         reached: dict[str, dict[str, Any]] = {}
-        stack = [root]
+        stack = list(roots)
         while stack:
             name = stack.pop()
-            if name in reached:
-                continue
-            reached[name] = defs.get(name) or {}
-            stack.extend(_refs(reached[name]))
-        top = dict(reached[root])
-        if "status" in top.get("properties", {}):
-            # Written by controllers, ignored by the API server on create and update: not the author's.
-            top["properties"] = {**top["properties"], "status": {}}
-        schema = {**top, "$defs": reached}
-        return jsonschema_rs.Draft202012Validator(schema, validate_formats=False)
+            if name not in reached:
+                reached[name] = defs.get(name) or {}
+                stack.extend(_refs(reached[name]))
+        return reached
+
+
+def _authored(root: dict[str, Any]) -> dict[str, Any]:
+    """A root type's schema without its ``status``: written by controllers, ignored by the API
+    server on create and update, so not the author's to get right."""
+    if "status" not in root.get("properties", {}):
+        return root
+    return {**root, "properties": {**root["properties"], "status": {}}}
 
 
 # The reduced strict definitions are cached beside checks.schema_bundles' (same directory, same
