@@ -130,15 +130,17 @@ def not_passing_when_invalid(
     label = bundle.label if bundle is not None else "Kubernetes"
     out = []
     for r in results:
-        violations = invalid.get((r.kind, r.namespace, r.name)) if r.status is Status.PASSING and r.kind else None
-        if violations:
+        verdict = invalid.get((r.kind, r.namespace, r.name)) if r.status is Status.PASSING and r.kind else None
+        if verdict is not None:
+            violations = verdict.violations
+            against = verdict.against or label
             shown = "; ".join(str(v) for v in violations[:SHOWN_PATHS])
             if len(violations) > SHOWN_PATHS:
                 shown += f" (and {len(violations) - SHOWN_PATHS} more)"
             r.status = Status.ERROR
-            r.message = f"not judged: the object is invalid against {label} ({SCHEMA_CHECK}): {shown}"
+            r.message = f"not judged: the object is invalid against {against} ({SCHEMA_CHECK}): {shown}"
             r.reason = ErrorReason.SCHEMA_INVALID
-            r.details = {"schema": label, "violations": [v.as_dict() for v in violations], "verdict": "passing"}
+            r.details = {"schema": against, "violations": [v.as_dict() for v in violations], "verdict": "passing"}
             r.field_path = violations[0].path or None
             obj = snapshot.get(r.kind or "", r.namespace, r.name or "")
             found = field_position(obj.place, r.field_path) if r.field_path and obj is not None else None

@@ -12,8 +12,10 @@ are not checked: the API server's own checks of them differ from JSON Schema's. 
 object's ``status``: controllers write it and the API server ignores it on create and update.
 
 Per object, the answer is one of: valid; a list of :class:`Violation` (JSON path and message,
-every one found, sorted by path); or no known schema (a custom resource, or an apiVersion the
-target version does not serve), which the check reports as ``skipped``.
+every one found, sorted by path); or no known schema (a custom resource whose
+CustomResourceDefinition is not in the snapshot, or an apiVersion the target version does not
+serve), which the check reports as ``skipped``. Custom resources whose CRD is in the snapshot are
+validated against its schema (:mod:`checks.schema_crd`).
 
 Reading, reducing and compiling the strict schemas is :mod:`checks.schema_strict`.
 
@@ -35,11 +37,12 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
+from checks.schema_crd import CrdSchemas, crd_validators
 from checks.schema_strict import StrictBundle, curated, library
 from checks.snapshot import K8sObject, Snapshot, register_index
 
@@ -68,6 +71,7 @@ class Verdict:
     violations: tuple[Violation, ...] = ()
     total: int = 0
     unknown: str | None = None
+    against: str | None = None  # what it was validated against when not the bundled schema (a CRD)
 
 
 VALID = Verdict()
@@ -79,7 +83,7 @@ class SchemaFindings:
     def __init__(self, snapshot: Snapshot):
         self.snapshot = snapshot
         self._by_version: dict[str, dict[int, Verdict]] = {}
-        self._by_name: dict[str, dict[tuple[str, str | None, str], tuple[Violation, ...]]] = {}
+        self._by_name: dict[str, dict[tuple[str, str | None, str], Verdict]] = {}
         self._lock = threading.Lock()
 
     def target(self, configured: Any = None) -> tuple[StrictBundle | None, str]:
@@ -96,17 +100,17 @@ class SchemaFindings:
                     self._by_version[label] = _judge_all(self.snapshot, bundle)
         return bundle, self._by_version[label]
 
-    def invalid_by_name(self, configured: Any = None) -> dict[tuple[str, str | None, str], tuple[Violation, ...]]:
-        """``(kind, namespace, name) -> violations`` of the invalid objects, for the runner's rule."""
+    def invalid_by_name(self, configured: Any = None) -> dict[tuple[str, str | None, str], Verdict]:
+        """``(kind, namespace, name) -> verdict`` of the invalid objects, for the runner's rule."""
         bundle, verdicts = self.verdicts(configured)
         label = bundle.label if bundle is not None else ""
         if label not in self._by_name:
             by_id = {id(o): o for o in self.snapshot.objects}
-            out: dict[tuple[str, str | None, str], tuple[Violation, ...]] = {}
+            out: dict[tuple[str, str | None, str], Verdict] = {}
             for key, verdict in verdicts.items():
                 obj = by_id.get(key)
                 if obj is not None and verdict.violations:
-                    out[(obj.kind, obj.namespace, obj.name)] = verdict.violations
+                    out[(obj.kind, obj.namespace, obj.name)] = verdict
             self._by_name[label] = out
         return self._by_name[label]
 
@@ -116,19 +120,32 @@ def _judge_all(snapshot: Snapshot, bundle: StrictBundle | None) -> dict[int, Ver
     if bundle is None:
         return out
     objects = [*snapshot.objects, *(m.obj for m in snapshot.malformed)]
-    keys = {(o.raw.get("apiVersion"), o.raw.get("kind")) for o in objects if isinstance(o.raw, dict)}
+    keys = [(o.raw.get("apiVersion"), o.raw.get("kind")) for o in objects if isinstance(o.raw, dict)]
     with contextlib.suppress(Exception):  # a damaged schema: judge() names it for each object
-        bundle.prepare(k for k in keys if all(isinstance(part, str) and part for part in k))
+        bundle.prepare({k for k in keys if all(isinstance(part, str) and part for part in k)})
+    crds: CrdSchemas = {}
+    if snapshot.of_kind("CustomResourceDefinition"):
+        with contextlib.suppress(Exception):  # a CRD kwa cannot read: its resources go unvalidated
+            crds = crd_validators(snapshot)
     validators: dict[tuple[Any, Any], Any] = {}
     for obj in objects:
-        verdict = judge(obj, bundle, validators)
+        try:
+            verdict = judge(obj, bundle, validators, crds)
+        except Exception as exc:  # one object kwa cannot judge must not cost the run its index
+            verdict = Verdict(unknown=f"it could not be validated ({type(exc).__name__})")
         if verdict is not VALID:
             out[id(obj)] = verdict
     return out
 
 
-def judge(obj: K8sObject, bundle: StrictBundle, validators: dict[tuple[Any, Any], Any] | None = None) -> Verdict:
-    """``obj`` against ``bundle``: VALID, its violations, or why no schema applies."""
+def judge(
+    obj: K8sObject,
+    bundle: StrictBundle,
+    validators: dict[tuple[Any, Any], Any] | None = None,
+    crds: CrdSchemas | None = None,
+) -> Verdict:
+    """``obj`` against ``bundle`` (or, for a custom resource, against its CustomResourceDefinition
+    in ``crds``): VALID, its violations, or why no schema applies."""
     raw = obj.raw
     if not isinstance(raw, dict):
         return Verdict((Violation("", "is not a mapping"),), 1)
@@ -143,16 +160,23 @@ def judge(obj: K8sObject, bundle: StrictBundle, validators: dict[tuple[Any, Any]
         except Exception as exc:  # a damaged schema package must not fail the run
             return Verdict(unknown=f"the bundled {bundle.label} schema could not be read ({type(exc).__name__})")
     validator = cache[key]
+    against = None
     if validator is None:
-        why = "a custom resource, or an API it does not serve"
-        return Verdict(unknown=f"{api_version} {kind} has no schema in {bundle.label} ({why})")
+        defined = (crds or {}).get(key)
+        if isinstance(defined, str):
+            return Verdict(unknown=f"{api_version} {kind} has no schema in {bundle.label} and {defined}")
+        if defined is None:
+            why = "a custom resource whose CustomResourceDefinition is not in the input, or an API it does not serve"
+            return Verdict(unknown=f"{api_version} {kind} has no schema in {bundle.label} ({why})")
+        validator, against = defined
     try:
         if validator.is_valid(raw):
-            return VALID
+            return VALID if against is None else Verdict(against=against)
         errors = list(validator.iter_errors(raw))
     except ValueError:  # a value JSON cannot hold: the boundary already named it
-        return Verdict((Violation("", "holds a value JSON cannot represent"),), 1)
-    return _violations(errors, bundle)
+        return Verdict((Violation("", "holds a value JSON cannot represent"),), 1, against=against)
+    verdict = _violations(errors, bundle)
+    return replace(verdict, against=against) if against else verdict
 
 
 def _violations(errors: list[Any], bundle: StrictBundle) -> Verdict:
@@ -186,8 +210,9 @@ def _explain(error: Any, bundle: StrictBundle) -> list[Violation]:
         wanted = " or ".join(_NOUN.get(t, t) for t in types if t != "null")
         # Types only, never the value: a wrongly typed field may be a Secret's data or an env value.
         return [Violation(where, f"must be {wanted}, got {_noun_of(error.instance)}")]
-    if kind in ("Minimum", "Maximum"):
-        return [Violation(where, "is out of range")]
+    if kind in ("Minimum", "Maximum", "ExclusiveMinimum", "ExclusiveMaximum"):
+        bound = {"Minimum": "at least", "Maximum": "at most", "ExclusiveMinimum": "above", "ExclusiveMaximum": "below"}
+        return [Violation(where, f"must be {bound[kind]} {detail.get('limit')}")]
     # jsonschema-rs's own message quotes the value: name the rule instead
     return [Violation(where, f"does not match the schema ({kind})")]
 

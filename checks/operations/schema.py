@@ -21,8 +21,10 @@ SHOWN = 5  # violations named in a message; details keep every one (up to MAX_VI
 def schema_valid(ctx: CheckContext) -> Iterator[Result]:
     """Per object: failing when it breaks the OpenAPI schema of the target Kubernetes version (a
     value outside the field's closed set, a wrong type, an unknown field, a missing required field),
-    listing every violation with its JSON path; passing when valid; skipped when no bundled schema
-    knows its apiVersion and kind (a custom resource, or an API the target does not serve).
+    listing every violation with its JSON path; passing when valid; skipped when no schema knows its
+    apiVersion and kind (a custom resource whose CustomResourceDefinition is not in the input, or an
+    API the target does not serve). A custom resource whose CRD is in the input is validated against
+    that CRD's schema (``checks/schema_crd.py`` says which parts of it).
 
     Target version: the ``kubernetes_version`` setting, else the live server version, else the newest
     bundled; a version kwa does not bundle uses the nearest bundled one, and the message says so.
@@ -45,9 +47,9 @@ def schema_valid(ctx: CheckContext) -> Iterator[Result]:
         if verdict.unknown is not None:
             yield ctx.skip(obj, SkipReason.NOT_APPLICABLE, f"not validated: {verdict.unknown}")
         elif verdict.violations:
-            yield _failing(ctx, obj, verdict, against)
+            yield _failing(ctx, obj, verdict, verdict.against or against)
         else:
-            yield ctx.ok(obj, f"valid against {against}")
+            yield ctx.ok(obj, f"valid against {verdict.against or against}")
     for bad in ctx.snapshot.malformed:
         verdict = verdicts.get(id(bad.obj), VALID)
         if not verdict.violations:

@@ -256,3 +256,53 @@ def test_a_wrongly_typed_value_is_never_quoted() -> None:
     assert "918273645" not in text and "564738291" not in text
     assert "stringData.password: must be a string, got an integer" in text
     assert f"{CONTAINER}.env[0].value: must be a string, got an integer" in text
+
+
+# -- custom resources whose CustomResourceDefinition is in the input ----------------------------
+
+
+def test_a_custom_resource_is_validated_against_its_crd() -> None:
+    snapshot, config = _fixture("fail-custom-resource-against-its-crd")
+    results = {(r.kind, r.name): r for r in _schema_results(snapshot, config)}
+    crd = "CustomResourceDefinition backups.example.com"
+    bad = results[("Backup", "nightly")]
+    assert bad.status is Status.FAILING
+    assert [(v["path"], v["message"]) for v in bad.details["violations"]] == [
+        ("spec.mode", "'Sometimes' is not one of Full, Incremental"),
+        ("spec.retention", "must be at least 1"),
+        ("spec.schedule", "required field is missing"),
+        ("spec.target", "unknown field"),  # spec.options keeps unknown fields: not reported
+    ]
+    assert bad.message.startswith(f"4 schema violations against {crd}: ")
+    assert results[("Backup", "hourly")].status is Status.PASSING
+    assert results[("Backup", "hourly")].message == f"valid against {crd}"
+    assert results[("CustomResourceDefinition", "backups.example.com")].status is Status.PASSING
+    [other] = [r for r in evaluate(_check("OPS-004"), snapshot, config) if r.name == "nightly"]
+    assert other.status is Status.ERROR and other.message.startswith(f"not judged: the object is invalid against {crd}")
+
+
+def test_a_crd_schema_that_cannot_compile_leaves_its_resources_unvalidated() -> None:
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "names": {"kind": "Widget", "plural": "widgets"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {"pattern": "(unclosed"}}}},
+                }
+            ],
+        },
+    }
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "a"}}
+    results = {r.kind: r for r in _schema_results(_snapshot(crd, widget))}
+    assert results["Widget"].status is Status.SKIPPED
+    assert (
+        "the schema of CustomResourceDefinition widgets.example.com could not be compiled" in results["Widget"].message
+    )
