@@ -232,8 +232,23 @@ def _reduce(node: Any, own: str, enums: dict[str, list[str]]) -> dict[str, Any]:
     elif extra is False:
         out["additionalProperties"] = False
     if node.get("required"):
-        out["required"] = list(node["required"])
+        # A list is "required" in the OpenAPI when its Go field lacks omitempty, yet the API server
+        # itself writes an empty one as null (``endpoints: null`` in an EndpointSlice) and the
+        # boundary removes nulls: whether a list may be empty is the API server's validation code,
+        # so only the lists it rejects empty (checks/data/schema_enums.yaml) stay required.
+        lists = {key for key, value in (out.get("properties") or {}).items() if "array" in value.get("type", ())}
+        keep = _nonempty_lists()
+        short = own.rsplit(".", 1)[-1]
+        out["required"] = [r for r in node["required"] if r not in lists or f"{short}.{r}" in keep]
+        if not out["required"]:
+            del out["required"]
     return out
+
+
+@cache
+def _nonempty_lists() -> frozenset[str]:
+    data = yaml.safe_load(_DATA.read_text()) or {}
+    return frozenset(str(x) for x in data.get("nonempty_lists") or ())
 
 
 def _refs(node: dict[str, Any]) -> list[str]:

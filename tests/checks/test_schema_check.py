@@ -306,3 +306,22 @@ def test_a_crd_schema_that_cannot_compile_leaves_its_resources_unvalidated() -> 
     assert (
         "the schema of CustomResourceDefinition widgets.example.com could not be compiled" in results["Widget"].message
     )
+
+
+def test_a_required_list_the_api_server_writes_as_null_is_not_missing() -> None:
+    # Kubernetes 1.29 marks EndpointSlice.endpoints required, yet serves an empty one as null
+    empty = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "web-abcde", "namespace": "shop"},
+        "addressType": "IPv4",
+        "endpoints": None,
+    }
+    no_containers = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"}, "spec": {}}
+    results = {
+        r.kind: r
+        for r in _schema_results(_snapshot(empty, no_containers), Config.from_dict({"kubernetes_version": "1.29"}))
+    }
+    assert results["EndpointSlice"].status is Status.PASSING
+    # ... while a pod without containers is rejected by the API server: a list that must not be empty
+    assert results["Pod"].details["violations"] == [{"path": "spec.containers", "message": "required field is missing"}]
