@@ -91,7 +91,8 @@ class SchemaFindings:
         return library().choose(configured or self.snapshot.server_version)
 
     def verdicts(self, configured: Any = None) -> tuple[StrictBundle | None, dict[int, Verdict]]:
-        """``id(object) -> Verdict`` for invalid or schema-less objects (valid ones are absent)."""
+        """``id(object) -> Verdict`` for every object that is not simply valid against the bundled
+        schema: invalid ones, schema-less ones, and those validated against a CRD."""
         bundle, _ = self.target(configured)
         label = bundle.label if bundle is not None else ""
         if label not in self._by_version:
@@ -271,5 +272,5 @@ def path_text(path: list[Any]) -> str:
 @register_index(INDEX)
 def _findings(snapshot: Snapshot) -> SchemaFindings:
     findings = SchemaFindings(snapshot)
-    findings.verdicts()  # the default target, computed in the parent so forked checks share it
+    findings.invalid_by_name()  # the default target, computed in the parent so forked checks share it
     return findings
