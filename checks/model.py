@@ -189,6 +189,11 @@ class ErrorReason:
     MALFORMED = "malformed"
     # The check raised on this object (found by the safety net); the other objects were judged without it.
     CHECK_ERROR = "check-error"
+    # The object breaks the Kubernetes schema of the target version (OPS-012): every other check's
+    # passing verdict on it becomes an error naming the invalid fields. Like MALFORMED, a problem of
+    # the input, not of the check.
+    SCHEMA_INVALID = "schema-invalid"
+    INPUT = frozenset({MALFORMED, SCHEMA_INVALID})
 
 
 @dataclass(slots=True)

@@ -15,6 +15,12 @@ Two things keep one bad object from costing more than its own verdicts:
   an ``error`` row each (reason ``check-error``) and everything else the verdicts it gets without
   them. Only when no object is to blame (or the search is out of budget) does the exception
   propagate, and the check errors as a whole.
+
+And one keeps a bad object from passing: an object that breaks the Kubernetes schema of the target
+version (:mod:`checks.schema_full`, reported by OPS-012) gets, from every other check that would
+call it ``passing``, an ``error`` row (reason ``schema-invalid``) naming its invalid fields: a
+verdict about a field the API server would reject, or never sees, is no pass. Failing, warning and
+skipped verdicts stand. Disabling OPS-012 turns this off too.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from checks.config import Config
 from checks.context import CheckContext
 from checks.model import CheckDefinition, ErrorReason, Mode, Result, SkipReason, Status
 from checks.objects import MalformedObject
+from checks.positions import field_position
 from checks.safety import isolate
+from checks.schema_full import INDEX, SCHEMA_CHECK, VERSION_SETTING, SchemaFindings
 from checks.snapshot import Snapshot
 
 MALFORMED = ErrorReason.MALFORMED  # the reason stored with a quarantined object's error rows
@@ -99,12 +107,51 @@ def evaluate(
         if isolated is None:
             raise
         results = isolated
-    return results + quarantined(check, snapshot)
+    return not_passing_when_invalid(check, snapshot, config, results) + quarantined(check, snapshot)
+
+
+SHOWN_PATHS = 3  # invalid fields named in an error row's message (details keep them all)
+
+
+def not_passing_when_invalid(
+    check: CheckDefinition, snapshot: Snapshot, config: Config, results: list[Result]
+) -> list[Result]:
+    """``results`` with each passing verdict on a schema-invalid object turned into an error."""
+    if check.id == SCHEMA_CHECK or SCHEMA_CHECK in config.disabled:
+        return results
+    if not any(r.status is Status.PASSING and r.kind for r in results):
+        return results
+    findings: SchemaFindings = snapshot.index(INDEX)
+    configured = config.setting(SCHEMA_CHECK, VERSION_SETTING, None)
+    invalid = findings.invalid_by_name(configured)
+    if not invalid:
+        return results
+    bundle, _ = findings.target(configured)
+    label = bundle.label if bundle is not None else "Kubernetes"
+    out = []
+    for r in results:
+        verdict = invalid.get((r.kind, r.namespace, r.name)) if r.status is Status.PASSING and r.kind else None
+        if verdict is not None:
+            violations = verdict.violations
+            against = verdict.against or label
+            shown = "; ".join(str(v) for v in violations[:SHOWN_PATHS])
+            if len(violations) > SHOWN_PATHS:
+                shown += f" (and {len(violations) - SHOWN_PATHS} more)"
+            r.status = Status.ERROR
+            r.message = f"not judged: the object is invalid against {against} ({SCHEMA_CHECK}): {shown}"
+            r.reason = ErrorReason.SCHEMA_INVALID
+            r.details = {"schema": against, "violations": [v.as_dict() for v in violations], "verdict": "passing"}
+            r.field_path = violations[0].path or None
+            obj = snapshot.get(r.kind or "", r.namespace, r.name or "")
+            found = field_position(obj.place, r.field_path) if r.field_path and obj is not None else None
+            r.field_line, r.field_column = found if found else (None, None)
+        out.append(r)
+    return out
 
 
 def quarantined(check: CheckDefinition, snapshot: Snapshot) -> list[Result]:
     """One error row per malformed object of a kind ``check`` evaluates (any kind when it requires none)."""
-    if not snapshot.malformed:
+    if not snapshot.malformed or check.id == SCHEMA_CHECK:  # that check reports them itself
         return []
     kinds = check.requires
     return [malformed_result(m) for m in snapshot.malformed if not kinds or m.obj.kind in kinds]

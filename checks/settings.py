@@ -189,7 +189,8 @@ SETTINGS_LIST: tuple[Setting, ...] = (
     Setting("check_instance_matches_name", "bool", False, "warn when app.kubernetes.io/instance ≠ metadata.name",
 ),
     Setting("kubernetes_version", "version", None, "target Kubernetes version for deprecated/removed APIs "
-            "(default: the live server's version, else 1.31)"),
+            "(default: the live server's version, else 1.31) and for schema validation (default: the live "
+            "server's version, else the newest bundled)"),
     Setting("server_version", "version", None, "override the server version the version checks judge "
             "(re-assessing a dump offline)"),
     Setting("log_agent_patterns", "list", [], "more name/image substrings that identify a log-shipping agent"),

@@ -80,7 +80,7 @@ def outcome_of_results(results: list[Result]) -> CheckOutcome:
     objects the input boundary quarantined are the input's problem, not the check's: a check whose
     only rows are those still executed (they count against coverage, not against the run state)."""
     only_errors = bool(results) and all(r.status is Status.ERROR for r in results)
-    if only_errors and any(r.reason != ErrorReason.MALFORMED for r in results):
+    if only_errors and any(r.reason not in ErrorReason.INPUT for r in results):
         return CheckOutcome.ERRORED
     return CheckOutcome.EXECUTED
 

@@ -127,7 +127,7 @@ def test_every_builtin_check_comes_from_its_pillar_package_and_data_file() -> No
             assert is_builtin(definition)
             seen.add(check_id)
     assert seen == {c.id for c in loaded.all() if is_builtin(c)}
-    assert len(seen) == 100
+    assert len(seen) == 101
 
 
 def test_peers_and_settings_have_one_form() -> None:

@@ -160,9 +160,13 @@ def test_a_malformed_object_costs_only_its_own_verdicts(kwa: Kwa, reference: lis
     expected_checks = {  # runnable on manifests (not live-only, not opt-in), reading this kind
         c.id for c in in_run if c.mode.value == "manifest" and not c.opt_in and (not c.requires or kind in c.requires)
     }
-    assert len(in_run) == 100
+    assert len(in_run) == 101
     assert {r["check_id"] for r in mine} == expected_checks
     for r in mine:
+        assert (r["object_kind"], r["object_namespace"], r["object_name"]) == (kind, namespace, name)
+        if r["check_id"] == "OPS-012":  # the schema check judges a malformed object: failing
+            assert r["status"] == "failing" and "schema violation" in r["message"], r
+            continue
         assert r["status"] == "error" and r["reason"] == "malformed", r
         assert (r["object_kind"], r["object_namespace"], r["object_name"]) == (kind, namespace, name)
         assert r["message"].startswith(f"{kind}/") and f"({where}): " in r["message"] and says in r["message"], r

@@ -21,7 +21,19 @@ pytestmark = pytest.mark.prefect
 
 OBJECTS = {
     "Pod": [make_pod("shop", "web-1", owner="web-abc"), make_pod("shop", "web-2", owner="web-abc")],
-    "Deployment": [{"metadata": {"name": "web", "namespace": "shop"}, "spec": {"replicas": 2}}],
+    "Deployment": [
+        {
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+                },
+            },
+        }
+    ],
     "Namespace": [{"metadata": {"name": "shop"}}],
 }
 CHECKS = "SEC-001,SEC-021,REL-004,OPS-001"

@@ -62,7 +62,7 @@ def test_a_failing_manifest_fails_the_default_gate_and_says_where(bad: Path) -> 
     # file:line: SEV CHECK object: message — the privileged flag is on line 13
     assert any(line.startswith("app.yaml:13: CRITICAL SEC-001 ") for line in lines), proc.stdout
     assert "[fail-on]" in proc.stderr and "SEC-001" in proc.stderr
-    assert proc.stderr.count("kwa lint: 1 object, 100 checks") == 1
+    assert proc.stderr.count("kwa lint: 1 object, 101 checks") == 1
 
 
 def test_no_gate_reports_and_exits_zero(bad: Path) -> None:

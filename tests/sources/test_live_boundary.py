@@ -17,10 +17,15 @@ from tests.sources.test_live import kubeconfig_for, load, names
 
 @pytest.mark.asyncio
 async def test_a_malformed_live_object_is_quarantined_and_the_rest_assessed(kmock: Any, tmp_path: Path) -> None:
-    good = {"metadata": {"name": "api", "namespace": "shop"}, "spec": {"replicas": 2, "template": {"spec": {
-        "containers": [{"name": "api", "image": "registry.example.com/api:1.0"}]}}}}
+    # schema-valid apart from what each is about (OPS-012 would turn other checks' passes into errors)
+    template = {"metadata": {"labels": {"app": "api"}}, "spec": {
+        "containers": [{"name": "api", "image": "registry.example.com/api:1.0"}]}}
+    selector = {"matchLabels": {"app": "api"}}
+    good = {"metadata": {"name": "api", "namespace": "shop"}, "spec": {"replicas": 2, "selector": selector,
+                                                                      "template": template}}
     bad = {"metadata": {"name": "web", "namespace": "shop"}, "spec": {"template": {"metadata": {"labels": "x"}}}}
-    nulls = {"metadata": {"name": "nul", "namespace": "shop", "labels": None}, "spec": {"replicas": None}}
+    nulls = {"metadata": {"name": "nul", "namespace": "shop", "labels": None},
+             "spec": {"replicas": None, "selector": selector, "template": template}}
     vpa = {"metadata": {"name": "v", "namespace": "shop"}, "spec": {"targetRef": "api"}}
     vpas = Paginated("VerticalPodAutoscalerList", [vpa])
     serve(kmock, {"Deployment": [good, bad, nulls]}, overrides={"VerticalPodAutoscaler": vpas})
