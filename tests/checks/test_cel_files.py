@@ -54,7 +54,16 @@ def deployment(name: str, namespace: str = "shop", labels: dict[str, str] | None
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
-        "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}, **spec},
+        # Valid against the Kubernetes schema (selector and template as apps/v1 requires): an invalid
+        # object is never passing for any check (OPS-012's rule), which is not what these tests judge.
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
+            },
+            **spec,
+        },
     }
 
 
