@@ -156,8 +156,9 @@ def rbac_hygiene(ctx: CheckContext) -> Iterator[Result]:
     may live outside the run; built-in ``cluster-admin``/``admin``/``edit``/``view``/``system:*`` always
     exist); warning when a ServiceAccount subject is missing. Roles/ClusterRoles: warning when no binding
     references them and they are not aggregated into another role (the cluster's own are exempt: the
-    bootstrapped ones, not any ``system:`` name). ServiceAccounts: warning when no pod template uses them and no binding names them (``default``
-    is exempt; ``system:serviceaccounts[:<ns>]`` group subjects count as binding them).
+    bootstrapped ones, not any ``system:`` name). ServiceAccounts: warning when no pod template uses them
+    and no binding names them (``default`` is exempt; ``system:serviceaccounts[:<ns>]`` group subjects
+    count as binding them).
     """
     snap = ctx.snapshot
     bindings = [*snap.of_kind("RoleBinding"), *snap.of_kind("ClusterRoleBinding")]
