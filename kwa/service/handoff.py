@@ -57,7 +57,14 @@ def hand_over(db: Any, run: dict[str, Any], parameters: dict[str, Any]) -> dict[
             workers = _workers_online(client, pool)
         flow_run = run_deployment(name=name, parameters=flow_params, timeout=0, tags=["kwa", "trigger:api"])
     except Exception as exc:  # every way Prefect can refuse: the run must not wait for nothing
-        reason = f"not handed to Prefect (deployment {name}): {type(exc).__name__}: {str(exc)[:300]}"
+        if type(exc).__name__ == "ObjectNotFound":  # prefect.exceptions: the deployment does not exist
+            reason = (
+                f"not handed to Prefect: its server has no deployment {name}; create the deployments of "
+                "prefect.yaml (scripts/stack-up.sh does, or `prefect deploy --all`) or name another one "
+                "in KWA_API_DEPLOYMENT"
+            )
+        else:
+            reason = f"not handed to Prefect (deployment {name}): {type(exc).__name__}: {str(exc)[:300]}"
         logger.warning("run %s: %s", run["run_id"], reason)
         fail_run(db, run["run_id"], reason)
         raise Problem(503, "unavailable", f"run {run['run_id']} failed: {reason}", run_id=run["run_id"]) from None

@@ -139,6 +139,9 @@ def test_a_run_prefect_cannot_take_is_failed_with_the_reason(
     run_id = r.json()["run_id"]
     stored = get_run(db, run_id)
     assert stored["state"] == "failed" and "not handed to Prefect" in stored["error"]
+    # what to do about it, not Prefect's bare "ObjectNotFound: None"
+    assert "has no deployment kwa-assessment/not-deployed; create the deployments of prefect.yaml" in stored["error"]
+    assert "ObjectNotFound" not in r.json()["detail"]
     # it holds no dedup key: the next identical request is a new run
     monkeypatch.setenv("KWA_API_DEPLOYMENT", f"kwa-assessment/{DEPLOYMENT}")
     assert _request(client, token, "api-nowhere").status_code == 202
