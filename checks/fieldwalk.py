@@ -34,8 +34,9 @@ class FieldProblem:
         return {"path": self.path, "expected": self.expected, "got": self.got}
 
 
-_JSON_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
-_NOUN = {
+# The JSON Schema type of a parsed value, and how a message names a type (checks.schema_full too).
+JSON_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+TYPE_NOUN = {
     "object": "a mapping",
     "array": "a list",
     "string": "a string",
@@ -203,7 +204,7 @@ def _wrong_type(value: Any, node: dict[str, Any]) -> tuple[str, str] | None:
     types = node.get("type")
     if types is None:  # typed by its fields only, or "anything"
         return None
-    actual = _JSON_TYPE.get(type(value))
+    actual = JSON_TYPE.get(type(value))
     matches = actual is not None and (actual == types or (type(types) is list and actual in types))
     if matches and actual != "integer" and actual != "number":
         return None  # the common case, decided without building anything
@@ -236,7 +237,7 @@ def _types_of(schema: TypeSchema, node: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _expected(types: tuple[str, ...]) -> str:
-    nouns = [_NOUN.get(t, t) for t in types if t != "null"]
+    nouns = [TYPE_NOUN.get(t, t) for t in types if t != "null"]
     return " or ".join(nouns) if nouns else "null"
 
 

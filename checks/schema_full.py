@@ -42,6 +42,7 @@ from typing import Any
 
 import orjson
 
+from checks.fieldwalk import JSON_TYPE, TYPE_NOUN
 from checks.schema_crd import CrdSchemas, crd_validators
 from checks.schema_strict import StrictBundle, curated, library
 from checks.snapshot import K8sObject, Snapshot, register_index
@@ -208,7 +209,7 @@ def _explain(error: Any, bundle: StrictBundle) -> list[Violation]:
         ]
     if kind == "Type":
         types = detail.get("types", [])
-        wanted = " or ".join(_NOUN.get(t, t) for t in types if t != "null")
+        wanted = " or ".join(TYPE_NOUN.get(t, t) for t in types if t != "null")
         # Types only, never the value: a wrongly typed field may be a Secret's data or an env value.
         return [Violation(where, f"must be {wanted}, got {_noun_of(error.instance)}")]
     if kind in ("Minimum", "Maximum", "ExclusiveMinimum", "ExclusiveMaximum"):
@@ -229,20 +230,8 @@ def _moved_hints(error: Any) -> dict[str, str]:
     return {}
 
 
-_NOUN = {
-    "object": "a mapping",
-    "array": "a list",
-    "string": "a string",
-    "boolean": "a boolean",
-    "integer": "an integer",
-    "number": "a number",
-    "null": "null",
-}
-_JSON = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
-
-
 def _noun_of(value: Any) -> str:
-    return "null" if value is None else _NOUN.get(_JSON.get(type(value), ""), type(value).__name__)
+    return "null" if value is None else TYPE_NOUN.get(JSON_TYPE.get(type(value), ""), type(value).__name__)
 
 
 def _show(value: Any) -> str:
