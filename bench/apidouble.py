@@ -16,6 +16,9 @@ cache is not ready does), and an answer of 128 KiB or more is gzip-compressed wh
 accepts gzip (compressed once and cached too). ``GET /_stats`` reports what the double served:
 requests, list pages, first pages that asked for the watch cache, continue pages, the most
 requests in flight at once and the body bytes sent (``?reset=1`` zeroes the counters).
+With ``reports=`` (:class:`ApiDouble`), the policy-report kinds are served read-write by
+:mod:`bench.reportstore` (discovery, apply, create, replace, delete, lists by label selector);
+without it their groups answer 404, as a cluster without the CRDs does.
 ``--latency`` makes every list answer wait that many seconds first (without using a CPU), as a
 remote API server's round trip and its own work on a page do: the listing's wall time then shows
 what concurrency buys, whatever else the benchmark machine is doing.
@@ -39,6 +42,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from bench.reportstore import ReportStore
 
 NOT_INSTALLED = ("VerticalPodAutoscaler", "NodePool", "ScaledObject")
 GZIP_THRESHOLD = 128 * 1024  # kube-apiserver compresses answers from this size on (when asked)
@@ -110,6 +115,35 @@ class _Handler(BaseHTTPRequestHandler):
     honour_limit_on_rv0 = False
     latency = 0.0
     version = "1.34.1"  # kwa asks a server from 1.33 on for the watch cache (checks/sources/live)
+    reports: ReportStore | None = None
+
+    def _report_answer(self, method: str) -> bool:
+        """Answer a policy-report request (bench/reportstore.py); False when it is not one."""
+        url = urlsplit(self.path)
+        if self.reports is None or not ReportStore.handles(url.path):
+            return False
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        status, data = self.reports.answer(method, url.path, query, body)
+        self._send(status, json.dumps(data).encode(), counted=False)
+        return True
+
+    def _write(self, method: str) -> None:
+        if not self._report_answer(method):
+            self._send(404, json.dumps({"kind": "Status", "code": 404, "reason": "NotFound"}).encode(), counted=False)
+
+    def do_POST(self) -> None:
+        self._write("POST")
+
+    def do_PUT(self) -> None:
+        self._write("PUT")
+
+    def do_PATCH(self) -> None:
+        self._write("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._write("DELETE")
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -129,6 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.stats.gzipped += int(gzipped)
 
     def do_GET(self) -> None:
+        if self._report_answer("GET"):
+            return
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         if url.path == "/_stats":
@@ -192,7 +228,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _serve(
-    json_path: str, port_pipe: Any, honour_limit_on_rv0: bool = False, latency: float = 0.0, version: str = "1.34.1"
+    json_path: str,
+    port_pipe: Any,
+    honour_limit_on_rv0: bool = False,
+    latency: float = 0.0,
+    version: str = "1.34.1",
+    reports: dict[str, Any] | None = None,
 ) -> None:
     objects = json.loads(Path(json_path).read_text())["items"]
     paths = _paths()
@@ -206,6 +247,7 @@ def _serve(
     _Handler.honour_limit_on_rv0 = honour_limit_on_rv0
     _Handler.latency = latency
     _Handler.version = version
+    _Handler.reports = ReportStore(**reports) if reports is not None else None
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     port_pipe.send(server.server_address[1])
@@ -213,9 +255,18 @@ def _serve(
 
 
 class ApiDouble:
-    """The double in a child process; a context manager that yields its base URL."""
+    """The double in a child process; a context manager that yields its base URL. ``reports``: serve
+    the policy-report kinds (:class:`bench.reportstore.ReportStore` keyword arguments: ``installed``
+    groups, ``forbidden`` verbs)."""
 
-    def __init__(self, json_path: str, honour_limit_on_rv0: bool = False, latency: float = 0.0):
+    def __init__(
+        self,
+        json_path: str,
+        honour_limit_on_rv0: bool = False,
+        latency: float = 0.0,
+        reports: dict[str, Any] | None = None,
+    ):
+        self.reports = reports
         self.json_path = json_path
         self.honour_limit_on_rv0 = honour_limit_on_rv0
         self.latency = latency
@@ -224,7 +275,7 @@ class ApiDouble:
     def __enter__(self) -> str:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
-        args = (self.json_path, child, self.honour_limit_on_rv0, self.latency)
+        args = (self.json_path, child, self.honour_limit_on_rv0, self.latency, "1.34.1", self.reports)
         self.process = ctx.Process(target=_serve, args=args, daemon=True)
         self.process.start()
         if not parent.poll(120):

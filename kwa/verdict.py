@@ -19,6 +19,7 @@ import json
 import sys
 from typing import Any
 
+from cli.formatters import REPORT_FORMATS
 from flows.settle import Ending
 from kwa.baseline import BaselineOptions
 from kwa.exit_codes import ExitCode, state_exit
@@ -58,7 +59,13 @@ def conclude(
         view, code, (fail_on, min_score, min_coverage), split,
         lambda new_failing: judge(db, run_id, fail_on, min_score, min_coverage, new_failing),
     )  # fmt: skip
-    render(view, output)
+    if output in REPORT_FORMATS:
+        from kwa.views.assessments import write_run_reports
+        from storage.queries import run_results
+
+        write_run_reports(view["run"], run_results(db, run_id), output, sys.stdout)
+    else:
+        render(view, output)
     if output != "table" and view.get("nothing_assessed"):  # the table says it in the report
         print(f"nothing was assessed: {view['nothing_assessed']}", file=sys.stderr)
     for note in notes:

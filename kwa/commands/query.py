@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from cli.formatters import ANNOTATION_FORMATS, FORMATS
+from cli.formatters import ANNOTATION_FORMATS, FORMATS, REPORT_FORMATS
 from kwa.commands.common import CONTEXT, GROUP_SETTINGS, output_option, read
 from kwa.values import (
     MAX_DIFF_ROWS,
@@ -32,6 +32,8 @@ TABULAR = ("table", "json", "yaml", "csv")
 # A list of results also prints as editor/CI lines (cli/formatters/annotations.py).
 RESULT_FORMATS = (*FORMATS, *ANNOTATION_FORMATS)
 ONE = ("table", "json", "yaml")
+SUMMARY_FORMATS = (*FORMATS, *REPORT_FORMATS)
+GET_FORMATS = (*ONE, *REPORT_FORMATS)  # the policy reports only of a run id
 SINCE_HELP = "ISO 8601 (2026-02-16T10:00Z) or a duration (7d, 12h, 1d12h)"
 
 Run = Annotated[str | None, typer.Option("--run", metavar="RUN_ID", help="this run (default: the latest)")]
@@ -118,7 +120,7 @@ def summary(
     fail_on: FailOn = None,
     min_score: MinScore = None,
     min_coverage: MinCoverage = None,
-    output: Annotated[str, output_option(FORMATS)] = "table",
+    output: Annotated[str, output_option(SUMMARY_FORMATS)] = "table",
 ) -> int:
     """Counts per pillar and check, scores, coverage, top failing checks; CI gates."""
     from kwa.views.assessments import cmd_summary, gate_options
@@ -161,7 +163,7 @@ def history(
 def get(
     ctx: typer.Context,
     id: Annotated[str, typer.Argument(metavar="ID", help="a result id (asm_…) or a run id")],
-    output: Annotated[str, output_option(ONE)] = "table",
+    output: Annotated[str, output_option(GET_FORMATS)] = "table",
 ) -> int:
     """One result (asm_… id) or one run (run id) in full."""
     from kwa.views.assessments import cmd_get

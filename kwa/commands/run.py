@@ -21,10 +21,13 @@ from typing import Annotated, Any
 import typer
 
 from cli.errors import UsageError
+from cli.formatters import REPORT_FORMATS
 from kwa.commands.common import CHECKS_DIR_OPTION
 from kwa.errors import guarded
 from kwa.exit_codes import ExitCode, state_exit
 from kwa.values import choice_option, comma_list
+
+RUN_OUTPUTS = ("table", "json", "yaml", *REPORT_FORMATS)
 
 
 @dataclass
@@ -53,6 +56,7 @@ class RunOptions:
     write_baseline: str | None = None
     baseline_expires: str | None = None
     checks_dirs: list[str] = field(default_factory=list)
+    publish_reports: bool = False
 
 
 def run(
@@ -74,7 +78,13 @@ def run(
         str | None, typer.Option(metavar="FILE", help="kwa configuration file (thresholds, exemptions, …)")
     ] = None,
     output: Annotated[
-        str, choice_option("--output", "-o", choices=("table", "json", "yaml"), help="report format")
+        str,
+        choice_option(
+            "--output",
+            "-o",
+            choices=RUN_OUTPUTS,
+            help="report format (policyreport/openreports: the run as Kubernetes policy reports, a YAML stream)",
+        ),
     ] = "table",
     ci: Annotated[
         bool, typer.Option("--ci", help="record the trigger as 'ci'; never fall back to the demo cluster")
@@ -117,13 +127,21 @@ def run(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Prefect's own log lines")] = False,
     checks_dir: Annotated[list[str] | None, CHECKS_DIR_OPTION] = None,
+    publish_reports: Annotated[
+        bool,
+        typer.Option(
+            "--publish-reports",
+            help="after the run is stored, apply its policy reports (wg-policy and OpenReports, where the CRDs "
+            "are installed) to the assessed cluster, replacing the previous run's (live clusters only)",
+        ),
+    ] = False,
 ) -> int:
     """Assess a cluster (default: the current kubeconfig context, else the bundled demo cluster) or
     manifests against the Well-Architected pillars."""
     options = RunOptions(
         comma_list(check), comma_list(pillar), list(manifests or []), kubeconfig, context, demo, cluster_id,
         check_timeout, run_timeout, config, output, ci, fail_on, min_score, min_coverage, force_new, watch,
-        baseline, baseline_run, write_baseline, baseline_expires, list(checks_dir or []),
+        baseline, baseline_run, write_baseline, baseline_expires, list(checks_dir or []), publish_reports,
     )  # fmt: skip
     return guarded(lambda: start(options, verbose))
 
@@ -173,6 +191,14 @@ def _run(a: RunOptions) -> int:
             "--kubeconfig to assess your own).",
             file=sys.stderr,
         )
+    if a.publish_reports and spec.kind != "live":
+        # Said before the run so nobody waits for it; the run itself goes ahead as asked.
+        print(
+            f"--publish-reports: nothing will be published: this run assesses {spec.describe()}, not a live "
+            "cluster, so there is no cluster to publish policy reports to",
+            file=sys.stderr,
+        )
+        a.publish_reports = False
     if "-" in spec.paths and a.watch:
         raise UsageError("--watch cannot be combined with manifests from stdin")
     from kwa.commands.baseline_options import baseline_options
@@ -251,10 +277,29 @@ def _request_and_execute(
         watcher = (lambda: watch_run(db, run_id)) if a.watch else None
         ending = execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], watcher=watcher)
     try:
-        return conclude(db, run_id, a.output, ending, *gates, baseline)
+        code = conclude(db, run_id, a.output, ending, *gates, baseline)
     except StorageUnavailable as exc:
         print(f"error: storage unavailable: cannot read run {run_id} back: {exc}", file=sys.stderr)
         return state_exit(ending.state) if ending else ExitCode.FAILED
+    if a.publish_reports:
+        _publish(db, run_id, a)
+    return code
+
+
+def _publish(db: Any, run_id: str, a: RunOptions) -> None:
+    """Apply the stored run's policy reports to the cluster; warnings only, never the exit code."""
+    from kwa.publish_reports import publish
+    from storage.db import StorageUnavailable
+    from storage.queries import run_results
+    from storage.runs import get_run
+
+    try:
+        run = get_run(db, run_id) or {"run_id": run_id, "state": "unknown"}
+        rows = run_results(db, run_id) if run.get("state") in ("completed", "partial") else []
+    except StorageUnavailable as exc:
+        print(f"policy reports not published: storage unavailable: {exc}", file=sys.stderr)
+        return
+    publish(run, rows, a.kubeconfig, a.context)
 
 
 def _cluster_note(run: dict[str, Any], a: RunOptions, spec: Any) -> str:

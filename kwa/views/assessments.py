@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, TextIO
 
-from cli.formatters import table
+from cli.errors import UsageError
+from cli.formatters import REPORT_FORMATS, table
 from cli.formatters.annotations import github_commands, text_lines
 from cli.formatters.common import run_brief
 from cli.formatters.csvout import write_csv
 from cli.formatters.junit import write_junit
+from cli.formatters.policyreport import write_reports
 from cli.formatters.sarif import write_sarif
 from cli.formatters.structured import write_json, write_yaml
 from cli.history import ordered_counts
@@ -192,6 +194,8 @@ def cmd_summary(db: Database, args: Options, out: TextIO) -> int:
         write_sarif([(run, run_results(db, run["run_id"], ("failing", "warning", "error", "timeout")))], out)
     elif fmt == "junit":
         write_junit(run_results(db, run["run_id"]), out)
+    elif fmt in REPORT_FORMATS:
+        write_run_reports(run, run_results(db, run["run_id"]), fmt, out)
     else:
         table.summary_table(summary, out, violations)
     if nothing:
@@ -211,16 +215,27 @@ def cmd_get(db: Database, args: Options, out: TextIO) -> int:
     ident = args.id.strip()
     fmt = args.output
     if ident.startswith("asm_"):
+        if fmt in REPORT_FORMATS:
+            raise UsageError(f"-o {fmt} renders a whole run: give a run id, not the result id {ident}")
         result = get_result(db, ident)
         if write_structured(fmt, "Assessment", {"item": {**result, "run": run_brief(result["run"])}}, out):
             return ExitCode.OK
         table.result_detail(result, out)
         return ExitCode.OK
     detail = run_detail(db, ident)
+    if fmt in REPORT_FORMATS:
+        write_run_reports(detail["run"], run_results(db, detail["run"]["run_id"]), fmt, out)
+        return ExitCode.OK
     if write_structured(fmt, "Run", run_payload(detail), out):
         return ExitCode.OK
     table.run_detail(detail, out)
     return ExitCode.OK
+
+
+def write_run_reports(run: Mapping[str, Any], rows: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
+    """The run's policy reports on ``out``; a run without results says so on stderr (no report)."""
+    if not write_reports(run, rows, fmt, out):
+        print(f"run {run['run_id']} stored no results: no {fmt} objects written", file=sys.stderr)
 
 
 def sorted_pillars(counts: Mapping[str, Any]) -> list[tuple[str, Any]]:
