@@ -74,7 +74,13 @@ class ReportStore:
             ]
             return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}",
                          "resources": resources}  # fmt: skip
-        if plural not in kinds or (ns is not None) == plural.startswith("cluster"):
+        cluster_scoped = plural is not None and plural.startswith("cluster")
+        across_namespaces = ns is None and name is None and method == "GET"  # a namespaced kind's list everywhere
+        if (
+            plural not in kinds
+            or (ns is not None and cluster_scoped)
+            or not (ns or cluster_scoped or across_namespaces)
+        ):
             return _status(404, "NotFound", f"no {plural} here")
         verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update", "PATCH": "patch"}.get(method)
         verb = verb or ("delete" if method == "DELETE" else "")

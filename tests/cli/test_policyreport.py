@@ -136,7 +136,9 @@ def test_20k_results_in_one_namespace_split_under_1_mib(fmt: str) -> None:
     big = [r for r in reports if r["metadata"].get("namespace") == "big"]
     assert len(big) > 1, "20,000 results of ~800 bytes cannot fit one 1 MiB object"
     assert [r["metadata"]["name"] for r in big] == ["kwa-big"] + [f"kwa-big-{n}" for n in range(2, len(big) + 1)]
-    assert [r["metadata"]["annotations"]["kwa.io/part"] for r in big] == [f"{n}/{len(big)}" for n in range(1, len(big) + 1)]
+    assert [r["metadata"]["annotations"]["kwa.io/part"] for r in big] == [
+        f"{n}/{len(big)}" for n in range(1, len(big) + 1)
+    ]
     total: Counter[str] = Counter()
     for report in reports:
         size = len(orjson.dumps(report))
