@@ -180,3 +180,19 @@ def test_the_schema_check_rejects_what_the_api_server_would() -> None:
     report["metadata"]["name"] = "Kwa_Shop"
     found = "\n".join(problems(report))
     assert "'urgent' is not one of" in found and "'colour' was unexpected" in found and "DNS-1123" in found
+
+
+def test_the_yaml_stream_reads_back_as_the_objects_whatever_the_text() -> None:
+    import io
+
+    from cli.formatters.policyreport import write_reports
+
+    nasty = 'a "quote" \\ back\nnew line\t---\n... : # {x} [y] &a *b !tag '
+    nasty += "\x00\x07\x7f\x85\x9f\u2028\u2029\ufeff é 中 🚀"
+    rows = _rows(3, "shop", nasty) + _rows(2, None, "yes")
+    rows[0]["object_name"], rows[1]["reason"], rows[2]["container"] = "null", "true", "on"
+    run = {"run_id": "r", "cluster_id": "no", "state": "completed"}
+    for fmt in FORMATS:
+        out = io.StringIO()
+        assert write_reports(run, rows, fmt, out) == 2
+        assert _docs(out.getvalue()) == build_reports(run, rows, fmt)
