@@ -12,9 +12,9 @@ Through the official ``kubernetes`` client, with the credentials the run read th
 
 Publishing never fails the run nor changes its stored state: a 403 names the verb and resource
 the identity lacks (deploy/kubernetes/policy-reports/ grants them), anything else is one warning.
-Only a run that ended completed or partial is published: a failed or aborted run's results are
-incomplete and would replace complete reports. The RBAC and the mapping are in
-docs/policy-reports.md.
+Only a run that ended completed or partial, with results, is published: a failed or aborted
+run's results are incomplete, and a run that stored none would delete the reports for nothing.
+The RBAC and the mapping are in docs/policy-reports.md.
 """
 
 from __future__ import annotations
@@ -62,6 +62,9 @@ def publish(
     state = run.get("state")
     if state not in PUBLISHABLE_STATES:
         warn(f"policy reports not published: run {run.get('run_id')} ended {state} (its results are incomplete)")
+        return []
+    if not rows:  # nothing assessed: keep the previous reports rather than delete them for nothing
+        warn(f"policy reports not published: run {run.get('run_id')} stored no results")
         return []
     try:
         api = _client(kubeconfig, context)

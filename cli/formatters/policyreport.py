@@ -27,6 +27,8 @@ from typing import Any, TextIO
 
 import orjson
 
+from cli.formatters import REPORT_FORMATS  # the -o names: DIALECTS's keys (tests/cli/test_policyreport.py)
+
 __all__ = [
     "DIALECTS",
     "MAX_OBJECT_BYTES",
@@ -62,7 +64,6 @@ DIALECTS: dict[str, Dialect] = {
     ),
     "openreports": Dialect("openreports.io/v1alpha1", "Report", "ClusterReport", "reports", "clusterreports", True),
 }
-REPORT_FORMATS = tuple(DIALECTS)
 
 SOURCE = "kwa"
 MANAGED_BY = ("app.kubernetes.io/managed-by", "kwa")

@@ -78,6 +78,13 @@ def test_every_object_is_valid_and_every_result_is_in_one_report(kwa, cli_db_url
                 assert result["resources"][0]["kind"] == row["object_kind"]
 
 
+def test_every_dialect_is_an_output_format() -> None:
+    from cli.formatters import REPORT_FORMATS
+    from cli.formatters.policyreport import DIALECTS
+
+    assert REPORT_FORMATS == tuple(DIALECTS) == FORMATS
+
+
 def test_hostile_namespace_gets_a_valid_name_and_keeps_its_namespace(kwa) -> None:
     _, out, _ = kwa(*ARGVS["summary"], "-o", "openreports")
     (doc,) = [d for d in _docs(out) if d["metadata"].get("namespace") == HOSTILE_NS]

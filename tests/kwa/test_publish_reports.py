@@ -128,6 +128,8 @@ def test_a_failed_run_and_an_unreachable_cluster_publish_nothing(double: tuple[s
     warnings: list[str] = []
     assert publish({**RUN_A, "state": "failed"}, [_row(1, "shop")], kubeconfig, None, warn=warnings.append) == []
     assert "ended failed" in warnings[-1] and _stored(server) == []
+    assert publish(RUN_A, [], kubeconfig, None, warn=warnings.append) == []
+    assert "stored no results" in warnings[-1]
     gone = write_kubeconfig(tmp_path / "gone", "http://127.0.0.1:9")
     outcomes = publish(RUN_A, [_row(1, "shop")], gone, None, warn=warnings.append)
     assert all(o.problem and "discovering" in o.problem for o in outcomes)
