@@ -30,7 +30,8 @@ ARGVS = {
 
 
 def _docs(text: str) -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all(text) if d is not None]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the 20k-result stream in seconds
+    return [d for d in yaml.load_all(text, Loader=loader) if d is not None]
 
 
 def _stored(cli_db_url: str, run_id: str) -> list[dict[str, Any]]:
@@ -203,3 +204,43 @@ def test_the_yaml_stream_reads_back_as_the_objects_whatever_the_text() -> None:
         out = io.StringIO()
         assert write_reports(run, rows, fmt, out) == 2
         assert _docs(out.getvalue()) == build_reports(run, rows, fmt)
+
+
+def test_a_stored_run_of_20k_results_in_one_namespace_splits_through_the_cli(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole path: 20,000 results written by storage's writer, read back by ``get -o policyreport``."""
+    import io
+
+    from kwa.app import call as main
+    from storage.results import ResultWriter
+    from storage.runs import create_run, finish_run, start_run
+    from tests.cli.builder import check, row
+
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    db = Database(url)
+    run_id = "run_20260212_090000_ffffff"
+    at = datetime(2026, 2, 12, 9, 0, 0, tzinfo=UTC)
+    create_run(db, run_id=run_id, cluster_id="big-cluster", check_ids=["SEC-001"], requested_at=at,
+               scope="single", pillars=[], source="api", trigger="manual")  # fmt: skip
+    start_run(db, run_id)
+    statuses = ("failing", "passing", "warning", "skipped")
+    rows = [row(statuses[i % 4], "Pod", "load", f"pod-{i:05d}", container="app", message="m" * 600)
+            for i in range(20_000)]  # fmt: skip
+    with ResultWriter(db, run_id, batch_size=5000) as writer:
+        writer.add(check("SEC-001"), rows, at, 10)
+    finish_run(db, run_id, "completed", history={"duration_ms": 1000})
+    db.dispose()
+
+    monkeypatch.setenv("KWA_DATABASE_URL", url)
+    out = io.StringIO()
+    capsys.readouterr()
+    assert main(["query", "assessments", "get", run_id, "-o", "policyreport"], out=out) == 0, capsys.readouterr().err
+    docs = _docs(out.getvalue())
+    assert len(docs) > 1 and {d["metadata"]["namespace"] for d in docs} == {"load"}
+    assert [d["metadata"]["name"] for d in docs] == ["kwa-load"] + [f"kwa-load-{n}" for n in range(2, len(docs) + 1)]
+    assert sum(len(d["results"]) for d in docs) == 20_000
+    assert sum(d["summary"]["fail"] for d in docs) == sum(d["summary"]["warn"] for d in docs) == 5_000
+    for doc in docs:
+        assert len(orjson.dumps(doc)) <= MAX_OBJECT_BYTES
+    assert problems(docs[0]) == [] and problems(docs[-1]) == []  # every object: the 20k test above
