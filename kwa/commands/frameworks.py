@@ -6,12 +6,11 @@ database is loaded.
 
 from __future__ import annotations
 
-import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
-from kwa.commands.common import CONTEXT, GROUP_SETTINGS, output_option
+from kwa.commands.common import CONTEXT, GROUP_SETTINGS, output_option, stream
 from kwa.errors import guarded
 from kwa.exit_codes import ExitCode
 
@@ -19,48 +18,49 @@ app = typer.Typer(help="Compliance frameworks (NSA/CISA, CIS, …): list them, s
 
 
 @app.command("list", context_settings=CONTEXT)
-def list_(output: Annotated[str, output_option(("table", "json", "yaml"))] = "table") -> int:
+def list_(ctx: typer.Context, output: Annotated[str, output_option(("table", "json", "yaml"))] = "table") -> int:
     """Every framework: name (the --framework value), title, version, controls and coverage by kwa."""
-    return guarded(lambda: _list(output))
+    return guarded(lambda: _list(output, stream(ctx)))
 
 
 @app.command(context_settings=CONTEXT)
 def show(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="a framework name, e.g. nsa")],
     output: Annotated[str, output_option(("table", "json", "yaml"))] = "table",
 ) -> int:
     """One framework's controls: reference, mapped checks and the note on each mapping decision."""
-    return guarded(lambda: _show(name, output))
+    return guarded(lambda: _show(name, output, stream(ctx)))
 
 
-def _structured(kind: str, payload: dict[str, Any], output: str) -> None:
+def _structured(kind: str, payload: dict[str, Any], output: str, out: TextIO) -> None:
     from cli.formatters.structured import write_json, write_yaml
 
-    (write_json if output == "json" else write_yaml)(kind, payload, sys.stdout)
+    (write_json if output == "json" else write_yaml)(kind, payload, out)
 
 
-def _list(output: str) -> int:
+def _list(output: str, out: TextIO) -> int:
     from kwa.frameworks import names
     from kwa.views.frameworks import framework_option
 
     briefs = [framework_option(n).brief() for n in names()]  # type: ignore[union-attr]
     if output in ("json", "yaml"):
-        _structured("FrameworkList", {"items": briefs}, output)
+        _structured("FrameworkList", {"items": briefs}, output, out)
         return ExitCode.OK
     from cli.formatters.frameworks import framework_list
 
-    framework_list(briefs, sys.stdout)
+    framework_list(briefs, out)
     return ExitCode.OK
 
 
-def _show(name: str, output: str) -> int:
+def _show(name: str, output: str, out: TextIO) -> int:
     from kwa.views.frameworks import framework_option
 
     framework = framework_option(name).as_dict()  # type: ignore[union-attr]
     if output in ("json", "yaml"):
-        _structured("Framework", framework, output)
+        _structured("Framework", framework, output, out)
         return ExitCode.OK
     from cli.formatters.frameworks import framework_show
 
-    framework_show(framework, sys.stdout)
+    framework_show(framework, out)
     return ExitCode.OK

@@ -131,9 +131,9 @@ def _unknown(where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
 def _control(where: str, data: Any, known_checks: set[str] | None) -> Control:
     if not isinstance(data, Mapping):
         raise FrameworkError(f"{where}: a control must be a mapping, got {type(data).__name__}")
-    _unknown(where, data, CONTROL_FIELDS)
     cid = _text(where, data, "id")
-    where = f"{where.rsplit(' ', 1)[0]} {cid}"
+    where = f"{where.rsplit(' ', 1)[0]} {cid}"  # from here on the control is named by its id
+    _unknown(where, data, CONTROL_FIELDS)
     title = _text(where, data, "title")
     reference = _text(where, data, "reference")
     assessed = data.get("assessed", True)
