@@ -401,6 +401,8 @@ def test_run_page_framework_view_shows_the_apis_controls(open_service: Service, 
     assert statuses["NSA-POD-6"] == "failed" and statuses["NSA-NET-4"] == "not-assessed"
     _fits_the_laptop_screen(page)
     _nothing_ran(page)
+    page.locator("#framework-form").scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('framework-form').scrollIntoView()")
     shots(page, "framework")
     page.goto(f"{service.base}/?view=run&id={LATEST}&framework=nist")
     page.locator("#framework-error").wait_for()
