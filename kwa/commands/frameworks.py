@@ -6,6 +6,7 @@ database is loaded.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any, TextIO
 
 import typer
@@ -40,10 +41,16 @@ def _structured(kind: str, payload: dict[str, Any], output: str, out: TextIO) ->
 
 
 def _list(output: str, out: TextIO) -> int:
+    from cli.errors import UsageError
     from kwa.frameworks import names
     from kwa.views.frameworks import framework_option
 
-    briefs = [framework_option(n).brief() for n in names()]  # type: ignore[union-attr]
+    briefs = []
+    for name in names():
+        try:
+            briefs.append(framework_option(name).brief())  # type: ignore[union-attr]
+        except UsageError as exc:  # one broken file is said, the others are still listed
+            print(f"error: {exc}", file=sys.stderr)
     if output in ("json", "yaml"):
         _structured("FrameworkList", {"items": briefs}, output, out)
         return ExitCode.OK

@@ -152,3 +152,26 @@ def test_frameworks_list_and_show(kwa) -> None:
     assert code == 0 and "5.2.2" in out and "not assessed" in out
     code, out, _ = kwa("frameworks", "list")
     assert code == 0 and "cis" in out and "nsa" in out
+
+
+def test_a_broken_framework_file_is_named_and_the_others_still_listed(kwa, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    import kwa.frameworks as frameworks
+
+    for name in ("nsa", "cis"):
+        shutil.copy(frameworks.DATA_DIR / f"{name}.yaml", tmp_path / f"{name}.yaml")
+    (tmp_path / "broken.yaml").write_text(
+        "apiVersion: kwa.io/v1\nkind: Framework\nmetadata: {name: broken}\nspec: {}\n"
+    )
+    monkeypatch.setattr(frameworks, "DATA_DIR", tmp_path)
+    frameworks.load.cache_clear()
+    try:
+        code, out, err = kwa("frameworks", "list", "-o", "json")
+        assert code == 0
+        assert {f["name"] for f in json.loads(out)["items"]} == {"nsa", "cis"}
+        assert "framework 'broken' cannot be used: broken.yaml: spec: field 'controls'" in err
+        code, _, err = kwa("query", "assessments", "summary", "--framework", "broken")
+        assert code == 2 and "broken.yaml: spec: field 'controls' must be a non-empty list" in err
+    finally:
+        frameworks.load.cache_clear()
