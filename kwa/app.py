@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import typer
 
-from kwa.commands import checks, fleet, lint, query, run, runs, serve, server, tokens
+from kwa.commands import checks, fleet, frameworks, lint, query, run, runs, serve, server, tokens
 from kwa.commands.common import CONTEXT, EPILOG
 from kwa.exit_codes import ExitCode
 
@@ -37,6 +37,7 @@ app.command("lint", context_settings=CONTEXT, epilog=EPILOG)(lint.lint)
 app.add_typer(runs.app, name="runs")
 app.add_typer(query.app, name="query")
 app.add_typer(checks.app, name="checks")
+app.add_typer(frameworks.app, name="frameworks")
 app.add_typer(server.app, name="server")
 app.command("fleet", context_settings=CONTEXT, epilog=EPILOG)(fleet.fleet)
 app.command("serve", context_settings=CONTEXT, epilog=EPILOG)(serve.serve)
