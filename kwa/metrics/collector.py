@@ -214,9 +214,9 @@ class KwaCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
-            now = time.monotonic()
-            if self._cached is None or now - self._cached[0] >= self.cache_seconds:
-                self._cached = (now, self._build())
+            if self._cached is None or time.monotonic() - self._cached[0] >= self.cache_seconds:
+                metrics = self._build()
+                self._cached = (time.monotonic(), metrics)  # fresh from when the read ended
             metrics = self._cached[1]
         yield from metrics
 

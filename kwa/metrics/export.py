@@ -61,8 +61,9 @@ def split_credentials(url: str) -> tuple[str, str | None, str | None]:
     """``url`` without its userinfo, and the user and password it carried (registered as secrets)."""
     from redaction import register_url
 
-    register_url(url)
-    parts = urlsplit(url if "://" in url else f"http://{url}")
+    full = url if "://" in url else f"http://{url}"  # as the Pushgateway client reads a bare host
+    register_url(full)
+    parts = urlsplit(full)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise MetricsError(f"not a Pushgateway URL: {shown_url(url)!r} (http[s]://host[:port][/path])")
     user = unquote(parts.username) if parts.username is not None else None
