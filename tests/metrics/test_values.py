@@ -68,7 +68,9 @@ def test_scores_grades_coverage_and_findings_equal_the_summary_of_the_scored_run
                     )
                     assert n == expected
             compared += 1
-        failing = {sev: sum(v for k, v in samples["kwa_findings"].items() if _match(k, cluster, sev)) for sev in SEVERITIES}
+        failing = {
+            sev: sum(v for k, v in samples["kwa_findings"].items() if _match(k, cluster, sev)) for sev in SEVERITIES
+        }
         assert failing == summary["failing_by_severity"]
     assert compared >= 5  # both clusters, an incomplete pillar and a capped one among them
 

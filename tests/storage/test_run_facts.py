@@ -9,8 +9,8 @@ import pytest
 
 import storage.runs as runs_module
 from storage.db import Database
-from storage.runs import abort_run, fail_run, finish_run
 from storage.run_facts import cluster_facts
+from storage.runs import abort_run, fail_run, finish_run
 from tests.cli.builder import FrozenClock
 from tests.storage.helpers import new_run
 
