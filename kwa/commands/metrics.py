@@ -67,7 +67,7 @@ def _metrics(host: str, port: int, textfile: str | None, push: str | None, clust
             finally:
                 db.dispose()
             return ExitCode.OK
-        collector = KwaCollector(open_database, cache_seconds=cache)
+        collector = KwaCollector(open_database, cache_seconds=cache, report=_warn)
         server, _ = serve(collector, host, port)
     except MetricsError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -83,3 +83,7 @@ def _metrics(host: str, port: int, textfile: str | None, push: str | None, clust
     finally:
         server.shutdown()
         collector.close()
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)

@@ -197,6 +197,7 @@ class KwaCollector(Collector):
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
         cluster: str | None = None,
         families: list[Family] | None = None,
+        report: Callable[[str], None] | None = None,
     ) -> None:
         self._open_db = open_db
         self._db: Any = None
@@ -208,6 +209,7 @@ class KwaCollector(Collector):
         self._summaries: dict[str, dict[str, Any]] = {}
         self.reads = 0  # database reads so far (tests, benchmarks)
         self.last_error: str | None = None  # why the last read failed (redacted)
+        self._report = report  # told once per new reason (a server's log), never per scrape
 
     def describe(self) -> list[Metric]:
         return []  # registering never reads the database
@@ -225,8 +227,13 @@ class KwaCollector(Collector):
         try:
             views = self._read()
         except Exception as exc:  # any database trouble is "down", never a failed scrape
-            self.last_error = _describe(exc)
+            reason = _describe(exc)
+            if self._report is not None and reason != self.last_error:
+                self._report(f"kwa_database_up is 0: cannot read kwa's database: {reason}")
+            self.last_error = reason
             return Snapshot(False, [], time.perf_counter() - started)
+        if self._report is not None and self.last_error is not None:
+            self._report("kwa's database is readable again")
         self.last_error = None
         return Snapshot(True, views, time.perf_counter() - started)
 

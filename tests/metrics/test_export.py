@@ -196,3 +196,51 @@ def test_urls_are_shown_without_userinfo() -> None:
     from redaction import redact
 
     assert "p%40ss" not in redact("gw said: bad password p%40ss") and "p@ss" not in redact("echo p@ss")
+
+
+def test_an_unreadable_database_is_reported_once_per_reason(seeded_db) -> None:
+    told: list[str] = []
+    broken = {"on": True}
+
+    def open_db() -> Any:
+        if broken["on"]:
+            raise OSError("disk on fire, password=hunter2-hunter2")
+        return seeded_db
+
+    collector = KwaCollector(open_db, cache_seconds=0, report=told.append)
+    for _ in range(3):
+        assert value(parse(exposition(collector)), "kwa_database_up") == 0.0
+    assert len(told) == 1 and "disk on fire" in told[0] and "hunter2-hunter2" not in told[0]
+    broken["on"] = False
+    assert value(parse(exposition(collector)), "kwa_database_up") == 1.0
+    assert told[1:] == ["kwa's database is readable again"]
+
+
+def test_the_command_serves_until_interrupted(seeded_url: str, tmp_path: Path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KWA_DATABASE_URL": seeded_url, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kwa", "metrics", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        m = re.match(r"serving http://127\.0\.0\.1:(\d+)/metrics", line)
+        assert m, line
+        samples = parse(_scrape(int(m.group(1))))
+        assert value(samples, "kwa_runs", cluster="prod-eu", state="partial") == 1.0
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        assert "stopped" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

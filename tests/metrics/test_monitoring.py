@@ -162,3 +162,13 @@ def test_every_dashboard_query_parses_and_uses_exposed_metrics(exposed) -> None:
     for topic in ("score per pillar", "coverage", "findings by severity", "last run state", "since last"):
         assert topic in titles
     assert {"kwa_score", "kwa_findings", "kwa_last_run_state", "kwa_last_success_timestamp_seconds"} <= used
+
+
+def test_the_docs_example_queries_parse_and_use_exposed_metrics(exposed) -> None:
+    text = (MONITORING.parents[1] / "docs" / "metrics.md").read_text()
+    blocks = re.findall(r"```promql\n(.*?)```", text, re.S)
+    queries = [ln for b in blocks for ln in b.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert len(queries) >= 5
+    for q in queries:
+        found = names_in(q, f"docs/metrics.md: {q}")
+        assert found and found <= set(exposed), q
