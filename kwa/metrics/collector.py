@@ -11,7 +11,9 @@ Prometheus keeps for weeks (its cost is per series), and a per-object breakdown 
 ``kwa query assessments list`` is for.
 
 Families are functions ``(Snapshot) -> metrics`` listed in :data:`FAMILIES`; another family (per
-framework scores, say) is one more function and one more entry there.
+framework scores, say) is one more function there and its names in :data:`METRICS`. Each
+:class:`ClusterView` carries the scored run's summary, whose ``checks`` hold every check's counts
+by status: what a mapping of controls to check ids needs, with no further read.
 """
 
 from __future__ import annotations

@@ -244,3 +244,15 @@ def test_the_command_serves_until_interrupted(seeded_url: str, tmp_path: Path) -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_port_in_use_is_one_clear_line(kwa_in) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = kwa_in("metrics", "--port", str(port))
+    assert code == 4
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}: ") and "Traceback" not in err
