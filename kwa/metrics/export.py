@@ -97,9 +97,17 @@ def push(db: Any, url: str, clusters: list[str] | None = None, timeout: float = 
     gateway, user, password = split_credentials(url)
     shown = shown_url(url)
     try:
-        names = clusters if clusters is not None else [f.cluster_id for f in cluster_facts(db)]
+        known = [f.cluster_id for f in cluster_facts(db)]
     except Exception as exc:  # StorageUnavailable and the like
         raise MetricsError(f"cannot read kwa's database: {redact(exc)}") from None
+    missing = [c for c in clusters or [] if c not in known]
+    if missing:  # pushing it would replace its group with an empty one
+        from kwa.errors import NotFound
+
+        raise NotFound(
+            f"no runs of cluster {missing[0]!r} are stored (clusters with runs: {', '.join(known) or 'none'})"
+        )
+    names = clusters if clusters is not None else known
 
     def handler(**kw: Any) -> Callable[[], None]:
         return basic_auth_handler(username=user, password=password, **kw)
@@ -108,7 +116,7 @@ def push(db: Any, url: str, clusters: list[str] | None = None, timeout: float = 
     for cluster in names:
         # Read first (kept for the push): a database that cannot be read must not push an empty
         # group over the cluster's last good one.
-        one = KwaCollector(lambda: db, cache_seconds=PUSH_TIMEOUT * 6, cluster=cluster)
+        one = KwaCollector(lambda: db, cache_seconds=float("inf"), cluster=cluster)
         list(one.collect())
         if one.last_error:
             raise MetricsError(f"cannot read kwa's database: {one.last_error}")

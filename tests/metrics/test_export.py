@@ -155,6 +155,11 @@ def test_push_puts_one_group_per_cluster_with_basic_auth_and_no_password_shown(k
     code, _, err = kwa_in("metrics", "--push", url, "--cluster", "staging")
     assert code == 0, err
     assert [r["path"] for r in receiver.requests] == ["/metrics/job/kwa/cluster/staging"]
+    # A cluster with no runs is not pushed (its group would be replaced by an empty one).
+    receiver.requests.clear()
+    code, _, err = kwa_in("metrics", "--push", url, "--cluster", "nope")
+    assert code == 7 and "no runs of cluster 'nope' are stored" in err
+    assert receiver.requests == []
 
 
 def _dead_port() -> int:
