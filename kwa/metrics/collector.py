@@ -4,16 +4,17 @@ Every number comes from storage: :func:`storage.run_facts.cluster_facts` for the
 cluster and :func:`storage.summary.run_summary` for the run whose scores are shown (the same
 function ``kwa query assessments summary`` prints), so a dashboard and the CLI agree.
 
-Labels are only ``cluster``, ``pillar``, ``severity``, ``status`` and ``state``: each has a small,
-fixed set of values (pillars, five severities, six statuses, six run states) and clusters grow
+Labels are only ``cluster``, ``pillar``, ``severity``, ``status``, ``state`` and ``framework``: each
+has a small, fixed set of values (pillars, five severities, six result statuses or five control
+statuses, six run states, the shipped frameworks) and clusters grow
 slowly. Object names, namespaces and check ids never become labels: every deploy would add series
 Prometheus keeps for weeks (its cost is per series), and a per-object breakdown is what
 ``kwa query assessments list`` is for.
 
-Families are functions ``(Snapshot) -> metrics`` listed in :data:`FAMILIES`; another family (per
-framework scores, say) is one more function there and its names in :data:`METRICS`. Each
-:class:`ClusterView` carries the scored run's summary, whose ``checks`` hold every check's counts
-by status: what a mapping of controls to check ids needs, with no further read.
+Families are functions ``(Snapshot) -> metrics`` listed in :data:`FAMILIES`; another family is one
+more function there and its names in :data:`METRICS`. Each :class:`ClusterView` carries the scored
+run's summary and every shipped framework's report on that run (:mod:`kwa.frameworks`), both read
+once per run and kept: a finished run never changes.
 """
 
 from __future__ import annotations
@@ -86,6 +87,20 @@ METRICS: dict[str, Spec] = {
         "Results of the scored run by pillar, check severity and result status (status=failing: the findings).",
         ("cluster", "pillar", "severity", "status"),
     ),
+    "kwa_framework_score": Spec(
+        "Score of a compliance framework in the scored run, 0-100 (docs/frameworks.md); absent when no "
+        "control was evaluated.",
+        ("cluster", "framework"),
+    ),
+    "kwa_framework_coverage_ratio": Spec(
+        "Share of a framework's controls the scored run evaluated, 0-1 (controls kwa cannot assess count against it).",
+        ("cluster", "framework"),
+        "ratio",
+    ),
+    "kwa_framework_controls": Spec(
+        "A framework's controls by status in the scored run (failed, warning, not-evaluated, passed, not-assessed).",
+        ("cluster", "framework", "status"),
+    ),
 }
 
 
@@ -100,6 +115,7 @@ class ClusterView:
 
     facts: Any  # storage.run_facts.ClusterFacts
     summary: dict[str, Any] | None
+    frameworks: list[Any] = field(default_factory=list)  # kwa.frameworks.FrameworkReport of the scored run
 
 
 @dataclass
@@ -181,8 +197,24 @@ def finding_families(s: Snapshot) -> Iterator[Metric]:
     yield findings
 
 
+def framework_families(s: Snapshot) -> Iterator[Metric]:
+    score, coverage = gauge("kwa_framework_score"), gauge("kwa_framework_coverage_ratio")
+    controls = gauge("kwa_framework_controls")
+    for view in s.clusters:
+        c = view.facts.cluster_id
+        for report in view.frameworks:
+            name = report.framework.name
+            if report.score is not None:
+                score.add_metric([c, name], float(report.score))
+            if report.coverage is not None:
+                coverage.add_metric([c, name], report.coverage / 100)
+            for status, n in report.counts.items():
+                controls.add_metric([c, name, status], float(n))
+    yield from (score, coverage, controls)
+
+
 Family = Callable[[Snapshot], Iterable[Metric]]
-FAMILIES: list[Family] = [scrape_families, run_families, score_families, finding_families]
+FAMILIES: list[Family] = [scrape_families, run_families, score_families, finding_families, framework_families]
 
 
 class KwaCollector(Collector):
@@ -209,6 +241,7 @@ class KwaCollector(Collector):
         self._lock = threading.Lock()  # a scrape storm waits for one read instead of starting many
         self._cached: tuple[float, list[Metric]] | None = None
         self._summaries: dict[str, dict[str, Any]] = {}
+        self._frameworks: dict[str, list[Any]] = {}  # run id -> its framework reports (finished runs never change)
         self.reads = 0  # database reads so far (tests, benchmarks)
         self.last_error: str | None = None  # why the last read failed (redacted)
         self._report = report  # told once per new reason (a server's log), never per scrape
@@ -257,23 +290,36 @@ class KwaCollector(Collector):
         self.reads += 1
         views = []
         for facts in cluster_facts(self._db, self.cluster):
-            summary = None
+            summary, frameworks = None, []
             if facts.scored is not None:
                 rid = facts.scored.run_id
                 summary = self._summaries.get(rid)
                 if summary is None:
                     summary = run_summary(self._db, rid)
                     self._summaries[rid] = summary
-            views.append(ClusterView(facts, summary))
+                if rid not in self._frameworks:
+                    self._frameworks[rid] = framework_reports(self._db, rid)
+                frameworks = self._frameworks[rid]
+            views.append(ClusterView(facts, summary, frameworks))
         if len(self._summaries) > _SUMMARIES_KEPT:
             shown = {v.summary["run"]["run_id"] for v in views if v.summary}
             self._summaries = {k: v for k, v in self._summaries.items() if k in shown}
+            self._frameworks = {k: v for k, v in self._frameworks.items() if k in shown}
         return views
 
     def close(self) -> None:
         if self._db is not None:
             self._db.dispose()
             self._db = None
+
+
+def framework_reports(db: Any, run_id: str) -> list[Any]:
+    """Every shipped framework's report on one run: one GROUP BY for the run, then arithmetic."""
+    from kwa.frameworks import assess, load_all
+    from kwa.frameworks.runs import run_outcomes
+
+    _, outcomes = run_outcomes(db, run_id)
+    return [assess(framework, outcomes) for framework in load_all()]
 
 
 def _describe(exc: Exception) -> str:

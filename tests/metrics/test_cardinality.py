@@ -1,9 +1,11 @@
-"""Labels stay bounded: only cluster, pillar, severity, status and state, never an object's name."""
+"""Labels stay bounded: only cluster, pillar, severity, status, state and framework, never an object's name."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from kwa.frameworks import STATUSES as CONTROL_STATUSES
+from kwa.frameworks import names as framework_names
 from kwa.metrics.collector import METRICS, RUN_STATES
 from storage.enums import STATUSES
 from storage.models import assessments_table as A
@@ -11,7 +13,7 @@ from storage.models import runs_table as R
 from storage.query_model import SEVERITIES
 from tests.metrics.helpers import exposition, parse
 
-ALLOWED = {"cluster", "pillar", "severity", "status", "state"}
+ALLOWED = {"cluster", "pillar", "severity", "status", "state", "framework"}
 
 
 def test_label_names_and_values_come_from_small_fixed_sets(collector, seeded_db) -> None:
@@ -30,8 +32,9 @@ def test_label_names_and_values_come_from_small_fixed_sets(collector, seeded_db)
         "cluster": clusters,
         "pillar": pillars | {"operational-excellence"},
         "severity": set(SEVERITIES),
-        "status": set(STATUSES),
+        "status": set(STATUSES) | set(CONTROL_STATUSES),  # result statuses; a framework's control statuses
         "state": set(RUN_STATES),
+        "framework": set(framework_names()),
     }
     seen = 0
     for name, series in samples.items():
@@ -44,5 +47,11 @@ def test_label_names_and_values_come_from_small_fixed_sets(collector, seeded_db)
                 assert v not in objects - clusters - pillars, (name, label, v)
             seen += 1
     # Bounded: per cluster at most pillars x severities x statuses findings plus a few dozen others.
-    per_cluster = len(allowed_values["pillar"]) * len(SEVERITIES) * len(STATUSES) + 2 * len(RUN_STATES) + 64
+    per_framework = 2 + len(CONTROL_STATUSES)
+    per_cluster = (
+        len(allowed_values["pillar"]) * len(SEVERITIES) * len(STATUSES)
+        + 2 * len(RUN_STATES)
+        + len(allowed_values["framework"]) * per_framework
+        + 64
+    )
     assert seen <= len(clusters) * per_cluster + 2

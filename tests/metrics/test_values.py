@@ -127,3 +127,28 @@ def test_every_declared_metric_is_exposed_with_its_help_and_a_kwa_prefix(collect
         if spec.unit:
             assert name.endswith(f"_{spec.unit}")
     assert value(samples, "kwa_database_up") == 1.0
+
+
+def test_framework_scores_coverage_and_controls_equal_summary_framework(kwa_in, collector) -> None:
+    """``kwa_framework_*`` of each cluster's scored run equal ``summary --framework NAME`` for every
+    shipped framework."""
+    from kwa.frameworks import names
+
+    samples = parse(exposition(collector))
+    runs = _runs(kwa_in)
+    compared = 0
+    for cluster in sorted({r["cluster_id"] for r in runs}):
+        finished = [r for r in runs if r["cluster_id"] == cluster and r["state"] in COMPARABLE and r["history"]]
+        scored = max(finished, key=lambda r: (r["history"]["finished_at"], r["run_id"]))
+        for name in names():
+            doc = _json(kwa_in, "query", "assessments", "summary", "--run", scored["run_id"], "--framework", name)
+            report = doc  # kind FrameworkStatus: the run, score, coverage, counts by status, controls
+            assert doc["framework"]["name"] == name and doc["run"]["run_id"] == scored["run_id"]
+            labels = {"cluster": cluster, "framework": name}
+            assert value(samples, "kwa_framework_score", **labels) == report["score"]
+            coverage = value(samples, "kwa_framework_coverage_ratio", **labels)
+            assert coverage == (None if report["coverage"] is None else report["coverage"] / 100)
+            for status, n in report["counts"].items():
+                assert value(samples, "kwa_framework_controls", **labels, status=status) == n
+                compared += 1
+    assert compared >= 5 * 5
