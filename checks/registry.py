@@ -231,7 +231,7 @@ def check(
             remediation=remediation, mode=mode, requires=requires, peers=peers, settings=settings,
             docs_url=docs_url, timeout=timeout, opt_in=opt_in,
         )
-        (registry or REGISTRY).register(definition)
+        (REGISTRY if registry is None else registry).register(definition)
         func.definition = definition  # type: ignore[attr-defined]
         return func
 
@@ -280,7 +280,7 @@ def bind_package(package: str, registry: Registry | None = None) -> list[CheckDe
     bound = []
     for check_id, func, meta in join(package, data_path, entries, mine):
         definition = _definition(func, check_id, pillar, **meta)
-        (registry or REGISTRY).register(definition)
+        (REGISTRY if registry is None else registry).register(definition)
         func.definition = definition  # type: ignore[attr-defined]
         del _unbound[check_id]
         bound.append(definition)

@@ -7,6 +7,7 @@ Both the parent flow and the CLI request runs through :func:`request_run`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from checks.model import CheckDefinition
@@ -53,6 +54,48 @@ def request_run(
         rerun_of=rerun_of,
         resume_of=resume_of,
     )
+
+
+def request_again(
+    db: Database,
+    run_id: str,
+    *,
+    resume: bool,
+    trigger: str,
+    select: Callable[[list[str] | None, list[str] | None], list[CheckDefinition]],
+) -> tuple[dict[str, Any], dict[str, Any], list[CheckDefinition]]:
+    """The new run a rerun or resume of ``run_id`` asks for: ``(run, parameters, selected)``.
+
+    A resume repeats only the checks still owed. The original run's CEL check folders are loaded
+    again first, so that its selection can name them (``CheckRegistrationError`` when they no
+    longer load). ``select`` turns pillars and check ids into definitions, failing as its caller
+    wants an unknown id reported.
+    """
+    from flows.control import require_run, rerun_parameters
+
+    params, checks = rerun_parameters(db, run_id, only_unfinished=resume)
+    original = require_run(db, run_id)
+    if resume:
+        params = {**params, "checks": checks, "pillars": None}
+    if params.get("checks_dirs"):
+        from checks.cel.files import load_paths
+
+        load_paths(params["checks_dirs"])
+    selected = select(params.get("pillars"), params.get("checks"))
+    run, _ = request_run(
+        db,
+        selected=selected,
+        pillars=params.get("pillars"),
+        checks=params.get("checks"),
+        cluster_id=original["cluster_id"],
+        source=original["source"],
+        trigger=trigger,
+        parameters=params,
+        force_new=True,
+        rerun_of=None if resume else run_id,
+        resume_of=run_id if resume else None,
+    )
+    return run, params, selected
 
 
 def run_parameters(

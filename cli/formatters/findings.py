@@ -53,6 +53,7 @@ def block_heading(r: Mapping[str, Any], count: int, with_run: bool = False) -> T
         " · ",
         styled(r.get("severity"), SEVERITY_STYLE),
         f" · {r.get('pillar')} · {count} result{'s' if count != 1 else ''}",
+        *([" · ", (", ".join(r["controls"]), "bold")] if r.get("controls") else []),
     )
 
 

@@ -3,7 +3,8 @@
 ``<testsuites name="kwa">`` holds one ``<testsuite>`` per check (per run and check when several
 runs are listed), named ``CHECK-ID check name``, with the pillar and severity as properties. A
 testcase is named after the object (``Kind/namespace/name:container``), its ``classname`` is
-``kwa.<pillar>.<CHECK-ID>``. Status mapping:
+``kwa.<pillar>.<CHECK-ID>``. With ``--framework`` each suite also has a ``framework.<name>``
+property listing the framework's control ids the check assesses. Status mapping:
 
 * ``passing`` → a passed testcase; ``warning`` → passed, the advice in ``<system-out>``;
 * ``failing`` → ``<failure type="<severity>">`` with the message and remediation;
@@ -43,6 +44,9 @@ def write_junit(rows: list[Mapping[str, Any]], out: TextIO) -> None:
         props = ET.SubElement(suite, "properties")
         for key in ("run_id", "pillar", "severity"):
             ET.SubElement(props, "property", name=key, value=_text(first.get(key)))
+        # ``--framework``: the controls this check assesses (``framework.nsa = NSA-POD-5,NSA-POD-7``).
+        for framework, ids in (first.get("frameworks") or {}).items():
+            ET.SubElement(props, "property", name=f"framework.{framework}", value=_text(",".join(ids)))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for row in members:
             counts["tests"] += 1

@@ -204,6 +204,8 @@ def result_of(row: Mapping[str, Any], run_id: str) -> dict[str, Any]:
         "reason": row.get("reason"),
         "remediation": row.get("remediation"),
     }
+    for name, ids in (row.get("frameworks") or {}).items():  # with --framework: the controls it maps to
+        props[f"framework.{name}"] = " ".join(str(i) for i in ids)
     out["properties"] = {k: _clip(str(v), MAX_PROPERTY) for k, v in props.items() if v not in (None, "")}
     stamp = _timestamp(row.get("assessed_at"))
     if stamp is not None:

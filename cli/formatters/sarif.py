@@ -178,6 +178,14 @@ def _rule(row: Mapping[str, Any]) -> dict[str, Any]:
     }
     if row.get("remediation"):
         rule["help"] = {"text": row["remediation"]}
+    frameworks = row.get("frameworks")
+    if frameworks:
+        # ``--framework``: the control ids this check assesses, as data and as tags a code-scanning
+        # UI can filter on (``nsa/NSA-POD-5``), within GitHub's tag limit.
+        rule["properties"]["frameworks"] = {k: list(v) for k, v in frameworks.items()}
+        tags = rule["properties"]["tags"]
+        tags += [f"{name}/{cid}" for name, ids in frameworks.items() for cid in ids]
+        rule["properties"]["tags"] = tags[:MAX_TAGS]
     return rule
 
 
@@ -195,6 +203,8 @@ def _result(row: Mapping[str, Any], level: str, rule_index: int) -> dict[str, An
     }
     if row.get("field_path"):
         properties["field"] = row["field_path"]
+    if row.get("frameworks"):
+        properties["frameworks"] = {k: list(v) for k, v in row["frameworks"].items()}
     result: dict[str, Any] = {
         "ruleId": check_id,
         "ruleIndex": rule_index,

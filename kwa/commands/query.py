@@ -56,6 +56,20 @@ MinCoverage = Annotated[
 ]
 Scope = Annotated[str | None, typer.Option(metavar="LABEL", help="full, pillar:P[,P] or check:ID[,ID]")]
 AnyScope = Annotated[bool, typer.Option("--any-scope", help="compare runs whatever they assessed (any scope)")]
+FrameworkName = Annotated[
+    str | None,
+    typer.Option(
+        "--framework",
+        metavar="NAME",
+        help="read the run as a compliance framework's controls (kwa frameworks list: nsa, cis, …)",
+    ),
+]
+
+
+def _framework(args: object) -> None:
+    from kwa.views.frameworks import prepare  # checks the name before the database is opened
+
+    prepare(args)
 
 
 @assessments.command("list", context_settings=CONTEXT)
@@ -95,6 +109,7 @@ def list_(
             help="severity: most severe first, then check and object; id: the order stored",
         ),
     ] = "severity",
+    framework: FrameworkName = None,
     output: Annotated[str, output_option(RESULT_FORMATS)] = "table",
 ) -> int:
     """Results of a run (default: the latest), findings first, filtered and paginated.
@@ -108,7 +123,7 @@ def list_(
         ctx, cmd_list, run=run, cluster=cluster, pillar=comma_list(pillar), status=comma_list(status),
         check=comma_list(check), namespace=comma_list(namespace), kind=comma_list(kind),
         severity=comma_list(severity), since=since, limit=limit, offset=offset, cursor=cursor, sort=sort,
-        output=output,
+        framework=framework, output=output, _prepare=_framework,
     )  # fmt: skip
 
 
@@ -120,14 +135,23 @@ def summary(
     fail_on: FailOn = None,
     min_score: MinScore = None,
     min_coverage: MinCoverage = None,
+    framework: FrameworkName = None,
     output: Annotated[str, output_option(SUMMARY_FORMATS)] = "table",
 ) -> int:
-    """Counts per pillar and check, scores, coverage, top failing checks; CI gates."""
+    """Counts per pillar and check, scores, coverage, top failing checks; CI gates.
+
+    With --framework: the framework's controls one by one (status, failing checks), its score
+    and coverage (docs/frameworks.md); SARIF and JUnit then hold its checks with control ids.
+    """
     from kwa.views.assessments import cmd_summary, gate_options
+
+    def prepare(args: object) -> None:
+        gate_options(args)
+        _framework(args)
 
     return read(
         ctx, cmd_summary, run=run, cluster=cluster, fail_on=fail_on, min_score=min_score,
-        min_coverage=min_coverage, output=output, _prepare=gate_options,
+        min_coverage=min_coverage, framework=framework, output=output, _prepare=prepare,
     )  # fmt: skip
 
 
@@ -163,12 +187,16 @@ def history(
 def get(
     ctx: typer.Context,
     id: Annotated[str, typer.Argument(metavar="ID", help="a result id (asm_…) or a run id")],
+    framework: FrameworkName = None,
     output: Annotated[str, output_option(GET_FORMATS)] = "table",
 ) -> int:
-    """One result (asm_… id) or one run (run id) in full."""
+    """One result (asm_… id) or one run (run id) in full.
+
+    With --framework: a run's control-by-control status; a result's controls.
+    """
     from kwa.views.assessments import cmd_get
 
-    return read(ctx, cmd_get, id=id, output=output)
+    return read(ctx, cmd_get, id=id, framework=framework, output=output, _prepare=_framework)
 
 
 @assessments.command(context_settings=CONTEXT)

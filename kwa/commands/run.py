@@ -56,6 +56,7 @@ class RunOptions:
     write_baseline: str | None = None
     baseline_expires: str | None = None
     checks_dirs: list[str] = field(default_factory=list)
+    push_metrics: str | None = None
     publish_reports: bool = False
 
 
@@ -127,6 +128,14 @@ def run(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Prefect's own log lines")] = False,
     checks_dir: Annotated[list[str] | None, CHECKS_DIR_OPTION] = None,
+    push_metrics: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="after the run is stored, push its cluster's metrics to this Pushgateway (or $KWA_PUSHGATEWAY); "
+            "an unreachable one is a warning",
+        ),
+    ] = None,
     publish_reports: Annotated[
         bool,
         typer.Option(
@@ -141,7 +150,7 @@ def run(
     options = RunOptions(
         comma_list(check), comma_list(pillar), list(manifests or []), kubeconfig, context, demo, cluster_id,
         check_timeout, run_timeout, config, output, ci, fail_on, min_score, min_coverage, force_new, watch,
-        baseline, baseline_run, write_baseline, baseline_expires, list(checks_dir or []), publish_reports,
+        baseline, baseline_run, write_baseline, baseline_expires, list(checks_dir or []), push_metrics, publish_reports,
     )  # fmt: skip
     return guarded(lambda: start(options, verbose))
 
@@ -169,6 +178,7 @@ def _run(a: RunOptions) -> int:
     from kwa.commands.common import assessment_options
 
     fail_on, min_score, min_coverage, selected, _ = assessment_options(a)
+    _check_push_url(a.push_metrics)
     if a.demo and (a.manifests or a.kubeconfig or a.context):
         raise UsageError("--demo cannot be combined with --manifests, --kubeconfig or --context")
     if a.manifests:
@@ -281,6 +291,7 @@ def _request_and_execute(
     except StorageUnavailable as exc:
         print(f"error: storage unavailable: cannot read run {run_id} back: {exc}", file=sys.stderr)
         return state_exit(ending.state) if ending else ExitCode.FAILED
+    _push_metrics(db, run["cluster_id"], a.push_metrics)
     if a.publish_reports:
         _publish(db, run_id, a)
     return code
@@ -300,6 +311,28 @@ def _publish(db: Any, run_id: str, a: RunOptions) -> None:
         print(f"policy reports not published: storage unavailable: {exc}", file=sys.stderr)
         return
     publish(run, rows, a.kubeconfig, a.context)
+
+
+def _check_push_url(option: str | None) -> None:
+    """A Pushgateway URL that cannot be one is a usage error before the run, not a warning after."""
+    from kwa.metrics.export import PUSHGATEWAY_ENV, MetricsError, push_url_from, split_credentials
+
+    url = push_url_from(option)
+    if url is not None:
+        try:
+            split_credentials(url)
+        except MetricsError as exc:
+            raise UsageError(f"{'--push-metrics' if option is not None else PUSHGATEWAY_ENV}: {exc}") from None
+
+
+def _push_metrics(db: Any, cluster_id: str, option: str | None) -> None:
+    """The run is stored: its cluster's metrics to the Pushgateway, if one is configured (a
+    failure is a warning; the exit code stays the run's)."""
+    from kwa.metrics.export import push_after_run, push_url_from
+
+    url = push_url_from(option)
+    if url is not None:
+        push_after_run(db, cluster_id, url)
 
 
 def _cluster_note(run: dict[str, Any], a: RunOptions, spec: Any) -> str:

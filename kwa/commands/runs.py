@@ -295,41 +295,20 @@ def watch_run(db: Any, run_id: str, console: Any = None) -> dict[str, Any]:
 
 def again(db: Any, run_id: str, *, resume: bool, watch: bool, output: str) -> int:
     """Rerun / resume: a new run (linked to the original), executed here; its report's exit code."""
+    from checks.metadata import CheckRegistrationError
     from checks.registry import load_all
+    from cli.errors import UsageError
     from flows import control
-    from flows.admission import request_run
+    from flows.admission import request_again
     from flows.settle import execute
     from kwa.verdict import report
 
-    params, checks = control.rerun_parameters(db, run_id, only_unfinished=resume)
-    original = control.require_run(db, run_id)
-    if resume:
-        params = {**params, "checks": checks, "pillars": None}
+    control.rerun_parameters(db, run_id, only_unfinished=resume)  # refused before a Prefect server starts
     need_prefect()
-    registry = load_all()
-    if params.get("checks_dirs"):  # the run's CEL checks, so that its selection can name them
-        from checks.cel.files import load_paths
-        from checks.metadata import CheckRegistrationError
-        from cli.errors import UsageError
-
-        try:
-            load_paths(params["checks_dirs"])
-        except CheckRegistrationError as exc:
-            raise UsageError(f"the run's CEL checks no longer load: {exc}") from None
-    selected = registry.select(params.get("pillars"), params.get("checks"))
-    run, _ = request_run(
-        db,
-        selected=selected,
-        pillars=params.get("pillars"),
-        checks=params.get("checks"),
-        cluster_id=original["cluster_id"],
-        source=original["source"],
-        trigger="manual",
-        parameters=params,
-        force_new=True,
-        rerun_of=None if resume else run_id,
-        resume_of=run_id if resume else None,
-    )
+    try:
+        run, params, selected = request_again(db, run_id, resume=resume, trigger="manual", select=load_all().select)
+    except CheckRegistrationError as exc:
+        raise UsageError(f"the run's CEL checks no longer load: {exc}") from None
     new_id = run["run_id"]
     print(f"run {new_id}: {'resume' if resume else 'rerun'} of {run_id}, {len(selected)} checks", file=sys.stderr)
     watcher = (lambda: watch_run(db, new_id)) if watch else None

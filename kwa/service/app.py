@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kwa.service import catalogue, control, dashboard, findings, runs, schemas
+from kwa.service import catalogue, control, dashboard, findings, frameworks, runs, schemas
 from kwa.service.problems import PROBLEM_JSON, install, unexpected
 from redaction import redact
 
@@ -154,5 +154,6 @@ def create_app(db: Any = None, *, auth: bool = True) -> FastAPI:
     app.include_router(control.router, tags=["control"])
     app.include_router(findings.router, tags=["findings"])
     app.include_router(catalogue.router, tags=["catalogue"])
+    app.include_router(frameworks.router, tags=["frameworks"])
     dashboard.install(app)  # the pages at / read the routes above, nothing else
     return app

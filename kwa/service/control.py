@@ -144,30 +144,18 @@ def abort_run(request: Request, run_id: RunId) -> Response:
 
 
 def _again(request: Request, run_id: str, resume: bool) -> Response:
-    from flows import control
-    from flows.admission import request_run as enqueue
+    from checks.metadata import CheckRegistrationError
+    from flows.admission import request_again
 
     db = request.app.state.db
 
     def body() -> Response:
-        params, checks = control.rerun_parameters(db, run_id, only_unfinished=resume)
-        original = control.require_run(db, run_id)
-        if resume:
-            params = {**params, "checks": checks, "pillars": None}
-        selected = _selected(params.get("pillars") or [], params.get("checks") or [])
-        run, _ = enqueue(
-            db,
-            selected=selected,
-            pillars=params.get("pillars"),
-            checks=params.get("checks"),
-            cluster_id=original["cluster_id"],
-            source=original["source"],
-            trigger="api",
-            parameters=params,
-            force_new=True,
-            rerun_of=None if resume else run_id,
-            resume_of=run_id if resume else None,
-        )
+        try:
+            run, params, _ = request_again(
+                db, run_id, resume=resume, trigger="api", select=lambda p, c: _selected(p or [], c or [])
+            )
+        except CheckRegistrationError as exc:
+            raise Problem(409, "conflict", f"the run's CEL checks no longer load: {exc}"[:300]) from None
         prefect = hand_over(db, run, params)
         prefect.update(prefect_link(request.app, prefect["flow_run_id"]))
         action = "resume" if resume else "rerun"

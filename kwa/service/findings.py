@@ -51,22 +51,40 @@ def list_results(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     cursor: Cursor = None,
+    framework: Annotated[
+        str | None,
+        Query(
+            max_length=63,
+            pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+            description="only the checks of this compliance framework (nsa, cis, …), each result with its control ids",
+        ),
+    ] = None,
     format: Annotated[Literal["json", "sarif", "junit", "csv"] | None, Query(description=FORMAT_HELP)] = None,
 ) -> Response:
     """A run's results, findings first (severity, check, object; ``sort=id``: as stored),
-    filtered like ``kwa query assessments list`` and paged by ``pagination.next_cursor``."""
+    filtered like ``kwa query assessments list`` and paged by ``pagination.next_cursor``.
+    With ``framework``: the framework's checks only, each result carrying ``controls`` (and, in
+    SARIF and JUnit, the control ids as rule properties and tags)."""
     from cli.formatters.common import run_brief
     from kwa.views.assessments import RESULT_COLUMNS, group_by_run
     from storage.queries import AssessmentQuery, list_assessments
 
     chosen = negotiate(request, format, ("json", "sarif", "junit", "csv"))
     db = request.app.state.db
+    checks = _values(check, "check", 64)
+    fw = None
+    if framework is not None:
+        from kwa.service.frameworks import framework_or_problem
+
+        fw = framework_or_problem(framework, 400)
+        mapped = fw.check_ids()
+        checks = [c for c in mapped if not checks or c.upper() in {x.upper() for x in checks}] or ["-"]
     q = AssessmentQuery(
         run_id=run_id,
         pillar=pillar,
         status=status,
         severity=severity,
-        check_id=_values(check, "check", 64),
+        check_id=checks,
         namespace=_values(namespace, "namespace"),
         kind=_values(kind, "kind", 100),
         sort=sort,
@@ -75,6 +93,10 @@ def list_results(
         cursor=cursor,
     )
     page = list_assessments(db, q)
+    if fw is not None:
+        from kwa.views.frameworks import tag_rows
+
+        page.items = tag_rows(fw, page.items)
     headers = {"Link": f'<?cursor={page.next_cursor}>; rel="next"'} if page.next_cursor else {}
     if chosen == "json":
         pagination = {
@@ -86,7 +108,13 @@ def list_results(
         }
         response = json_document(
             "AssessmentList",
-            {"scope": page.scope, "run": run_brief(page.run), "items": page.items, "pagination": pagination},
+            {
+                "scope": page.scope,
+                "run": run_brief(page.run),
+                **({"framework": fw.name} if fw is not None else {}),
+                "items": page.items,
+                "pagination": pagination,
+            },
         )
     elif chosen == "csv":
         response = csv_document(RESULT_COLUMNS, page.items, f"{run_id}.csv")

@@ -303,3 +303,57 @@ class ClusterList(Open):
 class Health(Open):
     status: Literal["ok"]
     version: str
+
+
+# -- compliance frameworks ----------------------------------------------------------------------
+
+ControlState = Literal["passed", "failed", "warning", "not-evaluated", "not-assessed"]
+
+
+class FrameworkBrief(Open):
+    name: str
+    title: str
+    version: str
+    source: str
+    controls: int
+    assessed: int
+    not_assessed: int
+    partial: int
+    checks: int
+
+
+class FrameworkList(Open):
+    apiVersion: Literal["kwa/v1"]
+    kind: Literal["FrameworkList"]
+    items: list[FrameworkBrief]
+
+
+class ControlResult(Open):
+    id: str
+    title: str
+    reference: str
+    status: ControlState
+    checks: list[str]
+    partial: bool
+    failing: int
+    warning: int
+    exempted: int
+    failing_checks: list[str]
+    not_evaluated: list[dict[str, str]]
+    note: str | None = None
+    reason: str | None = None
+
+
+class FrameworkStatus(Open):
+    apiVersion: Literal["kwa/v1"]
+    kind: Literal["FrameworkStatus"]
+    run: dict[str, Any] | None
+    framework: dict[str, str]
+    score: float | None = Field(description="100 × 2·passed / (2·passed + 2·failed + warning), cut to one decimal")
+    coverage: float | None = Field(
+        description="100 × evaluated controls / all controls (not-assessed count against it)"
+    )
+    counts: dict[str, int]
+    controls_total: int
+    controls_evaluated: int
+    controls: list[ControlResult]

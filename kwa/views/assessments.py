@@ -84,16 +84,26 @@ def build_query(args: Options) -> AssessmentQuery:
 
 def cmd_list(db: Database, args: Options, out: TextIO) -> int:
     fmt = args.output
+    framework = getattr(args, "framework", None)
+    if framework is not None:
+        from kwa.views.frameworks import checks_filter
+
+        args.check = checks_filter(framework, args.check)
     if args.limit is None and fmt != "table":
         # A machine format without --limit is the whole listing (cli/stream.py).
-        if fmt in STREAMED:
+        if fmt in STREAMED and framework is None:  # tagged with controls: built whole below
             stream_assessments(db, build_query(args), fmt, out, RESULT_COLUMNS)
             return ExitCode.OK
         args.limit = 0  # SARIF and JUnit documents are built whole
     page = list_assessments(db, build_query(args))
+    if framework is not None:
+        from kwa.views.frameworks import tag_rows
+
+        page.items = tag_rows(framework, page.items)
     payload = {
         "scope": page.scope,
         "run": run_brief(page.run),
+        **({"framework": framework.name} if framework is not None else {}),
         "items": page.items,
         "pagination": {
             "limit": page.limit,
@@ -174,7 +184,10 @@ def cmd_summary(db: Database, args: Options, out: TextIO) -> int:
             summary, fail_on=fail_on, min_score=min_score, min_coverage=min_coverage, findings=findings
         )
     fmt = args.output
-    if fmt in ("json", "yaml"):
+    framework = getattr(args, "framework", None)
+    if framework is not None:
+        framework_summary(db, framework, run, fmt, out)
+    elif fmt in ("json", "yaml"):
         payload = {**summary, "run": run_brief(run)}
         if gated:
             payload["gate"] = {
@@ -202,10 +215,47 @@ def cmd_summary(db: Database, args: Options, out: TextIO) -> int:
         print(f"gate not applied: nothing was assessed by run {run['run_id']}: {nothing}", file=sys.stderr)
         return ExitCode.NOTHING_ASSESSED
     if violations:
-        if fmt != "table":
+        if fmt != "table" or framework is not None:
             print(format_violations(violations, run["run_id"]), file=sys.stderr)
         return ExitCode.GATE
     return ExitCode.OK
+
+
+def framework_summary(db: Database, framework: Any, run: Mapping[str, Any], fmt: str, out: TextIO) -> None:
+    """``summary --framework``: the controls' status, score and coverage; SARIF and JUnit hold the
+    framework's checks only, each result carrying its control ids."""
+    from kwa.views.frameworks import run_report, tag_rows, write_report
+
+    if fmt in ("table", "json", "yaml"):
+        write_report(fmt, run, run_report(db, framework, run["run_id"])[1], out)
+    elif fmt == "csv":
+        report = run_report(db, framework, run["run_id"])[1].as_dict()
+        rows = [
+            {**c, "checks": " ".join(c["checks"]), "failing_checks": " ".join(c["failing_checks"])}
+            for c in report["controls"]
+        ]
+        write_csv(FRAMEWORK_COLUMNS, rows, out)
+    elif fmt == "sarif":
+        rows = run_results(db, run["run_id"], ("failing", "warning", "error", "timeout"))
+        write_sarif([(run, tag_rows(framework, rows))], out)
+    elif fmt == "junit":
+        write_junit(tag_rows(framework, run_results(db, run["run_id"])), out)
+    elif fmt in REPORT_FORMATS:  # the framework's checks only, each result naming its controls
+        write_run_reports(run, tag_rows(framework, run_results(db, run["run_id"])), fmt, out)
+
+
+FRAMEWORK_COLUMNS = (
+    "id",
+    "title",
+    "status",
+    "partial",
+    "checks",
+    "failing",
+    "warning",
+    "exempted",
+    "failing_checks",
+    "reference",
+)
 
 
 # -- get ----------------------------------------------------------------------------------------
@@ -214,17 +264,41 @@ def cmd_summary(db: Database, args: Options, out: TextIO) -> int:
 def cmd_get(db: Database, args: Options, out: TextIO) -> int:
     ident = args.id.strip()
     fmt = args.output
+    framework = getattr(args, "framework", None)
     if ident.startswith("asm_"):
         if fmt in REPORT_FORMATS:
             raise UsageError(f"-o {fmt} renders a whole run: give a run id, not the result id {ident}")
         result = get_result(db, ident)
-        if write_structured(fmt, "Assessment", {"item": {**result, "run": run_brief(result["run"])}}, out):
+        item: dict[str, Any] = {**result, "run": run_brief(result["run"])}
+        controls = None
+        if framework is not None:
+            from kwa.views.frameworks import result_controls
+
+            controls = result_controls(framework, result)
+            item["frameworks"] = {framework.name: [c["id"] for c in controls["controls"]]}
+            item["controls"] = controls["controls"]
+        if write_structured(fmt, "Assessment", {"item": item}, out):
             return ExitCode.OK
         table.result_detail(result, out)
+        if controls is not None:
+            from cli.formatters.frameworks import result_controls as print_controls
+
+            print_controls(controls, out)
+        return ExitCode.OK
+    if framework is not None and fmt not in REPORT_FORMATS:
+        from kwa.views.frameworks import run_report, write_report
+
+        run, report = run_report(db, framework, ident)
+        write_report(fmt, run, report, out)
         return ExitCode.OK
     detail = run_detail(db, ident)
     if fmt in REPORT_FORMATS:
-        write_run_reports(detail["run"], run_results(db, detail["run"]["run_id"]), fmt, out)
+        rows = run_results(db, detail["run"]["run_id"])
+        if framework is not None:
+            from kwa.views.frameworks import tag_rows
+
+            rows = tag_rows(framework, rows)
+        write_run_reports(detail["run"], rows, fmt, out)
         return ExitCode.OK
     if write_structured(fmt, "Run", run_payload(detail), out):
         return ExitCode.OK

@@ -371,3 +371,42 @@ def test_the_token_is_asked_once_kept_for_the_tab_and_never_in_a_url_or_log(
     log = service.log.read_text()
     assert "GET /api/v1/clusters 200" in log and "GET /api/v1/clusters 401" in log
     assert secret not in log
+
+
+def test_run_page_framework_view_shows_the_apis_controls(open_service: Service, chromium: Any, tmp_path: Path) -> None:
+    """The run page's framework selector: choosing NSA/CISA shows each control with the status,
+    score and coverage the framework endpoint answers, keeps the choice in the URL, and a shared
+    link with an unknown framework says so without losing the rest of the page."""
+    errors: list[str] = []
+    page = _page(chromium, errors)
+    shots = Shots(tmp_path)
+    service = open_service
+    page.goto(f"{service.base}/?view=run&id={LATEST}")
+    page.locator("#framework").wait_for()
+    names = {f["name"] for f in service.api("frameworks")["items"]}
+    options = set(page.locator("#framework option").evaluate_all("os => os.map(o => o.value)")) - {""}
+    assert options == names
+    page.select_option("#framework", "nsa")
+    page.locator("table#controls").wait_for()
+    assert "framework=nsa" in page.url
+    report = service.api(f"runs/{LATEST}/frameworks/nsa")
+    assert page.locator("#framework-score").inner_text() == number_text(report["score"])
+    assert page.locator("#framework-coverage").inner_text() == percent_text(report["coverage"])
+    assert page.locator("table#controls tbody tr").count() == len(report["controls"])
+    for control in report["controls"]:
+        row = page.locator(f'table#controls tbody tr[data-control="{control["id"]}"]')
+        assert row.locator("td").nth(2).inner_text() == control["status"], control["id"]
+        assert row.locator("td").first.inner_text().endswith("~") == control["partial"], control["id"]
+    statuses = {c["id"]: c["status"] for c in report["controls"]}
+    assert statuses["NSA-POD-6"] == "failed" and statuses["NSA-NET-4"] == "not-assessed"
+    _fits_the_laptop_screen(page)
+    _nothing_ran(page)
+    page.locator("#framework-form").scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('framework-form').scrollIntoView()")
+    shots(page, "framework")
+    page.goto(f"{service.base}/?view=run&id={LATEST}&framework=nist")
+    page.locator("#framework-error").wait_for()
+    assert "unknown framework 'nist'" in page.locator("#framework-error").inner_text()
+    assert page.locator("table#findings").count() == 1
+    assert not [e for e in errors if "404" not in e], errors
+    shots.publish()

@@ -63,6 +63,14 @@ def test_duplicate_id_is_rejected() -> None:
         check(registry=registry, **GOOD)(lambda ctx: iter(()))
 
 
+def test_a_check_given_an_empty_registry_goes_there_not_into_the_global_one() -> None:
+    """An empty Registry is falsy (it has a length); the decorator must still use it."""
+    registry = Registry()
+    assert len(registry) == 0
+    check(registry=registry, **GOOD)(lambda ctx: iter(()))
+    assert "SEC-950" in registry and "SEC-950" not in REGISTRY
+
+
 def test_lookup_by_id_and_pillar() -> None:
     registry = load_all()
     assert registry.by_id("sec-001").id == "SEC-001"

@@ -244,3 +244,18 @@ def test_a_stored_run_of_20k_results_in_one_namespace_splits_through_the_cli(
     for doc in docs:
         assert len(orjson.dumps(doc)) <= MAX_OBJECT_BYTES
     assert problems(docs[0]) == [] and problems(docs[-1]) == []  # every object: the 20k test above
+
+
+@pytest.mark.parametrize("command", sorted(ARGVS))
+def test_with_a_framework_only_its_checks_each_naming_its_controls(kwa, command: str) -> None:
+    code, out, err = kwa(*ARGVS[command], "--framework", "nsa", "-o", "openreports")
+    assert code == 0, err
+    docs = _docs(out)
+    results = [r for d in docs for r in d["results"]]
+    assert results, "the seeded runs hold SEC-001 results, which the NSA framework maps"
+    for doc in docs:
+        assert problems(doc) == []
+    for result in results:
+        assert result["properties"]["framework.nsa"].startswith("NSA-"), result
+    _, everything, _ = kwa(*ARGVS[command], "-o", "openreports")
+    assert len(results) < sum(len(d["results"]) for d in _docs(everything))

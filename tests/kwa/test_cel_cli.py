@@ -12,26 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.checks.test_cel_files import MINIMAL
 from tests.faults.harness import Kwa, assert_no_traceback
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "checks"
 
-MINIMAL = """\
-apiVersion: kwa.io/v1
-kind: Check
-metadata: {name: CUS-001}
-spec:
-  pillar: operational-excellence
-  name: Team label required
-  severity: medium
-  description: Every workload names its owning team.
-  remediation: Add a team label.
-  match: {kinds: [Deployment, StatefulSet]}
-  validations:
-    - expression: "has(object.metadata.labels) && 'team' in object.metadata.labels"
-      message: "no team label"
-"""
+# MINIMAL, the smallest check file docs/custom-checks.md shows, has one copy: tests/checks/test_cel_files.py.
 
 APPS = """\
 apiVersion: apps/v1

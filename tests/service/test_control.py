@@ -24,6 +24,7 @@ POOL = "kwa-api-test-pool"
 # A deployment of its own: the session's Prefect server is shared with tests that deploy
 # prefect.yaml's kwa-assessment/custom on the real pool.
 DEPLOYMENT = f"api-{uuid.uuid4().hex[:8]}"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "checks"
 
 
 def _deploy() -> None:
@@ -127,6 +128,31 @@ def test_abort_then_rerun_and_resume(control: tuple[TestClient, Database, str]) 
     busy = client.post(f"/api/v1/runs/{new['run_id']}/rerun", headers=bearer(token))
     assert busy.status_code == 409 and "still queued" in busy.json()["detail"]
     assert client.post("/api/v1/runs/run_20200101_000000_abcdef/abort", headers=bearer(token)).status_code == 404
+
+
+def test_a_rerun_loads_the_runs_own_cel_checks_again(control: tuple[TestClient, Database, str]) -> None:
+    """A run recorded with a folder of CEL checks (``kwa run --checks-dir``) reruns over the API
+    with them; when the folder no longer loads, the answer is a 409 naming the cause."""
+    from sqlalchemy import update
+
+    from storage.models import Run
+
+    client, db, token = control
+    first = _request(client, token, "api-cel").json()
+    run_id = first["run"]["run_id"]
+    assert client.post(f"/api/v1/runs/{run_id}/abort", headers=bearer(token)).status_code == 200
+    params = {**get_run(db, run_id)["parameters"], "checks": ["CUS-001"], "checks_dirs": [str(EXAMPLES)]}
+    with db.engine.begin() as conn:
+        conn.execute(update(Run).where(Run.run_id == run_id).values(parameters=params))
+    rerun = client.post(f"/api/v1/runs/{run_id}/rerun", headers=bearer(token))
+    assert rerun.status_code == 202, rerun.text
+    assert rerun.json()["run"]["check_ids"] == ["CUS-001"]
+
+    gone = {**params, "checks_dirs": [str(EXAMPLES / "no-such-folder")]}
+    with db.engine.begin() as conn:
+        conn.execute(update(Run).where(Run.run_id == run_id).values(parameters=gone))
+    refused = client.post(f"/api/v1/runs/{run_id}/rerun", headers=bearer(token))
+    assert refused.status_code == 409 and "CEL checks no longer load" in refused.json()["detail"]
 
 
 def test_a_run_prefect_cannot_take_is_failed_with_the_reason(

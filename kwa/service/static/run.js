@@ -2,6 +2,7 @@
 // query so a filtered view is a shareable link), the exemption audit and the Prefect link.
 
 import { api, badge, html, link, objectText, percentText, scoreText, segment, span, when } from "./core.js";
+import { frameworkSection, wireFrameworks } from "./frameworks.js";
 import { SEVERITIES } from "./views.js";
 
 const PILLARS = ["security", "reliability", "performance", "cost", "operational-excellence", "sustainability"];
@@ -43,6 +44,7 @@ function filterForm(id, params) {
   return html`<form class="filters" id="filters">
     ${choice("pillar", PILLARS, params.getAll("pillar"))}${choice("severity", SEVERITIES, params.getAll("severity"))}
     ${choice("status", STATUSES, params.getAll("status"))}${text("namespace", "e.g. shop")}${text("check", "e.g. SEC-001")}
+    ${params.get("framework") ? html`<input type="hidden" name="framework" value="${params.get("framework")}">` : ""}
     <button type="submit">Filter</button> <a href="${link("run", id)}">clear</a></form>`;
 }
 
@@ -84,8 +86,9 @@ export function filtersOf(params) {
 export async function run(params) {
   const id = params.get("id");
   const filters = filtersOf(params);
-  const [detail, results] = await Promise.all([
+  const [detail, results, compliance] = await Promise.all([
     api(`runs/${segment(id)}`), api(`runs/${segment(id)}/results`, { ...filters, limit: PAGE }),
+    frameworkSection(id, params),
   ]);
   const r = detail.run;
   const prefect = detail.prefect?.url;
@@ -106,6 +109,7 @@ export async function run(params) {
     ${(detail.warnings || []).length ? html`<ul>${detail.warnings.map((w) => html`<li>${w}</li>`)}</ul>` : ""}
     <h2>Phases</h2>${phases(detail)}
     <h2>Pillars</h2>${pillarTable(detail)}
+    <h2>Compliance framework</h2>${compliance}
     <h2>Findings</h2>${filterForm(id, params)}
     <p id="findings-total"><b>${total}</b> result(s) match${Object.keys(filters).length ? " these filters" : ""}.</p>
     <table id="findings"><thead><tr><th>Severity</th><th>Status</th><th>Check</th><th>Object</th><th>Message</th>
@@ -117,6 +121,7 @@ export async function run(params) {
 
 // Wiring of the run page once shown: the filter form rewrites the URL query, "more" pages on.
 export function wireRun(root, params, rerender) {
+  wireFrameworks(root, rerender);
   const form = root.querySelector("#filters");
   if (form) {
     form.addEventListener("submit", (event) => {
