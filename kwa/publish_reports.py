@@ -79,6 +79,9 @@ def publish(
         except _Stop as stop:
             outcome.problem = str(stop)
             warn(f"policy reports ({DIALECTS[fmt].api_version}) not fully published: {stop}")
+        except Exception as exc:  # the run is stored and its exit code decided: publishing never changes it
+            outcome.problem = f"unexpected {_reason(exc)}"
+            warn(f"policy reports ({DIALECTS[fmt].api_version}) not fully published: {outcome.problem}")
         outcomes.append(outcome)
         if outcome.problem is None:
             gone = f", {len(outcome.deleted)} stale removed" if outcome.deleted else ""

@@ -177,3 +177,15 @@ def test_kwa_run_publish_reports_on_manifests_says_there_is_no_cluster(prefect_a
     got = kwa("run", "--manifests", "app.yaml", "--check", "SEC-001", "--publish-reports")
     assert got.code == 0, got.text
     assert "no cluster to publish policy reports to" in got.err and "Traceback" not in got.err
+
+
+def test_an_unexpected_failure_is_a_warning_too(double: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, kubeconfig = double
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("kwa.publish_reports.build_reports", broken)
+    warnings: list[str] = []
+    outcomes = publish(RUN_A, [_row(1, "shop")], kubeconfig, None, warn=warnings.append)
+    assert [o.problem for o in outcomes] == ["unexpected RuntimeError: a bug"] * 2, warnings
