@@ -78,7 +78,7 @@ def test_new_critical_findings_are_counted_and_their_check_ids_bounded() -> None
     assert p["new_critical_check_ids"] == sorted(f"SEC-{i:03d}" for i in range(CHECK_IDS_LISTED + 5))[:CHECK_IDS_LISTED]
     assert (p["new_high"], p["new_high_check_ids"]) == (3, ["SEC-002"])
     assert p["new_findings"]["total"] == len(failures) and p["new_findings"]["low"] == 1
-    assert p["score_delta"] == 0.0
+    assert p["score_delta"] == 0.0 and p["findings_compared"] is True
     r = regressed_payload(p)
     assert r is not None and r["reasons"] == ["new critical or high findings"]
     assert (r["score_before"], r["score_after"], r["previous_run_id"]) == (80.0, 80.0, "run_a")
@@ -92,6 +92,14 @@ def test_a_score_drop_alone_is_a_regression_and_a_rise_is_not() -> None:
     assert rose["score_delta"] == 5.0 and regressed_payload(rose) is None
     low_only = Comparison({"run_id": "run_a"}, _scores(80.0), [{"check_id": "OPS-001", "severity": "low"}])
     assert regressed_payload(finished_payload(RUN, HISTORY, "full", low_only)) is None
+
+
+def test_runs_too_large_to_diff_compare_scores_only() -> None:
+    p = finished_payload(RUN, HISTORY, "full", Comparison({"run_id": "run_a"}, _scores(90.0), None))
+    assert p["findings_compared"] is False and p["new_findings"] is None and p["new_critical"] == 0
+    assert p["score_delta"] == -10.0
+    r = regressed_payload(p)
+    assert r is not None and r["reasons"] == ["score dropped"] and r["findings_compared"] is False
 
 
 def test_resources_name_the_cluster_and_relate_the_run_and_flow_run() -> None:
@@ -134,11 +142,11 @@ def read_events(names: list[str], resource: str, since: float, timeout: float = 
         time.sleep(0.5)
 
 
-def _assess(path: Path, cluster: str) -> dict[str, Any]:
+def _assess(path: Path, cluster: str, checks: tuple[str, ...] = ("SEC-001", "SEC-002")) -> dict[str, Any]:
     from flows.assessment import assessment
     from flows.ending import summary_of_state
 
-    state = assessment(source={"kind": "manifests", "paths": [str(path)]}, checks=["SEC-001", "SEC-002"],
+    state = assessment(source={"kind": "manifests", "paths": [str(path)]}, checks=list(checks),
                        cluster_id=cluster, return_state=True)  # fmt: skip
     summary = summary_of_state(state)
     assert summary is not None, state
@@ -184,3 +192,29 @@ def test_a_run_emits_finished_and_a_worse_run_emits_regressed(prefect_api: str, 
     r = regressed["payload"]
     assert (r["run_id"], r["score_before"], r["score_after"]) == (second["run_id"], one["score"], two["score"])
     assert set(r["reasons"]) == {"score dropped", "new critical or high findings"}
+
+
+@pytest.mark.prefect
+def test_a_failed_run_and_a_run_of_another_scope_are_announced_but_not_compared(
+    prefect_api: str, tmp_path: Path, bad_checks: Any
+) -> None:
+    from prefect.events.worker import EventsWorker
+
+    cluster = f"events-{time.time_ns()}"
+    path = tmp_path / "app.yaml"
+    path.write_text(GOOD)
+    since = time.time()
+    full = _assess(path, cluster)
+    other_scope = _assess(path, cluster, ("SEC-001",))
+    failed = _assess(path, cluster, ("SEC-903",))  # it raises: every check errored, the run fails
+    assert failed["state"] == "failed"
+    EventsWorker.drain_all(timeout=10)
+    found = read_events([FINISHED, REGRESSED], f"kwa.cluster.{cluster}", since, want=3)
+    payloads = {e["payload"]["run_id"]: e["payload"] for e in found if e["event"] == FINISHED}
+    assert set(payloads) == {full["run_id"], other_scope["run_id"], failed["run_id"]}
+    assert payloads[other_scope["run_id"]]["scope"] == "check:SEC-001"
+    assert payloads[other_scope["run_id"]]["previous_run_id"] is None  # no earlier run of that scope
+    f = payloads[failed["run_id"]]
+    assert (f["state"], f["previous_run_id"], f["new_findings"]) == ("failed", None, None)
+    assert f["error"] == failed["error"]
+    assert not [e for e in found if e["event"] == REGRESSED]
