@@ -40,6 +40,7 @@ def _on_cancellation(flow, flow_run, state) -> None:  # type: ignore[no-untyped-
     if run_id:
         with contextlib.suppress(Exception):  # a run that already ended stays as it ended
             abort_run(Database(), run_id, "cancelled from Prefect")
+            _announce(run_id, flow_run)  # reached only when this hook ended the run: not announced yet
 
 
 def _on_crashed(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
@@ -51,6 +52,13 @@ def _on_crashed(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
                 abort_run(Database(), run_id, reason)
             else:
                 fail_run(Database(), run_id, f"runner crashed: {state.message or state.name}")
+            _announce(run_id, flow_run)
+
+
+def _announce(run_id: str, flow_run: Any) -> None:
+    from flows.events import emit_run_events
+
+    emit_run_events(Database(), run_id, str(flow_run.id), runlog.logger())
 
 
 def _run_id_of(flow_run: Any) -> str | None:

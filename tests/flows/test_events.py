@@ -218,3 +218,36 @@ def test_a_failed_run_and_a_run_of_another_scope_are_announced_but_not_compared(
     assert (f["state"], f["previous_run_id"], f["new_findings"]) == ("failed", None, None)
     assert f["error"] == failed["error"]
     assert not [e for e in found if e["event"] == REGRESSED]
+
+
+@pytest.mark.prefect
+def test_a_run_cancelled_from_prefect_is_announced_once_by_the_hook_that_ended_it(
+    prefect_api: str, manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+    from types import SimpleNamespace
+
+    from prefect.events.worker import EventsWorker
+
+    from checks.config import Config
+    from checks.registry import load_all
+    from checks.sources.resolve import SourceSpec
+    from flows import steps
+    from flows.assessment import _on_cancellation
+    from storage.db import Database
+
+    monkeypatch.setenv("KWA_DATABASE_URL", f"sqlite:///{tmp_path / 'kwa.db'}")  # no queued run left behind
+    cluster = f"events-{time.time_ns()}"
+    spec = SourceSpec("manifests", paths=[str(manifests)])
+    job = steps.Job(Database(), spec, Config.load(None), load_all().select(None, ["SEC-001"]))
+    steps.admit(job, None, pillars=None, checks=["SEC-001"], cluster_id=cluster, trigger="manual", config_path=None)
+    since = time.time()
+    flow_run = SimpleNamespace(id=uuid.uuid4(), parameters={"run_id": job.run_id})
+    _on_cancellation(None, flow_run, None)
+    _on_cancellation(None, flow_run, None)  # the run is aborted already: nothing more to announce
+    EventsWorker.drain_all(timeout=10)
+    found = read_events([FINISHED], f"kwa.cluster.{cluster}", since, timeout=10, want=2)
+    assert len(found) == 1, found
+    payload = found[0]["payload"]
+    assert (payload["run_id"], payload["state"], payload["error"]) == (job.run_id, "aborted", "cancelled from Prefect")
+    assert found[0]["resource"]["kwa.state"] == "aborted"

@@ -174,3 +174,30 @@ def test_an_unreachable_prefect_server_is_a_clear_error_and_exit_4() -> None:
             assert "is not answering; nothing was changed" in err and "SECRETxyz987" not in out + err
     finally:
         use_api(before)
+
+
+@pytest.mark.prefect
+def test_a_slack_notification_keeps_its_url_secret_and_replaces_a_webhook_of_the_same_name(prefect_api: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    name = f"slack-{time.time_ns()}"
+    secret = "https://hooks.slack.com/services/T0KWATEST/B0KWATEST/SecretPartKwa123"
+    try:
+        assert kwa("notify", "add", "--webhook", "http://127.0.0.1:9/hook", "--name", name)[0] == 0
+        code, out, err = kwa("notify", "add", "--slack-webhook", secret, "--on", "finished", "--name", name)
+        assert code == 0, err
+        assert "SecretPartKwa123" not in out + err
+        with get_client(sync_client=True) as client:
+            doc = client.read_block_document_by_name(PREFIX + name, "slack-webhook", include_secrets=False)
+            assert "SecretPartKwa123" not in json.dumps(doc.data, default=str)
+            with pytest.raises(ObjectNotFound):  # the webhook block of the same name is gone
+                client.read_block_document_by_name(PREFIX + name, "custom-webhook", include_secrets=False)
+            [automation] = client.read_automations_by_name(name=PREFIX + name)
+        assert automation.trigger.expect == {"kwa.run.finished"}
+        assert automation.trigger.match.model_dump()["prefect.resource.id"] == "kwa.cluster.*"
+        code, out, _ = kwa("notify", "list")
+        assert f"{name}  slack  on finished  cluster *  https://hooks.slack.com/…" in out
+        assert "SecretPartKwa123" not in out
+    finally:  # never left behind: it would post every later test run's end to Slack
+        kwa("notify", "remove", name)
