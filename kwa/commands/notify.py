@@ -46,12 +46,17 @@ def _connect(start: bool) -> None:
         raise _Unavailable()
 
 
-def _run(body: Callable[[], int], start: bool = False) -> int:
+def _run(body: Callable[[], int], start: bool = False, check: Callable[[], object] | None = None) -> int:
+    """``body()`` against a Prefect API that answers; ``check()`` first, so a bad value is a usage
+    error (exit 2) whether or not the server is up."""
+
     def wrapped() -> int:
         from cli.errors import UsageError
         from flows.notifications import NotifyError
 
         try:
+            if check is not None:
+                check()
             _connect(start)
             return int(body())
         except _Unavailable:
@@ -100,16 +105,22 @@ def add(
     if (slack_webhook is None) == (webhook is None):
         return guarded(lambda: _raise(UsageError("give exactly one of --slack-webhook URL and --webhook URL")))
     kind = "slack" if slack_webhook is not None else "webhook"
+    given: dict[str, str] = {}
+
+    def check() -> None:
+        from flows import notifications
+
+        given["url"] = notifications.check_url(_url(slack_webhook or webhook or ""), kind)
+        given["name"] = notifications.check_name(name or notifications.default_name(on, cluster))
 
     def body() -> int:
         from flows import notifications
 
-        url = notifications.check_url(_url(slack_webhook or webhook or ""), kind)
-        note = notifications.add(name or notifications.default_name(on, cluster), kind, url, on, cluster)
+        note = notifications.add(given["name"], kind, given["url"], on, cluster)
         print(f"{note.name}: {notifications.describe(note).removeprefix('kwa notify: ')}")
         return ExitCode.OK
 
-    return _run(body, start=True)
+    return _run(body, start=True, check=check)
 
 
 def _raise(exc: Exception) -> int:
@@ -148,4 +159,9 @@ def remove(name: Annotated[str, typer.Argument(help="the notification's name (kw
         print(f"removed {name}")
         return ExitCode.OK
 
-    return _run(body)
+    def check() -> None:
+        from flows.notifications import check_name
+
+        check_name(name)
+
+    return _run(body, check=check)

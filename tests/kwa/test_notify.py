@@ -90,11 +90,12 @@ def test_add_needs_exactly_one_url_and_a_valid_name() -> None:
     assert code == 2
 
 
-@pytest.mark.prefect
-def test_bad_values_are_usage_errors_that_never_print_the_url(prefect_api: str) -> None:
+def test_bad_values_are_usage_errors_that_never_print_the_url() -> None:
     code, out, err = kwa("notify", "add", "--webhook", "ftp://host/SECRETPATHxyz123")
     assert code == 2 and "not an http(s) URL" in err and "SECRETPATHxyz123" not in out + err
     code, _, err = kwa("notify", "add", "--webhook", "http://127.0.0.1:9/x", "--name", "Bad Name")
+    assert code == 2 and "notification name 'Bad Name'" in err
+    code, _, err = kwa("notify", "remove", "Bad Name")
     assert code == 2 and "notification name 'Bad Name'" in err
 
 
