@@ -141,7 +141,10 @@ def add(name: str, kind: str, url: str, on: str, cluster: str | None) -> Notific
     note = Notification(check_name(name), kind, on, cluster, target_of(url))
     full = PREFIX + name
     block = _block(kind, url, full)
-    block_id = block.save(full, overwrite=True)
+    from redaction.hooks import requests_unredacted
+
+    with requests_unredacted():  # the block's secret field is where the URL is meant to go
+        block_id = block.save(full, overwrite=True)
     _delete_blocks(full, keep=SLUGS[kind])  # the same name of the other kind, from an earlier add
     event = EVENTS[on]
     _delete_automations(full)
