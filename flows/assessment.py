@@ -5,6 +5,8 @@ Design (measured numbers in docs/performance.md):
   each check's outcome is recorded straight from the lanes and streamed to kwa's own database,
   so the run keeps every result whatever happens to Prefect; each check is also a Prefect task
   that mirrors its outcome, in async pillar subflows side by side (heartbeats off for them);
+- a run that ended announces it as Prefect events (kwa.run.finished, kwa.run.regressed:
+  flows.events) that automations and ``kwa notify`` act on;
 - the flow ends in the Prefect state that mirrors kwa's run (flows.ending.final_state), and a
   run whose Prefect API goes away goes on without it (flows.prefect_link);
 - lifecycle (docs/lifecycle.md): identical requests deduplicate, a run waits for its cluster's
@@ -38,6 +40,7 @@ def _on_cancellation(flow, flow_run, state) -> None:  # type: ignore[no-untyped-
     if run_id:
         with contextlib.suppress(Exception):  # a run that already ended stays as it ended
             abort_run(Database(), run_id, "cancelled from Prefect")
+            _announce(run_id, flow_run)  # reached only when this hook ended the run: not announced yet
 
 
 def _on_crashed(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
@@ -49,6 +52,13 @@ def _on_crashed(flow, flow_run, state) -> None:  # type: ignore[no-untyped-def]
                 abort_run(Database(), run_id, reason)
             else:
                 fail_run(Database(), run_id, f"runner crashed: {state.message or state.name}")
+            _announce(run_id, flow_run)
+
+
+def _announce(run_id: str, flow_run: Any) -> None:
+    from flows.events import emit_run_events
+
+    emit_run_events(Database(), run_id, str(flow_run.id), runlog.logger())
 
 
 def _run_id_of(flow_run: Any) -> str | None:
@@ -107,15 +117,26 @@ def assessment(
     )  # fmt: skip
     job.requested = (pillars, checks)
     with steps.concluding(job) as conclusion:
-        steps.admit(job, run_id, pillars=pillars, checks=checks, cluster_id=cluster_id, config_path=config_path,
-                    trigger=detect_trigger(trigger, flow_run), force_new=force_new)
+        steps.admit(
+            job,
+            run_id,
+            pillars=pillars,
+            checks=checks,
+            cluster_id=cluster_id,
+            config_path=config_path,
+            trigger=detect_trigger(trigger, flow_run),
+            force_new=force_new,
+        )
         steps.enter_queue(job)
         with steps.slot(job):
             steps.start(job)
             steps.read_snapshot(job)
             steps.evaluate(job)
             steps.finish(job)
-    if job.run_id:  # ended and published: now archive what this run pushed out of the hot window
+    if job.run_id:
+        # After the slot is given back: automations hear of the end (flows.events), then the
+        # results this run pushed out of the hot window are archived.
+        steps.announce(job)
         steps.compact_after(job)
     return conclusion.value
 

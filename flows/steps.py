@@ -266,6 +266,15 @@ def finish(job: Job) -> None:
         fail(job, f"storage unavailable: the run's outcome ({state.value}) could not be stored: {exc}")
 
 
+def announce(job: Job) -> None:
+    """``kwa.run.finished`` (and ``kwa.run.regressed``) for automations; never a reason to fail the
+    run, and skipped while the Prefect API is away (the events would only queue up and be lost)."""
+    from flows.events import emit_run_events
+
+    if not prefect_link.LINK.down:
+        emit_run_events(job.db, job.run_id, job.flow_run_id, job.logger)
+
+
 def compact_after(job: Job) -> None:
     """Archive the results of the run this one pushed out of its cluster's hot window
     (storage.archive, docs/storage.md): at most a few runs, and never a reason to fail the run.

@@ -7,7 +7,8 @@ parameter conversion adds 0.2 s to every start), and it is Click underneath, so 
 parameter types, usage errors (exit 2) and shell completion come with it.
 
 Groups, one module each in ``kwa/commands/``: ``run``, ``lint``, ``runs``, ``query``, ``checks``,
-``server``, ``fleet``, ``serve`` (the HTTP API, ``kwa/service/``), ``tokens``, ``metrics``. Each command
+``server``, ``fleet``, ``serve`` (the HTTP API, ``kwa/service/``), ``tokens``, ``metrics``, ``notify``
+(Prefect automations on run events). Each command
 imports its layer when it runs, so ``kwa --help`` and ``kwa checks list`` never load Prefect or
 SQLAlchemy. Exit codes: ``kwa/exit_codes.py``.
 """
@@ -19,7 +20,7 @@ from typing import Any, TextIO
 
 import typer
 
-from kwa.commands import checks, fleet, frameworks, lint, metrics, query, run, runs, serve, server, tokens
+from kwa.commands import checks, fleet, frameworks, lint, metrics, notify, query, run, runs, serve, server, tokens
 from kwa.commands.common import CONTEXT, EPILOG
 from kwa.exit_codes import ExitCode
 
@@ -43,6 +44,7 @@ app.command("fleet", context_settings=CONTEXT, epilog=EPILOG)(fleet.fleet)
 app.command("serve", context_settings=CONTEXT, epilog=EPILOG)(serve.serve)
 app.add_typer(tokens.app, name="tokens")
 app.command("metrics", context_settings=CONTEXT, epilog=EPILOG)(metrics.metrics)
+app.add_typer(notify.app, name="notify")
 
 
 # ``kwa lint`` runs in pre-commit hooks and CI jobs, where start-up is the whole cost: its tree

@@ -23,18 +23,21 @@ cheap test says it could contain a credential.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 from redaction import needs_redaction, redact, redact_bytes, redact_obj, register_environment
 
 _lock = threading.Lock()
 _installed: set[str] = set()
+_unredacted = 0  # > 0 while a caller stores a credential in a Prefect secret field on purpose
 
 
 def install(*, streams: bool = False, prefect: bool = False) -> None:
@@ -233,8 +236,30 @@ def _install_prefect() -> None:
     base.PrefectHttpxSyncClient.send = send_sync  # type: ignore[method-assign]
 
 
+@contextlib.contextmanager
+def requests_unredacted() -> Iterator[None]:
+    """Let Prefect API request bodies through as they are while inside.
+
+    For the one request whose purpose is to store a credential in a Prefect *secret* field (``kwa
+    notify add`` saving a webhook URL in its notification block): redacted, the block would hold
+    ``***`` and never deliver. Process-wide, so only for a command's own short call, never inside a
+    flow run (whose logs and states other threads send meanwhile). Everything printed or logged
+    stays redacted.
+    """
+    global _unredacted
+    with _lock:
+        _unredacted += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _unredacted -= 1
+
+
 def clean_request(request: Any) -> Any:
     """An httpx request with a redacted body (the same request when nothing needs redacting)."""
+    if _unredacted:
+        return request
     try:
         content = request.content
     except Exception:  # a streaming body: Prefect sends none to its API, and it cannot be re-read

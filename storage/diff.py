@@ -34,6 +34,7 @@ __all__ = [
     "NothingToCompare",
     "diff_runs",
     "pick_pair",
+    "previous_comparable",
     "require_comparable",
 ]
 
@@ -108,6 +109,28 @@ def pick_pair(
             active = active.where(R.c.cluster_id == which)
         waiting = int(conn.execute(active).scalar_one())
     raise NothingToCompare(_nothing_to_compare(newer, cluster_id, scope, others, waiting))
+
+
+def previous_comparable(db: Database, run_id: str) -> dict[str, Any] | None:
+    """The run ``diff`` would compare ``run_id`` with: the latest ``completed`` or ``partial`` run of its
+    cluster and scope requested before it (in :func:`pick_pair`'s order), or None."""
+    with db.read() as conn:
+        run = _get_run(conn, run_id)
+        wanted = Scope.of_run(run)
+        query = (
+            select(R)
+            .where(R.c.cluster_id == run["cluster_id"], R.c.state.in_(COMPARABLE_STATES), R.c.run_id != run_id)
+            .where(
+                (R.c.requested_at < run["requested_at"])
+                | ((R.c.requested_at == run["requested_at"]) & (R.c.run_id < run_id))
+            )
+            .order_by(R.c.requested_at.desc(), R.c.run_id.desc())
+        )
+        for row in conn.execute(query):
+            candidate = _row(row)
+            if Scope.of_run(candidate) == wanted:
+                return candidate
+    return None
 
 
 def _nothing_to_compare(

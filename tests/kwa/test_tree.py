@@ -12,6 +12,7 @@ GROUPS = {
     "query": {"assessments"},
     "checks": {"list", "show"},
     "server": {"start", "stop", "status"},
+    "notify": {"add", "list", "remove"},
 }
 
 

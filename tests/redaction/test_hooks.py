@@ -116,6 +116,25 @@ def test_prefect_state_messages_and_request_bodies_are_redacted() -> None:
     assert TOKEN not in got.stdout + got.stderr
 
 
+def test_a_credential_stored_on_purpose_passes_only_inside_requests_unredacted() -> None:
+    got = run(
+        f"""
+        import httpx
+        import redaction
+        from redaction.hooks import clean_request, requests_unredacted
+        redaction.register("{TOKEN}")
+        body = {{"data": {{"secrets": {{"webhook_url": "https://hooks.example/{TOKEN}"}}}}}}
+        make = lambda: httpx.Request("POST", "http://127.0.0.1:1/api/block_documents/", json=body)
+        print("{TOKEN}" in clean_request(make()).content.decode())
+        with requests_unredacted():
+            print("{TOKEN}" in clean_request(make()).content.decode())
+        print("{TOKEN}" in clean_request(make()).content.decode())
+        """
+    )
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.split() == ["False", "True", "False"]
+
+
 def test_install_is_idempotent_and_registers_the_environment() -> None:
     got = run(
         """
