@@ -30,20 +30,28 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SECRET_KEY = "webhook_url"
 SLUGS = {"slack": "slack-webhook", "webhook": "custom-webhook"}  # Prefect's block type slugs
 
-SUBJECT = "kwa: {{ event.payload.cluster }} {{ event.event }}"
+
+def _value(field: str) -> str:
+    """A payload field in a message template; ``n/a`` where the payload holds null (a failed run has
+    no score) or lacks the field, instead of Jinja printing ``None`` or nothing."""
+    v = f"event.payload.{field}"
+    return "{{ " + f"{v} if {v} is defined and {v} is not none else 'n/a'" + " }}"
+
+
+SUBJECT = f"kwa: {_value('cluster')} " + "{{ event.event }}"
 BODIES = {
     FINISHED: (
-        "kwa run {{ event.payload.run_id }} on cluster {{ event.payload.cluster }} ended {{ event.payload.state }}"
-        " ({{ event.payload.scope }}): score {{ event.payload.score }} ({{ event.payload.grade }}),"
-        " coverage {{ event.payload.coverage }}%, delta {{ event.payload.score_delta }},"
-        " new critical findings {{ event.payload.new_critical }}"
+        f"kwa run {_value('run_id')} on cluster {_value('cluster')} ended {_value('state')}"
+        f" ({_value('scope')}): score {_value('score')} ({_value('grade')}),"
+        f" coverage {_value('coverage')}%, delta {_value('score_delta')},"
+        f" new critical findings {_value('new_critical')}"
     ),
     REGRESSED: (
-        "kwa run {{ event.payload.run_id }} on cluster {{ event.payload.cluster }} regressed"
-        " ({{ event.payload.state }}, {{ event.payload.scope }}): score {{ event.payload.score_before }}"
-        " -> {{ event.payload.score_after }} (delta {{ event.payload.score_delta }}),"
-        " new critical {{ event.payload.new_critical }}, new high {{ event.payload.new_high }}"
-        " since run {{ event.payload.previous_run_id }}"
+        f"kwa run {_value('run_id')} on cluster {_value('cluster')} regressed"
+        f" ({_value('state')}, {_value('scope')}): score {_value('score_before')}"
+        f" -> {_value('score_after')} (delta {_value('score_delta')}),"
+        f" new critical {_value('new_critical')}, new high {_value('new_high')}"
+        f" since run {_value('previous_run_id')}"
     ),
 }
 

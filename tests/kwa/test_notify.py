@@ -211,3 +211,20 @@ def test_a_slack_notification_keeps_its_url_secret_and_replaces_a_webhook_of_the
         assert "SecretPartKwa123" not in out
     finally:  # never left behind: it would post every later test run's end to Slack
         kwa("notify", "remove", name)
+
+
+def test_message_templates_say_n_a_for_a_missing_score_never_none() -> None:
+    """A failed run has no score: the message says ``n/a`` where Jinja would print ``None``."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from flows.events import FINISHED, REGRESSED
+    from flows.notifications import BODIES, SUBJECT
+
+    env = ImmutableSandboxedEnvironment()
+    payload = {"run_id": "run_1", "cluster": "prod", "state": "failed", "scope": "full", "score": None}
+    finished = env.from_string(BODIES[FINISHED]).render(event={"event": FINISHED, "payload": payload})
+    assert "None" not in finished and "score n/a" in finished and "run_1" in finished and "prod" in finished
+    scored = {**payload, "state": "completed", "score": 0, "score_before": 12.5, "score_after": 0}
+    regressed = env.from_string(BODIES[REGRESSED]).render(event={"event": REGRESSED, "payload": scored})
+    assert "score 12.5 -> 0 " in regressed  # a zero score is a score, not a missing one
+    assert env.from_string(SUBJECT).render(event={"event": FINISHED, "payload": payload}) == f"kwa: prod {FINISHED}"
