@@ -40,11 +40,18 @@ if TYPE_CHECKING:
 # Indexes that check modules register (name -> builder): built once per snapshot by prepare(),
 # in the parent process, so forked check workers share them instead of each rebuilding them.
 INDEX_BUILDERS: dict[str, Callable[[Snapshot], Any]] = {}
+# Of those, the ones prepare() may build in a forked child meanwhile (checks/offload.py): costly,
+# and their answer pickles small.
+OFFLOADABLE: set[str] = set()
 
 
-def register_index(name: str) -> Callable[[Callable[[Snapshot], Any]], Callable[[Snapshot], Any]]:
+def register_index(
+    name: str, *, offload: bool = False
+) -> Callable[[Callable[[Snapshot], Any]], Callable[[Snapshot], Any]]:
     def decorate(build: Callable[[Snapshot], Any]) -> Callable[[Snapshot], Any]:
         INDEX_BUILDERS[name] = build
+        if offload:
+            OFFLOADABLE.add(name)
         return build
 
     return decorate
@@ -132,18 +139,34 @@ class Snapshot:
         self._hpa_targets: dict[tuple[str, str | None, str], K8sObject] | None = None
         self._indexes: dict[str, Any] = {}
 
-    def prepare(self) -> Snapshot:
+    def prepare(self, alongside: Callable[[], None] | None = None) -> Snapshot:
         """Build every lazy index now, once, before checks run in forked children.
 
         A child's work is lost when it exits, so an index first built inside a check would be
-        rebuilt by every check; building them in the parent shares them copy-on-write.
+        rebuilt by every check; building them in the parent shares them copy-on-write. Indexes
+        registered with ``offload=True`` are built by a forked child of their own meanwhile
+        (checks/offload.py), while this process builds the others and runs ``alongside`` (the
+        run's exemptions, say): two cores busy instead of one.
         """
+        from checks.offload import offload
+
+        pending = {}
+        for name in INDEX_BUILDERS:
+            if name in OFFLOADABLE and name not in self._indexes:
+                job = offload(lambda build=INDEX_BUILDERS[name]: build(self), len(self.objects))
+                if job is not None:
+                    pending[name] = job
         self._labels()
         self.namespaces()
         for name in INDEX_BUILDERS:
-            self.index(name)
+            if name not in pending:
+                self.index(name)
         if self._hpa_targets is None and self.of_kind("HorizontalPodAutoscaler"):
             self.hpa_for(self.of_kind("HorizontalPodAutoscaler")[0])
+        if alongside is not None:
+            alongside()
+        for name, job in pending.items():
+            self._indexes[name] = job.result()
         return self
 
     def without(self, drop: Iterable[K8sObject]) -> Snapshot:

@@ -132,8 +132,7 @@ def lint(
     try:
         with collector_paused():
             snapshot = load(spec, deadline=deadline, limits=config.limits)
-            snapshot.prepare()
-            config.exemptions.prepare(snapshot)
+            snapshot.prepare(alongside=lambda: config.exemptions.prepare(snapshot))
     except Exception as exc:
         message = snapshot_error(exc, spec.kind, _passed(deadline), run_timeout)
         if db is not None:

@@ -219,8 +219,8 @@ def read_snapshot(job: Job) -> None:
         with collector_paused():
             # --run-timeout covers reading the cluster; the limits bound reading manifests
             snapshot = load(job.spec, deadline=job.deadline, limits=job.config.limits)
-            snapshot.prepare()
-            job.config.exemptions.prepare(snapshot)  # resolved once here, shared by every forked worker
+            # exemptions resolved once here, shared by every forked worker
+            snapshot.prepare(alongside=lambda: job.config.exemptions.prepare(snapshot))
     except Exception as exc:
         fail(job, snapshot_error(exc, job.spec.kind, job.deadline_passed(), job.run_timeout))
     if job.deadline_passed():

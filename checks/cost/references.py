@@ -206,7 +206,7 @@ def _pod_claims(snap: Snapshot) -> _Refs:
     return refs
 
 
-@register_index("cost.references")
+@register_index("cost.references", offload=True)
 def _references(snap: Snapshot) -> _Refs:
     """The reference graph as a snapshot index: built once, shared by COST-001, COST-003, COST-004."""
     return _build_refs(snap)
