@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 import yaml
 
-from checks.schema_bundles import DOUBLE_MAX, INT_RANGES, REF_PREFIX, _write_cache, schema_dir
+from checks.schema_bundles import DOUBLE_MAX, INT_RANGES, REF_PREFIX, _write_cache, read_reduced, schema_dir
 from checks.schema_bundles import _cache_file as bundle_cache_file
 
 _DATA = Path(__file__).parent / "data" / "schema_enums.yaml"
@@ -76,14 +76,14 @@ class StrictBundle:
         if self._defs is not None:
             return self._defs
         cache = _cache_file(self.path)
-        if cache is not None:
+        data = read_reduced(cache, self.path, _SOURCE_TAG)
+        if data is not None:
             try:
-                data = orjson.loads(cache.read_bytes())
                 self._gvk = {(g, v, k): name for g, v, k, name in data["gvk"]}
                 self._defs = data["defs"]
                 return self._defs
-            except (OSError, ValueError, KeyError, TypeError):
-                self._gvk = {}  # absent or unreadable: rebuild it
+            except (ValueError, KeyError, TypeError):
+                self._gvk = {}  # unreadable: rebuild it
         raw = orjson.loads((self.path / "_definitions.json").read_bytes()).get("$defs") or {}
         enums, _ = curated()
         defs = {}

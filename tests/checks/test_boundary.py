@@ -106,6 +106,8 @@ def test_reduced_schemas_are_cached_per_bundle_and_rebuilt_when_unreadable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    # Without the reductions kwa ships (tests/checks/test_schema_shipped.py): the user's cache alone.
+    monkeypatch.setattr("checks.schema_bundles.SHIPPED_DIR", tmp_path / "none-shipped")
     first = SchemaLibrary().for_object("apps/v1", "Deployment")
     (cached,) = (tmp_path / "kwa" / "schema").glob("v1.*-local-*.json")
     stale = cached.with_name(cached.name.rsplit("-", 3)[0] + "-1-2-oldsource.json")
