@@ -37,6 +37,7 @@ if "cel" not in sys.modules:
     sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
 import cel
 
+from checks.cel.fast import Defer, Fn, compile_fast, convertible
 from checks.cel.k8s_library import functions
 from checks.cel.paths import WHOLE, PathTree, merge, project, reachable_paths
 
@@ -89,7 +90,7 @@ class CelEvaluationError(CelError):
 class Program:
     """A compiled expression; :meth:`evaluate` runs it on one activation."""
 
-    __slots__ = ("_compiled", "functions", "paths", "source", "where")
+    __slots__ = ("_compiled", "fast", "functions", "paths", "source", "where")
 
     def __init__(
         self,
@@ -98,9 +99,11 @@ class Program:
         compiled: Any,
         paths: dict[str, PathTree],
         functions: frozenset[str] = frozenset(),
+        fast: Fn | None = None,
     ) -> None:
         self.source, self.where, self._compiled, self.paths = source, where, compiled, paths
         self.functions = functions  # the library functions it calls (names as registered)
+        self.fast = fast  # the Python closure of checks.cel.fast, None outside its subset
 
     def evaluate(self, activation: Mapping[str, Any], env: Environment | None = None) -> Any:
         """The expression's value; :class:`CelEvaluationError` with a readable message on failure."""
@@ -136,7 +139,20 @@ def compile_expression(source: str, *, where: str, variables: Iterable[str] = VA
         line, column = _position_of_call(source, tokens, name)
         raise CelCompileError(where, f"undeclared function {name!r} (see docs/custom-checks.md)", line, column)
     used = {name for name in FUNCTIONS if name in called or name.rpartition(".")[2] in called}
-    return Program(source, where, compiled, reachable_paths(tokens, variables), frozenset(used))
+    names = tuple(variables)
+    fast = compile_fast(source, names) if fast_path_enabled() else None
+    return Program(source, where, compiled, reachable_paths(tokens, names), frozenset(used), fast)
+
+
+_FAST = [True]
+
+
+def fast_path_enabled(enabled: bool | None = None) -> bool:
+    """Whether programs compiled from now on get the Python fast path (checks.cel.fast); the
+    benchmark and the differential tests turn it off to measure and compare the Rust path alone."""
+    if enabled is not None:
+        _FAST[0] = enabled
+    return _FAST[0]
 
 
 def tokenize(source: str) -> list[tuple[str, str, int]]:
@@ -203,6 +219,13 @@ class Environment:
     def run(self, program: Program, activation: Mapping[str, Any]) -> Any:
         """One program on one activation (projected onto what that program reads)."""
         if self._shared is None:
+            if program.fast is not None:
+                scope = {name: activation.get(name) for name in self.names}
+                if all(convertible(scope[n], tree) for n, tree in program.paths.items() if n != "variables"):
+                    try:
+                        return program.fast(scope)
+                    except Defer:
+                        pass
             context = cel.Context()
             for name in program.functions:
                 context.add_function(name, FUNCTIONS[name])
@@ -223,37 +246,66 @@ class Environment:
 
 
 class Bound:
-    """One object's activation, converted once (a context of its own) for all the programs of
-    its environment; ``variables`` (the check's, computed one by one) come through the resolver."""
+    """One object's activation for all the programs of its environment. A program with a fast
+    path reads the JSON directly (checks.cel.fast); the Rust context is built, converting the
+    values once for every program, only when a program first needs it. ``variables`` (the
+    check's, computed one by one) come through the resolver."""
 
-    __slots__ = ("_activation", "_context", "env", "variables")
+    __slots__ = ("_activation", "_context", "_fast_ok", "_scope", "env", "variables")
 
     def __init__(self, env: Environment, activation: Mapping[str, Any]) -> None:
         self.env, self._activation = env, activation
         self.variables: dict[str, Any] = {}
         self._context: Any = None
-        if env._shared is None:
-            context = cel.Context()
-            for name, func in env.functions.items():
-                context.add_function(name, func)
-            # Only the names the programs read: each add_variable converts its value at once.
-            for name, tree in env.trees.items():
-                value = activation.get(name)
-                if name == "variables" or value is None:
-                    context.add_variable(name, None)
-                else:
-                    context.add_variable(name, project(value, tree))
-            if "variables" in env.trees:
-                context.set_variable_resolver(self._variable)
-            self._context = context
+        self._scope: dict[str, Any] | None = None
+        self._fast_ok: bool | None = None
 
     def _variable(self, name: str) -> Any:
         return self.variables if name == "variables" else None
 
+    def _rust_context(self) -> Any:
+        env, activation = self.env, self._activation
+        context = cel.Context()
+        for name, func in env.functions.items():
+            context.add_function(name, func)
+        # Only the names the programs read: each add_variable converts its value at once.
+        for name, tree in env.trees.items():
+            value = activation.get(name)
+            if name == "variables" or value is None:
+                context.add_variable(name, None)
+            else:
+                context.add_variable(name, project(value, tree))
+        if "variables" in env.trees:
+            context.set_variable_resolver(self._variable)
+        return context
+
+    def _fast_scope(self) -> dict[str, Any] | None:
+        """The scope of the fast path, or None when the library would fail converting this
+        object's values (the Rust path then reports that error)."""
+        if self._fast_ok is None:
+            env, activation = self.env, self._activation
+            self._fast_ok = all(
+                convertible(activation.get(name), tree) for name, tree in env.trees.items() if name != "variables"
+            )
+            if self._fast_ok:
+                scope = {name: activation.get(name) for name in env.names}
+                scope["variables"] = self.variables
+                self._scope = scope
+        return self._scope
+
     def run(self, program: Program) -> Any:
-        if self._context is not None:
-            return _execute(program, self._context)
-        return self.env.run(program, {**self._activation, "variables": self.variables})
+        if self.env._shared is not None:
+            return self.env.run(program, {**self._activation, "variables": self.variables})
+        if program.fast is not None:
+            scope = self._fast_scope()
+            if scope is not None:
+                try:
+                    return program.fast(scope)
+                except Defer:
+                    pass
+        if self._context is None:
+            self._context = self._rust_context()
+        return _execute(program, self._context)
 
 
 def _execute(program: Program, context: Any) -> Any:
