@@ -229,9 +229,12 @@ class Environment:
             context = cel.Context()
             for name in program.functions:
                 context.add_function(name, FUNCTIONS[name])
-            for name, tree in program.paths.items():
-                value = activation.get(name)
-                context.add_variable(name, None if value is None else project(value, tree))
+            try:
+                for name, tree in program.paths.items():
+                    value = activation.get(name)
+                    context.add_variable(name, None if value is None else project(value, tree))
+            except Exception as exc:  # a value the binding cannot convert (a YAML date, a lone surrogate)
+                raise CelEvaluationError(readable(exc)) from None
             return _execute(program, context)
         current = self._current
         current.clear()
@@ -304,7 +307,10 @@ class Bound:
                 except Defer:
                     pass
         if self._context is None:
-            self._context = self._rust_context()
+            try:
+                self._context = self._rust_context()
+            except Exception as exc:  # a value the binding cannot convert (a YAML date, a lone surrogate)
+                raise CelEvaluationError(readable(exc)) from None
         return _execute(program, self._context)
 
 

@@ -82,6 +82,14 @@ def _eq(a: Any, b: Any) -> bool:
         return a == b
     if a is None and b is None:
         return True
+    if ta is tb is list:
+        # Every pair is decided (or the whole defers) before the answer: no early exit can hide
+        # a pair the library would treat differently.
+        return len(a) == len(b) and all([_eq(x, y) for x, y in zip(a, b, strict=True)])
+    if ta is tb is dict:
+        if any(type(k) is not str for k in a) or any(type(k) is not str for k in b):
+            raise _DEFER
+        return a.keys() == b.keys() and all([_eq(a[k], b[k]) for k in a])
     # Heterogeneous equality with null is false in the library; anything else (int vs double,
     # lists and maps compared deeply, ints beyond int64) is left to it.
     if (a is None and tb in (str, bool, dict, list)) or (b is None and ta in (str, bool, dict, list)):
