@@ -220,12 +220,14 @@ class Environment:
         """One program on one activation (projected onto what that program reads)."""
         if self._shared is None:
             if program.fast is not None:
-                scope = {name: activation.get(name) for name in self.names}
-                if all(convertible(scope[n], tree) for n, tree in program.paths.items() if n != "variables"):
-                    try:
+                # The closures read names with .get (unbound is null) and restore what a macro
+                # binds, so a plain dict activation serves as the scope as it is.
+                scope = activation if type(activation) is dict else dict(activation)
+                try:
+                    if all(convertible(scope.get(n), t) for n, t in program.paths.items() if n != "variables"):
                         return program.fast(scope)
-                    except Defer:
-                        pass
+                except (Defer, RecursionError):
+                    pass
             context = cel.Context()
             for name in program.functions:
                 context.add_function(name, FUNCTIONS[name])
@@ -287,9 +289,12 @@ class Bound:
         object's values (the Rust path then reports that error)."""
         if self._fast_ok is None:
             env, activation = self.env, self._activation
-            self._fast_ok = all(
-                convertible(activation.get(name), tree) for name, tree in env.trees.items() if name != "variables"
-            )
+            try:
+                self._fast_ok = all(
+                    convertible(activation.get(name), tree) for name, tree in env.trees.items() if name != "variables"
+                )
+            except RecursionError:  # nested deeper than Python's stack: the library's to judge
+                self._fast_ok = False
             if self._fast_ok:
                 scope = {name: activation.get(name) for name in env.names}
                 scope["variables"] = self.variables

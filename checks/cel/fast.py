@@ -48,10 +48,13 @@ def compile_fast(source: str, variables: frozenset[str] | set[str] | tuple[str, 
         return None
 
     def run(scope: Scope) -> Any:
-        value = body(scope)
-        if not _plain(value):
-            raise _DEFER
-        return value
+        try:
+            value = body(scope)
+            if _plain(value):
+                return value
+        except RecursionError:  # data nested deeper than Python's stack: the library's to judge
+            pass
+        raise _DEFER
 
     return run
 

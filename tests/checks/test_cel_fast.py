@@ -367,3 +367,12 @@ def test_the_examples_mostly_take_the_fast_path() -> None:
     # Of the example checks' single-object expressions, these are decided in Python (the rest call
     # the Kubernetes library or format(), which only the Rust path has).
     assert len(FAST_SOURCES) - len([s for s in HANDWRITTEN if s in FAST_SOURCES]) >= 15
+
+
+def test_deeply_nested_data_is_left_to_the_library() -> None:
+    deep: Any = "x"
+    for _ in range(5000):
+        deep = [deep]
+    source = "object.a == object.b"
+    activation = {"object": {"a": deep, "b": "x"}}
+    assert _outcome(compile_expression(source, where="test"), activation) == _outcome(_reference(source), activation)
