@@ -37,7 +37,7 @@ if "cel" not in sys.modules:
     sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
 import cel
 
-from checks.cel.fast import Defer, Fn, compile_fast, convertible
+from checks.cel.fast import Defer, Fn, compile_fast, converter_check, convertible
 from checks.cel.k8s_library import functions
 from checks.cel.paths import WHOLE, PathTree, merge, project, reachable_paths
 
@@ -195,6 +195,9 @@ class Environment:
             self.trees = {n: merge([p.paths[n] for p in self.programs if n in p.paths]) for n in names_read}
         else:
             self.functions, self.trees = dict(FUNCTIONS), {}
+        # Whether the library would convert an object's values (checks.cel.fast.convertible),
+        # per variable read; the values of ``variables`` are the programs' own results.
+        self.checks = [(n, converter_check(t)) for n, t in self.trees.items() if n != "variables"]
         self._shared: Any = None
         if self.fixed:
             self._current: dict[str, Any] = {}
@@ -289,14 +292,17 @@ class Bound:
         object's values (the Rust path then reports that error)."""
         if self._fast_ok is None:
             env, activation = self.env, self._activation
+            self._fast_ok = True
             try:
-                self._fast_ok = all(
-                    convertible(activation.get(name), tree) for name, tree in env.trees.items() if name != "variables"
-                )
+                for name, check in env.checks:
+                    if not check(activation.get(name)):
+                        self._fast_ok = False
+                        break
             except RecursionError:  # nested deeper than Python's stack: the library's to judge
                 self._fast_ok = False
             if self._fast_ok:
-                scope = {name: activation.get(name) for name in env.names}
+                # The closures read names with .get (unbound is null).
+                scope = dict(activation)
                 scope["variables"] = self.variables
                 self._scope = scope
         return self._scope

@@ -472,6 +472,54 @@ def convertible(value: Any, tree: PathTree) -> bool:
     return _whole(value)
 
 
+def converter_check(tree: PathTree) -> Callable[[Any], bool]:
+    """:func:`convertible` for one tree, compiled into closures (it runs for every object)."""
+    if tree is WHOLE:
+        return _whole
+    if EACH in tree:  # type: ignore[operator]
+        if len(tree) != 1:  # type: ignore[arg-type]
+            return _whole
+        each = converter_check(tree[EACH])  # type: ignore[index]
+
+        def elements(value: Any) -> bool:
+            if type(value) is list:
+                for v in value:  # noqa: SIM110  # a loop: no generator per call
+                    if not each(v):
+                        return False
+                return True
+            return _whole(value)  # a map iterated, or a scalar: projected whole
+
+        return elements
+    keys: list[str] = []
+    while type(tree) is dict and len(tree) == 1 and EACH not in tree:
+        ((key, tree),) = tree.items()  # a chain of single fields (spec.template.spec) walked in one loop
+        keys.append(key)
+    if keys:
+        rest = converter_check(tree)
+
+        def chain(value: Any) -> bool:
+            for key in keys:
+                if type(value) is not dict:
+                    return _whole(value)
+                if key not in value:
+                    return True
+                value = value[key]
+            return rest(value)
+
+        return chain
+    fields = [(k, converter_check(sub)) for k, sub in tree.items()]  # type: ignore[union-attr]
+
+    def select(value: Any) -> bool:
+        if type(value) is dict:
+            for k, check in fields:  # noqa: SIM110  # a loop: no generator per call
+                if k in value and not check(value[k]):
+                    return False
+            return True
+        return _whole(value)
+
+    return select
+
+
 def _whole(value: Any) -> bool:
     # Loops rather than all(generator): this runs for every object of a check.
     t = type(value)

@@ -20,10 +20,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bench.cel import EXPRESSIONS, LABELS_CHECK, PRIVILEGED_CHECK
-from checks.cel.engine import CelError, CelEvaluationError, Environment, Program, compile_expression
-from checks.cel.fast import Defer, compile_fast, convertible
+from checks.cel.engine import CelError, CelEvaluationError, Environment, Program, cel, compile_expression
+from checks.cel.fast import Defer, compile_fast, converter_check, convertible
 from checks.cel.fastparse import Unsupported, parse
 from checks.cel.files import read_text
+from checks.cel.paths import EACH, WHOLE, project
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIABLES = ("object", "oldObject", "params", "namespaceObject", "request", "variables")
@@ -376,3 +377,26 @@ def test_deeply_nested_data_is_left_to_the_library() -> None:
     source = "object.a == object.b"
     activation = {"object": {"a": deep, "b": "x"}}
     assert _outcome(compile_expression(source, where="test"), activation) == _outcome(_reference(source), activation)
+
+
+TREES = st.recursive(
+    st.just(WHOLE) | st.just({}),
+    lambda inner: st.dictionaries(st.sampled_from(KEYS), inner, max_size=3) | inner.map(lambda t: {EACH: t}),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(VALUES, OBJECTS), tree=TREES)
+def test_convertible_only_when_the_library_converts_the_projection(value: Any, tree: Any) -> None:
+    context = cel.Context()
+    try:
+        context.add_variable("x", project(value, tree))
+        converts = True
+    except ValueError:
+        converts = False
+    # Whatever the fast path reads, the library would have converted (bytes, which the fast path
+    # never reads, it refuses too: those objects go to the library).
+    ok = convertible(value, tree)
+    assert converts or not ok
+    assert converter_check(tree)(value) is ok
