@@ -14,7 +14,9 @@ into CEL costs about 5 µs per map entry, so a program never converts more than 
 program knows which fields of each variable its source can reach (``object.metadata.labels``
 reads only that subtree; a variable used whole is passed whole) and is handed only those
 (:func:`project`). Values fixed for a series of evaluations (the snapshot's objects for a
-cross-object rule) go into an :class:`Environment`, converted once.
+cross-object rule) go into an :class:`Environment`, converted once. A program inside the common
+subset of CEL also gets a Python closure (:mod:`checks.cel.fast`) that reads the JSON directly and
+hands an object to the library only when it cannot be certain of the library's answer.
 
 Bounds: an expression longer than :data:`MAX_SOURCE` characters is refused at compile time; the
 library functions that build values cap their size; the Rust evaluator itself has no cost budget,
