@@ -408,3 +408,22 @@ def test_convertible_only_when_the_library_converts_the_projection(value: Any, t
     ok = convertible(value, tree)
     assert converts or not ok
     assert converter_check(tree)(value) is ok
+
+
+PATTERN_PIECES = st.sampled_from(
+    ["a", "b", "é", ".", "^", "$", "*", "+", "?", "|", "(", ")", "(?:", "[a-c]", "[^b]", "[.$]", "{2}", "{1,2}"]
+    + ["{0,}", "\\.", "\\/", "\\-", "\\\\", "\\$", "\\(", "\\[", "\\{", "-", " ", "/", ":", "_", "0", "9", "'", "#"]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(
+    pattern=st.lists(PATTERN_PIECES, min_size=1, max_size=8).map("".join),
+    texts=st.lists(st.text(alphabet="abé.$/-\\ \n:_09'#(", max_size=6), min_size=1, max_size=5),
+)
+def test_a_pattern_taken_by_the_fast_path_matches_as_the_library_does(pattern: str, texts: list[str]) -> None:
+    literal = "'" + pattern.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    source = f"object.a.matches({literal})"
+    assume(compile_fast(source, VARIABLES) is not None)
+    for text in texts:
+        assert _agree(source, {"a": text}), (pattern, text)
