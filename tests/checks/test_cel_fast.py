@@ -411,8 +411,44 @@ def test_convertible_only_when_the_library_converts_the_projection(value: Any, t
 
 
 PATTERN_PIECES = st.sampled_from(
-    ["a", "b", "é", ".", "^", "$", "*", "+", "?", "|", "(", ")", "(?:", "[a-c]", "[^b]", "[.$]", "{2}", "{1,2}"]
-    + ["{0,}", "\\.", "\\/", "\\-", "\\\\", "\\$", "\\(", "\\[", "\\{", "-", " ", "/", ":", "_", "0", "9", "'", "#"]
+    [
+        "a",
+        "b",
+        "é",
+        ".",
+        "^",
+        "$",
+        "*",
+        "+",
+        "?",
+        "|",
+        "(",
+        ")",
+        "(?:",
+        "[a-c]",
+        "[^b]",
+        "[.$]",
+        "{2}",
+        "{1,2}",
+        "{0,}",
+        "\\.",
+        "\\/",
+        "\\-",
+        "\\\\",
+        "\\$",
+        "\\(",
+        "\\[",
+        "\\{",
+        "-",
+        " ",
+        "/",
+        ":",
+        "_",
+        "0",
+        "9",
+        "'",
+        "#",
+    ]
 )
 
 
@@ -427,3 +463,77 @@ def test_a_pattern_taken_by_the_fast_path_matches_as_the_library_does(pattern: s
     assume(compile_fast(source, VARIABLES) is not None)
     for text in texts:
         assert _agree(source, {"a": text}), (pattern, text)
+
+
+# Typed generation: expressions that are well-typed over objects shaped {a: str, b: int, c: [str],
+# d: {str: str}}, so that the fast path decides most of them (the untyped grammar above mostly
+# probes the deferrals).
+_S0 = st.sampled_from(["object.a", "'a'", "'é😀'", "''", "object.d.k", "object.d['k']", "object.c[0]"])
+_I0 = st.sampled_from(["object.b", "0", "1", "-2", "9223372036854775807"])
+_L0 = st.sampled_from(["object.c", "['a', 'b']", "[]"])
+
+
+def _typed(depth: int) -> dict[str, st.SearchStrategy[str]]:
+    if depth == 0:
+        b0 = st.sampled_from(["true", "false", "has(object.a)", "has(object.d.k)", "'k' in object.d"])
+        return {"s": _S0, "i": _I0, "l": _L0, "b": b0}
+    t = _typed(depth - 1)
+    s, i, lst, b = t["s"], t["i"], t["l"], t["b"]
+    v = st.sampled_from(["v", "v + 'x'", "'a'"])
+    return {
+        "s": st.one_of(
+            s,
+            st.tuples(s, s).map(lambda p: f"{p[0]} + {p[1]}"),
+            i.map(lambda e: f"string({e})"),
+            st.tuples(b, s, s).map(lambda p: f"({p[0]} ? {p[1]} : {p[2]})"),
+        ),
+        "i": st.one_of(
+            i,
+            s.map(lambda e: f"size({e})"),
+            lst.map(lambda e: f"{e}.size()"),
+            st.tuples(i, st.sampled_from(["+", "-"]), i).map(lambda p: f"({p[0]} {p[1]} {p[2]})"),
+            s.map(lambda e: f"int({e})"),
+        ),
+        "l": st.one_of(
+            lst,
+            st.tuples(lst, v).map(lambda p: f"{p[0]}.map(v, {p[1]})"),
+            st.tuples(lst, s).map(lambda p: f"{p[0]}.filter(v, v != {p[1]})"),
+            st.tuples(lst, lst).map(lambda p: f"{p[0]} + {p[1]}"),
+        ),
+        "b": st.one_of(
+            b,
+            st.tuples(s, st.sampled_from(["==", "!=", "<", ">="]), s).map(lambda p: f"{p[0]} {p[1]} {p[2]}"),
+            st.tuples(i, st.sampled_from(["==", "<", "<=", ">"]), i).map(lambda p: f"{p[0]} {p[1]} {p[2]}"),
+            st.tuples(s, lst).map(lambda p: f"{p[0]} in {p[1]}"),
+            st.tuples(lst, lst).map(lambda p: f"{p[0]} == {p[1]}"),
+            st.tuples(b, st.sampled_from(["&&", "||"]), b).map(lambda p: f"({p[0]} {p[1]} {p[2]})"),
+            b.map(lambda e: f"!{e}"),
+            st.tuples(s, st.sampled_from(["startsWith", "endsWith", "contains"]), s).map(
+                lambda p: f"{p[0]}.{p[1]}({p[2]})"
+            ),
+            st.tuples(lst, st.sampled_from(["all", "exists", "exists_one"]), s).map(
+                lambda p: f"{p[0]}.{p[1]}(v, v.startsWith({p[2]}))"
+            ),
+            s.map(lambda e: f"{e}.matches('^[a-z]*$')"),
+        ),
+    }
+
+
+TYPED = _typed(2)
+SHAPED = st.fixed_dictionaries(
+    {},
+    optional={
+        "a": st.one_of(st.text(alphabet="abké😀", max_size=4), SIMPLE),
+        "b": st.one_of(st.integers(min_value=-3, max_value=3), st.sampled_from([2**63 - 1, 1.0]), SIMPLE),
+        "c": st.one_of(st.lists(st.text(alphabet="abx", max_size=2), max_size=3), SIMPLE),
+        "d": st.one_of(st.dictionaries(st.sampled_from(["k", "l"]), st.text(alphabet="ab", max_size=2)), SIMPLE),
+    },
+)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(kind=st.sampled_from("sibl"), data=st.data())
+def test_fast_path_agrees_with_the_library_on_typed_expressions(kind: str, data: st.DataObject) -> None:
+    source = data.draw(TYPED[kind])
+    assume(compile_fast(source, VARIABLES) is not None)
+    _agree(source, data.draw(SHAPED))
