@@ -537,3 +537,12 @@ def test_fast_path_agrees_with_the_library_on_typed_expressions(kind: str, data:
     source = data.draw(TYPED[kind])
     assume(compile_fast(source, VARIABLES) is not None)
     _agree(source, data.draw(SHAPED))
+
+
+def test_a_value_the_library_cannot_convert_is_an_evaluation_error_of_that_object() -> None:
+    program = compile_expression("'team' in object.metadata.labels", where="test")
+    env = Environment(None, programs=[program])
+    dated = {"metadata": {"labels": {"team": "a", "since": datetime.date(2024, 1, 1)}}}  # unquoted YAML date
+    with pytest.raises(CelEvaluationError, match="date"):
+        env.bind({"object": dated}).run(program)
+    assert env.bind({"object": {"metadata": {"labels": {"team": "a"}}}}).run(program) is True
