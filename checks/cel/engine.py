@@ -39,7 +39,8 @@ if "cel" not in sys.modules:
     sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
 import cel
 
-from checks.cel.fast import Defer, Fn, compile_fast, converter_check, convertible
+from checks.cel.convertible import converter_check, convertible
+from checks.cel.fast import Defer, Fn, compile_fast
 from checks.cel.k8s_library import functions
 from checks.cel.paths import WHOLE, PathTree, merge, project, reachable_paths
 

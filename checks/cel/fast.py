@@ -16,6 +16,8 @@ is not a bool (error absorption), a comprehension element that defers, a map ite
 from the reference implementation. Where the Rust library departs from the CEL specification,
 the closures follow the library (``size()`` of a string counts UTF-8 bytes; ``'a' == 1`` is
 false). tests/checks/test_cel_fast.py checks this differentially against the Rust library.
+Which patterns ``matches`` decides here: checks.cel.fastregex; which objects may take this path
+at all (their values convert in the library): checks.cel.convertible.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from checks.cel.fastparse import INT64, Node, Unsupported, parse
-from checks.cel.paths import EACH, WHOLE, PathTree
+from checks.cel.fastregex import python_pattern
 
 Scope = dict[str, Any]
 Fn = Callable[[Scope], Any]
@@ -276,7 +278,7 @@ class _Compiler:
         if name == "matches":
             if args[0][0] != "lit" or type(args[0][1]) is not str:
                 raise Unsupported("matches() of a computed pattern")
-            search = _regex(args[0][1]).search
+            search = python_pattern(args[0][1]).search
 
             def matches(s: Scope) -> bool:
                 text = t(s)
@@ -369,189 +371,3 @@ def _loop(name: str, items: Any, var: str, body: Fn, s: Scope, unordered: bool) 
     if name == "exists_one":
         return verdicts.count(True) == 1
     return [item for item, keep in zip(items, verdicts, strict=True) if keep]
-
-
-# --- regular expressions: only patterns that Python's re and the library's Rust regex read alike
-_LITERAL = re.compile(r"[A-Za-z0-9 _\-/:@,=#%'\"<>!;`]")
-# A class of plain characters and alphanumeric ranges (no nested classes, escapes or set operators).
-_CLASS = re.compile(r"\[\^?(?:[A-Za-z0-9]-[A-Za-z0-9]|[A-Za-z0-9 _/:@,=#%'\"<>!;`.*+?(){}$])+\]")
-_ESCAPABLE = set(".\\-/*+?()[]{}|^$")
-_QUANT = re.compile(r"\{([0-9]{1,3})(,([0-9]{1,3})?)?\}")
-
-
-def _regex(pattern: str) -> re.Pattern[str]:
-    """The pattern compiled for Python, or Unsupported if Python might read it differently."""
-    out: list[str] = []
-    i, n, depth = 0, len(pattern), 0
-    repeatable = False  # whether the previous item may take a quantifier
-    while i < n:
-        c = pattern[i]
-        item = True
-        if c == "^" and i == 0:
-            out.append(c)
-            item = False
-        elif c == "$" and i == n - 1 and depth == 0:
-            out.append(r"\Z")  # Python's $ also matches before a final newline; the library's does not
-            item = False
-        elif c == "\\":
-            if i + 1 >= n or pattern[i + 1] not in _ESCAPABLE:
-                raise Unsupported("regex escape")
-            out.append(pattern[i : i + 2])
-            i += 1
-        elif c == "[":
-            m = _CLASS.match(pattern, i)
-            if m is None:
-                raise Unsupported("regex class")
-            out.append(m.group())
-            i = m.end() - 1
-        elif c == "(":
-            if pattern.startswith("(?:", i):
-                out.append("(?:")
-                i += 2
-            elif i + 1 < n and pattern[i + 1] == "?":
-                raise Unsupported("regex group")
-            else:
-                out.append(c)
-            depth += 1
-            item = False
-        elif c == ")":
-            depth -= 1
-            if depth < 0:
-                raise Unsupported("regex group")
-            out.append(c)
-        elif c in "*+?{":
-            if not repeatable:
-                raise Unsupported("regex repetition")
-            m = _QUANT.match(pattern, i) if c == "{" else None
-            if c == "{" and (m is None or out[-1] == ")"):
-                raise Unsupported("regex repetition")
-            text = m.group() if m else c
-            i += len(text) - 1
-            if i + 1 < n and pattern[i + 1] == "?":  # lazy: the same yes/no answer in both
-                text += "?"
-                i += 1
-            out.append(text)
-            item = False
-        elif c == "|":
-            out.append(c)
-            item = False
-        elif c == "." or _LITERAL.match(c):
-            out.append(c)
-        else:
-            raise Unsupported("regex character")
-        repeatable = item
-        i += 1
-    if depth != 0:
-        raise Unsupported("regex group")
-    try:
-        return re.compile("".join(out))
-    except re.error:
-        raise Unsupported("regex") from None
-
-
-def convertible(value: Any, tree: PathTree) -> bool:
-    """Whether the library converts the projection of ``value`` onto ``tree`` without an error
-    (a date from YAML, a string with a lone surrogate, an odd key fail the Rust path at once:
-    such an object goes there whole, so its error is the library's)."""
-    t = type(value)
-    if t is dict:
-        if tree is WHOLE or EACH in tree:  # type: ignore[operator]
-            return _whole(value)
-        for k, sub in tree.items():  # noqa: SIM110  # type: ignore[union-attr]  # a loop: no generator per call
-            if k in value and not convertible(value[k], sub):
-                return False
-        return True
-    if t is list:
-        if tree is WHOLE or len(tree) != 1 or EACH not in tree:  # type: ignore[arg-type,operator]
-            return _whole(value)
-        sub = tree[EACH]  # type: ignore[index]
-        for v in value:  # noqa: SIM110
-            if not convertible(v, sub):
-                return False
-        return True
-    return _whole(value)
-
-
-def converter_check(tree: PathTree) -> Callable[[Any], bool]:
-    """:func:`convertible` for one tree, compiled into closures (it runs for every object)."""
-    if tree is WHOLE:
-        return _whole
-    if EACH in tree:  # type: ignore[operator]
-        if len(tree) != 1:  # type: ignore[arg-type]
-            return _whole
-        each = converter_check(tree[EACH])  # type: ignore[index]
-
-        def elements(value: Any) -> bool:
-            if type(value) is list:
-                for v in value:  # noqa: SIM110  # a loop: no generator per call
-                    if not each(v):
-                        return False
-                return True
-            return _whole(value)  # a map iterated, or a scalar: projected whole
-
-        return elements
-    keys: list[str] = []
-    while type(tree) is dict and len(tree) == 1 and EACH not in tree:
-        ((key, tree),) = tree.items()  # a chain of single fields (spec.template.spec) walked in one loop
-        keys.append(key)
-    if keys:
-        rest = converter_check(tree)
-
-        def chain(value: Any) -> bool:
-            for key in keys:
-                if type(value) is not dict:
-                    return _whole(value)
-                if key not in value:
-                    return True
-                value = value[key]
-            return rest(value)
-
-        return chain
-    fields = [(k, converter_check(sub)) for k, sub in tree.items()]  # type: ignore[union-attr]
-
-    def select(value: Any) -> bool:
-        if type(value) is dict:
-            for k, check in fields:  # noqa: SIM110  # a loop: no generator per call
-                if k in value and not check(value[k]):
-                    return False
-            return True
-        return _whole(value)
-
-    return select
-
-
-def _whole(value: Any) -> bool:
-    # Loops rather than all(generator): this runs for every object of a check.
-    t = type(value)
-    if t is str:
-        return value.isascii() or _utf8(value)
-    if t is dict:
-        for k, v in value.items():
-            tk = type(k)
-            if not ((tk is str and (k.isascii() or _utf8(k))) or tk is bool or (tk is int and -INT64 <= k < INT64)):
-                return False
-            tv = type(v)
-            if tv is str:
-                if not (v.isascii() or _utf8(v)):
-                    return False
-            elif not (tv is int or tv is bool or v is None or tv is float or _whole(v)):
-                return False
-        return True
-    if t is list:
-        for v in value:
-            tv = type(v)
-            if tv is str:
-                if not (v.isascii() or _utf8(v)):
-                    return False
-            elif not (tv is int or tv is bool or v is None or tv is float or _whole(v)):
-                return False
-        return True
-    return t is int or t is float or t is bool or value is None
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

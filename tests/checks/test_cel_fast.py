@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bench.cel import EXPRESSIONS, LABELS_CHECK, PRIVILEGED_CHECK
+from checks.cel.convertible import converter_check, convertible
 from checks.cel.engine import CelError, CelEvaluationError, Environment, Program, cel, compile_expression
-from checks.cel.fast import Defer, compile_fast, converter_check, convertible
+from checks.cel.fast import Defer, compile_fast
 from checks.cel.fastparse import Unsupported, parse
 from checks.cel.files import read_text
 from checks.cel.paths import EACH, WHOLE, project
