@@ -54,8 +54,10 @@ def compile_fast(source: str, variables: frozenset[str] | set[str] | tuple[str, 
             value = body(scope)
             if _plain(value):
                 return value
-        except RecursionError:  # data nested deeper than Python's stack: the library's to judge
-            pass
+        except Defer:
+            raise
+        except Exception:  # data nested deeper than Python's stack, or anything unforeseen: the
+            pass  # fast path is only a shortcut, the library's answer is the reference
         raise _DEFER
 
     return run
