@@ -7,12 +7,16 @@ Usage: ``python -m bench.cel [--objects 10000] [--repeat 5] [--celpy-objects 100
    synthetic cluster (bench/generate.py), compiled once, each object converted per evaluation (the
    whole object, and for ``cel`` also the projection kwa hands it: only the fields the expression
    reads, checks/cel/engine.py). cel-python is timed on ``--celpy-objects`` objects and scaled.
-   Then which Kubernetes CEL library functions each evaluates as shipped.
+   kwa's engine is timed twice: with its Python fast path (checks/cel/fast.py) and on the Rust
+   path alone. Then which Kubernetes CEL library functions each evaluates as shipped.
 2. **Cost** — a CEL check against a built-in check of similar logic, both through
    ``checks.runner.evaluate`` (exemptions and result rows included) over the ``--objects``-object
    snapshot: OPS-003 (required labels on every workload and Service) against a CEL check of the
    same rule, and SEC-001-style privileged containers against a CEL check over pod templates.
-   Medians of ``--repeat`` runs, and the ratio (the target: at most 3x).
+   The CEL check is timed with the fast path and on the Rust path alone. Medians of ``--repeat``
+   runs, the runs of the three interleaved (so that a busy moment of a shared machine weighs on
+   all of them), and the ratios (the target: at most 3x).
+3. **Examples** — which expressions of examples/checks/ take the fast path.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def libraries(objects: list[dict[str, Any]], celpy_objects: int, repeat: int) ->
     import cel
     import celpy
 
-    from checks.cel.engine import compile_expression, project
+    from checks.cel.engine import compile_expression, fast_path_enabled, project
 
     out: dict[str, Any] = {}
     env = celpy.Environment()
@@ -72,6 +76,9 @@ def libraries(objects: list[dict[str, Any]], celpy_objects: int, repeat: int) ->
     for label, source in EXPRESSIONS.items():
         rust = cel.compile(source)
         kwa = compile_expression(source, where="bench")
+        fast_path_enabled(False)
+        kwa_rust = compile_expression(source, where="bench")
+        fast_path_enabled(True)
         tree = kwa.paths["object"]
         program = env.program(env.compile(source))
         full = median_seconds(lambda r=rust: _each(r.execute, objects, lambda o: {"object": o}), repeat)
@@ -79,13 +86,15 @@ def libraries(objects: list[dict[str, Any]], celpy_objects: int, repeat: int) ->
             lambda r=rust, t=tree: _each(r.execute, objects, lambda o, t=t: {"object": project(o, t)}), repeat
         )
         engine = median_seconds(lambda k=kwa: _each(k.evaluate, objects, lambda o: {"object": o}), repeat)
+        engine_rust = median_seconds(lambda k=kwa_rust: _each(k.evaluate, objects, lambda o: {"object": o}), repeat)
         slow = median_seconds(
             lambda p=program: _each(p.evaluate, sample, lambda o: {"object": celpy.json_to_cel(o)}), 1
         )
         out[label] = {
             "cel_full_s": round(full, 3),
             "cel_projected_s": round(projected, 3),
-            "kwa_engine_s": round(engine, 3),
+            "kwa_engine_fast_path_s": round(engine, 3),
+            "kwa_engine_rust_path_s": round(engine_rust, 3),
             "celpy_full_s_scaled": round(slow * len(objects) / max(1, len(sample)), 3),
         }
     return out
@@ -126,6 +135,7 @@ def coverage() -> dict[str, dict[str, bool]]:
 
 
 def cost(snapshot: Any, repeat: int) -> dict[str, Any]:
+    from checks.cel.engine import fast_path_enabled
     from checks.cel.files import definition, read_text
     from checks.config import Config
     from checks.registry import load_all
@@ -140,18 +150,55 @@ def cost(snapshot: Any, repeat: int) -> dict[str, Any]:
     out = {}
     for label, (builtin_id, text) in pairs.items():
         (spec,) = read_text(text, "bench")
-        custom = definition(spec, "cel:bench")
+        fast = definition(spec, "cel:bench")
+        fast_path_enabled(False)
+        (spec_rust,) = read_text(text, "bench")
+        fast_path_enabled(True)
+        rust = definition(spec_rust, "cel:bench")
         builtin = registry.by_id(builtin_id)
-        b = median_seconds(lambda c=builtin: evaluate(c, snapshot, config), repeat)
-        c = median_seconds(lambda c=custom: evaluate(c, snapshot, config), repeat)
-        rows_b, rows_c = len(evaluate(builtin, snapshot, config)), len(evaluate(custom, snapshot, config))
+        checks = {"builtin": builtin, "fast": fast, "rust": rust}
+        times: dict[str, list[float]] = {name: [] for name in checks}
+        for _ in range(repeat):
+            for name, check in checks.items():
+                start = time.perf_counter()
+                evaluate(check, snapshot, config)
+                times[name].append(time.perf_counter() - start)
+        b, f, r = (statistics.median(times[name]) for name in checks)
+        rows = {name: len(evaluate(check, snapshot, config)) for name, check in checks.items()}
+        same = _verdicts(evaluate(fast, snapshot, config)) == _verdicts(evaluate(rust, snapshot, config))
         out[label] = {
             "builtin_s": round(b, 4),
-            "cel_s": round(c, 4),
-            "ratio": round(c / b, 2),
-            "builtin_rows": rows_b,
-            "cel_rows": rows_c,
+            "cel_fast_path_s": round(f, 4),
+            "cel_rust_path_s": round(r, 4),
+            "ratio_fast_path": round(f / b, 2),
+            "ratio_rust_path": round(r / b, 2),
+            "builtin_rows": rows["builtin"],
+            "cel_rows": rows["fast"],
+            "fast_and_rust_results_identical": same,
         }
+    return out
+
+
+def _verdicts(results: list[Any]) -> list[tuple[Any, ...]]:
+    return [tuple(map(str, r.as_row().values())) for r in results]
+
+
+def examples() -> dict[str, list[str]]:
+    """Per example check, which path each expression takes."""
+    from pathlib import Path
+
+    from checks.cel.files import read_text
+
+    out: dict[str, list[str]] = {}
+    for path in sorted(Path("examples/checks").glob("*.yaml")):
+        for spec in read_text(path.read_text(), str(path)):
+            rows = []
+            # A cross-object check runs every expression over all objects at once, in the library.
+            batch = any("objects" in p.paths for p in spec.programs)
+            for program in spec.programs:
+                kind = "rust (cross-object batch)" if batch else "fast" if program.fast is not None else "rust"
+                rows.append(f"{kind}: {' '.join(program.source.split())[:90]}")
+            out[f"{path.name} {spec.id}"] = rows
     return out
 
 
@@ -209,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         "libraries": libraries(objects, args.celpy_objects, max(1, args.repeat // 2)),
         "coverage": coverage(),
         "cost": cost(snapshot, args.repeat),
+        "examples": examples(),
     }
     print(json.dumps(report, indent=2))
     if args.json:

@@ -14,7 +14,9 @@ into CEL costs about 5 µs per map entry, so a program never converts more than 
 program knows which fields of each variable its source can reach (``object.metadata.labels``
 reads only that subtree; a variable used whole is passed whole) and is handed only those
 (:func:`project`). Values fixed for a series of evaluations (the snapshot's objects for a
-cross-object rule) go into an :class:`Environment`, converted once.
+cross-object rule) go into an :class:`Environment`, converted once. A program inside the common
+subset of CEL also gets a Python closure (:mod:`checks.cel.fast`) that reads the JSON directly and
+hands an object to the library only when it cannot be certain of the library's answer.
 
 Bounds: an expression longer than :data:`MAX_SOURCE` characters is refused at compile time; the
 library functions that build values cap their size; the Rust evaluator itself has no cost budget,
@@ -37,6 +39,8 @@ if "cel" not in sys.modules:
     sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
 import cel
 
+from checks.cel.convertible import converter_check, convertible
+from checks.cel.fast import Defer, Fn, compile_fast
 from checks.cel.k8s_library import functions
 from checks.cel.paths import WHOLE, PathTree, merge, project, reachable_paths
 
@@ -89,7 +93,7 @@ class CelEvaluationError(CelError):
 class Program:
     """A compiled expression; :meth:`evaluate` runs it on one activation."""
 
-    __slots__ = ("_compiled", "functions", "paths", "source", "where")
+    __slots__ = ("_compiled", "fast", "functions", "paths", "source", "where")
 
     def __init__(
         self,
@@ -98,9 +102,11 @@ class Program:
         compiled: Any,
         paths: dict[str, PathTree],
         functions: frozenset[str] = frozenset(),
+        fast: Fn | None = None,
     ) -> None:
         self.source, self.where, self._compiled, self.paths = source, where, compiled, paths
         self.functions = functions  # the library functions it calls (names as registered)
+        self.fast = fast  # the Python closure of checks.cel.fast, None outside its subset
 
     def evaluate(self, activation: Mapping[str, Any], env: Environment | None = None) -> Any:
         """The expression's value; :class:`CelEvaluationError` with a readable message on failure."""
@@ -136,7 +142,20 @@ def compile_expression(source: str, *, where: str, variables: Iterable[str] = VA
         line, column = _position_of_call(source, tokens, name)
         raise CelCompileError(where, f"undeclared function {name!r} (see docs/custom-checks.md)", line, column)
     used = {name for name in FUNCTIONS if name in called or name.rpartition(".")[2] in called}
-    return Program(source, where, compiled, reachable_paths(tokens, variables), frozenset(used))
+    names = tuple(variables)
+    fast = compile_fast(source, names) if fast_path_enabled() else None
+    return Program(source, where, compiled, reachable_paths(tokens, names), frozenset(used), fast)
+
+
+_FAST = [True]
+
+
+def fast_path_enabled(enabled: bool | None = None) -> bool:
+    """Whether programs compiled from now on get the Python fast path (checks.cel.fast); the
+    benchmark and the differential tests turn it off to measure and compare the Rust path alone."""
+    if enabled is not None:
+        _FAST[0] = enabled
+    return _FAST[0]
 
 
 def tokenize(source: str) -> list[tuple[str, str, int]]:
@@ -179,6 +198,9 @@ class Environment:
             self.trees = {n: merge([p.paths[n] for p in self.programs if n in p.paths]) for n in names_read}
         else:
             self.functions, self.trees = dict(FUNCTIONS), {}
+        # Whether the library would convert an object's values (checks.cel.fast.convertible),
+        # per variable read; the values of ``variables`` are the programs' own results.
+        self.checks = [(n, converter_check(t)) for n, t in self.trees.items() if n != "variables"]
         self._shared: Any = None
         if self.fixed:
             self._current: dict[str, Any] = {}
@@ -203,12 +225,24 @@ class Environment:
     def run(self, program: Program, activation: Mapping[str, Any]) -> Any:
         """One program on one activation (projected onto what that program reads)."""
         if self._shared is None:
+            if program.fast is not None:
+                # The closures read names with .get (unbound is null) and restore what a macro
+                # binds, so a plain dict activation serves as the scope as it is.
+                scope = activation if type(activation) is dict else dict(activation)
+                try:
+                    if all(convertible(scope.get(n), t) for n, t in program.paths.items() if n != "variables"):
+                        return program.fast(scope)
+                except (Defer, RecursionError):
+                    pass
             context = cel.Context()
             for name in program.functions:
                 context.add_function(name, FUNCTIONS[name])
-            for name, tree in program.paths.items():
-                value = activation.get(name)
-                context.add_variable(name, None if value is None else project(value, tree))
+            try:
+                for name, tree in program.paths.items():
+                    value = activation.get(name)
+                    context.add_variable(name, None if value is None else project(value, tree))
+            except Exception as exc:  # a value the binding cannot convert (a YAML date, a lone surrogate)
+                raise CelEvaluationError(readable(exc)) from None
             return _execute(program, context)
         current = self._current
         current.clear()
@@ -223,37 +257,75 @@ class Environment:
 
 
 class Bound:
-    """One object's activation, converted once (a context of its own) for all the programs of
-    its environment; ``variables`` (the check's, computed one by one) come through the resolver."""
+    """One object's activation for all the programs of its environment. A program with a fast
+    path reads the JSON directly (checks.cel.fast); the Rust context is built, converting the
+    values once for every program, only when a program first needs it. ``variables`` (the
+    check's, computed one by one) come through the resolver."""
 
-    __slots__ = ("_activation", "_context", "env", "variables")
+    __slots__ = ("_activation", "_context", "_fast_ok", "_scope", "env", "variables")
 
     def __init__(self, env: Environment, activation: Mapping[str, Any]) -> None:
         self.env, self._activation = env, activation
         self.variables: dict[str, Any] = {}
         self._context: Any = None
-        if env._shared is None:
-            context = cel.Context()
-            for name, func in env.functions.items():
-                context.add_function(name, func)
-            # Only the names the programs read: each add_variable converts its value at once.
-            for name, tree in env.trees.items():
-                value = activation.get(name)
-                if name == "variables" or value is None:
-                    context.add_variable(name, None)
-                else:
-                    context.add_variable(name, project(value, tree))
-            if "variables" in env.trees:
-                context.set_variable_resolver(self._variable)
-            self._context = context
+        self._scope: dict[str, Any] | None = None
+        self._fast_ok: bool | None = None
 
     def _variable(self, name: str) -> Any:
         return self.variables if name == "variables" else None
 
+    def _rust_context(self) -> Any:
+        env, activation = self.env, self._activation
+        context = cel.Context()
+        for name, func in env.functions.items():
+            context.add_function(name, func)
+        # Only the names the programs read: each add_variable converts its value at once.
+        for name, tree in env.trees.items():
+            value = activation.get(name)
+            if name == "variables" or value is None:
+                context.add_variable(name, None)
+            else:
+                context.add_variable(name, project(value, tree))
+        if "variables" in env.trees:
+            context.set_variable_resolver(self._variable)
+        return context
+
+    def _fast_scope(self) -> dict[str, Any] | None:
+        """The scope of the fast path, or None when the library would fail converting this
+        object's values (the Rust path then reports that error)."""
+        if self._fast_ok is None:
+            env, activation = self.env, self._activation
+            self._fast_ok = True
+            try:
+                for name, check in env.checks:
+                    if not check(activation.get(name)):
+                        self._fast_ok = False
+                        break
+            except RecursionError:  # nested deeper than Python's stack: the library's to judge
+                self._fast_ok = False
+            if self._fast_ok:
+                # The closures read names with .get (unbound is null).
+                scope = dict(activation)
+                scope["variables"] = self.variables
+                self._scope = scope
+        return self._scope
+
     def run(self, program: Program) -> Any:
-        if self._context is not None:
-            return _execute(program, self._context)
-        return self.env.run(program, {**self._activation, "variables": self.variables})
+        if self.env._shared is not None:
+            return self.env.run(program, {**self._activation, "variables": self.variables})
+        if program.fast is not None:
+            scope = self._fast_scope()
+            if scope is not None:
+                try:
+                    return program.fast(scope)
+                except Defer:
+                    pass
+        if self._context is None:
+            try:
+                self._context = self._rust_context()
+            except Exception as exc:  # a value the binding cannot convert (a YAML date, a lone surrogate)
+                raise CelEvaluationError(readable(exc)) from None
+        return _execute(program, self._context)
 
 
 def _execute(program: Program, context: Any) -> Any:

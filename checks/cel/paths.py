@@ -34,18 +34,22 @@ def reachable_paths(tokens: list[Token], roots: Iterable[str]) -> dict[str, Path
     for i, (kind, text, _) in enumerate(tokens):
         if kind != "id" or text not in wanted or (i > 0 and tokens[i - 1][1] == "."):
             continue
-        trees[text] = merge([trees.get(text, {}), _follow(tokens, i + 1)])
+        # has(a.b.c) reads whether c is there, not what it holds: c's own tree is empty.
+        presence = i >= 2 and tokens[i - 1][1] == "(" and tokens[i - 2][1] == "has"
+        trees[text] = merge([trees.get(text, {}), _follow(tokens, i + 1, presence)])
     return trees
 
 
-def _follow(tokens: list[Token], j: int) -> PathTree:
+def _follow(tokens: list[Token], j: int, presence: bool = False) -> PathTree:
     """What is read of a value whose reference ends just before ``tokens[j]``."""
     n = len(tokens)
     if not (j + 1 < n and tokens[j][1] == "." and tokens[j + 1][0] == "id"):
         return WHOLE  # an operator, an index, an argument list, the end: the value itself is used
     name = tokens[j + 1][1]
     if not (j + 2 < n and tokens[j + 2][1] == "("):
-        return {name: _follow(tokens, j + 2)}
+        if presence and j + 2 < n and tokens[j + 2][1] == ")":
+            return {name: {}}
+        return {name: _follow(tokens, j + 2, presence)}
     if name == "size" and j + 3 < n and tokens[j + 3][1] == ")":
         return {EACH: {}}  # a list's length reads no element (a map iterated stays whole)
     if name not in MACROS or not (j + 4 < n and tokens[j + 3][0] == "id" and tokens[j + 4][1] == ","):

@@ -149,15 +149,16 @@ def test_a_program_is_handed_only_the_fields_it_reads() -> None:
         where="w",
     )
     tree = program.paths["object"]
-    # Of each container, only the name is read (the macro's variable); of the labels, all.
+    # Of each container, only the name is read (the macro's variable); of the labels, the team
+    # (has() reads only whether the labels are there).
     assert tree == {
-        "metadata": {"labels": WHOLE},
+        "metadata": {"labels": {"team": WHOLE}},
         "spec": {"template": {"spec": {"containers": {EACH: {"name": WHOLE}}}}},
     }
     assert program.paths["params"] is WHOLE
     projected = project(DEPLOYMENT, tree)
     assert "apiVersion" not in projected and "replicas" not in projected["spec"]
-    assert projected["metadata"] == {"labels": DEPLOYMENT["metadata"]["labels"]}
+    assert projected["metadata"] == {"labels": {"team": "shop"}}
     assert program.evaluate({"object": DEPLOYMENT, "params": {"x": 1}}) is True
 
 
