@@ -18,19 +18,8 @@ from flows.events import (
     regressed_payload,
     resources,
 )
+from tests.flows.conftest import GOOD  # the Deployment the flow tests assess
 
-GOOD = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "nginx:1.27"}]
-"""
 PRIVILEGED = GOOD.replace('image: "nginx:1.27"}', 'image: "nginx:1.27", securityContext: {privileged: true}}')
 
 
