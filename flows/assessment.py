@@ -6,7 +6,8 @@ Design (measured numbers in docs/performance.md):
   so the run keeps every result whatever happens to Prefect; each check is also a Prefect task
   that mirrors its outcome, in async pillar subflows side by side (heartbeats off for them);
 - a run that ended announces it as Prefect events (kwa.run.finished, kwa.run.regressed:
-  flows.events) that automations and ``kwa notify`` act on;
+  flows.events) that automations and ``kwa notify`` act on; a run a worker executed pushes its
+  cluster's metrics when ``$KWA_PUSHGATEWAY`` is set (flows.metrics_push);
 - the flow ends in the Prefect state that mirrors kwa's run (flows.ending.final_state), and a
   run whose Prefect API goes away goes on without it (flows.prefect_link);
 - lifecycle (docs/lifecycle.md): identical requests deduplicate, a run waits for its cluster's
@@ -116,6 +117,7 @@ def assessment(
         check_timeout, run_timeout, str(flow_run.id), runlog.logger(),  # kwa's lines: see flows.runlog
     )  # fmt: skip
     job.requested = (pillars, checks)
+    trigger = detect_trigger(trigger, flow_run)
     with steps.concluding(job) as conclusion:
         steps.admit(
             job,
@@ -124,7 +126,7 @@ def assessment(
             checks=checks,
             cluster_id=cluster_id,
             config_path=config_path,
-            trigger=detect_trigger(trigger, flow_run),
+            trigger=trigger,
             force_new=force_new,
         )
         steps.enter_queue(job)
@@ -134,9 +136,11 @@ def assessment(
             steps.evaluate(job)
             steps.finish(job)
     if job.run_id:
-        # After the slot is given back: automations hear of the end (flows.events), then the
-        # results this run pushed out of the hot window are archived.
+        # After the slot is given back: automations hear of the end (flows.events), a worker's
+        # run pushes its metrics (flows.metrics_push), then the results this run pushed out of the
+        # hot window are archived.
         steps.announce(job)
+        steps.push_metrics(job, trigger)
         steps.compact_after(job)
     return conclusion.value
 

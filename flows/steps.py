@@ -275,6 +275,14 @@ def announce(job: Job) -> None:
         emit_run_events(job.db, job.run_id, job.flow_run_id, job.logger)
 
 
+def push_metrics(job: Job, trigger: str) -> None:
+    """A run a worker executed pushes its cluster's metrics when ``$KWA_PUSHGATEWAY`` is set
+    (flows.metrics_push); ``kwa run`` pushes its own. Never a reason to fail the run."""
+    from flows.metrics_push import push_after_run
+
+    push_after_run(job.db, job.cluster, trigger, job.logger)
+
+
 def compact_after(job: Job) -> None:
     """Archive the results of the run this one pushed out of its cluster's hot window
     (storage.archive, docs/storage.md): at most a few runs, and never a reason to fail the run.

@@ -24,7 +24,12 @@ def metrics(
         typer.Option(metavar="PATH", help="write the metrics to PATH once (temp file + rename) and exit"),
     ] = None,
     push: Annotated[
-        str | None, typer.Option(metavar="URL", help="push once to this Pushgateway (job kwa, one group per cluster)")
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="push once to this Pushgateway (job kwa, one group per cluster); '-' reads the URL from stdin, "
+            "so credentials in it never show in a process list",
+        ),
     ] = None,
     cluster: Annotated[str | None, typer.Option(metavar="ID", help="with --push: only this cluster")] = None,
     cache_seconds: Annotated[
@@ -44,6 +49,10 @@ def _metrics(host: str, port: int, textfile: str | None, push: str | None, clust
 
     if cluster is not None and push is None:
         raise UsageError("--cluster goes with --push (a scrape or a textfile holds every cluster)")
+    if push == "-":
+        push = sys.stdin.readline().strip()
+        if not push:
+            raise UsageError("--push -: no Pushgateway URL on stdin")
     if push is not None:
         from kwa.metrics.export import split_credentials
 
