@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import storage.runs as runs_module
@@ -290,3 +291,13 @@ def build(db: Database, monkeypatch: Any) -> None:
 
 def all_run_ids() -> Iterator[str]:
     yield from (RUN_1, RUN_2, RUN_FAILED, RUN_WARN)
+
+
+def seeded(path: Path) -> Database:
+    """A new SQLite database at ``path`` holding :func:`build`'s runs (the caller disposes of it)."""
+    import pytest
+
+    db = Database(f"sqlite:///{path}")
+    with pytest.MonkeyPatch.context() as mp:
+        build(db, mp)
+    return db

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from kwa.app import call as main
-from storage.db import Database
 from tests.cli import builder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,12 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def cli_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'kwa.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        db = Database(url)
-        builder.build(db, mp)
-        db.dispose()
-    yield url
+    path = tmp_path_factory.mktemp("cli") / "kwa.db"
+    builder.seeded(path).dispose()
+    yield f"sqlite:///{path}"
 
 
 @pytest.fixture

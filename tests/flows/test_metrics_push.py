@@ -21,10 +21,7 @@ from tests.metrics.test_export import Receiver
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('push') / 'kwa.db'}")
-    with pytest.MonkeyPatch.context() as mp:
-        builder.build(db, mp)
-    return db
+    return builder.seeded(tmp_path_factory.mktemp("push") / "kwa.db")
 
 
 def _dead_port() -> int:

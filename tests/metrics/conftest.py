@@ -20,12 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def seeded_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('metrics') / 'kwa.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        db = Database(url)
-        builder.build(db, mp)
-        db.dispose()
-    yield url
+    path = tmp_path_factory.mktemp("metrics") / "kwa.db"
+    builder.seeded(path).dispose()
+    yield f"sqlite:///{path}"
 
 
 @pytest.fixture

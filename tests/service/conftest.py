@@ -4,7 +4,6 @@ token of each scope, and an in-process client of the application (FastAPI's Test
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,16 +16,9 @@ from tests.cli import builder
 SCOPES = ("read", "run", "admin")
 
 
-def build_database(path: Path) -> Database:
-    db = Database(f"sqlite:///{path}")
-    with pytest.MonkeyPatch.context() as mp:
-        builder.build(db, mp)
-    return db
-
-
 @pytest.fixture(scope="module")
 def service_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = build_database(tmp_path_factory.mktemp("service") / "kwa.db")
+    db = builder.seeded(tmp_path_factory.mktemp("service") / "kwa.db")
     yield db
     db.dispose()
 

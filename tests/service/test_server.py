@@ -20,8 +20,8 @@ from kwa.commands.serve import is_loopback, uvicorn_config
 from kwa.service.app import create_app
 from storage.db import Database
 from storage.tokens import TOKEN_SHAPE
+from tests.cli import builder
 from tests.cli.builder import RUN_2
-from tests.service.conftest import build_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    db = build_database(tmp_path / "kwa.db")
+    db = builder.seeded(tmp_path / "kwa.db")
     monkeypatch.setenv("KWA_DATABASE_URL", str(db.url.render_as_string(hide_password=False)))
     yield db
     db.dispose()
