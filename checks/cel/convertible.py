@@ -19,7 +19,8 @@ from checks.cel.paths import EACH, WHOLE, PathTree
 def convertible(value: Any, tree: PathTree) -> bool:
     """Whether the library converts the projection of ``value`` onto ``tree`` without an error
     (a date from YAML, a string with a lone surrogate, an odd key fail the Rust path at once:
-    such an object goes there whole, so its error is the library's)."""
+    such an object goes there whole, so its error is the library's). The plain statement of the
+    rule, which the tests hold :func:`converter_check` to; evaluation uses the compiled form."""
     t = type(value)
     if t is dict:
         if tree is WHOLE or EACH in tree:  # type: ignore[operator]

@@ -39,7 +39,7 @@ if "cel" not in sys.modules:
     sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
 import cel
 
-from checks.cel.convertible import converter_check, convertible
+from checks.cel.convertible import converter_check
 from checks.cel.fast import Defer, Fn, compile_fast
 from checks.cel.k8s_library import functions
 from checks.cel.paths import WHOLE, PathTree, merge, project, reachable_paths
@@ -93,7 +93,7 @@ class CelEvaluationError(CelError):
 class Program:
     """A compiled expression; :meth:`evaluate` runs it on one activation."""
 
-    __slots__ = ("_compiled", "fast", "functions", "paths", "source", "where")
+    __slots__ = ("_compiled", "convertible", "fast", "functions", "paths", "source", "where")
 
     def __init__(
         self,
@@ -107,6 +107,8 @@ class Program:
         self.source, self.where, self._compiled, self.paths = source, where, compiled, paths
         self.functions = functions  # the library functions it calls (names as registered)
         self.fast = fast  # the Python closure of checks.cel.fast, None outside its subset
+        # Per variable it reads, whether the library would convert a value (the fast path's precondition).
+        self.convertible = tuple((n, converter_check(t)) for n, t in paths.items() if n != "variables") if fast else ()
 
     def evaluate(self, activation: Mapping[str, Any], env: Environment | None = None) -> Any:
         """The expression's value; :class:`CelEvaluationError` with a readable message on failure."""
@@ -230,7 +232,7 @@ class Environment:
                 # binds, so a plain dict activation serves as the scope as it is.
                 scope = activation if type(activation) is dict else dict(activation)
                 try:
-                    if all(convertible(scope.get(n), t) for n, t in program.paths.items() if n != "variables"):
+                    if all(check(scope.get(n)) for n, check in program.convertible):
                         return program.fast(scope)
                 except (Defer, RecursionError):
                     pass
