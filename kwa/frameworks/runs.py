@@ -11,7 +11,7 @@ from typing import Any
 
 from kwa.frameworks.assess import CheckOutcome
 from storage.db import Database
-from storage.run_lookup import _resolve
+from storage.run_lookup import resolve_run
 from storage.scores import run_scores, tally
 
 
@@ -44,8 +44,8 @@ def run_outcomes(
     A check the run never selected has no outcome: :func:`kwa.frameworks.assess` reports it as
     ``not-in-run``. A selected check that ran and wrote no row (nothing to judge) is evaluated.
     """
+    run = resolve_run(db, run_id, cluster_id)
     with db.read() as conn:
-        run = _resolve(conn, run_id, cluster_id)
         tallies = tally(conn, run["run_id"])
     found = outcomes(tallies, run_scores(db, run["run_id"]))
     for check_id in run.get("check_ids") or []:
