@@ -20,13 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from storage.diff import COMPARABLE_STATES
+from storage.enums import SEVERITIES, STATUSES
+
 FINISHED = "kwa.run.finished"
 REGRESSED = "kwa.run.regressed"
 CHECK_IDS_LISTED = 20  # check ids of new findings named in a payload; the counts are always whole
 ERROR_CHARS = 500  # of a failed run's error message
-STATUSES = ("passing", "failing", "warning", "skipped", "error", "timeout")
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-COMPARED_STATES = ("completed", "partial")
 # Results of both runs above which new findings are not listed at the end of a run: diffing costs
 # about 20 µs a result (68 ms for two runs of 1,824 on a shared 2-core machine), so 100k is ~2 s.
 # Scores are still compared; `kwa query assessments diff` lists the findings of larger runs.
@@ -197,7 +197,7 @@ def _build(db: Any, run_id: str, flow_run_id: str | None) -> list[tuple[str, Any
     if history is not None:
         history = {**history, "scores": normalise(history.get("scores"))}
     comparison = None
-    if run.get("state") in COMPARED_STATES:
+    if run.get("state") in COMPARABLE_STATES:
         previous = previous_comparable(db, run_id)
         if previous is not None:
             before = get_history(db, previous["run_id"]) or {}

@@ -54,3 +54,5 @@ class Trigger(StrEnum):
 
 # Per-result statuses (the same strings as checks.model.Status; kept here so storage stays independent).
 STATUSES: tuple[str, ...] = ("passing", "failing", "warning", "skipped", "error", "timeout")
+# Check severities, most severe first (the order every listing and gate uses).
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from storage.enums import SEVERITIES
+
 __all__ = [
     "DEFAULT_MIN_COVERAGE",
     "MIN_COVERAGE_ENV",
@@ -21,7 +23,6 @@ __all__ = [
     "parse_min_score",
 ]
 
-SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 DEFAULT_MIN_COVERAGE = 90.0
 """Coverage (%) a run needs for any gate to pass, unless ``--min-coverage`` or the variable says otherwise.
 

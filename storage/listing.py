@@ -19,9 +19,9 @@ from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
+from storage.enums import SEVERITIES
 from storage.models import assessments_table as A
 
-SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 # Within one check: by object, then container, then id (NULLs read as empty text, so SQLite and
 # PostgreSQL, which put NULLs at opposite ends, agree).
 WITHIN_CHECK: tuple[ColumnElement[Any], ...] = (

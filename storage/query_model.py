@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from storage.enums import STATUSES, RunState, Trigger
+from storage.enums import SEVERITIES, STATUSES, RunState, Trigger
 
 PILLARS: tuple[str, ...] = (
     "security",
@@ -26,7 +26,6 @@ PILLARS: tuple[str, ...] = (
     "sustainability",
 )
 # Most severe first; gates compare positions in this tuple.
-SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 MAX_LIMIT = 10_000
 MAX_OFFSET = 1_000_000_000  # deeper than that is a job for the cursor (and would overflow some drivers)
 MAX_HISTORY = 100_000
