@@ -270,6 +270,9 @@ def sarif_run(
     results = [_result(row, level, index[row["check_id"]]) for _, row, level in kept]
     if errors > len(notifications):
         notifications.append(_note(f"{errors - len(notifications):,} more check errors left out of this file"))
+    from cli.formatters.skipped import sarif_notifications, skipped_of
+
+    notifications += sarif_notifications(*skipped_of((run or {}).get("summary")))
     if len(findings) > len(kept):
         left = len(findings) - len(kept)
         notifications.append(

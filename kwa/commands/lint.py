@@ -13,6 +13,7 @@ neither Prefect nor SQLAlchemy; ``--store`` imports storage when it is asked for
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import sys
 from dataclasses import dataclass, field
@@ -193,6 +194,12 @@ def conclude(
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
     if a.output != "table":
         print(summary_line(view, linted), file=sys.stderr)
+    if a.output not in ("text", "table", "github"):  # those show skipped input among the findings
+        from cli.formatters.skipped import skipped_of, text_lines
+
+        skipped, total = skipped_of(view)
+        for line in text_lines(skipped[:SKIPPED_SHOWN], total):
+            print(line, file=sys.stderr)
     for note in [*notes, *(f"note: {n}" for n in getattr(linted, "notes", ()))]:
         print(note, file=sys.stderr)
     if violations:
@@ -203,6 +210,7 @@ def conclude(
 
 
 FINDING_STATUSES = ("failing", "warning", "error", "timeout")
+SKIPPED_SHOWN = 10  # skipped inputs listed on stderr beside a structured output (it holds them all)
 
 
 def render(view: dict[str, Any], linted: Any, output: str) -> None:
@@ -230,12 +238,16 @@ def render(view: dict[str, Any], linted: Any, output: str) -> None:
         write_junit(sorted(linted.rows, key=_place), out)  # lanes finish in any order: keep the file stable
     elif output == "github":
         from cli.formatters.annotations import github_commands
+        from cli.formatters.skipped import github_commands as skipped_commands
+        from cli.formatters.skipped import skipped_of
 
-        _write_lines(github_commands(findings), out)
+        _write_lines(itertools.chain(skipped_commands(*skipped_of(view)), github_commands(findings)), out)
     else:
         from cli.formatters.annotations import text_lines
+        from cli.formatters.skipped import skipped_of
+        from cli.formatters.skipped import text_lines as skipped_lines
 
-        _write_lines(text_lines(findings), out)
+        _write_lines(itertools.chain(skipped_lines(*skipped_of(view)), text_lines(findings)), out)
 
 
 def _write_lines(lines: Any, out: Any, batch: int = 2000) -> None:

@@ -197,3 +197,26 @@ def test_a_baseline_fails_only_on_new_findings_and_survives_line_moves(bad: Path
     broken.write_text("{not json")
     refused = kwa(str(bad), "--baseline", str(broken))
     assert refused.returncode == 2 and "broken.json" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_skipped_document_is_shown_where_it_is_in_every_format(tmp_path: Path) -> None:
+    """A manifest the lint cannot read is an error line on its file and line, not a silent loss."""
+    from tests.cli.test_formats import sarif_validator
+
+    (tmp_path / "ok.yaml").write_text(BAD)
+    (tmp_path / "broken.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n   bad: x\n")
+    text = kwa(".", "--fail-on", "none", cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    first = text.stdout.splitlines()[0]
+    assert first.startswith("broken.yaml:5: ERROR input (document 0): YAML does not parse:"), text.stdout
+    github = kwa(".", "--fail-on", "none", "-o", "github", cwd=tmp_path)
+    assert github.stdout.startswith("::error file=broken.yaml,line=5,col="), github.stdout
+    sarif = kwa(".", "--fail-on", "none", "-o", "sarif", cwd=tmp_path)
+    log = json.loads(sarif.stdout)
+    assert not sorted(sarif_validator().iter_errors(log), key=str)
+    (note,) = [n for n in log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+               if n.get("descriptor", {}).get("id") == "kwa/input"]  # fmt: skip
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "broken.yaml"
+    assert note["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
+    assert "broken.yaml:5: ERROR input" in sarif.stderr  # beside a structured output, on stderr
+    assert any(r["ruleId"] == "SEC-001" for r in log["runs"][0]["results"])  # the good file is assessed
