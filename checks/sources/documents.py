@@ -9,6 +9,7 @@ assessed — so that each parser path applies them the same way.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -55,9 +56,16 @@ def check_document(
         value["items"][number] = problem
 
 
-def syntax_error(exc: yaml.YAMLError) -> Rejected:
+# "{{ .Values.x }}" or "{{- if" on a line: Go template actions a Helm chart's templates hold until
+# `helm template` renders them; YAML reads them as (unhashable) flow mappings, or as nothing at all.
+_TEMPLATE_ACTION = re.compile(r"\{\{-?\s*[-.$/\w(\"]")
+
+
+def syntax_error(exc: yaml.YAMLError, text: str | None = None) -> Rejected:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if text is not None and _TEMPLATE_ACTION.search(text):
+        problem += " (the document holds {{ … }} template actions: render a Helm chart with `helm template` first)"
     if mark is None:
         return Rejected(SYNTAX, f"YAML does not parse: {problem}")
     return Rejected(SYNTAX, f"YAML does not parse: {problem}", mark.line, mark.column)

@@ -322,7 +322,7 @@ def _parse_chunks(chunks: list[str | Rejected], first: int, limits: Limits) -> l
                 except Rejected as exc:
                     out.append((offset, None, exc))
                 except yaml.YAMLError as exc:
-                    out.append((offset, None, syntax_error(exc)))
+                    out.append((offset, None, syntax_error(exc, chunk)))
                 except Exception as exc:  # whatever a parser does with a hostile document stays with it
                     out.append((offset, None, Rejected(SYNTAX, f"YAML does not parse: {type(exc).__name__}: {exc}")))
     return out

@@ -85,6 +85,17 @@ def test_malformed_document_is_reported_and_the_rest_assessed(tmp_path: Path) ->
     assert ("broken.json", 0) in problems
 
 
+def test_an_unrendered_helm_template_says_so(tmp_path: Path) -> None:
+    chart = tmp_path / "deployment.yaml"
+    chart.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n")
+    (plain := tmp_path / "plain.yaml").write_text("kind: Deployment\nmetadata: {name: [unclosed\n")
+    snap = load_manifests([str(tmp_path)])
+    problems = {Path(p.source).name: p.message for p in snap.problems}
+    assert "YAML does not parse" in problems["deployment.yaml"] and "helm template" in problems["deployment.yaml"]
+    assert "(line 4, column" in problems["deployment.yaml"]  # the place is still said
+    assert "helm" not in problems[plain.name]
+
+
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"manifest path not found: .*nope\.yaml"):
         load_manifests([str(tmp_path / "nope.yaml")])
