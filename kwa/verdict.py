@@ -247,6 +247,7 @@ def view_of(run: dict[str, Any], history: dict[str, Any]) -> dict[str, Any]:
         "problems": facts.get("problems") or [],
         "problems_total": facts.get("problems_total") or len(facts.get("problems") or []),
         "unavailable": facts.get("unavailable") or {},
+        "exemption_audit": facts.get("exemption_audit") or [],
         "objects": facts.get("objects"),
         # requests and bytes a live read cost the API server (None for manifests)
         "api_server": facts.get("api_server"),

@@ -100,6 +100,10 @@ def run_report(view: Mapping[str, Any], out: TextIO | None = None, problems_show
                 f" ({total} in all; the first {len(problems)} are kept with the run: kwa runs get {run.get('run_id')})",
             )
         )
+    from cli.formatters.audit import audit_lines
+
+    for text in audit_lines(view.get("exemption_audit")):
+        console.print(lit(text))
     api = api_server_line(view.get("api_server"))
     if api:
         console.print(line("API server: ", api))

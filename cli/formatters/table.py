@@ -278,6 +278,10 @@ def run_detail(detail: Mapping[str, Any], out: TextIO) -> None:
         console.print(lit(f"run is {run['state']}: no history row yet"))
     score_notes(console, scores, [scores.get("overall"), *(scores.get("pillars") or {}).values()])
     _warnings(console, detail.get("warnings") or [])
+    from cli.formatters.audit import audit_lines
+
+    for text in audit_lines((run.get("summary") or {}).get("exemption_audit")):
+        console.print(lit(text))
 
 
 # -- runs ---------------------------------------------------------------------------------------

@@ -200,6 +200,11 @@ def conclude(
         skipped, total = skipped_of(view)
         for line in text_lines(skipped[:SKIPPED_SHOWN], total):
             print(line, file=sys.stderr)
+    if a.output != "table":  # the table report lists the audit itself
+        from cli.formatters.audit import audit_lines
+
+        for text in audit_lines(view.get("exemption_audit")):
+            print(text, file=sys.stderr)
     for note in [*notes, *(f"note: {n}" for n in getattr(linted, "notes", ()))]:
         print(note, file=sys.stderr)
     if violations:

@@ -220,3 +220,19 @@ def test_a_skipped_document_is_shown_where_it_is_in_every_format(tmp_path: Path)
     assert note["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
     assert "broken.yaml:5: ERROR input" in sarif.stderr  # beside a structured output, on stderr
     assert any(r["ruleId"] == "SEC-001" for r in log["runs"][0]["results"])  # the good file is assessed
+
+
+def test_peer_suppressions_are_honoured_and_the_audit_says_so(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\n  annotations:\n"
+        "    checkov.io/skip1: CKV_K8S_16=the CNI needs it\n"
+        "spec:\n  containers:\n  - name: c\n    image: nginx:1.27\n    securityContext: {privileged: true}\n"
+    )
+    proc = kwa("pod.yaml", "--fail-on", "none", cwd=tmp_path)
+    assert "SEC-001" not in proc.stdout  # exempted: no finding
+    said = "exemption honoured: checkov.io/skip: CKV_K8S_16 (1 object, 1 result): honoured as exempt:checkov for "
+    said += "SEC-001"
+    assert said in proc.stderr
+    data = json.loads(kwa("pod.yaml", "--fail-on", "none", "-o", "json", cwd=tmp_path).stdout)
+    (entry,) = [e for e in data["exemption_audit"] if e["source"] == "checkov"]
+    assert entry["status"] == "active" and entry["results"] == 1
