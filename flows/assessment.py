@@ -7,7 +7,8 @@ Design (measured numbers in docs/performance.md):
   that mirrors its outcome, in async pillar subflows side by side (heartbeats off for them);
 - a run that ended announces it as Prefect events (kwa.run.finished, kwa.run.regressed:
   flows.events) that automations and ``kwa notify`` act on; a run a worker executed pushes its
-  cluster's metrics when ``$KWA_PUSHGATEWAY`` is set (flows.metrics_push);
+  cluster's metrics when ``$KWA_PUSHGATEWAY`` is set (flows.metrics_push) and, live and with
+  ``$KWA_PUBLISH_REPORTS`` set, applies its Policy Reports to the cluster (flows.reports_publish);
 - the flow ends in the Prefect state that mirrors kwa's run (flows.ending.final_state), and a
   run whose Prefect API goes away goes on without it (flows.prefect_link);
 - lifecycle (docs/lifecycle.md): identical requests deduplicate, a run waits for its cluster's
@@ -137,10 +138,12 @@ def assessment(
             steps.finish(job)
     if job.run_id:
         # After the slot is given back: automations hear of the end (flows.events), a worker's
-        # run pushes its metrics (flows.metrics_push), then the results this run pushed out of the
-        # hot window are archived.
+        # run pushes its metrics (flows.metrics_push) and publishes its Policy Reports
+        # (flows.reports_publish), then the results this run pushed out of the hot window are
+        # archived.
         steps.announce(job)
         steps.push_metrics(job, trigger)
+        steps.publish_reports(job, trigger)
         steps.compact_after(job)
     return conclusion.value
 

@@ -283,6 +283,14 @@ def push_metrics(job: Job, trigger: str) -> None:
     push_after_run(job.db, job.cluster, trigger, job.logger)
 
 
+def publish_reports(job: Job, trigger: str) -> None:
+    """A live run a worker executed applies its Policy Reports to the cluster when
+    ``$KWA_PUBLISH_REPORTS`` is set (flows.reports_publish). Never a reason to fail the run."""
+    from flows.reports_publish import publish_after_run
+
+    publish_after_run(job.db, job.run_id, job.spec, trigger, job.logger)
+
+
 def compact_after(job: Job) -> None:
     """Archive the results of the run this one pushed out of its cluster's hot window
     (storage.archive, docs/storage.md): at most a few runs, and never a reason to fail the run.

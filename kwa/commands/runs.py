@@ -1,5 +1,5 @@
 """``kwa runs``: list and inspect runs, and control them (abort, rerun, resume, watch, wait, logs,
-delete, prune, compact, reap).
+delete, prune, compact, reap, publish).
 
 ``list`` and ``get`` only read kwa's database (``kwa/views/runs.py``); the control verbs act on runs
 through ``flows.control`` and print here. ``wait``, ``watch``, ``rerun`` and ``resume`` exit with
@@ -314,3 +314,31 @@ def again(db: Any, run_id: str, *, resume: bool, watch: bool, output: str) -> in
     watcher = (lambda: watch_run(db, new_id)) if watch else None
     execute(db, new_id, params, cluster_id=run["cluster_id"], trigger="manual", watcher=watcher)
     return report(db, new_id, output)
+
+
+@app.command(context_settings=CONTEXT)
+def publish(
+    id: RunId,
+    kubeconfig: Annotated[
+        str | None, typer.Option(metavar="PATH", help="kubeconfig (default: as kwa run finds the cluster)")
+    ] = None,
+    context: Annotated[str | None, typer.Option(metavar="NAME", help="kubeconfig context")] = None,
+) -> int:
+    """Apply a stored run's Policy Reports (wg-policy and OpenReports) to the cluster it assessed."""
+
+    def body() -> int:
+        from kwa.publish_reports import publish as publish_reports
+        from kwa.session import open_database
+        from storage.queries import run_results
+        from storage.run_lookup import resolve_run
+
+        db = open_database()
+        try:
+            run = resolve_run(db, id)
+            rows = run_results(db, run["run_id"]) if run.get("state") in ("completed", "partial") else []
+        finally:
+            db.dispose()
+        outcomes = publish_reports(run, rows, kubeconfig, context)
+        return ExitCode.OK if outcomes and all(o.problem is None for o in outcomes) else ExitCode.FAILED
+
+    return guarded(body)
