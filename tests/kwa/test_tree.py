@@ -8,7 +8,10 @@ import pytest
 from kwa.app import call, command
 
 GROUPS = {
-    "runs": {"list", "get", "abort", "rerun", "resume", "watch", "wait", "logs", "delete", "prune", "compact", "reap", "publish"},
+    "runs": {
+        "list", "get", "abort", "rerun", "resume", "watch", "wait", "logs", "delete", "prune", "compact", "reap",
+        "publish",
+    },
     "query": {"assessments"},
     "checks": {"list", "show"},
     "server": {"start", "stop", "status"},
