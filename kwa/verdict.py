@@ -38,14 +38,20 @@ def conclude(
     min_score: dict[str, float],
     min_coverage: dict[str, float] | None,
     baseline: BaselineOptions | None = None,
+    framework: str | None = None,
 ) -> int:
     """Read the run back, apply the gates, print the report; the exit code.
 
     Order: aborted 5 and failed 4 stand; then nothing assessed 9 (no gate is applied to nothing);
     then a gate's rejection 6 (over completed 0 and partial 3); else the state's code.
     ``baseline``: compare the run's findings with a baseline and/or write them as one.
+    ``framework``: also the run read as that framework's controls (after the table; in json/yaml
+    under ``framework``).
     """
     view = run_view(db, run_id)
+    controls = _framework_reading(db, run_id, framework) if framework else None
+    if controls is not None and output in ("json", "yaml"):
+        view["framework"] = controls[2]
     from flows.ui import run_page
 
     # The run's page in the Prefect UI, only when a UI that shows this run is there (flows.ui).
@@ -66,6 +72,10 @@ def conclude(
         write_run_reports(view["run"], run_results(db, run_id), output, sys.stdout)
     else:
         render(view, output)
+        if controls is not None and output == "table":
+            from kwa.views.frameworks import write_report
+
+            write_report("table", controls[0], controls[1], sys.stdout)
     if output != "table" and view.get("nothing_assessed"):  # the table says it in the report
         print(f"nothing was assessed: {view['nothing_assessed']}", file=sys.stderr)
     for note in notes:
@@ -220,6 +230,19 @@ def run_view(db: Any, run_id: str) -> dict[str, Any]:
 
     run = get_run(db, run_id) or {"run_id": run_id, "state": "failed"}
     return view_of(run, get_history(db, run_id) or {})
+
+
+def _framework_reading(db: Any, run_id: str, name: str) -> tuple[Any, Any, dict[str, Any]] | None:
+    """``(run, report, payload)`` of ``run_id`` read as framework ``name``; None (said on stderr)
+    when it cannot be read: the run's own report and exit code do not depend on it."""
+    from kwa.views.frameworks import framework_option, report_payload, run_report
+
+    try:
+        run, report = run_report(db, framework_option(name), run_id)  # type: ignore[arg-type]
+    except Exception as exc:
+        print(f"framework {name}: not read: {exc}", file=sys.stderr)
+        return None
+    return run, report, report_payload(run, report)
 
 
 def view_of(run: dict[str, Any], history: dict[str, Any]) -> dict[str, Any]:

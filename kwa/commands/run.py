@@ -58,6 +58,7 @@ class RunOptions:
     checks_dirs: list[str] = field(default_factory=list)
     push_metrics: str | None = None
     publish_reports: bool = False
+    framework: str | None = None
 
 
 def run(
@@ -144,6 +145,15 @@ def run(
             "are installed) to the assessed cluster, replacing the previous run's (live clusters only)",
         ),
     ] = False,
+    framework: Annotated[
+        str | None,
+        typer.Option(
+            "--framework",
+            metavar="NAME",
+            help="also read the run as a compliance framework's controls (kwa frameworks list: nsa, cis, …): "
+            "after the table, or under 'framework' in json/yaml",
+        ),
+    ] = None,
 ) -> int:
     """Assess a cluster (default: the current kubeconfig context, else the bundled demo cluster) or
     manifests against the Well-Architected pillars."""
@@ -151,6 +161,7 @@ def run(
         comma_list(check), comma_list(pillar), list(manifests or []), kubeconfig, context, demo, cluster_id,
         check_timeout, run_timeout, config, output, ci, fail_on, min_score, min_coverage, force_new, watch,
         baseline, baseline_run, write_baseline, baseline_expires, list(checks_dir or []), push_metrics, publish_reports,
+        framework,
     )  # fmt: skip
     return guarded(lambda: start(options, verbose))
 
@@ -179,6 +190,12 @@ def _run(a: RunOptions) -> int:
 
     fail_on, min_score, min_coverage, selected, _ = assessment_options(a)
     _check_push_url(a.push_metrics)
+    if a.framework is not None:
+        from kwa.views.frameworks import framework_option
+
+        if a.output in REPORT_FORMATS:
+            raise UsageError(f"--framework reads the run as controls: use -o table, json or yaml, not -o {a.output}")
+        framework_option(a.framework)  # an unknown name is exit 2 before anything runs
     if a.demo and (a.manifests or a.kubeconfig or a.context):
         raise UsageError("--demo cannot be combined with --manifests, --kubeconfig or --context")
     if a.manifests:
@@ -287,7 +304,7 @@ def _request_and_execute(
         watcher = (lambda: watch_run(db, run_id)) if a.watch else None
         ending = execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], watcher=watcher)
     try:
-        code = conclude(db, run_id, a.output, ending, *gates, baseline)
+        code = conclude(db, run_id, a.output, ending, *gates, baseline, framework=a.framework)
     except StorageUnavailable as exc:
         print(f"error: storage unavailable: cannot read run {run_id} back: {exc}", file=sys.stderr)
         return state_exit(ending.state) if ending else ExitCode.FAILED
