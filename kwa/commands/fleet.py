@@ -27,12 +27,20 @@ def fleet(
     ] = None,
     output: Annotated[str, choice_option("--output", "-o", choices=("table", "json"), help="summary format")] = "table",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Prefect's own log lines")] = False,
+    push_metrics: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="once the fleet has ended, push each assessed cluster's metrics to this Pushgateway (or "
+            "$KWA_PUSHGATEWAY); an unreachable one is a warning",
+        ),
+    ] = None,
 ) -> int:
     """Assess many clusters, each its own run, with one summary (exit 4 if any failed or aborted)."""
     return guarded(
         lambda: _fleet(
             comma_list(contexts), contexts_file, kubeconfig, comma_list(pillar), comma_list(check), deployment,
-            output, verbose,
+            output, verbose, push_metrics,
         )
     )  # fmt: skip
 
@@ -46,8 +54,12 @@ def _fleet(
     deployment: str | None,
     output: str,
     verbose: bool,
+    push_metrics: str | None = None,
 ) -> int:
+    from kwa.commands.run import _check_push_url
     from kwa.session import connect_prefect, quiet_prefect
+
+    _check_push_url(push_metrics)  # a URL that cannot be a Pushgateway's: exit 2 before any run
 
     # Before anything imports Prefect: its logging is configured once, at import, from these
     # settings (importing flows.fleet first is what let Prefect's console lines through).
@@ -73,7 +85,27 @@ def _fleet(
         print(json.dumps(summary, indent=2, default=str))
     else:
         _fleet_table(summary)
+    _push_clusters(summary, push_metrics)
     return ExitCode.OK if summary["failed"] == 0 and summary["aborted"] == 0 else ExitCode.FAILED
+
+
+def _push_clusters(summary: dict[str, Any], option: str | None) -> None:
+    """Each cluster that got a run: its metrics to the Pushgateway, when one is configured (a
+    failure is a warning per cluster; the fleet's exit code stays its runs')."""
+    from kwa.metrics.export import push_after_run, push_url_from
+
+    url = push_url_from(option)
+    clusters = [r["cluster_id"] for r in summary["clusters"] if r.get("run_id")]
+    if url is None or not clusters:
+        return
+    from storage.db import Database
+
+    db = Database()
+    try:
+        for cluster_id in clusters:
+            push_after_run(db, cluster_id, url)
+    finally:
+        db.dispose()
 
 
 def _fleet_table(summary: dict[str, Any]) -> None:

@@ -67,3 +67,23 @@ def test_fleet_json_is_only_json_and_verbose_brings_prefect_back(kwa: Kwa, doubl
     assert loud.code == 0, loud.text
     assert PREFECT_LINE.search(loud.text) and "Finished in state" in loud.text
     assert_no_traceback(got.out, got.err, loud.out, loud.err)
+
+
+def test_fleet_pushes_each_assessed_clusters_metrics(kwa: Kwa, double: ApiDouble) -> None:
+    from tests.metrics.test_export import Receiver
+
+    receiver = Receiver()
+    try:
+        got = kwa("fleet", "--contexts", "eu,us", "--kubeconfig", _kubeconfig(kwa, double.url), "--check", "SEC-001",
+                  "--push-metrics", f"http://127.0.0.1:{receiver.port}")  # fmt: skip
+    finally:
+        receiver.close()
+    assert got.code == 0, got.text
+    assert sorted(r["path"] for r in receiver.requests) == [
+        "/metrics/job/kwa/cluster/eu",
+        "/metrics/job/kwa/cluster/us",
+    ]
+    assert "metrics of cluster eu pushed" in got.err and "metrics of cluster us pushed" in got.err
+    refused = kwa("fleet", "--contexts", "eu", "--kubeconfig", _kubeconfig(kwa, double.url),
+                  "--push-metrics", "ftp://nowhere")  # fmt: skip
+    assert refused.code == 2 and len(refused.runs()) == 2, refused.text  # no run of its own
