@@ -21,6 +21,8 @@ from cli.formatters.sarif import parse_source
 
 _PROBLEM = re.compile(r"(?P<source>.+?)(?: \(document (?P<document>\d+)\))?: (?P<message>.+)", re.S)
 _AT = re.compile(r"\(line (?P<line>\d+)(?:, column (?P<column>\d+))?\)")
+_INDEX_TAIL = re.compile(r"(?:#\d+)*$")
+_INDICES = re.compile(r"#(\d+)")
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -35,6 +37,7 @@ class Skipped:
     document: int | None = None  # counted from 0, as the run's problem text counts them
     line: int | None = None
     column: int | None = None
+    item: int | None = None  # a List item's index within its document
 
 
 def parse(problem: str) -> Skipped:
@@ -44,11 +47,16 @@ def parse(problem: str) -> Skipped:
         return Skipped(problem)
     source = match["source"]
     parsed = parse_source(source)
+    # A List item's problem: the source is "file#D" (the List is document D) and the index the item's.
+    within = [int(i) for i in _INDICES.findall(_INDEX_TAIL.search(source)[0])]
     at = list(_AT.finditer(match["message"]))
     line = int(at[-1]["line"]) if at else None
     column = int(at[-1]["column"]) if at and at[-1]["column"] else None
     document = int(match["document"]) if match["document"] is not None else None
-    return Skipped(problem, parsed[0] if parsed else None, source, match["message"], document, line, column)
+    item = None
+    if within and document is not None:
+        document, item = within[0], document
+    return Skipped(problem, parsed[0] if parsed else None, source, match["message"], document, line, column, item)
 
 
 def skipped_of(view: Mapping[str, Any] | None) -> tuple[list[Skipped], int]:
@@ -72,7 +80,8 @@ def text_lines(skipped: Iterable[Skipped], total: int = 0) -> Iterator[str]:
             yield f"ERROR input: {_safe(item.text)}"
         else:
             where = f"{path}:{item.line}" if item.line else path
-            document = f" (document {item.document})" if item.document is not None else ""
+            document = f" (document {item.document}" if item.document is not None else ""
+            document += f", items[{item.item}])" if document and item.item is not None else (")" if document else "")
             yield f"{_safe(where)}: ERROR input{document}: {_safe(item.message)}"
     if total > count:
         yield f"ERROR input: {total - count:,} more skipped input(s) not listed ({total:,} in all)"

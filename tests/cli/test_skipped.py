@@ -59,3 +59,15 @@ def test_any_problem_text_parses_back_to_itself(source: str, index: int | None, 
     assert item.text == text
     lines = list(text_lines([item]))
     assert len(lines) == 1 and "\n" not in lines[0] and "ERROR input" in lines[0]
+
+
+def test_a_list_items_problem_names_the_document_and_the_item() -> None:
+    item = parse("dump.json#0 (document 2): not a Kubernetes object: missing apiVersion")
+    assert (item.file, item.document, item.item) == ("dump.json", 0, 2)
+    assert list(text_lines([item])) == [
+        "dump.json: ERROR input (document 0, items[2]): not a Kubernetes object: missing apiVersion"
+    ]
+    # An item that is no mapping is said by its List document, the message naming the item.
+    assert list(text_lines([parse("<stdin> (document 0): items[1] is not an object")])) == [
+        "<stdin>: ERROR input (document 0): items[1] is not an object"
+    ]
