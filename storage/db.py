@@ -38,9 +38,11 @@ message names the URL with the password masked.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
+import weakref
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,6 +70,10 @@ _PG_MIGRATION_LOCK = zlib.crc32(b"kwa.storage.migrate")
 # URLs (rendered with password) already migrated by this process: later Database objects skip Alembic.
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
+# Every engine a Database opened (a Database can be dropped while its engine lives on in a
+# reference cycle), so that a process ending without the interpreter's teardown (kwa.quick_exit)
+# still closes its connections: SQLite checkpoints its WAL on the last close.
+_opened: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 class StorageUnavailable(Exception):
@@ -186,6 +192,7 @@ class Database:
                         engine.dispose()
                         raise
                     self._engine = engine
+                    _opened.add(engine)
         return self._engine
 
     def dispose(self) -> None:
@@ -279,6 +286,13 @@ class Database:
                     raise SchemaTooNew(f"{self.safe_url}: {exc}") from None
             _migrated.add(key)
             log.debug("database %s is at the latest schema", self.safe_url)
+
+
+def dispose_all() -> None:
+    """Close the pooled connections of every engine this process opened (each stays usable)."""
+    for engine in list(_opened):
+        with contextlib.suppress(Exception):
+            engine.dispose()
 
 
 class SchemaFound:
