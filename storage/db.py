@@ -317,9 +317,14 @@ class SchemaFound:
 
 def read_schema(conn: Connection) -> SchemaFound:
     """The database's revision and the kwa that migrated it, read without taking a write lock."""
-    from alembic.runtime.migration import MigrationContext
+    from storage.revisions import Unsure, current_revision
 
-    revision = MigrationContext.configure(conn).get_current_revision()
+    try:
+        revision = current_revision(conn)  # without Alembic's import (storage/revisions.py)
+    except Unsure:
+        from alembic.runtime.migration import MigrationContext
+
+        revision = MigrationContext.configure(conn).get_current_revision()
     if revision is None:
         return SchemaFound(None)
     row = None
@@ -347,7 +352,9 @@ def _script() -> Any:
 
 def head_revision() -> str:
     """The newest schema revision this kwa knows."""
-    return str(_script().get_current_head())
+    from storage.revisions import head_of
+
+    return head_of(MIGRATIONS_DIR / "versions") or str(_script().get_current_head())
 
 
 def known_revisions() -> set[str]:
