@@ -87,9 +87,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, prog: str = "
     if argv is None and out is None and (only == "run" or args[:1] == ["run"]):
         # The command line's own `kwa run`: once everything is delivered, the process ends
         # without freeing its heap object by object (kwa/quick_exit.py).
-        from kwa.quick_exit import end
+        from kwa import quick_exit
 
-        end(code)
+        if quick_exit.wanted():
+            quick_exit.end(code)
     return code
 
 

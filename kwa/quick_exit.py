@@ -11,8 +11,9 @@ it does nothing anyone can observe: the operating system takes the memory back a
 ``os._exit``: non-daemon threads joined (``threading._shutdown``, what ``Py_FinalizeEx`` calls
 first), every ``atexit`` handler run, kwa's databases closed (SQLite checkpoints its write-ahead
 log on the last close, as it would at a normal exit), the standard streams flushed. Only the
-command line's own ``kwa run`` ends this way (``kwa.app.main`` without ``argv``): tests and
-embedders that call ``main(argv)`` get the exit code back as before.
+command line's own ``kwa run`` ends this way (``kwa.app.main`` without ``argv``), and not under a
+profiler or tracer (:func:`wanted`): tests and embedders that call ``main(argv)`` get the exit code
+back as before.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ import os
 import sys
 import threading
 from typing import NoReturn
+
+
+def wanted() -> bool:
+    """Not under a profiler or tracer (``python -m cProfile -m kwa``, pyinstrument, coverage, a
+    debugger): those write their output when the module returns, which ``os._exit`` would skip."""
+    return sys.getprofile() is None and sys.gettrace() is None
 
 
 def end(code: int) -> NoReturn:

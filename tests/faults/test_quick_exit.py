@@ -69,3 +69,17 @@ def test_only_the_command_line_ends_the_process(monkeypatch: pytest.MonkeyPatch,
 
     assert main(["--help"]) == 0
     assert "python -m flows.run" in capsys.readouterr().out
+
+
+def test_a_profiled_kwa_run_exits_normally_so_the_profile_is_written(tmp_path: Path) -> None:
+    """``python -m cProfile -m kwa run …`` keeps its profile: no quick exit under a profiler."""
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "run.prof"
+    probe = tmp_path / "probe.py"
+    probe.write_text(f"import sys\nsys.path.insert(0, {str(root)!r})\nfrom kwa import quick_exit\n"
+                     "print(quick_exit.wanted())\n")  # fmt: skip
+    plain = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, cwd=root, timeout=60)
+    profiled = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), str(probe)],
+                              capture_output=True, text=True, cwd=root, timeout=60)  # fmt: skip
+    assert (plain.stdout.strip(), profiled.stdout.strip()) == ("True", "False")
+    assert out.exists()
