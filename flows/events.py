@@ -185,7 +185,7 @@ def emit_run_events(db: Any, run_id: str, flow_run_id: str | None, logger: Any) 
 
 def _build(db: Any, run_id: str, flow_run_id: str | None) -> list[tuple[str, Any, Any, dict[str, Any]]]:
     from redaction import redact_obj
-    from storage.diff import diff_runs, previous_comparable
+    from storage.diff import new_failures, previous_comparable
     from storage.runs import get_history, get_run
     from storage.scopes import Scope
     from storage.scores import normalise
@@ -202,7 +202,8 @@ def _build(db: Any, run_id: str, flow_run_id: str | None) -> list[tuple[str, Any
         if previous is not None:
             before = get_history(db, previous["run_id"]) or {}
             results = int((history or {}).get("total") or 0) + int(before.get("total") or 0)
-            new = diff_runs(db, previous["run_id"], run_id)["new_failures"] if results <= DIFF_MAX_RESULTS else None
+            # Only the new failures' checks and severities are counted: read from the failing rows.
+            new = new_failures(db, previous["run_id"], run_id) if results <= DIFF_MAX_RESULTS else None
             comparison = Comparison(previous, normalise(before.get("scores")), new)
     payload = redact_obj(finished_payload(run, history, Scope.of_run(run).label, comparison))
     resource, related = resources(run, flow_run_id)

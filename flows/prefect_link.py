@@ -175,6 +175,9 @@ def install() -> None:
             return
         _patch_http_clients()
         _patch_workers()
+        from flows import flow_parameters
+
+        flow_parameters.install()  # flow runs are created without importing FastAPI
         _done.append(True)
 
 

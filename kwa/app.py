@@ -53,13 +53,17 @@ app.add_typer(notify.app, name="notify")
 lint_app = typer.Typer(name="kwa", rich_markup_mode=None, context_settings=CONTEXT, add_completion=False)
 lint_app.command("lint", context_settings=CONTEXT, epilog=EPILOG)(lint.lint)
 lint_app.command("_", hidden=True)(lambda: None)  # two commands keep ``lint`` a subcommand
+# ``kwa run`` (and ``python -m flows.run``) the same way: building the whole tree is wasted start-up.
+run_app = typer.Typer(name="kwa", rich_markup_mode=None, context_settings=CONTEXT, add_completion=False)
+run_app.command("run", context_settings=CONTEXT, epilog=EPILOG)(run.run)
+run_app.command("_", hidden=True)(lambda: None)
 
 
 def command(name: str | None = None) -> Any:
     """The Click command (Typer's) of the whole tree, or of one top-level command (``run``)."""
-    root = typer.main.get_command(app)
     if name is None:
-        return root
+        return typer.main.get_command(app)
+    root = typer.main.get_command(run_app if name == "run" else app)
     found = root.get_command(typer.Context(root), name)  # type: ignore[attr-defined]
     assert found is not None, name
     return found
@@ -76,7 +80,18 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, prog: str = "
     args = list(sys.argv[1:] if argv is None else argv)
     if only is None and args[:1] == ["lint"]:
         return invoke(typer.main.get_command(lint_app), args, out, prog)
-    return invoke(command(only), args, out, prog)
+    if only is None and args[:1] == ["run"]:
+        code = invoke(typer.main.get_command(run_app), args, out, prog)
+    else:
+        code = invoke(command(only), args, out, prog)
+    if argv is None and out is None and (only == "run" or args[:1] == ["run"]):
+        # The command line's own `kwa run`: once everything is delivered, the process ends
+        # without freeing its heap object by object (kwa/quick_exit.py).
+        from kwa import quick_exit
+
+        if quick_exit.wanted():
+            quick_exit.end(code)
+    return code
 
 
 def call(argv: list[str], out: TextIO | None = None) -> int:

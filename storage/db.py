@@ -38,9 +38,11 @@ message names the URL with the password masked.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
+import weakref
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,6 +70,10 @@ _PG_MIGRATION_LOCK = zlib.crc32(b"kwa.storage.migrate")
 # URLs (rendered with password) already migrated by this process: later Database objects skip Alembic.
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
+# Every engine a Database opened (a Database can be dropped while its engine lives on in a
+# reference cycle), so that a process ending without the interpreter's teardown (kwa.quick_exit)
+# still closes its connections: SQLite checkpoints its WAL on the last close.
+_opened: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 class StorageUnavailable(Exception):
@@ -186,6 +192,7 @@ class Database:
                         engine.dispose()
                         raise
                     self._engine = engine
+                    _opened.add(engine)
         return self._engine
 
     def dispose(self) -> None:
@@ -281,6 +288,13 @@ class Database:
             log.debug("database %s is at the latest schema", self.safe_url)
 
 
+def dispose_all() -> None:
+    """Close the pooled connections of every engine this process opened (each stays usable)."""
+    for engine in list(_opened):
+        with contextlib.suppress(Exception):
+            engine.dispose()
+
+
 class SchemaFound:
     """What a database says about its schema: its Alembic revision and who migrated it last."""
 
@@ -303,9 +317,14 @@ class SchemaFound:
 
 def read_schema(conn: Connection) -> SchemaFound:
     """The database's revision and the kwa that migrated it, read without taking a write lock."""
-    from alembic.runtime.migration import MigrationContext
+    from storage.revisions import Unsure, current_revision
 
-    revision = MigrationContext.configure(conn).get_current_revision()
+    try:
+        revision = current_revision(conn)  # without Alembic's import (storage/revisions.py)
+    except Unsure:
+        from alembic.runtime.migration import MigrationContext
+
+        revision = MigrationContext.configure(conn).get_current_revision()
     if revision is None:
         return SchemaFound(None)
     row = None
@@ -333,7 +352,9 @@ def _script() -> Any:
 
 def head_revision() -> str:
     """The newest schema revision this kwa knows."""
-    return str(_script().get_current_head())
+    from storage.revisions import head_of
+
+    return head_of(MIGRATIONS_DIR / "versions") or str(_script().get_current_head())
 
 
 def known_revisions() -> set[str]:

@@ -309,3 +309,42 @@ def diff_runs(db: Database, run_a: str, run_b: str) -> dict[str, Any]:
         "objects_appeared": objs(objects_b - objects_a),
         "objects_disappeared": objs(objects_a - objects_b),
     }
+
+
+_KEY = (A.c.check_id, A.c.object_kind, A.c.object_namespace, A.c.object_name, A.c.container)
+
+
+def new_failures(db: Database, run_a: str, run_b: str) -> list[dict[str, Any]]:
+    """The keys of ``diff_runs(db, run_a, run_b)["new_failures"]``, each with its check and
+    severity (what a run's events count), read from the failing rows only.
+
+    ``diff_runs`` reads every result of both runs (146,000 rows for two runs of 10k objects) to
+    list every kind of change. A key is failing in a run exactly when one of its rows is failing
+    ("failing" ranks worst), so this needs the failing rows of both runs and, for a key B fails
+    that A fails only under another container of the same object, whether A has the exact key
+    (``diff_runs`` matches across containers only then). The severity is that of a failing row of
+    the key: one check has one severity within a run. ``tests/storage/test_new_failures.py``
+    holds it to ``diff_runs``.
+    """
+    failing = A.c.status == "failing"
+    with db.read() as conn:
+        _get_run(conn, run_a), _get_run(conn, run_b)  # an unknown run raises, as in diff_runs
+        ensure_hot(conn, run_a)
+        ensure_hot(conn, run_b)
+        after: dict[tuple[Any, ...], Any] = {}
+        for row in conn.execute(select(*_KEY, A.c.severity).where(A.c.run_id == run_b, failing)):
+            after.setdefault(tuple(row[:5]), row[5])
+        before = {tuple(row) for row in conn.execute(select(*_KEY).where(A.c.run_id == run_a, failing))}
+        failing_objects = {key[:4] for key in before}
+        unsure = {k for k in after if k not in before and k[1] is not None and k[:4] in failing_objects}
+        present: set[tuple[Any, ...]] = set()
+        if unsure:
+            checks = sorted({k[0] for k in unsure})
+            rows = conn.execute(select(*_KEY).where(A.c.run_id == run_a, A.c.check_id.in_(checks)))
+            present = {key for key in map(tuple, rows) if key in unsure}
+    names = ("check_id", "object_kind", "object_namespace", "object_name", "container")
+    return [
+        {**dict(zip(names, k, strict=True)), "severity": severity}
+        for k, severity in after.items()
+        if k not in before and (k not in unsure or k in present)
+    ]
