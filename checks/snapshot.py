@@ -166,7 +166,11 @@ class Snapshot:
         if alongside is not None:
             alongside()
         for name, job in pending.items():
-            self._indexes[name] = job.result()
+            value = job.result()
+            adopt = getattr(value, "adopt", None)
+            if adopt is not None:  # an answer built in a child that refers back to its snapshot
+                adopt(self)
+            self._indexes[name] = value
         return self
 
     def without(self, drop: Iterable[K8sObject]) -> Snapshot:
