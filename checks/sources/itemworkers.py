@@ -35,9 +35,11 @@ from checks.sources.slim import slim
 
 # Below this many items one process reads them (a fork and the round trip cost more).
 MIN_ITEMS = 4096
-# Chunks per worker: a few, so the parent parses one chunk's answer while the next ones are read,
-# and no answer is large (each is held as bytes in the parent until parsed).
-CHUNKS_PER_WORKER = 8
+# Chunks per worker: several, so the parent parses one chunk's answer while the next ones are read,
+# and no answer is large (each is held as bytes in the parent until parsed); but not tiny ones
+# (each is a fork of a parent that may hold GBs).
+CHUNKS_PER_WORKER = 16
+MIN_CHUNK_BATCHES = 4
 
 
 def workers() -> int:
@@ -55,8 +57,10 @@ def read_batches(
     :func:`checks.sources.jsonlist.measured` returns them and ``slimmed`` saying which of them
     are already as :func:`~checks.sources.slim.slim` leaves them; or ``(first, Rejected, None)``
     for the batch whose measuring rejected the whole document (nothing after it is yielded)."""
+    from checks.sources.jsonlist import parse
+
     n = max(1, workers())
-    per = max(batch, -(-count // (n * CHUNKS_PER_WORKER)))
+    per = max(MIN_CHUNK_BATCHES * batch, -(-count // (n * CHUNKS_PER_WORKER)))
     per = -(-per // batch) * batch  # chunks start on batch boundaries: the batches stay the same
     starts = list(range(0, count, per))
     jobs: deque[tuple[int, Pending]] = deque()
@@ -73,18 +77,20 @@ def read_batches(
             if isinstance(outcome, Rejected):
                 yield first, outcome, None
                 return
-            values = [_received(value, items[first + i]) for i, value in enumerate(outcome)]
+            blob, specials = outcome
+            values = orjson.loads(blob)
+            for i, special in specials.items():
+                values[i] = special if special is not None else parse(bytes(memoryview(items[first + i])))
             # Slimmed with its own kind already: the parent's slim would change nothing.
-            slimmed = [
-                type(sent) is bytes and type(v) is dict and "kind" in v for sent, v in zip(outcome, values, strict=True)
-            ]
+            slimmed = [type(v) is dict and "kind" in v and i not in specials for i, v in enumerate(values)]
             yield first, values, slimmed
 
 
 def read_chunk(items: Sequence[Any], lo: int, hi: int, limits: Limits, batch: int) -> list[Any]:
-    """Items ``lo:hi`` measured batch by batch; each item as slimmed JSON bytes, its
-    :class:`Rejected`, or None (the parent parses it). A batch that rejects the whole document
-    is its :class:`Rejected`, and the last one."""
+    """Items ``lo:hi`` measured batch by batch. Each batch is sent as one JSON array of its
+    slimmed items (one parse in the parent) and ``{position: Rejected or None}`` for the items
+    that are not in it (null there): those over a limit, and those the parent parses itself (None).
+    A batch that rejects the whole document is its :class:`Rejected`, and the last one."""
     from checks.sources.jsonlist import measured, parse_marked
 
     was_enabled = gc.isenabled()
@@ -99,29 +105,28 @@ def read_chunk(items: Sequence[Any], lo: int, hi: int, limits: Limits, batch: in
             except Rejected as exc:
                 out.append(exc)
                 break
-            out.append([_sent(v, fast) for v, (_, fast) in zip(values, parsed, strict=True)])
+            parts: list[bytes] = []
+            specials: dict[int, Rejected | None] = {}
+            for i, (value, (_, fast)) in enumerate(zip(values, parsed, strict=True)):
+                part = _sent(value, fast)
+                if part is None:
+                    specials[i] = value if isinstance(value, Rejected) else None
+                    part = b"null"
+                parts.append(part)
+            out.append((b"[" + b",".join(parts) + b"]", specials))
         return out
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _sent(value: Any, fast: bool) -> Any:
-    if isinstance(value, Rejected):
-        return value
-    if not fast:
-        return None  # JSON cannot carry what the standard library read (NaN, huge integers)
+def _sent(value: Any, fast: bool) -> bytes | None:
+    """The item's slimmed JSON, or None when it is not sent as JSON: over a limit (a
+    :class:`Rejected`), or read by the standard library (JSON cannot carry what it reads back
+    unchanged: integers past 64 bits), or nested deeper than orjson writes."""
+    if isinstance(value, Rejected) or not fast:
+        return None
     try:
         return orjson.dumps(slim(value))
     except (orjson.JSONEncodeError, TypeError):
-        return None  # nested deeper than orjson writes: the parent reads it itself
-
-
-def _received(value: Any, raw: Any) -> Any:
-    if isinstance(value, bytes):
-        return orjson.loads(value)
-    if value is None:
-        from checks.sources.jsonlist import parse
-
-        return parse(bytes(memoryview(raw)))
-    return value
+        return None
