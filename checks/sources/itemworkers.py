@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
+import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -63,13 +65,12 @@ def read_batches(
     per = max(MIN_CHUNK_BATCHES * batch, -(-count // (n * CHUNKS_PER_WORKER)))
     per = -(-per // batch) * batch  # chunks start on batch boundaries: the batches stay the same
     starts = list(range(0, count, per))
-    jobs: deque[tuple[int, Pending]] = deque()
+    jobs: deque[tuple[int, _Chunk]] = deque()
     started = 0
     while started < len(starts) or jobs:
         while started < len(starts) and len(jobs) < n:
             lo = starts[started]
-            hi = min(count, lo + per)
-            jobs.append((lo, Pending(lambda lo=lo, hi=hi: read_chunk(items, lo, hi, limits, batch))))
+            jobs.append((lo, _Chunk(items, lo, min(count, lo + per), limits, batch)))
             started += 1
         lo, job = jobs.popleft()
         for offset, outcome in enumerate(job.result()):
@@ -84,6 +85,40 @@ def read_batches(
             # Slimmed with its own kind already: the parent's slim would change nothing.
             slimmed = [type(v) is dict and "kind" in v and i not in specials for i, v in enumerate(values)]
             yield first, values, slimmed
+
+
+class _Chunk:
+    """One chunk read by a forked child (:class:`~checks.offload.Pending`), or by this process
+    when the child gives no answer. The child writes its answer to a file this process opened
+    and reads back in its main thread: an answer received by the waiting thread would be
+    allocated in that thread's malloc arena, which keeps the memory after it is freed (measured:
+    +30 MB at 10,000 objects, +100 MB at 100,000)."""
+
+    def __init__(self, items: Sequence[Any], lo: int, hi: int, limits: Limits, batch: int) -> None:
+        # Closed in result(). The build closure must not refer to self: a cycle would keep the
+        # input's items alive while the collector is off (and frozen after).
+        self._file = file = tempfile.TemporaryFile()  # noqa: SIM115
+        parent = os.getpid()
+
+        def build() -> list[Any] | None:
+            answer = read_chunk(items, lo, hi, limits, batch)
+            if os.getpid() == parent:
+                return answer  # the child failed: read here, handed over directly
+            pickle.dump(answer, file, protocol=pickle.HIGHEST_PROTOCOL)
+            file.flush()
+            return None
+
+        self._job = Pending(build)
+
+    def result(self) -> list[Any]:
+        try:
+            answer = self._job.result()
+            if answer is None:
+                self._file.seek(0)
+                answer = pickle.load(self._file)
+            return answer  # type: ignore[no-any-return]
+        finally:
+            self._file.close()
 
 
 def read_chunk(items: Sequence[Any], lo: int, hi: int, limits: Limits, batch: int) -> list[Any]:

@@ -100,3 +100,22 @@ def test_a_worker_that_fails_has_its_chunk_read_by_the_parent(tmp_path: Path, mo
 
     monkeypatch.setattr(checks.sandbox, "run_with_deadline", broken)
     assert _read(path, monkeypatch, parallel=True) == serial
+
+
+def test_nothing_of_the_reading_outlives_it_with_the_collector_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kwa reads with the collector off and then freezes what exists: a reference cycle left by the
+    workers would keep the input's items (a whole dump) alive for the run."""
+    import gc
+
+    objects = [json.dumps(decorate(sized_status(o))) for o in generate(120, seed=4)]
+    path = _dump(tmp_path, objects)
+    gc.collect()
+    gc.disable()
+    try:
+        _read(path, monkeypatch, parallel=True)
+        left = [o for o in gc.get_objects() if isinstance(o, itemworkers._Chunk)]
+    finally:
+        gc.enable()
+    assert left == []
