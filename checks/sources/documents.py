@@ -102,10 +102,8 @@ def accept_item(
     objects: list[K8sObject],
     problems: list[ParseProblem],
     place: Place | None,
-    slimmed: bool = False,
 ) -> None:
-    """One item of a ``kind: List`` document (``index``): an object, or a problem naming ``items[N]``.
-    ``slimmed``: the item is already as :func:`slim` leaves it (a reading worker slimmed it)."""
+    """One item of a ``kind: List`` document (``index``): an object, or a problem naming ``items[N]``."""
     if isinstance(item, Rejected):  # over a limit by itself (check_document)
         report(problems, item.kind, label, index, f"items[{item_no}]: {item.describe()}")
         return
@@ -115,7 +113,7 @@ def accept_item(
     item.setdefault("kind", list_kind[: -len("List")] if list_kind != "List" else item.get("kind"))
     if "apiVersion" not in item and list_api_version and list_kind != "List":
         item["apiVersion"] = list_api_version
-    _accept_object(item, f"{label}#{index}", item_no, objects, problems, place, slimmed)
+    _accept_object(item, f"{label}#{index}", item_no, objects, problems, place)
 
 
 def _accept_object(
@@ -125,7 +123,6 @@ def _accept_object(
     objects: list[K8sObject],
     problems: list[ParseProblem],
     place: Place | None = None,
-    slimmed: bool = False,
 ) -> None:
     missing = [k for k in ("apiVersion", "kind") if not isinstance(doc.get(k), str) or not doc.get(k)]
     meta = doc.get("metadata")
@@ -134,4 +131,4 @@ def _accept_object(
     if missing:
         report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object: missing {', '.join(missing)}")
         return
-    objects.append(K8sObject(doc if slimmed else slim(doc), label, index, place))
+    objects.append(K8sObject(slim(doc), label, index, place))

@@ -18,7 +18,6 @@ reads the document the ordinary way, so no input is judged differently here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -27,7 +26,7 @@ import orjson
 from checks.limits import LIMIT, SYNTAX, Limits, size
 from checks.positions import Place
 from checks.snapshot import K8sObject, ParseProblem
-from checks.sources import itemworkers, measure
+from checks.sources import measure
 from checks.sources.documents import accept_item, document_bytes, report
 from checks.sources.guards import Rejected
 from checks.sources.places import Lines, item_places
@@ -85,10 +84,13 @@ def read_list(
         return True
     start = len(objects)
     places = item_places(place, count, lines) if place is not None else None
-    for first, values, slimmed in _batches(shell.items, limits, count):
-        if isinstance(values, Rejected):  # the whole document's verdict (a duplicate key): none of it is used
+    for first in range(0, count, BATCH):
+        raws = [bytes(memoryview(r)) for r in shell.items[first : first + BATCH]]  # type: ignore[arg-type]
+        try:
+            values = _measured(raws, limits)
+        except Rejected as exc:  # the whole document's verdict (a duplicate key): none of it is used
             del objects[start:]
-            report(problems, values.kind, label, 0, values.describe())
+            report(problems, exc.kind, label, 0, exc.describe())
             return True
         for offset, value in enumerate(values):
             number = first + offset
@@ -102,38 +104,15 @@ def read_list(
                 objects,
                 problems,
                 places[number] if places else place,
-                slimmed=slimmed is not None and slimmed[offset],
             )
     return True
 
 
-def _batches(
-    items: list[msgspec.Raw], limits: Limits, count: int
-) -> Iterator[tuple[int, list[Any] | Rejected, list[bool] | None]]:
-    """``(first, values, slimmed)`` per batch of items, parsed and measured (:func:`measured`),
-    ``slimmed`` saying which are slimmed already (None: none); or ``(first, Rejected, None)`` for
-    the batch that rejects the whole document, and nothing after it.
-    A large List is read by forked workers (:mod:`checks.sources.itemworkers`), with the same
-    batches and the same answers."""
-    from checks.sandbox import fork_available
-
-    if count >= itemworkers.MIN_ITEMS and fork_available():
-        yield from itemworkers.read_batches(items, limits, BATCH, count)
-        return
-    for first in range(0, count, BATCH):
-        raws = [bytes(memoryview(r)) for r in items[first : first + BATCH]]  # type: ignore[arg-type]
-        try:
-            values = measured([parse(raw) for raw in raws], raws, limits)
-        except Rejected as exc:
-            yield first, exc, None
-            return
-        yield first, values, None
-
-
-def measured(values: list[Any], raws: list[bytes], limits: Limits) -> list[Any]:
-    """Items parsed (``values``, from ``raws``) and measured as the items of one List (what the
-    whole document would get: ``measure.check_document`` on a List of just these, rendered once);
-    an item over a limit is replaced by its :class:`Rejected`."""
+def _measured(raws: list[bytes], limits: Limits) -> list[Any]:
+    """Items parsed and measured as the items of one List (what the whole document would get:
+    ``measure.check_document`` on a List of just these, rendered once); an item over a limit is
+    replaced by its :class:`Rejected`."""
+    values = [_parse(raw) for raw in raws]
     doc = {"kind": "List", "items": values}
     text = b'{"kind":"List","items":[' + b",".join(raws) + b"]}"
     for number, problem in measure.check_document(doc, limits, None, text).items():
@@ -141,17 +120,12 @@ def measured(values: list[Any], raws: list[bytes], limits: Limits) -> list[Any]:
     return values
 
 
-def parse(data: bytes) -> Any:
-    return parse_marked(data)[0]
-
-
-def parse_marked(data: bytes) -> tuple[Any, bool]:
-    """The item's value, and whether orjson read it (False: the standard library's reading)."""
+def _parse(data: bytes) -> Any:
     try:
-        return orjson.loads(data), True
+        return orjson.loads(data)
     except orjson.JSONDecodeError:
         # What orjson refuses and msgspec took (integers past 64 bits): the standard library's reading.
         try:
-            return json.loads(data), False
+            return json.loads(data)
         except (ValueError, RecursionError):
-            return Rejected(SYNTAX, "JSON does not parse"), False
+            return Rejected(SYNTAX, "JSON does not parse")

@@ -105,10 +105,8 @@ def test_a_large_json_dump_is_read_item_by_item_and_slimmed(tmp_path: Path, monk
     whole = load_manifests([str(path)])
     monkeypatch.setattr(jsonlist, "STREAM_MIN_BYTES", 1)
     calls = []
-    original = jsonlist.measured
-    monkeypatch.setattr(
-        jsonlist, "measured", lambda values, raws, limits: calls.append(len(raws)) or original(values, raws, limits)
-    )
+    original = jsonlist._measured
+    monkeypatch.setattr(jsonlist, "_measured", lambda raws, limits: calls.append(len(raws)) or original(raws, limits))
     streamed = load_manifests([str(path)])
     assert calls and sum(calls) == len(objects)
     assert [o.raw for o in streamed.objects] == [o.raw for o in whole.objects]
