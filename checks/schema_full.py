@@ -101,6 +101,9 @@ class SchemaFindings:
 
     def adopt(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
+        # The bundle the child read, read here too before the lanes fork: OPS-012 asks for it.
+        with contextlib.suppress(Exception):
+            self.target()
 
     def target(self, configured: Any = None) -> tuple[StrictBundle | None, str]:
         """The configured version, else the live server's, else the newest bundled."""
