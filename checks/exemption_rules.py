@@ -167,6 +167,16 @@ class ExemptionRule:
             return False
         return ns_re is None or bool(namespace and ns_re.match(namespace))
 
+    def selects_kind(self, kind: str) -> bool:
+        """The kind half of :meth:`selects_place`."""
+        kind_re: re.Pattern[str] | None = self._kind_re  # type: ignore[attr-defined]
+        return kind_re is None or bool(kind_re.match(kind))
+
+    def selects_namespace(self, namespace: str | None) -> bool:
+        """The namespace half of :meth:`selects_place`."""
+        ns_re: re.Pattern[str] | None = self._ns_re  # type: ignore[attr-defined]
+        return ns_re is None or bool(namespace and ns_re.match(namespace))
+
     def selects_object(self, name: str, labels: Mapping[str, Any] | None) -> bool:
         """The name and label half of :meth:`matches`."""
         name_re: re.Pattern[str] | None = self._name_re  # type: ignore[attr-defined]

@@ -87,6 +87,24 @@ class SchemaFindings:
         self._by_name: dict[str, dict[tuple[str, str | None, str], Verdict]] = {}
         self._lock = threading.Lock()
 
+    # Built in a forked child while the parent builds other indexes (checks/offload.py): the answers
+    # travel, the snapshot does not; keys by ``id(object)`` stay valid (the child is a fork of the
+    # parent, its objects at the same addresses) and :meth:`adopt` joins the parent's snapshot.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"by_version": self._by_version, "by_name": self._by_name}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.snapshot = None  # type: ignore[assignment]  # set by adopt()
+        self._by_version = state["by_version"]
+        self._by_name = state["by_name"]
+        self._lock = threading.Lock()
+
+    def adopt(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        # The bundle the child read, read here too before the lanes fork: OPS-012 asks for it.
+        with contextlib.suppress(Exception):
+            self.target()
+
     def target(self, configured: Any = None) -> tuple[StrictBundle | None, str]:
         """The configured version, else the live server's, else the newest bundled."""
         return library().choose(configured or self.snapshot.server_version)
@@ -258,7 +276,7 @@ def path_text(path: list[Any]) -> str:
     return out
 
 
-@register_index(INDEX)
+@register_index(INDEX, offload=True)
 def _findings(snapshot: Snapshot) -> SchemaFindings:
     findings = SchemaFindings(snapshot)
     findings.invalid_by_name()  # the default target, computed in the parent so forked checks share it

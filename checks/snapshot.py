@@ -124,15 +124,20 @@ class Snapshot:
         self._by_name: dict[tuple[str, str | None, str], K8sObject] = {}
         self._by_uid: dict[str, K8sObject] = {}
         self._children: dict[tuple[str, str | None, str], list[K8sObject]] = defaultdict(list)
+        # One pass, names bound locally: it runs for every object of the run.
+        by_kind, by_kind_ns, by_name, by_uid = self._by_kind, self._by_kind_ns, self._by_name, self._by_uid
+        children = self._children
         for obj in self.objects:
-            self._by_kind[obj.kind].append(obj)
-            self._by_kind_ns[(obj.kind, obj.namespace)].append(obj)
-            self._by_name[(obj.kind, obj.namespace, obj.name)] = obj
+            kind, namespace = obj.kind, obj.namespace
+            by_kind[kind].append(obj)
+            by_kind_ns[(kind, namespace)].append(obj)
+            by_name[(kind, namespace, obj.name)] = obj
             if obj.uid:
-                self._by_uid[obj.uid] = obj
-        for obj in self.objects:
-            for ref in obj.owner_refs:
-                self._children[(ref.get("kind", ""), obj.namespace, ref.get("name", ""))].append(obj)
+                by_uid[obj.uid] = obj
+            refs = (obj.raw.get("metadata") or {}).get("ownerReferences")  # obj.owner_refs
+            if refs:
+                for ref in refs:
+                    children[(ref.get("kind", ""), namespace, ref.get("name", ""))].append(obj)
         self._workloads: list[Workload] | None = None
         self._label_index: dict[str | None, _LabelIndex] | None = None
         self._namespaces: list[str] | None = None
@@ -166,7 +171,11 @@ class Snapshot:
         if alongside is not None:
             alongside()
         for name, job in pending.items():
-            self._indexes[name] = job.result()
+            value = job.result()
+            adopt = getattr(value, "adopt", None)
+            if adopt is not None:  # an answer built in a child that refers back to its snapshot
+                adopt(self)
+            self._indexes[name] = value
         return self
 
     def without(self, drop: Iterable[K8sObject]) -> Snapshot:
@@ -265,10 +274,20 @@ class Snapshot:
         """
         if self._workloads is None:
             out: list[Workload] = []
+            live = self.is_live
+            by_name = self._by_name
             for kind in WORKLOAD_KINDS:
                 for obj in self._by_kind.get(kind, []):
-                    if obj.controller_ref is not None and self._owner_present(obj):
-                        continue
+                    # obj.controller_ref and _owner_present, inlined: this runs for every pod.
+                    refs = (obj.raw.get("metadata") or {}).get("ownerReferences")
+                    if refs:
+                        owned = False
+                        for ref in refs:
+                            if ref.get("controller"):
+                                owned = live or (ref.get("kind", ""), obj.namespace, ref.get("name", "")) in by_name
+                                break
+                        if owned:
+                            continue
                     pt = pod_template(obj)
                     if pt is not None:
                         out.append(Workload(obj, pt[0], pt[1]))

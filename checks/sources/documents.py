@@ -132,6 +132,18 @@ def _accept_object(
     problems: list[ParseProblem],
     place: Place | None = None,
 ) -> None:
+    # The common case (every object of a large dump) without building the list of what is missing.
+    api_version, kind, meta = doc.get("apiVersion"), doc.get("kind"), doc.get("metadata")
+    if (
+        api_version
+        and kind
+        and isinstance(api_version, str)
+        and isinstance(kind, str)
+        and isinstance(meta, dict)
+        and (meta.get("name") or meta.get("generateName"))
+    ):
+        objects.append(K8sObject(slim(doc), label, index, place))
+        return
     missing = [k for k in ("apiVersion", "kind") if not isinstance(doc.get(k), str) or not doc.get(k)]
     meta = doc.get("metadata")
     if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):

@@ -411,3 +411,25 @@ def test_config_error_for_shipped_name_typo_lists_shipped_names() -> None:
     with pytest.raises(ConfigError) as info:
         Config.from_dict({"default_exemptions": {"disable": ["kubeproxy"]}})
     assert "system-namespaces" in str(info.value) and "control-plane" in str(info.value)
+
+
+def test_candidate_rules_are_the_rules_whose_kind_and_namespace_select_the_place() -> None:
+    """The per-kind, then per-namespace filtering picks exactly what ``selects_place`` picks."""
+    config = Config.from_dict(
+        {
+            "exemptions": [
+                {"checks": "all", "kinds": ["Pod", "Deploy*"], "namespaces": ["team-*"]},
+                {"checks": "all", "kinds": ["pod"]},
+                {"checks": "all", "namespaces": ["kube-system", "team-a"], "names": ["api-*"]},
+                {"checks": "all", "names": ["web"], "until": "2000-01-01"},
+                {"checks": "all"},
+            ]
+        }
+    )
+    rules = [*config.exemption_rules, *default_rules()]
+    ex = Exemptions(rules)
+    today = ex.today
+    for kind in ("Pod", "Deployment", "Service", "Namespace", "ConfigMap"):
+        for place in (None, "team-a", "team-b", "kube-system", "default"):
+            plain = tuple(r for r in rules if not r.expired(today) and r.selects_place(kind, place))
+            assert ex._candidates(kind, place, today).rules == plain

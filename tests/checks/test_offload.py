@@ -87,3 +87,29 @@ def test_a_child_answers_from_its_own_process(tmp_path: Path) -> None:
 @pytest.mark.parametrize("objects", [0, offload.MIN_OBJECTS - 1])
 def test_small_snapshots_are_built_inline(objects: int) -> None:
     assert offload.offload(lambda: 1, objects) is None
+
+
+def test_the_offloaded_schema_findings_equal_the_inline_ones(tmp_path: Path) -> None:
+    from checks.schema_full import INDEX, SchemaFindings
+
+    assert INDEX in OFFLOADABLE
+    items = []
+    for i in range(offload.MIN_OBJECTS):
+        policy = "Sometimes" if i % 97 == 0 else "Always"  # not one of the enum: invalid
+        items.append({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"pod-{i}", "namespace": f"ns-{i % 5}"},
+            "spec": {"containers": [{"name": "c", "image": "x:1", "imagePullPolicy": policy}]},
+        })  # fmt: skip
+    items.append({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "a"}})
+    path = tmp_path / "cluster.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    snap = load(SourceSpec.from_dict({"kind": "manifests", "paths": [str(path)]})).prepare()
+    offloaded: SchemaFindings = snap.index(INDEX)
+    inline = INDEX_BUILDERS[INDEX](snap)
+    assert offloaded.snapshot is snap
+    assert offloaded.invalid_by_name() == inline.invalid_by_name()
+    assert offloaded.verdicts()[1] == inline.verdicts()[1]
+    assert len(inline.invalid_by_name()) == len(range(0, offload.MIN_OBJECTS, 97))
+    assert any(v.unknown for v in inline.verdicts()[1].values())  # the custom resource without a CRD
