@@ -13,7 +13,8 @@ first), every ``atexit`` handler run, kwa's databases closed (SQLite checkpoints
 log on the last close, as it would at a normal exit), the standard streams flushed. Only the
 command line's own ``kwa run`` ends this way (``kwa.app.main`` without ``argv``), and not under a
 profiler or tracer (:func:`wanted`): tests and embedders that call ``main(argv)`` get the exit code
-back as before.
+back as before. What it skips is finalizers (``__del__``, garbage collection): whatever must happen
+when kwa ends belongs in an ``atexit`` handler or a ``with`` block, never in a finalizer.
 """
 
 from __future__ import annotations
