@@ -87,6 +87,7 @@ class Job:
     requested: tuple[list[str] | None, list[str] | None] = (None, None)
     check_runs: list[CheckRun] = field(default_factory=list)
     audited: list[Any] = field(default_factory=list)  # every result, for the exemption audit
+    tallies: list[Any] | None = None  # the rows as the run's writer counted them, for finish_run
     # (state, message) when kwa's database could not take the run's end: Prefect records it instead.
     intended: tuple[str, str | None] | None = None
 
@@ -248,6 +249,7 @@ def evaluate(job: Job) -> None:
     if execution.cancelled:
         abort(job, execution.cancel_reason or "aborted")
     job.audited = execution.results_for_audit
+    job.tallies = execution.writer.tallies()
 
 
 def finish(job: Job) -> None:
@@ -258,8 +260,9 @@ def finish(job: Job) -> None:
     facts = snapshot_facts(job.snapshot, job.check_runs, job.config.exemptions.audit(job.snapshot, job.audited))
     try:
         finish_run(
-            job.db, job.run_id, state.value, error=error, history=history(job.check_runs, job.started), summary=facts
-        )
+            job.db, job.run_id, state.value, error=error, history=history(job.check_runs, job.started),
+            summary=facts, tallies=job.tallies,
+        )  # fmt: skip
     except InvalidTransition:
         job.logger.warning("run %s was ended elsewhere (aborted) before it could finish", job.run_id)
     except StorageUnavailable as exc:
