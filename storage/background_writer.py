@@ -109,6 +109,10 @@ class BackgroundWriter:
         finally:
             self._queue.put(None)
             self._thread.join(timeout)
+            if not self._thread.is_alive():
+                # Nothing can fail any more; the handler usually refers back to the run (a cycle
+                # that would keep the run's snapshot alive until a full collection).
+                self._on_error = None
 
     def _written_all(self, timeout: float | None) -> bool:
         """Wait until every submission has been handled; False if ``timeout`` came first."""
