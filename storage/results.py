@@ -16,12 +16,8 @@ same transaction re-reads the run's state (``FOR SHARE`` on PostgreSQL, so a con
 ``finish_run`` waits for the batch) and refuses to add rows to a finished run
 (:class:`RunNotWritable`).
 
-Counting
---------
-The writer counts the rows it takes per (check, pillar, severity) by the rule of
-:func:`storage.scores.tally` (:func:`storage.row_tally.count_values`, done where the check ran
-when the counts come with the rows); :meth:`ResultWriter.tallies` hands them to ``finish_run``,
-which then does not read every row back to count them.
+The writer also counts the rows per check as :func:`storage.scores.tally` would
+(:func:`storage.row_tally.count_values`), for ``finish_run`` (:meth:`ResultWriter.tallies`).
 """
 
 from __future__ import annotations
@@ -275,9 +271,9 @@ class ResultWriter:
         return total
 
     def tallies(self) -> list[Tally] | None:
-        """The run's rows counted per check as :func:`storage.scores.tally` counts them (for
-        ``finish_run``); None when this writer cannot know (it did not write or count every row
-        of the run, or the database might count some differently)."""
+        """The run's rows counted per check as :func:`storage.scores.tally` counts them; None when
+        this writer did not write and count every row of the run, or the database might count
+        some differently."""
         with self._lock:
             if not self._counting or counts_unsure(self._counts, self._sqlite):
                 return None
