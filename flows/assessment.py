@@ -119,32 +119,35 @@ def assessment(
     )  # fmt: skip
     job.requested = (pillars, checks)
     trigger = detect_trigger(trigger, flow_run)
-    with steps.concluding(job) as conclusion:
-        steps.admit(
-            job,
-            run_id,
-            pillars=pillars,
-            checks=checks,
-            cluster_id=cluster_id,
-            config_path=config_path,
-            trigger=trigger,
-            force_new=force_new,
-        )
-        steps.enter_queue(job)
-        with steps.slot(job):
-            steps.start(job)
-            steps.read_snapshot(job)
-            steps.evaluate(job)
-            steps.finish(job)
-    if job.run_id:
-        # After the slot is given back: automations hear of the end (flows.events), a worker's
-        # run pushes its metrics (flows.metrics_push) and publishes its Policy Reports
-        # (flows.reports_publish), then the results this run pushed out of the hot window are
-        # archived.
-        steps.announce(job)
-        steps.push_metrics(job, trigger)
-        steps.publish_reports(job, trigger)
-        steps.compact_after(job)
+    try:
+        with steps.concluding(job) as conclusion:
+            steps.admit(
+                job,
+                run_id,
+                pillars=pillars,
+                checks=checks,
+                cluster_id=cluster_id,
+                config_path=config_path,
+                trigger=trigger,
+                force_new=force_new,
+            )
+            steps.enter_queue(job)
+            with steps.slot(job):
+                steps.start(job)
+                steps.read_snapshot(job)
+                steps.evaluate(job)
+                steps.finish(job)
+        if job.run_id:
+            # After the slot is given back: automations hear of the end (flows.events), a worker's
+            # run pushes its metrics (flows.metrics_push) and publishes its Policy Reports
+            # (flows.reports_publish), then the results this run pushed out of the hot window are
+            # archived.
+            steps.announce(job)
+            steps.push_metrics(job, trigger)
+            steps.publish_reports(job, trigger)
+            steps.compact_after(job)
+    finally:
+        steps.release(job)
     return conclusion.value
 
 

@@ -12,7 +12,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
-import gc
 import os
 from collections import defaultdict
 from collections.abc import Callable, Coroutine
@@ -92,7 +91,9 @@ def run_checks(
         progress.close()
         with contextlib.suppress(Exception):  # its error, if any, was raised by drain() above
             ctx.writer.close(timeout=60)
-        gc.unfreeze()
+        ctx.detach()
+        # What read_snapshot froze stays frozen until the run lets go of its snapshot
+        # (flows.steps.release): unfrozen here, the next full collection would walk all of it.
     unfinished = CheckOutcome.CANCELLED if ctx.cancelled else CheckOutcome.NOT_RUN
     check_runs = [ctx.check_runs.get(i) or CheckRun(i, unfinished) for i in ids]
     return check_runs, ctx

@@ -55,6 +55,14 @@ class ExecutingRun:
         if self.batch is not None:
             self.batch.cancel(reason)
 
+    def detach(self) -> None:
+        """Let go of the batch and the snapshot once the checks are done or stopped. The batch's
+        callbacks refer back to this run (a reference cycle) and its job to the snapshot: held
+        by a cycle, the snapshot would live until a full collection, which then walks every
+        object of it (flows.steps.release)."""
+        self.batch = None
+        self.snapshot = None  # type: ignore[assignment]
+
     def record(self, check_id: str, check_run: Any) -> None:
         with self.recorded:
             self.check_runs[check_id] = check_run

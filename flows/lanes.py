@@ -31,6 +31,7 @@ from flows import executing
 from flows.runlog import EXAMPLES, object_label
 from flows.states import CheckOutcome, CheckRun, Evaluated, map_batch_outcome, outcome_of_results
 from storage.result_rows import ROW_FIELDS, result_values, rows_json
+from storage.row_tally import count_values
 
 SAFETY_SHARE = 0.8  # of a check's timeout, for the safety net (checks/safety.py)
 LANES = max(1, min(4, os.cpu_count() or 1))
@@ -156,6 +157,8 @@ def evaluate_for_storage(
         examples_total=tally.get("failing" if failing else "warning", 0),
         first_error=first_error,
         skip_reason=skip_reason,
+        # Counted here, on the lane's core, so ending the run need not count the stored rows.
+        counts=count_values(values),
     )
 
 
@@ -191,7 +194,9 @@ def persist(ctx: executing.ExecutingRun, check: CheckDefinition, check_run: Chec
     if evaluated is not None:
         # The audit only needs to know which exemptions applied; keeping every row would cost memory.
         ctx.results_for_audit.extend(evaluated.exempt)
-        ctx.writer.submit(meta, evaluated.rows, datetime.now(UTC), check_run.duration_ms, evaluated.total)
+        ctx.writer.submit(
+            meta, evaluated.rows, datetime.now(UTC), check_run.duration_ms, evaluated.total, evaluated.counts
+        )
     else:  # an error or a timeout: the rows the state mapping made up
         values = [result_values(r) for r in check_run.results]
         ctx.writer.submit(meta, values, datetime.now(UTC), check_run.duration_ms)
@@ -240,6 +245,7 @@ class MemoryWriter:
         assessed_at: datetime,
         duration_ms: int | None,
         count: int | None = None,
+        counts: Sequence[Any] | None = None,
     ) -> None:
         base = (
             self.run_id, str(check["pillar"]), str(check["id"]), str(check["name"]), str(check["severity"]),
@@ -248,7 +254,7 @@ class MemoryWriter:
         with self._lock:
             self._pending.append((base, rows, check.get("remediation")))
         if self.also is not None:
-            self.also.submit(check, rows, assessed_at, duration_ms, count)
+            self.also.submit(check, rows, assessed_at, duration_ms, count, counts)
 
     def _decode(self) -> None:
         """Decode what was submitted since the last call (the caller holds the lock)."""

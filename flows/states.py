@@ -48,6 +48,8 @@ class Evaluated:
     examples_total: int = 0  # how many results the examples were taken from
     first_error: str | None = None
     skip_reason: str | None = None
+    # The rows counted as finishing the run counts them (storage.row_tally.count_values).
+    counts: list[Any] | None = None
 
 
 @dataclass

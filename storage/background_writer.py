@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.result_rows import rows_json
+from storage.row_tally import count_values
 
 if TYPE_CHECKING:
     from storage.results import ResultWriter
@@ -66,11 +67,13 @@ class BackgroundWriter:
         assessed_at: datetime,
         duration_ms: int | None,
         count: int | None = None,
+        counts: Sequence[Any] | None = None,
     ) -> None:
         """Queue one check's rows for writing, as :data:`ROW_FIELDS` tuples or as their JSON array
-        (:func:`rows_json`, with ``count``); returns at once."""
+        (:func:`rows_json`, with ``count`` and, if the caller counted them, ``counts``: their
+        :func:`~storage.row_tally.count_values`); returns at once."""
         if not isinstance(rows, bytes | str):
-            rows, count = rows_json(rows), len(rows)
+            rows, count, counts = rows_json(rows), len(rows), count_values(rows)
         with self._idle:
             # Backpressure: a large cluster's checks produce rows faster than the database takes
             # them (400,000 objects: ~1 GB of rows); the submitter (a lane's manager thread) waits
@@ -84,7 +87,7 @@ class BackgroundWriter:
                 self.waited_s += time.monotonic() - started
             self._pending += 1
             self._backlog += len(rows)
-        self._queue.put((check, rows, int(count or 0), assessed_at, duration_ms))
+        self._queue.put((check, rows, int(count or 0), assessed_at, duration_ms, counts))
 
     def drain(self, timeout: float | None = None) -> int:
         """Wait until everything submitted is written; raise the error that stopped the writing.
@@ -95,6 +98,10 @@ class BackgroundWriter:
             raise self.error
         return self.writer.written
 
+    def tallies(self) -> Any:
+        """The writer's counts of what it wrote (:meth:`ResultWriter.tallies`)."""
+        return self.writer.tallies()
+
     def close(self, timeout: float | None = None) -> None:
         """Wait for what was submitted, then stop the thread (an error is :meth:`drain`'s to raise)."""
         try:
@@ -102,6 +109,10 @@ class BackgroundWriter:
         finally:
             self._queue.put(None)
             self._thread.join(timeout)
+            if not self._thread.is_alive():
+                # Nothing can fail any more; the handler usually refers back to the run (a cycle
+                # that would keep the run's snapshot alive until a full collection).
+                self._on_error = None
 
     def _written_all(self, timeout: float | None) -> bool:
         """Wait until every submission has been handled; False if ``timeout`` came first."""

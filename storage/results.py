@@ -15,6 +15,9 @@ prepared ``INSERT`` per batch, in its own write transaction (``BEGIN IMMEDIATE``
 same transaction re-reads the run's state (``FOR SHARE`` on PostgreSQL, so a concurrent
 ``finish_run`` waits for the batch) and refuses to add rows to a finished run
 (:class:`RunNotWritable`).
+
+The writer also counts the rows per check as :func:`storage.scores.tally` would
+(:func:`storage.row_tally.count_values`), for ``finish_run`` (:meth:`ResultWriter.tallies`).
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ from storage.models import UTCDateTime
 from storage.models import assessments_table as A
 from storage.models import runs_table as R
 from storage.result_rows import COLUMNS, ROW_FIELDS, check_slug, result_id_prefix, row_values, rows_json
+from storage.row_tally import add_counts, count_values, counts_unsure, new_counts, tallies_from_counts
 from storage.runs import RunNotFound
+from storage.scoring import Tally
 
 __all__ = [
     "COLUMNS",
@@ -86,6 +91,7 @@ class ResultWriter:
         self._written = 0
         self._closed = False
         self._prefixes: dict[str, str] = {}
+        self._counts: dict[tuple[str, str, str], list[Any]] = {}
 
         with db.read() as conn:
             run = conn.execute(select(R.c.requested_at, R.c.state).where(R.c.run_id == run_id)).first()
@@ -93,6 +99,8 @@ class ResultWriter:
                 raise RunNotFound(run_id)
             existing = conn.execute(select(func.count()).select_from(A).where(A.c.run_id == run_id)).scalar_one()
         self._seq = int(existing)
+        # Counts cover the run only if this writer wrote all of its rows and counted each of them.
+        self._counting = self._seq == 0
         self._stamp, self._runhex = result_id_prefix(run_id, run.requested_at)
 
         dialect = db.engine.dialect
@@ -141,14 +149,17 @@ class ResultWriter:
         values: Sequence[tuple[Any, ...]],
         assessed_at: datetime,
         duration_ms: int | None,
+        counts: Sequence[Any] | None = None,
     ) -> int:
         """:meth:`add` for rows already in :data:`ROW_FIELDS` order (see :func:`row_values`), e.g.
-        built where the check ran, so this process only numbers and writes them."""
+        built where the check ran, so this process only numbers and writes them. ``counts``: the
+        rows' :func:`~storage.row_tally.count_values`, when the caller has them already."""
         n = len(values)
         if not n:
             return 0
         check_id = str(check["id"])
         pillar, name, severity = str(check["pillar"]), str(check["name"]), str(check["severity"])
+        self._count((check_id, pillar, severity), count_values(values) if counts is None else counts)
         default_remediation = check.get("remediation")
         prefix = self._prefix(check_id)
         ts = self._ts(assessed_at)  # once per check: UTC, in the driver's form
@@ -207,9 +218,10 @@ class ResultWriter:
             self._write(full_batches_only=True)
         return n
 
-    def add_json(self, items: Sequence[tuple[Mapping[str, Any], bytes | str, int, datetime, int | None]]) -> int:
+    def add_json(self, items: Sequence[tuple[Any, ...]]) -> int:
         """Write several checks' rows, each given as a JSON array of :data:`ROW_FIELDS` arrays
-        (``(check, rows_json, row_count, assessed_at, duration_ms)``), in one transaction.
+        (``(check, rows_json, row_count, assessed_at, duration_ms)``, optionally followed by the
+        rows' :func:`~storage.row_tally.count_values`), in one transaction.
 
         Whatever is buffered is written first, so ids keep their order. On SQLite (3.38+) the
         database unpacks the JSON itself; elsewhere the rows are decoded and written as by
@@ -218,16 +230,22 @@ class ResultWriter:
         self.flush()
         if self._json_sql is None:
             total = 0
-            for check, rows_json, _, assessed_at, duration_ms in items:
-                total += self.add_values(check, [tuple(r) for r in orjson.loads(rows_json)], assessed_at, duration_ms)
+            for check, rows_json, _, assessed_at, duration_ms, *counts in items:
+                values = [tuple(r) for r in orjson.loads(rows_json)]
+                total += self.add_values(check, values, assessed_at, duration_ms, counts[0] if counts else None)
             self.flush()
             return total
         statements = []
+        counted = []
         total = 0
-        for check, rows_json, count, assessed_at, duration_ms in items:
+        for check, rows_json, count, assessed_at, duration_ms, *counts in items:
             if not count:
                 continue
             check_id = str(check["id"])
+            if counts and counts[0] is not None:
+                counted.append(((check_id, str(check["pillar"]), str(check["severity"])), counts[0]))
+            else:  # not decoded here just to count them: finish_run counts this run's rows itself
+                self._counting = False
             statements.append(
                 (
                     self._prefix(check_id),
@@ -248,7 +266,18 @@ class ResultWriter:
             with self._write_lock:
                 self._in_sqlite_transaction(lambda con: [con.execute(self._json_sql, p) for p in statements])
                 self._written += total
+                for key, part in counted:
+                    self._count(key, part)
         return total
+
+    def tallies(self) -> list[Tally] | None:
+        """The run's rows counted per check as :func:`storage.scores.tally` counts them; None when
+        this writer did not write and count every row of the run, or the database might count
+        some differently."""
+        with self._lock:
+            if not self._counting or counts_unsure(self._counts, self._sqlite):
+                return None
+            return tallies_from_counts(self._counts)
 
     def flush(self) -> int:
         """Write everything buffered; returns the rows written by this call."""
@@ -278,6 +307,13 @@ class ResultWriter:
         if prefix is None:
             prefix = self._prefixes[check_id] = f"{self._stamp}{check_slug(check_id)}_{self._runhex}"
         return prefix
+
+    def _count(self, key: tuple[str, str, str], part: Sequence[Any]) -> None:
+        with self._lock:
+            into = self._counts.get(key)
+            if into is None:
+                into = self._counts[key] = new_counts()
+            add_counts(into, part)
 
     def _reserve(self, n: int) -> int:
         """Take ``n`` sequence numbers for one check's rows; returns the first."""

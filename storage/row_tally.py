@@ -10,7 +10,7 @@ cluster: ``tests/storage/test_row_tally.py``). No SQLAlchemy here: importing thi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -128,3 +128,100 @@ def history_values(
         # The caller's scores win; otherwise they are computed for every terminal state.
         "scores": given["scores"] if given.get("scores") is not None else scores(),
     }
+
+
+# -- counting rows as they are written ---------------------------------------------------------
+#
+# A run's writer counts each check's rows as it takes them, so ending the run need not count them
+# again in the database (``finish_run``'s GROUP BY read every row back: most of a 400,000-object
+# run's exit). :func:`count_values` is the GROUP BY's rule on ROW_FIELDS tuples (status 0, kind 1,
+# message 5, reason 7); it runs where the check ran, so the parent only adds numbers up.
+_STATUS_AT = {s: i for i, s in enumerate(STATUS_COLUMNS)}
+# Indexes into a count list: the six statuses, then these.
+_EXEMPTED, _OBJECT_UNEVALUATED, _SAMPLE, _WHOLE_STATUS, _WHOLE_MESSAGE, _NA, _NA_ROWS, _UNSURE = range(6, 14)
+_MIN_FIELDS = (_SAMPLE, _WHOLE_STATUS, _WHOLE_MESSAGE, _NA)
+COLLATION, CASE, ODD = 1, 2, 4  # bits of ``unsure``
+
+
+def count_values(values: Iterable[Sequence[Any]]) -> list[Any]:
+    """One check's rows (ROW_FIELDS tuples) counted by :func:`storage.scores.tally`'s rule, as a
+    list: the six status counts, exempted, object_unevaluated, sample, whole_status, whole_message,
+    not_applicable, not_applicable_rows, then ``unsure``.
+
+    ``unsure`` says where the database might count differently (:func:`counts_unsure`):
+    :data:`COLLATION` when two different messages competed for a MIN (PostgreSQL compares text
+    by its collation; SQLite, like Python, by code point), :data:`CASE` when a reason starts
+    with ``exempt:`` in another case (SQLite's LIKE ignores ASCII case; PostgreSQL's, like
+    Python's ``startswith``, does not), :data:`ODD` for a status kwa does not write. A writer
+    that saw it lets the database count instead.
+    """
+    c: list[Any] = [0, 0, 0, 0, 0, 0, 0, 0, None, None, None, None, 0, 0]
+    for v in values:
+        status = v[0]
+        if status == "passing":  # most rows
+            c[0] += 1
+            continue
+        at = _STATUS_AT.get(status)
+        if at is None:
+            c[_UNSURE] |= ODD
+            continue
+        c[at] += 1
+        check_level = v[1] is None
+        if status == "skipped":
+            reason = v[7]
+            if reason:
+                if reason.startswith(EXEMPT_PREFIX):
+                    c[_EXEMPTED] += 1
+                elif reason[: len(EXEMPT_PREFIX)].lower() == EXEMPT_PREFIX:
+                    c[_UNSURE] |= CASE
+            if check_level and reason in NOT_APPLICABLE_REASONS:
+                c[_NA_ROWS] += 1
+                c[_NA] = _min(c[_NA], reason)
+        elif status in ("error", "timeout"):
+            message = v[5]
+            if check_level:
+                c[_WHOLE_STATUS] = _min(c[_WHOLE_STATUS], status)
+                at = _WHOLE_MESSAGE
+            else:
+                c[_OBJECT_UNEVALUATED] += 1
+                at = _SAMPLE
+            if message is not None and c[at] is not None and message != c[at]:
+                c[_UNSURE] |= COLLATION
+            c[at] = _min(c[at], message)
+    return c
+
+
+def add_counts(into: list[Any], part: Sequence[Any]) -> None:
+    """Add one count list (:func:`count_values`) to another, in place."""
+    for i in range(6):
+        into[i] += part[i]
+    for i in (_EXEMPTED, _OBJECT_UNEVALUATED, _NA_ROWS):
+        into[i] += part[i]
+    for i in _MIN_FIELDS:
+        if i in (_SAMPLE, _WHOLE_MESSAGE) and None not in (into[i], part[i]) and into[i] != part[i]:
+            into[_UNSURE] |= COLLATION
+        into[i] = _min(into[i], part[i])
+    into[_UNSURE] |= part[_UNSURE]
+
+
+def tallies_from_counts(counts: Mapping[tuple[str, str, str], Sequence[Any]]) -> list[Tally]:
+    """Count lists per (check, pillar, severity) as :class:`Tally` rows, in the order
+    :func:`storage.scores.tally` returns them on SQLite: by check id, then the checks whose rows
+    disagree on pillar or severity, by (check, pillar, severity)."""
+    per_check: dict[str, int] = {}
+    for check_id, _, _ in counts:
+        per_check[check_id] = per_check.get(check_id, 0) + 1
+    single = sorted((k for k in counts if per_check[k[0]] == 1), key=lambda k: k[0])
+    mixed = sorted(k for k in counts if per_check[k[0]] > 1)
+    return [Tally(*key, *counts[key][:_UNSURE]) for key in (*single, *mixed)]
+
+
+def new_counts() -> list[Any]:
+    """An empty count list (:func:`count_values` of no rows)."""
+    return count_values(())
+
+
+def counts_unsure(counts: Mapping[tuple[str, str, str], Sequence[Any]], sqlite: bool) -> bool:
+    """Whether the database (SQLite, else PostgreSQL) might count these rows differently."""
+    mask = (CASE if sqlite else COLLATION) | ODD
+    return any(c[_UNSURE] & mask for c in counts.values())
