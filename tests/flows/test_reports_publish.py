@@ -7,27 +7,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bench.apidouble import ApiDouble, write_kubeconfig
 from checks.sources.resolve import SourceSpec
 from flows.reports_publish import command, publish_after_run
-
-POD = {
-    "kind": "Pod",
-    "apiVersion": "v1",
-    "metadata": {"name": "web", "namespace": "shop", "uid": "u-1"},
-    "spec": {"containers": [{"name": "app", "image": "nginx:1.27", "securityContext": {"privileged": True}}]},
-}
-
-
-def _stored(server: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{server}/_reports", timeout=10) as answer:
-        return json.loads(answer.read())["items"]
+from tests.kwa.test_publish_reports import POD, _stored
 
 
 def test_the_child_command_carries_the_runs_credentials() -> None:
