@@ -301,3 +301,24 @@ def seeded(path: Path) -> Database:
     with pytest.MonkeyPatch.context() as mp:
         build(db, mp)
     return db
+
+
+def in_process(url: str, monkeypatch: Any, capsys: Any):  # type: ignore[no-untyped-def]
+    """``run(*argv) -> (exit code, stdout, stderr)``: kwa in this process against the database at
+    ``url``, from the repo root, with a fixed SARIF tool version (for the golden files)."""
+    import io
+
+    from kwa.app import call as main
+
+    monkeypatch.setenv("KWA_DATABASE_URL", url)
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    monkeypatch.setattr("cli.formatters.sarif.tool_version", lambda: "0.0.0-test")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        out = io.StringIO()
+        capsys.readouterr()
+        code = main(list(argv), out=out)
+        err = capsys.readouterr().err
+        return code, out.getvalue(), err
+
+    return run

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from kwa.app import call as main
 from tests.cli import builder
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli.builder import in_process
 
 
 @pytest.fixture(scope="session")
@@ -24,15 +20,4 @@ def cli_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def kwa(cli_db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """``kwa(*argv) -> (exit code, stdout, stderr)`` against the shared database, from the repo root."""
-    monkeypatch.setenv("KWA_DATABASE_URL", cli_db_url)
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setattr("cli.formatters.sarif.tool_version", lambda: "0.0.0-test")
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        out = io.StringIO()
-        capsys.readouterr()
-        code = main(list(argv), out=out)
-        err = capsys.readouterr().err
-        return code, out.getvalue(), err
-
-    return run
+    return in_process(cli_db_url, monkeypatch, capsys)

@@ -6,20 +6,17 @@ NSA-POD-4 (SEC-031) is a control whose check was not in the run.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kwa.app import call as main
 from storage.db import Database
 from storage.results import ResultWriter
 from storage.runs import create_run, finish_run, start_run
+from tests.cli.builder import in_process
 
-ROOT = Path(__file__).resolve().parents[2]
 RUN = "run_20260301_090000_ffffff"
 RUN_OTHER = "run_20260301_100000_eeeeee"  # another cluster, SEC-001 passing only
 AT = datetime(2026, 3, 1, 9, 0, 5, tzinfo=UTC)
@@ -113,14 +110,4 @@ def fw_db(fw_db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def kwa(fw_db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """``kwa(*argv) -> (exit code, stdout, stderr)`` against the framework database."""
-    monkeypatch.setenv("KWA_DATABASE_URL", fw_db_url)
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setattr("cli.formatters.sarif.tool_version", lambda: "0.0.0-test")
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        out = io.StringIO()
-        capsys.readouterr()
-        code = main(list(argv), out=out)
-        return code, out.getvalue(), capsys.readouterr().err
-
-    return run
+    return in_process(fw_db_url, monkeypatch, capsys)
