@@ -93,6 +93,14 @@ def publish(
     return outcomes
 
 
+def stored_rows(db: Any, run: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rows :func:`publish` needs of a stored ``run``: its results when it may be published,
+    else none (nothing is read for a run :func:`publish` would refuse)."""
+    from storage.queries import run_results
+
+    return run_results(db, run["run_id"]) if run.get("state") in PUBLISHABLE_STATES else []
+
+
 def _client(kubeconfig: str | None, context: str | None) -> Any:
     from kubernetes import client
 

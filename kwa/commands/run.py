@@ -316,14 +316,13 @@ def _request_and_execute(
 
 def _publish(db: Any, run_id: str, a: RunOptions) -> None:
     """Apply the stored run's policy reports to the cluster; warnings only, never the exit code."""
-    from kwa.publish_reports import publish
+    from kwa.publish_reports import publish, stored_rows
     from storage.db import StorageUnavailable
-    from storage.queries import run_results
     from storage.runs import get_run
 
     try:
         run = get_run(db, run_id) or {"run_id": run_id, "state": "unknown"}
-        rows = run_results(db, run_id) if run.get("state") in ("completed", "partial") else []
+        rows = stored_rows(db, run)
     except StorageUnavailable as exc:
         print(f"policy reports not published: storage unavailable: {exc}", file=sys.stderr)
         return

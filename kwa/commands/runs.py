@@ -328,14 +328,14 @@ def publish(
 
     def body() -> int:
         from kwa.publish_reports import publish as publish_reports
+        from kwa.publish_reports import stored_rows
         from kwa.session import open_database
-        from storage.queries import run_results
         from storage.run_lookup import resolve_run
 
         db = open_database()
         try:
             run = resolve_run(db, id)
-            rows = run_results(db, run["run_id"]) if run.get("state") in ("completed", "partial") else []
+            rows = stored_rows(db, run)
         finally:
             db.dispose()
         outcomes = publish_reports(run, rows, kubeconfig, context)
