@@ -24,17 +24,24 @@ WORKER_TRIGGERS = frozenset({"schedule", "deployment", "api"})
 TIMEOUT_S = 60.0
 
 
+def child_env(db: Any) -> dict[str, str]:
+    """The environment of a ``python -m kwa`` child of the flow: this one, with kwa's database set
+    to the run's own (whatever chose it: a flag, the environment, the default)."""
+    env = dict(os.environ)
+    with_password = getattr(db.url, "render_as_string", None)
+    if with_password is not None:
+        env["KWA_DATABASE_URL"] = with_password(hide_password=False)
+    return env
+
+
 def push_after_run(db: Any, cluster_id: str, trigger: str, logger: logging.Logger | logging.LoggerAdapter) -> bool:
     """Push ``cluster_id``'s metrics when ``$KWA_PUSHGATEWAY`` is set and ``trigger`` is a worker's;
     True when pushed. Never raises."""
     url = os.environ.get(PUSHGATEWAY_ENV, "").strip()
     if not url or trigger not in WORKER_TRIGGERS:
         return False
-    env = dict(os.environ)
+    env = child_env(db)
     env.pop(PUSHGATEWAY_ENV, None)  # the URL goes on stdin only
-    with_password = getattr(db.url, "render_as_string", None)
-    if with_password is not None:
-        env["KWA_DATABASE_URL"] = with_password(hide_password=False)  # this run's database, whatever chose it
     command = [sys.executable, "-m", "kwa", "metrics", "--push", "-", "--cluster", cluster_id]
     try:
         done = subprocess.run(

@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from checks.sources.resolve import SourceSpec
-from flows.metrics_push import WORKER_TRIGGERS
+from flows.metrics_push import WORKER_TRIGGERS, child_env
 
 PUBLISH_ENV = "KWA_PUBLISH_REPORTS"
 TIMEOUT_S = 120.0
@@ -45,13 +45,9 @@ def publish_after_run(
     every report was applied. Never raises."""
     if not wanted() or trigger not in WORKER_TRIGGERS or spec.kind != "live":
         return False
-    env = dict(os.environ)
-    with_password = getattr(db.url, "render_as_string", None)
-    if with_password is not None:
-        env["KWA_DATABASE_URL"] = with_password(hide_password=False)  # this run's database, whatever chose it
     try:
         done = subprocess.run(
-            command(run_id, spec), capture_output=True, text=True, timeout=TIMEOUT_S, env=env, check=False
+            command(run_id, spec), capture_output=True, text=True, timeout=TIMEOUT_S, env=child_env(db), check=False
         )
     except (OSError, subprocess.SubprocessError) as exc:
         logger.warning("policy reports not published: %s", type(exc).__name__)
