@@ -30,57 +30,30 @@ def _min(current: str | None, value: Any) -> str | None:
 def tallies_from_rows(
     rows: Iterable[Mapping[str, Any]], passing: Mapping[tuple[str, str, str], int] | None = None
 ) -> list[Tally]:
-    """The rows counted per (check, pillar, severity), as :func:`storage.scores.tally` counts them.
+    """The rows counted per (check, pillar, severity), as :func:`storage.scores.tally` counts them
+    (by :func:`count_values`, the rule a run's writer counts with).
 
     ``passing``: more passing rows per (check, pillar, severity) that ``rows`` leaves out (a
     passing row adds one to its count and nothing else)."""
-    acc: dict[tuple[str, str, str], dict[str, Any]] = {}
-
-    def entry(key: tuple[str, str, str]) -> dict[str, Any]:
-        a = acc.get(key)
-        if a is None:
-            a = acc[key] = dict.fromkeys((*STATUS_COLUMNS, "exempted", "object_unevaluated", "na_rows"), 0)
-            a.update(sample=None, whole_status=None, whole_message=None, na=None)
-        return a
-
+    grouped: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
+    extra: dict[tuple[str, str, str], int] = {}
     for (check_id, pillar, severity), count in (passing or {}).items():
-        entry((str(check_id), str(pillar), str(severity)))["passing"] += count
+        key = (str(check_id), str(pillar), str(severity))
+        grouped.setdefault(key, [])
+        extra[key] = extra.get(key, 0) + count
     for r in rows:
         key = (str(r["check_id"]), str(r["pillar"]), str(r["severity"]))
-        a = acc.get(key) or entry(key)
-        status = r["status"]
-        a[status] += 1
-        check_level = r.get("object_kind") is None
-        if status == "skipped":
-            reason = r.get("reason")
-            if reason and str(reason).startswith(EXEMPT_PREFIX):
-                a["exempted"] += 1
-            if check_level and reason in NOT_APPLICABLE_REASONS:
-                a["na_rows"] += 1
-                a["na"] = _min(a["na"], reason)
-        elif status in ("error", "timeout"):
-            if check_level:
-                a["whole_status"] = _min(a["whole_status"], status)
-                a["whole_message"] = _min(a["whole_message"], r.get("message"))
-            else:
-                a["object_unevaluated"] += 1
-                a["sample"] = _min(a["sample"], r.get("message"))
-    return [
-        Tally(
-            check_id,
-            pillar,
-            severity,
-            *(a[s] for s in STATUS_COLUMNS),
-            a["exempted"],
-            a["object_unevaluated"],
-            a["sample"],
-            a["whole_status"],
-            a["whole_message"],
-            a["na"],
-            a["na_rows"],
-        )
-        for (check_id, pillar, severity), a in acc.items()
-    ]
+        # The fields count_values reads, at their ROW_FIELDS places: status, kind, message, reason.
+        values = (r["status"], r.get("object_kind"), None, None, None, r.get("message"), None, r.get("reason"))
+        grouped.setdefault(key, []).append(values)
+    tallies = []
+    for key, values in grouped.items():
+        c = count_values(values)
+        if c[_UNSURE] & ODD:
+            raise KeyError(f"not a result status: {next(v[0] for v in values if v[0] not in _STATUS_AT)!r}")
+        c[0] += extra.get(key, 0)
+        tallies.append(Tally(*key, *c[:_UNSURE]))
+    return tallies
 
 
 def history_values(
