@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from storage.archive_codec import CONTENT, IdScheme, content_ids, content_of, decode, digest, encode
+from storage.archive_sql import content_ids_of, insert_contents, run_rows
 from storage.db import Database
 from storage.enums import TERMINAL
 from storage.models import archived_table as AR
@@ -225,11 +226,6 @@ def restore_all_in(conn: Connection) -> int:
 # -- writing: archive a run ------------------------------------------------------------------------
 
 
-_FIND = text("SELECT digest, id FROM result_contents WHERE cluster_id = :cluster AND digest IN :digests").bindparams(
-    bindparam("digests", expanding=True)
-)
-
-
 def archive_rows(
     conn: Connection,
     run: Mapping[str, Any],
@@ -244,20 +240,14 @@ def archive_rows(
     keys = [digest(c) for c in contents]
     known = cache if cache is not None else {}
     missing = sorted({k for k in keys if k not in known})
-    for i in range(0, len(missing), _CHUNK):
-        known.update(dict(conn.execute(_FIND, {"cluster": cluster, "digests": missing[i : i + _CHUNK]}).all()))
+    known.update(content_ids_of(conn, cluster, missing))
     new: dict[str, tuple[Any, ...]] = {}
     for key, content in zip(keys, contents, strict=True):
         if key not in known:
             new.setdefault(key, content)
     if new:
-        conn.execute(
-            insert(C),
-            [{"cluster_id": cluster, "digest": k, **dict(zip(CONTENT, v, strict=True))} for k, v in new.items()],
-        )
-        fresh = list(new)
-        for i in range(0, len(fresh), _CHUNK):
-            known.update(dict(conn.execute(_FIND, {"cluster": cluster, "digests": fresh[i : i + _CHUNK]}).all()))
+        insert_contents(conn, cluster, new.items())
+        known.update(content_ids_of(conn, cluster, list(new)))
     data, count = encode(IdScheme(run["run_id"], run["requested_at"]), rows, [known[k] for k in keys])
     conn.execute(
         insert(AR).values(
@@ -285,8 +275,7 @@ def archive_run(db: Database, run_id: str, cache: dict[str, int] | None = None) 
             moved = conn.execute(delete(A).where(A.c.run_id == run_id)).rowcount
             conn.execute(update(AR).where(AR.c.run_id == run_id).values(restored_at=None))
             return int(moved or 0)
-        rows = conn.execute(select(*(A.c[c] for c in COLUMNS)).where(A.c.run_id == run_id).order_by(A.c.id)).all()
-        count = archive_rows(conn, run._mapping, rows, cache)
+        count = archive_rows(conn, run._mapping, run_rows(conn, run_id), cache)
         conn.execute(delete(A).where(A.c.run_id == run_id))
         return count
 
