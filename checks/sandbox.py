@@ -13,6 +13,7 @@ holds the two ways of using them: one call per child, and batches of jobs on wor
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import pickle
 import select
@@ -169,6 +170,11 @@ class IsolatedBatch:
     backlog. The worker announces each job before starting it, so the parent knows which job is
     running and when its deadline falls. A job past its deadline gets its worker SIGKILLed and a
     fresh worker takes the lane's next job.
+
+    ``first_lanes`` start at once and the rest of ``lanes`` are spares: a lane whose job has run
+    for ``spare_after`` seconds while jobs wait starts one, so a slow or hung job never holds up
+    the queue until its deadline, and a batch of quick jobs costs no more workers (each copies the
+    pages of the parent's heap it touches) than it needs.
     """
 
     def __init__(
@@ -177,6 +183,8 @@ class IsolatedBatch:
         run: Callable[[str], Any],
         lanes: int = 2,
         run_deadline: float | None = None,
+        first_lanes: int | None = None,
+        spare_after: float | None = None,
     ):
         self._run = run
         self._timeouts = dict(jobs)
@@ -187,15 +195,30 @@ class IsolatedBatch:
         self._queue = [job_id for job_id, _ in jobs]
         self._queue.reverse()  # popped from the end: first job first
         self._lock = threading.Lock()
-        lanes = max(1, min(lanes, len(jobs)))
-        self._threads = [threading.Thread(target=self._manage, daemon=True) for _ in range(lanes)]
+        self._lanes = max(1, min(lanes, len(jobs)))
+        first = self._lanes if first_lanes is None else max(1, min(first_lanes, self._lanes))
+        self._spare_after = spare_after if first < self._lanes else None
+        self._threads = [threading.Thread(target=self._manage, daemon=True) for _ in range(first)]
         self._cancelled = threading.Event()
         self._cancel_reason = ""
 
     def start(self) -> IsolatedBatch:
-        for thread in self._threads:
+        for thread in list(self._threads):
             thread.start()
         return self
+
+    @property
+    def lanes_started(self) -> int:
+        return len(self._threads)
+
+    def _call_spare(self) -> None:
+        """Start one more lane, if a spare is left and a job is waiting for it."""
+        with self._lock:
+            if len(self._threads) >= self._lanes or not self._queue or self._cancelled.is_set():
+                return
+            thread = threading.Thread(target=self._manage, daemon=True)
+            self._threads.append(thread)
+        thread.start()
 
     def cancel(self, reason: str = "the run was aborted") -> None:
         """Kill the workers; jobs without an outcome yet end ``cancelled`` (they leave no result)."""
@@ -259,6 +282,7 @@ class IsolatedBatch:
         current: str | None = first
         send(command_write, (first,))
         started = 0.0
+        spare_at = math.inf  # when the current job calls in a spare lane (once)
         deadline = time.monotonic() + 60.0  # until the first "start": the worker is being born
         buffer = bytearray()
         killed = False
@@ -276,12 +300,15 @@ class IsolatedBatch:
                     for message in messages(buffer):
                         if message[0] == "start":
                             started = time.monotonic()
+                            if self._spare_after is not None:
+                                spare_at = started + self._spare_after
                             budget, cut_by_run = self._budget(current)
                             deadline = started + budget
                             continue
                         kind, job_id, value = message
                         elapsed = int((time.monotonic() - started) * 1000)
                         current = self._next_job()
+                        spare_at = math.inf
                         if current is not None:  # the worker starts on it while we deliver
                             send(command_write, (current,))
                             deadline = time.monotonic() + 60.0
@@ -290,6 +317,9 @@ class IsolatedBatch:
                         continue
                 if current is None:
                     break
+                if time.monotonic() >= spare_at:
+                    spare_at = math.inf
+                    self._call_spare()
                 if time.monotonic() >= deadline:
                     kill(pid)
                     killed = True

@@ -12,7 +12,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
-import os
 from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -30,9 +29,6 @@ from flows.pillar import pillar_flow
 from flows.states import CheckOutcome, CheckRun
 from storage.db import Database, StorageUnavailable
 from storage.results import BackgroundWriter, ResultWriter, RunNotWritable
-
-SAFETY_SHARE = 0.8  # of a check's timeout, for the safety net (checks/safety.py)
-LANES = max(1, min(4, os.cpu_count() or 1))
 
 
 def run_checks(

@@ -24,7 +24,14 @@ from checks.sources.resolve import SourceSpec, load
 from flows import executing, signals
 from flows.admission import run_parameters, scope_of
 from flows.ending import decide, history, snapshot_error, snapshot_facts
-from flows.lanes import MemoryWriter, add_snapshot_checks, check_timeouts, collector_paused, start_checks
+from flows.lanes import (
+    LINT_LANES,
+    MemoryWriter,
+    add_snapshot_checks,
+    check_timeouts,
+    collector_paused,
+    start_checks,
+)
 from flows.states import CheckOutcome, CheckRun
 from storage.enums import RunState
 from storage.row_tally import history_values, tallies_from_rows
@@ -197,7 +204,7 @@ def _evaluate(
     executing.register(ctx)
     stop_listener = signals.on_stop(ctx.cancel)
     try:
-        if start_checks(ctx, ids, timeouts) is not None:
+        if start_checks(ctx, ids, timeouts, LINT_LANES) is not None:
             ctx.wait_recorded(ids)
         writer.drain()
     except Exception as exc:

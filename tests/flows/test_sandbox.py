@@ -185,3 +185,40 @@ def test_free_lanes_take_the_next_job_and_callbacks_fire_once() -> None:
     batch.add_done_callback("slow", lambda outcome: late.append(outcome.kind))  # already done: at once
     assert late == ["ok"]
     assert sorted(seen) == sorted(behaviour)
+
+
+def test_a_hung_job_calls_in_a_spare_lane_and_the_queue_goes_on() -> None:
+    from checks.sandbox import IsolatedBatch
+
+    behaviour = {"hung": "sleep", **{f"quick{i}": "ok" for i in range(5)}}
+    batch = IsolatedBatch([(j, 3.0) for j in behaviour], _jobs(behaviour), lanes=2, first_lanes=1, spare_after=0.3)
+    started = time.monotonic()
+    batch.start()
+    assert batch.lanes_started == 1
+    assert [batch.wait(f"quick{i}").kind for i in range(5)] == ["ok"] * 5
+    assert time.monotonic() - started < 2.0  # the spare took them long before the hung job's deadline
+    assert batch.lanes_started == 2
+    assert batch.wait("hung").kind == "timeout"
+
+
+def test_quick_jobs_start_no_spare_lane() -> None:
+    from checks.sandbox import IsolatedBatch
+
+    behaviour = {f"quick{i}": "ok" for i in range(8)}
+    batch = IsolatedBatch([(j, 5.0) for j in behaviour], _jobs(behaviour), lanes=3, first_lanes=1, spare_after=2.0)
+    batch.start()
+    assert [batch.wait(j).kind for j in behaviour] == ["ok"] * 8
+    assert batch.lanes_started == 1
+
+
+def test_the_last_job_running_long_calls_in_no_spare() -> None:
+    from checks.sandbox import IsolatedBatch
+
+    def run(job_id: str) -> str:
+        if job_id == "last":
+            time.sleep(0.8)
+        return job_id
+
+    batch = IsolatedBatch([("first", 5.0), ("last", 5.0)], run, lanes=2, first_lanes=1, spare_after=0.2).start()
+    assert batch.wait("last").unwrap(5) == "last"
+    assert batch.lanes_started == 1  # nothing was waiting for a spare
