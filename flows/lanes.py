@@ -212,6 +212,10 @@ def persist(ctx: executing.ExecutingRun, check: CheckDefinition, check_run: Chec
         ctx.writer.submit(
             meta, evaluated.rows, datetime.now(UTC), check_run.duration_ms, evaluated.total, evaluated.counts
         )
+        # The writer holds the rows until they are written. Kept here too (the run keeps every
+        # check's outcome, and so does the batch), every row would stay in memory for the whole
+        # run: 100k objects, ~0.5 GB of the parent's peak.
+        evaluated.rows = b""
     else:  # an error or a timeout: the rows the state mapping made up
         values = [result_values(r) for r in check_run.results]
         ctx.writer.submit(meta, values, datetime.now(UTC), check_run.duration_ms)
