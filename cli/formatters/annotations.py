@@ -65,7 +65,7 @@ def _escaped(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def _safe(value: Any) -> str:
+def one_line(value: Any) -> str:
     """One line of plain text: line breaks and tabs as spaces, other controls as ``\\xNN``/``\\uNNNN``."""
     text = "" if value is None else str(value)
     return _UNSAFE.sub(lambda m: " " if m.group() in "\r\n\t" else _escaped(m.group()), text)
@@ -99,9 +99,9 @@ def _position(row: Mapping[str, Any]) -> tuple[int | None, int | None, int | Non
 def object_label(row: Mapping[str, Any]) -> str:
     """``Kind/namespace/name[container]`` (``Kind/name`` cluster-scoped); "" for a check-level row."""
     parts = [row.get("object_kind"), row.get("object_namespace"), row.get("object_name")]
-    ref = "/".join(_safe(p) for p in parts if p)
+    ref = "/".join(one_line(p) for p in parts if p)
     if ref and row.get("container"):
-        ref += f"[{_safe(row['container'])}]"
+        ref += f"[{one_line(row['container'])}]"
     return ref
 
 
@@ -113,7 +113,7 @@ def _sev(row: Mapping[str, Any]) -> str:
 
 
 def _message(row: Mapping[str, Any]) -> str:
-    return _safe(row.get("message") or row.get("reason") or row.get("check_name") or row.get("status"))
+    return one_line(row.get("message") or row.get("reason") or row.get("check_name") or row.get("status"))
 
 
 def _findings(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -129,12 +129,12 @@ def text_lines(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
         located.append(((path is None, path or "", line or 0, column or 0, row.get("check_id") or ""), path, line, row))
     located.sort(key=lambda item: item[0])
     for _, path, line, row in located:
-        what = f"{_sev(row)} {_safe(row.get('check_id'))}"
+        what = f"{_sev(row)} {one_line(row.get('check_id'))}"
         obj = object_label(row)
         if path is None:
             yield f"{obj}: {what}: {_message(row)}" if obj else f"{what}: {_message(row)}"
             continue
-        where = f"{_safe(path)}:{line}" if line else _safe(path)
+        where = f"{one_line(path)}:{line}" if line else one_line(path)
         yield f"{where}: {what} {obj}: {_message(row)}" if obj else f"{where}: {what}: {_message(row)}"
 
 

@@ -17,13 +17,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cli.formatters.annotations import one_line
 from cli.formatters.sarif import parse_source
 
 _PROBLEM = re.compile(r"(?P<source>.+?)(?: \(document (?P<document>\d+)\))?: (?P<message>.+)", re.S)
 _AT = re.compile(r"\(line (?P<line>\d+)(?:, column (?P<column>\d+))?\)")
 _INDEX_TAIL = re.compile(r"(?:#\d+)*$")
 _INDICES = re.compile(r"#(\d+)")
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,6 @@ def skipped_of(view: Mapping[str, Any] | None) -> tuple[list[Skipped], int]:
     return [parse(p) for p in problems], total
 
 
-def _safe(text: str) -> str:
-    return _UNSAFE.sub(" ", text)
-
-
 def text_lines(skipped: Iterable[Skipped], total: int = 0) -> Iterator[str]:
     """``file:line: ERROR input: <problem>`` per skipped input (the file alone without a line)."""
     count = 0
@@ -77,12 +73,12 @@ def text_lines(skipped: Iterable[Skipped], total: int = 0) -> Iterator[str]:
         count += 1
         path = item.file or ("<stdin>" if (item.source or "").startswith("<stdin>") else None)
         if path is None or item.message is None:
-            yield f"ERROR input: {_safe(item.text)}"
+            yield f"ERROR input: {one_line(item.text)}"
         else:
             where = f"{path}:{item.line}" if item.line else path
             document = f" (document {item.document}" if item.document is not None else ""
             document += f", items[{item.item}])" if document and item.item is not None else (")" if document else "")
-            yield f"{_safe(where)}: ERROR input{document}: {_safe(item.message)}"
+            yield f"{one_line(where)}: ERROR input{document}: {one_line(item.message)}"
     if total > count:
         yield f"ERROR input: {total - count:,} more skipped input(s) not listed ({total:,} in all)"
 

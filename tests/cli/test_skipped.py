@@ -71,3 +71,12 @@ def test_a_list_items_problem_names_the_document_and_the_item() -> None:
     assert list(text_lines([parse("<stdin> (document 0): items[1] is not an object")])) == [
         "<stdin>: ERROR input (document 0): items[1] is not an object"
     ]
+
+
+def test_control_characters_are_shown_as_a_finding_shows_them() -> None:
+    from cli.formatters.annotations import one_line
+
+    message = "bad\x1b[31m value\u202e here\tand\nthere"
+    (line,) = text_lines([parse(f"k8s/a\x07.yaml (document 0): {message}")])
+    assert line == f"k8s/a\\x07.yaml: ERROR input (document 0): {one_line(message)}"
+    assert one_line(message) == "bad\\x1b[31m value\\u202e here and there"
