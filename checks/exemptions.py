@@ -24,8 +24,9 @@ workers, and :meth:`Exemptions.audit` recomputes in the parent which rules selec
 without re-running any check.
 
 What a rule is and how the config's rules and the shipped defaults are read and validated lives in
-:mod:`checks.exemption_rules`; this module applies them, with the annotations, to a run. The rules'
-names are re-exported here, where callers have always imported them from.
+:mod:`checks.exemption_rules`, how a ``kwa.io/exempt`` annotation is read in
+:mod:`checks.exemption_annotations`; this module applies them to a run. Their names are
+re-exported here, where callers have always imported them from.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from checks.exemption_annotations import (  # noqa: F401  (re-exported)
+    ANNOTATION_EXEMPT,
+    ANNOTATION_REASON,
+    ANNOTATION_UNTIL,
+    AnnotationGrant,
+    annotation_grants,
+)
 from checks.exemption_rules import (  # noqa: F401  (re-exported: callers import the rules from here)
     DEFAULT_SOURCES,
     DEFAULTS_FILE,
@@ -54,68 +62,12 @@ from checks.exemption_rules import (  # noqa: F401  (re-exported: callers import
     suggest,
     validate_selector,
 )
-from checks.model import CheckDefinition, Pillar, Result, SkipReason, Status
+from checks.model import CheckDefinition, Result, SkipReason, Status
 from checks.peer_exemptions import PeerAnnotation, PeerIndex, annotation_maps, audit_peers, peer_annotations
 from checks.snapshot import K8sObject, Snapshot
 
-ANNOTATION_EXEMPT = "kwa.io/exempt"
-ANNOTATION_REASON = "kwa.io/exempt-reason"
-ANNOTATION_UNTIL = "kwa.io/exempt-until"
-
 # Only verdicts are exempted; a skip, an error or a timeout says something about the run itself.
 EXEMPTIBLE = frozenset({Status.PASSING, Status.FAILING, Status.WARNING})
-
-# ---- annotation exemptions --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnnotationGrant:
-    """A ``kwa.io/exempt`` annotation found on an object or on its pod template."""
-
-    where: str  # "metadata" or "pod template"
-    checks: CheckSelector
-    reason: str
-    until: date | None
-    problems: tuple[str, ...] = ()  # unknown tokens or an unreadable expiry: the grant does not apply
-    raw: str = ""
-
-    @property
-    def name(self) -> str:
-        return f"{ANNOTATION_EXEMPT} ({self.where})"
-
-
-def annotation_grants(
-    obj: K8sObject, known: frozenset[str] | None = None, metas: list[tuple[str, Any]] | None = None
-) -> list[AnnotationGrant]:
-    """Grants from the object's own annotations and from its pod template's annotations
-    (``metas``: :func:`~checks.peer_exemptions.annotation_maps` of ``obj``, when already found)."""
-    out = []
-    for where, notes in metas if metas is not None else annotation_maps(obj):
-        if not isinstance(notes, dict) or notes.get(ANNOTATION_EXEMPT) is None:
-            continue
-        raw = str(notes[ANNOTATION_EXEMPT])
-        problems: list[str] = []
-        tokens = [t for t in re.split(r"[,\s]+", raw) if t]
-        if not tokens:
-            problems.append(f"{ANNOTATION_EXEMPT} is empty")
-        everything, ids, pillars = False, frozenset[str](), frozenset[Pillar]()
-        for token in tokens:
-            try:
-                e, i, p = parse_check_tokens([token], ANNOTATION_EXEMPT, known)
-            except InvalidExemption:
-                problems.append(f"{ANNOTATION_EXEMPT}: {token!r} is not a known check id, a pillar or 'all'")
-                continue
-            everything, ids, pillars = everything or e, ids | i, pillars | p
-        until = None
-        if notes.get(ANNOTATION_UNTIL) is not None:
-            try:
-                until = parse_until(notes[ANNOTATION_UNTIL], ANNOTATION_UNTIL)
-            except InvalidExemption as exc:
-                problems.append(str(exc))
-        reason = str(notes.get(ANNOTATION_REASON) or "").strip() or f"no {ANNOTATION_REASON} given"
-        out.append(AnnotationGrant(where, CheckSelector(everything, ids, pillars), reason, until, tuple(problems), raw))
-    return out
-
 
 # ---- the run's exemptions ---------------------------------------------------------------------
 
