@@ -26,7 +26,7 @@ import orjson
 from checks.limits import LIMIT, SYNTAX, Limits, size
 from checks.positions import Place
 from checks.snapshot import K8sObject, ParseProblem
-from checks.sources import measure
+from checks.sources import measure, precut
 from checks.sources.documents import accept_item, document_bytes, report
 from checks.sources.guards import Rejected
 from checks.sources.places import Lines, item_places
@@ -111,7 +111,13 @@ def read_list(
 def _measured(raws: list[bytes], limits: Limits) -> list[Any]:
     """Items parsed and measured as the items of one List (what the whole document would get:
     ``measure.check_document`` on a List of just these, rendered once); an item over a limit is
-    replaced by its :class:`Rejected`."""
+    replaced by its :class:`Rejected`.
+
+    A clean batch (the common case) is read without building what slimming drops
+    (``checks.sources.precut``); any other is read and measured whole, here."""
+    cut = precut.measured(raws, limits)
+    if cut is not None:
+        return cut
     values = [_parse(raw) for raw in raws]
     doc = {"kind": "List", "items": values}
     text = b'{"kind":"List","items":[' + b",".join(raws) + b"]}"
