@@ -32,6 +32,10 @@ the cut text, and only a batch that is clean passes: one orjson rendering within
 the same colons as the text (no key lost, no escaped colon), no string that may be over the limit.
 Anything else (a batch msgspec cannot type, an item over a limit, a duplicate, orjson refusing
 the text) returns None, and the caller measures the batch the plain way, verdicts and all.
+
+A live list page (``checks.sources.live.listing``) is cut the same way before it is parsed: it is
+held to no limits, only to what orjson reads (what is cut is proven to be), so its verdicts are
+those of parsing it whole, duplicates included (orjson keeps the last of them either way).
 """
 
 from __future__ import annotations
@@ -178,13 +182,9 @@ def spans(text: bytes, limits: Limits) -> list[tuple[int, int]] | None:
     )
 
 
-def measured(raws: list[bytes], limits: Limits) -> list[Any] | None:
-    """The items of one batch parsed without what slimming drops, when the whole batch is within
-    the limits (what ``measure.check_document`` would find nothing in); else None."""
-    ceiling = measure.orjson_depth()
-    if ceiling is None:
-        return None
-    text = b'{"kind":"List","items":[' + b",".join(raws) + b"]}"
+def cut(text: bytes, limits: Limits) -> bytes | None:
+    """``text`` (a JSON object whose ``items`` are Kubernetes objects) with each value slimming
+    drops that is proven within ``limits`` replaced by ``0``; None when msgspec cannot type it."""
     where = spans(text, limits)
     if where is None:
         return None
@@ -198,16 +198,45 @@ def measured(raws: list[bytes], limits: Limits) -> list[Any] | None:
         parts.append(PLACEHOLDER)
         at = end
     parts.append(view[at:])
-    cut = b"".join(parts)
-    del parts, view
+    return b"".join(parts)
+
+
+def measured(raws: list[bytes], limits: Limits) -> list[Any] | None:
+    """The items of one batch parsed without what slimming drops, when the whole batch is within
+    the limits (what ``measure.check_document`` would find nothing in); else None."""
+    ceiling = measure.orjson_depth()
+    if ceiling is None:
+        return None
+    text = cut(b'{"kind":"List","items":[' + b",".join(raws) + b"]}", limits)
+    if text is None:
+        return None
     try:
-        doc = orjson.loads(cut)
+        doc = orjson.loads(text)
     except orjson.JSONDecodeError:
         return None
     rendered = measure.rendered_within(doc, ceiling - limits.depth)
-    if rendered is None or not measure.same_colons(cut, rendered.count(b":")):
+    if rendered is None or not measure.same_colons(text, rendered.count(b":")):
         return None
-    if len(cut) >= limits.string_length and measure.may_have_long_string(cut, limits.string_length):
+    if len(text) >= limits.string_length and measure.may_have_long_string(text, limits.string_length):
         return None
     items = doc["items"]
     return items if len(items) == len(raws) else None
+
+
+# A live list page has no limits but orjson's own: it refuses 1,025 nested levels (a page is then
+# read by json, which may differ); what is cut is proven well within that.
+_READABLE = Limits(depth=1000, string_length=1 << 62)
+
+
+def parsed_page(body: bytes) -> Any | None:
+    """A live list page (``{"kind": "PodList", "items": […], …}``) parsed by orjson without what
+    slimming drops from its items, for a caller that slims each right away; None when msgspec cannot
+    type it or orjson refuses it (the caller then parses it whole, with the same verdict as before:
+    what is cut is proven to be something orjson reads)."""
+    text = cut(body, _READABLE)
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None

@@ -168,3 +168,33 @@ def test_limits_of_a_cut_value_are_those_of_its_place() -> None:
     limits = replace(Limits(), depth=20)
     assert precut.provable(b"{}", precut.FIELDS_V1_LEVEL, limits)
     assert not precut.provable(b'"' + b"x" * 30 + b'"', precut.FIELDS_V1_LEVEL, replace(limits, string_length=20))
+
+
+def _page_read(body: bytes, cut: bool) -> Any:
+    from checks.sources.live import listing
+
+    try:
+        data = listing._parse(body, cut=cut)
+    except listing._Malformed as exc:
+        return ("malformed", str(exc))
+    items = data.get("items")
+    return [slim(i) if isinstance(i, dict) else i for i in items] if isinstance(items, list) else data
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(ITEMS, max_size=6), duplicate=st.booleans())
+def test_a_live_page_cut_reads_what_the_whole_page_reads(items: list[bytes], duplicate: bool) -> None:
+    """A list page parsed without what slimming drops gives the same slimmed items, and the same
+    refusal when orjson and json refuse it (a live page is held to no limits of its own)."""
+    body = b'{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"t"},"items":[' + b",".join(items) + b"]}"
+    if duplicate and items:  # orjson keeps the last of a key: the cut value may be either
+        body = body.replace(b'"fieldsV1":', b'"fieldsV1":{"f:x":{}},"fieldsV1":', 1)
+    assert _page_read(body, cut=True) == _page_read(body, cut=False)
+
+
+def test_a_realistic_live_page_is_cut() -> None:
+    body = orjson.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": POOL})
+    page = precut.parsed_page(body)
+    assert page is not None
+    assert [slim(i) for i in page["items"]] == [slim(i) for i in orjson.loads(body)["items"]]
+    assert precut.parsed_page(b'{"kind":"Status","code":500}') is None  # no items: read whole
