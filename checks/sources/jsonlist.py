@@ -7,7 +7,8 @@ item stays a view of the input bytes, found at C speed), then each item is parse
 the same limits a document is (depth, string length, duplicate keys: ``checks.sources.measure``),
 and handed to :func:`~checks.sources.documents.accept` as the List's item, where it is slimmed
 (``checks.sources.slim``) before the next one is parsed. Peak memory is the input plus the slimmed
-objects.
+objects. What slimming drops (``fieldsV1`` trees, last-applied annotations) is cut out of a batch's
+text before it is parsed, when it is proven within the limits on its bytes (``checks.sources.precut``).
 
 The verdicts are those of the whole-document path: an item over a limit is skipped with the same
 ``items[N]: …`` problem, items keep their own lines when the layout shows them. Anything unusual
