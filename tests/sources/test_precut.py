@@ -121,9 +121,12 @@ def test_a_duplicate_key_inside_a_cut_value_is_not_seen() -> None:
     assert _read([beside], Limits()) == _plain([beside], Limits()) == (
         "rejected", "duplicate-key", _plain([beside], Limits())[2]
     )
-    # Too deep to be proven within the limit: left in place, measured, the duplicate found.
-    deep = _item(POOL[0], [b'{"f:a":{},"f:a":' + b'{"f:b":' * 95 + b"{}" + b"}" * 96], None, None)
-    assert _read([deep], Limits()) == _plain([deep], Limits())
+    # Shallow, but with more non-empty mappings than the depth bound allows: not proven, so left in
+    # place and measured, and the duplicate refuses the dump as before.
+    siblings = b",".join(b'"f:x%d":{"f:y":{}}' % n for n in range(100))
+    unproven = _item(POOL[0], [b'{"f:a":{},"f:a":{},' + siblings + b"}"], None, None)
+    assert _read([unproven], Limits()) == _plain([unproven], Limits())
+    assert _read([unproven], Limits())[:2] == ("rejected", "duplicate-key")
 
 
 @pytest.mark.parametrize("levels", [precut.FIELDS_V1_LEVEL, precut.ANNOTATION_LEVEL])
