@@ -138,10 +138,11 @@ def _yaml_items(text: Text, lo: int, hi: int, binary: bool) -> tuple[list[int], 
         return None
     indent = first.end() - first.start()
     fewer = rf"[ ]{{0,{indent - 1}}}[^ \t\r\n#]|" if indent else ""
-    close = _pattern(rf"^(?:{fewer}[ ]{{{indent}}}[^ \t\r\n#-])", binary).search(text, body, hi)
-    end = close.start() if close else hi
-    entry = _pattern(rf"^[ ]{{{indent}}}-(?=[ \t\r\n]|$)", binary)
-    return [m.start() for m in entry.finditer(text, first.start(), end)], end
+    # Line starts as the newline before them (see _json_items).
+    close = _pattern(rf"\n(?:{fewer}[ ]{{{indent}}}[^ \t\r\n#-])", binary).search(text, body - 1, hi)
+    end = close.start() + 1 if close else hi
+    entry = _pattern(rf"\n[ ]{{{indent}}}-(?=[ \t\r\n]|$)", binary)
+    return [m.start() + 1 for m in entry.finditer(text, first.start() - 1, end)], end
 
 
 def _json_items(text: Text, lo: int, hi: int, binary: bool) -> tuple[list[int], int] | None:
