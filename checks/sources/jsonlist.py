@@ -7,7 +7,8 @@ item stays a view of the input bytes, found at C speed), then each item is parse
 the same limits a document is (depth, string length, duplicate keys: ``checks.sources.measure``),
 and handed to :func:`~checks.sources.documents.accept` as the List's item, where it is slimmed
 (``checks.sources.slim``) before the next one is parsed. Peak memory is the input plus the slimmed
-objects.
+objects. What slimming drops (``fieldsV1`` trees, last-applied annotations) is cut out of a batch's
+text before it is parsed, when it is proven within the limits on its bytes (``checks.sources.precut``).
 
 The verdicts are those of the whole-document path: an item over a limit is skipped with the same
 ``items[N]: …`` problem, items keep their own lines when the layout shows them. Anything unusual
@@ -26,7 +27,7 @@ import orjson
 from checks.limits import LIMIT, SYNTAX, Limits, size
 from checks.positions import Place
 from checks.snapshot import K8sObject, ParseProblem
-from checks.sources import measure
+from checks.sources import measure, precut
 from checks.sources.documents import accept_item, document_bytes, report
 from checks.sources.guards import Rejected
 from checks.sources.places import Lines, item_places
@@ -111,7 +112,13 @@ def read_list(
 def _measured(raws: list[bytes], limits: Limits) -> list[Any]:
     """Items parsed and measured as the items of one List (what the whole document would get:
     ``measure.check_document`` on a List of just these, rendered once); an item over a limit is
-    replaced by its :class:`Rejected`."""
+    replaced by its :class:`Rejected`.
+
+    A clean batch (the common case) is read without building what slimming drops
+    (``checks.sources.precut``); any other is read and measured whole, here."""
+    cut = precut.measured(raws, limits)
+    if cut is not None:
+        return cut
     values = [_parse(raw) for raw in raws]
     doc = {"kind": "List", "items": values}
     text = b'{"kind":"List","items":[' + b",".join(raws) + b"]}"

@@ -131,6 +131,12 @@ def list_items(value: Any) -> list[Any] | None:
     return None
 
 
+def rendered_within(value: Any, levels: int) -> bytes | None:
+    """orjson's rendering of ``value`` wrapped in ``levels`` lists, or None: with ``levels`` the
+    render ceiling less a depth limit, None says the value is deeper than that limit."""
+    return _dumps(_wrapped(value, levels))
+
+
 def _dumps(obj: Any) -> bytes | None:
     try:
         return orjson.dumps(obj)

@@ -138,10 +138,11 @@ def _yaml_items(text: Text, lo: int, hi: int, binary: bool) -> tuple[list[int], 
         return None
     indent = first.end() - first.start()
     fewer = rf"[ ]{{0,{indent - 1}}}[^ \t\r\n#]|" if indent else ""
-    close = _pattern(rf"^(?:{fewer}[ ]{{{indent}}}[^ \t\r\n#-])", binary).search(text, body, hi)
-    end = close.start() if close else hi
-    entry = _pattern(rf"^[ ]{{{indent}}}-(?=[ \t\r\n]|$)", binary)
-    return [m.start() for m in entry.finditer(text, first.start(), end)], end
+    # Line starts as the newline before them (see _json_items).
+    close = _pattern(rf"\n(?:{fewer}[ ]{{{indent}}}[^ \t\r\n#-])", binary).search(text, body - 1, hi)
+    end = close.start() + 1 if close else hi
+    entry = _pattern(rf"\n[ ]{{{indent}}}-(?=[ \t\r\n]|$)", binary)
+    return [m.start() + 1 for m in entry.finditer(text, first.start() - 1, end)], end
 
 
 def _json_items(text: Text, lo: int, hi: int, binary: bool) -> tuple[list[int], int] | None:
@@ -153,7 +154,11 @@ def _json_items(text: Text, lo: int, hi: int, binary: bool) -> tuple[list[int], 
     if first is None or text[first.end() : first.end() + 1] not in ("{", b"{"):
         return None
     indent = first.end() - first.start()
-    close = _pattern(rf"^[ ]{{0,{max(indent - 1, 0)}}}\S", binary).search(text, body, hi)
-    end = close.start() if close else hi
-    opener = _pattern(rf"^[ ]{{{indent}}}\{{", binary)
-    return [m.start() for m in opener.finditer(text, first.start(), end)], end
+    # Line starts written as the newline before them, not as ``^``: a pattern that begins with a
+    # literal is searched for that character, one with ``^`` is tried at every offset (a kubectl
+    # dump is indented: 1.9 of 3.5 s of reading 10k objects went to these two scans). ``body`` and
+    # ``first`` start lines, so the newline before each is in the text.
+    close = _pattern(rf"\n[ ]{{0,{max(indent - 1, 0)}}}\S", binary).search(text, body - 1, hi)
+    end = close.start() + 1 if close else hi
+    opener = _pattern(rf"\n[ ]{{{indent}}}\{{", binary)
+    return [m.start() + 1 for m in opener.finditer(text, first.start() - 1, end)], end
