@@ -60,16 +60,20 @@ def messages(buffer: bytearray) -> list[tuple]:
         (size,) = HEADER.unpack_from(buffer)
         if len(buffer) < HEADER.size + size:
             break
-        out.append(pickle.loads(bytes(buffer[HEADER.size : HEADER.size + size])))
+        # Unpickled from a view: a slice and a bytes() of it were two more copies of a message
+        # that can hold a check's every row (tens of MB at 100k objects).
+        with memoryview(buffer) as view:
+            out.append(pickle.loads(view[HEADER.size : HEADER.size + size]))
         del buffer[: HEADER.size + size]
     return out
 
 
 def send(write_fd: int, message: tuple) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(HEADER.pack(len(data)) + data)
-    while view:
-        view = view[os.write(write_fd, view) :]
+    for part in (HEADER.pack(len(data)), data):  # not header + data: a copy of the whole message
+        view = memoryview(part)
+        while view:
+            view = view[os.write(write_fd, view) :]
 
 
 def read_message(fd: int) -> tuple | None:
