@@ -222,3 +222,12 @@ def test_the_last_job_running_long_calls_in_no_spare() -> None:
     batch = IsolatedBatch([("first", 5.0), ("last", 5.0)], run, lanes=2, first_lanes=1, spare_after=0.2).start()
     assert batch.wait("last").unwrap(5) == "last"
     assert batch.lanes_started == 1  # nothing was waiting for a spare
+
+
+def test_a_large_clusters_slow_checks_call_in_no_spare_sooner_than_they_need() -> None:
+    from flows.lanes import SPARE_AFTER, spare_after
+
+    assert spare_after(0) == spare_after(10_000) == SPARE_AFTER == 5.0
+    assert spare_after(100_000) == pytest.approx(6.0)
+    # 400k objects: the slowest checks take ~15 s (37 µs an object); a spare only after 24 s
+    assert spare_after(400_000) == pytest.approx(24.0)
