@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-LANES = max(1, min(4, (os.cpu_count() or 1) - 1))  # as flows.lanes.LANES
+LANES = max(1, min(4, os.cpu_count() or 1))  # as flows.lanes.LANES
 CHECK_TIMEOUT = 600.0
 
 

@@ -34,15 +34,18 @@ from storage.result_rows import ROW_FIELDS, result_values, rows_json
 from storage.row_tally import count_values
 
 SAFETY_SHARE = 0.8  # of a check's timeout, for the safety net (checks/safety.py)
-# Lanes started at once. The parent needs a core of its own while they evaluate: it takes every
-# result from the lanes, counts it, writes it (a database writer is CPU-bound in SQLite) and mirrors
-# each check into Prefect. On 2 cores one lane beat two at 10k and 100k objects, in wall time, CPU
-# and memory (each lane copies the pages of the snapshot it reads: docs/scale.md, "Lanes").
-LANES = max(1, min(4, (os.cpu_count() or 1) - 1))
-# A lint's parent only keeps the results in memory: there two lanes beat one on 2 cores.
-LINT_LANES = max(1, min(4, os.cpu_count() or 1))
-# Started when a check has run spare_after() seconds while others wait: one slow or hung check
-# never holds the rest up until its deadline.
+# A lane per core, at most 4: what a run of a small cluster and every lint evaluate in.
+LANES = max(1, min(4, os.cpu_count() or 1))
+LINT_LANES = LANES
+# From this many objects a run starts one lane fewer. The parent needs a core of its own while the
+# lanes evaluate: it takes every result, counts it, writes it (a database writer is CPU-bound in
+# SQLite) and mirrors each check into Prefect; and each lane copies the pages of the snapshot it
+# reads. On 2 cores one lane against two at 100k objects: no slower, 3-7 % less CPU, 17-20 % less
+# memory (docs/scale.md, "Lanes"). A small cluster keeps its checks side by side: a few seconds of
+# one check then never delay another, and the copies are small.
+FEWER_LANES_FROM = 20_000
+# With a lane fewer, one more is kept in reserve and started when a check has run spare_after()
+# seconds while others wait: one slow or hung check never holds the rest up until its deadline.
 SPARE_LANES = 1
 SPARE_AFTER = 5.0
 # ... or longer in a large cluster, where the slowest checks legitimately take that long (400k
@@ -54,6 +57,17 @@ SPARE_PER_OBJECT = 60e-6
 def spare_after(objects: int) -> float:
     """Seconds a check runs, with others waiting, before a spare lane starts."""
     return max(SPARE_AFTER, SPARE_PER_OBJECT * objects)
+
+
+def lane_plan(objects: int, cores: int | None = None) -> tuple[int, int, float | None]:
+    """``(lanes started at once, lanes at most, seconds before the spare starts)`` for a run of a
+    snapshot of ``objects`` objects; no spare (None) when every lane starts at once."""
+    cores = cores or os.cpu_count() or 1
+    every = max(1, min(4, cores))
+    if objects < FEWER_LANES_FROM:
+        return every, every, None
+    first = max(1, min(4, cores - 1))
+    return first, first + SPARE_LANES, spare_after(objects)
 
 
 def check_timeouts(selected: list[CheckDefinition], config: Config, default: float) -> dict[str, float]:
@@ -106,13 +120,14 @@ def add_snapshot_checks(
 
 
 def start_checks(
-    ctx: executing.ExecutingRun, check_ids: list[str], timeouts: dict[str, float], lanes: int = LANES
+    ctx: executing.ExecutingRun, check_ids: list[str], timeouts: dict[str, float], lanes: int | None = None
 ) -> IsolatedBatch | None:
-    """Start evaluating every check of the run in ``lanes`` forked worker lanes, plus the spare
-    (None if already aborted)."""
+    """Start evaluating every check of the run in forked worker lanes: ``lanes`` of them, or as
+    :func:`lane_plan` has it for the snapshot's size (None if already aborted)."""
     if ctx.cancelled:
         return None
     snapshot, config, checks = ctx.snapshot, ctx.config, ctx.checks
+    first, most, spare = (lanes, lanes, None) if lanes else lane_plan(len(snapshot.objects))
     batch = IsolatedBatch(
         [(check_id, timeouts[check_id]) for check_id in check_ids],
         # Evaluated in the worker as the check starts: the safety net's search for culprit objects
@@ -120,9 +135,9 @@ def start_checks(
         lambda check_id: evaluate_for_storage(
             checks[check_id], snapshot, config, deadline=time.monotonic() + SAFETY_SHARE * timeouts[check_id]
         ),
-        lanes=lanes + SPARE_LANES,
-        first_lanes=lanes,
-        spare_after=spare_after(len(snapshot.objects)),
+        lanes=most,
+        first_lanes=first,
+        spare_after=spare,
         run_deadline=ctx.deadline,
     )
     for check_id in check_ids:  # first in line, so an outcome is recorded before its task wakes

@@ -231,3 +231,17 @@ def test_a_large_clusters_slow_checks_call_in_no_spare_sooner_than_they_need() -
     assert spare_after(100_000) == pytest.approx(6.0)
     # 400k objects: the slowest checks take ~15 s (37 µs an object); a spare only after 24 s
     assert spare_after(400_000) == pytest.approx(24.0)
+
+
+def test_a_large_cluster_is_evaluated_in_a_lane_fewer_with_a_spare() -> None:
+    from flows.lanes import FEWER_LANES_FROM, lane_plan
+
+    # A small cluster keeps a lane per core (at most 4), all started at once, no spare.
+    assert lane_plan(50, cores=2) == (2, 2, None)
+    assert lane_plan(FEWER_LANES_FROM - 1, cores=8) == (4, 4, None)
+    assert lane_plan(10, cores=1) == (1, 1, None)
+    # A large one: a lane fewer (the parent writes on its own core) and a spare for a slow check.
+    assert lane_plan(100_000, cores=2) == (1, 2, pytest.approx(6.0))
+    assert lane_plan(400_000, cores=2) == (1, 2, pytest.approx(24.0))
+    assert lane_plan(FEWER_LANES_FROM, cores=4) == (3, 4, 5.0)
+    assert lane_plan(FEWER_LANES_FROM, cores=1) == (1, 2, 5.0)
