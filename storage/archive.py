@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from storage.archive_codec import CONTENT, IdScheme, content_ids, content_of, decode, digest, encode
-from storage.archive_sql import content_ids_of, insert_contents, run_rows
+from storage.archive_sql import CHUNK, content_ids_of, insert_contents, insert_rows, run_rows
 from storage.db import Database
 from storage.enums import TERMINAL
 from storage.models import archived_table as AR
@@ -63,7 +63,6 @@ DEFAULT_HOT_RUNS = 14
 # A run restored for a query stays restored this long (a user paging through it, diffing it again).
 GRACE = timedelta(hours=1)
 MAX_RESTORE = 14  # archived runs one query may restore (a --since range)
-_CHUNK = 5000  # ids per IN (...) list: under every backend's parameter limit
 _TERMINAL = [s.value for s in TERMINAL]
 
 
@@ -156,8 +155,8 @@ def _restore(conn: Connection, run_id: str) -> int:
     # without decoding and encoding 67,000 JSON values.
     wanted = sorted(set(content_ids(data)))
     contents: dict[int, tuple[Any, ...]] = {}
-    for i in range(0, len(wanted), _CHUNK):
-        contents.update((r[0], tuple(r[1:])) for r in conn.execute(_CONTENTS, {"ids": wanted[i : i + _CHUNK]}))
+    for i in range(0, len(wanted), CHUNK):
+        contents.update((r[0], tuple(r[1:])) for r in conn.execute(_CONTENTS, {"ids": wanted[i : i + CHUNK]}))
     dialect = conn.dialect
     from storage.models import UTCDateTime
 
@@ -170,17 +169,7 @@ def _restore(conn: Connection, run_id: str) -> int:
         if stamp is None:
             stamp = stamps[assessed_at] = bind(assessed_at)
         values.append((result_id, run_id, *contents[cid], stamp, duration_ms))
-    if values:
-        if dialect.name == "sqlite":
-            sql = f"INSERT INTO assessments ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
-        else:
-            marks = ", ".join("CAST(%s AS JSONB)" if c == "details" else "%s" for c in COLUMNS)
-            sql = f"INSERT INTO assessments ({', '.join(COLUMNS)}) VALUES ({marks})"
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            cursor.executemany(sql, values)
-        finally:
-            cursor.close()
+    insert_rows(conn, values)
     conn.execute(update(AR).where(AR.c.run_id == run_id).values(restored_at=_now()))
     return len(values)
 
@@ -343,6 +332,6 @@ def prune_contents(conn: Connection) -> int:
     for (data,) in conn.execute(select(AR.c.data)):
         used.update(content_ids(data))
     unused = [cid for (cid,) in conn.execute(select(C.c.id)) if cid not in used]
-    for i in range(0, len(unused), _CHUNK):
-        conn.execute(delete(C).where(C.c.id.in_(unused[i : i + _CHUNK])))
+    for i in range(0, len(unused), CHUNK):
+        conn.execute(delete(C).where(C.c.id.in_(unused[i : i + CHUNK])))
     return len(unused)

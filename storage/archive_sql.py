@@ -14,23 +14,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from storage.archive_codec import CONTENT
+from storage.models import to_utc
 from storage.result_rows import COLUMNS
 
-__all__ = ["content_ids_of", "insert_contents", "run_rows"]
+__all__ = ["CHUNK", "content_ids_of", "insert_contents", "insert_rows", "run_rows"]
 
-_CHUNK = 5000  # values per IN (...) list: under every backend's parameter limit
+CHUNK = 5000  # values per IN (...) list: under every backend's parameter limit
 _DETAILS = COLUMNS.index("details")
 _AT = COLUMNS.index("assessed_at")
 
 
 def _mark(conn: Connection) -> str:
     return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def _details_mark(conn: Connection) -> str:
+    """The placeholder of ``details`` given as JSON text (PostgreSQL's column is JSONB)."""
+    return _mark(conn) if conn.dialect.name == "sqlite" else f"CAST({_mark(conn)} AS JSONB)"
 
 
 def _cursor(conn: Connection) -> Any:
@@ -69,11 +75,7 @@ def _utc(value: Any) -> datetime | None:
     """A stored timestamp as ``storage.models.UTCDateTime`` reads it: SQLite keeps naive UTC text."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return to_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def content_ids_of(conn: Connection, cluster_id: str, digests: Sequence[str]) -> dict[str, int]:
@@ -82,8 +84,8 @@ def content_ids_of(conn: Connection, cluster_id: str, digests: Sequence[str]) ->
     cursor = _cursor(conn)
     mark = _mark(conn)
     try:
-        for i in range(0, len(digests), _CHUNK):
-            chunk = list(digests[i : i + _CHUNK])
+        for i in range(0, len(digests), CHUNK):
+            chunk = list(digests[i : i + CHUNK])
             marks = ", ".join(mark for _ in chunk)
             cursor.execute(
                 f"SELECT digest, id FROM result_contents WHERE cluster_id = {mark} AND digest IN ({marks})",
@@ -95,11 +97,24 @@ def content_ids_of(conn: Connection, cluster_id: str, digests: Sequence[str]) ->
     return found
 
 
+def insert_rows(conn: Connection, values: Sequence[Sequence[Any]]) -> None:
+    """Write ``assessments`` rows given in :data:`~storage.result_rows.COLUMNS` order, ``details``
+    as JSON text (as a restored archive has them)."""
+    if not values:
+        return
+    mark, details_mark = _mark(conn), _details_mark(conn)
+    marks = ", ".join(details_mark if c == "details" else mark for c in COLUMNS)
+    cursor = _cursor(conn)
+    try:
+        cursor.executemany(f"INSERT INTO assessments ({', '.join(COLUMNS)}) VALUES ({marks})", values)
+    finally:
+        cursor.close()
+
+
 def insert_contents(conn: Connection, cluster_id: str, contents: Iterable[tuple[str, Sequence[Any]]]) -> None:
     """Add ``(digest, content)`` pairs (content in :data:`~storage.archive_codec.CONTENT` order) to
     the cluster's ``result_contents``; ``details`` is written as SQLAlchemy's JSON type writes it."""
-    mark = _mark(conn)
-    details_mark = mark if conn.dialect.name == "sqlite" else f"CAST({mark} AS JSONB)"
+    mark, details_mark = _mark(conn), _details_mark(conn)
     names = ("cluster_id", "digest", *CONTENT)
     marks = ", ".join(details_mark if n == "details" else mark for n in names)
     sql = f"INSERT INTO result_contents ({', '.join(names)}) VALUES ({marks})"
