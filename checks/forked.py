@@ -69,7 +69,11 @@ def messages(buffer: bytearray) -> list[tuple]:
 
 
 def send(write_fd: int, message: tuple) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    write_framed(write_fd, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def write_framed(write_fd: int, data: bytes) -> None:
+    """``data`` (a pickled message) behind its length."""
     for part in (HEADER.pack(len(data)), data):  # not header + data: a copy of the whole message
         view = memoryview(part)
         while view:

@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from checks.forked import HEADER, exited, kill, messages, read_message, reap, send
+from checks.forked import HEADER, exited, kill, messages, read_message, reap, send, write_framed
 
 
 class HardTimeout(TimeoutError):
@@ -115,10 +115,7 @@ def _child(fn: Callable[[], Any], write_fd: int) -> None:
             text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             data = pickle.dumps(("error", (text, type(exc).__name__, traceback.format_exc())))
             code = 1
-        view = memoryview(HEADER.pack(len(data)) + data)
-        while view:
-            written = os.write(write_fd, view)
-            view = view[written:]
+        write_framed(write_fd, data)
         os.close(write_fd)
     finally:
         os._exit(code)
