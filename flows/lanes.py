@@ -36,7 +36,6 @@ from storage.row_tally import count_values
 SAFETY_SHARE = 0.8  # of a check's timeout, for the safety net (checks/safety.py)
 # A lane per core, at most 4: what a run of a small cluster and every lint evaluate in.
 LANES = max(1, min(4, os.cpu_count() or 1))
-LINT_LANES = LANES
 # From this many objects a run starts one lane fewer. The parent needs a core of its own while the
 # lanes evaluate: it takes every result, counts it, writes it (a database writer is CPU-bound in
 # SQLite) and mirrors each check into Prefect; and each lane copies the pages of the snapshot it

@@ -25,7 +25,7 @@ from flows import executing, signals
 from flows.admission import run_parameters, scope_of
 from flows.ending import decide, history, snapshot_error, snapshot_facts
 from flows.lanes import (
-    LINT_LANES,
+    LANES,
     MemoryWriter,
     add_snapshot_checks,
     check_timeouts,
@@ -204,7 +204,8 @@ def _evaluate(
     executing.register(ctx)
     stop_listener = signals.on_stop(ctx.cancel)
     try:
-        if start_checks(ctx, ids, timeouts, LINT_LANES) is not None:
+        # A lane per core whatever the size: a lint's parent writes nothing (flows.lanes.lane_plan).
+        if start_checks(ctx, ids, timeouts, LANES) is not None:
             ctx.wait_recorded(ids)
         writer.drain()
     except Exception as exc:
