@@ -307,14 +307,11 @@ def _parse(body: bytes, cut: bool = False) -> dict[str, Any]:
     need not be built (``checks.sources.precut``: a Secret page is read whole, its items are
     rebuilt from an allow-list instead)."""
     data = precut.parsed_page(body) if cut else None
-    if data is not None:
-        if not isinstance(data, dict):
-            raise _Malformed("response is not a JSON object")
-        return data  # type: ignore[no-any-return]
-    try:
-        data = orjson.loads(body)  # several times json.loads' speed on list pages
-    except orjson.JSONDecodeError:
-        data = _parse_strictly_as_before(body)  # NaN, huge integers, deep nesting: json's verdict
+    if data is None:
+        try:
+            data = orjson.loads(body)  # several times json.loads' speed on list pages
+        except orjson.JSONDecodeError:
+            data = _parse_strictly_as_before(body)  # NaN, huge integers, deep nesting: json's verdict
     if not isinstance(data, dict):
         raise _Malformed("response is not a JSON object")
     return data
