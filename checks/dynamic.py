@@ -32,7 +32,8 @@ registered them, and a registration made later is never seen by them):
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
 from checks.metadata import CheckRegistrationError
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from checks.registry import Registry
     from checks.snapshot import Snapshot
 
-__all__ = ["CheckSource", "add_check_source", "register", "reserve_prefix", "snapshot_checks", "sources"]
+__all__ = ["CheckSource", "add_check_source", "register", "reserve_prefix", "scoped", "snapshot_checks", "sources"]
 
 
 class CheckSource(Protocol):
@@ -110,6 +111,30 @@ def register(definition: CheckDefinition, registry: Registry | None = None) -> C
     if owner is not None and not definition.origin.startswith(owner + ":"):
         raise CheckRegistrationError(f"check {definition.id}: id prefix {prefix} is reserved for {owner}")
     return (registry if registry is not None else REGISTRY).register(definition)
+
+
+@contextmanager
+def scoped(registry: Registry | None = None) -> Iterator[None]:
+    """Forget, on leaving, the dynamic checks registered inside (one run's check files, the
+    admission policies of its snapshot); one that replaced an earlier registration of itself
+    (same id and origin) gives the earlier one back.
+
+    A process that serves more than one run (the control API answering reruns, tests, an
+    in-process flow) would otherwise let one run's checks into the next one's selection.
+    """
+    from checks.registry import REGISTRY
+
+    target = registry if registry is not None else REGISTRY
+    before = {c.id: c for c in target.all() if c.origin}
+    try:
+        yield
+    finally:
+        for definition in target.all():
+            if definition.origin and before.get(definition.id) is not definition:
+                target.unregister(definition.id)
+        for definition in before.values():
+            if definition.id not in target:
+                target.register(definition)
 
 
 def snapshot_checks(

@@ -77,11 +77,16 @@ def request_again(
     original = require_run(db, run_id)
     if resume:
         params = {**params, "checks": checks, "pillars": None}
-    if params.get("checks_dirs"):
-        from checks.cel.files import load_paths
+    from checks.dynamic import scoped
 
-        load_paths(params["checks_dirs"])
-    selected = select(params.get("pillars"), params.get("checks"))
+    # Loaded only to select from: the run's flow loads them again where it runs, and the
+    # serving process keeps no check of one run's folder for the next request.
+    with scoped():
+        if params.get("checks_dirs"):
+            from checks.cel.files import load_paths
+
+            load_paths(params["checks_dirs"])
+        selected = select(params.get("pillars"), params.get("checks"))
     run, _ = request_run(
         db,
         selected=selected,

@@ -26,6 +26,7 @@ from prefect.context import get_run_context
 from prefect.runtime import flow_run as current_flow_run
 
 from checks.config import Config
+from checks.dynamic import scoped
 from checks.registry import load_all
 from checks.sources.resolve import SourceSpec
 from flows import prefect_link, runlog, signals, steps
@@ -109,46 +110,49 @@ def assessment(
     prefect_link.install()
     install_redaction(prefect=True)  # a worker's flow run starts here: logs, states, requests redacted
     flow_run = get_run_context().flow_run
-    if checks_dirs:  # registered here, in the process the worker lanes fork from
-        from checks.cel.files import load_paths
+    # The run's own dynamic checks (its check files, its snapshot's admission policies) leave
+    # the registry with it: a process running flows in turn never carries them into the next.
+    with scoped():
+        if checks_dirs:  # registered here, in the process the worker lanes fork from
+            from checks.cel.files import load_paths
 
-        load_paths(checks_dirs)
-    job = steps.Job(
-        Database(), SourceSpec.from_dict(source), Config.load(config_path), load_all().select(pillars, checks),
-        check_timeout, run_timeout, str(flow_run.id), runlog.logger(),  # kwa's lines: see flows.runlog
-    )  # fmt: skip
-    job.requested = (pillars, checks)
-    trigger = detect_trigger(trigger, flow_run)
-    try:
-        with steps.concluding(job) as conclusion:
-            steps.admit(
-                job,
-                run_id,
-                pillars=pillars,
-                checks=checks,
-                cluster_id=cluster_id,
-                config_path=config_path,
-                trigger=trigger,
-                force_new=force_new,
-            )
-            steps.enter_queue(job)
-            with steps.slot(job):
-                steps.start(job)
-                steps.read_snapshot(job)
-                steps.evaluate(job)
-                steps.finish(job)
-        if job.run_id:
-            # After the slot is given back: automations hear of the end (flows.events), a worker's
-            # run pushes its metrics (flows.metrics_push) and publishes its Policy Reports
-            # (flows.reports_publish), then the results this run pushed out of the hot window are
-            # archived.
-            steps.announce(job)
-            steps.push_metrics(job, trigger)
-            steps.publish_reports(job, trigger)
-            steps.compact_after(job)
-    finally:
-        steps.release(job)
-    return conclusion.value
+            load_paths(checks_dirs)
+        job = steps.Job(
+            Database(), SourceSpec.from_dict(source), Config.load(config_path), load_all().select(pillars, checks),
+            check_timeout, run_timeout, str(flow_run.id), runlog.logger(),  # kwa's lines: see flows.runlog
+        )  # fmt: skip
+        job.requested = (pillars, checks)
+        trigger = detect_trigger(trigger, flow_run)
+        try:
+            with steps.concluding(job) as conclusion:
+                steps.admit(
+                    job,
+                    run_id,
+                    pillars=pillars,
+                    checks=checks,
+                    cluster_id=cluster_id,
+                    config_path=config_path,
+                    trigger=trigger,
+                    force_new=force_new,
+                )
+                steps.enter_queue(job)
+                with steps.slot(job):
+                    steps.start(job)
+                    steps.read_snapshot(job)
+                    steps.evaluate(job)
+                    steps.finish(job)
+            if job.run_id:
+                # After the slot is given back: automations hear of the end (flows.events), a worker's
+                # run pushes its metrics (flows.metrics_push) and publishes its Policy Reports
+                # (flows.reports_publish), then the results this run pushed out of the hot window are
+                # archived.
+                steps.announce(job)
+                steps.push_metrics(job, trigger)
+                steps.publish_reports(job, trigger)
+                steps.compact_after(job)
+        finally:
+            steps.release(job)
+        return conclusion.value
 
 
 __all__ = ["assessment"]

@@ -360,3 +360,23 @@ def test_a_cross_object_check_pins_each_error_on_its_object(registered: Any) -> 
         ("c", "error", "variables.mine: no such key: replicas"),
         ("d", "failing", "1 others with 2 replicas"),
     ]
+
+
+def test_a_scope_forgets_the_checks_registered_inside_and_keeps_those_from_before(
+    registered: Any, tmp_path: Path
+) -> None:
+    """One run's check files (and its snapshot's policies) leave the registry with the run; a check
+    registered before the scope (the CLI's --checks-dir) stays, even when the run loads it again."""
+    (kept,) = registered(check_yaml("CUS-610"))
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "c.yaml").write_text(check_yaml("CUS-611"))
+    with dynamic.scoped():
+        load_paths([inner, tmp_path / "dir0"])  # dir0: the kept check's folder, loaded again
+        assert "CUS-611" in REGISTRY and "CUS-610" in REGISTRY
+    assert "CUS-611" not in REGISTRY
+    assert REGISTRY.by_id("CUS-610") is kept  # the earlier registration, not the run's copy of it
+    with dynamic.scoped(), pytest.raises(RuntimeError):  # a run that fails leaves nothing behind either
+        load_paths([inner])
+        raise RuntimeError("the run failed")
+    assert "CUS-611" not in REGISTRY

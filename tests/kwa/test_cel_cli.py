@@ -195,6 +195,6 @@ def test_checks_list_and_show_include_cel_checks() -> None:
     assert shown["origin"] == f"cel:{EXAMPLES / 'cus-002-replicas-need-pdb.yaml'}"
     assert shown["code"]["file"] == "examples/checks/cus-002-replicas-need-pdb.yaml"
     assert shown["fixtures"] == {"directory": "examples/checks/fixtures/CUS-002", "files": ["fail.yaml", "pass.yaml"]}
-    assert [v["name"] for v in shown["cel"]["variables"]] == ["replicas", "podLabels"]
+    assert [v["name"] for v in shown["cel"]["variables"]] == ["namespace", "replicas", "podLabels"]
     text = checks("show", "CUS-002").stdout
     assert "validations[0]" in text and "objects.PodDisruptionBudget.exists(pdb," in text

@@ -144,9 +144,14 @@ def test_a_rerun_loads_the_runs_own_cel_checks_again(control: tuple[TestClient, 
     params = {**get_run(db, run_id)["parameters"], "checks": ["CUS-001"], "checks_dirs": [str(EXAMPLES)]}
     with db.engine.begin() as conn:
         conn.execute(update(Run).where(Run.run_id == run_id).values(parameters=params))
+    from checks.registry import REGISTRY
+
+    registered = [c.id for c in REGISTRY.all()]
     rerun = client.post(f"/api/v1/runs/{run_id}/rerun", headers=bearer(token))
     assert rerun.status_code == 202, rerun.text
     assert rerun.json()["run"]["check_ids"] == ["CUS-001"]
+    # loaded to select from, then forgotten: the serving process keeps no check of one run's folder
+    assert [c.id for c in REGISTRY.all()] == registered
 
     gone = {**params, "checks_dirs": [str(EXAMPLES / "no-such-folder")]}
     with db.engine.begin() as conn:
