@@ -55,7 +55,8 @@ EMIT_DEPTH = 66
 # indicator): then it is genuinely quoted and its words are not plain scalars. Anywhere else (a
 # quote inside a plain scalar, "it's") its words are scanned as if plain.
 _QUOTED = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'""")
-_LEAD = re.compile(r""":[ \t]+$|[\[{,][ \t]*$|^[ \t]*(?:-[ \t]+)+$""")
+# Block-sequence dashes from the start of a line up to a quoted scalar ("  - - ").
+_DASHES = re.compile(r"""[ \t]*(?:-[ \t]+)+""")
 _DELIMITERS = str.maketrans(dict.fromkeys(",[]{}\"'#", " "))
 # Every plain scalar PyYAML's SafeLoader resolves to something other than a string.
 _YAML11_NOT_STR = re.compile(
@@ -114,16 +115,39 @@ def suspicious(text: str) -> bool:
 def _unquoted(text: str) -> str:
     parts: list[str] = []
     last = 0
+    # Linear in the text: each stretch is searched for a newline once, and a scalar's lead is read
+    # backwards from it (one-line JSON holds a whole cluster on its first line).
+    line_start = scanned = 0
     for match in _QUOTED.finditer(text):
         start = match.start()
-        line_start = text.rfind("\n", 0, start) + 1
-        if _LEAD.search(text, line_start, start):
+        newline = text.rfind("\n", scanned, start)
+        if newline >= 0:
+            line_start = newline + 1
+        scanned = start
+        if _leads(text, line_start, start):
             parts += (text[last:start], "Q")
             last = match.end()
     if not parts:
         return text
     parts.append(text[last:])
     return "".join(parts)
+
+
+def _leads(text: str, line_start: int, start: int) -> bool:
+    """Whether a scalar can start at ``start``: after ": ", after a flow indicator ("[", "{", ",")
+    and blanks, or after block-sequence dashes alone on their line."""
+    end = start
+    while end > line_start and text[end - 1] in " \t":
+        end -= 1
+    if end == line_start:
+        return False
+    before = text[end - 1]
+    if before in "[{,":
+        return True
+    if before == ":":
+        return end < start
+    dashes = _DASHES.match(text, line_start, start)
+    return dashes is not None and dashes.end() == start
 
 
 def _suspicious_word(word: str) -> bool:

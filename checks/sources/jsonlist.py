@@ -64,9 +64,11 @@ def read_list(
     limits: Limits,
     place: Place | None,
     lines: Lines,
+    markers: dict[str, Rejected] | None = None,
 ) -> bool:
     """Accept the items of the List in ``text`` one by one; False (nothing read) when the document
-    is small or not a List msgspec can split: the caller then reads it whole."""
+    is small or not a List msgspec can split: the caller then reads it whole. ``markers``: items
+    that are a string of these are that verdict instead (``checks.sources.jsondeep``)."""
     if len(text) < STREAM_MIN_BYTES:
         return False
     shell = split_list(text)
@@ -93,6 +95,10 @@ def read_list(
             del objects[start:]
             report(problems, exc.kind, label, 0, exc.describe())
             return True
+        if markers:
+            for offset, raw in enumerate(raws):
+                if raw[:1] == b'"' and (verdict := markers.get(raw[1:-1].decode("utf-8", "replace"))) is not None:
+                    values[offset] = verdict
         for offset, value in enumerate(values):
             number = first + offset
             accept_item(

@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
 import yaml
 
 from checks.limits import (
@@ -38,7 +37,7 @@ from checks.limits import (
 )
 from checks.sandbox import IsolatedBatch, fork_available
 from checks.snapshot import K8sObject, ParseProblem, Snapshot
-from checks.sources import fastyaml, guards, jsonlist
+from checks.sources import fastyaml, guards, jsondocs
 from checks.sources.documents import accept, check_document, check_unparsed, document_bytes, report, syntax_error
 from checks.sources.guards import Rejected
 from checks.sources.inputs import Decoded, NotText, Positions, TooLarge, decode, first_bad_char, read_path, read_stream
@@ -228,29 +227,9 @@ def _stats(problems: list[ParseProblem]) -> ReadStats:
 def _json_document(
     text: str | bytes, label: str, objects: list[K8sObject], problems: list[ParseProblem], limits: Limits
 ) -> bool:
-    """Read ``text`` as one JSON document; False if it is not JSON (the YAML parser then reports
-    a located error: JSON is YAML)."""
-    if len(text) >= jsonlist.STREAM_MIN_BYTES:
-        lines = Lines(text)
-        place = document_place(text, lines, 0, len(text))
-        if jsonlist.read_list(text, label, objects, problems, limits, place, lines):
-            _stats(problems).documents += 1
-            return True
-    nbytes = document_bytes(text, limits)
-    try:
-        check_unparsed(text, nbytes, limits)
-        value = orjson.loads(text)
-        check_document(value, nbytes, limits, text)
-    except orjson.JSONDecodeError:
-        return False
-    except Rejected as exc:
-        _stats(problems).documents += 1
-        report(problems, exc.kind, label, 0, exc.describe())
-        return True
-    _stats(problems).documents += 1
-    lines = Lines(text)
-    accept(value, label, 0, objects, problems, document_place(text, lines, 0, len(text)), lines)
-    return True
+    """Read ``text`` as JSON (checks.sources.jsondocs); False if it is not (the YAML parser then
+    reads it, or reports a located error: JSON is YAML)."""
+    return jsondocs.read_json(text, label, objects, problems, limits)
 
 
 def _yaml_documents(
