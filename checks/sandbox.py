@@ -226,6 +226,10 @@ class IsolatedBatch:
         self._events[job_id].wait()
         return self._outcomes[job_id]
 
+    def done(self, job_id: str, timeout: float = 0.0) -> bool:
+        """Whether the job has its outcome, waiting up to ``timeout`` seconds for it."""
+        return self._events[job_id].wait(timeout)
+
     def add_done_callback(self, job_id: str, callback: Callable[[Outcome], None]) -> None:
         """Call ``callback(outcome)`` once the job has one (at once if it already has; else from a
         manager thread, so the callback must be quick and thread-safe)."""

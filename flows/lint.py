@@ -20,6 +20,7 @@ from typing import Any
 
 from checks.config import Config
 from checks.model import CheckDefinition
+from checks.sources import stopping
 from checks.sources.resolve import SourceSpec, load
 from flows import executing, signals
 from flows.admission import run_parameters, scope_of
@@ -40,6 +41,10 @@ from storage.scoring import compute_for
 
 class LintError(Exception):
     """The input could not be read at all (the message names it); ``kwa lint`` exits 4."""
+
+
+class LintAborted(LintError):
+    """A stop (SIGINT, SIGTERM) came while the input was being read; ``kwa lint`` exits 5."""
 
 
 class LintSelectionError(LintError):
@@ -137,9 +142,21 @@ def lint(
     else:
         db = None
     try:
-        with collector_paused():
+        with collector_paused(), stopping.stoppable(lambda: signals.stop_reason() or (_passed(deadline) and "timeout")):
             snapshot = load(spec, deadline=deadline, limits=config.limits)
             snapshot.prepare(alongside=lambda: config.exemptions.prepare(snapshot))
+    except stopping.ReadStopped as exc:
+        if signals.stop_reason():
+            message = f"{exc.reason} while reading the input; nothing was assessed"
+            if db is not None:
+                from storage.runs import abort_run
+
+                abort_run(db, run["run_id"], message)
+            raise LintAborted(message) from None
+        message = snapshot_error(exc, spec.kind, True, run_timeout)
+        if db is not None:
+            _store_failure(db, run["run_id"], message)
+        raise LintError(message) from None
     except Exception as exc:
         message = snapshot_error(exc, spec.kind, _passed(deadline), run_timeout)
         if db is not None:

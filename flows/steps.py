@@ -29,6 +29,7 @@ from prefect.states import Cancelled, Failed
 from checks.config import Config
 from checks.model import CheckDefinition
 from checks.snapshot import Snapshot
+from checks.sources import stopping
 from checks.sources.resolve import SourceSpec, load
 from flows import prefect_link, signals
 from flows.admission import request_run, run_parameters
@@ -175,6 +176,25 @@ def stop_reason(job: Job) -> str | None:
     return "the run was aborted (kwa runs abort)" if aborted else None
 
 
+def _reading_stop(job: Job) -> Callable[[], str | None]:
+    """What stops reading: a signal at once; the deadline; ``kwa runs abort`` (a database read,
+    so asked at most once a second)."""
+    asked = [0.0]
+
+    def reason() -> str | None:
+        if signals.stop_reason():
+            return signals.stop_reason()
+        if job.deadline_passed():
+            return "the run-level timeout"
+        now = time.monotonic()
+        if now - asked[0] < 1.0:
+            return None
+        asked[0] = now
+        return stop_reason(job)
+
+    return reason
+
+
 def is_my_turn(job: Job) -> bool:
     """No older run that could start waits ahead of this one (runs start in request order), and
     none waits for the same cluster (docs/lifecycle.md#slots)."""
@@ -218,11 +238,16 @@ def read_snapshot(job: Job) -> None:
     """Read the source once and build its indexes; an unreadable source or the run timeout fails
     the run, an abort meanwhile aborts it."""
     try:
-        with collector_paused():
-            # --run-timeout covers reading the cluster; the limits bound reading manifests
+        # --run-timeout covers reading the cluster (its requests' deadline) and manifests (between
+        # batches, like a stop: checks.sources.stopping)
+        with collector_paused(), stopping.stoppable(_reading_stop(job)):
             snapshot = load(job.spec, deadline=job.deadline, limits=job.config.limits)
             # exemptions resolved once here, shared by every forked worker
             snapshot.prepare(alongside=lambda: job.config.exemptions.prepare(snapshot))
+    except stopping.ReadStopped as exc:
+        if not job.deadline_passed():
+            abort(job, exc.reason)
+        fail(job, f"run-level timeout of {job.run_timeout:g}s exceeded while reading {source_noun(job.spec.kind)}")
     except Exception as exc:
         fail(job, snapshot_error(exc, job.spec.kind, job.deadline_passed(), job.run_timeout))
     if job.deadline_passed():

@@ -26,7 +26,7 @@ import orjson
 
 from checks.limits import SYNTAX, Limits, Problems, ReadStats
 from checks.snapshot import K8sObject, ParseProblem
-from checks.sources import jsondeep, jsonlist
+from checks.sources import jsondeep, jsonlist, stopping
 from checks.sources.documents import accept, check_document, check_unparsed, document_bytes, report
 from checks.sources.guards import Rejected
 from checks.sources.places import Lines, document_place
@@ -121,6 +121,7 @@ def _stream(text: str, label: str, objects: list[K8sObject], problems: list[Pars
     lines = Lines(text)
     index, at = 0, 0
     while True:
+        stopping.check()
         at = _BLANK.match(text, at).end()  # type: ignore[union-attr]
         if at >= len(text):
             return

@@ -27,7 +27,7 @@ import orjson
 from checks.limits import LIMIT, SYNTAX, Limits, size
 from checks.positions import Place
 from checks.snapshot import K8sObject, ParseProblem
-from checks.sources import measure, precut
+from checks.sources import measure, precut, stopping
 from checks.sources.documents import accept_item, document_bytes, report
 from checks.sources.guards import Rejected
 from checks.sources.places import Lines, item_places
@@ -88,6 +88,7 @@ def read_list(
     start = len(objects)
     places = item_places(place, count, lines) if place is not None else None
     for first in range(0, count, BATCH):
+        stopping.check()
         raws = [bytes(memoryview(r)) for r in shell.items[first : first + BATCH]]  # type: ignore[arg-type]
         try:
             values = _measured(raws, limits)

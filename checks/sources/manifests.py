@@ -37,7 +37,7 @@ from checks.limits import (
 )
 from checks.sandbox import IsolatedBatch, fork_available
 from checks.snapshot import K8sObject, ParseProblem, Snapshot
-from checks.sources import fastyaml, guards, jsondocs
+from checks.sources import fastyaml, guards, jsondocs, stopping
 from checks.sources.documents import accept, check_document, check_unparsed, document_bytes, report, syntax_error
 from checks.sources.guards import Rejected
 from checks.sources.inputs import Decoded, NotText, Positions, TooLarge, decode, first_bad_char, read_path, read_stream
@@ -118,6 +118,7 @@ def load_manifests(
     stats.inputs = len(files)
     budget = limits.input_bytes
     for name in files:
+        stopping.check()
         label = "<stdin>" if name == STDIN else name
         allowed = min(limits.file_bytes, budget)
         try:
@@ -282,6 +283,7 @@ def _parse_chunks(chunks: list[str | Rejected], first: int, limits: Limits) -> l
     """``(index, document, failure)`` for consecutive documents starting at index ``first``."""
     out: list[Result] = []
     for start in range(0, len(chunks), VET_GROUP):
+        stopping.check()
         group = chunks[start : start + VET_GROUP]
         # Vet documents a group at a time: the words of similar documents repeat, so a group costs
         # about what one document does; a group with a doubtful word is vetted document by document.
@@ -338,12 +340,18 @@ def _parse_in_parallel(chunks: list[str | Rejected], workers: int, limits: Limit
         lambda job: _parse_chunks(slices[job][1], slices[job][0], limits),
         len(others),
     ).start()
-    for job in slices:
-        if job == "0":
-            parsed = _parse_chunks(slices[job][1], slices[job][0], limits)
-        else:
-            try:
-                parsed = batch.wait(job).unwrap(PARSE_TIMEOUT)
-            except Exception:  # a worker that died: parse its slice here instead, nothing is lost
+    try:
+        for job in slices:
+            if job == "0":
                 parsed = _parse_chunks(slices[job][1], slices[job][0], limits)
-        yield from parsed
+            else:
+                while not batch.done(job, 0.25):  # a stop does not wait for a worker's slice
+                    stopping.check()
+                try:
+                    parsed = batch.wait(job).unwrap(PARSE_TIMEOUT)
+                except Exception:  # a worker that died: parse its slice here instead, nothing is lost
+                    parsed = _parse_chunks(slices[job][1], slices[job][0], limits)
+            yield from parsed
+    except stopping.ReadStopped:
+        batch.cancel("reading was stopped")  # its workers are killed
+        raise

@@ -145,7 +145,7 @@ def _lint(a: LintOptions) -> int:
         raise UsageError(str(exc)) from None
     baseline = baseline_options(a)  # a bad file or path: exit 2 before anything is read
     spec = SourceSpec("manifests", paths=a.paths)
-    from flows.lint import LintError, LintSelectionError, lint
+    from flows.lint import LintAborted, LintError, LintSelectionError, lint
 
     try:
         linted = lint(
@@ -156,6 +156,9 @@ def _lint(a: LintOptions) -> int:
     except LintSelectionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    except LintAborted as exc:
+        print(f"kwa lint: aborted: {exc}", file=sys.stderr)
+        return ExitCode.ABORTED
     except LintError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.FAILED

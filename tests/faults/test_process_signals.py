@@ -109,3 +109,38 @@ def test_sigkill_leaves_the_run_to_the_reaper(kwa: Kwa, manifest: Path) -> None:
     state, slots = prefect_view(run["prefect_flow_run_id"], cluster)
     assert state.is_crashed() and "runner lost" in state.message
     assert slots == 0  # released by the reaper, not left to the lease's expiry
+
+
+def big_list(path: Path, items: int = 1_000_000) -> Path:
+    """A ``kind: List`` JSON dump large enough to be read item by item, and to take a while."""
+    item = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm-%d","namespace":"ns-%d"},"data":{"k":"v"}}'
+    body = ",".join(item % (i, i % 50) for i in range(items))
+    path.write_text('{"apiVersion":"v1","kind":"List","items":[' + body + "]}")
+    return path
+
+
+@pytest.mark.parametrize("command", ["lint", "run"])
+def test_a_signal_while_a_large_input_is_read_stops_the_reading(kwa: Kwa, tmp_path: Path, command: str) -> None:
+    """Reading a million objects takes over ten seconds; SIGTERM meanwhile ends the command within about
+    one, recorded as aborted, instead of after everything was read."""
+    dump = big_list(tmp_path / "dump.json")
+    if command == "lint":
+        proc = kwa.start("lint", str(dump), "--fail-on", "none")
+        time.sleep(2.5)  # started, and reading
+    else:
+        proc = kwa.start("run", "--manifests", str(dump), "--cluster-id", "signal-reading")
+        kwa.wait_for("SELECT count(*) = 1 FROM runs WHERE state = 'running'", proc=proc)
+        time.sleep(1.0)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out = kwa.finish(proc, timeout=120)
+    took = time.monotonic() - sent
+    assert out.code == 5, out.text
+    assert_no_traceback(out.out, out.err)
+    if command == "lint":
+        assert "kwa lint: aborted: interrupted by SIGTERM while reading the input; nothing was assessed" in out.err
+    else:
+        run = out.run()
+        assert (run["state"], run["error"]) == ("aborted", "interrupted by SIGTERM")
+        assert not out.results()
+    assert took < 8, f"the stop took {took:.1f}s"
