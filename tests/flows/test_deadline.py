@@ -49,3 +49,36 @@ def test_a_run_that_passes_its_deadline_while_reading_the_cluster_fails(
     assert run["state"] == "failed" and state.is_failed()
     assert run["error"] == "run-level timeout of 1.5s exceeded while reading the cluster"
     assert time.monotonic() - started < 30
+
+
+def test_a_run_that_passes_its_deadline_while_reading_manifests_fails_without_reading_on(
+    prefect_api: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manifest input is asked between batches: the run fails at its deadline, not once every
+    document has been read."""
+    from checks.sources import manifests
+    from flows.assessment import assessment
+    from flows.ending import summary_of_state
+
+    parsed = [0]
+    parse = manifests._parse_chunk
+
+    def counted(chunk: str, limits: Any, vetted: bool) -> list:
+        parsed[0] += 1
+        return parse(chunk, limits, vetted)
+
+    monkeypatch.setattr(manifests, "_parse_chunk", counted)
+    monkeypatch.setattr(manifests, "PARALLEL_MIN_CHARS", 10**12)  # serial: every group counted here
+
+    one = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{}, namespace: a}}\ndata: {{k: v}}\n"
+    many = tmp_path / "many.yaml"
+    many.write_text("".join(one.format(i) for i in range(150_000)))  # well over 1.5 s to read here
+    started = time.monotonic()
+    state = assessment(source={"kind": "manifests", "paths": [str(many)]}, checks=["SEC-001"], run_timeout=1.5,
+                       cluster_id="deadline-manifests", return_state=True)  # fmt: skip
+    took = time.monotonic() - started
+    run = summary_of_state(state)["run"]
+    assert run["state"] == "failed" and state.is_failed()
+    assert run["error"] == "run-level timeout of 1.5s exceeded while reading the manifests"
+    assert took < 15, f"{took:.1f}s"
+    assert parsed[0] < 150_000  # reading stopped at the deadline
