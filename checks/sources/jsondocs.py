@@ -12,9 +12,11 @@ that parser is slow and memory-hungry on one-line JSON (a 40 MB dump cut short t
 * **nesting past orjson's depth** (1024 levels): an item of a ``kind: List`` nested that deep is
   skipped with the depth verdict any over-deep item gets, and the other items are read; anywhere
   else the document gets that verdict (:mod:`checks.sources.jsondeep`);
-* **any other syntax error** in an input of :data:`YAML_FALLBACK_MAX` or more is reported as JSON's
-  own, located error. A smaller one still goes to the YAML parser, which reads the flow-style YAML
-  that starts with ``{`` too (unquoted keys, comments, trailing commas) and locates what it cannot.
+* **any other syntax error** in an input of :data:`YAML_FALLBACK_MAX` or more, found after at
+  least :data:`JSON_PROVEN` characters of valid JSON, is reported as JSON's own, located error: a
+  JSON dump cut short or damaged. Anything else still goes to the YAML parser, which reads the
+  flow-style YAML that starts with ``{`` too (unquoted keys and values, comments, trailing commas:
+  orjson stops at the first of them, near the start) and locates what it cannot.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from checks.sources.places import Lines, document_place
 
 # Below this, JSON that orjson refuses is offered to the YAML parser as it always was.
 YAML_FALLBACK_MAX = 1024 * 1024
+# A larger input that was valid JSON this far before its error is JSON, damaged: not YAML.
+JSON_PROVEN = 64 * 1024
 _AFTER_DOCUMENT = "unexpected content after document"
 _TOO_DEEP = "depth limit exceeded"
 _BLANK = re.compile(r"\s*")
@@ -108,7 +112,7 @@ def _refused(
         _stats(problems).documents += 1
         jsondeep.read_deep(text, label, objects, problems, limits)
         return True
-    if len(text) < YAML_FALLBACK_MAX:
+    if len(text) < YAML_FALLBACK_MAX or exc.pos < JSON_PROVEN:
         return False
     _stats(problems).documents += 1
     report(problems, SYNTAX, label, 0, _located(exc, 0))
@@ -153,4 +157,4 @@ def _stats(problems: list[ParseProblem]) -> ReadStats:
     return problems.stats if isinstance(problems, Problems) else ReadStats()
 
 
-__all__ = ["YAML_FALLBACK_MAX", "read_document", "read_json"]
+__all__ = ["JSON_PROVEN", "YAML_FALLBACK_MAX", "read_document", "read_json"]

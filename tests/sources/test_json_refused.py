@@ -114,11 +114,18 @@ def test_a_large_dump_cut_short_gets_jsons_own_located_error(tmp_path: Path) -> 
     assert f"JSON does not parse: unexpected end of data (line 1, column {len(cut) + 1})" in problem
 
 
-def test_a_small_flow_style_yaml_document_still_reads_as_yaml(tmp_path: Path) -> None:
+def test_flow_style_yaml_small_or_large_still_reads_as_yaml(tmp_path: Path) -> None:
+    """YAML that starts with "{" is not JSON, however large: orjson stops at its first unquoted key."""
     path = tmp_path / "flow.yaml"
     path.write_text("{apiVersion: v1, kind: ConfigMap, metadata: {name: flow, namespace: a}}  # a comment\n")
     snap = load_manifests([str(path)])
     assert [o.name for o in snap.objects] == ["flow"] and not snap.problems
+    item = "{apiVersion: v1, kind: ConfigMap, metadata: {name: cm-%d, namespace: a}, data: {k: v}}"
+    text = "{apiVersion: v1, kind: List, items: [" + ", ".join(item % i for i in range(20_000)) + "]}\n"
+    assert len(text) > jsondocs.YAML_FALLBACK_MAX
+    path.write_text(text)
+    snap = load_manifests([str(path)])
+    assert len(snap.objects) == 20_000 and not snap.problems
 
 
 # The scan of fastyaml._unquoted once searched each quoted scalar's line from its start: quadratic
