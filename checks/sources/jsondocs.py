@@ -9,6 +9,8 @@ that parser is slow and memory-hungry on one-line JSON (a 40 MB dump cut short t
 * **a stream of documents** (``kubectl get … -o json`` run twice into one file, JSON Lines):
   each document is read on its own, with its own index and lines; one that does not parse is
   reported and reading goes on from the next line that starts a document;
+* **a List cut short** (a full disk, a killed ``kubectl``): its complete items are read and the cut
+  is reported with what it cost (:mod:`checks.sources.jsoncut`);
 * **nesting past orjson's depth** (1024 levels): an item of a ``kind: List`` nested that deep is
   skipped with the depth verdict any over-deep item gets, and the other items are read; anywhere
   else the document gets that verdict (:mod:`checks.sources.jsondeep`);
@@ -28,7 +30,7 @@ import orjson
 
 from checks.limits import SYNTAX, Limits, Problems, ReadStats
 from checks.snapshot import K8sObject, ParseProblem
-from checks.sources import jsondeep, jsonlist, stopping
+from checks.sources import jsoncut, jsondeep, jsonlist, stopping
 from checks.sources.documents import accept, check_document, check_unparsed, document_bytes, report
 from checks.sources.guards import Rejected
 from checks.sources.places import Lines, document_place
@@ -39,6 +41,7 @@ YAML_FALLBACK_MAX = 1024 * 1024
 JSON_PROVEN = 64 * 1024
 _AFTER_DOCUMENT = "unexpected content after document"
 _TOO_DEEP = "depth limit exceeded"
+_CUT_SHORT = "unexpected end of data"
 _BLANK = re.compile(r"\s*")
 # A document of a stream starts a line (kubectl indents everything inside one).
 _NEXT_DOCUMENT = re.compile(r"\n[{\[]")
@@ -70,20 +73,22 @@ def read_document(
     limits: Limits,
     lines: Lines | None = None,
     lo: int = 0,
+    counted: bool = False,
 ) -> None:
     """One JSON document, ``text[lo:]`` of an input whose lines ``lines`` counts; raises
-    orjson.JSONDecodeError when it does not parse (nothing is reported then)."""
+    orjson.JSONDecodeError when it does not parse (nothing is reported then). ``counted``: the
+    caller counts the document itself."""
     nbytes = document_bytes(text, limits)
     try:
         check_unparsed(text, nbytes, limits)
         value = orjson.loads(text)
         check_document(value, nbytes, limits, text)
     except Rejected as exc:
-        _stats(problems).documents += 1
+        _stats(problems).documents += not counted
         line_offset = lines.line(lo) - 1 if lines is not None else 0
         report(problems, exc.kind, label, index, exc.describe(line_offset))
         return
-    _stats(problems).documents += 1
+    _stats(problems).documents += not counted
     if lines is None:
         lines, lo = Lines(text), 0
         place = document_place(text, lines, 0, len(text))
@@ -107,6 +112,9 @@ def _refused(
             return False  # the caller reports the encoding, with its offset
     if exc.msg == _AFTER_DOCUMENT:
         _stream(text, label, objects, problems, limits)
+        return True
+    if exc.msg == _CUT_SHORT and jsoncut.salvage(text, exc, label, objects, problems, limits):
+        _stats(problems).documents += 1
         return True
     if exc.msg == _TOO_DEEP:
         _stats(problems).documents += 1

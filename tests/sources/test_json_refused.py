@@ -100,9 +100,10 @@ def test_depth_past_orjsons_outside_any_item_rejects_the_document_with_its_place
     assert "YAML" not in problem
 
 
-def test_a_large_dump_cut_short_gets_jsons_own_located_error(tmp_path: Path) -> None:
-    """A big one-line dump cut short (a full disk, a killed kubectl) is reported as JSON, where it
-    ends; the YAML parser needed minutes and gigabytes to say the same of a 40 MB one."""
+def test_a_large_dump_cut_short_is_read_in_about_a_second(tmp_path: Path) -> None:
+    """A big one-line dump cut short (a full disk, a killed kubectl) never reaches the YAML parser,
+    which needed minutes and gigabytes to say a 40 MB one ends early: the items before the cut are
+    read and the cut is reported where it is."""
     items = [cm(f"cm-{i}", data={"k": "v" * 200}) for i in range(12000)]
     text = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
     assert len(text) > jsondocs.YAML_FALLBACK_MAX
@@ -110,8 +111,21 @@ def test_a_large_dump_cut_short_gets_jsons_own_located_error(tmp_path: Path) -> 
     path = tmp_path / "cut.json"
     path.write_text(cut)
     snap = load_manifests([str(path)])
+    (problem,) = messages(snap)
+    assert f"JSON does not parse: the input ends early (line 1, column {len(cut) + 1}), inside items[" in problem
+    assert 5900 < len(snap.objects) < 6100
+
+
+def test_a_large_json_damaged_in_the_middle_gets_jsons_own_located_error(tmp_path: Path) -> None:
+    items = [cm(f"cm-{i}", data={"k": "v" * 200}) for i in range(12000)]
+    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+    middle = len(text) // 2
+    path = tmp_path / "damaged.json"
+    path.write_text(text[:middle] + "\x01" + text[middle:])
+    snap = load_manifests([str(path)])
     (problem, *_) = messages(snap)
-    assert f"JSON does not parse: unexpected end of data (line 1, column {len(cut) + 1})" in problem
+    assert "JSON does not parse: " in problem and f"(line 1, column {middle + 1})" in problem
+    assert "YAML" not in problem
 
 
 def test_flow_style_yaml_small_or_large_still_reads_as_yaml(tmp_path: Path) -> None:
@@ -142,3 +156,47 @@ def test_a_scalars_lead_is_read_as_the_rule_says(segment: str, data: st.DataObje
     line_start = text.rfind("\n", 0, len(prefix) + len(segment)) + 1
     start = len(prefix) + len(segment)
     assert fastyaml._leads(text, line_start, start) == bool(_OLD_LEAD.search(text[line_start:start]))
+
+
+@pytest.mark.parametrize("indent", [None, 4], ids=["one-line", "indented"])
+def test_a_list_cut_short_keeps_its_complete_items(tmp_path: Path, indent: int | None) -> None:
+    """``kubectl get -A -o json > dump.json`` killed half-way: every item that arrived whole is
+    assessed, with its own lines; the cut is one problem saying where and what it cost. kubectl
+    writes ``kind`` after the items, so the cut dump has none: it is still read as a List."""
+    items = [cm(f"cm-{i}", data={"k": "v" * 50}) for i in range(40)]
+    text = json.dumps({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {}}, indent=indent)
+    cut = text[: text.index('"cm-30"') + 3]  # inside items[30]
+    path = tmp_path / "cut.json"
+    path.write_text(cut)
+    snap = load_manifests([str(path)])
+    assert [o.name for o in snap.objects] == [f"cm-{i}" for i in range(30)]
+    (problem,) = messages(snap)
+    assert "JSON does not parse: the input ends early (line" in problem
+    assert "inside items[30]; the 30 items before it were read" in problem
+    if indent:
+        lines = cut.splitlines()
+        for obj in snap.objects:
+            named = next(n for n, line in enumerate(lines, 1) if f'"name": "{obj.name}"' in line)
+            assert obj.place.line < named < obj.place.end_line
+    assert snap.problems.stats.documents == 1
+
+
+def test_a_streamed_list_cut_short_keeps_its_complete_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jsonlist, "STREAM_MIN_BYTES", 1)
+    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": [cm(f"cm-{i}") for i in range(1200)]})
+    path = tmp_path / "cut.json"
+    path.write_text(text[: text.index('"cm-1100"')])
+    snap = load_manifests([str(path)])
+    assert len(snap.objects) == 1100
+    assert "inside items[1100]; the 1,100 items before it were read" in messages(snap)[0]
+
+
+def test_a_cut_before_any_item_or_outside_a_list_is_only_reported(tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    path.write_text('{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Conf')
+    snap = load_manifests([str(path)])
+    assert not snap.objects
+    assert "the input ends early" in messages(snap)[0] and "the 0 items before it were read" in messages(snap)[0]
+    path.write_text(json.dumps(cm("one"))[:-10])
+    snap = load_manifests([str(path)])
+    assert not snap.objects and "does not parse" in messages(snap)[0]
