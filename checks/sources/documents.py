@@ -89,15 +89,28 @@ def accept(
     if not isinstance(doc, dict):
         report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object (a {type(doc).__name__})")
         return
-    kind = doc.get("kind")
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
-        places = item_places(place, len(doc["items"]), lines) if place is not None and lines is not None else None
-        for item_no, item in enumerate(doc["items"]):
+    kind, items = doc.get("kind"), doc.get("items")
+    cut = kind is None and isinstance(items, list) and bool(items)
+    if cut:
+        _report_cut(len(items) - 1, label, index, problems)  # type: ignore[arg-type]
+        kind = "List"
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        places = item_places(place, len(items), lines) if place is not None and lines is not None else None
+        for item_no, item in enumerate(items[:-1] if cut else items):
             # Without a place of its own, an item keeps the List's lines: coarse, never wrong.
             item_place = places[item_no] if places else place
             accept_item(kind, doc.get("apiVersion"), item, item_no, label, index, objects, problems, item_place)
         return
     _accept_object(doc, label, index, objects, problems, place)
+
+
+def _report_cut(last: int, label: str, index: int, problems: list[ParseProblem]) -> None:
+    """A document with items and no kind: ``kubectl get -o yaml`` (or json) cut short, since it
+    writes ``kind`` after the items. It is read as the List it was, without its last item, which
+    may have lost later fields (a namespace, a security context) to the cut and be judged wrongly."""
+    report(problems, SYNTAX, label, index,
+           f"no kind after its items: read as a List that ends early (kubectl writes kind last); "
+           f"its last item, items[{last}], is not read, as the cut may have shortened it")  # fmt: skip
 
 
 def accept_item(

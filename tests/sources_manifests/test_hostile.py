@@ -279,3 +279,30 @@ def test_nothing_raises_whatever_a_parser_does(monkeypatch: pytest.MonkeyPatch, 
     assert next(p.message for p in snap.problems) == (
         "YAML does not parse: RecursionError: maximum recursion depth exceeded"
     )
+
+
+def test_a_yaml_dump_cut_short_is_read_as_its_list_without_the_item_the_cut_may_have_shortened(
+    tmp_path: Path,
+) -> None:
+    """``kubectl get -A -o yaml > dump.yaml`` killed half-way still parses as YAML, but has lost its
+    ``kind`` (written after the items) and perhaps half of its last item (here the name is cut from
+    cm-30 to cm-3, and the namespace is gone): the items before it are read with their own lines,
+    the last one is set aside, and the problem says why."""
+    import yaml
+
+    items = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i}", "namespace": "a"}} for i in range(40)
+    ]
+    text = yaml.safe_dump({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {}}, sort_keys=False)
+    cut = text[: text.index("cm-30") + 4]
+    path = tmp_path / "dump.yaml"
+    path.write_text(cut)
+    snap = load_manifests([str(path)])
+    assert [o.name for o in snap.objects] == [f"cm-{i}" for i in range(30)]
+    assert all(o.namespace == "a" for o in snap.objects)
+    lines = cut.splitlines()
+    for obj in snap.objects:
+        assert lines[obj.place.line - 1].startswith("- apiVersion"), obj.name  # each item its own lines
+    (problem,) = [str(p) for p in snap.problems]
+    assert "no kind after its items: read as a List that ends early" in problem
+    assert "its last item, items[30], is not read" in problem
