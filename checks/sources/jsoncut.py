@@ -20,9 +20,9 @@ from checks.limits import SYNTAX, Limits
 from checks.snapshot import K8sObject, ParseProblem
 from checks.sources import jsonlist
 from checks.sources.documents import report
+from checks.sources.jsondeep import brackets
 from checks.sources.places import Lines, document_place
 
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 _ITEMS_KEY = re.compile(r'"items"\s*:\s*$')
 
 
@@ -75,13 +75,9 @@ def _complete_items(text: str) -> tuple[int, int, int, bool] | None:
     if not text.startswith("{"):
         return None
     depth, items_open, end, count = 0, -1, -1, 0
-    for match in _TOKENS.finditer(text):
-        char = text[match.start()]
-        if char == '"':
-            continue
+    for at, char in brackets(text):
         if char in "[{":
             depth += 1
-            at = match.start()
             if depth == 2 and char == "[" and items_open < 0 and _ITEMS_KEY.search(text, max(0, at - 64), at):
                 items_open = end = at
             continue
@@ -91,9 +87,9 @@ def _complete_items(text: str) -> tuple[int, int, int, bool] | None:
                 return None  # the document closed without an items array (it did not end early)
             continue
         if depth == 2:
-            end, count = match.end(), count + 1
+            end, count = at + 1, count + 1
         elif depth == 1:
-            return items_open, match.end(), count, True
+            return items_open, at + 1, count, True
     if items_open < 0:
         return None
     if count == 0:

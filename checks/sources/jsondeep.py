@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
 
 import orjson
 
@@ -31,6 +32,15 @@ _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 _ITEM_LEVEL = 3  # the document (1), its items array (2), an item (3)
 
 
+def brackets(text: str) -> Iterator[tuple[int, str]]:
+    """``(position, bracket)`` of every bracket of JSON ``text`` outside its strings, in order."""
+    for match in _TOKENS.finditer(text):
+        at = match.start()
+        char = text[at]
+        if char != '"':
+            yield at, char
+
+
 class _Scan:
     """Where the document goes past ``limits.depth`` first, and the items nested past ITEM_DEPTH:
     (start, end, first position past the limit) each."""
@@ -41,24 +51,21 @@ class _Scan:
         self.closed = True
         depth, item_start, item_deep = 0, 0, False
         item_over: int | None = None
-        for match in _TOKENS.finditer(text):
-            char = text[match.start()]
-            if char == '"':
-                continue
+        for at, char in brackets(text):
             if char in "[{":
                 depth += 1
                 if depth == _ITEM_LEVEL:
-                    item_start, item_over, item_deep = match.start(), None, False
+                    item_start, item_over, item_deep = at, None, False
                 if depth > limit:
                     if self.first_over is None:
-                        self.first_over = match.start()
+                        self.first_over = at
                     if item_over is None and depth >= _ITEM_LEVEL:
-                        item_over = match.start()
+                        item_over = at
                 if depth - _ITEM_LEVEL >= ITEM_DEPTH:
                     item_deep = True
             else:
                 if depth == _ITEM_LEVEL and item_deep:
-                    self.items.append((item_start, match.end(), item_over if item_over is not None else item_start))
+                    self.items.append((item_start, at + 1, item_over if item_over is not None else item_start))
                 depth -= 1
         self.closed = depth == 0
 
