@@ -168,10 +168,14 @@ class Config:
                 cfg = cls()
                 cfg.limits = _limits(None)
                 return cfg.ready()
+        from checks.sources.guards import Rejected, load_settings
+
         try:
-            data = yaml.safe_load(Path(path).read_text())
+            data = load_settings(Path(path).read_text())
         except OSError as exc:
             raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        except Rejected as exc:
+            raise ConfigError(f"config {path}: {exc.describe()}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
         cfg = cls.from_dict(data if data is not None else {}, str(path), base=Path(path).parent)

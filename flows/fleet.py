@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from prefect import flow, get_run_logger
 
+from checks.sources.guards import Rejected, load_settings
 from flows.slots import max_concurrent_runs
 from redaction import install as install_redaction
 
@@ -39,7 +40,9 @@ def read_targets(contexts: list[str] | None, contexts_file: str | None) -> list[
         except OSError as exc:
             raise FleetError(f"cannot read {contexts_file}: {exc.strerror}") from None
         try:
-            data = yaml.safe_load(text)
+            data = load_settings(text)
+        except Rejected as exc:
+            raise FleetError(f"{contexts_file}: {exc.describe()}") from None
         except yaml.YAMLError:
             data = None
         if not isinstance(data, list):

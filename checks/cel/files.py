@@ -20,8 +20,10 @@ from checks import dynamic
 from checks.cel.evaluate import run_check
 from checks.cel.spec import API_VERSION, CHECK_KIND, CheckFileError, CheckSpec, parse_check
 from checks.context import CheckContext
+from checks.limits import Limits
 from checks.metadata import CheckRegistrationError
 from checks.model import CheckDefinition, Mode, Result
+from checks.sources.guards import Rejected, check_node_graph, check_yaml_depth, has_alias_token
 
 ORIGIN = "cel"
 LIST_KINDS = ("CheckList", "List")
@@ -30,10 +32,21 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 def read_text(text: str, where: str) -> list[CheckSpec]:
-    """Every check in ``text`` (a file's or a ConfigMap value's content), validated and compiled."""
+    """Every check in ``text`` (a file's or a ConfigMap value's content), validated and compiled.
+
+    A check file is input like any manifest (a ConfigMap of checks comes from the cluster): it is
+    held to the manifests' default limits on nesting and aliases before anything is built."""
+    limits = Limits()
     try:
-        docs = list(yaml.safe_load_all(text))
+        check_yaml_depth(text, limits.depth)
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        if has_alias_token(text):
+            for node in nodes:
+                if node is not None:
+                    check_node_graph(node, limits, strings=False)
+        docs = list(yaml.safe_load_all(text))
+    except Rejected as exc:
+        raise CheckFileError(f"{where}: {exc.describe()}") from None
     except yaml.YAMLError as exc:
         raise CheckFileError(f"{where}: not valid YAML: {exc}") from None
     nodes = [n for n in nodes if n is not None]

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from checks.sources.guards import Rejected, load_settings
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 API_VERSION = "kwa.io/v1"
 KIND = "Framework"
@@ -217,7 +219,9 @@ def load_file(path: Path, known_checks: set[str] | None = None) -> Framework:
     except OSError as exc:
         raise FrameworkError(f"{where}: cannot read: {exc.strerror or exc}") from None
     try:
-        document = yaml.safe_load(text)
+        document = load_settings(text)
+    except Rejected as exc:
+        raise FrameworkError(f"{where}: {exc.describe()}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""

@@ -380,3 +380,16 @@ def test_a_scope_forgets_the_checks_registered_inside_and_keeps_those_from_befor
         load_paths([inner])
         raise RuntimeError("the run failed")
     assert "CUS-611" not in REGISTRY
+
+
+def test_a_check_file_is_held_to_the_manifests_limits_before_anything_is_built(registered: Any) -> None:
+    """A check file may come from a cluster (a ConfigMap of checks): nesting that would exhaust the
+    parser's recursion and an alias bomb are refused by name, never a RecursionError or a blow-up."""
+    deep = check_yaml("CUS-920") + "  params: " + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(CheckFileError, match=r"nested deeper than limits\.depth \(100\) \(line \d+, column"):
+        registered(deep)
+    bomb = ["  params:", '    a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    bomb += [f"    a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 8)]
+    with pytest.raises(CheckFileError, match=r"expands to more than limits\.alias_nodes"):
+        registered(check_yaml("CUS-921") + "\n".join(bomb) + "\n")
+    assert "CUS-920" not in REGISTRY and "CUS-921" not in REGISTRY

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redaction
+from checks.sources.guards import Rejected, load_settings
 from checks.sources.live.resources import ClusterConfigError
 
 MAX_CREDENTIAL_FILE = 1024 * 1024
@@ -100,6 +101,8 @@ def configure(kubeconfig: str | None, context: str | None) -> Target:
             config.load_kube_config(path, context=context, client_configuration=cfg, persist_config=False)
         except ConfigException as exc:
             raise ClusterConfigError(f"cannot use kubeconfig {path}: {redaction.redact(exc)}") from None
+        except Rejected as exc:  # over a limit: the message names the limit and the place, no content
+            raise ClusterConfigError(f"cannot read kubeconfig {path}: {exc.describe()}") from None
         except Exception as exc:
             # Only the type and position: a YAML error's text quotes the offending line, maybe a token.
             mark = getattr(exc, "problem_mark", None)
@@ -187,13 +190,11 @@ class Selected:
 
 def _selected(files: list[str], context: str | None) -> Selected:
     """The context, user and cluster the client will use, merged the way the client merges files."""
-    import yaml
-
     merged: dict[str, dict[str, tuple[dict[str, Any], str]]] = {"clusters": {}, "contexts": {}, "users": {}}
     current = None
     for file in files:
         with open(file, encoding="utf-8") as handle:
-            doc = yaml.safe_load(handle)
+            doc = load_settings(handle.read())
         if not isinstance(doc, dict):
             continue
         for section, entries in merged.items():
