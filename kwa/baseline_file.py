@@ -76,6 +76,8 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(f"baseline {name}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:  # thousands of levels deep: no baseline kwa writes nests past four
+        raise BaselineError(f"baseline {name}: nested too deeply to be a baseline") from None
     return check_document(data, name)
 
 

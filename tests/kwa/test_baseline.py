@@ -289,6 +289,7 @@ GOOD_ENTRY = {"check": "SEC-001", "object": "Deployment/shop/api", "fingerprint"
             json.dumps({"version": 1, "entries": [{**GOOD_ENTRY, "reason": 5}]}),
             r"^baseline {f}: entry 1 \(SEC-001 Deployment/shop/api\): 'reason' must be a string or null$",
         ),
+        ('{"version": 1, "entries": ' + "[" * 100_000 + "]" * 100_000 + "}", r"^baseline {f}: nested too deeply"),
     ],
 )
 def test_a_malformed_file_names_the_file_and_the_entry(tmp_path: Path, content: str, message: str) -> None:
