@@ -114,13 +114,17 @@ def spec_hygiene(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.warn(w, "; ".join(warnings), details=warnings)
         else:
             yield ctx.ok(w)
+    ports_of: dict[int, dict[int, str]] = {}  # each workload's named ports, read once however many Services select it
     for svc in snap.of_kind("Service"):
         selector = svc.spec.get("selector") or {}
         selected = [w for w in snap.select_workloads(svc.namespace, {"matchLabels": selector})
                     if service_selector_matches(selector, w.pod_labels)] if selector else []
         named: dict[int, str] = {}
         for w in selected:
-            for number, pname in _named_ports(w).items():
+            ports = ports_of.get(id(w))
+            if ports is None:
+                ports = ports_of[id(w)] = _named_ports(w)
+            for number, pname in ports.items():
                 named.setdefault(number, pname)
         failures, warnings = [], []
         for port in svc.spec.get("ports") or []:

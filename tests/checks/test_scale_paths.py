@@ -39,3 +39,34 @@ def test_result_values_equal_row_values_of_the_row_for_every_kind_of_result() ->
     assert {r.status for r in results} >= {Status.PASSING, Status.FAILING, Status.WARNING, Status.SKIPPED}
     for r in results:
         assert result_values(r) == row_values(r.as_row())
+
+
+def test_spec_hygiene_reads_a_workloads_ports_once_however_many_services_select_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """OPS-008 compares each Service's numeric targetPorts with the named ports of the workloads it
+    selects: read per Service, a pod of 3,000 containers selected by 2,000 Services took past the
+    check's 30 s timeout. Each workload's ports are now read once."""
+    from checks.config import Config
+    from checks.operations import hygiene
+    from checks.registry import load_all
+    from checks.runner import evaluate
+
+    containers = [{"name": f"c{i}", "image": "nginx:1.27", "ports": [{"name": f"p{i}", "containerPort": 1000 + i}]}
+                  for i in range(50)]  # fmt: skip
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "wide", "namespace": "a"},
+        "spec": {"selector": {"matchLabels": {"app": "w"}},
+                 "template": {"metadata": {"labels": {"app": "w"}}, "spec": {"containers": containers}}},
+    }  # fmt: skip
+    services = [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{i}", "namespace": "a"},
+         "spec": {"selector": {"app": "w"}, "ports": [{"port": 80, "targetPort": 1000 + i % 50}]}}
+        for i in range(200)
+    ]  # fmt: skip
+    snap = Snapshot(objects=[K8sObject(o, "wide.yaml", i) for i, o in enumerate([deployment, *services])]).prepare()
+    reads = []
+    original = hygiene._named_ports
+    monkeypatch.setattr(hygiene, "_named_ports", lambda w: reads.append(w.name) or original(w))
+    results = evaluate(load_all().by_id("OPS-008"), snap, Config())
+    assert reads == ["wide"]
+    warned = [r for r in results if r.kind == "Service" and r.status.value == "warning"]
+    assert len(warned) == 200 and "the container names it 'p7'" in next(r.message for r in warned if r.name == "s7")
