@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterator
@@ -43,6 +45,10 @@ def _replica_count(snap: Snapshot, w: Workload) -> int | None:
     return None
 
 
+# Overlapping workloads, and other budgets per workload, named in one REL-009 message at most.
+_SHOWN = 5
+
+
 def _wkey(w: Workload) -> tuple[str, str | None, str]:
     return (w.kind, w.namespace, w.name)
 
@@ -50,12 +56,20 @@ def _wkey(w: Workload) -> tuple[str, str | None, str]:
 def _pdb_matches(snap: Snapshot) -> list[tuple[K8sObject, list[Workload]]]:
     """Every PDB with the workloads its full selector picks in its own namespace.
 
+    PDBs with the same selector in one namespace share one selection (the same list object), so
+    a namespace of many identical budgets costs one selection, and callers may work per list.
     docs/catalogue.md#pdb-match.
     """
-    return [
-        (pdb, snap.select_workloads(pdb.namespace, pdb.spec.get("selector")))
-        for pdb in snap.of_kind("PodDisruptionBudget")
-    ]
+    selections: dict[tuple[str | None, str], list[Workload]] = {}
+    out = []
+    for pdb in snap.of_kind("PodDisruptionBudget"):
+        selector = pdb.spec.get("selector")
+        key = (pdb.namespace, json.dumps(selector, sort_keys=True, default=str))
+        matched = selections.get(key)
+        if matched is None:
+            matched = selections[key] = snap.select_workloads(pdb.namespace, selector)
+        out.append((pdb, matched))
+    return out
 
 
 @check("REL-007")
@@ -69,7 +83,7 @@ def missing_pdb(ctx: CheckContext) -> Iterator[Result]:
     (docs/catalogue.md#conventions: the PDB may live in another repository).
     """
     covered: set[tuple[str, str | None, str]] = set()
-    for _, matched in _pdb_matches(ctx.snapshot):
+    for matched in {id(m): m for _, m in _pdb_matches(ctx.snapshot)}.values():  # each selection once
         covered.update(_wkey(w) for w in matched)
     for w in ctx.snapshot.workloads():
         if w.kind not in ("Deployment", "StatefulSet"):
@@ -94,6 +108,7 @@ def pdb_blocks_evictions(ctx: CheckContext) -> Iterator[Result]:
     on manifests, not Jobs) and the total is above zero. Warning when unhealthyPodEvictionPolicy is
     unset (crash-looping pods then block drains); passing otherwise.
     """
+    replicas_of: dict[int, list[int | None]] = {}  # per selection, shared by identical budgets
     for pdb, matched in _pdb_matches(ctx.snapshot):
         spec = pdb.spec
         issues: list[tuple[Status, str]] = []
@@ -103,7 +118,9 @@ def pdb_blocks_evictions(ctx: CheckContext) -> Iterator[Result]:
             issues.append((Status.FAILING, "maxUnavailable is 0: no pod can ever be evicted"))
         if min_pct is not None and min_pct >= 100:
             issues.append((Status.FAILING, "minAvailable is 100%: no pod can ever be evicted"))
-        counts = [_replica_count(ctx.snapshot, w) for w in matched]
+        counts = replicas_of.get(id(matched))
+        if counts is None:
+            counts = replicas_of[id(matched)] = [_replica_count(ctx.snapshot, w) for w in matched]
         if matched and None not in counts and (min_abs is not None or (min_pct is not None and min_pct < 100)):
             total = sum(c for c in counts if c is not None)
             needed = min_abs if min_abs is not None else math.ceil((min_pct or 0) * total / 100)
@@ -123,18 +140,41 @@ def pdb_invalid(ctx: CheckContext) -> Iterator[Result]:
     warning when the full selector matches no pod template in the namespace; passing otherwise.
     """
     matches = _pdb_matches(ctx.snapshot)
-    pdbs_of: dict[tuple[str, str | None, str], list[str]] = defaultdict(list)
+    # Budgets grouped by selection (identical selectors share one list): a workload's budgets are
+    # the groups that select it, so nothing here grows with (budgets x workloads) when thousands of
+    # budgets select the same pods.
+    names_of: dict[int, list[str]] = defaultdict(list)
+    selections: dict[int, list[Workload]] = {}
     for pdb, matched in matches:
+        names_of[id(matched)].append(pdb.name)
+        selections[id(matched)] = matched
+    groups_of: dict[tuple[str, str | None, str], list[int]] = defaultdict(list)
+    for group, matched in selections.items():
         for w in matched:
-            pdbs_of[_wkey(w)].append(pdb.name)
+            groups_of[_wkey(w)].append(group)
+
+    def budgets(w: Workload) -> int:
+        return sum(len(names_of[g]) for g in groups_of[_wkey(w)])
+
+    overlapping_of: dict[int, list[Workload]] = {}  # per selection: its workloads other budgets select too
     for pdb, matched in matches:
         issues: list[tuple[Status, str]] = []
         if pdb.spec.get("minAvailable") is None and pdb.spec.get("maxUnavailable") is None:
             issues.append((Status.FAILING, "neither minAvailable nor maxUnavailable is set"))
-        for w in matched:
-            others = [n for n in pdbs_of[_wkey(w)] if n != pdb.name]
-            if others:
-                issues.append((Status.FAILING, f"{w.kind}/{w.name} is also selected by PDB {', '.join(others)}"))
+        overlapping = overlapping_of.get(id(matched))
+        if overlapping is None:
+            overlapping = overlapping_of[id(matched)] = [w for w in matched if budgets(w) > 1]
+        # Bounded: budgets that all select the same thousands of pods would otherwise make a message
+        # of (workloads x budgets) names for each budget.
+        for w in overlapping[:_SHOWN]:
+            others = (n for g in groups_of[_wkey(w)] for n in names_of[g] if n != pdb.name)
+            first = list(itertools.islice(others, _SHOWN))
+            rest = budgets(w) - 1 - len(first)
+            shown = ", ".join(first) + (f" and {rest:,} more" if rest > 0 else "")
+            issues.append((Status.FAILING, f"{w.kind}/{w.name} is also selected by PDB {shown}"))
+        if len(overlapping) > _SHOWN:
+            more = len(overlapping) - _SHOWN
+            issues.append((Status.FAILING, f"{more:,} more selected workload(s) are also selected by other PDBs"))
         if not matched:
             issues.append((Status.WARNING, "selector matches no pod or pod template in the namespace"))
         yield _report(ctx, pdb, issues)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -60,10 +61,17 @@ def workload_network_isolation(ctx: CheckContext) -> Iterator[Result]:
     ingress: set[tuple[str, str | None, str]] = set()
     egress: set[tuple[str, str | None, str]] = set()
     namespaces_with_policies: set[str | None] = set()
+    seen: set[tuple[str | None, str, frozenset[str]]] = set()
     for policy in snap.of_kind("NetworkPolicy"):
         namespaces_with_policies.add(policy.namespace)
         types = _policy_types(policy)
-        for w in snap.select_workloads(policy.namespace, _pod_selector(policy)):
+        selector = _pod_selector(policy)
+        # A policy that selects what an earlier one did, for the same directions, covers nothing new.
+        key = (policy.namespace, json.dumps(selector, sort_keys=True, default=str), frozenset(types))
+        if key in seen:
+            continue
+        seen.add(key)
+        for w in snap.select_workloads(policy.namespace, selector):
             if "Ingress" in types:
                 ingress.add(_workload_key(w))
             if "Egress" in types:

@@ -70,3 +70,37 @@ def test_spec_hygiene_reads_a_workloads_ports_once_however_many_services_select_
     assert reads == ["wide"]
     warned = [r for r in results if r.kind == "Service" and r.status.value == "warning"]
     assert len(warned) == 200 and "the container names it 'p7'" in next(r.message for r in warned if r.name == "s7")
+
+
+def test_many_identical_budgets_and_policies_cost_one_selection_and_a_bounded_message() -> None:
+    """Thousands of PDBs (or NetworkPolicies) with one selector over the same pods made REL-007 to
+    REL-009 and SEC-023 quadratic (4,000 of each over 4,000 pods: three checks past their 30 s
+    timeout), and REL-009's message named every other budget for every pod. Identical selectors now
+    share one selection, and REL-009 names at most five pods and five other budgets each."""
+    from checks.config import Config
+    from checks.registry import load_all
+    from checks.runner import evaluate
+
+    count = 300
+    pods = [{"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": f"p{i}", "namespace": "a", "labels": {"tier": "x"}},
+             "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}} for i in range(count)]  # fmt: skip
+    pdbs = [{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+             "metadata": {"name": f"b{i}", "namespace": "a"},
+             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"tier": "x"}}}}
+            for i in range(count)]  # fmt: skip
+    policies = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                 "metadata": {"name": f"n{i}", "namespace": "a"},
+                 "spec": {"podSelector": {"matchLabels": {"tier": "x"}}, "policyTypes": ["Ingress", "Egress"]}}
+                for i in range(count)]  # fmt: skip
+    objects = [*pods, *pdbs, *policies]
+    snap = Snapshot(objects=[K8sObject(o, "dense.yaml", i) for i, o in enumerate(objects)], mode="live").prepare()
+    registry = load_all()
+    overlap = {r.name: r for r in evaluate(registry.by_id("REL-009"), snap, Config())}
+    assert len(overlap) == count and all(r.status.value == "failing" for r in overlap.values())
+    message = overlap["b0"].message
+    assert message.startswith("Pod/p0 is also selected by PDB b1, b2, b3, b4, b5 and 294 more; ")
+    assert message.endswith(f"{count - 5} more selected workload(s) are also selected by other PDBs")
+    assert len(message) < 600
+    isolation = evaluate(registry.by_id("SEC-023"), snap, Config())
+    assert [r.status.value for r in isolation] == ["passing"] * count
