@@ -4,6 +4,7 @@ requests far above usage (COST-005 to COST-008).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
@@ -52,6 +53,7 @@ def idle_load_balancer(ctx: CheckContext) -> Iterator[Result]:
     ready = _ready_endpoints(snap) if ctx.live else None
     manual = {(o.namespace, o.labels.get("kubernetes.io/service-name") or o.name)
               for o in snap.of_kind("EndpointSlice", "Endpoints")}
+    first_of: dict[tuple[str | None, str], Any] = {}  # Services with one selector share one selection
     for svc in snap.of_kind("Service"):
         if svc.spec.get("type") != "LoadBalancer":
             continue
@@ -68,10 +70,13 @@ def idle_load_balancer(ctx: CheckContext) -> Iterator[Result]:
             else:
                 yield ctx.warn(svc, "selector-less LoadBalancer Service: its endpoints are not in the run")
         else:
-            matched = snap.select_workloads(svc.namespace, {"matchLabels": selector})
-            matched = [w for w in matched if service_selector_matches(selector, w.pod_labels)]
-            if matched:
-                yield ctx.ok(svc, f"selects {matched[0].obj.ref}")
+            key = (svc.namespace, json.dumps(selector, sort_keys=True, default=str))
+            if key not in first_of:
+                candidates = snap.select_workloads(svc.namespace, {"matchLabels": selector})
+                first_of[key] = next((w for w in candidates if service_selector_matches(selector, w.pod_labels)), None)
+            first = first_of[key]
+            if first is not None:
+                yield ctx.ok(svc, f"selects {first.obj.ref}")
             else:
                 yield ctx.fail(svc, "LoadBalancer Service selector matches no workload", details={"selector": selector})
 

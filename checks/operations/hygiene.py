@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 
@@ -115,17 +116,21 @@ def spec_hygiene(ctx: CheckContext) -> Iterator[Result]:
         else:
             yield ctx.ok(w)
     ports_of: dict[int, dict[int, str]] = {}  # each workload's named ports, read once however many Services select it
+    named_of: dict[tuple[str | None, str], dict[int, str]] = {}  # Services with one selector share the answer
     for svc in snap.of_kind("Service"):
         selector = svc.spec.get("selector") or {}
-        selected = [w for w in snap.select_workloads(svc.namespace, {"matchLabels": selector})
-                    if service_selector_matches(selector, w.pod_labels)] if selector else []
-        named: dict[int, str] = {}
-        for w in selected:
-            ports = ports_of.get(id(w))
-            if ports is None:
-                ports = ports_of[id(w)] = _named_ports(w)
-            for number, pname in ports.items():
-                named.setdefault(number, pname)
+        key = (svc.namespace, json.dumps(selector, sort_keys=True, default=str))
+        named = named_of.get(key)
+        if named is None:
+            selected = [w for w in snap.select_workloads(svc.namespace, {"matchLabels": selector})
+                        if service_selector_matches(selector, w.pod_labels)] if selector else []
+            named = named_of[key] = {}
+            for w in selected:
+                ports = ports_of.get(id(w))
+                if ports is None:
+                    ports = ports_of[id(w)] = _named_ports(w)
+                for number, pname in ports.items():
+                    named.setdefault(number, pname)
         failures, warnings = [], []
         for port in svc.spec.get("ports") or []:
             target = port.get("targetPort")

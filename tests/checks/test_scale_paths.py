@@ -104,3 +104,28 @@ def test_many_identical_budgets_and_policies_cost_one_selection_and_a_bounded_me
     assert len(message) < 600
     isolation = evaluate(registry.by_id("SEC-023"), snap, Config())
     assert [r.status.value for r in isolation] == ["passing"] * count
+
+
+def test_many_services_with_one_selector_share_one_selection() -> None:
+    """4,000 LoadBalancer Services with one selector over 4,000 pods timed COST-005 and OPS-008 out
+    (a selection and a scan of every selected pod per Service); they now share one."""
+    from checks.config import Config
+    from checks.registry import load_all
+    from checks.runner import evaluate
+
+    count = 300
+    pods = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "namespace": "a", "labels": {"app": "x"}},
+             "spec": {"containers": [{"name": "c", "image": "nginx:1.27",
+                                      "ports": [{"name": "http", "containerPort": 80}]}]}}
+            for i in range(count)]  # fmt: skip
+    services = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{i}", "namespace": "a"},
+                 "spec": {"type": "LoadBalancer", "selector": {"app": "x"}, "ports": [{"port": 80, "targetPort": 80}]}}
+                for i in range(count)]  # fmt: skip
+    objects = [*pods, *services]
+    snap = Snapshot(objects=[K8sObject(o, "lb.yaml", i) for i, o in enumerate(objects)]).prepare()
+    registry = load_all()
+    idle = evaluate(registry.by_id("COST-005"), snap, Config())
+    assert {(r.status.value, r.message) for r in idle} == {("passing", "selects Pod/a/p0")}
+    hygiene = [r for r in evaluate(registry.by_id("OPS-008"), snap, Config()) if r.kind == "Service"]
+    assert len(hygiene) == count
+    assert {r.message for r in hygiene} == {"numeric targetPort 80: the container names it 'http'"}
