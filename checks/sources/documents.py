@@ -90,7 +90,12 @@ def accept(
         report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object (a {type(doc).__name__})")
         return
     kind, items = doc.get("kind"), doc.get("items")
-    cut = kind is None and isinstance(items, list) and bool(items)
+    # What a cut kubectl dump looks like (apiVersion first, then objects): any other file with an
+    # items key stays "not a Kubernetes object".
+    cut = (
+        kind is None and "apiVersion" in doc and isinstance(items, list) and bool(items)
+        and isinstance(items[0], dict) and "kind" in items[0]
+    )  # fmt: skip
     if cut:
         _report_cut(len(items) - 1, label, index, problems)  # type: ignore[arg-type]
         kind = "List"
