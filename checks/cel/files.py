@@ -20,10 +20,9 @@ from checks import dynamic
 from checks.cel.evaluate import run_check
 from checks.cel.spec import API_VERSION, CHECK_KIND, CheckFileError, CheckSpec, parse_check
 from checks.context import CheckContext
-from checks.limits import Limits
 from checks.metadata import CheckRegistrationError
 from checks.model import CheckDefinition, Mode, Result
-from checks.sources.guards import Rejected, check_node_graph, check_yaml_depth, has_alias_token
+from checks.sources.guards import Rejected, check_settings
 
 ORIGIN = "cel"
 LIST_KINDS = ("CheckList", "List")
@@ -36,14 +35,9 @@ def read_text(text: str, where: str) -> list[CheckSpec]:
 
     A check file is input like any manifest (a ConfigMap of checks comes from the cluster): it is
     held to the manifests' default limits on nesting and aliases before anything is built."""
-    limits = Limits()
     try:
-        check_yaml_depth(text, limits.depth)
+        check_settings(text)
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-        if has_alias_token(text):
-            for node in nodes:
-                if node is not None:
-                    check_node_graph(node, limits, strings=False)
         docs = list(yaml.safe_load_all(text))
     except Rejected as exc:
         raise CheckFileError(f"{where}: {exc.describe()}") from None

@@ -238,15 +238,20 @@ def load_guarded(text: str, limits: Limits) -> list[Any]:
         loader.dispose()
 
 
-def load_settings(text: str, limits: Limits | None = None) -> Any:
-    """The one YAML document of a settings file (kwa's config, a kubeconfig, a fleet or framework
-    file), held to the manifests' limits on nesting and aliases before it is built: such files
-    are input too, and PyYAML's recursion would otherwise end in a RecursionError. Raises
+def check_settings(text: str, limits: Limits | None = None) -> None:
+    """Hold the documents of a settings file (kwa's config, a kubeconfig, a fleet, framework or
+    check file) to the manifests' limits on nesting and aliases before anything is built: such
+    files are input too, and PyYAML's recursion would otherwise end in a RecursionError. Raises
     :class:`Rejected` or ``yaml.YAMLError``."""
     limits = limits or Limits()
     check_yaml_depth(text, limits.depth)
     if has_alias_token(text):
-        node = yaml.compose(text, Loader=_Loader)
-        if node is not None:
-            check_node_graph(node, limits, strings=False)
+        for node in yaml.compose_all(text, Loader=_Loader):
+            if node is not None:
+                check_node_graph(node, limits, strings=False)
+
+
+def load_settings(text: str, limits: Limits | None = None) -> Any:
+    """The one YAML document of a settings file, checked first (:func:`check_settings`)."""
+    check_settings(text, limits)
     return yaml.load(text, Loader=_Loader)
