@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from checks.limits import LIMIT, NOT_AN_OBJECT, SYNTAX, InputProblem, Limits, size
+from checks.limits import LIMIT, NOT_AN_OBJECT, SYNTAX, InputProblem, Limits, Problems, ReadStats, size
 from checks.positions import Place
 from checks.snapshot import K8sObject, ParseProblem
 from checks.sources import measure
@@ -73,6 +73,11 @@ def syntax_error(exc: yaml.YAMLError, text: str | None = None) -> Rejected:
 
 def report(problems: list[ParseProblem], kind: str, source: str, index: int | None, message: str) -> None:
     problems.append(InputProblem(source, index, message, kind))
+
+
+def read_stats(problems: list[ParseProblem]) -> ReadStats:
+    """What was read, counted beside the problems (a throwaway count for a plain list)."""
+    return problems.stats if isinstance(problems, Problems) else ReadStats()
 
 
 def accept(

@@ -21,7 +21,6 @@ from checks.snapshot import K8sObject, ParseProblem
 from checks.sources import jsonlist
 from checks.sources.documents import report
 from checks.sources.jsondeep import brackets
-from checks.sources.places import Lines, document_place
 
 _ITEMS_KEY = re.compile(r'"items"\s*:\s*$')
 
@@ -53,9 +52,7 @@ def salvage(
     whole = "{" + prefix + text[1:end] + closing
     before = len(objects)
     if len(whole) >= jsonlist.STREAM_MIN_BYTES:
-        lines = Lines(whole)
-        place = document_place(whole, lines, 0, len(whole))
-        if not jsonlist.read_list(whole, label, objects, problems, limits, place, lines):
+        if not jsonlist.read_whole(whole, label, objects, problems, limits):
             return False
     else:
         try:

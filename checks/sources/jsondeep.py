@@ -90,11 +90,8 @@ def read_deep(
         last = end
     parts.append(text[last:])
     reduced = "".join(parts)
-    if len(reduced) >= jsonlist.STREAM_MIN_BYTES:
-        reduced_lines = Lines(reduced)
-        place = document_place(reduced, reduced_lines, 0, len(reduced))
-        if jsonlist.read_list(reduced, label, objects, problems, limits, place, reduced_lines, markers):
-            return
+    if jsonlist.read_whole(reduced, label, objects, problems, limits, markers):
+        return
     try:
         value = orjson.loads(reduced)
     except orjson.JSONDecodeError as exc:

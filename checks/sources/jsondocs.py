@@ -28,10 +28,10 @@ import re
 
 import orjson
 
-from checks.limits import SYNTAX, Limits, Problems, ReadStats
+from checks.limits import SYNTAX, Limits
 from checks.snapshot import K8sObject, ParseProblem
 from checks.sources import jsoncut, jsondeep, jsonlist, stopping
-from checks.sources.documents import accept, check_document, check_unparsed, document_bytes, report
+from checks.sources.documents import accept, check_document, check_unparsed, document_bytes, read_stats, report
 from checks.sources.guards import Rejected
 from checks.sources.places import Lines, document_place
 
@@ -51,12 +51,9 @@ def read_json(
     text: str | bytes, label: str, objects: list[K8sObject], problems: list[ParseProblem], limits: Limits
 ) -> bool:
     """Read ``text`` as JSON; False when it is not (the YAML parser then reads or locates it)."""
-    if len(text) >= jsonlist.STREAM_MIN_BYTES:
-        lines = Lines(text)
-        place = document_place(text, lines, 0, len(text))
-        if jsonlist.read_list(text, label, objects, problems, limits, place, lines):
-            _stats(problems).documents += 1
-            return True
+    if jsonlist.read_whole(text, label, objects, problems, limits):
+        read_stats(problems).documents += 1
+        return True
     try:
         read_document(text, label, 0, objects, problems, limits)
     except orjson.JSONDecodeError as exc:
@@ -84,11 +81,11 @@ def read_document(
         value = orjson.loads(text)
         check_document(value, nbytes, limits, text)
     except Rejected as exc:
-        _stats(problems).documents += not counted
+        read_stats(problems).documents += not counted
         line_offset = lines.line(lo) - 1 if lines is not None else 0
         report(problems, exc.kind, label, index, exc.describe(line_offset))
         return
-    _stats(problems).documents += not counted
+    read_stats(problems).documents += not counted
     if lines is None:
         lines, lo = Lines(text), 0
         place = document_place(text, lines, 0, len(text))
@@ -114,15 +111,15 @@ def _refused(
         _stream(text, label, objects, problems, limits)
         return True
     if exc.msg == _CUT_SHORT and jsoncut.salvage(text, exc, label, objects, problems, limits):
-        _stats(problems).documents += 1
+        read_stats(problems).documents += 1
         return True
     if exc.msg == _TOO_DEEP:
-        _stats(problems).documents += 1
+        read_stats(problems).documents += 1
         jsondeep.read_deep(text, label, objects, problems, limits)
         return True
     if len(text) < YAML_FALLBACK_MAX or exc.pos < JSON_PROVEN:
         return False
-    _stats(problems).documents += 1
+    read_stats(problems).documents += 1
     report(problems, SYNTAX, label, 0, _located(exc, 0))
     return True
 
@@ -149,7 +146,7 @@ def _stream(text: str, label: str, objects: list[K8sObject], problems: list[Pars
         try:
             read_document(piece, label, index, objects, problems, limits, lines, at)
         except orjson.JSONDecodeError as exc:
-            _stats(problems).documents += 1
+            read_stats(problems).documents += 1
             if exc.msg == _TOO_DEEP:
                 jsondeep.report_deep(piece, label, index, problems, limits, lines.line(at) - 1)
             else:
@@ -159,10 +156,6 @@ def _stream(text: str, label: str, objects: list[K8sObject], problems: list[Pars
 
 def _located(exc: orjson.JSONDecodeError, line_offset: int) -> str:
     return f"JSON does not parse: {exc.msg} (line {exc.lineno + line_offset}, column {exc.colno})"
-
-
-def _stats(problems: list[ParseProblem]) -> ReadStats:
-    return problems.stats if isinstance(problems, Problems) else ReadStats()
 
 
 __all__ = ["JSON_PROVEN", "YAML_FALLBACK_MAX", "read_document", "read_json"]

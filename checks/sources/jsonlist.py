@@ -30,7 +30,7 @@ from checks.snapshot import K8sObject, ParseProblem
 from checks.sources import measure, precut, stopping
 from checks.sources.documents import accept_item, document_bytes, report
 from checks.sources.guards import Rejected
-from checks.sources.places import Lines, item_places
+from checks.sources.places import Lines, document_place, item_places
 
 # Below this a List is parsed whole (faster, and its peak memory does not matter).
 STREAM_MIN_BYTES = 32 * 1024 * 1024
@@ -54,6 +54,22 @@ def split_list(text: str | bytes) -> _Shell | None:
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
     return shell if shell.kind.endswith("List") else None
+
+
+def read_whole(
+    text: str | bytes,
+    label: str,
+    objects: list[K8sObject],
+    problems: list[ParseProblem],
+    limits: Limits,
+    markers: dict[str, Rejected] | None = None,
+) -> bool:
+    """:func:`read_list` of a document that is the whole of ``text`` (its place and lines found
+    here); False as there."""
+    if len(text) < STREAM_MIN_BYTES:
+        return False
+    lines = Lines(text)
+    return read_list(text, label, objects, problems, limits, document_place(text, lines, 0, len(text)), lines, markers)
 
 
 def read_list(

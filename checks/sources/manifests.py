@@ -38,7 +38,15 @@ from checks.limits import (
 from checks.sandbox import IsolatedBatch, fork_available
 from checks.snapshot import K8sObject, ParseProblem, Snapshot
 from checks.sources import fastyaml, guards, jsondocs, stopping
-from checks.sources.documents import accept, check_document, check_unparsed, document_bytes, report, syntax_error
+from checks.sources.documents import (
+    accept,
+    check_document,
+    check_unparsed,
+    document_bytes,
+    read_stats,
+    report,
+    syntax_error,
+)
 from checks.sources.guards import Rejected
 from checks.sources.inputs import Decoded, NotText, Positions, TooLarge, decode, first_bad_char, read_path, read_stream
 from checks.sources.places import Lines, document_place
@@ -221,10 +229,6 @@ def parse_text(
     _yaml_documents(Decoded(text, "utf-8", True, 0), label, objects, problems, limits)
 
 
-def _stats(problems: list[ParseProblem]) -> ReadStats:
-    return problems.stats if isinstance(problems, Problems) else ReadStats()
-
-
 def _json_document(
     text: str | bytes, label: str, objects: list[K8sObject], problems: list[ParseProblem], limits: Limits
 ) -> bool:
@@ -237,7 +241,7 @@ def _yaml_documents(
     decoded: Decoded, label: str, objects: list[K8sObject], problems: list[ParseProblem], limits: Limits
 ) -> None:
     text = decoded.text
-    stats = _stats(problems)
+    stats = read_stats(problems)
     chunks: list[str | Rejected]
     raw, starts, truncated = split(text, limits.documents)
     chunks = list(raw)
