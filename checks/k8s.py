@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +101,12 @@ def _count(value: Any, where: str) -> int:
 
 
 # ---- label selectors ---------------------------------------------------------------------------
+
+def selector_key(selector: Any) -> str:
+    """One string per distinct selector (key order ignored): checks that meet the same selector
+    many times (budgets, policies, Services over the same pods) match it once."""
+    return json.dumps(selector, sort_keys=True, default=str)
+
 
 def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
     """Full LabelSelector semantics. ``None`` matches nothing; ``{}`` matches everything."""

@@ -4,7 +4,6 @@ requests far above usage (COST-005 to COST-008).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
@@ -12,7 +11,7 @@ from typing import Any
 
 from checks.context import CheckContext
 from checks.cost.common import _parse_time, _quantity
-from checks.k8s import as_int, container_resource, service_selector_matches
+from checks.k8s import as_int, container_resource, selector_key, service_selector_matches
 from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.snapshot import K8sObject, Snapshot
@@ -70,7 +69,7 @@ def idle_load_balancer(ctx: CheckContext) -> Iterator[Result]:
             else:
                 yield ctx.warn(svc, "selector-less LoadBalancer Service: its endpoints are not in the run")
         else:
-            key = (svc.namespace, json.dumps(selector, sort_keys=True, default=str))
+            key = (svc.namespace, selector_key(selector))
             if key not in first_of:
                 candidates = snap.select_workloads(svc.namespace, {"matchLabels": selector})
                 first_of[key] = next((w for w in candidates if service_selector_matches(selector, w.pod_labels)), None)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from checks.context import CheckContext
-from checks.k8s import selector_matches
+from checks.k8s import selector_key, selector_matches
 from checks.model import Result
 from checks.operations.common import EXEMPT_BUILTIN
 from checks.rbac_defaults import is_bootstrapped
@@ -49,7 +48,7 @@ def dangling_network_policy(ctx: CheckContext) -> Iterator[Result]:
             elif _is_empty_selector(ns_selector):
                 namespaces = list(ns_labels) or [np.namespace]
             else:
-                key = json.dumps(ns_selector, sort_keys=True, default=str)
+                key = selector_key(ns_selector)
                 if key not in selected_namespaces:  # policies repeat a few selectors: match each once
                     selected_namespaces[key] = [
                         ns for ns, labels in ns_labels.items() if selector_matches(ns_selector, labels)

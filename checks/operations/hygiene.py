@@ -4,12 +4,11 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 
 from checks.context import CheckContext
-from checks.k8s import as_int, parse_image, service_selector_matches
+from checks.k8s import as_int, parse_image, selector_key, service_selector_matches
 from checks.model import Result
 from checks.registry import check
 from checks.snapshot import K8sObject, Workload
@@ -119,7 +118,7 @@ def spec_hygiene(ctx: CheckContext) -> Iterator[Result]:
     named_of: dict[tuple[str | None, str], dict[int, str]] = {}  # Services with one selector share the answer
     for svc in snap.of_kind("Service"):
         selector = svc.spec.get("selector") or {}
-        key = (svc.namespace, json.dumps(selector, sort_keys=True, default=str))
+        key = (svc.namespace, selector_key(selector))
         named = named_of.get(key)
         if named is None:
             selected = [w for w in snap.select_workloads(svc.namespace, {"matchLabels": selector})

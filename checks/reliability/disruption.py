@@ -5,14 +5,13 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 from checks.context import CheckContext
-from checks.k8s import effective_replicas
+from checks.k8s import effective_replicas, selector_key
 from checks.model import Result, SkipReason, Status
 from checks.registry import check
 from checks.reliability.common import SCALABLE_KINDS, _missing, _report
@@ -64,7 +63,7 @@ def _pdb_matches(snap: Snapshot) -> list[tuple[K8sObject, list[Workload]]]:
     out = []
     for pdb in snap.of_kind("PodDisruptionBudget"):
         selector = pdb.spec.get("selector")
-        key = (pdb.namespace, json.dumps(selector, sort_keys=True, default=str))
+        key = (pdb.namespace, selector_key(selector))
         matched = selections.get(key)
         if matched is None:
             matched = selections[key] = snap.select_workloads(pdb.namespace, selector)

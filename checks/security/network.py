@@ -4,12 +4,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 from checks.context import CheckContext
+from checks.k8s import selector_key
 from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.security.common import _namespace_subject
@@ -67,7 +67,7 @@ def workload_network_isolation(ctx: CheckContext) -> Iterator[Result]:
         types = _policy_types(policy)
         selector = _pod_selector(policy)
         # A policy that selects what an earlier one did, for the same directions, covers nothing new.
-        key = (policy.namespace, json.dumps(selector, sort_keys=True, default=str), frozenset(types))
+        key = (policy.namespace, selector_key(selector), frozenset(types))
         if key in seen:
             continue
         seen.add(key)
