@@ -34,8 +34,15 @@ from storage.result_rows import ROW_FIELDS, result_values, rows_json
 from storage.row_tally import count_values
 
 SAFETY_SHARE = 0.8  # of a check's timeout, for the safety net (checks/safety.py)
-# A lane per core, at most 4: what a run of a small cluster and every lint evaluate in.
-LANES = max(1, min(4, os.cpu_count() or 1))
+
+
+def lanes_for(cores: int) -> int:
+    """A lane per core, at most 4."""
+    return max(1, min(4, cores))
+
+
+# What a run of a small cluster and every lint evaluate in.
+LANES = lanes_for(os.cpu_count() or 1)
 # From this many objects a run starts one lane fewer. The parent needs a core of its own while the
 # lanes evaluate: it takes every result, counts it, writes it (a database writer is CPU-bound in
 # SQLite) and mirrors each check into Prefect; and each lane copies the pages of the snapshot it
@@ -62,10 +69,10 @@ def lane_plan(objects: int, cores: int | None = None) -> tuple[int, int, float |
     """``(lanes started at once, lanes at most, seconds before the spare starts)`` for a run of a
     snapshot of ``objects`` objects; no spare (None) when every lane starts at once."""
     cores = cores or os.cpu_count() or 1
-    every = max(1, min(4, cores))
+    every = lanes_for(cores)
     if objects < FEWER_LANES_FROM:
         return every, every, None
-    first = max(1, min(4, cores - 1))
+    first = lanes_for(cores - 1)
     return first, first + SPARE_LANES, spare_after(objects)
 
 

@@ -247,7 +247,7 @@ def read_snapshot(job: Job) -> None:
     except stopping.ReadStopped as exc:
         if not job.deadline_passed():
             abort(job, exc.reason)
-        fail(job, f"run-level timeout of {job.run_timeout:g}s exceeded while reading {source_noun(job.spec.kind)}")
+        fail(job, snapshot_error(exc, job.spec.kind, True, job.run_timeout))
     except Exception as exc:
         fail(job, snapshot_error(exc, job.spec.kind, job.deadline_passed(), job.run_timeout))
     if job.deadline_passed():
