@@ -336,16 +336,18 @@ class _IndentedDumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
+def _anchored(source: str, binary: bool) -> Any:
+    """``source`` with ``^`` at every line start, for text or bytes."""
+    import re
+
+    return re.compile(source.encode() if binary else source, re.MULTILINE)
+
+
 def _json_items_by_line_anchors(text: Any, lo: int, hi: int) -> Any:
     """The items of a pretty-printed JSON List found with ``^`` (the reference: places._json_items
     searches for the newline before each line start instead, which is much faster)."""
-    import re
-
-    flags = re.MULTILINE
-    b = isinstance(text, bytes)
-
     def pattern(source: str) -> Any:
-        return re.compile(source.encode() if b else source, flags)
+        return _anchored(source, isinstance(text, bytes))
 
     key = pattern(r'^[ ]*"items"[ \t]*:[ \t]*\[[ \t]*\r?$').search(text, lo, hi)
     if key is None:
@@ -385,12 +387,8 @@ def test_pretty_json_items_are_where_line_anchored_patterns_find_them() -> None:
 
 def _yaml_items_by_line_anchors(text: Any, lo: int, hi: int) -> Any:
     """The items of a block-style YAML List found with ``^`` (the reference for places._yaml_items)."""
-    import re
-
-    b = isinstance(text, bytes)
-
     def pattern(source: str) -> Any:
-        return re.compile(source.encode() if b else source, re.MULTILINE)
+        return _anchored(source, isinstance(text, bytes))
 
     key = pattern(r"^items[ \t]*:[ \t]*(?:#[^\n]*)?\r?$").search(text, lo, hi)
     if key is None:
