@@ -175,7 +175,9 @@ def install() -> None:
             return
         _patch_http_clients()
         _patch_workers()
-        from flows import flow_parameters
+        from flows import flow_parameters, prefect_tls
+
+        prefect_tls.install()  # one TLS context per process, not one per client
 
         flow_parameters.install()  # flow runs are created without importing FastAPI
         _done.append(True)
