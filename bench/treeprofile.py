@@ -68,6 +68,7 @@ def thread_name(frame: str, pid: str = "") -> str:
         return "MainThread" if bare[1] == pid else "unnamed"
     name = frame.split(":", 1)[1].strip() if ":" in frame else frame
     name = re.sub(r"-run_[0-9a-z_]+$", "", name)
+    name = re.sub(r"-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$", "", name)  # a lease's renewal thread
     name = re.sub(r"^Thread-\d+ \((\w+)\)$", r"\1", name)  # Thread-3 (_manage): a lane's manager thread
     name = re.sub(r"_\d+$", "", name)  # kwa-pillars_0, asyncio_1
     if re.fullmatch(r"Thread-\d+|\d+", name):
@@ -189,9 +190,9 @@ def profiled_run(
             except subprocess.TimeoutExpired:
                 server_spy.kill()
         state = None
-        report = done.stdout[done.stdout.find("{") :]  # py-spy prints its own lines first
-        with contextlib.suppress(ValueError, AttributeError):
-            state = (json.loads(report).get("run") or {}).get("state")
+        with contextlib.suppress(ValueError, AttributeError):  # py-spy prints its own lines around the report
+            report, _ = json.JSONDecoder().raw_decode(done.stdout[done.stdout.find("{") :])
+            state = (report.get("run") or {}).get("state")
         if not run_out.exists():
             raise SystemExit(f"py-spy wrote no profile (exit {done.returncode}): {done.stderr[-500:]}")
         return {

@@ -52,6 +52,9 @@ def test_thread_names_lose_run_ids_and_pool_numbers() -> None:
     assert thread_name("thread (1888): kwa-writer-run_20261207_073702_00019f") == "kwa-writer"
     assert thread_name("thread (1894): kwa-pillars_0") == "kwa-pillars"
     assert thread_name("thread (1892): Thread-2 (_manage)") == "_manage"
+    assert thread_name("thread (7): concurrency-lease-renewal-d153872f-c5b9-4eaf-ac54-8a0602bdebad") == (
+        "concurrency-lease-renewal"
+    )
     assert thread_name("thread (1870)", "1870") == "MainThread"
     assert thread_name("thread (1879)", "1870") == "unnamed"
 
