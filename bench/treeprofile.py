@@ -209,6 +209,32 @@ def profiled_run(
 # ---- the report ---------------------------------------------------------------------------------
 
 
+# What a run's threads are for, by (process role, thread name); the rest of the parent is "other".
+PARTS: tuple[tuple[str, Any], ...] = (
+    ("parent: main thread (imports, reading or listing, waiting)", lambda p, t: p == "parent" and t == "MainThread"),
+    ("parent: the live listing thread", lambda p, t: p == "parent" and t == "kwa-list"),
+    ("parent: result writer (SQLite inserts)", lambda p, t: p == "parent" and t == "kwa-writer"),
+    ("parent: taking the lanes' answers", lambda p, t: p == "parent" and t == "_manage"),
+    ("evaluation lanes (the checks, their rows)", lambda p, t: p == "lane"),
+    ("index builders (reference graph, full-schema findings)", lambda p, t: p == "index builder"),
+    ("parent: everything else (Prefect's threads, the pillar subflows, progress, cancellation)", None),
+)
+
+
+def parts(result: dict[str, Any]) -> dict[str, float]:
+    """Active seconds per part of a run (:data:`PARTS`), and the Prefect server's in all."""
+    out = dict.fromkeys((name for name, _ in PARTS), 0.0)
+    for t in result["kwa"]["threads"]:
+        name = next((n for n, match in PARTS if match is not None and match(t["process"], t["thread"])), None)
+        if name is None and t["process"] == "parent":
+            name = PARTS[-1][0]
+        if name is not None:
+            out[name] += t["active_s"]
+    if result.get("server"):
+        out["Prefect server, all threads"] = sum(t["active_s"] for t in result["server"]["threads"])
+    return {k: round(v, 2) for k, v in out.items() if v}  # a part the run did not have is left out
+
+
 def markdown(info: dict[str, Any], results: list[dict[str, Any]]) -> str:
     lines = [
         f"# Where a run's time goes, per process and thread, {info['date']}",
@@ -219,7 +245,14 @@ def markdown(info: dict[str, Any], results: list[dict[str, Any]]) -> str:
         "Active seconds: samples in which the thread was not idle (running, or waiting for the GIL or "
         "a core), over the rate. They add up to more than the wall time when more threads are busy "
         "than there are cores.",
+        "",
+        "| active seconds | " + " | ".join(f"{r['size']} {r['mode']}" for r in results) + " |",
+        "|---|" + "---|" * len(results),
+        "| wall under the profiler | " + " | ".join(str(r["seconds"]) for r in results) + " |",
     ]
+    grouped = [parts(r) for r in results]
+    for name in dict.fromkeys(k for g in grouped for k in g):
+        lines.append(f"| {name} | " + " | ".join(str(g.get(name, "—")) for g in grouped) + " |")
     for r in results:
         lines += ["", f"## {r['size']} {r['mode']}: {r['seconds']} s under the profiler, state {r['state']}", ""]
         lines += ["| process | thread | active s |", "|---|---|---|"]

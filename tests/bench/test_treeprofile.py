@@ -67,3 +67,7 @@ def test_the_report_names_every_busy_thread(tmp_path: Path) -> None:
     text = markdown(info, [run])
     assert "| parent | kwa-writer | 5.0 |" in text and "| lane | _manage | 4.0 |" in text
     assert "| s | MainThread | 2.5 |" in text
+    # the parts of the run side by side, first of all
+    assert "| parent: result writer (SQLite inserts) | 5.0 |" in text
+    assert "| parent: the live listing thread | — |" not in text  # a part no run had is not a row
+    assert "| Prefect server, all threads | 2.5 |" in text
