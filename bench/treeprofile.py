@@ -251,7 +251,9 @@ def markdown(info: dict[str, Any], results: list[dict[str, Any]]) -> str:
         "| wall under the profiler | " + " | ".join(str(r["seconds"]) for r in results) + " |",
     ]
     grouped = [parts(r) for r in results]
-    for name in dict.fromkeys(k for g in grouped for k in g):
+    for name in [n for n, _ in PARTS] + ["Prefect server, all threads"]:
+        if not any(name in g for g in grouped):
+            continue
         lines.append(f"| {name} | " + " | ".join(str(g.get(name, "—")) for g in grouped) + " |")
     for r in results:
         lines += ["", f"## {r['size']} {r['mode']}: {r['seconds']} s under the profiler, state {r['state']}", ""]
