@@ -83,9 +83,10 @@ def conclude(
     if "gate" in view and not view["gate"]["applied"]:
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
     if violations:
+        from cli.formatters.controls import terminal_safe
         from storage.gates import format_violations
 
-        print(format_violations(violations, run_id), file=sys.stderr)
+        print(terminal_safe(format_violations(violations, run_id)), file=sys.stderr)
         code = ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
     # The file --write-baseline names could not be written (checked before the run, so rare): the
     # step that was to produce it must not pass.
@@ -208,12 +209,13 @@ def gate(
     if code == ExitCode.NOTHING_ASSESSED:
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
         return code
+    from cli.formatters.controls import terminal_safe
     from storage.gates import format_violations
 
     violations = judge(db, run_id, fail_on, min_score, min_coverage)
     if not violations:
         return code
-    print(format_violations(violations, run_id), file=sys.stderr)
+    print(terminal_safe(format_violations(violations, run_id)), file=sys.stderr)
     return ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
 
 

@@ -42,7 +42,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from cli.formatters import ANNOTATION_FORMATS
+from cli.formatters import ANNOTATION_FORMATS, controls
 from cli.formatters.sarif import parse_source
 
 __all__ = ["ANNOTATION_FORMATS", "github_commands", "github_level", "object_label", "text_lines"]
@@ -54,21 +54,12 @@ _SEVERITIES = ("critical", "high", "medium", "low", "info")
 _FAILING_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "notice", "info": "notice"}
 _ADVICE_LEVEL = {"critical": "warning", "high": "warning", "medium": "warning", "low": "notice", "info": "notice"}
 _LEVELS = ("error", "warning", "notice")
-# Characters that would end the line early, move the cursor or reorder text on a terminal or in a
-# log viewer (C0/C1 controls, DEL, line and paragraph separators, bidirectional overrides).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _SOURCE_INDEX = re.compile(r"(?:#\d+)+$")
-
-
-def _escaped(char: str) -> str:
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def one_line(value: Any) -> str:
     """One line of plain text: line breaks and tabs as spaces, other controls as ``\\xNN``/``\\uNNNN``."""
-    text = "" if value is None else str(value)
-    return _UNSAFE.sub(lambda m: " " if m.group() in "\r\n\t" else _escaped(m.group()), text)
+    return controls.one_line("" if value is None else str(value))
 
 
 def _int(value: Any) -> int | None:
@@ -199,7 +190,7 @@ def _command(row: Mapping[str, Any], level: str, workspace: str | None) -> str:
 
 def _keep_breaks(value: str) -> str:
     """Controls other than line breaks as ``\\xNN`` (line breaks are escaped, not lost)."""
-    return _UNSAFE.sub(lambda m: m.group() if m.group() in "\r\n" else _escaped(m.group()), value)
+    return controls.escape_controls(value, "\r\n")
 
 
 def _rank(row: Mapping[str, Any]) -> int:

@@ -21,12 +21,16 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from cli.formatters.common import object_ref
+from cli.formatters.controls import escape_controls, escaped
 
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NONCHARACTERS = re.compile("[\ufffe\uffff]")  # not allowed in XML either
 
 
 def _text(value: Any) -> str:
-    return _INVALID_XML.sub("", "" if value is None else str(value))
+    """Text a CI's test report shows: controls XML cannot hold, and those that would reorder or
+    move text on the page, as ``\\xNN`` / ``\\uNNNN`` (visible, not silently dropped)."""
+    text = escape_controls("" if value is None else str(value), keep="\n\t\r")
+    return _NONCHARACTERS.sub(lambda m: escaped(m.group()), text)
 
 
 def write_junit(rows: list[Mapping[str, Any]], out: TextIO) -> None:

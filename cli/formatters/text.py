@@ -9,6 +9,9 @@ Light on purpose (Rich only): ``kwa checks list`` imports this and nothing of st
   stream is not a terminal (and honours ``NO_COLOR``).
 * Stored text never goes through Rich's markup parser: :func:`lit`, :func:`styled` and
   :func:`line` build :class:`rich.text.Text` from plain strings and styles.
+* Nor does it reach the terminal as control sequences: names, images and messages come from
+  manifests and clusters kwa does not trust, and Rich passes ESC through (it strips only a few C0
+  controls), so every string goes through :func:`cli.formatters.controls.terminal_safe`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.text import Text
+
+from cli.formatters.controls import terminal_safe
 
 # Not a terminal: no width limit (a table is as wide as its widest row needs). Rich renders to
 # at most this many columns; nothing kwa prints comes near it.
@@ -39,8 +44,8 @@ def console_for(out: TextIO) -> Console:
 
 
 def lit(value: Any, style: str = "") -> Text:
-    """Any value as literal text (``-`` for None): never parsed as markup."""
-    return Text("-" if value is None else str(value), style=style)
+    """Any value as literal text (``-`` for None): never parsed as markup, never a control sequence."""
+    return Text("-" if value is None else terminal_safe(str(value)), style=style)
 
 
 def styled(value: Any, styles: Mapping[str, str]) -> Text:
@@ -48,5 +53,14 @@ def styled(value: Any, styles: Mapping[str, str]) -> Text:
 
 
 def line(*parts: Part) -> Text:
-    """Plain strings, ``(text, style)`` pairs and Texts side by side: no markup anywhere."""
-    return Text.assemble(*parts)
+    """Plain strings, ``(text, style)`` pairs and Texts side by side: no markup anywhere, and no
+    control sequence in the strings (Texts are built by :func:`lit`)."""
+    return Text.assemble(*(_safe_part(p) for p in parts))
+
+
+def _safe_part(part: Part) -> Part:
+    if isinstance(part, str):
+        return terminal_safe(part)
+    if isinstance(part, tuple):
+        return (terminal_safe(part[0]), part[1])
+    return part

@@ -169,6 +169,7 @@ def conclude(
     linted: Any, a: LintOptions, fail_on: str | None, min_score: Any, min_coverage: Any, baseline: Any = None
 ) -> int:
     """Baseline, gates, the report in the asked format, the summary line on stderr; the exit code."""
+    from cli.formatters.controls import terminal_safe
     from kwa.verdict import apply_baseline, apply_gates, outcome_code, view_of
     from storage.gate_rows import gate_findings_from_rows, gate_summary
     from storage.gates import OBJECTS_SHOWN, evaluate_gates, format_violations
@@ -211,7 +212,8 @@ def conclude(
     for note in [*notes, *(f"note: {n}" for n in getattr(linted, "notes", ()))]:
         print(note, file=sys.stderr)
     if violations:
-        print(format_violations(violations, None if not linted.stored else linted.run["run_id"]), file=sys.stderr)
+        shown = format_violations(violations, None if not linted.stored else linted.run["run_id"])
+        print(terminal_safe(shown), file=sys.stderr)
         code = ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
     # A --write-baseline file that could not be written: the step meant to produce it must not pass.
     return ExitCode.USAGE if unwritten and code in (ExitCode.OK, ExitCode.PARTIAL, ExitCode.GATE) else code

@@ -12,6 +12,7 @@ from cli.errors import UsageError
 from cli.formatters import REPORT_FORMATS, table
 from cli.formatters.annotations import github_commands, text_lines
 from cli.formatters.common import run_brief
+from cli.formatters.controls import terminal_safe
 from cli.formatters.csvout import write_csv
 from cli.formatters.junit import write_junit
 from cli.formatters.policyreport import write_reports
@@ -216,7 +217,7 @@ def cmd_summary(db: Database, args: Options, out: TextIO) -> int:
         return ExitCode.NOTHING_ASSESSED
     if violations:
         if fmt != "table" or framework is not None:
-            print(format_violations(violations, run["run_id"]), file=sys.stderr)
+            print(terminal_safe(format_violations(violations, run["run_id"])), file=sys.stderr)
         return ExitCode.GATE
     return ExitCode.OK
 

@@ -1,0 +1,74 @@
+"""No control sequence from a manifest reaches the reader: names, images and messages are shown
+with their control and bidirectional characters escaped, in every format a person reads.
+
+A Pod named with an OSC title sequence, a CSI screen clear, a bell and a right-to-left override
+would otherwise retitle, clear or reorder the terminal or CI log that shows kwa's findings.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from cli.formatters.controls import escape_controls, one_line, terminal_safe
+from cli.formatters.text import line, lit
+
+REPO = Path(__file__).resolve().parents[2]
+
+HOSTILE = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: "evil\\e[31mRED\\e[0m\\u202eabc\\rX"
+  namespace: "ns\\e]0;pwned\\a"
+spec:
+  containers:
+  - name: "c\\e[2J"
+    image: "nginx\\e[5m:latest"
+"""
+RAW = (b"\x1b", b"\x07", b"\r", "\u202e".encode(), "\u2028".encode(), b"\xc2\x9b")  # ESC, BEL, CR, RLO, LS, CSI
+
+
+def _raw_in(data: bytes) -> list[bytes]:
+    return [c for c in RAW if c in data]
+
+
+@pytest.mark.parametrize("fmt", ["text", "table", "json", "yaml", "sarif", "github", "junit"])
+def test_kwa_lint_shows_hostile_names_escaped_in_every_format(tmp_path: Path, fmt: str) -> None:
+    (tmp_path / "pod.yaml").write_text(HOSTILE)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwa", "lint", "pod.yaml", "-o", fmt],
+        capture_output=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO)},
+    )
+    assert proc.returncode == 6, proc.stderr.decode(errors="replace")  # the default gate rejects it
+    assert _raw_in(proc.stdout) == [] and _raw_in(proc.stderr) == []
+    shown = proc.stdout.decode() + proc.stderr.decode()
+    if fmt in ("text", "table", "github", "junit"):  # read by people: the escapes are what they see
+        assert "evil\\x1b[31mRED" in shown and "\\u202e" in shown
+    # the gate's lines on stderr name the object the same way
+    assert "ns\\x1b]0;pwned\\x07" in proc.stderr.decode()
+
+
+def test_rich_text_built_by_kwa_carries_no_control_sequence() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=200, color_system="standard")
+    console.print(line("  ", ("[fail]", "red"), " ", "Pod/\x1b]0;x\x07/a\u202eb"), lit("c\x1b[2J\rd", "bold"))
+    text = out.getvalue()
+    data = text.replace("\x1b[31m", "").replace("\x1b[1m", "").replace("\x1b[0m", "")  # kwa's own styles
+    assert _raw_in(data.encode()) == []
+    assert "Pod/\\x1b]0;x\\x07/a\\u202eb" in text and "c\\x1b[2J\\x0dd" in text
+
+
+def test_escaping_keeps_what_is_safe() -> None:
+    assert terminal_safe("line one\n\tline two — ünïcödé ✓") == "line one\n\tline two — ünïcödé ✓"
+    assert terminal_safe("\x00\x1b\x7f\x85\u2028\u2066") == "\\x00\\x1b\\x7f\\x85\\u2028\\u2066"
+    assert one_line("a\r\nb\tc\x1b") == "a  b c\\x1b"
+    assert escape_controls("a\r\nb\x07", keep="\r\n") == "a\r\nb\\x07"
