@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from cli.pipes import reader_gone
+from redaction.controls import terminal_safe
 
 
 def print_logs(records: Iterable[dict[str, Any]], tally: Any, scope: str, *, verbose: bool, output: str) -> None:
@@ -21,7 +22,8 @@ def print_logs(records: Iterable[dict[str, Any]], tally: Any, scope: str, *, ver
         for r in records:
             where = f"{r['where']:<14} " if verbose else ""
             level = logging.getLevelName(r["level"])
-            print(f"{r['timestamp']:%Y-%m-%d %H:%M:%S} {level:8s} {where}{r['message']}")
+            # Log messages carry object names from the input (and may be any Prefect line).
+            print(f"{r['timestamp']:%Y-%m-%d %H:%M:%S} {level:8s} {terminal_safe(where)}{terminal_safe(r['message'])}")
             if reader_gone():
                 return
     if not verbose and tally.hidden:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.states import CheckOutcome, CheckRun
+from redaction.controls import one_line
 
 # The loggers kwa's own lines go through (flow-level lines, check-task lines): `kwa runs logs`
 # filters on exactly these names.
@@ -53,10 +54,12 @@ class Verdict:
 
 
 def object_label(kind: str | None, namespace: str | None, name: str | None, container: str | None = None) -> str:
-    """``Deployment shop/web`` (``ClusterRole admin`` when cluster-scoped), and its container."""
+    """``Deployment shop/web`` (``ClusterRole admin`` when cluster-scoped), and its container, on
+    one line with control and bidirectional characters escaped: the names come from the input,
+    and the label goes into log lines and Prefect state messages that people read."""
     where = f"{namespace}/{name}" if namespace else str(name)
     label = f"{kind} {where}" if kind else where
-    return f"{label} (container {container})" if container else label
+    return one_line(f"{label} (container {container})" if container else label)
 
 
 def _rank(severity: str | None) -> int:

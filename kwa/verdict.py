@@ -83,7 +83,7 @@ def conclude(
     if "gate" in view and not view["gate"]["applied"]:
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
     if violations:
-        from cli.formatters.controls import terminal_safe
+        from redaction.controls import terminal_safe
         from storage.gates import format_violations
 
         print(terminal_safe(format_violations(violations, run_id)), file=sys.stderr)
@@ -209,7 +209,7 @@ def gate(
     if code == ExitCode.NOTHING_ASSESSED:
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
         return code
-    from cli.formatters.controls import terminal_safe
+    from redaction.controls import terminal_safe
     from storage.gates import format_violations
 
     violations = judge(db, run_id, fail_on, min_score, min_coverage)

@@ -42,8 +42,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from cli.formatters import ANNOTATION_FORMATS, controls
+from cli.formatters import ANNOTATION_FORMATS
 from cli.formatters.sarif import parse_source
+from redaction import controls
 
 __all__ = ["ANNOTATION_FORMATS", "github_commands", "github_level", "object_label", "text_lines"]
 FINDINGS = ("failing", "warning", "error", "timeout")

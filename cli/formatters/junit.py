@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from cli.formatters.common import object_ref
-from cli.formatters.controls import escape_controls, escaped
+from redaction.controls import escape_controls, escaped
 
 _NONCHARACTERS = re.compile("[\ufffe\uffff]")  # not allowed in XML either
 

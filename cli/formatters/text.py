@@ -11,7 +11,7 @@ Light on purpose (Rich only): ``kwa checks list`` imports this and nothing of st
   :func:`line` build :class:`rich.text.Text` from plain strings and styles.
 * Nor does it reach the terminal as control sequences: names, images and messages come from
   manifests and clusters kwa does not trust, and Rich passes ESC through (it strips only a few C0
-  controls), so every string goes through :func:`cli.formatters.controls.terminal_safe`.
+  controls), so every string goes through :func:`redaction.controls.terminal_safe`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from cli.formatters.controls import terminal_safe
+from redaction.controls import terminal_safe
 
 # Not a terminal: no width limit (a table is as wide as its widest row needs). Rich renders to
 # at most this many columns; nothing kwa prints comes near it.

@@ -169,8 +169,8 @@ def conclude(
     linted: Any, a: LintOptions, fail_on: str | None, min_score: Any, min_coverage: Any, baseline: Any = None
 ) -> int:
     """Baseline, gates, the report in the asked format, the summary line on stderr; the exit code."""
-    from cli.formatters.controls import terminal_safe
     from kwa.verdict import apply_baseline, apply_gates, outcome_code, view_of
+    from redaction.controls import terminal_safe
     from storage.gate_rows import gate_findings_from_rows, gate_summary
     from storage.gates import OBJECTS_SHOWN, evaluate_gates, format_violations
 

@@ -12,7 +12,6 @@ from cli.errors import UsageError
 from cli.formatters import REPORT_FORMATS, table
 from cli.formatters.annotations import github_commands, text_lines
 from cli.formatters.common import run_brief
-from cli.formatters.controls import terminal_safe
 from cli.formatters.csvout import write_csv
 from cli.formatters.junit import write_junit
 from cli.formatters.policyreport import write_reports
@@ -21,6 +20,7 @@ from cli.formatters.structured import write_json, write_yaml
 from cli.history import ordered_counts
 from cli.stream import STREAMED, stream_assessments
 from kwa.exit_codes import ExitCode
+from redaction.controls import terminal_safe
 from storage.assessed import nothing_assessed
 from storage.db import Database
 from storage.enums import STATUSES

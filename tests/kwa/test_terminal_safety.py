@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from cli.formatters.controls import escape_controls, one_line, terminal_safe
 from cli.formatters.text import line, lit
+from redaction.controls import escape_controls, one_line, terminal_safe
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,3 +72,24 @@ def test_escaping_keeps_what_is_safe() -> None:
     assert terminal_safe("\x00\x1b\x7f\x85\u2028\u2066") == "\\x00\\x1b\\x7f\\x85\\u2028\\u2066"
     assert one_line("a\r\nb\tc\x1b") == "a  b c\\x1b"
     assert escape_controls("a\r\nb\x07", keep="\r\n") == "a\r\nb\\x07"
+
+
+def test_the_run_log_names_objects_on_one_safe_line() -> None:
+    from flows.runlog import object_label
+
+    label = object_label("Pod", "ns\x1b]0;t\x07", "a\nb\u202ec", "c\x1b[2J")
+    assert label == "Pod ns\\x1b]0;t\\x07/a b\\u202ec (container c\\x1b[2J)"
+    assert object_label("Deployment", "shop", "web") == "Deployment shop/web"
+
+
+def test_kwa_runs_logs_prints_log_messages_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from cli.runlogs import print_logs
+
+    record = {"timestamp": datetime(2026, 1, 1, tzinfo=UTC), "level": 30, "where": "SEC-003", "message": "x\x1b[2Jy\nz"}
+    tally = SimpleNamespace(hidden=0, hidden_problems=0, read=1, kwa=1)
+    print_logs([record], tally, "run R", verbose=True, output="text")
+    out = capsys.readouterr().out
+    assert "x\\x1b[2Jy\nz" in out and "\x1b" not in out

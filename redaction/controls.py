@@ -1,5 +1,8 @@
 """Text from untrusted input made safe to show: no control sequence reaches a terminal or a log.
 
+Beside the credential masking of this package: both decide what text may leave kwa, and both sit
+below every other package (the CLI's formatters and the flows' log lines use this one).
+
 Object names, namespaces, container names, images and messages come from manifests and clusters
 kwa does not trust. Printed as they are, a Pod named ``"\\x1b]0;…\\x07"`` would retitle the
 reader's terminal, ``"\\x1b[2J"`` clear it, a carriage return overwrite the line it is on, and a
