@@ -8,6 +8,7 @@ kwa does not trust. Printed as they are, a Pod named ``"\\x1b]0;…\\x07"`` woul
 reader's terminal, ``"\\x1b[2J"`` clear it, a carriage return overwrite the line it is on, and a
 bidirectional override show a name reordered. Every such character is written as its escape
 instead (``\\x1b``, ``\\u202e``), in every format meant to be read by a person or a log viewer.
+Data formats keep the values as they are: JSON and YAML escape controls by their own rules.
 """
 
 from __future__ import annotations
