@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable
 
 from kwa.exit_codes import ExitCode
+from redaction.controls import terminal_safe
 
 
 class NotFound(LookupError):
@@ -70,13 +71,18 @@ def failure(exc: Exception) -> int:
             print("hint: `kwa runs list` shows the runs there are", file=sys.stderr)
         return ExitCode.NOT_FOUND
     if isinstance(exc, StorageUnavailable):
-        print(f"error: storage unavailable: {exc}", file=sys.stderr)
+        print(terminal_safe(f"error: storage unavailable: {exc}"), file=sys.stderr)
         return ExitCode.FAILED
     return _internal()
 
 
+def say_error(what: object) -> None:
+    """``error: <what>`` on stderr, escaped: it may name a path or an object from the input."""
+    print(terminal_safe(f"error: {what}"), file=sys.stderr)
+
+
 def _say(exc: Exception, code: int) -> int:
-    print(f"error: {exc}", file=sys.stderr)
+    say_error(exc)
     return code
 
 

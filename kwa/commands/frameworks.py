@@ -6,13 +6,12 @@ database is loaded.
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any, TextIO
 
 import typer
 
 from kwa.commands.common import CONTEXT, GROUP_SETTINGS, output_option, stream
-from kwa.errors import guarded
+from kwa.errors import guarded, say_error
 from kwa.exit_codes import ExitCode
 
 app = typer.Typer(help="Compliance frameworks (NSA/CISA, CIS, …): list them, show one's controls.", **GROUP_SETTINGS)
@@ -50,7 +49,7 @@ def _list(output: str, out: TextIO) -> int:
         try:
             briefs.append(framework_option(name).brief())  # type: ignore[union-attr]
         except UsageError as exc:  # one broken file is said, the others are still listed
-            print(f"error: {exc}", file=sys.stderr)
+            say_error(exc)
     if output in ("json", "yaml"):
         _structured("FrameworkList", {"items": briefs}, output, out)
         return ExitCode.OK

@@ -23,7 +23,7 @@ import typer
 
 from cli.errors import UsageError
 from kwa.commands.common import CHECKS_DIR_OPTION
-from kwa.errors import guarded
+from kwa.errors import guarded, say_error
 from kwa.exit_codes import ExitCode
 from kwa.values import choice_option, comma_list
 
@@ -125,7 +125,7 @@ def start(a: LintOptions) -> int:
     try:
         return _lint(a)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say_error(exc)
         return ExitCode.USAGE
     finally:
         if was_enabled:
@@ -154,13 +154,13 @@ def _lint(a: LintOptions) -> int:
             run_timeout=a.run_timeout or None, config_path=a.config, store=a.store, checks_dirs=a.checks_dirs,
         )  # fmt: skip
     except LintSelectionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say_error(exc)
         return ExitCode.USAGE
     except LintAborted as exc:
         print(f"kwa lint: aborted: {exc}", file=sys.stderr)
         return ExitCode.ABORTED
     except LintError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say_error(exc)
         return ExitCode.FAILED
     return conclude(linted, a, fail_on, min_score, min_coverage, baseline)
 

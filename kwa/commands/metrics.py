@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from kwa.errors import AlreadyReported, guarded
+from kwa.errors import AlreadyReported, guarded, say_error
 from kwa.exit_codes import ExitCode
 from kwa.values import bounded_option
 
@@ -79,7 +79,7 @@ def _metrics(host: str, port: int, textfile: str | None, push: str | None, clust
         collector = KwaCollector(open_database, cache_seconds=cache, report=_warn)
         server, _ = serve(collector, host, port)
     except MetricsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say_error(exc)
         raise AlreadyReported(ExitCode.FAILED) from None
     where = server.server_address
     print(f"serving http://{host}:{where[1]}/metrics (Ctrl-C stops)", file=sys.stderr)

@@ -23,7 +23,7 @@ import typer
 from cli.errors import UsageError
 from cli.formatters import REPORT_FORMATS
 from kwa.commands.common import CHECKS_DIR_OPTION
-from kwa.errors import guarded
+from kwa.errors import guarded, say_error
 from kwa.exit_codes import ExitCode, state_exit
 from kwa.values import choice_option, comma_list
 
@@ -176,7 +176,7 @@ def start(options: RunOptions, verbose: bool) -> int:
     try:
         return _run(options)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say_error(exc)
         return ExitCode.USAGE
     except KeyboardInterrupt:  # a third signal: the orderly stop was cut short
         print("interrupted: exiting without recording the run's end (`kwa runs reap` records it)", file=sys.stderr)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from kwa.commands.common import CONTEXT, GROUP_SETTINGS
-from kwa.errors import guarded
+from kwa.errors import guarded, say_error
 from kwa.exit_codes import ExitCode
 
 app = typer.Typer(help="The local Prefect server (and UI) kwa starts on first use.", **GROUP_SETTINGS)
@@ -23,7 +21,7 @@ def start() -> int:
         try:
             info = start_local_server()
         except PrefectServerError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            say_error(exc)
             return ExitCode.FAILED  # as when `kwa run` cannot start it: the Prefect API is unavailable
         print(f"Prefect server at {info.url} (log: {info.log})")
         print(f"export PREFECT_API_URL={info.url}")

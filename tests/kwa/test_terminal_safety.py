@@ -93,3 +93,15 @@ def test_kwa_runs_logs_prints_log_messages_escaped(capsys: pytest.CaptureFixture
     print_logs([record], tally, "run R", verbose=True, output="text")
     out = capsys.readouterr().out
     assert "x\\x1b[2Jy\nz" in out and "\x1b" not in out
+
+
+def test_an_error_naming_a_hostile_path_is_escaped(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwa", "lint", "nope\x1b[2J.yaml"],
+        capture_output=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO)},
+    )
+    assert proc.returncode == 2
+    assert _raw_in(proc.stderr) == [] and b"nope\\x1b[2J.yaml" in proc.stderr
