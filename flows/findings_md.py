@@ -16,13 +16,17 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from redaction.controls import escape_controls
+
 SEVERITY_MARK = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵", "info": "⚪"}
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
 
 def md(text: Any) -> str:
-    """``text`` as literal Markdown: one line, HTML characters as entities, Markdown escaped."""
-    flat = " ".join(str(text if text is not None else "").split())
+    """``text`` as literal Markdown: one line, HTML characters as entities, Markdown escaped, and
+    control and bidirectional characters as ``\\xNN`` / ``\\uNNNN`` (a right-to-left override
+    would show a name reordered in the UI)."""
+    flat = escape_controls(" ".join(str(text if text is not None else "").split()))
     flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SPECIAL.sub(r"\\\1", flat)
 

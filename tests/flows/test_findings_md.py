@@ -72,3 +72,9 @@ def test_the_summary_lists_the_most_severe_checks_and_points_at_the_findings() -
 
 def test_no_failing_results() -> None:
     assert "No failing results." in findings_markdown(RUN, [])
+
+
+def test_control_and_bidirectional_characters_are_shown_as_escapes() -> None:
+    shown = md("Pod/ns/evil\x1b[31m\u202eabc\x07")
+    assert "\x1b" not in shown and "\u202e" not in shown and "\x07" not in shown
+    assert "\\\\x1b" in shown and "\\\\u202eabc\\\\x07" in shown  # backslashes escaped for Markdown
