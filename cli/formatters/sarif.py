@@ -47,6 +47,7 @@ from urllib.parse import quote
 import orjson
 
 from cli.formatters.common import object_ref
+from redaction.controls import terminal_safe
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FAILING_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "warning", "info": "note"}
@@ -193,7 +194,9 @@ def _result(row: Mapping[str, Any], level: str, rule_index: int) -> dict[str, An
     status = row["status"]
     check_id = row["check_id"]
     ref = object_ref(row)
-    text = row.get("message") or f"{row.get('check_name') or check_id}: {ref}"
+    # The alert's text as code scanning shows it: control and bidirectional characters from the
+    # input as escapes, as the other formats people read show them (the properties keep the values).
+    text = terminal_safe(row.get("message") or f"{row.get('check_name') or check_id}: {ref}")
     properties: dict[str, Any] = {
         "kwaResultId": row.get("id"),
         "status": status,
@@ -256,7 +259,9 @@ def sarif_run(
                     {
                         "level": "error",
                         "message": {
-                            "text": f"{check_id} {status}: {row.get('message') or row.get('reason') or status}"
+                            "text": terminal_safe(
+                                f"{check_id} {status}: {row.get('message') or row.get('reason') or status}"
+                            )
                         },
                         "associatedRule": {"id": check_id, "index": index[check_id]},
                     }

@@ -8,6 +8,7 @@ would otherwise retitle, clear or reorder the terminal or CI log that shows kwa'
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,10 @@ def test_kwa_lint_shows_hostile_names_escaped_in_every_format(tmp_path: Path, fm
     shown = proc.stdout.decode() + proc.stderr.decode()
     if fmt in ("text", "table", "github", "junit"):  # read by people: the escapes are what they see
         assert "evil\\x1b[31mRED" in shown and "\\u202e" in shown
+    if fmt == "sarif":  # the alerts' text as code scanning shows it, once the JSON is decoded
+        texts = [r["message"]["text"] for r in json.loads(proc.stdout)["runs"][0]["results"]]
+        assert not any("\x1b" in t or "\u202e" in t for t in texts)
+        assert any("c\\x1b[2J" in t for t in texts)
     # the gate's lines on stderr name the object the same way
     assert "ns\\x1b]0;pwned\\x07" in proc.stderr.decode()
 
