@@ -50,7 +50,7 @@ def _edge_run(db: Database, clock: FrozenClock, index: int) -> None:
     fixed = index >= 2  # the latest run fixes the privileged container
     groups: list[tuple[str, list[dict[str, Any]]]] = [
         ("SEC-001", [row("passing" if fixed else "failing", "Deployment", "edge", "gateway", container="proxy")]),
-        ("SEC-002", [row("failing", "Pod", "edge", SCRIPT_NAME, container="c", message=f"image of {SCRIPT_NAME}")]),
+        ("SEC-002", [row("failing", "Pod", "edge", SCRIPT_NAME, container="c", message=f"image of {SCRIPT_NAME} \u202eevil\x1b[2J")]),
         ("REL-001", [row("failing", "Deployment", "batch", IMG_NAME), row("passing", "Deployment", "edge", "gateway")]),
         ("COST-001", [row("warning", "ConfigMap", "batch", "stale-config", message="not referenced by any pod")]),
         ("OPS-001", [row("passing", "Namespace", None, "edge")]),

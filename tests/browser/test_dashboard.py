@@ -227,6 +227,8 @@ def test_fleet_cluster_run_check_by_their_links(open_service: Service, chromium:
     assert _shown_total(page) == everything > 100 == page.locator("table#findings tbody tr").count()
     hostile = _row(page, "findings", SCRIPT_NAME)  # the known failing object, its name shown as text
     assert "failing" in hostile.inner_text() and "SEC-002" in hostile.inner_text()
+    # a right-to-left override and an escape sequence in its message are shown, not obeyed
+    assert "\\u202eevil\\x1b[2J" in hostile.inner_text() and "\u202e" not in hostile.inner_text()
     _row(page, "findings", IMG_NAME)
     _nothing_ran(page)
     assert "Remediate SEC-002." in hostile.inner_text()  # remediation shown with the finding

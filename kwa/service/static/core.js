@@ -3,7 +3,14 @@
 // escapes each interpolated value unless it is already the output of `html`.
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-export const esc = (value) => String(value ?? "").replace(/[&<>"']/g, (c) => ESCAPES[c]);
+// Control and bidirectional characters from the input (a right-to-left override would show a name
+// reordered) are shown as \xNN / \uNNNN, as kwa's terminal output shows them.
+const UNSAFE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const shown = (c) => {
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+};
+export const esc = (value) => String(value ?? "").replace(UNSAFE, shown).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 
 class Safe {
   constructor(text) { this.text = text; }
