@@ -22,6 +22,8 @@ EDGE = "edge"
 EDGE_RUNS = ("run_20260212_090000_eeeee1", "run_20260213_090000_eeeee2", "run_20260214_090000_eeeee3")
 FLOW_RUN = "0b0e6f2c-5a41-4d0e-9a53-3f6f1c2d9a10"
 SCRIPT_NAME = "<script>window.__pwned=1</script>"
+# A right-to-left override and a CSI sequence: shown as escapes, never obeyed.
+SCRIPT_MESSAGE = f"image of {SCRIPT_NAME} \u202eevil\x1b[2J"
 IMG_NAME = '<img src=x onerror="window.__pwned=2">'
 EXEMPTION = {
     "source": "config",
@@ -50,7 +52,7 @@ def _edge_run(db: Database, clock: FrozenClock, index: int) -> None:
     fixed = index >= 2  # the latest run fixes the privileged container
     groups: list[tuple[str, list[dict[str, Any]]]] = [
         ("SEC-001", [row("passing" if fixed else "failing", "Deployment", "edge", "gateway", container="proxy")]),
-        ("SEC-002", [row("failing", "Pod", "edge", SCRIPT_NAME, container="c", message=f"image of {SCRIPT_NAME} \u202eevil\x1b[2J")]),
+        ("SEC-002", [row("failing", "Pod", "edge", SCRIPT_NAME, container="c", message=SCRIPT_MESSAGE)]),
         ("REL-001", [row("failing", "Deployment", "batch", IMG_NAME), row("passing", "Deployment", "edge", "gateway")]),
         ("COST-001", [row("warning", "ConfigMap", "batch", "stale-config", message="not referenced by any pod")]),
         ("OPS-001", [row("passing", "Namespace", None, "edge")]),
