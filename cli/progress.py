@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from redaction.controls import terminal_safe
 from storage.enums import STATUSES, is_terminal
 
 POLL_SECONDS = 0.5
@@ -26,8 +27,9 @@ def render_progress(snapshot: dict[str, Any]) -> Any:
     end = run.get("completed_at") or datetime.now(UTC)
     elapsed = (end - start).total_seconds() if start else 0.0
     phase = run.get("phase") if not is_terminal(run["state"]) else run["state"]
-    # The cluster id is the user's (or the kubeconfig's): never read as Rich markup.
-    table = Table(title=escape(f"run {run['run_id']} · {run['cluster_id']} · {phase} · {int(elapsed)}s"))
+    # The cluster id is the user's (or the kubeconfig's): never read as Rich markup, nor sent as a
+    # control sequence.
+    table = Table(title=escape(terminal_safe(f"run {run['run_id']} · {run['cluster_id']} · {phase} · {int(elapsed)}s")))
     table.add_column("pillar")
     table.add_column("checks", justify="right")
     for status in STATUSES:

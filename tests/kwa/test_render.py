@@ -42,10 +42,11 @@ def test_progress_and_fleet_tables_escape_names() -> None:
     from cli.progress import render_progress
 
     snapshot = {
-        "run": {"run_id": "r", "cluster_id": "web[/]", "state": "running", "phase": "running",
+        "run": {"run_id": "r", "cluster_id": "web[/]\x1b]0;t\x07", "state": "running", "phase": "running",
                 "started_at": datetime.now(UTC), "completed_at": None},
         "pillars": {"security[/x]": {"total": 2, "done": 1, "counts": {"passing": 1}}},
     }
     out = io.StringIO()
     Console(file=out, width=200).print(render_progress(snapshot))
-    assert "web[/]" in out.getvalue() and "security[/x]" in out.getvalue()
+    assert "web[/]\\x1b]0;t\\x07" in out.getvalue() and "security[/x]" in out.getvalue()
+    assert "\x1b]" not in out.getvalue()
