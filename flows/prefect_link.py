@@ -300,6 +300,19 @@ def healthy(url: str | None = None, timeout: float = 1.0) -> bool:
         return False
 
 
+def health_status(url: str, timeout: float = 1.0) -> int | None:
+    """The HTTP status ``url``'s ``/health`` answers with; None when nothing answers there."""
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (OSError, ValueError):
+        return None
+
+
 def answering(timeout: float = 1.0) -> bool:
     """Probe the API once; when it answers, a down link is reset so calls go through again."""
     if healthy(timeout=timeout):

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kwa.errors import say_error
 from kwa.exit_codes import ExitCode
 
 PREFECT_PATIENCE = 3.0  # seconds a configured Prefect API gets to answer before a run is refused
@@ -40,7 +41,7 @@ def connect_prefect() -> int | None:
     check within PREFECT_PATIENCE seconds refuses the run at once, before anything is stored,
     rather than after minutes of client retries.
     """
-    from flows.prefect_link import healthy
+    from flows.prefect_link import health_status, healthy
     from flows.server import PrefectServerError, ensure_api
 
     try:
@@ -53,12 +54,19 @@ def connect_prefect() -> int | None:
         while not healthy(info.url, timeout=1.0):
             if time.monotonic() >= deadline:
                 where = "PREFECT_API_URL" if info.how == "environment" else "the active Prefect profile"
-                print(
-                    f"error: the Prefect API at {info.url} (from {where}) is not answering; no run was "
-                    "started. Start that Prefect server, or unset PREFECT_API_URL to let kwa start its "
-                    "own local one.",
-                    file=sys.stderr,
-                )
+                status = health_status(info.url)
+                if status is None:
+                    say_error(
+                        f"the Prefect API at {info.url} (from {where}) is not answering; no run was "
+                        "started. Start that Prefect server, or unset PREFECT_API_URL to let kwa start its "
+                        "own local one."
+                    )
+                else:  # something answers there, but not as a Prefect API (often: the URL lacks /api)
+                    say_error(
+                        f"the Prefect API at {info.url} (from {where}) answers HTTP {status} to "
+                        f"{info.url.rstrip('/')}/health: that is not a Prefect API (its URL ends in /api, "
+                        "such as http://127.0.0.1:4200/api); no run was started."
+                    )
                 return ExitCode.FAILED
             time.sleep(0.5)
     if info.how == "started" and info.url:

@@ -112,6 +112,35 @@ def test_a_dead_prefect_api_at_start_is_a_clear_error(kwa: Kwa) -> None:
     assert took < 60, f"{took:.1f}s"  # the 3 s health patience plus starting Python on a loaded machine
 
 
+def test_a_url_that_answers_but_is_no_prefect_api_is_named_as_such(kwa: Kwa) -> None:
+    """PREFECT_API_URL without its /api, or pointing at some other web server: it answers, so
+    "not answering" would send the user looking for a dead server."""
+    import http.server
+    import threading
+
+    class NotPrefect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotPrefect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        out = kwa("run", "--demo", PREFECT_API_URL=url)
+    finally:
+        server.shutdown()
+    assert out.code == 4, out.text
+    assert (
+        f"error: the Prefect API at {url} (from PREFECT_API_URL) answers HTTP 404 to {url}/health: "
+        "that is not a Prefect API (its URL ends in /api" in out.err
+    )
+    assert out.runs() == []
+    assert_no_traceback(out.out, out.err)
+
+
 def test_a_local_prefect_server_that_cannot_start_is_a_clear_error(kwa_offline: Kwa) -> None:
     # kwa starts its own server when no API is configured; this one cannot open its database.
     out = kwa_offline("run", "--demo", PREFECT_SERVER_DATABASE_CONNECTION_URL="sqlite+aiosqlite:////proc/kwa-nope/p.db")
