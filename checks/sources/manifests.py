@@ -76,17 +76,20 @@ def expand_paths(paths: Iterable[str]) -> list[str]:
     return _expand(paths, None)[0]
 
 
-def _expand(paths: Iterable[str], problems: list[ParseProblem] | None) -> tuple[list[str], list[str]]:
-    """``(inputs, directories without a manifest)``; directories that cannot be read are problems."""
+def _expand(paths: Iterable[str], problems: list[ParseProblem] | None) -> tuple[list[str], list[str], int]:
+    """``(inputs, directories without a manifest, manifests found but not readable)``; directories
+    and manifests that cannot be read are problems."""
     out: list[str] = []
     empty: list[str] = []
+    skipped = 0
     for raw in paths:
         if raw == STDIN:
             out.append(STDIN)
             continue
         path = Path(raw)
         if path.is_dir():
-            found = _walk(path, problems)
+            found, unread = _walk(path, problems)
+            skipped += unread
             out.extend(found)
             if not found:
                 empty.append(raw)
@@ -94,10 +97,10 @@ def _expand(paths: Iterable[str], problems: list[ParseProblem] | None) -> tuple[
             out.append(str(path))
         else:
             raise SourceError(f"manifest path not found: {raw}")
-    return out, empty
+    return out, empty, skipped
 
 
-def _walk(root: Path, problems: list[ParseProblem] | None) -> list[str]:
+def _walk(root: Path, problems: list[ParseProblem] | None) -> tuple[list[str], int]:
     def unreadable(exc: OSError) -> None:
         if problems is not None:
             report(problems, UNREADABLE, str(exc.filename or root), None,
@@ -109,7 +112,23 @@ def _walk(root: Path, problems: list[ParseProblem] | None) -> list[str]:
         for name in names
         if Path(name).suffix.lower() in SUFFIXES
     ]
-    return [str(p) for p in sorted(found) if p.is_file()]
+    files = [str(p) for p in sorted(found) if p.is_file()]
+    unread = [p for p in sorted(found) if not p.is_file()]
+    if problems is not None:  # a manifest that is not read must be said, not skipped silently
+        for p in unread:
+            report(problems, UNREADABLE, str(p), None, _not_a_file(p))
+    return files, len(unread)
+
+
+def _not_a_file(path: Path) -> str:
+    """Why a manifest-named entry of a directory is not read: a broken link, or not a regular file."""
+    if path.is_symlink():
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"a symbolic link to {target}, which does not exist"
+    return "not a regular file (a pipe, socket or device): not read"
 
 
 def load_manifests(
@@ -121,7 +140,7 @@ def load_manifests(
     limits = limits or from_environment()
     objects: list[K8sObject] = []
     problems = Problems(limits.problems)
-    files, empty_dirs = _expand(paths, problems)
+    files, empty_dirs, unread = _expand(paths, problems)
     stats = problems.stats
     stats.inputs = len(files)
     budget = limits.input_bytes
@@ -152,7 +171,7 @@ def load_manifests(
             parse_bytes(data, label, objects, problems, json_first=json_first, limits=limits)
     stats.objects = len(objects)
     if not objects:
-        problems.add(NOTHING_READ, _inputs_label(files, paths), None, _why_nothing(stats, empty_dirs))
+        problems.add(NOTHING_READ, _inputs_label(files, paths), None, _why_nothing(stats, empty_dirs, unread))
     what = description or ", ".join(("<stdin>" if f == STDIN else f) for f in paths)
     return Snapshot(objects=objects, mode="manifest", description=f"manifests: {what}", problems=problems)
 
@@ -172,10 +191,12 @@ def _inputs_label(files: list[str], paths: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{len(names)} inputs"
 
 
-def _why_nothing(stats: ReadStats, empty_dirs: list[str]) -> str:
+def _why_nothing(stats: ReadStats, empty_dirs: list[str], unread: int = 0) -> str:
     """Why a read found no object at all: the facts a user needs to tell a typo from a bad dump."""
     if not stats.inputs:
         where = f" in {', '.join(empty_dirs)}" if empty_dirs else ""
+        if unread:  # each one said above: a broken link, a pipe
+            return f"no Kubernetes objects: no readable .yaml, .yml or .json files{where} ({unread:,} not read)"
         return f"no Kubernetes objects: no .yaml, .yml or .json files{where}"
     if not stats.read:
         return "no Kubernetes objects: no input could be read"

@@ -122,6 +122,31 @@ def test_a_directory_that_cannot_be_read_is_a_problem(tmp_path: Path, monkeypatc
     assert problem.source.endswith("locked")
 
 
+def test_a_broken_link_or_a_pipe_among_the_manifests_is_said_not_skipped(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(deploy("a"))
+    (tmp_path / "linked.yaml").symlink_to(tmp_path / "a.yaml")  # a link to a manifest is read
+    (tmp_path / "gone.yaml").symlink_to(tmp_path / "removed-in-this-pr.yaml")
+    os.mkfifo(tmp_path / "pipe.json")
+    snap = load_manifests([str(tmp_path)])
+    assert [o.name for o in snap.objects] == ["a", "a"]
+    said = {Path(p.source).name: (p.kind, p.message) for p in snap.problems}
+    assert said == {
+        "gone.yaml": (UNREADABLE, f"a symbolic link to {tmp_path / 'removed-in-this-pr.yaml'}, which does not exist"),
+        "pipe.json": (UNREADABLE, "not a regular file (a pipe, socket or device): not read"),
+    }
+
+
+def test_a_directory_of_unreadable_manifests_says_so(tmp_path: Path) -> None:
+    (tmp_path / "gone.yaml").symlink_to("nowhere.yaml")
+    snap = load_manifests([str(tmp_path)])
+    *said, last = list(snap.problems)
+    assert [p.message for p in said] == ["a symbolic link to nowhere.yaml, which does not exist"]
+    assert (last.kind, last.message) == (
+        NOTHING_READ,
+        f"no Kubernetes objects: no readable .yaml, .yml or .json files in {tmp_path} (1 not read)",
+    )
+
+
 @pytest.mark.parametrize(
     ("files", "message"),
     [
