@@ -87,17 +87,25 @@ def _expand(paths: Iterable[str], problems: list[ParseProblem] | None) -> tuple[
             out.append(STDIN)
             continue
         path = Path(raw)
-        if path.is_dir():
+        try:
+            is_dir, exists = path.is_dir(), path.exists()
+        except OSError as exc:  # a name too long for the system, a loop of links: not a path kwa can use
+            raise SourceError(f"manifest path cannot be used: {exc.strerror or exc}: {_shortened(raw)}") from None
+        if is_dir:
             found, unread = _walk(path, problems)
             skipped += unread
             out.extend(found)
             if not found:
                 empty.append(raw)
-        elif path.exists():  # a file, or a pipe such as <(helm template ...)
+        elif exists:  # a file, or a pipe such as <(helm template ...)
             out.append(str(path))
         else:
             raise SourceError(f"manifest path not found: {raw}")
     return out, empty, skipped
+
+
+def _shortened(raw: str, keep: int = 120) -> str:
+    return raw if len(raw) <= keep else f"{raw[:keep]}… ({len(raw):,} characters)"
 
 
 def _walk(root: Path, problems: list[ParseProblem] | None) -> tuple[list[str], int]:

@@ -136,6 +136,14 @@ def test_a_broken_link_or_a_pipe_among_the_manifests_is_said_not_skipped(tmp_pat
     }
 
 
+def test_a_path_the_system_cannot_use_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
+    from checks.sources.manifests import SourceError, expand_paths
+
+    shown = r"^manifest path cannot be used: File name too long: a{120}… \(5,005 characters\)$"
+    with pytest.raises(SourceError, match=shown):
+        expand_paths(["a" * 5000 + ".yaml"])
+
+
 def test_a_directory_of_unreadable_manifests_says_so(tmp_path: Path) -> None:
     (tmp_path / "gone.yaml").symlink_to("nowhere.yaml")
     snap = load_manifests([str(tmp_path)])
