@@ -6,6 +6,7 @@ exit code (``kwa/exit_codes.py``) is written once for the whole command tree.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -13,6 +14,9 @@ from collections.abc import Callable
 
 from kwa.exit_codes import ExitCode
 from redaction.controls import terminal_safe
+
+# A name longer than the system allows; a loop of symbolic links.
+_UNUSABLE_PATH = frozenset({errno.ENAMETOOLONG, errno.ELOOP})
 
 
 class NotFound(LookupError):
@@ -52,6 +56,13 @@ def failure(exc: Exception) -> int:
 
     if isinstance(exc, (UsageError, NotFound)):
         return _say(exc, ExitCode.USAGE if isinstance(exc, UsageError) else ExitCode.NOT_FOUND)
+    if isinstance(exc, OSError) and exc.errno in _UNUSABLE_PATH:
+        # A path given on the command line that the system cannot use at all, whichever option
+        # named it (--checks-dir, --write-baseline, …): the user's to fix, not a bug.
+        name = str(exc.filename or "")
+        shown = name if len(name) <= 120 else f"{name[:120]}… ({len(name):,} characters)"
+        say_error(f"a path cannot be used: {exc.strerror}: {shown}")
+        return ExitCode.USAGE
     if "storage.db" not in sys.modules:  # none of storage's exceptions can have been raised
         return _internal()
     from storage.db import StorageUnavailable

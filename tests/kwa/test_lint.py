@@ -236,3 +236,11 @@ def test_peer_suppressions_are_honoured_and_the_audit_says_so(tmp_path: Path) ->
     data = json.loads(kwa("pod.yaml", "--fail-on", "none", "-o", "json", cwd=tmp_path).stdout)
     (entry,) = [e for e in data["exemption_audit"] if e["source"] == "checkov"]
     assert entry["status"] == "active" and entry["results"] == 1
+
+
+@pytest.mark.parametrize("option", ["--checks-dir", "--write-baseline", "--config"])
+def test_a_path_the_system_cannot_use_is_a_usage_error_whichever_option_names_it(bad: Path, option: str) -> None:
+    proc = kwa("app.yaml", option, "x" * 5000 + ".yaml", cwd=bad.parent)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert "File name too long" in proc.stderr
