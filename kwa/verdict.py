@@ -83,10 +83,9 @@ def conclude(
     if "gate" in view and not view["gate"]["applied"]:
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
     if violations:
-        from redaction.controls import terminal_safe
         from storage.gates import format_violations
 
-        print(terminal_safe(format_violations(violations, run_id)), file=sys.stderr)
+        print(format_violations(violations, run_id), file=sys.stderr)
         code = ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
     # The file --write-baseline names could not be written (checked before the run, so rare): the
     # step that was to produce it must not pass.
@@ -209,13 +208,12 @@ def gate(
     if code == ExitCode.NOTHING_ASSESSED:
         print("gate not applied: nothing was assessed (exit 9)", file=sys.stderr)
         return code
-    from redaction.controls import terminal_safe
     from storage.gates import format_violations
 
     violations = judge(db, run_id, fail_on, min_score, min_coverage)
     if not violations:
         return code
-    print(terminal_safe(format_violations(violations, run_id)), file=sys.stderr)
+    print(format_violations(violations, run_id), file=sys.stderr)
     return ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
 
 

@@ -60,6 +60,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from redaction.controls import terminal_safe
 from storage.gate_options import (
     DEFAULT_MIN_COVERAGE,
     MIN_COVERAGE_ENV,
@@ -359,12 +360,14 @@ def _fmt(name: str, minimum: float) -> str:
 
 
 def format_violations(violations: list[Violation], run_id: str | None = None) -> str:
+    """What stderr says of a rejected run, the failing objects' names from the input escaped
+    (:func:`redaction.controls.terminal_safe`): every caller prints it to a terminal or a log."""
     head = f"gate rejected run {run_id}" if run_id else "gate rejected the run"
     out = [f"{head}:"]
     for v in violations:
         out.append(f"  [{v.rule}] {v.message}")
         out += [f"      {text}" for text in v.lines()]
-    return "\n".join(out)
+    return terminal_safe("\n".join(out))
 
 
 def gate_findings(db: Any, run_id: str, fail_on: str | None, per_severity: int = OBJECTS_SHOWN) -> list[dict[str, Any]]:

@@ -170,7 +170,6 @@ def conclude(
 ) -> int:
     """Baseline, gates, the report in the asked format, the summary line on stderr; the exit code."""
     from kwa.verdict import apply_baseline, apply_gates, outcome_code, view_of
-    from redaction.controls import terminal_safe
     from storage.gate_rows import gate_findings_from_rows, gate_summary
     from storage.gates import OBJECTS_SHOWN, evaluate_gates, format_violations
 
@@ -212,8 +211,7 @@ def conclude(
     for note in [*notes, *(f"note: {n}" for n in getattr(linted, "notes", ()))]:
         print(note, file=sys.stderr)
     if violations:
-        shown = format_violations(violations, None if not linted.stored else linted.run["run_id"])
-        print(terminal_safe(shown), file=sys.stderr)
+        print(format_violations(violations, None if not linted.stored else linted.run["run_id"]), file=sys.stderr)
         code = ExitCode.GATE if code in (ExitCode.OK, ExitCode.PARTIAL) else code
     # A --write-baseline file that could not be written: the step meant to produce it must not pass.
     return ExitCode.USAGE if unwritten and code in (ExitCode.OK, ExitCode.PARTIAL, ExitCode.GATE) else code

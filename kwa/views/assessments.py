@@ -20,7 +20,6 @@ from cli.formatters.structured import write_json, write_yaml
 from cli.history import ordered_counts
 from cli.stream import STREAMED, stream_assessments
 from kwa.exit_codes import ExitCode
-from redaction.controls import terminal_safe
 from storage.assessed import nothing_assessed
 from storage.db import Database
 from storage.enums import STATUSES
@@ -217,7 +216,7 @@ def cmd_summary(db: Database, args: Options, out: TextIO) -> int:
         return ExitCode.NOTHING_ASSESSED
     if violations:
         if fmt != "table" or framework is not None:
-            print(terminal_safe(format_violations(violations, run["run_id"])), file=sys.stderr)
+            print(format_violations(violations, run["run_id"]), file=sys.stderr)
         return ExitCode.GATE
     return ExitCode.OK
 
