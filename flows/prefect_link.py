@@ -36,7 +36,6 @@ import os
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -293,11 +292,7 @@ def healthy(url: str | None = None, timeout: float = 1.0) -> bool:
     url = url or api_url()
     if not url:
         return False
-    try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as resp:
-            return resp.status == 200
-    except (OSError, ValueError):
-        return False
+    return health_status(url, timeout) == 200
 
 
 def health_status(url: str, timeout: float = 1.0) -> int | None:

@@ -41,7 +41,7 @@ def connect_prefect() -> int | None:
     check within PREFECT_PATIENCE seconds refuses the run at once, before anything is stored,
     rather than after minutes of client retries.
     """
-    from flows.prefect_link import health_status, healthy
+    from flows.prefect_link import health_status
     from flows.server import PrefectServerError, ensure_api
 
     try:
@@ -51,10 +51,9 @@ def connect_prefect() -> int | None:
         return ExitCode.FAILED
     if info.how in ("environment", "profile") and info.url:
         deadline = time.monotonic() + PREFECT_PATIENCE
-        while not healthy(info.url, timeout=1.0):
+        while (status := health_status(info.url, timeout=1.0)) != 200:
             if time.monotonic() >= deadline:
                 where = "PREFECT_API_URL" if info.how == "environment" else "the active Prefect profile"
-                status = health_status(info.url)
                 if status is None:
                     say_error(
                         f"the Prefect API at {info.url} (from {where}) is not answering; no run was "
