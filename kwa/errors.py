@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 
 from kwa.exit_codes import ExitCode
-from redaction.controls import terminal_safe
+from redaction.controls import shortened, terminal_safe
 
 # A name longer than the system allows; a loop of symbolic links.
 _UNUSABLE_PATH = frozenset({errno.ENAMETOOLONG, errno.ELOOP})
@@ -59,9 +59,7 @@ def failure(exc: Exception) -> int:
     if isinstance(exc, OSError) and exc.errno in _UNUSABLE_PATH:
         # A path given on the command line that the system cannot use at all, whichever option
         # named it (--checks-dir, --write-baseline, …): the user's to fix, not a bug.
-        name = str(exc.filename or "")
-        shown = name if len(name) <= 120 else f"{name[:120]}… ({len(name):,} characters)"
-        say_error(f"a path cannot be used: {exc.strerror}: {shown}")
+        say_error(f"a path cannot be used: {exc.strerror}: {shortened(str(exc.filename or ''))}")
         return ExitCode.USAGE
     if "storage.db" not in sys.modules:  # none of storage's exceptions can have been raised
         return _internal()
@@ -82,7 +80,7 @@ def failure(exc: Exception) -> int:
             print("hint: `kwa runs list` shows the runs there are", file=sys.stderr)
         return ExitCode.NOT_FOUND
     if isinstance(exc, StorageUnavailable):
-        print(terminal_safe(f"error: storage unavailable: {exc}"), file=sys.stderr)
+        say_error(f"storage unavailable: {exc}")
         return ExitCode.FAILED
     return _internal()
 

@@ -36,6 +36,12 @@ def terminal_safe(text: str) -> str:
     return escape_controls(text, "\n\t")
 
 
+def shortened(text: str, keep: int = 120) -> str:
+    """``text`` whole when short, else its first ``keep`` characters and its length (a path the
+    system refused for its length is no use shown in full)."""
+    return text if len(text) <= keep else f"{text[:keep]}… ({len(text):,} characters)"
+
+
 def one_line(text: str) -> str:
     """``text`` on one line: line breaks and tabs as spaces, other unsafe characters escaped."""
     return escape_controls(_BREAKS.sub(" ", text))

@@ -53,6 +53,7 @@ from checks.sources.places import Lines, document_place
 from checks.sources.splitting import split
 from checks.sources.splitting import split_documents as _split_documents  # noqa: F401  (tests)
 from checks.sources.splitting import split_lines as _split_lines  # noqa: F401  (tests)
+from redaction.controls import shortened
 
 SUFFIXES = (".yaml", ".yml", ".json")
 PARALLEL_MIN_CHARS = 2_000_000  # below this, forking costs more than it saves
@@ -90,7 +91,7 @@ def _expand(paths: Iterable[str], problems: list[ParseProblem] | None) -> tuple[
         try:
             is_dir, exists = path.is_dir(), path.exists()
         except OSError as exc:  # a name too long for the system, a loop of links: not a path kwa can use
-            raise SourceError(f"manifest path cannot be used: {exc.strerror or exc}: {_shortened(raw)}") from None
+            raise SourceError(f"manifest path cannot be used: {exc.strerror or exc}: {shortened(raw)}") from None
         if is_dir:
             found, unread = _walk(path, problems)
             skipped += unread
@@ -102,10 +103,6 @@ def _expand(paths: Iterable[str], problems: list[ParseProblem] | None) -> tuple[
         else:
             raise SourceError(f"manifest path not found: {raw}")
     return out, empty, skipped
-
-
-def _shortened(raw: str, keep: int = 120) -> str:
-    return raw if len(raw) <= keep else f"{raw[:keep]}… ({len(raw):,} characters)"
 
 
 def _walk(root: Path, problems: list[ParseProblem] | None) -> tuple[list[str], int]:
@@ -120,17 +117,21 @@ def _walk(root: Path, problems: list[ParseProblem] | None) -> tuple[list[str], i
         for name in names
         if Path(name).suffix.lower() in SUFFIXES
     ]
-    files = [str(p) for p in sorted(found) if p.is_file()]
-    unread = [p for p in sorted(found) if not p.is_file()]
-    if problems is not None:  # a manifest that is not read must be said, not skipped silently
-        for p in unread:
+    files: list[str] = []
+    unread = 0
+    for p in sorted(found):
+        if p.is_file():
+            files.append(str(p))
+            continue
+        unread += 1
+        if problems is not None:  # a manifest that is not read must be said, not skipped silently
             report(problems, UNREADABLE, str(p), None, _not_a_file(p))
-    return files, len(unread)
+    return files, unread
 
 
 def _not_a_file(path: Path) -> str:
     """Why a manifest-named entry of a directory is not read: a broken link, or not a regular file."""
-    if path.is_symlink():
+    if path.is_symlink() and not path.exists():
         try:
             target = os.readlink(path)
         except OSError:

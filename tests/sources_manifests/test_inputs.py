@@ -127,12 +127,14 @@ def test_a_broken_link_or_a_pipe_among_the_manifests_is_said_not_skipped(tmp_pat
     (tmp_path / "linked.yaml").symlink_to(tmp_path / "a.yaml")  # a link to a manifest is read
     (tmp_path / "gone.yaml").symlink_to(tmp_path / "removed-in-this-pr.yaml")
     os.mkfifo(tmp_path / "pipe.json")
+    (tmp_path / "to-pipe.yaml").symlink_to(tmp_path / "pipe.json")  # a link that exists, to no file
     snap = load_manifests([str(tmp_path)])
     assert [o.name for o in snap.objects] == ["a", "a"]
     said = {Path(p.source).name: (p.kind, p.message) for p in snap.problems}
     assert said == {
         "gone.yaml": (UNREADABLE, f"a symbolic link to {tmp_path / 'removed-in-this-pr.yaml'}, which does not exist"),
         "pipe.json": (UNREADABLE, "not a regular file (a pipe, socket or device): not read"),
+        "to-pipe.yaml": (UNREADABLE, "not a regular file (a pipe, socket or device): not read"),
     }
 
 
