@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
                 path, count, _ = dataset(size, "envelope", True, opts.data_dir, opts.seed)
                 for mode in opts.modes.split(","):
                     run_env = {**env, **input_limits(path)}
-                    with patient_double(str(path)) if mode == "live" else _nothing() as url:
+                    with patient_double(str(path)) if mode == "live" else contextlib.nullcontext() as url:
                         if mode == "live":
                             from bench.apidouble import write_kubeconfig
 
@@ -317,14 +317,6 @@ def main(argv: list[str] | None = None) -> int:
     (opts.out_dir / f"{date}-treeprofile.md").write_text(markdown(info, results))
     log(f"wrote {opts.out_dir / f'{date}-treeprofile.md'}")
     return 0
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 if __name__ == "__main__":
