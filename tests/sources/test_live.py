@@ -524,6 +524,39 @@ async def test_every_list_hanging_is_unreachable(kmock: Any, tmp_path: Path) -> 
     assert time.perf_counter() - started < 2 * 1.0 + 1.0
 
 
+def test_a_web_server_that_is_no_api_server_is_named_as_such(tmp_path: Path) -> None:
+    """A kubeconfig pointing at another web server (the wrong port, a proxy's path prefix left out):
+    every call, /version and core lists included, is HTTP 404. One clear error, not 34 kinds
+    "not found"."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body>404 Not Found</body></html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(ClusterUnreachable) as caught:
+            load_live(write_kubeconfig(tmp_path / "kubeconfig", {"web": url}), request_timeout=5.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = str(caught.value)
+    assert message.startswith(f"the server at {url} is not a Kubernetes API server: it answered HTTP 404 to all")
+    assert "core/pods" in message and "server URL in the kubeconfig" in message
+
+
 # ---- configuration ------------------------------------------------------------------------------
 
 

@@ -107,6 +107,58 @@ def test_an_exec_plugin_token_is_stripped_registered_and_checked(tmp_path: Path,
     assert MARK not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        # what `aws eks get-token` says when the SSO session is over, with a secret in it
+        (
+            f"import sys\nsys.stderr.write('token expired; aws_secret_access_key=sk-{MARK}-9\\n')\nsys.exit(1)\n",
+            "exec: process returned 1. token expired; aws_secret_access_key=***",
+        ),
+        ("print('not json')\n", "exec: failed to decode process output"),
+        ("print('{}')\n", "exec: malformed response. missing key 'apiVersion'"),
+    ],
+)
+def test_an_exec_plugin_that_gives_no_credential_stops_the_read_saying_why(
+    tmp_path: Path, double: ApiDouble, body: str, why: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The client logs the plugin's failure and carries on with no credential (every list then
+    401). kwa stops before any request, naming the user, the plugin and its message, redacted."""
+    script = tmp_path / "failing.py"
+    script.write_text(body, encoding="utf-8")
+    plugin = {**exec_plugin(tmp_path, "unused"), "args": [str(script)]}
+    path = kubeconfig(tmp_path, double, {"exec": plugin})
+
+    with pytest.raises(ClusterConfigError) as info:
+        load(path)
+
+    message = str(info.value)
+    assert message.startswith(
+        f"cannot use kubeconfig {path}, context double: the exec credential plugin of user 'tester' "
+        f"({sys.executable}) gave no credential: {why}"
+    )
+    assert MARK not in message
+    assert double.requests == []
+    out, err = capfd.readouterr()
+    assert MARK not in out + err and "exec:" not in out + err  # the client's log line is not printed
+
+
+def test_an_exec_plugin_that_cannot_start_is_named(tmp_path: Path, double: ApiDouble) -> None:
+    plugin = {**exec_plugin(tmp_path, "unused"), "command": "kwa-test-no-such-plugin"}
+    with pytest.raises(ClusterConfigError) as info:
+        load(kubeconfig(tmp_path, double, {"exec": plugin}))
+    assert str(info.value).endswith(
+        "the exec credential plugin of user 'tester' (kwa-test-no-such-plugin) gave no credential: "
+        "[Errno 2] No such file or directory: 'kwa-test-no-such-plugin'"
+    )
+
+
+def test_a_token_beside_a_failing_exec_plugin_is_used_as_the_client_does(tmp_path: Path, double: ApiDouble) -> None:
+    plugin = {**exec_plugin(tmp_path, "unused"), "command": "kwa-test-no-such-plugin"}
+    snap = load(kubeconfig(tmp_path, double, {"token": f"static-{MARK}", "exec": plugin}))
+    assert snap.of_kind("Namespace") and sent_authorization(double) == {f"Bearer static-{MARK}"}
+
+
 # ---- every credential is registered before it can be quoted -------------------------------------
 
 

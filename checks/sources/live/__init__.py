@@ -346,6 +346,15 @@ def _raise_if_unusable(server: str, outcomes: list[Outcome], elapsed: float) -> 
         raise ClusterUnreachable(
             f"the Kubernetes API server at {server} answered /version but no list call: {listed[0].error}"
         )
+    # Every Kubernetes API server serves the core group: when even Pods and Namespaces are "not
+    # found", the URL reaches some other web server (a path prefix left out, the wrong port).
+    core = [o for o in listed if RESOURCES[o.kind][0] == ""]
+    if core and all(o.status == 404 for o in listed):
+        raise ClusterUnreachable(
+            f"the server at {server} is not a Kubernetes API server: it answered HTTP 404 to all "
+            f"{len(listed)} list calls, the core resources ({resource_label(core[0].kind)}, …) included; "
+            "check the server URL in the kubeconfig (its port, or a path prefix a proxy needs)"
+        )
     # Add-ons that are simply not installed do not count: what was there to list was refused.
     required = [o for o in listed if not (o.kind in OPTIONAL_KINDS and o.status == 404)]
     if required and all(o.status in (401, 403) for o in required):

@@ -25,8 +25,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import logging
 import os
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,7 @@ from urllib.parse import urlsplit
 import redaction
 from checks.sources.guards import Rejected, load_settings
 from checks.sources.live.resources import ClusterConfigError
+from redaction.controls import one_line, shortened
 
 MAX_CREDENTIAL_FILE = 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -98,7 +103,8 @@ def configure(kubeconfig: str | None, context: str | None) -> Target:
             selected = _selected(files, context)
             _register_credentials(selected)
             name = context or selected.context or ""
-            config.load_kube_config(path, context=context, client_configuration=cfg, persist_config=False)
+            with _client_errors() as errors:
+                config.load_kube_config(path, context=context, client_configuration=cfg, persist_config=False)
         except ConfigException as exc:
             raise ClusterConfigError(f"cannot use kubeconfig {path}: {redaction.redact(exc)}") from None
         except Rejected as exc:  # over a limit: the message names the limit and the place, no content
@@ -108,6 +114,7 @@ def configure(kubeconfig: str | None, context: str | None) -> Target:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
             raise ClusterConfigError(f"cannot read kubeconfig {path}: {type(exc).__name__}{where}") from None
+        _raise_if_plugin_failed(selected, errors, cfg, f"kubeconfig {path}, context {name or '(current)'}")
         origin = f"kubeconfig {path}, context {name or '(current)'}: the token {selected.token_origin()}"
         guard_credentials(cfg, origin)
         server = safe_url(cfg.host)
@@ -125,6 +132,51 @@ def configure(kubeconfig: str | None, context: str | None) -> Target:
     guard_credentials(cfg, origin)
     server = safe_url(cfg.host)
     return Target(cfg, server, f"{server} (in-cluster)", urlsplit(cfg.host).hostname or server, origin)
+
+
+# ---- an exec credential plugin that fails ------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _client_errors() -> Iterator[list[str]]:
+    """The errors the ``kubernetes`` client logs (and otherwise swallows) in this thread meanwhile.
+
+    When an exec credential plugin fails (exits non-zero, cannot be started, prints no credential)
+    the client logs the reason on the root logger and goes on with no credential at all; its
+    message quotes the plugin's stderr, which may hold a secret. The records are taken here (a
+    filter on the root logger, so no handler prints them) for :func:`_raise_if_plugin_failed`.
+    """
+    caught: list[str] = []
+    thread = threading.get_ident()
+
+    def take(record: logging.LogRecord) -> bool:
+        if record.thread == thread and record.levelno >= logging.ERROR and "kubernetes" in record.pathname:
+            caught.append(record.getMessage())
+            return False
+        return True
+
+    root = logging.getLogger()
+    root.addFilter(take)
+    try:
+        yield caught
+    finally:
+        root.removeFilter(take)
+
+
+def _raise_if_plugin_failed(selected: Selected, errors: list[str], cfg: Any, where: str) -> None:
+    """Refuse to go on unauthenticated when the user's exec plugin gave no credential (kubectl
+    refuses too): every list would be refused, 401 on each kind, and the reason lost."""
+    exec_ = selected.user.get("exec")
+    if not isinstance(exec_, dict) or not errors:
+        return
+    if cfg.api_key.get("authorization") or cfg.api_key.get("BearerToken") or cfg.cert_file:
+        return  # another credential of the user was used (the client's order: token before exec)
+    command = one_line(shortened(str(exec_.get("command") or "?"), 80))
+    why = one_line(shortened(redaction.redact(errors[-1]), 300))
+    raise ClusterConfigError(
+        f"cannot use {where}: the exec credential plugin of user '{selected.user_name or '?'}' "
+        f"({command}) gave no credential: {why}"
+    )
 
 
 # ---- tokens: one line, registered, checked on every refresh -------------------------------------
