@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,32 @@ def test_an_exec_plugin_that_cannot_start_is_named(tmp_path: Path, double: ApiDo
         "the exec credential plugin of user 'tester' (kwa-test-no-such-plugin) gave no credential: "
         "[Errno 2] No such file or directory: 'kwa-test-no-such-plugin'"
     )
+
+
+@pytest.mark.parametrize("bound", ["setting", "deadline"])
+def test_an_exec_plugin_that_never_ends_is_stopped(
+    tmp_path: Path, double: ApiDouble, monkeypatch: pytest.MonkeyPatch, bound: str
+) -> None:
+    """The client waits for its plugin without a limit (a login prompt nobody answers): kwa stops
+    it at ``KWA_EXEC_PLUGIN_TIMEOUT`` or at the read's deadline, whichever is first."""
+    script = tmp_path / "stuck.py"
+    script.write_text("import time\ntime.sleep(60)\n", encoding="utf-8")
+    plugin = {**exec_plugin(tmp_path, "unused"), "args": [str(script)]}
+    path = kubeconfig(tmp_path, double, {"exec": plugin})
+    if bound == "setting":
+        monkeypatch.setenv("KWA_EXEC_PLUGIN_TIMEOUT", "1")
+    started = time.monotonic()
+
+    with pytest.raises(ClusterConfigError) as info:
+        if bound == "setting":
+            load(path)
+        else:
+            load_live(path, request_timeout=5.0, kinds=["Namespace"], deadline=time.monotonic() + 1.5)
+
+    assert time.monotonic() - started < 6
+    assert "gave no credential: exec: the plugin did not finish within" in str(info.value)
+    assert "s and was stopped" in str(info.value)
+    assert double.requests == []
 
 
 def test_a_token_beside_a_failing_exec_plugin_is_used_as_the_client_does(tmp_path: Path, double: ApiDouble) -> None:

@@ -196,7 +196,7 @@ def load_live(
     selected = _select_kinds(kinds)
     if deadline is not None and deadline <= time.monotonic():
         raise DeadlineExceeded("the deadline had passed before reading the cluster began")
-    target = configure(kubeconfig, context)
+    target = configure(kubeconfig, context, deadline)
     workers = min(MAX_CONCURRENT_LISTS, max(1, _setting(workers, "KWA_LIVE_CONCURRENCY", MAX_CONCURRENT_LISTS)))
     page_size = min(MAX_PAGE_SIZE, max(1, _setting(page_size, "KWA_LIVE_PAGE_SIZE", MAX_PAGE_SIZE)))
     cache_mode = {True: "on", False: "off"}.get(watch_cache) if watch_cache is not None else None

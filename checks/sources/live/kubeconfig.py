@@ -25,12 +25,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import logging
 import os
 import re
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +34,8 @@ from urllib.parse import urlsplit
 
 import redaction
 from checks.sources.guards import Rejected, load_settings
+from checks.sources.live.exec_plugins import client_errors, plugin_time, raise_if_plugin_failed
 from checks.sources.live.resources import ClusterConfigError
-from redaction.controls import one_line, shortened
 
 MAX_CREDENTIAL_FILE = 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -85,7 +81,9 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}" if parts.scheme else url.split("@")[-1]
 
 
-def configure(kubeconfig: str | None, context: str | None) -> Target:
+def configure(kubeconfig: str | None, context: str | None, deadline: float | None = None) -> Target:
+    """The cluster and credentials to use; ``deadline`` (``time.monotonic()``) also bounds an exec
+    credential plugin run now (:func:`plugin_time`)."""
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
@@ -103,7 +101,7 @@ def configure(kubeconfig: str | None, context: str | None) -> Target:
             selected = _selected(files, context)
             _register_credentials(selected)
             name = context or selected.context or ""
-            with _client_errors() as errors:
+            with client_errors() as errors, plugin_time(deadline):
                 config.load_kube_config(path, context=context, client_configuration=cfg, persist_config=False)
         except ConfigException as exc:
             raise ClusterConfigError(f"cannot use kubeconfig {path}: {redaction.redact(exc)}") from None
@@ -114,8 +112,9 @@ def configure(kubeconfig: str | None, context: str | None) -> Target:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
             raise ClusterConfigError(f"cannot read kubeconfig {path}: {type(exc).__name__}{where}") from None
-        _raise_if_plugin_failed(selected, errors, cfg, f"kubeconfig {path}, context {name or '(current)'}")
-        origin = f"kubeconfig {path}, context {name or '(current)'}: the token {selected.token_origin()}"
+        where = f"kubeconfig {path}, context {name or '(current)'}"
+        raise_if_plugin_failed(selected.user, selected.user_name, errors, cfg, where)
+        origin = f"{where}: the token {selected.token_origin()}"
         guard_credentials(cfg, origin)
         server = safe_url(cfg.host)
         return Target(cfg, server, name or server, name or (urlsplit(cfg.host).hostname or server), origin)
@@ -132,51 +131,6 @@ def configure(kubeconfig: str | None, context: str | None) -> Target:
     guard_credentials(cfg, origin)
     server = safe_url(cfg.host)
     return Target(cfg, server, f"{server} (in-cluster)", urlsplit(cfg.host).hostname or server, origin)
-
-
-# ---- an exec credential plugin that fails ------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _client_errors() -> Iterator[list[str]]:
-    """The errors the ``kubernetes`` client logs (and otherwise swallows) in this thread meanwhile.
-
-    When an exec credential plugin fails (exits non-zero, cannot be started, prints no credential)
-    the client logs the reason on the root logger and goes on with no credential at all; its
-    message quotes the plugin's stderr, which may hold a secret. The records are taken here (a
-    filter on the root logger, so no handler prints them) for :func:`_raise_if_plugin_failed`.
-    """
-    caught: list[str] = []
-    thread = threading.get_ident()
-
-    def take(record: logging.LogRecord) -> bool:
-        if record.thread == thread and record.levelno >= logging.ERROR and "kubernetes" in record.pathname:
-            caught.append(record.getMessage())
-            return False
-        return True
-
-    root = logging.getLogger()
-    root.addFilter(take)
-    try:
-        yield caught
-    finally:
-        root.removeFilter(take)
-
-
-def _raise_if_plugin_failed(selected: Selected, errors: list[str], cfg: Any, where: str) -> None:
-    """Refuse to go on unauthenticated when the user's exec plugin gave no credential (kubectl
-    refuses too): every list would be refused, 401 on each kind, and the reason lost."""
-    exec_ = selected.user.get("exec")
-    if not isinstance(exec_, dict) or not errors:
-        return
-    if cfg.api_key.get("authorization") or cfg.api_key.get("BearerToken") or cfg.cert_file:
-        return  # another credential of the user was used (the client's order: token before exec)
-    command = one_line(shortened(str(exec_.get("command") or "?"), 80))
-    why = one_line(shortened(redaction.redact(errors[-1]), 300))
-    raise ClusterConfigError(
-        f"cannot use {where}: the exec credential plugin of user '{selected.user_name or '?'}' "
-        f"({command}) gave no credential: {why}"
-    )
 
 
 # ---- tokens: one line, registered, checked on every refresh -------------------------------------
