@@ -308,6 +308,26 @@ def health_status(url: str, timeout: float = 1.0) -> int | None:
         return None
 
 
+def version_of(url: str, timeout: float = 2.0) -> tuple[int | None, str | None]:
+    """``(HTTP status, Prefect version)`` of ``url``'s ``/admin/version``: a Prefect API answers 200
+    with its version as a JSON string; anything else there is not one."""
+    import json
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/admin/version", timeout=timeout) as resp:
+            status, body = int(resp.status), resp.read(256)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), None
+    except (OSError, ValueError):
+        return None, None
+    try:
+        version = json.loads(body)
+    except ValueError:
+        return status, None
+    return status, version if isinstance(version, str) and version[:1].isdigit() else None
+
+
 def answering(timeout: float = 1.0) -> bool:
     """Probe the API once; when it answers, a down link is reset so calls go through again."""
     if healthy(timeout=timeout):

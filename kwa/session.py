@@ -41,7 +41,7 @@ def connect_prefect() -> int | None:
     check within PREFECT_PATIENCE seconds refuses the run at once, before anything is stored,
     rather than after minutes of client retries.
     """
-    from flows.prefect_link import health_status
+    from flows.prefect_link import health_status, version_of
     from flows.server import PrefectServerError, ensure_api
 
     try:
@@ -68,6 +68,17 @@ def connect_prefect() -> int | None:
                     )
                 return ExitCode.FAILED
             time.sleep(0.5)
+        # Any web server may answer 200 to /health; a Prefect API also names its version.
+        status, version = version_of(info.url)
+        if version is None:
+            where = "PREFECT_API_URL" if info.how == "environment" else "the active Prefect profile"
+            answer = "no answer" if status is None else f"HTTP {status} without a version"
+            say_error(
+                f"the Prefect API at {info.url} (from {where}) answers {info.url.rstrip('/')}/health but gives "
+                f"{answer} at /admin/version, as a Prefect API would: that is not a Prefect API (its URL ends "
+                "in /api, such as http://127.0.0.1:4200/api); no run was started."
+            )
+            return ExitCode.FAILED
     if info.how == "started" and info.url:
         print(
             f"Started a local Prefect server at {info.url.removesuffix('/api')} (UI; reused by later runs).",

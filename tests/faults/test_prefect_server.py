@@ -141,6 +141,42 @@ def test_a_url_that_answers_but_is_no_prefect_api_is_named_as_such(kwa: Kwa) -> 
     assert_no_traceback(out.out, out.err)
 
 
+def test_a_url_whose_health_answers_but_is_no_prefect_api_is_named_as_such(kwa: Kwa) -> None:
+    """A web server with a /health of its own (most have one) passes the health probe; a Prefect
+    API also answers /admin/version with its version. Before, the run failed with Prefect's
+    "RuntimeError: Failed to reach API"."""
+    import http.server
+    import threading
+
+    class HealthOnly(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != "/health":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"OK")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HealthOnly)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        out = kwa("run", "--demo", PREFECT_API_URL=url)
+    finally:
+        server.shutdown()
+    assert out.code == 4, out.text
+    assert (
+        f"error: the Prefect API at {url} (from PREFECT_API_URL) answers {url}/health but gives HTTP 404 "
+        "without a version at /admin/version, as a Prefect API would: that is not a Prefect API" in out.err
+    )
+    assert out.runs() == []
+    assert_no_traceback(out.out, out.err)
+
+
 def test_a_local_prefect_server_that_cannot_start_is_a_clear_error(kwa_offline: Kwa) -> None:
     # kwa starts its own server when no API is configured; this one cannot open its database.
     out = kwa_offline("run", "--demo", PREFECT_SERVER_DATABASE_CONNECTION_URL="sqlite+aiosqlite:////proc/kwa-nope/p.db")
