@@ -292,40 +292,9 @@ def healthy(url: str | None = None, timeout: float = 1.0) -> bool:
     url = url or api_url()
     if not url:
         return False
-    return health_status(url, timeout) == 200
+    from flows.server import healthy as url_healthy
 
-
-def health_status(url: str, timeout: float = 1.0) -> int | None:
-    """The HTTP status ``url``'s ``/health`` answers with; None when nothing answers there."""
-    import urllib.error
-
-    try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (OSError, ValueError):
-        return None
-
-
-def version_of(url: str, timeout: float = 2.0) -> tuple[int | None, str | None]:
-    """``(HTTP status, Prefect version)`` of ``url``'s ``/admin/version``: a Prefect API answers 200
-    with its version as a JSON string; anything else there is not one."""
-    import json
-    import urllib.error
-
-    try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/admin/version", timeout=timeout) as resp:
-            status, body = int(resp.status), resp.read(256)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), None
-    except (OSError, ValueError):
-        return None, None
-    try:
-        version = json.loads(body)
-    except ValueError:
-        return status, None
-    return status, version if isinstance(version, str) and version[:1].isdigit() else None
+    return url_healthy(url, timeout)
 
 
 def answering(timeout: float = 1.0) -> bool:

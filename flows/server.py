@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,11 +58,36 @@ def _state_file() -> Path:
 
 
 def healthy(url: str, timeout: float = 1.0) -> bool:
+    """Whether ``url`` (a Prefect API) answers its health check."""
+    return health_status(url, timeout) == 200
+
+
+def health_status(url: str, timeout: float = 1.0) -> int | None:
+    """The HTTP status ``url``'s ``/health`` answers with; None when nothing answers there."""
     try:
         with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (OSError, ValueError):
+        return None
+
+
+def version_of(url: str, timeout: float = 2.0) -> tuple[int | None, str | None]:
+    """``(HTTP status, Prefect version)`` of ``url``'s ``/admin/version``: a Prefect API answers 200
+    with its version as a JSON string; anything else there is not one."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/admin/version", timeout=timeout) as resp:
+            status, body = int(resp.status), resp.read(256)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), None
+    except (OSError, ValueError):
+        return None, None
+    try:
+        version = json.loads(body)
+    except ValueError:
+        return status, None
+    return status, version if isinstance(version, str) and version[:1].isdigit() else None
 
 
 def _profile_api_url() -> str | None:

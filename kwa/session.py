@@ -41,8 +41,7 @@ def connect_prefect() -> int | None:
     check within PREFECT_PATIENCE seconds refuses the run at once, before anything is stored,
     rather than after minutes of client retries.
     """
-    from flows.prefect_link import health_status, version_of
-    from flows.server import PrefectServerError, ensure_api
+    from flows.server import PrefectServerError, ensure_api, health_status, version_of
 
     try:
         info = ensure_api()
