@@ -84,7 +84,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from checks.snapshot import K8sObject, Snapshot
-from checks.sources.live.kubeconfig import configure, default_kubeconfig_files, in_cluster_env
+from checks.sources.live.kubeconfig import configure, default_kubeconfig_files, in_cluster_env, safe_url
 from checks.sources.live.listing import MAX_PAGE_SIZE, MAX_RELISTS, Lister, Outcome
 from checks.sources.live.resources import (
     JSON,
@@ -307,7 +307,9 @@ def _server_version(api: Api) -> str | None:
             raise DeadlineExceeded(
                 f"reading the cluster at {server} did not finish before the deadline: /version ({exc})"
             ) from None
-        raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {server}: {exc}") from None
+        proxy = getattr(api.target.configuration, "proxy", None)
+        via = f" through the proxy {safe_url(str(proxy))}" if proxy else ""
+        raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {server}{via}: {exc}") from None
     except Exception as exc:  # BodyTooLarge or a bug: /version is optional
         log.debug("/version failed: %s", type(exc).__name__)
         return None

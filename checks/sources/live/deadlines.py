@@ -112,14 +112,12 @@ def _guarded(base: type) -> type:
 
 
 def install_guards(pool_manager: Any) -> None:
-    """Make every connection the pool manager creates obey the request guards (before first use)."""
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    """Make every connection the pool manager creates obey the request guards (before first use).
 
-    class Pool(HTTPConnectionPool):
-        ConnectionCls = _guarded(HTTPConnection)
-
-    class TLSPool(HTTPSConnectionPool):
-        ConnectionCls = _guarded(HTTPSConnection)
-
-    pool_manager.pool_classes_by_scheme = {"http": Pool, "https": TLSPool}
+    Each of the manager's own pool classes is extended, not replaced: a SOCKS proxy's manager
+    (``proxy-url: socks5://…``) has pools whose connections go through the proxy.
+    """
+    pool_manager.pool_classes_by_scheme = {
+        scheme: type(f"Guarded{pool.__name__}", (pool,), {"ConnectionCls": _guarded(pool.ConnectionCls)})
+        for scheme, pool in pool_manager.pool_classes_by_scheme.items()
+    }
