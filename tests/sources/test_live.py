@@ -524,37 +524,59 @@ async def test_every_list_hanging_is_unreachable(kmock: Any, tmp_path: Path) -> 
     assert time.perf_counter() - started < 2 * 1.0 + 1.0
 
 
-def test_a_web_server_that_is_no_api_server_is_named_as_such(tmp_path: Path) -> None:
-    """A kubeconfig pointing at another web server (the wrong port, a proxy's path prefix left out):
-    every call, /version and core lists included, is HTTP 404. One clear error, not 34 kinds
-    "not found"."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class _WebServer:
+    """Some other web server on 127.0.0.1 where the kubeconfig says the API server is: every GET
+    answers ``status`` with an HTML page (``Location`` set for a redirect)."""
 
-    class NotFound(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<html><body>404 Not Found</body></html>"
-            self.send_response(404)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def __init__(self, status: int) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        def log_message(self, *args: Any) -> None:
-            pass
+        class Page(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Sign in</body></html>"
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/login?next=" + self.path)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        # the wrong port, a proxy's path prefix left out
+        (404, "is not a Kubernetes API server: it answered HTTP 404 to all"),
+        # a sign-in portal or a corporate web proxy answering for the API server
+        (200, "answered every list call with an HTML page, not the Kubernetes API's JSON"),
+        (302, "answered every list call with a redirect (HTTP 302), as a sign-in page does"),
+    ],
+)
+def test_a_web_server_that_is_no_api_server_is_named_as_such(tmp_path: Path, status: int, said: str) -> None:
+    """One clear error, not 34 kinds each "not found" or "invalid JSON" and a partial run."""
+    web = _WebServer(status)
     try:
         with pytest.raises(ClusterUnreachable) as caught:
-            load_live(write_kubeconfig(tmp_path / "kubeconfig", {"web": url}), request_timeout=5.0)
+            load_live(write_kubeconfig(tmp_path / "kubeconfig", {"web": web.url}), request_timeout=5.0)
     finally:
-        server.shutdown()
-        server.server_close()
+        web.close()
     message = str(caught.value)
-    assert message.startswith(f"the server at {url} is not a Kubernetes API server: it answered HTTP 404 to all")
-    assert "core/pods" in message and "server URL in the kubeconfig" in message
+    assert message.startswith(f"the server at {web.url} "), message
+    assert said in message, message
+    assert "kubeconfig" in message
 
 
 # ---- configuration ------------------------------------------------------------------------------

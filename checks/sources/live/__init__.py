@@ -85,7 +85,7 @@ from pathlib import Path
 
 from checks.snapshot import K8sObject, Snapshot
 from checks.sources.live.kubeconfig import configure, default_kubeconfig_files, in_cluster_env, safe_url
-from checks.sources.live.listing import MAX_PAGE_SIZE, MAX_RELISTS, Lister, Outcome
+from checks.sources.live.listing import HTML_PAGE, MAX_PAGE_SIZE, MAX_RELISTS, Lister, Outcome
 from checks.sources.live.resources import (
     JSON,
     LAST_APPLIED,
@@ -356,6 +356,18 @@ def _raise_if_unusable(server: str, outcomes: list[Outcome], elapsed: float) -> 
             f"the server at {server} is not a Kubernetes API server: it answered HTTP 404 to all "
             f"{len(listed)} list calls, the core resources ({resource_label(core[0].kind)}, …) included; "
             "check the server URL in the kubeconfig (its port, or a path prefix a proxy needs)"
+        )
+    # A sign-in portal or a web proxy answering for the API server: a page, or a redirect to one.
+    if listed and all(o.error and o.error.endswith(f"({HTML_PAGE})") for o in listed):
+        answer = "an HTML page, not the Kubernetes API's JSON"
+    elif listed and all(o.status is not None and 300 <= o.status < 400 for o in listed):
+        answer = f"a redirect (HTTP {listed[0].status}), as a sign-in page does"
+    else:
+        answer = ""
+    if answer:
+        raise ClusterUnreachable(
+            f"the server at {server} answered every list call with {answer}: a sign-in page or a web proxy "
+            "is answering instead of the API server; check the server URL and proxy-url in the kubeconfig"
         )
     # Add-ons that are simply not installed do not count: what was there to list was refused.
     required = [o for o in listed if not (o.kind in OPTIONAL_KINDS and o.status == 404)]

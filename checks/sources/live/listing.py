@@ -317,12 +317,18 @@ def _parse(body: bytes, cut: bool = False) -> dict[str, Any]:
     return data
 
 
+HTML_PAGE = "an HTML page, not JSON"
+
+
 def _parse_strictly_as_before(body: bytes) -> Any:
     try:
         return json.loads(body)
     except RecursionError:
         raise _Malformed("invalid JSON response: nested too deeply") from None
     except ValueError:
+        # A sign-in page or a web proxy's answer where the API server was expected: said as such.
+        if body.lstrip()[:1] == b"<" and b"<html" in body[:4096].lower():
+            raise _Malformed(HTML_PAGE) from None
         raise _Malformed("invalid JSON response") from None
 
 
