@@ -724,6 +724,32 @@ def test_broken_kubeconfig_does_not_quote_it(tmp_path: Path) -> None:
     assert "cannot read kubeconfig" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("change", "context", "said"),
+    [
+        ("no current-context", None, "kubeconfig {path} sets no current-context: pass --context (its contexts: a, b)"),
+        ("nothing", "c", "context 'c' is not in kubeconfig {path} (its contexts: a, b)"),
+        ("empty server", None, "kubeconfig {path}, context a: cluster 'a' has no server URL"),
+    ],
+)
+def test_a_kubeconfig_kubectl_would_refuse_is_refused_in_its_words(
+    tmp_path: Path, change: str, context: str | None, said: str
+) -> None:
+    """Before, the client's own words: "Invalid kube-config file. Expected object with name  in …
+    contexts list", or an attempt to connect to "" and "No host specified"."""
+    path = tmp_path / "kubeconfig"
+    write_kubeconfig(path, {"a": "https://127.0.0.1:9", "b": "https://127.0.0.1:9"})
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if change == "no current-context":
+        doc["current-context"] = ""
+    if change == "empty server":
+        doc["clusters"][0]["cluster"]["server"] = ""
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(ClusterConfigError) as info:
+        load_live(str(path), context, request_timeout=1.0)
+    assert str(info.value) == said.format(path=path)
+
+
 @pytest.mark.asyncio
 async def test_explicit_context_without_current_context(kmock: Any, tmp_path: Path) -> None:
     serve(kmock, {"Node": [{"metadata": {"name": "n1"}}]})

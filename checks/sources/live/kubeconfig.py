@@ -36,6 +36,7 @@ import redaction
 from checks.sources.guards import Rejected, load_settings
 from checks.sources.live.exec_plugins import client_errors, plugin_time, raise_if_plugin_failed
 from checks.sources.live.resources import ClusterConfigError
+from redaction.controls import one_line, shortened
 
 MAX_CREDENTIAL_FILE = 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -101,10 +102,13 @@ def configure(kubeconfig: str | None, context: str | None, deadline: float | Non
             selected = _selected(files, context)
             _register_credentials(selected)
             name = context or selected.context or ""
+            _raise_if_unusable(selected, path)
             with client_errors() as errors, plugin_time(deadline):
                 config.load_kube_config(path, context=context, client_configuration=cfg, persist_config=False)
         except ConfigException as exc:
             raise ClusterConfigError(f"cannot use kubeconfig {path}: {redaction.redact(exc)}") from None
+        except ClusterConfigError:
+            raise
         except Rejected as exc:  # over a limit: the message names the limit and the place, no content
             raise ClusterConfigError(f"cannot read kubeconfig {path}: {exc.describe()}") from None
         except Exception as exc:
@@ -175,6 +179,8 @@ class Selected:
     user: dict[str, Any]
     user_file: str | None
     cluster: dict[str, Any]
+    contexts: tuple[str, ...] = ()  # every context the files define
+    cluster_name: str | None = None
 
     def token_origin(self) -> str:
         """Where the client takes the token from (its order: auth-provider, token, exec, basic)."""
@@ -218,7 +224,27 @@ def _selected(files: list[str], context: str | None) -> Selected:
         _inner(user_entry, "user"),
         user_entry[1] if user_entry else None,
         _inner(merged["clusters"].get(str(ctx.get("cluster") or "")), "cluster"),
+        tuple(merged["contexts"]),
+        str(ctx["cluster"]) if ctx.get("cluster") is not None else None,
     )
+
+
+def _raise_if_unusable(selected: Selected, path: str) -> None:
+    """What kubectl says before it sends anything: no context chosen, an unknown context, a cluster
+    without a server URL (the client's own words are "Expected object with name  in … list" and,
+    later, "No host specified")."""
+    shown = ", ".join(one_line(shortened(c, 60)) for c in selected.contexts[:8])
+    has = f"its contexts: {shown}{', …' if len(selected.contexts) > 8 else ''}" if shown else "it defines no context"
+    if not selected.context:
+        raise ClusterConfigError(f"kubeconfig {path} sets no current-context: pass --context ({has})")
+    if selected.context not in selected.contexts:
+        name = one_line(shortened(selected.context, 60))
+        raise ClusterConfigError(f"context '{name}' is not in kubeconfig {path} ({has})")
+    if selected.cluster_name is not None and selected.cluster and not str(selected.cluster.get("server") or "").strip():
+        cluster = one_line(shortened(selected.cluster_name, 60))
+        raise ClusterConfigError(
+            f"kubeconfig {path}, context {one_line(selected.context)}: cluster '{cluster}' has no server URL"
+        )
 
 
 def _inner(entry: tuple[dict[str, Any], str] | None, key: str) -> dict[str, Any]:
