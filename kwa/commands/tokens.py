@@ -69,7 +69,7 @@ def create(
 
 @app.command("list", context_settings=CONTEXT)
 def list_(output: Annotated[str, output_option(("table", "json"))] = "table") -> int:
-    """Every token: id, name, scope, created, last used, revoked (never the token itself)."""
+    """Every token's id, name, scope, creation, last use and revocation (never the token itself)."""
 
     def body() -> int:
         from cli.formatters.structured import write_json
@@ -95,7 +95,7 @@ def list_(output: Annotated[str, output_option(("table", "json"))] = "table") ->
 
 @app.command(context_settings=CONTEXT)
 def revoke(token_id: Annotated[str, typer.Argument(metavar="ID", help="the token's id (kwa tokens list)")]) -> int:
-    """Revoke a token: every later request with it is refused (401)."""
+    """Revoke a token; every later request with it is refused (401)."""
 
     def body() -> int:
         from kwa.errors import NotFound

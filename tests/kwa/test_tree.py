@@ -45,6 +45,19 @@ def test_every_command_and_option_has_help() -> None:
     assert missing == []
 
 
+def test_no_help_text_looks_like_a_credential() -> None:
+    """Every line kwa prints is masked for credentials; help that reads "token: id" came out as
+    "token: ***". So no command's or option's help may look like one."""
+    import redaction
+
+    masked = []
+    for path, cmd in _walk(command()):
+        texts = [cmd.help or "", cmd.short_help or "", cmd.epilog or ""]
+        texts += [getattr(p, "help", "") or "" for p in cmd.params]
+        masked += [(" ".join(path), t) for t in texts if redaction.redact(t) != t]
+    assert masked == []
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
