@@ -3,7 +3,8 @@
 An input is read as bytes (a file, a pipe such as ``<(helm template …)``, stdin) and never past
 ``limits.file_bytes`` (what is left of ``limits.input_bytes``): a bigger one stops being read at
 the limit. Text is UTF-8, as Kubernetes and kubectl write it; a UTF-8 byte order mark is
-dropped, and UTF-16 or UTF-32 with a byte order mark (which YAML allows) is decoded as such.
+dropped, and UTF-16 or UTF-32 (which YAML allows), with a byte order mark or told by the zero
+bytes of its first characters, is decoded as such.
 Bytes that are not valid UTF-8 do not fail the input: they are carried as lone surrogates
 (``surrogateescape``), so the document holding them is reported with its byte offset and line
 while the others are read.
@@ -102,7 +103,32 @@ def decode(data: bytes) -> Decoded:
                 return Decoded(data.decode(encoding), encoding, True, 0)  # the codec drops the mark
             except UnicodeDecodeError as exc:
                 raise NotText(encoding, exc.start, exc.reason) from None
+    codec = _unmarked(data[:4])
+    if codec is not None:
+        try:
+            return Decoded(data.decode(codec), codec[:6], True, 0)
+        except UnicodeDecodeError as exc:
+            raise NotText(codec[:6], exc.start, exc.reason) from None
     return _utf8(data, 0)
+
+
+def _unmarked(head: bytes) -> str | None:
+    """UTF-16/32 without a byte order mark, told by where the zero bytes of its first (ASCII)
+    characters are, as YAML 1.2 (5.2) and JSON (RFC 4627) detect it: ``x00 x00 x00 x??`` is
+    UTF-32 BE, ``x?? x00 x00 x00`` UTF-32 LE; two characters of ``x00 x??`` UTF-16 BE, of
+    ``x?? x00`` UTF-16 LE. UTF-8 text never has a zero byte among its first characters."""
+    if len(head) < 4 or 0 not in head:
+        return None
+    a, b, c, d = head
+    if a == b == c == 0 and d:
+        return "utf-32-be"
+    if a and b == c == d == 0:
+        return "utf-32-le"
+    if a == c == 0 and b and d:
+        return "utf-16-be"
+    if b == d == 0 and a and c:
+        return "utf-16-le"
+    return None
 
 
 def _utf8(data: bytes, skipped: int) -> Decoded:

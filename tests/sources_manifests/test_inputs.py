@@ -4,12 +4,14 @@ nothing was read when nothing was."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from checks.limits import ENCODING, LIMIT, NOTHING_READ, UNREADABLE, Limits
 from checks.sources import inputs
@@ -81,6 +83,29 @@ def test_a_byte_order_mark_says_how_to_decode(encoding: str, prefix: bytes, tmp_
     snap = load_manifests([str(path)])
     assert [o.name for o in snap.objects] == ["a", "café"], snap.problems
     assert not snap.problems
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("suffix", ["yaml", "json"])
+def test_utf16_and_utf32_without_a_byte_order_mark_are_told_by_their_zero_bytes(
+    encoding: str, suffix: str, tmp_path: Path
+) -> None:
+    """YAML 1.2 (5.2) and JSON (RFC 4627) tell these apart by where the zero bytes of the first
+    characters are (``Out-File -Encoding unicode`` style output without its mark). Before, the
+    file failed as "unacceptable character #x0000"."""
+    path = tmp_path / f"app.{suffix}"
+    text = deploy("café") if suffix == "yaml" else json.dumps(yaml.safe_load(deploy("café")), indent=2)
+    path.write_bytes(text.encode(encoding))
+    snap = load_manifests([str(path)])
+    assert [o.name for o in snap.objects] == ["café"], snap.problems
+    assert not snap.problems
+
+
+def test_zero_bytes_that_do_not_look_like_utf16_stay_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "app.yaml"
+    path.write_bytes(bytes(range(256)) * 4)  # binary: 00 01 02 03 …
+    snap = load_manifests([str(path)])
+    assert snap.objects == [] and snap.problems[0].kind == ENCODING
 
 
 def test_utf16_that_does_not_decode_names_the_offset(tmp_path: Path) -> None:
