@@ -238,6 +238,12 @@ class Database:
         password = self._url.password
         if password:
             detail = detail.replace(str(password), "***")
+        if self.is_sqlite and detail == "database is locked":
+            waited = busy_timeout_ms() / 1000
+            detail += (
+                f": another process held its write lock for longer than kwa waits ({waited:g} s, "
+                "KWA_DB_BUSY_TIMEOUT): a long write elsewhere, or a sqlite3 shell with a transaction open"
+            )
         return StorageUnavailable(f"{what}: {self.safe_url}: {detail}")
 
     def _create_engine(self) -> Engine:

@@ -190,6 +190,27 @@ def test_unopenable_sqlite_file_is_storage_unavailable(tmp_path: Path) -> None:
         _ = Database(f"sqlite:///{tmp_path / 'dir.db'}").engine
 
 
+def test_a_sqlite_lock_held_too_long_says_who_may_hold_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    monkeypatch.setenv("KWA_DB_BUSY_TIMEOUT", "0.2")
+    path = tmp_path / "kwa.db"
+    with Database(f"sqlite:///{path}") as db:
+        _ = db.engine  # migrated before anyone holds the lock
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # a sqlite3 shell with a transaction left open
+        try:
+            with pytest.raises(StorageUnavailable) as err:
+                create_run(db, scope="full", pillars=[], check_ids=[], cluster_id="c", source="s", trigger="manual")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    assert str(err.value).endswith(
+        "database is locked: another process held its write lock for longer than kwa waits (0.2 s, "
+        "KWA_DB_BUSY_TIMEOUT): a long write elsewhere, or a sqlite3 shell with a transaction open"
+    )
+
+
 def test_invalid_url_is_storage_unavailable() -> None:
     with pytest.raises(StorageUnavailable):
         Database("no-such-scheme://x:pw@y/z").engine  # noqa: B018
