@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 
 ENV_URL = "KWA_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+PG_CONNECT_TIMEOUT = 10  # seconds; a connect_timeout in the URL wins
 # Key of the PostgreSQL advisory lock held while migrating (any constant shared by all kwa processes).
 _PG_MIGRATION_LOCK = zlib.crc32(b"kwa.storage.migrate")
 
@@ -238,6 +239,12 @@ class Database:
         password = self._url.password
         if password:
             detail = detail.replace(str(password), "***")
+        if not self.is_sqlite and detail.startswith("connection timeout expired"):
+            waited = self._url.query.get("connect_timeout") or PG_CONNECT_TIMEOUT
+            detail += (
+                f": nothing answered as PostgreSQL within {waited} s (another service on that port, or "
+                "a route that drops the packets?); connect_timeout in the URL sets the wait"
+            )
         if self.is_sqlite and detail == "database is locked":
             waited = busy_timeout_ms() / 1000
             detail += (
@@ -260,6 +267,10 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms() / 1000}
         else:
             kwargs["pool_pre_ping"] = True
+            if "connect_timeout" not in url.query:
+                # libpq waits 130 s for a server that accepts the connection but never answers as
+                # PostgreSQL (another service on the port, a proxy, a dropped route): kwa says so sooner.
+                kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
         try:
             engine = create_engine(url, **kwargs)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:

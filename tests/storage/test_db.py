@@ -176,6 +176,31 @@ def test_unreachable_postgres_is_storage_unavailable() -> None:
     assert "s3cr3t-pw" not in repr(err.value)
 
 
+def test_a_server_that_never_answers_as_postgres_fails_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libpq alone waits 130 s for a listener that never speaks PostgreSQL (another service on the
+    port, a proxy); kwa sets a connect timeout unless the URL has one."""
+    import threading
+    import time
+
+    monkeypatch.setattr(dbmod, "PG_CONNECT_TIMEOUT", 1)
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    started = time.monotonic()
+    try:
+        db = Database(f"postgresql://kwa:s3cr3t-pw@127.0.0.1:{listener.getsockname()[1]}/kwa")
+        with pytest.raises(StorageUnavailable) as err:
+            create_run(db, scope="full", pillars=[], check_ids=[], cluster_id="c", source="s", trigger="manual")
+    finally:
+        listener.close()
+        for conn in accepted:
+            conn.close()
+    assert time.monotonic() - started < 15
+    text = str(err.value)
+    assert "connection timeout expired: nothing answered as PostgreSQL within 1 s" in text
+    assert "s3cr3t-pw" not in text
+
+
 def test_unwritable_sqlite_path_is_storage_unavailable(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where a directory should be")
