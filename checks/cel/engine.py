@@ -118,6 +118,9 @@ class Program:
         return f"Program({self.source!r})"
 
 
+_RUST_DEBUG_MSG = re.compile(r'\bmsg: "((?:[^"\\]|\\.)*)"')
+
+
 def compile_expression(source: str, *, where: str, variables: Iterable[str] = VARIABLES) -> Program:
     """Compile ``source``; :class:`CelCompileError` names ``where``, the problem and its position.
 
@@ -135,7 +138,12 @@ def compile_expression(source: str, *, where: str, variables: Iterable[str] = VA
         match = _ERROR.search(text)
         if match is None:
             raise CelCompileError(where, text.splitlines()[0] if text else type(exc).__name__) from None
-        raise CelCompileError(where, match.group(3).strip(), int(match.group(1)), int(match.group(2))) from None
+        message = match.group(3).strip()
+        # The binding shows some parser errors in Rust's debug form: keep only their message.
+        debug = _RUST_DEBUG_MSG.search(message)
+        if debug is not None:
+            message = f"{message.partition(':')[0]}: {debug.group(1)}" if ":" in message else debug.group(1)
+        raise CelCompileError(where, message, int(match.group(1)), int(match.group(2))) from None
     tokens = tokenize(source)
     called = compiled.references().get("functions", [])
     for name in called:

@@ -117,6 +117,15 @@ def test_compile_errors_name_where_and_position(source: str, message: str, line:
     )
 
 
+def test_a_parser_error_in_rusts_debug_form_shows_only_its_message() -> None:
+    """Nesting past the parser's limit came out as ``OtherError(ParseError { source: None, pos:
+    (96, -1), msg: "Recursion limit of 96 exceeded", … })``."""
+    with pytest.raises(CelCompileError) as info:
+        compile_expression("(" * 100 + "true" + ")" * 100, where="deep.yaml")
+    assert info.value.message == "Syntax error: Recursion limit of 96 exceeded"
+    assert "ParseError" not in str(info.value) and "source_info" not in str(info.value)
+
+
 def test_empty_and_oversized_expressions_are_refused() -> None:
     with pytest.raises(CelCompileError, match="empty"):
         compile_expression("  ", where="w")
