@@ -267,3 +267,27 @@ def test_a_socks5_proxy_that_is_down_is_a_clear_error(tmp_path: Path, double: Ap
     assert message.startswith(f"cannot reach the Kubernetes API server at {double.url} through the proxy {url}: ")
     assert MARK not in message and "Traceback" not in message
     assert double.requests == []
+
+
+@pytest.mark.parametrize(
+    ("user", "cluster", "said"),
+    [
+        (
+            {"client-certificate-data": f"!{MARK}x", "client-key-data": "a2V5"},
+            {},
+            "user 'tester': client-certificate-data",
+        ),
+        ({"token": "t", "client-key-data": f"{MARK}x"}, {}, "user 'tester': client-key-data"),
+        ({"token": "t"}, {"certificate-authority-data": f"{MARK}=x"}, "cluster 'double': certificate-authority-data"),
+    ],
+)
+def test_base64_the_client_cannot_decode_is_named_by_field(
+    tmp_path: Path, double: ApiDouble, user: dict[str, Any], cluster: dict[str, Any], said: str
+) -> None:
+    """The client's binascii.Error came out as "cannot read kubeconfig …: Error"."""
+    path = kubeconfig(tmp_path, double, user, **cluster)
+    with pytest.raises(ClusterConfigError) as info:
+        load(path)
+    assert str(info.value) == f"kubeconfig {path}, context double: {said} is not valid base64 (its value is not shown)"
+    assert MARK not in str(info.value)
+    assert double.requests == []

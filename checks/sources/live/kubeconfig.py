@@ -240,6 +240,21 @@ def _raise_if_unusable(selected: Selected, path: str) -> None:
     if selected.context not in selected.contexts:
         name = one_line(shortened(selected.context, 60))
         raise ClusterConfigError(f"context '{name}' is not in kubeconfig {path} ({has})")
+    for owner, fields, field in (
+        (f"user '{selected.user_name}'", selected.user, "client-certificate-data"),
+        (f"user '{selected.user_name}'", selected.user, "client-key-data"),
+        (f"cluster '{selected.cluster_name}'", selected.cluster, "certificate-authority-data"),
+    ):
+        value = fields.get(field)
+        if value is None:
+            continue
+        try:
+            base64.standard_b64decode(str(value))  # as the client decodes it
+        except (binascii.Error, ValueError):
+            raise ClusterConfigError(
+                f"kubeconfig {path}, context {one_line(selected.context)}: {one_line(owner)}: {field} is not "
+                "valid base64 (its value is not shown)"
+            ) from None
     if selected.cluster_name is not None and selected.cluster and not str(selected.cluster.get("server") or "").strip():
         cluster = one_line(shortened(selected.cluster_name, 60))
         raise ClusterConfigError(
