@@ -239,7 +239,7 @@ class Database:
         password = self._url.password
         if password:
             detail = detail.replace(str(password), "***")
-        if not self.is_sqlite and detail.startswith("connection timeout expired"):
+        if self._url.get_backend_name() == "postgresql" and detail.startswith("connection timeout expired"):
             waited = self._url.query.get("connect_timeout") or PG_CONNECT_TIMEOUT
             detail += (
                 f": nothing answered as PostgreSQL within {waited} s (another service on that port, or "
@@ -267,7 +267,7 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms() / 1000}
         else:
             kwargs["pool_pre_ping"] = True
-            if "connect_timeout" not in url.query:
+            if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
                 # libpq waits 130 s for a server that accepts the connection but never answers as
                 # PostgreSQL (another service on the port, a proxy, a dropped route): kwa says so sooner.
                 kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}

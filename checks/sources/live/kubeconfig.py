@@ -102,7 +102,7 @@ def configure(kubeconfig: str | None, context: str | None, deadline: float | Non
             selected = _selected(files, context)
             _register_credentials(selected)
             name = context or selected.context or ""
-            _raise_if_unusable(selected, path)
+            _refuse_as_kubectl(selected, path)
             with client_errors() as errors, plugin_time(deadline):
                 config.load_kube_config(path, context=context, client_configuration=cfg, persist_config=False)
         except ConfigException as exc:
@@ -229,7 +229,7 @@ def _selected(files: list[str], context: str | None) -> Selected:
     )
 
 
-def _raise_if_unusable(selected: Selected, path: str) -> None:
+def _refuse_as_kubectl(selected: Selected, path: str) -> None:
     """What kubectl says before it sends anything: no context chosen, an unknown context, a cluster
     without a server URL (the client's own words are "Expected object with name  in … list" and,
     later, "No host specified")."""
