@@ -112,15 +112,34 @@ def test_a_dead_prefect_api_at_start_is_a_clear_error(kwa: Kwa) -> None:
     assert took < 60, f"{took:.1f}s"  # the 3 s health patience plus starting Python on a loaded machine
 
 
-def test_a_url_that_answers_but_is_no_prefect_api_is_named_as_such(kwa: Kwa) -> None:
-    """PREFECT_API_URL without its /api, or pointing at some other web server: it answers, so
-    "not answering" would send the user looking for a dead server."""
+@pytest.mark.parametrize(
+    ("health", "said"),
+    [
+        # PREFECT_API_URL without its /api, or some other web server: it answers, so "not
+        # answering" would send the user looking for a dead server
+        (False, "answers HTTP 404 to {url}/health: that is not a Prefect API (its URL ends in /api"),
+        # a web server with a /health of its own passes the health probe; a Prefect API also names
+        # its version (before: "RuntimeError: Failed to reach API" once a run row was made)
+        (
+            True,
+            "answers {url}/health but gives HTTP 404 without a version at /admin/version, as a Prefect API "
+            "would: that is not a Prefect API",
+        ),
+    ],
+)
+def test_a_url_that_answers_but_is_no_prefect_api_is_named_as_such(kwa: Kwa, health: bool, said: str) -> None:
     import http.server
     import threading
 
     class NotPrefect(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_error(404)
+            if not (health and self.path == "/health"):
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"OK")
 
         def log_message(self, *args: object) -> None:
             pass
@@ -133,46 +152,7 @@ def test_a_url_that_answers_but_is_no_prefect_api_is_named_as_such(kwa: Kwa) -> 
     finally:
         server.shutdown()
     assert out.code == 4, out.text
-    assert (
-        f"error: the Prefect API at {url} (from PREFECT_API_URL) answers HTTP 404 to {url}/health: "
-        "that is not a Prefect API (its URL ends in /api" in out.err
-    )
-    assert out.runs() == []
-    assert_no_traceback(out.out, out.err)
-
-
-def test_a_url_whose_health_answers_but_is_no_prefect_api_is_named_as_such(kwa: Kwa) -> None:
-    """A web server with a /health of its own (most have one) passes the health probe; a Prefect
-    API also answers /admin/version with its version. Before, the run failed with Prefect's
-    "RuntimeError: Failed to reach API"."""
-    import http.server
-    import threading
-
-    class HealthOnly(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path != "/health":
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"OK")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HealthOnly)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        out = kwa("run", "--demo", PREFECT_API_URL=url)
-    finally:
-        server.shutdown()
-    assert out.code == 4, out.text
-    assert (
-        f"error: the Prefect API at {url} (from PREFECT_API_URL) answers {url}/health but gives HTTP 404 "
-        "without a version at /admin/version, as a Prefect API would: that is not a Prefect API" in out.err
-    )
+    assert f"error: the Prefect API at {url} (from PREFECT_API_URL) {said.format(url=url)}" in out.err
     assert out.runs() == []
     assert_no_traceback(out.out, out.err)
 
