@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,15 +19,28 @@ class SourceSpec:
     kubeconfig: str | None = None
     context: str | None = None
     request_timeout: float = 10.0
+    # The directory relative manifest paths were named in: a rerun from elsewhere (another shell,
+    # kwa serve's process) reads the same files, not whatever those names mean where it runs.
+    base: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "kind": self.kind,
             "paths": list(self.paths),
             "kubeconfig": self.kubeconfig,
             "context": self.context,
             "request_timeout": self.request_timeout,
         }
+        if self.base is not None:
+            data["base"] = self.base
+        return data
+
+    def paths_here(self) -> list[str]:
+        """The manifest paths as this process opens them: as given where they were given (so every
+        message names them as the user did), joined to :attr:`base` anywhere else."""
+        if not self.base or _same_directory(os.getcwd(), self.base):
+            return list(self.paths)
+        return [p if p == "-" or os.path.isabs(p) else os.path.join(self.base, p) for p in self.paths]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> SourceSpec:
@@ -40,6 +54,7 @@ class SourceSpec:
             kubeconfig=data.get("kubeconfig"),
             context=data.get("context"),
             request_timeout=float(data.get("request_timeout") or 10.0),
+            base=str(data["base"]) if data.get("base") else None,
         )
 
     def default_cluster_id(self, cwd: str | None = None) -> str:
@@ -75,10 +90,23 @@ class SourceSpec:
         return "bundled demo cluster"
 
 
+def manifests(paths: list[str]) -> SourceSpec:
+    """Manifests named here: relative paths keep this directory as their :attr:`SourceSpec.base`."""
+    relative = any(p != "-" and not os.path.isabs(p) for p in paths)
+    return SourceSpec("manifests", paths=list(paths), base=os.getcwd() if relative else None)
+
+
+def _same_directory(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
 def choose(paths: list[str] | None, kubeconfig: str | None, context: str | None) -> SourceSpec:
     """Manifests when paths are given; a live cluster when one is configured; else the demo."""
     if paths:
-        return SourceSpec("manifests", paths=list(paths))
+        return manifests(paths)
     from checks.sources.live import kubeconfig_available
 
     if kubeconfig or context or kubeconfig_available():
@@ -93,7 +121,7 @@ def load(spec: SourceSpec, deadline: float | None = None, limits: Limits | None 
     if spec.kind == "manifests":
         from checks.sources.manifests import load_manifests
 
-        return load_manifests(spec.paths, limits=limits)
+        return load_manifests(spec.paths_here(), limits=limits)
     if spec.kind == "live":
         from checks.sources.live import load_live
 

@@ -134,7 +134,7 @@ def start(a: LintOptions) -> int:
 
 def _lint(a: LintOptions) -> int:
     from checks.sources.manifests import SourceError, expand_paths
-    from checks.sources.resolve import SourceSpec
+    from checks.sources.resolve import manifests
     from kwa.commands.baseline_options import baseline_options
     from kwa.commands.common import assessment_options
 
@@ -144,7 +144,7 @@ def _lint(a: LintOptions) -> int:
     except SourceError as exc:
         raise UsageError(str(exc)) from None
     baseline = baseline_options(a)  # a bad file or path: exit 2 before anything is read
-    spec = SourceSpec("manifests", paths=a.paths)
+    spec = manifests(a.paths)
     from flows.lint import LintAborted, LintError, LintSelectionError, lint
 
     try:

@@ -178,6 +178,40 @@ def test_rerun_and_resume_create_linked_runs(prefect_api, manifests, bad_checks)
     assert get_run(db, run["run_id"])["state"] == "partial"  # the original never reopens
 
 
+def test_a_rerun_from_elsewhere_reads_the_files_the_run_named(prefect_api, manifests, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``kwa run --manifests app.yaml`` in one directory, ``kwa runs rerun`` in another (another
+    shell, or kwa serve's process): the rerun reads the same app.yaml, not whatever that name means
+    where it runs (before: "manifest path not found", or another file of the same name)."""
+    from checks.sources.resolve import SourceSpec
+    from checks.sources.resolve import manifests as named_here
+    from flows.admission import request_run, run_parameters
+    from kwa.app import call as main
+    from storage.db import Database
+    from storage.runs import get_run, list_runs
+
+    monkeypatch.chdir(manifests.parent)
+    spec = named_here(["app.yaml"])
+    assert spec.to_dict()["base"] == str(manifests.parent) and spec.paths_here() == ["app.yaml"]
+    db = Database()
+    run, _ = request_run(
+        db, selected=load_all().select(None, ["SEC-001"]), pillars=None, checks=["SEC-001"], cluster_id="moved",
+        source=spec.describe(), trigger="manual",
+        parameters=run_parameters(spec, None, ["SEC-001"], 30.0, 600.0, None),
+    )  # fmt: skip
+    _execute(db, run)
+    assert get_run(db, run["run_id"])["state"] == "completed"
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "app.yaml").write_text("kind: NotAnObject\n")  # the same name, another file
+    monkeypatch.chdir(elsewhere)
+    assert SourceSpec.from_dict(spec.to_dict()).paths_here() == [str(manifests.parent / "app.yaml")]
+    assert main(["runs", "rerun", run["run_id"], "-o", "json"]) == 0
+    rerun = next(r for r in list_runs(db, cluster_id="moved") if r["rerun_of"] == run["run_id"])
+    assert rerun["state"] == "completed"
+    assert statuses_by_check(rerun["run_id"]) == statuses_by_check(run["run_id"])
+
+
 def test_phases_watch_and_logs(prefect_api, manifests) -> None:
     from rich.console import Console
 
