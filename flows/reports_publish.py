@@ -32,7 +32,7 @@ def wanted() -> bool:
 def command(run_id: str, spec: SourceSpec) -> list[str]:
     argv = [sys.executable, "-m", "kwa", "runs", "publish", run_id]
     if spec.kubeconfig:
-        argv += ["--kubeconfig", spec.kubeconfig]
+        argv += ["--kubeconfig", spec.kubeconfig_here() or spec.kubeconfig]
     if spec.context:
         argv += ["--context", spec.context]
     return argv

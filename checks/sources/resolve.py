@@ -19,8 +19,8 @@ class SourceSpec:
     kubeconfig: str | None = None
     context: str | None = None
     request_timeout: float = 10.0
-    # The directory relative manifest paths were named in: a rerun from elsewhere (another shell,
-    # kwa serve's process) reads the same files, not whatever those names mean where it runs.
+    # The directory relative paths (manifests, a kubeconfig) were named in: a rerun from elsewhere
+    # (another shell, kwa serve's process) reads the same files, not whatever those names mean there.
     base: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,9 +38,18 @@ class SourceSpec:
     def paths_here(self) -> list[str]:
         """The manifest paths as this process opens them: as given where they were given (so every
         message names them as the user did), joined to :attr:`base` anywhere else."""
-        if not self.base or _same_directory(os.getcwd(), self.base):
-            return list(self.paths)
-        return [p if p == "-" or os.path.isabs(p) else os.path.join(self.base, p) for p in self.paths]
+        return [self._here(p) for p in self.paths]
+
+    def kubeconfig_here(self) -> str | None:
+        """The kubeconfig path as this process opens it (see :meth:`paths_here`)."""
+        return None if self.kubeconfig is None else self._here(self.kubeconfig)
+
+    def _here(self, path: str) -> str:
+        if not self.base or path == "-" or os.path.isabs(os.path.expanduser(path)):
+            return path
+        if _same_directory(os.getcwd(), self.base):
+            return path
+        return os.path.join(self.base, path)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> SourceSpec:
@@ -110,7 +119,8 @@ def choose(paths: list[str] | None, kubeconfig: str | None, context: str | None)
     from checks.sources.live import kubeconfig_available
 
     if kubeconfig or context or kubeconfig_available():
-        return SourceSpec("live", kubeconfig=kubeconfig, context=context)
+        relative = kubeconfig is not None and not os.path.isabs(kubeconfig)
+        return SourceSpec("live", kubeconfig=kubeconfig, context=context, base=os.getcwd() if relative else None)
     return SourceSpec("demo")
 
 
@@ -125,7 +135,9 @@ def load(spec: SourceSpec, deadline: float | None = None, limits: Limits | None 
     if spec.kind == "live":
         from checks.sources.live import load_live
 
-        return load_live(spec.kubeconfig, spec.context, request_timeout=spec.request_timeout, deadline=deadline)
+        return load_live(
+            spec.kubeconfig_here(), spec.context, request_timeout=spec.request_timeout, deadline=deadline
+        )
     if spec.kind == "demo":
         from checks.sources.demo import load_demo
 

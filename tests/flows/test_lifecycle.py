@@ -206,6 +206,9 @@ def test_a_rerun_from_elsewhere_reads_the_files_the_run_named(prefect_api, manif
     (elsewhere / "app.yaml").write_text("kind: NotAnObject\n")  # the same name, another file
     monkeypatch.chdir(elsewhere)
     assert SourceSpec.from_dict(spec.to_dict()).paths_here() == [str(manifests.parent / "app.yaml")]
+    # a kubeconfig named by a relative path likewise; "-" and "~" are never joined
+    live = SourceSpec.from_dict({**spec.to_dict(), "kind": "live", "kubeconfig": "kc.yaml", "paths": ["-", "~/x"]})
+    assert live.kubeconfig_here() == str(manifests.parent / "kc.yaml") and live.paths_here() == ["-", "~/x"]
     assert main(["runs", "rerun", run["run_id"], "-o", "json"]) == 0
     rerun = next(r for r in list_runs(db, cluster_id="moved") if r["rerun_of"] == run["run_id"])
     assert rerun["state"] == "completed"
