@@ -17,6 +17,7 @@ import itertools
 import json
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -151,7 +152,10 @@ def _lint(a: LintOptions) -> int:
         linted = lint(
             spec, selected, config, pillars=a.pillars or None, checks=a.checks or None,
             cluster_id=a.cluster_id or spec.default_cluster_id(), check_timeout=a.check_timeout,
-            run_timeout=a.run_timeout or None, config_path=a.config, store=a.store, checks_dirs=a.checks_dirs,
+            run_timeout=a.run_timeout or None, store=a.store,
+            # kept with a --store'd run for its rerun, which may start in another directory
+            config_path=str(Path(a.config).resolve()) if a.config else None,
+            checks_dirs=[str(Path(d).resolve()) for d in a.checks_dirs],
         )  # fmt: skip
     except LintSelectionError as exc:
         say_error(exc)

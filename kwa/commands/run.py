@@ -259,7 +259,7 @@ def _request_and_execute(
         a.checks or None,
         a.check_timeout,
         a.run_timeout or None,
-        a.config,
+        str(Path(a.config).resolve()) if a.config else None,  # a rerun may start in another directory
         [str(Path(d).resolve()) for d in a.checks_dirs],
     )
     cluster_id = a.cluster_id or spec.default_cluster_id()

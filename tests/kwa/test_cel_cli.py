@@ -198,3 +198,18 @@ def test_checks_list_and_show_include_cel_checks() -> None:
     assert [v["name"] for v in shown["cel"]["variables"]] == ["namespace", "replicas", "podLabels"]
     text = checks("show", "CUS-002").stdout
     assert "validations[0]" in text and "objects.PodDisruptionBudget.exists(pdb," in text
+
+
+def test_a_stored_lint_keeps_its_relative_paths_usable_from_anywhere(kwa: Kwa, inputs: tuple[Path, Path]) -> None:
+    """``kwa lint manifests --checks-dir checks --config kwa.yaml --store``, all relative: the stored
+    run's parameters keep what a rerun started in another directory needs to read the same files."""
+    checks, _ = inputs
+    (kwa.tmp / "kwa.yaml").write_text("checks: {}\n")
+    got = kwa("lint", "manifests", "--checks-dir", "checks", "--config", "kwa.yaml", "--store", "-o", "json")
+    assert got.code in (0, 6), got.text
+    with sqlite3.connect(got.db_path) as conn:
+        (parameters,) = conn.execute("SELECT parameters FROM runs").fetchone()
+    stored = json.loads(parameters)
+    assert stored["checks_dirs"] == [str(checks)]
+    assert stored["config_path"] == str(kwa.tmp / "kwa.yaml")
+    assert stored["source"]["paths"] == ["manifests"] and stored["source"]["base"] == str(kwa.tmp)
