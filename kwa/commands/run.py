@@ -299,7 +299,8 @@ def _request_and_execute(
             print(f"stopped following run {run_id}; it goes on (kwa runs watch {run_id})", file=sys.stderr)
             return ExitCode.INTERRUPTED
     else:
-        print(f"run {run_id}: {len(selected)} checks, {spec.describe()}, {_cluster_note(run, a, spec)}",
+        count = f"{len(selected)} check{'' if len(selected) == 1 else 's'}"
+        print(f"run {run_id}: {count}, {spec.describe()}, {_cluster_note(run, a, spec)}",
               file=sys.stderr)  # fmt: skip
         watcher = (lambda: watch_run(db, run_id)) if a.watch else None
         ending = execute(db, run_id, parameters, cluster_id=run["cluster_id"], trigger=run["trigger"], watcher=watcher)

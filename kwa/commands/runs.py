@@ -310,7 +310,8 @@ def again(db: Any, run_id: str, *, resume: bool, watch: bool, output: str) -> in
     except CheckRegistrationError as exc:
         raise UsageError(f"the run's CEL checks no longer load: {exc}") from None
     new_id = run["run_id"]
-    print(f"run {new_id}: {'resume' if resume else 'rerun'} of {run_id}, {len(selected)} checks", file=sys.stderr)
+    count = f"{len(selected)} check{'' if len(selected) == 1 else 's'}"
+    print(f"run {new_id}: {'resume' if resume else 'rerun'} of {run_id}, {count}", file=sys.stderr)
     watcher = (lambda: watch_run(db, new_id)) if watch else None
     execute(db, new_id, params, cluster_id=run["cluster_id"], trigger="manual", watcher=watcher)
     return report(db, new_id, output)
