@@ -70,6 +70,10 @@ def read_stream(stream: IO[Any], limit: int) -> bytes | str:
     """At most ``limit`` bytes of a stream (stdin: its binary buffer when it has one), or
     :class:`TooLarge` once more arrive. A text stream (``io.StringIO``) gives text."""
     raw = getattr(stream, "buffer", stream)
+    if _is_terminal(raw):
+        # Unbuffered: a buffered read of a MiB swallows the Ctrl-D that ends typed input and waits
+        # for a second one.
+        raw = getattr(raw, "raw", raw)
     parts: list[Any] = []
     total = 0
     while True:
@@ -83,6 +87,13 @@ def read_stream(stream: IO[Any], limit: int) -> bytes | str:
     if not parts:
         return b""
     return parts[0][:0].join(parts)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 @dataclass

@@ -77,3 +77,15 @@ def assessment_options(a: Any) -> tuple[Any, Any, Any, list[Any], Any]:
         return fail_on, min_score, min_coverage, registry.select(a.pillars, a.checks), config
     except (GateError, UnknownCheckError, UnknownPillarError, ConfigError, CheckRegistrationError) as exc:
         raise UsageError(str(exc)) from None
+
+
+def hint_if_stdin_is_a_terminal(paths: list[str] | None, command: str) -> None:
+    """Say so before ``-`` waits on a terminal: without a pipe, manifests are read from what is
+    typed until Ctrl-D, and a forgotten pipe looked like a hang."""
+    if paths and "-" in paths and sys.stdin is not None and sys.stdin.isatty():
+        print(
+            f"{command}: reading manifests from the terminal (stdin): paste them and press Ctrl-D, or pipe "
+            f"them in (kubectl get all -A -o yaml | {command} -)",
+            file=sys.stderr,
+            flush=True,
+        )

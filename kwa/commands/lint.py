@@ -137,7 +137,7 @@ def _lint(a: LintOptions) -> int:
     from checks.sources.manifests import SourceError, expand_paths
     from checks.sources.resolve import manifests
     from kwa.commands.baseline_options import baseline_options
-    from kwa.commands.common import assessment_options
+    from kwa.commands.common import assessment_options, hint_if_stdin_is_a_terminal
 
     fail_on, min_score, min_coverage, selected, config = assessment_options(a)
     try:
@@ -146,6 +146,7 @@ def _lint(a: LintOptions) -> int:
         raise UsageError(str(exc)) from None
     baseline = baseline_options(a)  # a bad file or path: exit 2 before anything is read
     spec = manifests(a.paths)
+    hint_if_stdin_is_a_terminal(a.paths, "kwa lint")
     from flows.lint import LintAborted, LintError, LintSelectionError, lint
 
     try:

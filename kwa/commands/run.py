@@ -186,7 +186,7 @@ def start(options: RunOptions, verbose: bool) -> int:
 def _run(a: RunOptions) -> int:
     from checks.sources.manifests import SourceError, expand_paths
     from checks.sources.resolve import SourceSpec, choose
-    from kwa.commands.common import assessment_options
+    from kwa.commands.common import assessment_options, hint_if_stdin_is_a_terminal
 
     fail_on, min_score, min_coverage, selected, _ = assessment_options(a)
     _check_push_url(a.push_metrics)
@@ -228,6 +228,7 @@ def _run(a: RunOptions) -> int:
         a.publish_reports = False
     if "-" in spec.paths and a.watch:
         raise UsageError("--watch cannot be combined with manifests from stdin")
+    hint_if_stdin_is_a_terminal(spec.paths, "kwa run --manifests")
     from kwa.commands.baseline_options import baseline_options
 
     baseline = baseline_options(a)

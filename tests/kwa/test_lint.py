@@ -244,3 +244,44 @@ def test_a_path_the_system_cannot_use_is_a_usage_error_whichever_option_names_it
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
     assert "File name too long" in proc.stderr
+
+
+def test_stdin_on_a_terminal_says_it_waits_for_manifests(tmp_path: Path) -> None:
+    """``kwa lint -`` with no pipe reads what is typed until Ctrl-D; before, it waited in silence
+    and a forgotten pipe looked like a hang."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: kwa on the terminal's side
+        os.chdir(tmp_path)
+        os.execv(sys.executable, [sys.executable, "-m", "kwa", "lint", "-", "-o", "text"])
+    out = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"press Ctrl-D" not in out and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                out += os.read(fd, 4096)
+        assert b"kwa lint: reading manifests from the terminal (stdin): paste them and press Ctrl-D" in out
+        pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: typed, namespace: shop}\n"
+        pod += "spec: {containers: [{name: c, image: nginx}]}\n"
+        os.write(fd, pod.encode() + b"\x04")  # one Ctrl-D ends the input, as it does for cat
+        while b"kwa lint: " not in out.split(b"press Ctrl-D", 1)[1] and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        assert b"kwa lint: 1 object" in out
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+
+
+def test_piped_stdin_gets_no_terminal_hint(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwa", "lint", "-", "-o", "text"], input="", capture_output=True, text=True, cwd=tmp_path
+    )
+    assert "reading manifests from the terminal" not in proc.stderr
