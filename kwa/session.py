@@ -49,33 +49,28 @@ def connect_prefect() -> int | None:
         print(f"error: cannot start a local Prefect server: {exc}", file=sys.stderr)
         return ExitCode.FAILED
     if info.how in ("environment", "profile") and info.url:
+        where = "PREFECT_API_URL" if info.how == "environment" else "the active Prefect profile"
+        api, health = f"the Prefect API at {info.url} (from {where})", f"{info.url.rstrip('/')}/health"
+        not_prefect = "that is not a Prefect API (its URL ends in /api, such as http://127.0.0.1:4200/api)"
         deadline = time.monotonic() + PREFECT_PATIENCE
         while (status := health_status(info.url, timeout=1.0)) != 200:
             if time.monotonic() >= deadline:
-                where = "PREFECT_API_URL" if info.how == "environment" else "the active Prefect profile"
                 if status is None:
                     say_error(
-                        f"the Prefect API at {info.url} (from {where}) is not answering; no run was "
-                        "started. Start that Prefect server, or unset PREFECT_API_URL to let kwa start its "
-                        "own local one."
+                        f"{api} is not answering; no run was started. Start that Prefect server, or unset "
+                        "PREFECT_API_URL to let kwa start its own local one."
                     )
                 else:  # something answers there, but not as a Prefect API (often: the URL lacks /api)
-                    say_error(
-                        f"the Prefect API at {info.url} (from {where}) answers HTTP {status} to "
-                        f"{info.url.rstrip('/')}/health: that is not a Prefect API (its URL ends in /api, "
-                        "such as http://127.0.0.1:4200/api); no run was started."
-                    )
+                    say_error(f"{api} answers HTTP {status} to {health}: {not_prefect}; no run was started.")
                 return ExitCode.FAILED
             time.sleep(0.5)
         # Any web server may answer 200 to /health; a Prefect API also names its version.
         status, version = version_of(info.url)
         if version is None:
-            where = "PREFECT_API_URL" if info.how == "environment" else "the active Prefect profile"
             answer = "no answer" if status is None else f"HTTP {status} without a version"
             say_error(
-                f"the Prefect API at {info.url} (from {where}) answers {info.url.rstrip('/')}/health but gives "
-                f"{answer} at /admin/version, as a Prefect API would: that is not a Prefect API (its URL ends "
-                "in /api, such as http://127.0.0.1:4200/api); no run was started."
+                f"{api} answers {health} but gives {answer} at /admin/version, as a Prefect API would: "
+                f"{not_prefect}; no run was started."
             )
             return ExitCode.FAILED
     if info.how == "started" and info.url:
