@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 controls, DEL, line and paragraph separators, bidirectional embeddings, overrides and
-# isolates.
-UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# DEL, C1 controls, line and paragraph separators, bidirectional embeddings, overrides and isolates:
+# the unsafe characters beyond C0 (a character class's contents; JSON encoders escape C0 themselves).
+BEYOND_C0 = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+# ... and the C0 controls.
+UNSAFE = re.compile(f"[\x00-\x1f{BEYOND_C0}]")
 _BREAKS = re.compile("[\r\n\t]")
 
 

@@ -47,7 +47,7 @@ from urllib.parse import quote
 import orjson
 
 from cli.formatters.common import object_ref
-from redaction.controls import terminal_safe
+from redaction.controls import BEYOND_C0, terminal_safe
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FAILING_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "warning", "info": "note"}
@@ -338,7 +338,7 @@ def _dumps(log: Mapping[str, Any]) -> str:
 
 
 # What orjson leaves raw in strings and a viewer would act on (it escapes C0 controls itself).
-_SHOWN_RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_SHOWN_RAW_UNSAFE = re.compile(f"[{BEYOND_C0}]")
 
 
 def _build(
