@@ -37,6 +37,19 @@ DURATION_EXAMPLES = "90s, 30m, 12h, 7d, 2w or 1d12h"
 _DATE_EXPECTED = f"ISO 8601 (2026-02-16, 2026-02-16T10:30:00Z) or a duration ({DURATION_EXAMPLES})"
 
 
+def list_option(flag: str, noun: str, *, metavar: str, help: str) -> Any:
+    """A repeatable, comma-separated filter (``--check a,b --check c``). Left out, it means every
+    ``noun``; given, it must name one: ``--check ''`` (an unset variable in a script) would
+    otherwise select everything without a word."""
+
+    def parse(value: str) -> str:
+        if not any(part.strip() for part in value.split(",")):
+            raise UsageError(f"{flag} {value[:40]!r} names no {noun}; leave {flag} out to mean every {noun}")
+        return value
+
+    return typer.Option(flag, parser=_parser(flag, parse), metavar=metavar, help=help)
+
+
 def comma_list(values: Iterable[str] | str | None) -> list[str]:
     """``--check a,b --check c`` → ``["a", "b", "c"]``: repeated and comma-separated alike, blanks dropped."""
     if values is None:

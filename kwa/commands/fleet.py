@@ -11,7 +11,7 @@ import typer
 from cli.errors import UsageError
 from kwa.errors import AlreadyReported, guarded
 from kwa.exit_codes import ExitCode
-from kwa.values import choice_option, comma_list
+from kwa.values import choice_option, comma_list, list_option
 
 
 def fleet(
@@ -20,8 +20,12 @@ def fleet(
         str | None, typer.Option(metavar="FILE", help="a YAML list of contexts, or one context per line")
     ] = None,
     kubeconfig: Annotated[str | None, typer.Option(metavar="FILE", help="the kubeconfig holding the contexts")] = None,
-    pillar: Annotated[list[str] | None, typer.Option(metavar="P", help="only these pillars (repeat, or a,b)")] = None,
-    check: Annotated[list[str] | None, typer.Option(metavar="ID", help="only these checks (repeat, or a,b)")] = None,
+    pillar: Annotated[
+        list[str] | None, list_option("--pillar", "pillar", metavar="P", help="only these pillars (repeat, or a,b)")
+    ] = None,
+    check: Annotated[
+        list[str] | None, list_option("--check", "check", metavar="ID", help="only these checks (repeat, or a,b)")
+    ] = None,
     deployment: Annotated[
         str | None, typer.Option(metavar="FLOW/DEPLOYMENT", help="run each cluster as a run of this deployment")
     ] = None,

@@ -26,7 +26,7 @@ from cli.errors import UsageError
 from kwa.commands.common import CHECKS_DIR_OPTION
 from kwa.errors import guarded, say_error
 from kwa.exit_codes import ExitCode
-from kwa.values import choice_option, comma_list
+from kwa.values import choice_option, comma_list, list_option
 
 OUTPUTS = ("text", "table", "json", "yaml", "sarif", "github", "junit")
 DEFAULT_FAIL_ON = "high"
@@ -55,8 +55,12 @@ class LintOptions:
 
 def lint(
     paths: Annotated[list[str], typer.Argument(metavar="PATH", help="files, directories, or - for stdin (repeatable)")],
-    check: Annotated[list[str] | None, typer.Option(metavar="ID", help="only this check (repeat, or a,b)")] = None,
-    pillar: Annotated[list[str] | None, typer.Option(metavar="P", help="only these pillars (repeat, or a,b)")] = None,
+    check: Annotated[
+        list[str] | None, list_option("--check", "check", metavar="ID", help="only this check (repeat, or a,b)")
+    ] = None,
+    pillar: Annotated[
+        list[str] | None, list_option("--pillar", "pillar", metavar="P", help="only these pillars (repeat, or a,b)")
+    ] = None,
     config: Annotated[
         str | None, typer.Option(metavar="FILE", help="kwa configuration file (thresholds, exemptions, …)")
     ] = None,

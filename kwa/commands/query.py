@@ -21,6 +21,7 @@ from kwa.values import (
     bounded_option,
     choice_option,
     comma_list,
+    list_option,
     since_option,
 )
 
@@ -79,12 +80,24 @@ def list_(
     cluster: Annotated[
         str | None, typer.Option(metavar="ID", help="the latest run of this cluster (with --since: its runs)")
     ] = None,
-    pillar: Annotated[list[str] | None, typer.Option(metavar="PILLAR", help="pillars (repeat, or a,b)")] = None,
-    status: Annotated[list[str] | None, typer.Option(metavar="STATUS", help="statuses (repeat, or a,b)")] = None,
-    check: Annotated[list[str] | None, typer.Option(metavar="ID", help="check ids (repeat, or a,b)")] = None,
-    namespace: Annotated[list[str] | None, typer.Option(metavar="NS", help="namespaces (repeat, or a,b)")] = None,
-    kind: Annotated[list[str] | None, typer.Option(metavar="KIND", help="object kinds (repeat, or a,b)")] = None,
-    severity: Annotated[list[str] | None, typer.Option(metavar="SEV", help="severities (repeat, or a,b)")] = None,
+    pillar: Annotated[
+        list[str] | None, list_option("--pillar", "pillar", metavar="PILLAR", help="pillars (repeat, or a,b)")
+    ] = None,
+    status: Annotated[
+        list[str] | None, list_option("--status", "status", metavar="STATUS", help="statuses (repeat, or a,b)")
+    ] = None,
+    check: Annotated[
+        list[str] | None, list_option("--check", "check", metavar="ID", help="check ids (repeat, or a,b)")
+    ] = None,
+    namespace: Annotated[
+        list[str] | None, list_option("--namespace", "namespace", metavar="NS", help="namespaces (repeat, or a,b)")
+    ] = None,
+    kind: Annotated[
+        list[str] | None, list_option("--kind", "kind", metavar="KIND", help="object kinds (repeat, or a,b)")
+    ] = None,
+    severity: Annotated[
+        list[str] | None, list_option("--severity", "severity", metavar="SEV", help="severities (repeat, or a,b)")
+    ] = None,
     since: Annotated[datetime | None, since_option(help=f"assessed at or after: {SINCE_HELP}")] = None,
     limit: Annotated[
         int | None,

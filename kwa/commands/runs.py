@@ -19,7 +19,7 @@ import typer
 from kwa.commands.common import CONTEXT, GROUP_SETTINGS, output_option, read
 from kwa.errors import AlreadyReported, NotFound, guarded
 from kwa.exit_codes import ExitCode, state_exit
-from kwa.values import MAX_PAGE, bounded_option, comma_list, duration_option, since_option
+from kwa.values import MAX_PAGE, bounded_option, comma_list, duration_option, list_option, since_option
 
 app = typer.Typer(help="List, inspect and control runs.", **GROUP_SETTINGS)
 
@@ -31,9 +31,13 @@ REPORT = ("table", "json", "yaml")
 @app.command("list", context_settings=CONTEXT)
 def list_(
     ctx: typer.Context,
-    state: Annotated[list[str] | None, typer.Option(metavar="STATE", help="states (repeat, or a,b)")] = None,
+    state: Annotated[
+        list[str] | None, list_option("--state", "state", metavar="STATE", help="states (repeat, or a,b)")
+    ] = None,
     cluster: Annotated[str | None, typer.Option(metavar="ID", help="runs of this cluster")] = None,
-    trigger: Annotated[list[str] | None, typer.Option(metavar="TRIGGER", help="triggers (repeat, or a,b)")] = None,
+    trigger: Annotated[
+        list[str] | None, list_option("--trigger", "trigger", metavar="TRIGGER", help="triggers (repeat, or a,b)")
+    ] = None,
     since: Annotated[
         datetime | None,
         since_option(help="requested at or after: ISO 8601 or a duration (7d)"),

@@ -55,3 +55,36 @@ def test_comma_list() -> None:
     assert comma_list(["a,b", " c ", ",,", "d"]) == ["a", "b", "c", "d"]
     assert comma_list("SEC-001, SEC-002") == ["SEC-001", "SEC-002"]
     assert comma_list(None) == []
+
+
+BLANK_FILTERS = [
+    (["run", "--check", ""], "--check"),
+    (["run", "--pillar", " , "], "--pillar"),
+    (["lint", "--check", ",", "-"], "--check"),
+    (["fleet", "--contexts", "a", "--check", ""], "--check"),
+    (["checks", "list", "--pillar", ""], "--pillar"),
+    (["query", "assessments", "list", "--status", ""], "--status"),
+    (["query", "assessments", "list", "--namespace", " "], "--namespace"),
+    (["runs", "list", "--trigger", ""], "--trigger"),
+]
+
+
+@pytest.mark.parametrize(("argv", "flag"), BLANK_FILTERS)
+def test_a_filter_given_but_blank_is_a_usage_error(
+    argv: list[str], flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--check "$CHECKS"`` with the variable unset meant every check, silently; now exit 2 naming
+    the option, before anything is read or stored."""
+    from kwa.app import call
+
+    assert call(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{flag} " in err and "names no" in err and f"leave {flag} out" in err, err
+
+
+def test_blank_parts_beside_a_named_one_are_dropped(capsys: pytest.CaptureFixture[str]) -> None:
+    from kwa.app import call
+
+    assert call(["checks", "list", "--pillar", "security,", "-o", "json"]) == 0
+    out = capsys.readouterr().out
+    assert '"security"' in out and '"cost"' not in out
