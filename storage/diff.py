@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from storage.archive import ensure_hot
 from storage.db import Database
+from storage.diff_rows import Row, Unordered, check_rows, paired_objects, run_checks
 from storage.enums import RunState
 from storage.models import assessments_table as A
 from storage.models import runs_table as R
@@ -154,38 +155,22 @@ def _nothing_to_compare(
 
 # -- diff ---------------------------------------------------------------------------------------
 
-_DIFF_COLUMNS = (
-    A.c.check_id,
-    A.c.object_kind,
-    A.c.object_namespace,
-    A.c.object_name,
-    A.c.container,
-    A.c.status,
-    A.c.severity,
-    A.c.pillar,
-    A.c.check_name,
-    A.c.message,
-    A.c.id,
-)
 
-
-def _diff_rows(conn: Connection, run_id: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    """(check, kind, namespace, name, container) → the row of its worst result in the run."""
-    out: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+def _worst(rows: list[Row]) -> dict[tuple[Any, ...], Row]:
+    """(check, kind, namespace, name, container) → the row of its worst result."""
+    out: dict[tuple[Any, ...], Row] = {}
     rank = _STATUS_RANK
-    for row in conn.execute(select(*_DIFF_COLUMNS).where(A.c.run_id == run_id)):
+    for row in rows:
         key = row[:5]
         have = out.get(key)
         if have is None or rank.get(row[5], 9) < rank.get(have[5], 9):
-            out[key] = tuple(row)
+            out[key] = row
     return out
 
 
-def _worst_per_object(
-    rows: dict[tuple[Any, ...], tuple[Any, ...]], objects: set[tuple[Any, ...]]
-) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+def _worst_per_object(rows: dict[tuple[Any, ...], Row], objects: set[tuple[Any, ...]]) -> dict[tuple[Any, ...], Row]:
     """(check, kind, namespace, name) → the worst of its rows across containers, for ``objects``."""
-    out: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    out: dict[tuple[Any, ...], Row] = {}
     if not objects:
         return out
     for key, row in rows.items():
@@ -195,6 +180,97 @@ def _worst_per_object(
         if have is None or _STATUS_RANK.get(row[5], 9) < _STATUS_RANK.get(have[5], 9):
             out[key[:4]] = row
     return out
+
+
+def _stored_first(row: Row) -> str:
+    return row[10]
+
+
+class _Changes:
+    """What changed, added up one object (or one check) at a time."""
+
+    def __init__(self) -> None:
+        self.new_failures: list[dict[str, Any]] = []
+        self.fixed: list[dict[str, Any]] = []
+        self.still: list[dict[str, Any]] = []
+        self.changed: list[dict[str, Any]] = []
+        self.gone: list[dict[str, Any]] = []
+        self.objects_a: set[tuple[Any, ...]] = set()
+        self.objects_b: set[tuple[Any, ...]] = set()
+
+    def _lists(self) -> tuple[list[dict[str, Any]], ...]:
+        return self.new_failures, self.fixed, self.still, self.changed, self.gone
+
+    def mark(self) -> tuple[int, ...]:
+        return tuple(map(len, self._lists()))
+
+    def back_to(self, mark: tuple[int, ...]) -> None:
+        """Forget the changes found since ``mark`` (the objects seen stay: they were seen)."""
+        for items, n in zip(self._lists(), mark, strict=True):
+            del items[n:]
+
+    def compare(self, rows_a: list[Row], rows_b: list[Row]) -> None:
+        """Classify the results of ``rows_a`` (run A) against ``rows_b`` (run B). Every match is
+        within one (check, object), so any partition of the rows along that line gives the same."""
+        if len(rows_a) == 1 and len(rows_b) == 1 and rows_a[0][:5] == rows_b[0][:5]:
+            self._one(rows_a[0], rows_b[0])  # one result each side, the same key: most of a diff
+            return
+        # By id: of equally bad results (within a key, or across an object's containers) the
+        # first stored is shown, whatever order the rows came in.
+        before, after = _worst(sorted(rows_a, key=_stored_first)), _worst(sorted(rows_b, key=_stored_first))
+        self.objects_a.update(k[1:4] for k in before if k[1] is not None)
+        self.objects_b.update(k[1:4] for k in after if k[1] is not None)
+        # A check may name the container when it fails and not when it passes (``SEC-001`` failing
+        # on Deployment/web:app, passing on Deployment/web): an object's results are matched across
+        # containers when its exact key is missing on the other side, or a fix would read as
+        # "no longer reported" and never as fixed.
+        only_a, only_b = before.keys() - after.keys(), after.keys() - before.keys()  # usually both empty
+        before_obj = _worst_per_object(before, {k[:4] for k in only_b if k[1] is not None})
+        after_obj = _worst_per_object(after, {k[:4] for k in only_a if k[1] is not None})
+        for key, row in after.items():
+            old = before.get(key)
+            if row[5] == "failing":
+                prior = old if old is not None else before_obj.get(key[:4]) if key[1] is not None else None
+                failing_before = prior is not None and prior[5] == "failing"
+                (self.still if failing_before else self.new_failures).append(_diff_item(key, prior, row))
+            elif old is not None and old[5] == "failing":
+                self.fixed.append(_diff_item(key, old, row))
+            elif old is not None and old[5] != row[5]:
+                self.changed.append(_diff_item(key, old, row))
+        for key in only_a:
+            row = before[key]
+            now = after_obj.get(key[:4]) if key[1] is not None else None
+            if now is None:
+                self.gone.append(_diff_item(key, row, None))
+            elif row[5] == "failing" and now[5] != "failing":
+                self.fixed.append(_diff_item(key, row, now))
+            elif row[5] != now[5] and now[5] != "failing":  # failing now: counted above, as new or still failing
+                self.changed.append(_diff_item(key, row, now))
+
+    def _one(self, old: Row, row: Row) -> None:
+        """:meth:`compare` of one row each side with the same key, without the dictionaries."""
+        if row[1] is not None:
+            self.objects_a.add(old[1:4])
+            self.objects_b.add(row[1:4])
+        status, before = row[5], old[5]
+        if status == "failing":
+            (self.still if before == "failing" else self.new_failures).append(_diff_item(row[:5], old, row))
+        elif before == "failing":
+            self.fixed.append(_diff_item(row[:5], old, row))
+        elif before != status:
+            self.changed.append(_diff_item(row[:5], old, row))
+
+
+def _compare_check(conn: Connection, run_a: str, run_b: str, check_id: str, found: _Changes) -> None:
+    """One check's changes, merging the two runs' rows object by object; should the database not
+    return them in the order the merge needs, from all of the check's rows at once."""
+    mark = found.mark()
+    try:
+        for rows_a, rows_b in paired_objects(check_rows(conn, run_a, check_id), check_rows(conn, run_b, check_id)):
+            found.compare(rows_a, rows_b)
+    except Unordered:
+        found.back_to(mark)
+        found.compare(list(check_rows(conn, run_a, check_id, False)), list(check_rows(conn, run_b, check_id, False)))
 
 
 def _diff_item(key: tuple[Any, ...], before: tuple[Any, ...] | None, after: tuple[Any, ...] | None) -> dict[str, Any]:
@@ -228,38 +304,12 @@ def diff_runs(db: Database, run_a: str, run_b: str) -> dict[str, Any]:
         a, b = _get_run(conn, run_a), _get_run(conn, run_b)
         ensure_hot(conn, run_a)
         ensure_hot(conn, run_b)
-        before, after = _diff_rows(conn, run_a), _diff_rows(conn, run_b)
-
-    # A check may name the container when it fails and not when it passes (``SEC-001`` failing
-    # on Deployment/web:app, passing on Deployment/web): an object's results are matched across
-    # containers when its exact key is missing on the other side, or a fix would read as
-    # "no longer reported" and never as fixed.
-    only_a, only_b = before.keys() - after.keys(), after.keys() - before.keys()  # usually both empty
-    before_obj = _worst_per_object(before, {k[:4] for k in only_b if k[1] is not None})
-    after_obj = _worst_per_object(after, {k[:4] for k in only_a if k[1] is not None})
-    new_failures, fixed, still, changed, gone = [], [], [], [], []
-    for key, row in after.items():
-        old = before.get(key)
-        if row[5] == "failing":
-            prior = old if old is not None else before_obj.get(key[:4]) if key[1] is not None else None
-            (still if prior is not None and prior[5] == "failing" else new_failures).append(_diff_item(key, prior, row))
-        elif old is not None and old[5] == "failing":
-            fixed.append(_diff_item(key, old, row))
-        elif old is not None and old[5] != row[5]:
-            changed.append(_diff_item(key, old, row))
-    for key in only_a:
-        row = before[key]
-        now = after_obj.get(key[:4]) if key[1] is not None else None
-        if now is None:
-            gone.append(_diff_item(key, row, None))
-        elif row[5] == "failing" and now[5] != "failing":
-            fixed.append(_diff_item(key, row, now))
-        elif row[5] != now[5] and now[5] != "failing":  # failing now: counted above, as new or still failing
-            changed.append(_diff_item(key, row, now))
-
-    checks_a, checks_b = {k[0] for k in before}, {k[0] for k in after}
-    objects_a = {k[1:4] for k in before if k[1] is not None}
-    objects_b = {k[1:4] for k in after if k[1] is not None}
+        checks_a, checks_b = run_checks(conn, run_a), run_checks(conn, run_b)
+        found = _Changes()
+        for check_id in sorted(checks_a | checks_b):
+            _compare_check(conn, run_a, run_b, check_id, found)
+    new_failures, fixed, still, changed, gone = found.new_failures, found.fixed, found.still, found.changed, found.gone
+    objects_a, objects_b = found.objects_a, found.objects_b
 
     def objs(keys: set[tuple[Any, ...]]) -> list[dict[str, Any]]:
         return [

@@ -42,9 +42,16 @@ def enqueue_run(
     **create: Any,
 ) -> tuple[dict[str, Any], bool]:
     """Create a queued run, or return the identical queued/running one: ``(run, created)``."""
-    key = None if force_new else dedup_key(
-        create["cluster_id"], create["scope"], create.get("pillars") or [], create.get("check_ids") or [],
-        create.get("source") or "",
+    key = (
+        None
+        if force_new
+        else dedup_key(
+            create["cluster_id"],
+            create["scope"],
+            create.get("pillars") or [],
+            create.get("check_ids") or [],
+            create.get("source") or "",
+        )
     )
     try:
         run = create_run(db, dedup_key=key, parameters=dict(parameters or {}), **create)
