@@ -17,10 +17,10 @@ from fastapi.responses import Response
 from kwa.service import schemas
 from kwa.service.auth import READ
 from kwa.service.formats import json_document
-from kwa.service.problems import Problem
+from kwa.service.problems import Problem, known_query
 from kwa.service.runs import ERRORS
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(READ)])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(READ), Depends(known_query)])
 FINISHED = ("completed", "partial")
 AFFECTED = ("failing", "warning", "error", "timeout")
 

@@ -18,10 +18,10 @@ from kwa.service.auth import RUN
 from kwa.service.formats import json_document
 from kwa.service.gate import parse_gate
 from kwa.service.handoff import hand_over, prefect_link, waiting_note
-from kwa.service.problems import Problem
+from kwa.service.problems import Problem, known_query
 from kwa.service.runs import ERRORS, NewClusterId, RunId
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(RUN)])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(RUN), Depends(known_query)])
 CONTROL_ERRORS = {
     **ERRORS,
     409: {"model": schemas.ProblemDetails, "description": "the run is in the wrong state for this"},

@@ -16,10 +16,10 @@ from fastapi.responses import Response
 from kwa.service import schemas
 from kwa.service.auth import READ
 from kwa.service.formats import FORMAT_HELP, csv_document, json_document, negotiate, render
-from kwa.service.problems import Problem
+from kwa.service.problems import Problem, known_query
 from kwa.service.runs import ERRORS, MAX_PAGE, ClusterId, Cursor, RunId, Since, since_value
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(READ)])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(READ), Depends(known_query)])
 Many = Annotated[list[str], Query(max_length=50, description="repeat for several")]
 Values = Annotated[list[str], Query(max_length=500, description="repeat for several")]
 

@@ -17,10 +17,10 @@ from fastapi.responses import Response
 from kwa.service import schemas
 from kwa.service.auth import READ
 from kwa.service.formats import json_document
-from kwa.service.problems import Problem
+from kwa.service.problems import Problem, known_query
 from kwa.service.runs import ERRORS, RunId
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(READ)])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(READ), Depends(known_query)])
 NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"
 FrameworkName = Annotated[str, Path(min_length=1, max_length=63, pattern=NAME, description="e.g. nsa, cis")]
 

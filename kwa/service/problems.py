@@ -12,6 +12,7 @@ that says nothing about the internals.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -23,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("kwa.service")
 
+_PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 MAX_DETAIL = 2_000  # a message quoting a huge input is cut
 
 
@@ -126,3 +128,29 @@ def translate(exc: BaseException) -> Problem | None:
     if isinstance(exc, StorageUnavailable):
         return Problem(503, "unavailable", "kwa's database is unavailable")
     return None
+
+
+def known_query(request: Request) -> None:
+    """Refuse a query parameter the endpoint does not take (a dependency of every API route).
+
+    Ignored, ``?cursor=`` on the offset-paged ``/runs`` answered its first page again and again
+    (a client following it never ended), and a misspelt filter (``?sever1ty=high``) answered
+    everything as if asked for it."""
+    from redaction import redact
+
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    taken: set[str] = set()
+    todo = [dependant]
+    while todo:  # the route's own parameters and those of its dependencies
+        current = todo.pop()
+        taken.update(p.alias for p in current.query_params)
+        todo.extend(current.dependencies)
+    unknown = sorted(set(request.query_params) - taken)
+    if unknown:
+        # Named only when it looks like a parameter name: a long one may be a token pasted into the URL.
+        name = unknown[0]
+        named = f" {redact(name)!r}" if _PARAMETER_NAME.fullmatch(name) else " (not shown: not a parameter name)"
+        takes = ", ".join(sorted(taken)) if taken else "no query parameters"
+        raise Problem(400, "bad-request", f"unknown query parameter{named}; {request.url.path[:200]} takes: {takes}")

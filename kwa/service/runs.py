@@ -17,9 +17,9 @@ from fastapi.responses import Response
 from kwa.service import schemas
 from kwa.service.auth import READ
 from kwa.service.formats import FORMAT_HELP, csv_document, json_document, negotiate
-from kwa.service.problems import Problem
+from kwa.service.problems import Problem, known_query
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(READ)])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(READ), Depends(known_query)])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": schemas.ProblemDetails, "description": what}
     for code, what in (

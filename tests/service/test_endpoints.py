@@ -309,3 +309,26 @@ def test_nothing_served_needs_the_network(client: TestClient) -> None:
     """No Swagger or ReDoc page (their scripts come from a CDN); the document itself is served."""
     assert client.get("/api/v1/docs").status_code == 404 and client.get("/redoc").status_code == 404
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "kwa run service"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "named", "takes"),
+    [
+        ("/api/v1/runs", {"cursor": "abc"}, "'cursor'", "offset"),  # offset-paged: a cursor was ignored
+        (f"/api/v1/runs/{RUN_2}/results", {"sever1ty": "high"}, "'sever1ty'", "severity"),
+        ("/api/v1/clusters", {"x": 1}, "'x'", "takes: no query parameters"),
+    ],
+)
+def test_an_unknown_query_parameter_is_refused_naming_it(get, path: str, params: dict, named: str, takes: str) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """Ignored, a client following ``?cursor=`` on /runs got its first page for ever, and a
+    misspelt filter answered everything."""
+    r = get(path, params=params)
+    assert r.status_code == 400, r.text
+    detail = r.json()["detail"]
+    assert f"unknown query parameter {named}" in detail and takes in detail, detail
+
+
+def test_an_unknown_query_parameter_is_never_echoed_as_a_credential(get) -> None:  # type: ignore[no-untyped-def]
+    secret = "ghp_" + "a1B2" * 9  # a token pasted into the URL by mistake
+    r = get("/api/v1/runs", params={secret: "1"})
+    assert r.status_code == 400 and secret not in r.text and "unknown query parameter (not shown" in r.text
