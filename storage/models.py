@@ -170,6 +170,9 @@ class AssessmentHistory(SQLModel, table=True):
     checks_errored: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     checks_timed_out: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     scores: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # Migration 0009: [check_id, check_name, pillar, severity, {status: count}] per check, what a
+    # summary reads instead of grouping the run's results (storage.summary); NULL before 0009.
+    check_counts: list[Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
 
 
 class SchemaInfo(SQLModel, table=True):

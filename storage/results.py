@@ -92,6 +92,7 @@ class ResultWriter:
         self._closed = False
         self._prefixes: dict[str, str] = {}
         self._counts: dict[tuple[str, str, str], list[Any]] = {}
+        self._names: dict[str, set[str]] = {}  # the check names its rows carry, per check
 
         with db.read() as conn:
             run = conn.execute(select(R.c.requested_at, R.c.state).where(R.c.run_id == run_id)).first()
@@ -159,7 +160,7 @@ class ResultWriter:
             return 0
         check_id = str(check["id"])
         pillar, name, severity = str(check["pillar"]), str(check["name"]), str(check["severity"])
-        self._count((check_id, pillar, severity), count_values(values) if counts is None else counts)
+        self._count((check_id, pillar, severity), count_values(values) if counts is None else counts, name)
         default_remediation = check.get("remediation")
         prefix = self._prefix(check_id)
         ts = self._ts(assessed_at)  # once per check: UTC, in the driver's form
@@ -243,7 +244,8 @@ class ResultWriter:
                 continue
             check_id = str(check["id"])
             if counts and counts[0] is not None:
-                counted.append(((check_id, str(check["pillar"]), str(check["severity"])), counts[0]))
+                key = (check_id, str(check["pillar"]), str(check["severity"]))
+                counted.append((key, counts[0], str(check["name"])))
             else:  # not decoded here just to count them: finish_run counts this run's rows itself
                 self._counting = False
             statements.append(
@@ -266,8 +268,8 @@ class ResultWriter:
             with self._write_lock:
                 self._in_sqlite_transaction(lambda con: [con.execute(self._json_sql, p) for p in statements])
                 self._written += total
-                for key, part in counted:
-                    self._count(key, part)
+                for key, part, name in counted:
+                    self._count(key, part, name)
         return total
 
     def tallies(self) -> list[Tally] | None:
@@ -277,7 +279,7 @@ class ResultWriter:
         with self._lock:
             if not self._counting or counts_unsure(self._counts, self._sqlite):
                 return None
-            return tallies_from_counts(self._counts)
+            return tallies_from_counts(self._counts, self._names)
 
     def flush(self) -> int:
         """Write everything buffered; returns the rows written by this call."""
@@ -308,12 +310,13 @@ class ResultWriter:
             prefix = self._prefixes[check_id] = f"{self._stamp}{check_slug(check_id)}_{self._runhex}"
         return prefix
 
-    def _count(self, key: tuple[str, str, str], part: Sequence[Any]) -> None:
+    def _count(self, key: tuple[str, str, str], part: Sequence[Any], name: str) -> None:
         with self._lock:
             into = self._counts.get(key)
             if into is None:
                 into = self._counts[key] = new_counts()
             add_counts(into, part)
+            self._names.setdefault(key[0], set()).add(name)
 
     def _reserve(self, n: int) -> int:
         """Take ``n`` sequence numbers for one check's rows; returns the first."""

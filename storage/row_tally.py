@@ -100,7 +100,21 @@ def history_values(
         **{k: int(given[k]) if given.get(k) is not None else derived[k] for k in HISTORY_CHECK_KEYS},
         # The caller's scores win; otherwise they are computed for every terminal state.
         "scores": given["scores"] if given.get("scores") is not None else scores(),
+        "check_counts": check_counts(tallies),
     }
+
+
+def check_counts(tallies: list[Tally]) -> list[list[Any]] | None:
+    """``[check_id, check_name, pillar, severity, {status: count}]`` per tally, ordered as a
+    ``GROUP BY`` of check, pillar, severity and status returns them on SQLite (what
+    :func:`storage.summary.run_summary` reads instead of that ``GROUP BY``); None when a check's
+    name is not known."""
+    if any(t.check_name is None for t in tallies):
+        return None
+    return [
+        [t.check_id, t.check_name, t.pillar, t.severity, {s: n for s, n in t.counts.items() if n}]
+        for t in sorted(tallies, key=lambda t: (t.check_id, t.pillar, t.severity))
+    ]
 
 
 # -- counting rows as they are written ---------------------------------------------------------
@@ -177,16 +191,24 @@ def add_counts(into: list[Any], part: Sequence[Any]) -> None:
     into[_UNSURE] |= part[_UNSURE]
 
 
-def tallies_from_counts(counts: Mapping[tuple[str, str, str], Sequence[Any]]) -> list[Tally]:
+def tallies_from_counts(
+    counts: Mapping[tuple[str, str, str], Sequence[Any]], names: Mapping[str, set[str]] | None = None
+) -> list[Tally]:
     """Count lists per (check, pillar, severity) as :class:`Tally` rows, in the order
     :func:`storage.scores.tally` returns them on SQLite: by check id, then the checks whose rows
-    disagree on pillar or severity, by (check, pillar, severity)."""
+    disagree on pillar or severity, by (check, pillar, severity). ``names``: the check names each
+    check's rows carry (a tally's ``check_name`` when there is exactly one)."""
     per_check: dict[str, int] = {}
     for check_id, _, _ in counts:
         per_check[check_id] = per_check.get(check_id, 0) + 1
     single = sorted((k for k in counts if per_check[k[0]] == 1), key=lambda k: k[0])
     mixed = sorted(k for k in counts if per_check[k[0]] > 1)
-    return [Tally(*key, *counts[key][:_UNSURE]) for key in (*single, *mixed)]
+
+    def name(check_id: str) -> str | None:
+        found = (names or {}).get(check_id) or ()
+        return next(iter(found)) if len(found) == 1 else None
+
+    return [Tally(*key, *counts[key][:_UNSURE], check_name=name(key[0])) for key in (*single, *mixed)]
 
 
 def new_counts() -> list[Any]:

@@ -191,7 +191,11 @@ def list_runs(
 def get_history(db: Database, run_id: str) -> dict[str, Any] | None:
     with db.read() as conn:
         row = conn.execute(select(H).where(H.c.run_id == run_id)).first()
-    return _row(row) if row is not None else None
+    if row is None:
+        return None
+    history = _row(row)
+    history.pop("check_counts", None)  # storage.summary's, not a figure of the history
+    return history
 
 
 def start_run(db: Database, run_id: str, prefect_flow_run_id: str | None = None) -> dict[str, Any]:

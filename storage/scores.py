@@ -158,11 +158,13 @@ _AGGREGATES = ",\n       ".join(
     ]
 )
 _FAST_SQL = text(
-    f"SELECT check_id, MIN(pillar), MAX(pillar), MIN(severity), MAX(severity),\n       {_AGGREGATES}\n"
+    f"SELECT check_id, MIN(pillar), MAX(pillar), MIN(severity), MAX(severity),\n       {_AGGREGATES},\n"
+    "       MIN(check_name), MAX(check_name)\n"
     "FROM assessments WHERE run_id = :run_id GROUP BY check_id"
 )
 _EXACT_SQL = text(
-    f"SELECT check_id, pillar, pillar, severity, severity,\n       {_AGGREGATES}\n"
+    f"SELECT check_id, pillar, pillar, severity, severity,\n       {_AGGREGATES},\n"
+    "       MIN(check_name), MAX(check_name)\n"
     "FROM assessments WHERE run_id = :run_id AND check_id IN :check_ids GROUP BY check_id, pillar, severity"
 ).bindparams(bindparam("check_ids", expanding=True))
 
@@ -171,7 +173,8 @@ def _tallies(result: Iterable[Any]) -> list[tuple[Tally, bool]]:
     out = []
     for r in result:
         counts = [int(v or 0) for v in r[5:13]]
-        t = Tally(r[0], r[1], r[3], *counts, r[13], r[14], r[15], r[16], int(r[17] or 0))
+        name = r[18] if r[18] == r[19] else None  # one name, or not known
+        t = Tally(r[0], r[1], r[3], *counts, r[13], r[14], r[15], r[16], int(r[17] or 0), name)
         out.append((t, r[1] != r[2] or r[3] != r[4]))
     return out
 

@@ -74,6 +74,8 @@ class Tally:
     whole_message: str | None = None
     not_applicable: str | None = None
     not_applicable_rows: int = 0
+    # The check's name on its rows (None: not known, or not one name); not part of the count.
+    check_name: str | None = field(default=None, compare=False)
 
     @property
     def counts(self) -> dict[str, int]:
