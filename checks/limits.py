@@ -207,6 +207,7 @@ class ReadStats:
     documents: int = 0  # YAML documents, a JSON file counting as one
     empty: int = 0  # documents with nothing in them (a trailing ---, comments only)
     objects: int = 0  # objects accepted, List items included
+    undecoded: int = 0  # inputs read but not text in their encoding (UTF-16/32 that does not decode)
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -102,6 +102,7 @@ class Decoded:
     encoding: str  # utf-8, utf-16 or utf-32
     clean: bool  # False: some bytes are not valid UTF-8 (carried as surrogates, see bad_byte)
     skipped: int  # bytes of a byte order mark before ``text`` starts
+    cut: int | None = None  # UTF-16/32 cut short: the offset of the last, incomplete character
 
 
 def decode(data: bytes) -> Decoded:
@@ -110,17 +111,27 @@ def decode(data: bytes) -> Decoded:
         if data.startswith(bom):
             if encoding == "utf-8":
                 return _utf8(data[len(bom) :], len(bom))
-            try:
-                return Decoded(data.decode(encoding), encoding, True, 0)  # the codec drops the mark
-            except UnicodeDecodeError as exc:
-                raise NotText(encoding, exc.start, exc.reason) from None
+            return _wide(data, encoding, encoding)  # the codec drops the mark
     codec = _unmarked(data[:4])
     if codec is not None:
-        try:
-            return Decoded(data.decode(codec), codec[:6], True, 0)
-        except UnicodeDecodeError as exc:
-            raise NotText(codec[:6], exc.start, exc.reason) from None
+        return _wide(data, codec, codec[:6])
     return _utf8(data, 0)
+
+
+def _wide(data: bytes, codec: str, encoding: str) -> Decoded:
+    """UTF-16/32 text. Cut short (a killed writer, a full disk: the last character incomplete),
+    the whole characters before the cut are the text, as a cut UTF-8 or JSON input keeps what
+    arrived whole; anything else that does not decode is :class:`NotText`."""
+    try:
+        return Decoded(data.decode(codec), encoding, True, 0)
+    except UnicodeDecodeError as exc:
+        if exc.end != len(data) or exc.start == 0:
+            raise NotText(encoding, exc.start, exc.reason) from None
+        cut = exc.start
+    try:
+        return Decoded(data[:cut].decode(codec), encoding, True, 0, cut)
+    except UnicodeDecodeError as exc:
+        raise NotText(encoding, exc.start, exc.reason) from None
 
 
 def _unmarked(head: bytes) -> str | None:

@@ -212,8 +212,12 @@ def _why_nothing(stats: ReadStats, empty_dirs: list[str], unread: int = 0) -> st
     if not stats.bytes:
         return "no Kubernetes objects: the input is empty" if stats.read == 1 else (
             f"no Kubernetes objects: the {stats.read} inputs are empty")
+    if stats.undecoded == stats.read:
+        return f"no Kubernetes objects: {stats.bytes:,} bytes read, not text in their encoding (said above)"
     if stats.documents == stats.empty:
-        return f"no Kubernetes objects: {stats.bytes:,} bytes read, no document in them (blank or comments only)"
+        undecoded = f"; {stats.undecoded:,} input(s) not text in their encoding (said above)" if stats.undecoded else ""
+        return (f"no Kubernetes objects: {stats.bytes:,} bytes read, no document in them (blank or comments "
+                f"only){undecoded}")
     used = stats.documents - stats.empty
     empty = f"; {stats.empty:,} more were empty" if stats.empty else ""
     if used == 1:
@@ -240,7 +244,12 @@ def parse_bytes(
     except NotText as exc:
         report(problems, ENCODING, label, None,
                 f"not valid {exc.encoding.upper()} text: {exc.reason} at byte offset {exc.offset:,}")
+        read_stats(problems).undecoded += 1
         return
+    if decoded.cut is not None:
+        report(problems, ENCODING, label, None,
+               f"cut short: its last {len(data) - decoded.cut} byte(s), from offset {decoded.cut:,}, are not a whole "
+               f"{decoded.encoding.upper()} character; the text before them is read")
     _yaml_documents(decoded, label, objects, problems, limits)
 
 

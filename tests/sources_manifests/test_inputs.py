@@ -110,12 +110,46 @@ def test_zero_bytes_that_do_not_look_like_utf16_stay_an_error(tmp_path: Path) ->
 
 def test_utf16_that_does_not_decode_names_the_offset(tmp_path: Path) -> None:
     path = tmp_path / "app.yaml"
-    path.write_bytes(b"\xff\xfe" + deploy("a").encode("utf-16-le") + b"\x00\xd8")  # a lone surrogate
+    text = deploy("a").encode("utf-16-le")
+    path.write_bytes(b"\xff\xfe" + text[:20] + b"\x00\xd8" + text[20:])  # a lone surrogate inside
     snap = load_manifests([str(path)])
     (problem, nothing) = snap.problems
     assert problem.kind == ENCODING
-    assert problem.message.startswith("not valid UTF-16 text: ") and "at byte offset" in problem.message
+    assert problem.message == "not valid UTF-16 text: illegal UTF-16 surrogate at byte offset 22"
     assert nothing.kind == NOTHING_READ
+    # Not "no document in them (blank or comments only)": the input is not text.
+    assert nothing.message.endswith("bytes read, not text in their encoding (said above)"), nothing.message
+
+
+@pytest.mark.parametrize(
+    ("encoding", "cut"),
+    [("utf-16", 1), ("utf-16-le", 1), ("utf-32", 1), ("utf-32", 3), ("utf-32-be", 2)],
+)
+def test_utf16_or_utf32_cut_short_keeps_what_arrived_whole(encoding: str, cut: int, tmp_path: Path) -> None:
+    """A writer killed mid-character (a full disk, an interrupted PowerShell redirect): the
+    documents before the cut are read, and the cut is said, as for a cut JSON or YAML dump."""
+    data = (deploy("a") + "---\n" + deploy("café") + "---\n# the end\n").encode(encoding)
+    whole = 4 if "32" in encoding else 2
+    path = tmp_path / "app.yaml"
+    path.write_bytes(data[:-cut])
+    snap = load_manifests([str(path)])
+    assert [o.name for o in snap.objects] == ["a", "café"], snap.problems
+    (problem,) = snap.problems
+    assert problem.kind == ENCODING
+    name = encoding.upper()[:6]
+    assert problem.message == (
+        f"cut short: its last {whole - cut} byte(s), from offset {len(data) - whole:,}, are not a whole {name} "
+        "character; the text before them is read"
+    ), problem.message
+
+
+def test_a_cut_inside_a_surrogate_pair_is_a_cut(tmp_path: Path) -> None:
+    data = (deploy("a") + "# 😀\n").encode("utf-16-le")
+    path = tmp_path / "app.yaml"
+    path.write_bytes(data[:-4])  # the pair's low half and the newline are missing
+    snap = load_manifests([str(path)])
+    assert [o.name for o in snap.objects] == ["a"]
+    assert snap.problems[0].message.startswith("cut short: its last 2 byte(s)")
 
 
 def test_the_byte_offset_counts_bytes_not_characters(tmp_path: Path) -> None:
