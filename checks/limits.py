@@ -65,7 +65,10 @@ class Limits:
     problems: int = 20
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not out["undecoded"]:  # said only when it happened: the stored summary keeps its shape
+            del out["undecoded"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -210,7 +213,10 @@ class ReadStats:
     undecoded: int = 0  # inputs read but not text in their encoding (UTF-16/32 that does not decode)
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not out["undecoded"]:  # said only when it happened: the stored summary keeps its shape
+            del out["undecoded"]
+        return out
 
 
 class Problems(list[ParseProblem]):
