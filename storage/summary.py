@@ -30,25 +30,7 @@ def run_summary(db: Database, run_id: str | None = None, cluster_id: str | None 
         run = _resolve(conn, run_id, cluster_id)
         rid = run["run_id"]
         grouped, names = _check_counts(conn, rid)
-        failing_objects = dict(
-            conn.execute(
-                select(
-                    A.c.check_id,
-                    # coalesce: one NULL part (a cluster-scoped object's namespace) would null the key
-                    func.count(
-                        func.distinct(
-                            func.coalesce(A.c.object_kind, "")
-                            + "/"
-                            + func.coalesce(A.c.object_namespace, "")
-                            + "/"
-                            + func.coalesce(A.c.object_name, "")
-                        )
-                    ),
-                )
-                .where(A.c.run_id == rid, A.c.status == "failing")
-                .group_by(A.c.check_id)
-            ).all()
-        )
+        failing_objects = _failing_objects(conn, rid)
         history = _history(conn.execute(select(H).where(H.c.run_id == rid)).first())
     scores = _scores(db, rid, history)
 
@@ -153,6 +135,23 @@ def _check_counts(conn: Connection, run_id: str) -> tuple[list[tuple[Any, ...]],
         select(A.c.check_id, func.min(A.c.check_name)).where(A.c.run_id == run_id).group_by(A.c.check_id)
     ).all()
     return [tuple(r) for r in grouped], dict(names)  # type: ignore[arg-type]
+
+
+def _failing_objects(conn: Connection, run_id: str) -> dict[str, int]:
+    """Distinct failing objects per check. Counted here from the failing rows, which the
+    ``(run_id, status)`` index finds; the same count as a ``GROUP BY check_id`` in SQL, which the
+    database answered by reading every row of the run through the check index (400k objects:
+    1.8 s against 0.36)."""
+    seen: dict[str, set[str]] = {}
+    rows = conn.execute(
+        select(A.c.check_id, A.c.object_kind, A.c.object_namespace, A.c.object_name).where(
+            A.c.run_id == run_id, A.c.status == "failing"
+        )
+    )
+    for check_id, kind, namespace, name in rows:
+        # One text per object as the count used to build it (a NULL part as empty).
+        seen.setdefault(check_id, set()).add(f"{kind or ''}/{namespace or ''}/{name or ''}")
+    return {check_id: len(objects) for check_id, objects in seen.items()}
 
 
 def _failing_examples(db: Database, run_id: str, check_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

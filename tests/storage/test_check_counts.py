@@ -87,3 +87,34 @@ def test_a_check_with_two_names_is_counted_from_the_rows(tmp_path) -> None:
     run_id = _write(db, [c for c in checks if c[1]], True)
     assert _stored(db, run_id) is None
     assert run_summary(db, run_id) == _without_counts(db, run_id)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_failing_objects_are_counted_as_the_databases_distinct_count(db_url: str, seed: int) -> None:
+    """The summary counts each check's distinct failing objects from the failing rows (found by the
+    status index) instead of a ``COUNT(DISTINCT …) GROUP BY check_id`` that read every row."""
+    from sqlalchemy import func
+
+    from storage.models import assessments_table as A
+    from storage.summary import _failing_objects
+
+    db = Database(db_url)
+    try:
+        rnd = random.Random(seed)
+        checks = _checks(rnd)
+        run_id = _write(db, checks, True)
+        key = (
+            func.coalesce(A.c.object_kind, "") + "/" + func.coalesce(A.c.object_namespace, "") + "/"
+            + func.coalesce(A.c.object_name, "")
+        )  # fmt: skip
+        with db.read() as conn:
+            sql = dict(
+                conn.execute(
+                    select(A.c.check_id, func.count(func.distinct(key)))
+                    .where(A.c.run_id == run_id, A.c.status == "failing")
+                    .group_by(A.c.check_id)
+                ).all()
+            )
+            assert sql and _failing_objects(conn, run_id) == sql
+    finally:
+        db.dispose()
