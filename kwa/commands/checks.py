@@ -14,10 +14,10 @@ from typing import Annotated, Any
 import typer
 
 from cli.errors import UsageError
-from kwa.commands.common import CHECKS_DIR_OPTION, CONTEXT, GROUP_SETTINGS, output_option
+from kwa.commands.common import CHECKS_DIR_OPTION, CONTEXT, GROUP_SETTINGS, PILLARS_OPTION, output_option
 from kwa.errors import guarded
 from kwa.exit_codes import ExitCode
-from kwa.values import comma_list, list_option
+from kwa.values import comma_list
 
 app = typer.Typer(help="The check catalogue: list the checks, show one in full.", **GROUP_SETTINGS)
 
@@ -28,9 +28,7 @@ FIXTURES = Path("tests") / "checks" / "fixtures"
 
 @app.command("list", context_settings=CONTEXT)
 def list_(
-    pillar: Annotated[
-        list[str] | None, list_option("--pillar", "pillar", metavar="P", help="only these pillars (repeat, or a,b)")
-    ] = None,
+    pillar: Annotated[list[str] | None, PILLARS_OPTION] = None,
     output: Annotated[str, output_option(("table", "json", "yaml"))] = "table",
     checks_dir: Annotated[list[str] | None, CHECKS_DIR_OPTION] = None,
 ) -> int:

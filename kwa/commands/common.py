@@ -12,7 +12,7 @@ import typer
 
 from kwa.errors import guarded
 from kwa.exit_codes import epilog
-from kwa.values import choice_option
+from kwa.values import choice_option, list_option
 
 EPILOG = epilog()
 # Plain Click help (no Rich panels): a help text is printed as written, never read as markup.
@@ -49,6 +49,9 @@ def read(ctx: typer.Context, view: Callable[[Any, SimpleNamespace, TextIO], int]
     return guarded(body)
 
 
+# The selection options of run, lint, fleet and checks list (query filters name their own nouns).
+CHECKS_OPTION = list_option("--check", "check", metavar="ID", help="only these checks (repeat, or a,b)")
+PILLARS_OPTION = list_option("--pillar", "pillar", metavar="P", help="only these pillars (repeat, or a,b)")
 CHECKS_DIR_OPTION = typer.Option(
     "--checks-dir", metavar="DIR", help="load the CEL checks (kind: Check YAML) in this directory or file; repeatable"
 )

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from cli.errors import UsageError
+from kwa.commands.common import CHECKS_OPTION, PILLARS_OPTION
 from kwa.errors import AlreadyReported, guarded
 from kwa.exit_codes import ExitCode
-from kwa.values import choice_option, comma_list, list_option
+from kwa.values import choice_option, comma_list
 
 
 def fleet(
@@ -20,12 +21,8 @@ def fleet(
         str | None, typer.Option(metavar="FILE", help="a YAML list of contexts, or one context per line")
     ] = None,
     kubeconfig: Annotated[str | None, typer.Option(metavar="FILE", help="the kubeconfig holding the contexts")] = None,
-    pillar: Annotated[
-        list[str] | None, list_option("--pillar", "pillar", metavar="P", help="only these pillars (repeat, or a,b)")
-    ] = None,
-    check: Annotated[
-        list[str] | None, list_option("--check", "check", metavar="ID", help="only these checks (repeat, or a,b)")
-    ] = None,
+    pillar: Annotated[list[str] | None, PILLARS_OPTION] = None,
+    check: Annotated[list[str] | None, CHECKS_OPTION] = None,
     deployment: Annotated[
         str | None, typer.Option(metavar="FLOW/DEPLOYMENT", help="run each cluster as a run of this deployment")
     ] = None,

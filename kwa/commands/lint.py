@@ -23,10 +23,10 @@ from typing import Annotated, Any
 import typer
 
 from cli.errors import UsageError
-from kwa.commands.common import CHECKS_DIR_OPTION
+from kwa.commands.common import CHECKS_DIR_OPTION, CHECKS_OPTION, PILLARS_OPTION
 from kwa.errors import guarded, say_error
 from kwa.exit_codes import ExitCode
-from kwa.values import choice_option, comma_list, list_option
+from kwa.values import choice_option, comma_list
 
 OUTPUTS = ("text", "table", "json", "yaml", "sarif", "github", "junit")
 DEFAULT_FAIL_ON = "high"
@@ -55,12 +55,8 @@ class LintOptions:
 
 def lint(
     paths: Annotated[list[str], typer.Argument(metavar="PATH", help="files, directories, or - for stdin (repeatable)")],
-    check: Annotated[
-        list[str] | None, list_option("--check", "check", metavar="ID", help="only this check (repeat, or a,b)")
-    ] = None,
-    pillar: Annotated[
-        list[str] | None, list_option("--pillar", "pillar", metavar="P", help="only these pillars (repeat, or a,b)")
-    ] = None,
+    check: Annotated[list[str] | None, CHECKS_OPTION] = None,
+    pillar: Annotated[list[str] | None, PILLARS_OPTION] = None,
     config: Annotated[
         str | None, typer.Option(metavar="FILE", help="kwa configuration file (thresholds, exemptions, …)")
     ] = None,

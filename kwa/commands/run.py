@@ -22,10 +22,10 @@ import typer
 
 from cli.errors import UsageError
 from cli.formatters import REPORT_FORMATS
-from kwa.commands.common import CHECKS_DIR_OPTION
+from kwa.commands.common import CHECKS_DIR_OPTION, CHECKS_OPTION, PILLARS_OPTION
 from kwa.errors import guarded, say_error
 from kwa.exit_codes import ExitCode, state_exit
-from kwa.values import choice_option, comma_list, list_option
+from kwa.values import choice_option, comma_list
 
 RUN_OUTPUTS = ("table", "json", "yaml", *REPORT_FORMATS)
 
@@ -62,12 +62,8 @@ class RunOptions:
 
 
 def run(
-    check: Annotated[
-        list[str] | None, list_option("--check", "check", metavar="ID", help="only this check (repeat, or a,b)")
-    ] = None,
-    pillar: Annotated[
-        list[str] | None, list_option("--pillar", "pillar", metavar="P", help="only these pillars (repeat, or a,b)")
-    ] = None,
+    check: Annotated[list[str] | None, CHECKS_OPTION] = None,
+    pillar: Annotated[list[str] | None, PILLARS_OPTION] = None,
     manifests: Annotated[
         list[str] | None, typer.Option(metavar="PATH", help="assess a file, a directory or - (stdin); repeatable")
     ] = None,
