@@ -65,10 +65,7 @@ class Limits:
     problems: int = 20
 
     def as_dict(self) -> dict[str, int]:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        if not out["undecoded"]:  # said only when it happened: the stored summary keeps its shape
-            del out["undecoded"]
-        return out
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)
