@@ -257,7 +257,9 @@ def measure(url: str, repeat: int) -> list[tuple[str, str, float, float, int | N
     out = []
     for name, argv in cases:
         if name == "list (page 20 by cursor)":
-            argv = ["query", "assessments", "list", "--run", latest, "--cursor", cursor or "", "-o", "json"]
+            # --limit: without it -o json streams every result from the cursor on (49,000 here), not a page
+            argv = ["query", "assessments", "list", "--run", latest, "--cursor", cursor or "", "--limit", "50"]
+            argv += ["-o", "json"]
         if name == "get (one result)":
             argv = ["query", "assessments", "get", first_id, "-o", "json"]
         assert argv is not None
