@@ -73,6 +73,8 @@ def test_twenty_runs_at_once_with_queries_alongside(kwa: Kwa, tmp_path: Path) ->
     print(f"\n{len(latencies)} queries beside {RUNS} runs: median {statistics.median(latencies):.3f}s, "
           f"max {max(latencies):.3f}s")
     # Readers share the file with up to 20 writers; none waits for a lock (a wait would be the
-    # 30 s busy timeout). Generous bounds: two cores shared with 20 starting Python processes.
-    assert max(latencies) < 5.0, f"slowest query {max(latencies):.2f}s"
+    # 30 s busy timeout). Generous bounds: two cores shared with 20 starting Python processes, and
+    # the suite's other worker beside them (the first queries, during that start, took 3-5 s on
+    # a slower day: far from a lock wait, which this bound still catches).
+    assert max(latencies) < 10.0, f"slowest query {max(latencies):.2f}s"
     assert statistics.median(latencies) < 1.0, f"median query {statistics.median(latencies):.2f}s"
