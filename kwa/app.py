@@ -60,7 +60,7 @@ run_app.command("_", hidden=True)(lambda: None)
 
 
 # Every other top-level command the same way when it is the one invoked (``kwa query …``): a tree
-# of that group alone is built in 1–6 ms, the whole tree in 35 (a fifth of a query's first page).
+# of that group alone is built in 1–13 ms, the whole tree in 35 (a third of a query's first page).
 _TOP: dict[str, tuple[str, Any]] = {
     "runs": ("group", runs.app),
     "query": ("group", query.app),

@@ -15,7 +15,8 @@ from typing import Any
 from kwa.errors import say_error
 from kwa.exit_codes import ExitCode
 
-PREFECT_PATIENCE = 3.0  # seconds a configured Prefect API gets to answer before a run is refused
+PREFECT_PATIENCE = 10.0  # seconds a configured Prefect API gets to answer before a run is refused: a busy
+# server (twenty runs starting at once on two cores) took more than 3
 
 
 class PrefectMissing(Exception):
@@ -53,7 +54,7 @@ def connect_prefect() -> int | None:
         api, health = f"the Prefect API at {info.url} (from {where})", f"{info.url.rstrip('/')}/health"
         not_prefect = "that is not a Prefect API (its URL ends in /api, such as http://127.0.0.1:4200/api)"
         deadline = time.monotonic() + PREFECT_PATIENCE
-        while (status := health_status(info.url, timeout=1.0)) != 200:
+        while (status := health_status(info.url, timeout=2.0)) != 200:
             if time.monotonic() >= deadline:
                 if status is None:
                     say_error(
