@@ -65,8 +65,12 @@ def connect_prefect() -> int | None:
                     say_error(f"{api} answers HTTP {status} to {health}: {not_prefect}; no run was started.")
                 return ExitCode.FAILED
             time.sleep(0.5)
-        # Any web server may answer 200 to /health; a Prefect API also names its version.
+        # Any web server may answer 200 to /health; a Prefect API also names its version (a busy
+        # one may take its time: asked again until the same deadline while nothing answers).
         status, version = version_of(info.url)
+        while status is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            status, version = version_of(info.url)
         if version is None:
             answer = "no answer" if status is None else f"HTTP {status} without a version"
             say_error(
