@@ -30,9 +30,9 @@ from storage.diff import (
     pick_pair,
     require_comparable,
 )
+from storage.models import history_shown, to_utc
 from storage.models import history_table as H
 from storage.models import runs_table as R
-from storage.models import to_utc
 from storage.query_model import MAX_HISTORY, NoRuns, QueryError
 from storage.run_lookup import _history, _require_cluster, _row
 from storage.scopes import ANY, FULL, Scope
@@ -184,7 +184,7 @@ def _history_rows(conn: Connection, run_ids: Sequence[str], labels: dict[str, st
         ids = list(run_ids[start : start + _CHUNK])
         query = select(R.c.run_id, R.c.requested_at, R.c.trigger).where(R.c.run_id.in_(ids))
         extra = {r.run_id: (r.requested_at, r.trigger) for r in conn.execute(query)}
-        for row in conn.execute(select(H).where(H.c.run_id.in_(ids))):
+        for row in conn.execute(select(*history_shown).where(H.c.run_id.in_(ids))):
             h = _history(row)
             assert h is not None
             h["requested_at"], h["trigger"] = extra.get(h["run_id"], (None, None))

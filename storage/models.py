@@ -250,6 +250,9 @@ class ApiToken(SQLModel, table=True):
 runs_table = Run.__table__
 assessments_table = Assessment.__table__
 history_table = AssessmentHistory.__table__
+# A history row as listings and histories show it: every column but check_counts, which only
+# storage.summary reads (some KB of JSON a run, which a history of thousands of runs would decode).
+history_shown = tuple(c for c in history_table.c if c.name != "check_counts")
 schema_table = SchemaInfo.__table__
 contents_table = ResultContent.__table__
 archived_table = ArchivedRun.__table__

@@ -14,9 +14,9 @@ from sqlalchemy import and_, or_, select
 from storage.cursors import decode_cursor, encode_cursor
 from storage.db import Database
 from storage.enums import RunState
+from storage.models import history_shown, to_utc
 from storage.models import history_table as H
 from storage.models import runs_table as R
-from storage.models import to_utc
 from storage.query_model import Page, QueryError, RunQuery
 from storage.run_lookup import _get_run, _history, _require_cluster, _row, _scores, run_warnings
 
@@ -58,7 +58,8 @@ def list_run_page(db: Database, q: RunQuery) -> Page:
         more = bool(q.limit) and len(runs) > q.limit
         runs = runs[: q.limit] if q.limit else runs
         ids = [r["run_id"] for r in runs]
-        hist = {r.run_id: _history(r) for r in conn.execute(select(H).where(H.c.run_id.in_(ids)))} if ids else {}
+        shown = conn.execute(select(*history_shown).where(H.c.run_id.in_(ids))) if ids else []
+        hist = {r.run_id: _history(r) for r in shown}
         empty = not runs and conn.execute(select(R.c.run_id).limit(1)).first() is None
     for r in runs:
         r["history"] = hist.get(r["run_id"])
@@ -73,7 +74,7 @@ def run_detail(db: Database, run_id: str) -> dict[str, Any]:
     """One run in full: its row, history (per-pillar breakdown, scores), timings and warnings."""
     with db.read() as conn:
         run = _get_run(conn, run_id)
-        history = _history(conn.execute(select(H).where(H.c.run_id == run_id)).first())
+        history = _history(conn.execute(select(*history_shown).where(H.c.run_id == run_id)).first())
     scores = _scores(db, run_id, history)
     started, completed = run.get("started_at"), run.get("completed_at")
     timings = {

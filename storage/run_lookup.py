@@ -32,7 +32,7 @@ def _history(row: Any) -> dict[str, Any] | None:
     if row is None:
         return None
     h = _row(row)
-    h.pop("check_counts", None)  # what storage.summary reads instead of the rows; not a figure to show
+    h.pop("check_counts", None)  # a whole row (storage.summary reads them): not a figure to show
     h["scores"] = normalise(h.get("scores"))  # version-1 history reads by the current rule
     counts = h.get("pillar_counts") or {}
     h["pillar_counts"] = {

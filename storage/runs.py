@@ -31,9 +31,9 @@ from storage import reserve
 from storage.db import Database, StorageUnavailable
 from storage.enums import ALLOWED_TRANSITIONS, TERMINAL, RunState, Scope, Trigger, is_terminal
 from storage.models import assessments_table as A
+from storage.models import history_shown, to_utc
 from storage.models import history_table as H
 from storage.models import runs_table as R
-from storage.models import to_utc
 from storage.row_tally import history_values
 from storage.scores import Tally, compute_for_run, tally
 
@@ -190,12 +190,8 @@ def list_runs(
 
 def get_history(db: Database, run_id: str) -> dict[str, Any] | None:
     with db.read() as conn:
-        row = conn.execute(select(H).where(H.c.run_id == run_id)).first()
-    if row is None:
-        return None
-    history = _row(row)
-    history.pop("check_counts", None)  # storage.summary's, not a figure of the history
-    return history
+        row = conn.execute(select(*history_shown).where(H.c.run_id == run_id)).first()
+    return _row(row) if row is not None else None
 
 
 def start_run(db: Database, run_id: str, prefect_flow_run_id: str | None = None) -> dict[str, Any]:
