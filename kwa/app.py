@@ -35,16 +35,32 @@ app = typer.Typer(
 )
 app.command("run", context_settings=CONTEXT, epilog=EPILOG)(run.run)
 app.command("lint", context_settings=CONTEXT, epilog=EPILOG)(lint.lint)
-app.add_typer(runs.app, name="runs")
-app.add_typer(query.app, name="query")
-app.add_typer(checks.app, name="checks")
-app.add_typer(frameworks.app, name="frameworks")
-app.add_typer(server.app, name="server")
-app.command("fleet", context_settings=CONTEXT, epilog=EPILOG)(fleet.fleet)
-app.command("serve", context_settings=CONTEXT, epilog=EPILOG)(serve.serve)
-app.add_typer(tokens.app, name="tokens")
-app.command("metrics", context_settings=CONTEXT, epilog=EPILOG)(metrics.metrics)
-app.add_typer(notify.app, name="notify")
+# Every other top-level command, in the order --help lists them: a group (a Typer of verbs) or a
+# command (a function). Built into the whole tree here, and alone when it is the one invoked.
+_TOP: dict[str, Any] = {
+    "runs": runs.app,
+    "query": query.app,
+    "checks": checks.app,
+    "frameworks": frameworks.app,
+    "server": server.app,
+    "fleet": fleet.fleet,
+    "serve": serve.serve,
+    "tokens": tokens.app,
+    "metrics": metrics.metrics,
+    "notify": notify.app,
+}
+
+
+def _add(tree: typer.Typer, name: str) -> None:
+    target = _TOP[name]
+    if isinstance(target, typer.Typer):
+        tree.add_typer(target, name=name)
+    else:
+        tree.command(name, context_settings=CONTEXT, epilog=EPILOG)(target)
+
+
+for _name in _TOP:
+    _add(app, _name)
 
 
 # ``kwa lint`` runs in pre-commit hooks and CI jobs, where start-up is the whole cost: its tree
@@ -61,29 +77,11 @@ run_app.command("_", hidden=True)(lambda: None)
 
 # Every other top-level command the same way when it is the one invoked (``kwa query …``): a tree
 # of that group alone is built in 1–13 ms, the whole tree in 35 (a third of a query's first page).
-_TOP: dict[str, tuple[str, Any]] = {
-    "runs": ("group", runs.app),
-    "query": ("group", query.app),
-    "checks": ("group", checks.app),
-    "frameworks": ("group", frameworks.app),
-    "server": ("group", server.app),
-    "tokens": ("group", tokens.app),
-    "notify": ("group", notify.app),
-    "fleet": ("command", fleet.fleet),
-    "serve": ("command", serve.serve),
-    "metrics": ("command", metrics.metrics),
-}
-
-
 def _alone(name: str) -> Any:
     """The Click tree of ``kwa`` holding only the top-level command ``name`` (and a hidden one, so
     ``name`` stays a subcommand: its usage lines and errors read ``kwa name …`` as in the whole tree)."""
-    kind, target = _TOP[name]
     tree = typer.Typer(name="kwa", rich_markup_mode=None, context_settings=CONTEXT, add_completion=False)
-    if kind == "group":
-        tree.add_typer(target, name=name)
-    else:
-        tree.command(name, context_settings=CONTEXT, epilog=EPILOG)(target)
+    _add(tree, name)
     tree.command("_", hidden=True)(lambda: None)
     return typer.main.get_command(tree)
 
