@@ -15,8 +15,9 @@ from typing import Any
 from kwa.errors import say_error
 from kwa.exit_codes import ExitCode
 
-PREFECT_PATIENCE = 10.0  # seconds a configured Prefect API gets to answer before a run is refused: a busy
-# server (twenty runs starting at once on two cores) took more than 3
+# Seconds a configured Prefect API gets to answer before a run is refused. A busy server (twenty
+# runs starting at once on two cores) took more than 3; a dead one is still said within seconds.
+PREFECT_PATIENCE = 10.0
 
 
 class PrefectMissing(Exception):
