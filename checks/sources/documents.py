@@ -20,6 +20,7 @@ from checks.snapshot import K8sObject, ParseProblem
 from checks.sources import measure
 from checks.sources.guards import Rejected
 from checks.sources.places import Lines, item_places
+from checks.sources.share import share
 from checks.sources.slim import slim
 
 
@@ -165,7 +166,7 @@ def _accept_object(
         and isinstance(meta, dict)
         and (meta.get("name") or meta.get("generateName"))
     ):
-        objects.append(K8sObject(slim(doc), label, index, place))
+        objects.append(K8sObject(share(slim(doc)), label, index, place))
         return
     missing = [k for k in ("apiVersion", "kind") if not isinstance(doc.get(k), str) or not doc.get(k)]
     meta = doc.get("metadata")
@@ -174,4 +175,4 @@ def _accept_object(
     if missing:
         report(problems, NOT_AN_OBJECT, label, index, f"not a Kubernetes object: missing {', '.join(missing)}")
         return
-    objects.append(K8sObject(slim(doc), label, index, place))
+    objects.append(K8sObject(share(slim(doc)), label, index, place))

@@ -50,6 +50,7 @@ from checks.sources.documents import (
 from checks.sources.guards import Rejected
 from checks.sources.inputs import Decoded, NotText, Positions, TooLarge, decode, first_bad_char, read_path, read_stream
 from checks.sources.places import Lines, document_place
+from checks.sources.share import sharing
 from checks.sources.splitting import split
 from checks.sources.splitting import split_documents as _split_documents  # noqa: F401  (tests)
 from checks.sources.splitting import split_lines as _split_lines  # noqa: F401  (tests)
@@ -152,6 +153,19 @@ def load_manifests(
     files, empty_dirs, unread = _expand(paths, problems)
     stats = problems.stats
     stats.inputs = len(files)
+    with sharing():  # a large input's equal parts held once: checks.sources.share
+        _read_files(files, stdin, limits, objects, problems)
+    stats.objects = len(objects)
+    if not objects:
+        problems.add(NOTHING_READ, _inputs_label(files, paths), None, _why_nothing(stats, empty_dirs, unread))
+    what = description or ", ".join(("<stdin>" if f == STDIN else f) for f in paths)
+    return Snapshot(objects=objects, mode="manifest", description=f"manifests: {what}", problems=problems)
+
+
+def _read_files(
+    files: list[str], stdin: IO[Any] | None, limits: Limits, objects: list[K8sObject], problems: Problems
+) -> None:
+    stats = problems.stats
     budget = limits.input_bytes
     for name in files:
         stopping.check()
@@ -178,11 +192,6 @@ def load_manifests(
             parse_text(data, label, objects, problems, json_first=json_first, limits=limits)
         else:
             parse_bytes(data, label, objects, problems, json_first=json_first, limits=limits)
-    stats.objects = len(objects)
-    if not objects:
-        problems.add(NOTHING_READ, _inputs_label(files, paths), None, _why_nothing(stats, empty_dirs, unread))
-    what = description or ", ".join(("<stdin>" if f == STDIN else f) for f in paths)
-    return Snapshot(objects=objects, mode="manifest", description=f"manifests: {what}", problems=problems)
 
 
 def _too_large(exc: TooLarge, limits: Limits, budget: int) -> str:

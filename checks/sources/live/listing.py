@@ -54,6 +54,7 @@ from checks.sources.live.resources import (
     resource_label,
 )
 from checks.sources.live.transport import Api, BodyTooLarge, Response, TransportError
+from checks.sources.share import Sharer
 from checks.sources.slim import slim
 
 # A page never holds more: kubectl's and client-go's default, and what the API server's list work
@@ -147,6 +148,7 @@ class Lister:
         self._failures = 0
         self._probing = False
         self._lock = threading.Lock()
+        self.share = Sharer()  # every kind's equal parts held once (checks.sources.share)
 
     def _admit(self) -> tuple[bool, bool, str | None]:
         """``(go, as the probe, why not)`` for a kind about to start."""
@@ -290,6 +292,7 @@ class Lister:
                     item["kind"] = kind
                     item["apiVersion"] = api_version
                     slim(item)  # before the next page arrives: a large cluster's snapshot halves
+                    self.share(item)
                 items.extend(page)
             metadata = data.get("metadata")
             next_token = metadata.get("continue") if isinstance(metadata, dict) else None
