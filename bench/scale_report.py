@@ -6,6 +6,7 @@ from saved results: ``python -m bench.scale_report bench/results/<date>-scale-*.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -217,8 +218,13 @@ def summary_markdown(info: dict[str, Any], results: list[dict[str, Any]]) -> str
 
 
 def main(argv: list[str] | None = None) -> int:
-    paths = argv if argv is not None else sys.argv[1:]
-    results = [json.loads(Path(p).read_text()) for p in paths]
+    parser = argparse.ArgumentParser(prog="python -m bench.scale_report", description=__doc__)
+    parser.add_argument("results", nargs="+", help="result files bench.scale wrote, smallest size first")
+    paths = parser.parse_args(argv).results
+    try:
+        results = [json.loads(Path(p).read_text()) for p in paths]
+    except (OSError, ValueError) as exc:
+        parser.error(f"cannot read a result file: {exc}")
     derive(results)
     info = {k: results[0].get(k) for k in ("date", "machine", "startup")} if results else {}
     info["command"] = "python -m bench.scale_report " + " ".join(paths)
