@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -142,14 +143,16 @@ class Sharer:
                 if at.tried < TRIALS or at.hits * HIT_RATIO >= at.tried or at.found * HIT_RATIO >= at.walks
             ]
         kids = path.kids
+        # Assigning to an existing key while iterating is allowed: a dict's size never changes.
+        # zip reuses its tuple when the loop unpacks it: no allocation per value.
+        steps: Iterable[tuple[Any, Any, _Path | None]]
         if type(node) is dict:
             if plan is None:
-                steps = [(key, value, kids.get(key)) for key, value in node.items()]
+                steps = zip(node.keys(), node.values(), map(kids.get, node.keys()), strict=True)
             else:
                 steps = [(key, node[key], at) for key, at in plan if key in node]
         elif plan is None or plan:
-            at = kids.get(0)  # every item of a list is one path
-            steps = [(index, value, at) for index, value in enumerate(node)]
+            steps = zip(range(len(node)), node, repeat(kids.get(0)), strict=False)  # every item: one path
         else:
             return 0
         strings = self._strings
