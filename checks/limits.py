@@ -28,6 +28,8 @@ MiB = 1024 * KiB
 GiB = 1024 * MiB
 
 ENV_PREFIX = "KWA_LIMIT_"
+# From how many objects a read holds equal parts once (checks.sources.share); validated with the limits.
+SHARE_ENV = "KWA_SHARE_FROM"
 
 
 class LimitError(ValueError):
@@ -144,6 +146,9 @@ def configured(section: Any, environ: Mapping[str, str] | None = None) -> Limits
         raw = env.get(ENV_PREFIX + key.upper())
         if raw is not None and raw.strip():
             values[key] = _validate(key, raw, ENV_PREFIX + key.upper())
+    share = (env.get(SHARE_ENV) or "").strip()
+    if share and not (share.isdigit() or share.lower() == "off"):  # read by checks.sources.share
+        raise LimitError(f"{SHARE_ENV}: expected a whole number of objects (0: always) or off, got {share[:20]!r}")
     limits = replace(Limits(), **values)
     if limits.file_bytes > limits.input_bytes:
         limits = replace(limits, file_bytes=limits.input_bytes)  # one file cannot be more than all of them

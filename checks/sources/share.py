@@ -44,6 +44,8 @@ from typing import Any
 import orjson
 from orjson import dumps
 
+from checks.limits import SHARE_ENV
+
 # Objects read before sharing starts; reaching it shares those too. Below it a run is small enough
 # that sharing's CPU (about 30 µs an object) is worth more than its memory.
 SHARE_FROM = 20_000
@@ -58,8 +60,12 @@ _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | 
 
 
 def share_from() -> int:
-    """:data:`SHARE_FROM`, or ``KWA_SHARE_FROM``: a whole number of objects (0: always), or ``off``."""
-    value = os.environ.get("KWA_SHARE_FROM", "").strip().lower()
+    """:data:`SHARE_FROM`, or ``KWA_SHARE_FROM``: a whole number of objects (0: always), or ``off``.
+
+    Anything else is refused where the limits are read (checks.limits.configured: the command
+    stops, naming the variable); here, where it cannot be, it means the default.
+    """
+    value = os.environ.get(SHARE_ENV, "").strip().lower()
     if value == "off":
         return sys.maxsize
     return int(value) if value.isdigit() else SHARE_FROM

@@ -259,3 +259,13 @@ def test_a_live_read_shares_across_pages_and_kinds(tmp_path: Path, monkeypatch: 
     assert len({id(o.raw["spec"]["containers"][0]["resources"]) for o in read}) == 1
     assert len({id(o.namespace) for o in read}) == 1  # strings too
     assert [o.raw["spec"]["containers"][0]["volumeMounts"][0]["name"] for o in read] == [f"token-{i}" for i in range(9)]
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1e5", "20k"])
+def test_a_threshold_that_is_not_a_number_stops_the_command_naming_the_variable(value: str) -> None:
+    from checks.limits import LimitError, configured
+
+    with pytest.raises(LimitError, match="KWA_SHARE_FROM: expected a whole number of objects"):
+        configured(None, environ={"KWA_SHARE_FROM": value})
+    for fine in ("0", "50000", "off", "OFF", " "):
+        configured(None, environ={"KWA_SHARE_FROM": fine})
