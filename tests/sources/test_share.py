@@ -16,14 +16,11 @@ from hypothesis import strategies as st
 
 from bench.generate import generate
 from bench.realistic import decorate, sized_status
-from checks.config import Config
-from checks.registry import load_all
-from checks.runner import evaluate
-from checks.snapshot import K8sObject, Snapshot
 from checks.sources import share as share_module
 from checks.sources.manifests import load_manifests
 from checks.sources.share import TRIALS, Sharer, share, sharing
 from checks.sources.slim import slim
+from tests.sources.verdicts import all_verdicts
 
 
 def _pods(n: int, **extra: Any) -> list[dict[str, Any]]:
@@ -169,19 +166,6 @@ def _realistic(count: int = 600) -> list[dict]:
     return [slim(decorate(sized_status(o))) for o in generate(count, seed=3)]
 
 
-def _verdicts(objects: list[dict]) -> dict[str, list[tuple]]:
-    snapshot = Snapshot(objects=[K8sObject(o, "dump.json", i) for i, o in enumerate(objects)], mode="live").prepare()
-    config = Config()
-    config.exemptions.prepare(snapshot)
-    out = {}
-    for check in load_all().all():
-        results = evaluate(check, snapshot, config)
-        out[check.id] = sorted(
-            (r.status.value, r.kind or "", r.namespace or "", r.name or "", r.message or "") for r in results
-        )
-    return out
-
-
 def test_no_check_sees_a_difference_and_none_changes_an_object() -> None:
     """Every check's results on realistic objects are the same shared and unshared, and running
     them all leaves every shared object as it was (a check that wrote into a shared part would
@@ -194,7 +178,7 @@ def test_no_check_sees_a_difference_and_none_changes_an_object() -> None:
     assert len(sharer._trees) > 100  # it did share
     before = [orjson.dumps(o) for o in shared]
     assert before == [orjson.dumps(o) for o in objects]
-    assert _verdicts(shared) == _verdicts(objects)
+    assert all_verdicts(shared) == all_verdicts(objects)
     assert [orjson.dumps(o) for o in shared] == before
 
 

@@ -10,12 +10,9 @@ import pytest
 
 from bench.generate import generate
 from bench.realistic import LAST_APPLIED, decorate, sized_status
-from checks.config import Config
-from checks.registry import load_all
-from checks.runner import evaluate
-from checks.snapshot import K8sObject, Snapshot
 from checks.sources.manifests import load_manifests
 from checks.sources.slim import MAX_ANNOTATION_CHARS, slim
+from tests.sources.verdicts import all_verdicts
 
 
 def _realistic(count: int = 600) -> list[dict]:
@@ -75,25 +72,12 @@ def test_malformed_fields_are_left_for_the_input_boundary_to_name(meta: dict) ->
     assert obj["metadata"] == meta
 
 
-def _verdicts(objects: list[dict]) -> dict[str, list[tuple]]:
-    snapshot = Snapshot(objects=[K8sObject(o, "dump.json", i) for i, o in enumerate(objects)], mode="live").prepare()
-    config = Config()
-    config.exemptions.prepare(snapshot)
-    out = {}
-    for check in load_all().all():
-        results = evaluate(check, snapshot, config)
-        out[check.id] = sorted(
-            (r.status.value, r.kind or "", r.namespace or "", r.name or "", r.message or "") for r in results
-        )
-    return out
-
-
 def test_no_check_sees_a_difference() -> None:
     """Every check's results on realistic objects are the same with and without slimming."""
     objects = _realistic()
     slimmed = [slim(copy.deepcopy(o)) for o in objects]
     assert sum(len(json.dumps(o)) for o in slimmed) < 0.6 * sum(len(json.dumps(o)) for o in objects)
-    assert _verdicts(slimmed) == _verdicts(objects)
+    assert all_verdicts(slimmed) == all_verdicts(objects)
 
 
 def test_a_large_json_dump_is_read_item_by_item_and_slimmed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
