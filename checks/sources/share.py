@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -91,8 +92,9 @@ class Sharer:
     """Share equal subtrees and strings among the objects given to it (see the module's doc).
 
     One per read (a manifest load, a live listing): what it holds is freed with it. Safe to call
-    from several threads: its tables are only read and added to, and a race can only leave two
-    equal subtrees unshared.
+    from several threads (the live listing's): its tables are only read and added to, a race can
+    only leave two equal subtrees unshared, and the objects held back below the threshold are
+    shared by one thread.
     """
 
     def __init__(self, start: int | None = None) -> None:
@@ -102,20 +104,23 @@ class Sharer:
         self._trees: dict[int, Any] = {}
         self._strings: dict[str, str] = {}
         self._roots: dict[Any, _Path] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, obj: Any) -> Any:
         """``obj`` (a mapping), its subtrees replaced in place by equal ones seen before; returned."""
         if type(obj) is not dict or obj.get("kind") == "Secret":  # its values go after ingest, not before
             return obj
-        pending = self._pending
-        if pending is not None:
-            self._seen += 1
-            if self._seen < self._start:
-                pending.append(obj)
-                return obj
-            self._pending = None
-            for earlier in pending:
-                self._share_object(earlier)
+        if self._pending is not None:
+            with self._lock:  # one thread shares what was held back, and only once
+                pending = self._pending
+                if pending is not None:
+                    self._seen += 1
+                    if self._seen < self._start:
+                        pending.append(obj)
+                        return obj
+                    self._pending = None
+                    for earlier in pending:
+                        self._share_object(earlier)
         self._share_object(obj)
         return obj
 

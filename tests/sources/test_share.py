@@ -253,3 +253,27 @@ def test_a_threshold_that_is_not_a_number_stops_the_command_naming_the_variable(
         configured(None, environ={"KWA_SHARE_FROM": value})
     for fine in ("0", "50000", "off", "OFF", " "):
         configured(None, environ={"KWA_SHARE_FROM": fine})
+
+
+def test_threads_reaching_the_threshold_together_share_what_was_held_back_once() -> None:
+    import threading
+
+    sharer = Sharer(start=200)
+    pods = _pods(400)
+    calls: list[int] = []
+    original = sharer._share_object
+    sharer._share_object = lambda obj: calls.append(id(obj)) or original(obj)  # type: ignore[method-assign]
+    barrier = threading.Barrier(4)
+
+    def feed(part: list[dict[str, Any]]) -> None:
+        barrier.wait()
+        for pod in part:
+            sharer(pod)
+
+    threads = [threading.Thread(target=feed, args=(pods[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(calls) == sorted(id(p) for p in pods)  # each object shared exactly once
+    assert len({id(p["spec"]["containers"][0]["resources"]) for p in pods}) == 1
