@@ -130,12 +130,11 @@ class Sharer:
 
     def _share_object(self, obj: dict[str, Any]) -> None:
         kind = obj.get("kind")
+        if type(kind) is not str:  # the boundary names it; nothing to learn a path by
+            return
         root = self._roots.get(kind)
         if root is None:
-            try:
-                root = self._roots[kind] = _Path()
-            except TypeError:  # a kind that is not hashable: the boundary names it, nothing to share
-                return
+            root = self._roots[kind] = _Path()
         if root.walks < TRIALS or root.found * HIT_RATIO >= root.walks:  # else its objects share nothing
             self._share(obj, root, 0)
 

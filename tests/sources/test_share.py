@@ -277,3 +277,11 @@ def test_threads_reaching_the_threshold_together_share_what_was_held_back_once()
         thread.join()
     assert sorted(calls) == sorted(id(p) for p in pods)  # each object shared exactly once
     assert len({id(p["spec"]["containers"][0]["resources"]) for p in pods}) == 1
+
+
+def test_objects_of_no_usable_kind_are_left_alone() -> None:
+    sharer = Sharer(start=0)
+    odd = [{"kind": k, "spec": {"a": {"b": 1}}} for k in (["Pod"], None, 7)] + [{"spec": {"a": {"b": 1}}}]
+    for obj in odd:
+        assert sharer(obj) is obj
+    assert len({id(o["spec"]["a"]) for o in odd}) == 4
