@@ -91,7 +91,7 @@ SPECS: dict[str, _Spec] = {
 }
 assert set(SPECS) == {f.name for f in fields(Limits)}
 
-_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE | re.ASCII)
 _UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
           "ki": KiB, "mi": MiB, "gi": GiB, "ti": 1024 * GiB}
 
@@ -113,7 +113,7 @@ def _validate(key: str, value: Any, path: str) -> int:
     spec = SPECS[key]
     if spec.kind == "bytes":
         number = parse_size(value, path)
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():  # int() fails on '²'
         number = int(value.strip())  # environment variables arrive as text
     elif isinstance(value, bool) or not isinstance(value, int):
         raise LimitError(f"{path}: expected a whole number, got {value!r}")
@@ -147,7 +147,7 @@ def configured(section: Any, environ: Mapping[str, str] | None = None) -> Limits
         if raw is not None and raw.strip():
             values[key] = _validate(key, raw, ENV_PREFIX + key.upper())
     share = (env.get(SHARE_ENV) or "").strip()
-    if share and not (share.isdigit() or share.lower() == "off"):  # read by checks.sources.share
+    if share and not ((share.isascii() and share.isdigit()) or share.lower() == "off"):  # checks.sources.share
         raise LimitError(f"{SHARE_ENV}: expected a whole number of objects (0: always) or off, got {share[:20]!r}")
     limits = replace(Limits(), **values)
     if limits.file_bytes > limits.input_bytes:

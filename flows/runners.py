@@ -22,7 +22,7 @@ def runner_dead(runner: str | None) -> bool:
     if not runner or ":" not in runner:
         return False
     host, _, pid = runner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != socket.gethostname() or not (pid.isascii() and pid.isdigit()):
         return False  # another machine's process: Prefect's state decides
     try:
         os.kill(int(pid), 0)

@@ -69,7 +69,7 @@ def share_from() -> int:
     value = os.environ.get(SHARE_ENV, "").strip().lower()
     if value == "off":
         return sys.maxsize
-    return int(value) if value.isdigit() else SHARE_FROM
+    return int(value) if value.isascii() and value.isdigit() else SHARE_FROM
 
 
 class _Path:

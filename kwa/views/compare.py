@@ -53,7 +53,7 @@ def ask_cluster(choice: ClusterChoice) -> str:
         answer = input(f"cluster [1-{len(clusters)} or its id]: ").strip()
     except EOFError:
         raise choice from None
-    if answer.isdigit() and 1 <= int(answer) <= len(clusters):
+    if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(clusters):
         return str(clusters[int(answer) - 1]["cluster_id"])
     if any(c["cluster_id"] == answer for c in clusters):
         return answer

@@ -247,3 +247,6 @@ def test_an_admin_may_lower_page_size_and_concurrency_and_turn_the_cache_off_fro
     monkeypatch.setenv("KWA_LIVE_CONCURRENCY", "lots")
     with pytest.raises(ClusterConfigError, match="KWA_LIVE_CONCURRENCY must be a whole number"):
         load(kubeconfig)
+    monkeypatch.setenv("KWA_LIVE_CONCURRENCY", "²")  # a digit to str.isdigit, not to int()
+    with pytest.raises(ClusterConfigError, match="KWA_LIVE_CONCURRENCY must be a whole number"):
+        load(kubeconfig)

@@ -367,3 +367,10 @@ def test_one_kind_listable_is_enough(double: ApiDouble, kubeconfig: str) -> None
 
     assert [o.name for o in snap.of_kind("Namespace")] == ["a"]
     assert snap.unavailable["Pod"] == "forbidden: core/pods (HTTP 403)"
+
+
+def test_a_retry_after_of_digits_float_refuses_is_not_a_delay() -> None:
+    from checks.sources.live.transport import parse_retry_after
+
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("²") is None  # str.isdigit says yes; float() raised ValueError

@@ -132,3 +132,15 @@ def test_a_million_problems_cost_a_counter(tmp_path: Path) -> None:
         problems.add(NOT_AN_OBJECT, "junk.yaml", i, "not a Kubernetes object (a str)")
     assert len(problems) == 20 and problems.total == 1_000_000
     assert len(str(problems.facts())) < 5_000
+
+
+@pytest.mark.parametrize("value", ["²", "1²", "٣", "１２"])
+def test_digits_int_refuses_or_reads_otherwise_are_named_not_raised(value: str) -> None:
+    """``str.isdigit`` is true for superscripts and other scripts' digits, which ``int`` refuses or
+    reads as other numbers: a limit (or KWA_SHARE_FROM) of them is named, never a traceback."""
+    with pytest.raises(LimitError, match=r"^KWA_LIMIT_DEPTH: expected a whole number"):
+        configured(None, environ={"KWA_LIMIT_DEPTH": value})
+    with pytest.raises(LimitError, match=r"^KWA_LIMIT_FILE_BYTES: expected a size in bytes"):
+        configured(None, environ={"KWA_LIMIT_FILE_BYTES": value})
+    with pytest.raises(LimitError, match=r"^KWA_SHARE_FROM: expected a whole number of objects"):
+        configured(None, environ={"KWA_SHARE_FROM": value})

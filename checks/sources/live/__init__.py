@@ -291,7 +291,7 @@ def _setting(value: int | None, env: str, default: int) -> int:
     text = os.environ.get(env, "").strip()
     if not text:
         return default
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:  # '²' is a digit int() refuses
         raise ClusterConfigError(f"{env} must be a whole number from 1 (got {text[:20]!r})")
     return int(text)
 

@@ -256,7 +256,8 @@ class Api:
         """The decoded body, read one socket read at a time; ``(body, read to the end)``."""
         length = resp.headers.get("Content-Length", "")
         encoding = resp.headers.get("Content-Encoding", "").strip().lower()
-        if encoding in ("", "identity") and length.isdigit() and int(length) > limit and not truncate:
+        declared = int(length) if length.isascii() and length.isdigit() else None  # '²' is a digit int() refuses
+        if encoding in ("", "identity") and declared is not None and declared > limit and not truncate:
             raise BodyTooLarge(limit)
         if encoding == "gzip":
             self.stats.compressed()
@@ -308,7 +309,7 @@ def _discard(resp: Any) -> None:
 def parse_retry_after(value: str) -> float | None:
     """``Retry-After`` as seconds from now: delta-seconds or an HTTP date (None when neither)."""
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # '²' is a digit float() refuses
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
