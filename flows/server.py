@@ -228,7 +228,7 @@ def _start_local_server(port: int | None, timeout: float) -> ApiInfo:
         state = read_state()
         if state and _answering(state):
             return ApiInfo(state["url"], "kwa-local", state.get("log"))
-        preferred = port if port is not None else int(os.environ.get("KWA_PREFECT_PORT", DEFAULT_PORT))
+        preferred = port if port is not None else _preferred_port()
         log_path = directory / "server.log"
         try:
             return _launch(directory, _free_port(preferred), log_path, timeout)
@@ -236,6 +236,16 @@ def _start_local_server(port: int | None, timeout: float) -> ApiInfo:
             # Another server bound the port between the check and our server's bind (two first
             # runs at once): take any free port instead.
             return _launch(directory, _free_port(0), log_path, timeout)
+
+
+def _preferred_port() -> int:
+    """``KWA_PREFECT_PORT`` (0: any free port), else 4200; anything else stops the command, named."""
+    raw = os.environ.get("KWA_PREFECT_PORT", "").strip()
+    if not raw:
+        return DEFAULT_PORT
+    if raw.isascii() and raw.isdigit() and int(raw) <= 65535:
+        return int(raw)
+    raise PrefectServerError(f"KWA_PREFECT_PORT must be a TCP port number from 0 to 65535 (got {raw[:20]!r})")
 
 
 class _PortTaken(Exception):

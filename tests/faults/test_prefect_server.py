@@ -165,3 +165,15 @@ def test_a_local_prefect_server_that_cannot_start_is_a_clear_error(kwa_offline: 
     assert "unable to open database file" in out.err
     assert out.runs() == []
     assert_no_traceback(out.out, out.err)
+
+
+@pytest.mark.parametrize("value", ["abc", "99999", "-1", "²", "42.0"])
+def test_a_port_that_is_not_a_port_is_named_not_a_traceback(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.server import PrefectServerError, _preferred_port
+
+    monkeypatch.setenv("KWA_PREFECT_PORT", value)
+    with pytest.raises(PrefectServerError, match="KWA_PREFECT_PORT must be a TCP port number from 0 to 65535"):
+        _preferred_port()
+    for fine, port in (("4321", 4321), ("0", 0), (" ", 4200)):
+        monkeypatch.setenv("KWA_PREFECT_PORT", fine)
+        assert _preferred_port() == port
