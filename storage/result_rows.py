@@ -24,11 +24,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import msgspec
 import orjson
 
 from redaction import redact
@@ -145,26 +144,6 @@ def result_values(r: Any) -> tuple[Any, ...]:
 def rows_json(values: Sequence[tuple[Any, ...]]) -> bytes:
     """:data:`ROW_FIELDS` tuples as the JSON array :meth:`ResultWriter.add_json` takes."""
     return orjson.dumps(values)
-
-
-def json_chunks(rows: bytes, count: int, size: int) -> Iterator[tuple[int, bytes]]:
-    """``(offset, JSON array)`` of at most ``size`` of the ``count`` rows in ``rows`` (a
-    :func:`rows_json` array), in order; the array itself when it is no larger or cannot be split.
-
-    SQLite parses a statement's whole JSON argument before it inserts a row: one check's 100,000
-    rows (17 MB) cost its writer about 75 MB more at once than twenty statements of 5,000 do.
-    msgspec finds the rows' bytes without building them.
-    """
-    if count <= size:
-        yield 0, rows
-        return
-    try:
-        items = msgspec.json.decode(rows, type=list[msgspec.Raw])
-    except msgspec.DecodeError:  # not what rows_json makes: SQLite reads it whole, and says what is wrong
-        yield 0, rows
-        return
-    for offset in range(0, len(items), size):
-        yield offset, b"[" + b",".join([memoryview(r) for r in items[offset : offset + size]]) + b"]"
 
 
 def check_slug(check_id: str) -> str:

@@ -39,15 +39,7 @@ from storage.enums import TERMINAL
 from storage.models import UTCDateTime
 from storage.models import assessments_table as A
 from storage.models import runs_table as R
-from storage.result_rows import (
-    COLUMNS,
-    ROW_FIELDS,
-    check_slug,
-    json_chunks,
-    result_id_prefix,
-    row_values,
-    rows_json,
-)
+from storage.result_rows import COLUMNS, ROW_FIELDS, check_slug, result_id_prefix, row_values, rows_json
 from storage.row_tally import add_counts, count_values, counts_unsure, new_counts, tallies_from_counts
 from storage.runs import RunNotFound
 from storage.scoring import Tally
@@ -78,11 +70,6 @@ _SQLITE_JSON_INSERT = (
     "SELECT printf('%s%06x', ?1, ?2 + key), ?3, ?4, ?5, ?6, ?7, "
     f"{_SQLITE_ROW_FIELDS}, ?9, ?10 FROM json_each(?11)"
 )
-
-
-# Rows per INSERT from one JSON array: SQLite holds the parsed array while it inserts (a check of
-# 100,000 rows cost 75 MB more at once); 5,000 keep that small for no measurable CPU.
-JSON_CHUNK_ROWS = 5_000
 
 
 class RunNotWritable(RuntimeError):
@@ -274,25 +261,16 @@ class ResultWriter:
                     self._ts(assessed_at),
                     duration_ms,
                     rows_json,
-                    count,
                 )
             )
             total += count
         if statements:
             with self._write_lock:
-                self._in_sqlite_transaction(lambda con: self._insert_json(con, statements))
+                self._in_sqlite_transaction(lambda con: [con.execute(self._json_sql, p) for p in statements])
                 self._written += total
                 for key, part, name in counted:
                     self._count(key, part, name)
         return total
-
-    def _insert_json(self, con: sqlite3.Connection, statements: list[tuple[Any, ...]]) -> None:
-        """Each check's rows, a statement per :data:`JSON_CHUNK_ROWS` of them (made one at a time)."""
-        for *head, rows, count in statements:
-            first = head[1]
-            for offset, chunk in json_chunks(rows, count, JSON_CHUNK_ROWS):
-                head[1] = first + offset  # the chunk's rows keep the sequence numbers reserved for them
-                con.execute(self._json_sql, (*head, chunk))
 
     def tallies(self) -> list[Tally] | None:
         """The run's rows counted per check as :func:`storage.scores.tally` counts them; None when

@@ -271,29 +271,3 @@ def test_rows_written_from_json_equal_rows_written_as_tuples(db: Database) -> No
 
     assert comparable(as_tuples) == comparable(as_json)
     assert [r["id"][-6:] for r in _rows(db, as_json)] == ["000000", "000001", "000002"]
-
-
-def test_a_checks_rows_go_in_chunks_with_the_same_ids_and_values(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A check's JSON array is inserted a chunk of rows at a time (SQLite parses a statement's whole
-    argument at once); the rows, their ids and their order are those of one statement."""
-    from storage import results
-    from storage.result_rows import json_chunks
-    from storage.results import row_values, rows_json
-
-    at = datetime(2026, 2, 16, 10, 31, tzinfo=UTC)
-    values = [row_values(row("failing" if i % 3 else "passing", i)) for i in range(11)]
-    whole, chunked = new_run(db), new_run(db)
-    items = [
-        (check("SEC-001"), rows_json(values), len(values), at, 9),
-        (check("SEC-002"), rows_json(values[:2]), 2, at, 1),
-    ]
-    assert ResultWriter(db, whole).add_json(items) == 13
-    monkeypatch.setattr(results, "JSON_CHUNK_ROWS", 3)
-    assert [o for o, _ in json_chunks(rows_json(values), 11, 3)] == [0, 3, 6, 9]
-    assert ResultWriter(db, chunked).add_json(items) == 13
-
-    def stored(run_id: str) -> list[tuple]:
-        return [(r["id"][-6:], r["check_id"], r["object_name"], r["status"]) for r in _rows(db, run_id)]
-
-    assert stored(chunked) == stored(whole)
-    assert [i for i, *_ in stored(chunked)] == [f"{n:06x}" for n in range(13)]
