@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -146,13 +147,24 @@ def configured(section: Any, environ: Mapping[str, str] | None = None) -> Limits
         raw = env.get(ENV_PREFIX + key.upper())
         if raw is not None and raw.strip():
             values[key] = _validate(key, raw, ENV_PREFIX + key.upper())
-    share = (env.get(SHARE_ENV) or "").strip()
-    if share and not ((share.isascii() and share.isdigit()) or share.lower() == "off"):  # checks.sources.share
-        raise LimitError(f"{SHARE_ENV}: expected a whole number of objects (0: always) or off, got {share[:20]!r}")
+    share_threshold(env.get(SHARE_ENV))  # read by checks.sources.share, refused here with the limits
     limits = replace(Limits(), **values)
     if limits.file_bytes > limits.input_bytes:
         limits = replace(limits, file_bytes=limits.input_bytes)  # one file cannot be more than all of them
     return limits
+
+
+def share_threshold(text: str | None) -> int | None:
+    """``KWA_SHARE_FROM`` read: objects from which a read shares equal parts (``off``: never), None
+    when unset; :class:`LimitError` naming the variable for anything else."""
+    value = (text or "").strip()
+    if not value:
+        return None
+    if value.lower() == "off":
+        return sys.maxsize
+    if value.isascii() and value.isdigit():  # '²' is a digit int() refuses
+        return int(value)
+    raise LimitError(f"{SHARE_ENV}: expected a whole number of objects (0: always) or off, got {value[:20]!r}")
 
 
 def from_environment() -> Limits:

@@ -34,7 +34,6 @@ alone (their values are dropped after ingest, not before).
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -45,7 +44,7 @@ from typing import Any
 import orjson
 from orjson import dumps
 
-from checks.limits import SHARE_ENV
+from checks.limits import SHARE_ENV, LimitError, share_threshold
 
 # Objects read before sharing starts; reaching it shares those too. Below it a run is small enough
 # that sharing's CPU (about 30 µs an object) is worth more than its memory.
@@ -66,10 +65,11 @@ def share_from() -> int:
     Anything else is refused where the limits are read (checks.limits.configured: the command
     stops, naming the variable); here, where it cannot be, it means the default.
     """
-    value = os.environ.get(SHARE_ENV, "").strip().lower()
-    if value == "off":
-        return sys.maxsize
-    return int(value) if value.isascii() and value.isdigit() else SHARE_FROM
+    try:
+        value = share_threshold(os.environ.get(SHARE_ENV))
+    except LimitError:
+        value = None
+    return SHARE_FROM if value is None else value
 
 
 class _Path:
