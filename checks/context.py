@@ -56,17 +56,10 @@ class CheckContext:
         obj = subject.obj if isinstance(subject, Workload) else subject
         if obj is None:
             return Result(status, message, container=container, reason=reason, details=details, field_path=field)
-        result = Result(
-            status,
-            message,
-            kind=obj.kind,
-            namespace=obj.namespace,
-            name=obj.name,
-            container=container,
-            reason=reason,
-            source=obj.where or None,
-            details=details,
-        )
+        # By position (Result's field order: status, message, kind, namespace, name, container,
+        # reason, source, details): half the cost of keywords, once per result.
+        where = obj.where or None
+        result = Result(status, message, obj.kind, obj.namespace, obj.name, container, reason, where, details)
         place = obj.place
         if place is not None:
             result.line, result.end_line, result.column = place.line, place.end_line, place.column

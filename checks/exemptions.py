@@ -209,20 +209,26 @@ class Exemptions:
     def apply(self, check: CheckDefinition, snapshot: Snapshot, results: Iterable[Result]) -> list[Result]:
         """``results`` with every exempted verdict turned into ``skipped`` (``exempt:<source>``)."""
         out = []
+        # Once prepared, the answer for every object is in the cache, and for nearly all of them it
+        # is "no grant": read it here, without two calls per result (600,000 results at 100,000
+        # objects). A snapshot not prepared goes through grants(), which resolves and memoises.
+        cache = self._cache if self._cache_for is snapshot else None
         for r in results:
             if r.kind and r.status in EXEMPTIBLE:
-                grant = self.first_grant(check.id, snapshot, r)
-                if grant is not None:
-                    r = _exempted(r, grant, check.id)
+                key = (r.kind, r.namespace, r.name or "")
+                grants = cache.get(key) if cache is not None else None
+                if grants is None:
+                    grants = self.grants(snapshot, *key)
+                if grants:
+                    grant = _covering(grants, check.id, r)
+                    if grant is not None:
+                        r = _exempted(r, grant, check.id)
             out.append(r)
         return out
 
     def first_grant(self, check_id: str, snapshot: Snapshot, r: Result) -> Grant | None:
         grants = self.grants(snapshot, r.kind or "", r.namespace, r.name or "")
-        if not grants:
-            return None
-        containers = result_containers(r)
-        return next((g for g in grants if g.covers(check_id, containers)), None)
+        return _covering(grants, check_id, r) if grants else None
 
     # -- audit ----------------------------------------------------------------------------------
     def audit(
@@ -298,6 +304,12 @@ class Exemptions:
         if not self.allow_peers:
             return "peer annotations are switched off (peer_exemptions: false); not applied"
         return ""
+
+
+def _covering(grants: tuple[Grant, ...], check_id: str, r: Result) -> Grant | None:
+    """The first of an object's grants that covers this check (and the result's containers)."""
+    containers = result_containers(r)
+    return next((g for g in grants if g.covers(check_id, containers)), None)
 
 
 def _exempted_counts(results: Iterable[Result]) -> dict[tuple[Any, ...], int]:

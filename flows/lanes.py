@@ -170,11 +170,12 @@ def evaluate_for_storage(
     warning: list[Result] = []
     first_error = skip_reason = None
     for r in results:
-        status = r.status.value
+        row = result_values(r)
+        values.append(row)
+        status = row[0]  # the status's text
         tally[status] = tally.get(status, 0) + 1
         if r.reason and r.reason.startswith("exempt:"):
             exempt.append(r)
-        values.append(result_values(r))
         if r.name is not None:
             objects.add((r.kind, r.namespace, r.name))
         if status == "passing":  # most results: one comparison

@@ -433,3 +433,39 @@ def test_candidate_rules_are_the_rules_whose_kind_and_namespace_select_the_place
         for place in (None, "team-a", "team-b", "kube-system", "default"):
             plain = tuple(r for r in rules if not r.expired(today) and r.selects_place(kind, place))
             assert ex._candidates(kind, place, today).rules == plain
+
+
+def test_applying_to_a_prepared_snapshot_grants_what_resolving_each_result_grants() -> None:
+    """``apply`` reads a prepared snapshot's answers from its cache; the verdicts must be the
+    ones resolving every result afresh gives, and a second snapshot must not see the first's."""
+    sidecar = {"name": "istio-proxy", "image": "istio/proxyv2:1.20", "securityContext": {"privileged": True}}
+    app = {"name": "app", "image": "app:1", "securityContext": {"privileged": True}}
+    rules = [
+        {"containers": ["istio-*"], "checks": ["SEC-001"], "reason": "mesh sidecar"},
+        {"names": ["legacy"], "checks": "all", "reason": "retired next quarter"},
+    ]
+    check = load_all().by_id("SEC-001")
+    plain = Config.from_dict({"default_exemptions": False, "allow_annotation_exemptions": False})
+
+    def verdicts(snap: Snapshot, cfg: Config) -> list[tuple[str | None, str, str | None]]:
+        applied = cfg.exemptions.apply(check, snap, evaluate(check, snap, plain))
+        return [(r.name, r.status.value, r.reason) for r in applied]
+
+    def snapshot() -> Snapshot:
+        return snap_of(
+            deployment("mesh-only", containers=[{"name": "app", "image": "app:1"}, sidecar]),
+            deployment("both", containers=[app, sidecar]),
+            deployment("legacy", containers=[app]),
+        )
+
+    fresh = verdicts(snapshot(), config(exemptions=rules))
+    first, second = snapshot(), snapshot()
+    cfg = config(exemptions=rules)
+    cfg.exemptions.prepare(first)
+    assert verdicts(first, cfg) == fresh
+    assert verdicts(second, cfg) == fresh  # not prepared: resolved as it goes, not the first's answers
+    assert dict((name, reason) for name, _, reason in fresh) == {
+        "mesh-only": "exempt:config",
+        "both": None,
+        "legacy": "exempt:config",
+    }
