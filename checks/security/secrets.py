@@ -52,7 +52,10 @@ _SENSITIVE_NAME = re.compile(
 
 
 _SENSITIVE_VALUES = (
-    (re.compile(r"BEGIN .*PRIVATE KEY"), "private key"),
+    # A PEM header: "BEGIN", a type of a few words ("RSA", "OPENSSH", "ENCRYPTED", none), "PRIVATE
+    # KEY". Bounded: "BEGIN .*PRIVATE KEY" rescanned the rest of the line from every "BEGIN ", so a
+    # value of "BEGIN BEGIN ..." (1.5 MB, within the limits) took minutes and timed the check out.
+    (re.compile(r"BEGIN .{0,64}PRIVATE KEY"), "private key"),
     (re.compile(r"AKIA[0-9A-Z]{16}"), "AWS access key id"),
     (re.compile(r"eyJhbGciO"), "JWT"),
     (re.compile(r"ghp_[0-9A-Za-z]{36}"), "GitHub token"),

@@ -298,3 +298,68 @@ spec: {selector: {app: cache}, ports: [{port: 5432}]}
         "Service db is not headless (clusterIP: None)",
         "Service db selects app=cache, which does not match the StatefulSet's pod labels",
     ]
+
+
+# ---- credential patterns: linear in a hostile value ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "verdict"),
+    [
+        ("BEGIN " * 262_000, Status.PASSING),  # every "BEGIN " a start, nothing after it ever matches
+        (("BEGIN " + "x" * 70) * 20_000, Status.PASSING),  # a start every 76 characters, past the bound
+        ("$(A)" * 390_000 + "!", Status.PASSING),  # a run of $(VAR) references that is not one after all
+        ("AKIA" * 390_000, Status.FAILING),  # twenty characters of it look like an access key id
+    ],
+    ids=["begin-run", "begin-far", "env-references", "akia-run"],
+)
+def test_credential_patterns_judge_a_hostile_value_in_linear_time(value: str, verdict: Status) -> None:
+    """SEC-020 and SEC-021 search every env value and ConfigMap value: a value within the input
+    limits (1.5 MiB) shaped to make a pattern rescan from every position must not stall them."""
+    import time
+
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "shop"},
+                "spec": {
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "web"}},
+                        "spec": {
+                            "containers": [{"name": "app", "image": "a:1", "env": [{"name": "X", "value": value}]}]
+                        },
+                    },
+                },
+            },
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"},
+             "data": {"k": value}},
+        ],
+    }
+    snap = _snap(json.dumps(manifest))
+    started = time.perf_counter()
+    verdicts = {check_id: _run(check_id, snap) for check_id in ("SEC-020", "SEC-021")}
+    elapsed = time.perf_counter() - started
+    assert elapsed < 2.0, f"{elapsed:.1f}s for two checks over one {len(value):,}-character value"
+    assert [r.status for r in verdicts["SEC-020"]] == [verdict]
+    assert [r.status for r in verdicts["SEC-021"]] == [verdict]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----", "-----BEGIN OPENSSH PRIVATE KEY-----",
+     "-----BEGIN ENCRYPTED PRIVATE KEY-----", "-----BEGIN PGP PRIVATE KEY BLOCK-----"],
+)
+def test_every_pem_private_key_header_is_still_found(header: str) -> None:
+    text = f"""\
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: tls, namespace: shop}}
+data: {{server.pem: "{header}\\nMIIEow\\n"}}
+"""
+    (result,) = _run("SEC-021", _snap(text))
+    assert result.status is Status.FAILING and result.details[0]["matched"] == ["private key"]
