@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
 from checks.context import CheckContext
-from checks.k8s import service_selector_matches
+from checks.k8s import selector_key, service_selector_matches
 from checks.model import Result, Status
 from checks.snapshot import Snapshot, Workload
 
@@ -21,19 +20,31 @@ def _name(c: dict[str, Any]) -> str:
     return c.get("name") or "?"
 
 
-def _service_selectors(snap: Snapshot) -> dict[str | None, list[dict[str, str]]]:
-    """Per namespace, the selectors of Services that route to pods (built once per check run)."""
-    out: dict[str | None, list[dict[str, str]]] = defaultdict(list)
+def _service_selectors(snap: Snapshot) -> set[int]:
+    """The workloads (by ``id`` of their object) that some Service in their namespace routes to:
+    a selector that is not empty, on a Service that is not ExternalName. Built once per check run.
+
+    Found through the snapshot's label index (each distinct selector once, from its rarest label),
+    not by trying every Service's selector on every workload: one namespace of 16,000 pods and
+    4,000 Services took 33 s that way, past the check's 30 s budget."""
+    routed: set[int] = set()
+    seen: set[tuple[str | None, str]] = set()
     for svc in snap.of_kind("Service"):
         selector = svc.spec.get("selector")
-        if selector and svc.spec.get("type") != "ExternalName":
-            out[svc.namespace].append(selector)
-    return out
+        if not selector or not isinstance(selector, dict) or svc.spec.get("type") == "ExternalName":
+            continue
+        key = (svc.namespace, selector_key(selector))
+        if key in seen:
+            continue
+        seen.add(key)
+        for w in snap.select_workloads(svc.namespace, {"matchLabels": selector}):
+            if service_selector_matches(selector, w.pod_labels):  # the Service's own rule decides
+                routed.add(id(w.obj))
+    return routed
 
 
-def _selected_by_service(selectors: dict[str | None, list[dict[str, str]]], w: Workload) -> bool:
-    labels = w.pod_labels
-    return any(service_selector_matches(sel, labels) for sel in selectors.get(w.namespace, ()))
+def _selected_by_service(routed: set[int], w: Workload) -> bool:
+    return id(w.obj) in routed
 
 
 def _missing(ctx: CheckContext, subject: Any, message: str, **kw: Any) -> Result:
