@@ -31,10 +31,21 @@ def dangling_network_policy(ctx: CheckContext) -> Iterator[Result]:
         obj = snap.get("Namespace", None, ns)
         ns_labels[ns] = {**(obj.labels if obj else {}), "kubernetes.io/metadata.name": ns}
     selected_namespaces: dict[str, list[str | None]] = {}
+    # Whether a selector picks any workload of a namespace, asked once per pair: policies repeat
+    # their peers' selectors, and one matching thousands of pods was selected again for each.
+    any_of: dict[tuple[str | None, str], bool] = {}
+
+    def selects(ns: str | None, selector: dict[str, Any]) -> bool:
+        key = (ns, selector_key(selector))
+        found = any_of.get(key)
+        if found is None:
+            found = any_of[key] = bool(snap.select_workloads(ns, selector))
+        return found
+
     for np in snap.of_kind("NetworkPolicy"):
         problems: list[str] = []
         selector = np.spec.get("podSelector")
-        if not _is_empty_selector(selector) and not snap.select_workloads(np.namespace, selector):
+        if not _is_empty_selector(selector) and not selects(np.namespace, selector):
             problems.append("podSelector matches no pod in its namespace")
         peers = [p for rule in np.spec.get("ingress") or [] for p in rule.get("from") or []]
         peers += [p for rule in np.spec.get("egress") or [] for p in rule.get("to") or []]
@@ -60,7 +71,7 @@ def dangling_network_policy(ctx: CheckContext) -> Iterator[Result]:
             if (
                 pod_selector is not None
                 and not _is_empty_selector(pod_selector)
-                and not any(snap.select_workloads(ns, pod_selector) for ns in namespaces)
+                and not any(selects(ns, pod_selector) for ns in namespaces)
             ):
                 problems.append(f"peer podSelector {pod_selector} matches no pod")
         if problems:

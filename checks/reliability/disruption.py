@@ -186,22 +186,45 @@ def pdb_conflicts_with_hpa(ctx: CheckContext) -> Iterator[Result]:
     Rule (docs/catalogue.md#rel-010): failing for absolute minAvailable ≥ HPA minReplicas (default 1);
     passing otherwise (percentages scale with the HPA); skipped when no matched workload has an HPA.
     """
+    # Per selection (budgets with one selector share it) the HPA'd workloads, and per selection and
+    # minAvailable the verdict: a thousand budgets over the same thousands of workloads were a
+    # million HPA lookups and messages of thousands of names each.
+    pairs_of: dict[int, list[tuple[Workload, K8sObject, int]]] = {}
+    verdicts: dict[tuple[int, int | None], list[str]] = {}
     for pdb, matched in _pdb_matches(ctx.snapshot):
-        hpas = [(w, hpa) for w in matched if (hpa := ctx.snapshot.hpa_for(w.obj)) is not None]
-        if not hpas:
+        pairs = pairs_of.get(id(matched))
+        if pairs is None:
+            pairs = pairs_of[id(matched)] = [
+                (w, hpa, _hpa_floor(hpa)) for w in matched if (hpa := ctx.snapshot.hpa_for(w.obj)) is not None
+            ]
+        if not pairs:
             yield ctx.skip(pdb, SkipReason.NOT_APPLICABLE, "no HPA targets the selected workloads")
             continue
         min_abs, _ = _int_or_percent(pdb.spec.get("minAvailable"))
-        bad = []
-        for w, hpa in hpas:
-            floor = hpa.spec.get("minReplicas")
-            floor = 1 if floor is None else int(floor)
-            if min_abs is not None and min_abs >= floor:
-                bad.append(f"{w.kind}/{w.name}: minAvailable {min_abs} ≥ HPA {hpa.name} minReplicas {floor}")
+        bad = verdicts.get((id(matched), min_abs))
+        if bad is None:
+            bad = verdicts[(id(matched), min_abs)] = _below_budget(pairs, min_abs)
         if bad:
             yield ctx.fail(pdb, "; ".join(bad), details=bad)
         else:
             yield ctx.ok(pdb)
+
+
+def _hpa_floor(hpa: K8sObject) -> int:
+    floor = hpa.spec.get("minReplicas")
+    return 1 if floor is None else int(floor)
+
+
+def _below_budget(pairs: list[tuple[Workload, K8sObject, int]], min_abs: int | None) -> list[str]:
+    """REL-010's findings for an absolute minAvailable: the first :data:`_SHOWN` workloads whose
+    HPA may scale to it or below, then how many more."""
+    if min_abs is None:
+        return []
+    hits = [(w, hpa, floor) for w, hpa, floor in pairs if min_abs >= floor]
+    shown = [f"{w.kind}/{w.name}: minAvailable {min_abs} ≥ HPA {h.name} minReplicas {f}" for w, h, f in hits[:_SHOWN]]
+    if len(hits) > _SHOWN:
+        shown.append(f"{len(hits) - _SHOWN:,} more selected workload(s) have an HPA with minReplicas ≤ {min_abs}")
+    return shown
 
 
 @check("REL-016")

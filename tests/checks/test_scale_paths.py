@@ -213,3 +213,57 @@ def test_one_namespace_of_many_services_and_pods_is_judged_within_the_budget() -
         results = evaluate(load_all().by_id(check_id), snap, Config())
         elapsed = time.perf_counter() - started
         assert len(results) == 12_000 and elapsed < 5.0, f"{check_id}: {elapsed:.1f}s"
+
+
+def _budgets_and_policies(apps: int) -> list[dict]:
+    """One namespace of ``apps`` Deployments, each with its HPA, budget and NetworkPolicy; every
+    other budget, and every policy's peer, selects the label all the pods share."""
+    out: list[dict] = []
+    for j in range(apps):
+        app = {"app": f"app{j}"}
+        labels = {**app, "tier": "web"}
+        template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}
+        out.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"d{j}", "namespace": "big"},
+                    "spec": {"replicas": 2, "selector": {"matchLabels": app}, "template": template}})  # fmt: skip
+        target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"d{j}"}
+        out.append({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                    "metadata": {"name": f"h{j}", "namespace": "big"},
+                    "spec": {"scaleTargetRef": target, "minReplicas": 2, "maxReplicas": 5}})  # fmt: skip
+        selector = {"matchLabels": {"tier": "web"} if j % 2 else app}
+        out.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                    "metadata": {"name": f"b{j}", "namespace": "big"},
+                    "spec": {"minAvailable": 2 + j % 3, "selector": selector}})  # fmt: skip
+        peer = [{"from": [{"podSelector": {"matchLabels": {"tier": "web"}}}]}]
+        out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": f"n{j}", "namespace": "big"},
+                    "spec": {"podSelector": {"matchLabels": app}, "ingress": peer}})  # fmt: skip
+    return out
+
+
+def test_many_budgets_and_policies_over_one_namespaces_pods_are_judged_within_the_budget() -> None:
+    """REL-010 looked up every selected workload's HPA for each budget, and OPS-009 selected a
+    policy's peer pods again for each policy: a namespace of 3,000 of each took 20-40 s per check
+    (past the 30 s budget). Each selection is now judged once; REL-010 names at most five
+    workloads per budget and counts the rest."""
+    import time
+
+    from checks.config import Config
+    from checks.registry import load_all
+    from checks.runner import evaluate
+
+    snap = Snapshot(objects=[K8sObject(o, "gen", i) for i, o in enumerate(_budgets_and_policies(3_000))]).prepare()
+    verdicts = {}
+    for check_id in ("REL-010", "OPS-009"):
+        started = time.perf_counter()
+        verdicts[check_id] = evaluate(load_all().by_id(check_id), snap, Config())
+        elapsed = time.perf_counter() - started
+        assert len(verdicts[check_id]) == 3_000 and elapsed < 5.0, f"{check_id}: {elapsed:.1f}s"
+    assert {r.status.value for r in verdicts["OPS-009"]} == {"passing"}
+    broad = [r for r in verdicts["REL-010"] if r.name in ("b1", "b3")]
+    # minAvailable 3 (b1) and 2 (b3) over all 3,000 Deployments, each with an HPA of minReplicas 2
+    assert [r.status.value for r in broad] == ["failing", "failing"]
+    for r in broad:
+        assert len(r.details) == 6 and r.details[-1].startswith("2,995 more selected workload(s)"), r.details
+        assert len(r.message) < 600
+    own = next(r for r in verdicts["REL-010"] if r.name == "b0")  # minAvailable 2 over its own Deployment
+    assert own.status.value == "failing" and own.details == ["Deployment/d0: minAvailable 2 ≥ HPA h0 minReplicas 2"]
