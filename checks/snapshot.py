@@ -321,6 +321,15 @@ class Snapshot:
             return []
         return index.select(selector)
 
+    def first_workload(self, namespace: str | None, selector: dict[str, Any] | None) -> Workload | None:
+        """The first workload :meth:`select_workloads` would return, without finding the others: a
+        check that asks whether a selector picks anything (thousands of Services over the same
+        thousands of pods) pays for one match, not all of them."""
+        if selector is None:
+            return None
+        index = self._labels().get(namespace)
+        return None if index is None else index.first(selector)
+
     def _labels(self) -> dict[str | None, _LabelIndex]:
         if self._label_index is None:
             indexes: dict[str | None, _LabelIndex] = defaultdict(_LabelIndex)
@@ -357,10 +366,14 @@ class _LabelIndex:
             self.by_key[key].append(w)
 
     def select(self, selector: dict[str, Any]) -> list[Workload]:
+        return [w for w in self._candidates(selector) if selector_matches(selector, w.pod_labels)]
+
+    def first(self, selector: dict[str, Any]) -> Workload | None:
+        return next((w for w in self._candidates(selector) if selector_matches(selector, w.pod_labels)), None)
+
+    def _candidates(self, selector: dict[str, Any]) -> Iterable[Workload]:
         match_labels = selector.get("matchLabels") or {}
-        candidates: Iterable[Workload] = self.all
-        if match_labels:
-            # Start from the rarest pair so the candidate set is as small as possible.
-            lists = [self.by_pair.get((k, str(v)), []) for k, v in match_labels.items()]
-            candidates = min(lists, key=len)
-        return [w for w in candidates if selector_matches(selector, w.pod_labels)]
+        if not match_labels:
+            return self.all
+        # Start from the rarest pair so the candidate set is as small as possible.
+        return min((self.by_pair.get((k, str(v)), []) for k, v in match_labels.items()), key=len)

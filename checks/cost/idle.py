@@ -11,7 +11,7 @@ from typing import Any
 
 from checks.context import CheckContext
 from checks.cost.common import _parse_time, _quantity
-from checks.k8s import as_int, container_resource, selector_key, service_selector_matches
+from checks.k8s import as_int, container_resource, selector_key
 from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.snapshot import K8sObject, Snapshot
@@ -71,8 +71,7 @@ def idle_load_balancer(ctx: CheckContext) -> Iterator[Result]:
         else:
             key = (svc.namespace, selector_key(selector))
             if key not in first_of:
-                candidates = snap.select_workloads(svc.namespace, {"matchLabels": selector})
-                first_of[key] = next((w for w in candidates if service_selector_matches(selector, w.pod_labels)), None)
+                first_of[key] = snap.first_workload(svc.namespace, {"matchLabels": selector})
             first = first_of[key]
             if first is not None:
                 yield ctx.ok(svc, f"selects {first.obj.ref}")

@@ -39,7 +39,7 @@ def dangling_network_policy(ctx: CheckContext) -> Iterator[Result]:
         key = (ns, selector_key(selector))
         found = any_of.get(key)
         if found is None:
-            found = any_of[key] = bool(snap.select_workloads(ns, selector))
+            found = any_of[key] = snap.first_workload(ns, selector) is not None
         return found
 
     for np in snap.of_kind("NetworkPolicy"):

@@ -267,3 +267,45 @@ def test_many_budgets_and_policies_over_one_namespaces_pods_are_judged_within_th
         assert len(r.message) < 600
     own = next(r for r in verdicts["REL-010"] if r.name == "b0")  # minAvailable 2 over its own Deployment
     assert own.status.value == "failing" and own.details == ["Deployment/d0: minAvailable 2 ≥ HPA h0 minReplicas 2"]
+
+
+def test_the_first_workload_a_selector_picks_is_the_first_of_all_it_picks() -> None:
+    from checks.k8s import selector_key
+
+    snap = Snapshot(objects=[K8sObject(o, "gen", i) for i, o in enumerate(_one_namespace(400, 80, 3))]).prepare()
+    selectors = [{"matchLabels": s.spec["selector"]} for s in snap.of_kind("Service") if s.spec.get("selector")]
+    selectors += [{}, {"matchExpressions": [{"key": "port", "operator": "Exists"}]}, {"matchLabels": {"no": "such"}}]
+    assert len({selector_key(s) for s in selectors}) > 40
+    for selector in selectors:
+        every = snap.select_workloads("big", selector)
+        first = snap.first_workload("big", selector)
+        assert first is (every[0] if every else None)
+    assert snap.first_workload("elsewhere", {}) is None and snap.first_workload("big", None) is None
+
+
+def test_many_services_over_the_same_pods_are_judged_within_the_budget() -> None:
+    """REL-013 selected every pod a Service picks to learn whether it picks one: 4,000 Services
+    over the same 4,000 pods were 16 million matches (9 s). It now stops at the first, once per
+    distinct selector, live (where pods count too) and on manifests."""
+    import time
+
+    from checks.config import Config
+    from checks.registry import load_all
+    from checks.runner import evaluate
+
+    objects = []
+    for i in range(4_000):
+        objects.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{i}", "namespace": "big"},
+                        "spec": {"selector": {"app": "x", "shard": str(i % 2)}, "ports": [{"port": 80}]}})  # fmt: skip
+        meta = {"name": f"p{i}", "namespace": "big", "labels": {"app": "x", "shard": "0"}}
+        objects.append({"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                        "spec": {"containers": [{"name": "c", "image": "a:1"}]}})  # fmt: skip
+    for mode in ("manifest", "live"):
+        snap = Snapshot(objects=[K8sObject(o, "gen", i) for i, o in enumerate(objects)], mode=mode).prepare()
+        started = time.perf_counter()
+        results = evaluate(load_all().by_id("REL-013"), snap, Config())
+        elapsed = time.perf_counter() - started
+        assert len(results) == 4_000 and elapsed < 3.0, f"{mode}: {elapsed:.1f}s"
+        by_shard = {r.name: r.status.value for r in results}
+        assert by_shard["s0"] != by_shard["s1"]  # shard 1 selects nothing: failing live, a warning on manifests
+        assert by_shard["s1"] == ("failing" if mode == "live" else "warning")
