@@ -352,14 +352,16 @@ class Snapshot:
 class _LabelIndex:
     """Inverted index ``(key, value) -> workloads`` for one namespace."""
 
-    __slots__ = ("all", "by_key", "by_pair")
+    __slots__ = ("all", "by_key", "by_pair", "position")
 
     def __init__(self) -> None:
         self.all: list[Workload] = []
         self.by_pair: dict[tuple[str, str], list[Workload]] = defaultdict(list)
         self.by_key: dict[str, list[Workload]] = defaultdict(list)
+        self.position: dict[int, int] = {}  # id(workload) -> its place in ``all``
 
     def add(self, w: Workload) -> None:
+        self.position[id(w)] = len(self.all)
         self.all.append(w)
         for key, value in w.pod_labels.items():
             self.by_pair[(key, str(value))].append(w)
@@ -371,9 +373,28 @@ class _LabelIndex:
     def first(self, selector: dict[str, Any]) -> Workload | None:
         return next((w for w in self._candidates(selector) if selector_matches(selector, w.pod_labels)), None)
 
-    def _candidates(self, selector: dict[str, Any]) -> Iterable[Workload]:
-        match_labels = selector.get("matchLabels") or {}
-        if not match_labels:
-            return self.all
-        # Start from the rarest pair so the candidate set is as small as possible.
-        return min((self.by_pair.get((k, str(v)), []) for k, v in match_labels.items()), key=len)
+    def _candidates(self, selector: dict[str, Any]) -> list[Workload]:
+        """The fewest workloads, in the order of ``all``, among which every match is: those with the
+        rarest ``matchLabels`` pair, with one of an ``In`` expression's values, or with an
+        ``Exists`` expression's key (without them a selector of 4,000 budgets scanned the whole
+        namespace each, 16-20 s per check). ``NotIn`` and ``DoesNotExist`` narrow nothing."""
+        options = [self.by_pair.get((k, str(v)), []) for k, v in (selector.get("matchLabels") or {}).items()]
+        expressions = selector.get("matchExpressions") or []
+        for expr in expressions if isinstance(expressions, list) else ():
+            key = expr.get("key") if isinstance(expr, dict) else None
+            if not isinstance(key, str):
+                continue
+            operator, values = expr.get("operator"), expr.get("values")
+            if operator == "Exists":
+                options.append(self.by_key.get(key, []))
+            elif operator == "In" and isinstance(values, list):
+                options.append(self._union([self.by_pair.get((key, str(v)), []) for v in values]))
+        # Start from the rarest so the candidate set is as small as possible.
+        return min(options, key=len) if options else self.all
+
+    def _union(self, lists: list[list[Workload]]) -> list[Workload]:
+        lists = [found for found in lists if found]
+        if len(lists) <= 1:
+            return lists[0] if lists else []
+        merged = {id(w): w for found in lists for w in found}
+        return sorted(merged.values(), key=lambda w: self.position[id(w)])
