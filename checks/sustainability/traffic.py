@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checks.context import CheckContext
-from checks.k8s import ZONE_LABELS, effective_replicas
+from checks.k8s import ZONE_LABELS, effective_replicas, selector_key
 from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.sustainability.common import REPLICATED_KINDS
@@ -28,6 +28,9 @@ def cross_zone_traffic(ctx: CheckContext) -> Iterator[Result]:
     nodes = ctx.snapshot.of_kind("Node")
     zones = {n.labels.get(ZONE_LABELS[0]) or n.labels.get(ZONE_LABELS[1]) for n in nodes} - {None, ""}
     multi_zone = len(zones) > 1 if nodes else bool(ctx.setting("assume_multi_zone", True))
+    # Replicas behind each distinct selector of a namespace, summed once: 4,000 Services over the
+    # same 4,000 pods were 16 million workloads summed (10 s).
+    replicas_of: dict[tuple[str | None, str], int] = {}
     for svc in ctx.snapshot.of_kind("Service"):
         spec = svc.spec
         if (spec.get("type") or "ClusterIP") != "ClusterIP" or spec.get("clusterIP") == "None":
@@ -40,12 +43,15 @@ def cross_zone_traffic(ctx: CheckContext) -> Iterator[Result]:
         if not multi_zone:
             yield ctx.skip(svc, SkipReason.NOT_APPLICABLE, "single-zone cluster")
             continue
-        selected = ctx.snapshot.select_workloads(svc.namespace, {"matchLabels": selector})
-        replicas = sum(
-            (len(nodes) or 2) if w.kind == "DaemonSet" else effective_replicas(ctx.snapshot, w)
-            for w in selected
-            if w.kind in REPLICATED_KINDS or w.kind in ("DaemonSet", "Pod")
-        )
+        key = (svc.namespace, selector_key(selector))
+        replicas = replicas_of.get(key)
+        if replicas is None:
+            selected = ctx.snapshot.select_workloads(svc.namespace, {"matchLabels": selector})
+            replicas = replicas_of[key] = sum(
+                (len(nodes) or 2) if w.kind == "DaemonSet" else effective_replicas(ctx.snapshot, w)
+                for w in selected
+                if w.kind in REPLICATED_KINDS or w.kind in ("DaemonSet", "Pod")
+            )
         if replicas < 2:
             yield ctx.skip(svc, SkipReason.NOT_APPLICABLE, f"selects {replicas} replica(s)")
             continue

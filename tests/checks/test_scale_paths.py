@@ -309,6 +309,15 @@ def test_many_services_over_the_same_pods_are_judged_within_the_budget() -> None
         by_shard = {r.name: r.status.value for r in results}
         assert by_shard["s0"] != by_shard["s1"]  # shard 1 selects nothing: failing live, a warning on manifests
         assert by_shard["s1"] == ("failing" if mode == "live" else "warning")
+        # SUS-008 sums the replicas behind each Service: once per distinct selector (16 million
+        # workloads summed, 10 s, before).
+        started = time.perf_counter()
+        traffic = evaluate(load_all().by_id("SUS-008"), snap, Config())
+        elapsed = time.perf_counter() - started
+        assert len(traffic) == 4_000 and elapsed < 3.0, f"SUS-008 {mode}: {elapsed:.1f}s"
+        behind = {r.name: r for r in traffic}
+        assert behind["s0"].status.value == "warning" and behind["s0"].message.startswith("4000 replicas")
+        assert behind["s1"].status.value == "skipped"
 
 
 def test_budgets_and_policies_selecting_by_expressions_are_judged_within_the_budget() -> None:
