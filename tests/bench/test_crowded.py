@@ -15,7 +15,7 @@ def test_every_shape_is_one_crowded_namespace_kwa_admits_whole(shape: str) -> No
     from checks.snapshot import K8sObject, Snapshot
 
     objects = crowded.SHAPES[shape](200)
-    assert 150 <= len(objects) <= 260
+    assert 100 <= len(objects) <= 260
     assert {o["metadata"]["namespace"] for o in objects} == {crowded.NS}
     snap = Snapshot(objects=[K8sObject(o, "crowded.json", i) for i, o in enumerate(objects)]).prepare()
     assert not snap.malformed and len(snap.objects) == len(objects)
