@@ -32,6 +32,7 @@ re-exported here, where callers have always imported them from.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -248,10 +249,16 @@ class Exemptions:
         today = self.today
         counts: dict[tuple[Any, ...], int] | None = None if results is None else _exempted_counts(results)
         out: list[dict[str, Any]] = []
+        selected: Counter[int] | None = None
         for rule in self.rules:
             if rule.source != SOURCE_CONFIG and rule.until is None and not include_active:
                 continue  # a shipped default without expiry is never worth an audit line
-            objects = sum(1 for o in snapshot.objects if rule.matches(o.kind, o.namespace, o.name, o.labels))
+            if rule.expired(today):  # not among any object's grants: counted the plain way
+                objects = sum(1 for o in snapshot.objects if rule.matches(o.kind, o.namespace, o.name, o.labels))
+            else:
+                if selected is None:
+                    selected = self._selected(snapshot)
+                objects = selected[id(rule)]
             entry: dict[str, Any] = {
                 "source": rule.source,
                 "name": rule.name,
@@ -296,6 +303,24 @@ class Exemptions:
         if found_peers:
             out.extend(audit_peers(found_peers, counts, self._peers_disabled()))
         return out
+
+    def _selected(self, snapshot: Snapshot) -> Counter[int]:
+        """How many of the snapshot's objects each unexpired rule selects (by ``id`` of the rule),
+        from the grants the run resolved: one pass over the objects, where counting each rule's
+        objects by matching it against all of them was (rules x objects), 2 s at 10,000 objects
+        and 100 rules, past a minute at 400,000."""
+        selected: Counter[int] = Counter()
+        for obj in snapshot.objects:
+            if snapshot.get(obj.kind, obj.namespace, obj.name) is obj:
+                grants = self.grants(snapshot, obj.kind, obj.namespace, obj.name)
+                selected.update(id(g.rule) for g in grants if g.rule is not None)
+            else:  # a second object of the same kind and name: the grants are the first one's
+                today = self.today
+                selected.update(
+                    id(r) for r in self.rules
+                    if not r.expired(today) and r.matches(obj.kind, obj.namespace, obj.name, obj.labels)
+                )  # fmt: skip
+        return selected
 
     def _peers_disabled(self) -> str:
         """Why peer annotations are not applied in this run ('' when they are)."""

@@ -469,3 +469,73 @@ def test_applying_to_a_prepared_snapshot_grants_what_resolving_each_result_grant
         "both": None,
         "legacy": "exempt:config",
     }
+
+
+def test_audit_counts_each_rules_objects_as_matching_every_object_would() -> None:
+    """The audit counts the objects each rule selects from the grants the run resolved (one pass),
+    not by matching every rule against every object (100 rules x 10,000 objects: 2 s); the counts
+    must be the plain ones, for expired rules, label selectors, Namespaces and duplicates too."""
+    base = load_demo()
+    objects = []
+    for i in range(6):
+        for o in base.objects:
+            raw = copy.deepcopy(o.raw)
+            if o.namespace and o.namespace != "kube-system":
+                raw["metadata"]["namespace"] = f"{o.namespace}-{i}"
+            if o.kind == "Namespace" and o.name != "kube-system":
+                raw["metadata"]["name"] = f"{o.name}-{i}"
+            objects.append(K8sObject(raw, o.source, o.index))
+    objects.append(K8sObject(copy.deepcopy(objects[3].raw), "again.yaml", 0))  # the same object twice
+    snap = Snapshot(objects=objects, mode="manifest").prepare()
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    rules = [
+        {"namespaces": ["payments-1"], "checks": "all", "reason": "r"},
+        {"namespaces": ["payments-*"], "names": ["*-api"], "checks": ["SEC-001"], "reason": "r"},
+        {"kinds": ["Namespace"], "names": ["payments-2"], "checks": "all", "reason": "r"},
+        {"kinds": ["Deployment"], "selector": {"matchLabels": {"app": "payments-api"}}, "checks": "all", "reason": "r"},
+        {"namespaces": ["payments-3"], "checks": "all", "reason": "r", "until": yesterday},
+        {"names": ["no-such-object"], "checks": "all", "reason": "r"},
+        {"kinds": ["*"], "checks": ["SEC-001"], "reason": "everything"},
+    ]
+    cfg = Config.from_dict({"exemptions": rules})
+    cfg.exemptions.prepare(snap)
+    audit = cfg.exemptions.audit(snap, [], include_active=True)
+    today = cfg.exemptions.today
+    for rule in cfg.exemptions.rules:
+        if rule.source != "config":
+            continue
+        plain = sum(1 for o in snap.objects if rule.matches(o.kind, o.namespace, o.name, o.labels))
+        (entry,) = [e for e in audit if e["source"] == "config" and e["name"] == rule.name]
+        assert entry["objects"] == plain, (rule.name, entry)
+        assert (entry["status"] == "expired") == rule.expired(today)
+    assert {e["objects"] for e in audit if e["source"] == "config"} >= {0, len(snap.objects)}
+
+
+def test_auditing_many_rules_over_many_objects_is_one_pass() -> None:
+    snap = _large_demo(40)
+    rules = [{"namespaces": [f"payments-{i}"], "names": ["*-api", "web*"], "checks": "all", "reason": "r"}
+             for i in range(80)]  # fmt: skip
+    cfg = Config.from_dict({"exemptions": rules})
+    cfg.exemptions.prepare(snap)
+    started = time.perf_counter()
+    audit = cfg.exemptions.audit(snap, [])
+    elapsed = time.perf_counter() - started
+    # Given no results, every rule is listed: 40 select no object, 40 select some but exempted nothing.
+    assert len(audit) == 80 and elapsed < 0.3, f"{elapsed:.2f}s"
+    assert sum(1 for e in audit if e["objects"] == 0) == 40
+
+
+def _large_demo(copies: int) -> Snapshot:
+    """The demo cluster ``copies`` times over, every object's namespace (or a cluster-scoped
+    object's name) suffixed with its copy's number: no two objects alike."""
+    base = load_demo()
+    objects = []
+    for i in range(copies):
+        for o in base.objects:
+            raw = copy.deepcopy(o.raw)
+            if o.namespace:
+                raw["metadata"]["namespace"] = f"{o.namespace}-{i}"
+            else:
+                raw["metadata"]["name"] = f"{o.name}-{i}"
+            objects.append(K8sObject(raw, o.source, o.index))
+    return Snapshot(objects=objects, mode="manifest").prepare()
