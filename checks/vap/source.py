@@ -88,7 +88,8 @@ def checks_for(snapshot: Snapshot) -> list[CheckDefinition]:
         if binding.policy_name:
             by_policy[binding.policy_name].append(binding)
     table = ResourceTable(snapshot)
-    return [_definition(name, policies.get(name), by_policy[name], snapshot, table) for name in sorted(by_policy)]
+    kinds = _kinds(snapshot)
+    return [_definition(name, policies.get(name), by_policy[name], kinds, table) for name in sorted(by_policy)]
 
 
 def unbound(snapshot: Snapshot) -> list[str]:
@@ -101,7 +102,7 @@ def unbound(snapshot: Snapshot) -> list[str]:
 
 
 def _definition(
-    name: str, policy: Policy | None, bindings: list[Binding], snapshot: Snapshot, table: ResourceTable
+    name: str, policy: Policy | None, bindings: list[Binding], kinds: list[K8sObject], table: ResourceTable
 ) -> CheckDefinition:
     denies = any(b.denies and not b.problems for b in bindings)
     names = ", ".join(b.name for b in bindings)
@@ -117,7 +118,7 @@ def _definition(
             "existing objects it matches: which of them it would reject, or warn about, if they were "
             "written again today."
         )
-        requires = _requires(policy, snapshot, table)
+        requires = _requires(policy, kinds, table)
     return CheckDefinition(
         id=check_id(name),
         pillar=Pillar.SECURITY,
@@ -134,16 +135,22 @@ def _definition(
     )
 
 
-def _requires(policy: Policy, snapshot: Snapshot, table: ResourceTable) -> tuple[str, ...]:
+def _kinds(snapshot: Snapshot) -> list[K8sObject]:
+    """The first object of each (apiVersion, kind) present or quarantined in the snapshot: found
+    once for all the policies (each scanning every object was policies x objects, 7 s for 50
+    policies at 400,000 objects)."""
+    first: dict[tuple[str, str], K8sObject] = {}
+    for obj in snapshot.objects:
+        first.setdefault((obj.api_version, obj.kind), obj)
+    for quarantined in snapshot.malformed:
+        first.setdefault((quarantined.obj.api_version, quarantined.obj.kind), quarantined.obj)
+    return list(first.values())
+
+
+def _requires(policy: Policy, kinds_present: list[K8sObject], table: ResourceTable) -> tuple[str, ...]:
     """The kinds present (or quarantined) in the snapshot that the policy's rules can match."""
     kinds: set[str] = {POLICY_KIND, BINDING_KIND}
-    seen: set[tuple[str, str]] = set()
-    candidates = [o for o in snapshot.objects] + [m.obj for m in snapshot.malformed]
-    for obj in candidates:
-        key = (obj.api_version, obj.kind)
-        if key in seen:
-            continue
-        seen.add(key)
+    for obj in kinds_present:
         if kind_may_match(policy.match_constraints, table.resource_of(obj)):
             kinds.add(obj.kind)
     if policy.param_kind is not None:
