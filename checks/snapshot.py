@@ -358,10 +358,9 @@ class _LabelIndex:
         self.all: list[Workload] = []
         self.by_pair: dict[tuple[str, str], list[Workload]] = defaultdict(list)
         self.by_key: dict[str, list[Workload]] = defaultdict(list)
-        self.position: dict[int, int] = {}  # id(workload) -> its place in ``all``
+        self.position: dict[int, int] | None = None  # id(workload) -> its place in ``all``, when needed
 
     def add(self, w: Workload) -> None:
-        self.position[id(w)] = len(self.all)
         self.all.append(w)
         for key, value in w.pod_labels.items():
             self.by_pair[(key, str(value))].append(w)
@@ -396,5 +395,8 @@ class _LabelIndex:
         lists = [found for found in lists if found]
         if len(lists) <= 1:
             return lists[0] if lists else []
+        if self.position is None:  # only an In of several values needs it: built once, on demand
+            self.position = {id(w): i for i, w in enumerate(self.all)}
+        position = self.position
         merged = {id(w): w for found in lists for w in found}
-        return sorted(merged.values(), key=lambda w: self.position[id(w)])
+        return sorted(merged.values(), key=lambda w: position[id(w)])
