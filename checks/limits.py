@@ -92,7 +92,10 @@ SPECS: dict[str, _Spec] = {
 }
 assert set(SPECS) == {f.name for f in fields(Limits)}
 
-_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE | re.ASCII)
+# Matched against the value with its ASCII blanks stripped: with "\s*" at both ends as well, a value
+# of many blanks that is no size made the pattern try every split of them (60 kB: 10 s).
+_SIZE = re.compile(r"(\d+)\s*([KMGT]i?B?|B)?", re.IGNORECASE | re.ASCII)
+_BLANKS = " \t\n\r\x0b\x0c"  # what \s is under re.ASCII
 _UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
           "ki": KiB, "mi": MiB, "gi": GiB, "ti": 1024 * GiB}
 
@@ -103,7 +106,7 @@ def parse_size(value: Any, path: str) -> int:
         raise LimitError(f"{path}: expected a size in bytes (e.g. 512Mi), got {value!r}")
     if isinstance(value, int):
         return value
-    match = _SIZE.match(value) if isinstance(value, str) else None
+    match = _SIZE.fullmatch(value.strip(_BLANKS)) if isinstance(value, str) else None
     if match is None:
         raise LimitError(f"{path}: expected a size in bytes (e.g. 512Mi, 1GiB, 1048576), got {value!r}")
     unit = (match.group(2) or "").lower().removesuffix("b")

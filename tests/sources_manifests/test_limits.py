@@ -144,3 +144,18 @@ def test_digits_int_refuses_or_reads_otherwise_are_named_not_raised(value: str) 
         configured(None, environ={"KWA_LIMIT_FILE_BYTES": value})
     with pytest.raises(LimitError, match=r"^KWA_SHARE_FROM: expected a whole number of objects"):
         configured(None, environ={"KWA_SHARE_FROM": value})
+
+
+def test_a_size_is_read_in_linear_time_whatever_its_blanks() -> None:
+    """Blanks around and inside a size are allowed; a long run of them that is no size was
+    matched by trying every split of it (60,000 blanks: 10 s) and is now refused at once."""
+    import time
+
+    assert parse_size(" \t512Mi \n", "x") == 512 * 1024 * 1024 and parse_size("5 Ki", "x") == 5120
+    for hostile in ("0" + " " * 60_000 + "!", " " * 60_000 + "1" + " " * 60_000 + "x", "1" + "\t" * 60_000 + "Q"):
+        started = time.perf_counter()
+        with pytest.raises(LimitError):
+            parse_size(hostile, "limits.document_bytes")
+        assert time.perf_counter() - started < 0.5
+    with pytest.raises(LimitError):
+        parse_size("512Mi\u00a0", "x")  # only ASCII blanks, as before
