@@ -243,12 +243,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = [s for s in shapes if s not in SHAPES]
-    if unknown or args.size < 1:
-        parser.error(f"unknown shape(s) {', '.join(unknown)}" if unknown else "--size must be at least 1")
+    if unknown:
+        parser.error(f"unknown shape(s) {', '.join(unknown)}")
+    if not shapes or not modes or any(m not in ("manifest", "live") for m in modes):
+        parser.error("--shapes names at least one shape, --modes is manifest, live or both")
+    if args.size < 1:
+        parser.error("--size must be at least 1")
     results = []
     for shape in shapes:
-        for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
+        for mode in modes:
             result = measure(shape, args.size, mode)
             results.append(result)
             print(markdown([result]).splitlines()[-1], flush=True)

@@ -38,3 +38,10 @@ def test_unknown_shapes_are_refused_by_name(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit) as info:
         crowded.main(["--shapes", "services,nope"])
     assert info.value.code == 2 and "unknown shape(s) nope" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--modes", "manifests"], ["--modes", " , "], ["--shapes", ""], ["--size", "0"]])
+def test_options_that_would_measure_nothing_are_refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        crowded.main(argv)
+    assert info.value.code == 2 and "error:" in capsys.readouterr().err
