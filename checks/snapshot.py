@@ -21,7 +21,7 @@ from dataclasses import InitVar, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from checks.k8s import selector_matches
+from checks.k8s import selector_key, selector_matches
 from checks.k8sobject import (  # noqa: F401  (re-exported: callers import them from here)
     CLUSTER_SCOPED_KINDS,
     POD_SPEC_PATHS,
@@ -322,9 +322,10 @@ class Snapshot:
         return index.select(selector)
 
     def first_workload(self, namespace: str | None, selector: dict[str, Any] | None) -> Workload | None:
-        """The first workload :meth:`select_workloads` would return, without finding the others: a
-        check that asks whether a selector picks anything (thousands of Services over the same
-        thousands of pods) pays for one match, not all of them."""
+        """The first workload :meth:`select_workloads` would return, without finding the others,
+        and once per namespace and distinct selector: checks that ask whether a selector picks
+        anything (thousands of Services or policies over the same thousands of pods) pay for one
+        match per selector, not one per object that repeats it."""
         if selector is None:
             return None
         index = self._labels().get(namespace)
@@ -352,13 +353,14 @@ class Snapshot:
 class _LabelIndex:
     """Inverted index ``(key, value) -> workloads`` for one namespace."""
 
-    __slots__ = ("all", "by_key", "by_pair", "position")
+    __slots__ = ("all", "by_key", "by_pair", "firsts", "position")
 
     def __init__(self) -> None:
         self.all: list[Workload] = []
         self.by_pair: dict[tuple[str, str], list[Workload]] = defaultdict(list)
         self.by_key: dict[str, list[Workload]] = defaultdict(list)
         self.position: dict[int, int] | None = None  # id(workload) -> its place in ``all``, when needed
+        self.firsts: dict[str, Workload | None] = {}  # selector_key(selector) -> first(selector)
 
     def add(self, w: Workload) -> None:
         self.all.append(w)
@@ -370,7 +372,11 @@ class _LabelIndex:
         return [w for w in self._candidates(selector) if selector_matches(selector, w.pod_labels)]
 
     def first(self, selector: dict[str, Any]) -> Workload | None:
-        return next((w for w in self._candidates(selector) if selector_matches(selector, w.pod_labels)), None)
+        key = selector_key(selector)
+        if key not in self.firsts:
+            candidates = self._candidates(selector)
+            self.firsts[key] = next((w for w in candidates if selector_matches(selector, w.pod_labels)), None)
+        return self.firsts[key]
 
     def _candidates(self, selector: dict[str, Any]) -> list[Workload]:
         """The fewest workloads, in the order of ``all``, among which every match is: those with the

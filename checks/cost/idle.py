@@ -11,7 +11,7 @@ from typing import Any
 
 from checks.context import CheckContext
 from checks.cost.common import _parse_time, _quantity
-from checks.k8s import as_int, container_resource, selector_key
+from checks.k8s import as_int, container_resource
 from checks.model import Result, SkipReason
 from checks.registry import check
 from checks.snapshot import K8sObject, Snapshot
@@ -52,7 +52,6 @@ def idle_load_balancer(ctx: CheckContext) -> Iterator[Result]:
     ready = _ready_endpoints(snap) if ctx.live else None
     manual = {(o.namespace, o.labels.get("kubernetes.io/service-name") or o.name)
               for o in snap.of_kind("EndpointSlice", "Endpoints")}
-    first_of: dict[tuple[str | None, str], Any] = {}  # Services with one selector share one selection
     for svc in snap.of_kind("Service"):
         if svc.spec.get("type") != "LoadBalancer":
             continue
@@ -69,10 +68,8 @@ def idle_load_balancer(ctx: CheckContext) -> Iterator[Result]:
             else:
                 yield ctx.warn(svc, "selector-less LoadBalancer Service: its endpoints are not in the run")
         else:
-            key = (svc.namespace, selector_key(selector))
-            if key not in first_of:
-                first_of[key] = snap.first_workload(svc.namespace, {"matchLabels": selector})
-            first = first_of[key]
+            # Services with one selector share one selection (Snapshot.first_workload remembers it).
+            first = snap.first_workload(svc.namespace, {"matchLabels": selector})
             if first is not None:
                 yield ctx.ok(svc, f"selects {first.obj.ref}")
             else:

@@ -31,21 +31,12 @@ def dangling_network_policy(ctx: CheckContext) -> Iterator[Result]:
         obj = snap.get("Namespace", None, ns)
         ns_labels[ns] = {**(obj.labels if obj else {}), "kubernetes.io/metadata.name": ns}
     selected_namespaces: dict[str, list[str | None]] = {}
-    # Whether a selector picks any workload of a namespace, asked once per pair: policies repeat
-    # their peers' selectors, and one matching thousands of pods was selected again for each.
-    any_of: dict[tuple[str | None, str], bool] = {}
-
-    def selects(ns: str | None, selector: dict[str, Any]) -> bool:
-        key = (ns, selector_key(selector))
-        found = any_of.get(key)
-        if found is None:
-            found = any_of[key] = snap.first_workload(ns, selector) is not None
-        return found
-
+    # Whether a selector picks any workload asks for the first match only, once per namespace and
+    # selector (Snapshot.first_workload): policies repeat their peers' selectors over the same pods.
     for np in snap.of_kind("NetworkPolicy"):
         problems: list[str] = []
         selector = np.spec.get("podSelector")
-        if not _is_empty_selector(selector) and not selects(np.namespace, selector):
+        if not _is_empty_selector(selector) and snap.first_workload(np.namespace, selector) is None:
             problems.append("podSelector matches no pod in its namespace")
         peers = [p for rule in np.spec.get("ingress") or [] for p in rule.get("from") or []]
         peers += [p for rule in np.spec.get("egress") or [] for p in rule.get("to") or []]
@@ -71,7 +62,7 @@ def dangling_network_policy(ctx: CheckContext) -> Iterator[Result]:
             if (
                 pod_selector is not None
                 and not _is_empty_selector(pod_selector)
-                and not any(selects(ns, pod_selector) for ns in namespaces)
+                and all(snap.first_workload(ns, pod_selector) is None for ns in namespaces)
             ):
                 problems.append(f"peer podSelector {pod_selector} matches no pod")
         if problems:
