@@ -232,10 +232,7 @@ class Workload:
         if places is False:
             return container_path(self.obj.kind, self.pod_spec, container, field)
         found = places.find(container)  # type: ignore[union-attr]
-        if found is None:
-            return None
-        path = f"{POD_SPEC_PATHS.get(self.obj.kind, 'spec')}.{found[0]}[{found[1]}]"
-        return f"{path}.{field}" if field else path
+        return None if found is None else _container_path(self.obj.kind, found[0], found[1], field)
 
     def __repr__(self) -> str:
         return f"Workload({self.obj.ref})"
@@ -294,9 +291,13 @@ def container_path(
             continue
         for i, c in enumerate(listed):
             if c is container or (isinstance(container, str) and isinstance(c, dict) and c.get("name") == container):
-                path = f"{POD_SPEC_PATHS.get(kind, 'spec')}.{key}[{i}]"
-                return f"{path}.{field}" if field else path
+                return _container_path(kind, key, i, field)
     return None
+
+
+def _container_path(kind: str, key: str, index: int, field: str | None) -> str:
+    path = f"{POD_SPEC_PATHS.get(kind, 'spec')}.{key}[{index}]"
+    return f"{path}.{field}" if field else path
 
 
 def pod_template(obj: K8sObject) -> tuple[dict[str, Any], dict[str, Any]] | None:
