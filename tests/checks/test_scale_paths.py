@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench import crowded
 from bench.generate import generate
 from checks.cost.unused import _build_refs, _pod_claims
 from checks.snapshot import K8sObject, Snapshot
@@ -215,31 +216,6 @@ def test_one_namespace_of_many_services_and_pods_is_judged_within_the_budget() -
         assert len(results) == 12_000 and elapsed < 5.0, f"{check_id}: {elapsed:.1f}s"
 
 
-def _budgets_and_policies(apps: int) -> list[dict]:
-    """One namespace of ``apps`` Deployments, each with its HPA, budget and NetworkPolicy; every
-    other budget, and every policy's peer, selects the label all the pods share."""
-    out: list[dict] = []
-    for j in range(apps):
-        app = {"app": f"app{j}"}
-        labels = {**app, "tier": "web"}
-        template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}
-        out.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"d{j}", "namespace": "big"},
-                    "spec": {"replicas": 2, "selector": {"matchLabels": app}, "template": template}})  # fmt: skip
-        target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"d{j}"}
-        out.append({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                    "metadata": {"name": f"h{j}", "namespace": "big"},
-                    "spec": {"scaleTargetRef": target, "minReplicas": 2, "maxReplicas": 5}})  # fmt: skip
-        selector = {"matchLabels": {"tier": "web"} if j % 2 else app}
-        out.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-                    "metadata": {"name": f"b{j}", "namespace": "big"},
-                    "spec": {"minAvailable": 2 + j % 3, "selector": selector}})  # fmt: skip
-        peer = [{"from": [{"podSelector": {"matchLabels": {"tier": "web"}}}]}]
-        out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                    "metadata": {"name": f"n{j}", "namespace": "big"},
-                    "spec": {"podSelector": {"matchLabels": app}, "ingress": peer}})  # fmt: skip
-    return out
-
-
 def test_many_budgets_and_policies_over_one_namespaces_pods_are_judged_within_the_budget() -> None:
     """REL-010 looked up every selected workload's HPA for each budget, and OPS-009 selected a
     policy's peer pods again for each policy: a namespace of 3,000 of each took 20-40 s per check
@@ -251,7 +227,9 @@ def test_many_budgets_and_policies_over_one_namespaces_pods_are_judged_within_th
     from checks.registry import load_all
     from checks.runner import evaluate
 
-    snap = Snapshot(objects=[K8sObject(o, "gen", i) for i, o in enumerate(_budgets_and_policies(3_000))]).prepare()
+    # Per app a Deployment, its HPA, a budget and a policy; every other budget, and every policy's
+    # peer, picks the label all the pods share.
+    snap = Snapshot(objects=[K8sObject(o, "gen", i) for i, o in enumerate(crowded.budgets(12_000))]).prepare()
     verdicts = {}
     for check_id in ("REL-010", "OPS-009"):
         started = time.perf_counter()
@@ -293,13 +271,8 @@ def test_many_services_over_the_same_pods_are_judged_within_the_budget() -> None
     from checks.registry import load_all
     from checks.runner import evaluate
 
-    objects = []
-    for i in range(4_000):
-        objects.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{i}", "namespace": "big"},
-                        "spec": {"selector": {"app": "x", "shard": str(i % 2)}, "ports": [{"port": 80}]}})  # fmt: skip
-        meta = {"name": f"p{i}", "namespace": "big", "labels": {"app": "x", "shard": "0"}}
-        objects.append({"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-                        "spec": {"containers": [{"name": "c", "image": "a:1"}]}})  # fmt: skip
+    # Services s0..s3999 selecting app=x and shard=0 or 1; pods p0..p3999, all of shard 0.
+    objects = crowded.services(8_000)
     for mode in ("manifest", "live"):
         snap = Snapshot(objects=[K8sObject(o, "gen", i) for i, o in enumerate(objects)], mode=mode).prepare()
         started = time.perf_counter()
