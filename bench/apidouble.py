@@ -19,6 +19,10 @@ requests in flight at once and the body bytes sent (``?reset=1`` zeroes the coun
 With ``reports=`` (:class:`ApiDouble`), the policy-report kinds are served read-write by
 :mod:`bench.reportstore` (discovery, apply, create, replace, delete, lists by label selector);
 without it their groups answer 404, as a cluster without the CRDs does.
+A double that claims 1.33 or later (the default, 1.34.1) streams a list of more than 500 items
+the first time it encodes it (chunked transfer encoding, gzip as it goes), as kube-apiserver's
+streaming list encoder does: the first bytes leave at once instead of after the whole answer is
+built, so a large cluster's Pods from the watch cache do not wait out kwa's read timeout.
 ``--latency`` makes every list answer wait that many seconds first (without using a CPU), as a
 remote API server's round trip and its own work on a page do: the listing's wall time then shows
 what concurrency buys, whatever else the benchmark machine is doing.
@@ -38,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,6 +53,15 @@ from bench.reportstore import ReportStore
 
 NOT_INSTALLED = ("VerticalPodAutoscaler", "NodePool", "ScaledObject")
 GZIP_THRESHOLD = 128 * 1024  # kube-apiserver compresses answers from this size on (when asked)
+# A list of more items than this is streamed as it is encoded when the double claims 1.33 or later
+# (a kube-apiserver that encodes lists as a stream); STREAM_BATCH items go into each chunk.
+STREAM_FROM = 500
+STREAM_BATCH = 500
+
+
+def _streams(version: str) -> bool:
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return (major, minor) >= (1, 33)
 
 
 def _paths() -> dict[str, str]:
@@ -219,6 +233,9 @@ class _Handler(BaseHTTPRequestHandler):
             meta = {"resourceVersion": "4800000", "continue": str(start + limit) if more else ""}
             if path.endswith("/secrets"):
                 data = {**_secret_table(page), "metadata": meta}
+            elif len(page) > STREAM_FROM and _streams(self.version):
+                self.cache[key] = self._stream(meta, page, gz)
+                return
             else:
                 data = {"kind": "List", "apiVersion": "v1", "metadata": meta, "items": [_strip(i) for i in page]}
             body = json.dumps(data).encode()
@@ -226,6 +243,44 @@ class _Handler(BaseHTTPRequestHandler):
                 body = gzip.compress(body, compresslevel=1)  # kube-apiserver: gzip.BestSpeed
             self.cache[key] = body
         self._send(200, body, gzipped=gz and body[:2] == b"\x1f\x8b")
+
+    def _stream(self, meta: dict[str, Any], page: list[dict[str, Any]], gz: bool) -> bytes:
+        """Send a large list as it is encoded, in chunks, as kube-apiserver does from 1.33 (KEP-5116):
+        the first bytes leave at once, so a client's read timeout never waits for the whole answer.
+        Returns the body as sent, for the cache (later requests get it whole, as before)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if gz:
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        packer = zlib.compressobj(1, zlib.DEFLATED, 31) if gz else None  # 31: the gzip container
+        sent: list[bytes] = []
+
+        def emit(data: bytes) -> None:
+            if packer is not None:
+                data = packer.compress(data)
+            if data:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                sent.append(data)
+
+        head = json.dumps({"kind": "List", "apiVersion": "v1", "metadata": meta, "items": []}).encode()
+        emit(head[: -len(b"[]}")] + b"[")
+        for at in range(0, len(page), STREAM_BATCH):
+            batch = b", ".join(json.dumps(_strip(i)).encode() for i in page[at : at + STREAM_BATCH])
+            emit((b", " if at else b"") + batch)
+        emit(b"]}")
+        if packer is not None:
+            tail = packer.flush()
+            if tail:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(tail), tail))
+                sent.append(tail)
+        self.wfile.write(b"0\r\n\r\n")
+        body = b"".join(sent)
+        with self.stats.lock:
+            self.stats.bytes_sent += len(body)
+            self.stats.gzipped += int(gz)
+        return body
 
 
 def _serve(

@@ -17,7 +17,7 @@ from checks.sources.live import (
     ClusterConfigError,
     load_live,
 )
-from tests.sources.fault_double import ApiDouble, Status
+from tests.sources.fault_double import ApiDouble, Hang, Status
 from tests.sources.k8s_double import write_kubeconfig
 
 CACHE = {"resourceVersion": "0", "resourceVersionMatch": "NotOlderThan"}
@@ -114,6 +114,48 @@ def test_a_whole_list_too_large_for_one_answer_is_paged_without_the_cache(double
     assert all("resourceVersion" not in p for p in params[1:])
     assert snap.api_stats["paged_after_cache"] == ["Pod"]
     assert list_params(double, "Namespace") == [{"limit": "500", **CACHE}]  # other kinds unaffected
+
+
+def test_a_whole_list_that_does_not_come_in_time_is_paged_and_later_kinds_skip_the_cache(
+    double: ApiDouble, kubeconfig: str
+) -> None:
+    # A server (or a proxy in front of it) that builds the whole answer before its first byte.
+    double.cache_whole = True
+    double.objects["Pod"] = pods(1200)
+    double.fault("Pod", Hang(seconds=5))
+
+    snap = load(kubeconfig, kinds=["Pod", "Namespace", "Secret"], request_timeout=0.5, workers=1)
+
+    assert [o.name for o in snap.of_kind("Pod")] == [f"p{i:05d}" for i in range(1200)]
+    assert snap.unavailable == {}
+    params = list_params(double, "Pod")
+    assert params[0] == {"limit": "500", **CACHE}  # the whole collection, given up after 0.5 s
+    assert params[1:] == [
+        {"limit": "500"},
+        {"limit": "500", "continue": "offset-500"},
+        {"limit": "500", "continue": "offset-1000"},
+    ]
+    # Listed one at a time, Pods first: the kinds after them ask for plain pages at once.
+    assert list_params(double, "Namespace") == [{"limit": "500"}]
+    assert list_params(double, "Secret") == [{"limit": "500", "includeObject": "Metadata"}]
+    stats = snap.api_stats
+    assert stats["cache_timeouts"] == stats["paged_after_cache"] == ["Pod"]
+    assert stats["watch_cache"] == "timed out (Pod): plain pages from then on"
+    assert stats["transport_errors"] == 1
+
+
+def test_a_dead_server_still_ends_the_kind_as_a_timeout_after_the_plain_retry(
+    double: ApiDouble, kubeconfig: str
+) -> None:
+    double.always("Pod", Hang(seconds=5))
+
+    snap = load(kubeconfig, kinds=["Pod", "Namespace"], request_timeout=0.5, workers=1)
+
+    assert snap.unavailable["Pod"] == "timeout: core/pods (no response within 0.5s)"
+    params = list_params(double, "Pod")
+    assert params == [{"limit": "500", **CACHE}, {"limit": "500"}]  # one plain retry, not more
+    assert snap.of_kind("Namespace")  # the breaker counted one failure, not two
+    assert snap.api_stats["cache_timeouts"] == ["Pod"]
 
 
 @pytest.mark.parametrize("code", [400, 422])

@@ -24,6 +24,11 @@ continue token. Later pages carry only ``limit`` and ``continue`` (the API rejec
 * HTTP 400 or 422 to a first page with ``resourceVersionMatch`` (a server older than 1.19 that
   validates it, or a proxy): that page is asked for again without it, and so are the first pages
   of every kind that starts later in the run; the report's ``watch_cache`` says so;
+* no answer to the whole collection within the read timeout (a server or a proxy in front of it
+  that builds a large answer whole before sending a byte, where kube-apiserver 1.33+ streams it):
+  that kind is listed again in plain pages, and so is every kind that starts later in the run (a
+  server that did not stream one answer in time will not stream the next either); the report
+  names the kind in ``paged_after_cache`` and ``cache_timeouts``, and its ``watch_cache`` says so;
 * HTTP 410 Gone on a continue page: the kind is listed again from the first page, with
   ``resourceVersion=0`` again. The 410 means the continue token's snapshot was compacted away
   (pages took longer than etcd keeps history); a fresh "not older than 0" list is as correct as
@@ -90,6 +95,10 @@ class Outcome:
 
 class _Gone(Exception):
     pass
+
+
+class _CacheTimeout(Exception):
+    """The whole collection asked for from the watch cache did not come within the read timeout."""
 
 
 class HttpError(Exception):
@@ -177,6 +186,12 @@ class Lister:
         if self.stats.cache_rejected(status):
             log.info("the API server answered HTTP %d to resourceVersionMatch (%s): plain first pages", status, label)
 
+    def _cache_timed_out(self, kind: str, label: str, exc: BaseException) -> None:
+        """Plain pages for this kind and every kind that starts later (logged once)."""
+        self.watch_cache = False
+        if self.stats.cache_timed_out(kind):
+            log.info("%s from the watch cache: %s; plain pages from now on", label, exc)
+
     def list_kind(self, kind: str) -> Outcome:
         label = resource_label(kind)
         if self.api.remaining() <= 0:
@@ -201,6 +216,11 @@ class Lister:
             while True:
                 try:
                     return self._list_relisting(kind, label, page_size, started, from_cache)
+                except _CacheTimeout as exc:
+                    # Only this answer timed out, not the server: no circuit-breaker failure.
+                    self._cache_timed_out(kind, label, exc.__cause__ or exc)
+                    from_cache = False
+                    continue
                 except BodyTooLarge as exc:
                     if from_cache:
                         # The cache ignores limit: this kind's whole collection is too large to take at
@@ -267,7 +287,12 @@ class Lister:
                 params["resourceVersionMatch"] = "NotOlderThan"
             if is_secret:
                 params["includeObject"] = "Metadata"
-            response = self.api.get(path, params, accept)
+            try:
+                response = self.api.get(path, params, accept)
+            except TransportError as exc:
+                if cached and exc.timeout and not exc.deadline and self.api.remaining() > 0:
+                    raise _CacheTimeout() from exc
+                raise
             self._answered()
             if cached and response.status in CACHE_REJECTED:
                 self._cache_rejected(response.status, resource_label(kind))

@@ -41,7 +41,8 @@ class ApiStats:
         self.in_flight = 0
         self.max_in_flight = 0
         self.watch_cache = CACHE_USED if watch_cache else CACHE_OFF
-        self.paged_after_cache: list[str] = []  # kinds too large to take whole from the cache
+        self.paged_after_cache: list[str] = []  # kinds listed in plain pages after a whole answer failed
+        self.cache_timeouts: list[str] = []  # of which: the whole answer did not come in time
         self.wall_s: float | None = None
 
     # ---- the transport ---------------------------------------------------------------------------
@@ -93,6 +94,16 @@ class ApiStats:
         with self._lock:
             self.paged_after_cache.append(kind)
 
+    def cache_timed_out(self, kind: str) -> bool:
+        """A whole answer from the cache timed out: True for the first such kind of the run."""
+        with self._lock:
+            self.paged_after_cache.append(kind)
+            self.cache_timeouts.append(kind)
+            first = len(self.cache_timeouts) == 1
+            if first and self.watch_cache == CACHE_USED:
+                self.watch_cache = f"timed out ({kind}): plain pages from then on"
+            return first
+
     def finish(self) -> None:
         self.wall_s = time.perf_counter() - self._started
 
@@ -117,6 +128,7 @@ class ApiStats:
                 "max_concurrency": self.max_in_flight,
                 "watch_cache": self.watch_cache,
                 "paged_after_cache": sorted(self.paged_after_cache),
+                "cache_timeouts": sorted(self.cache_timeouts),
                 "wall_s": round(self.wall_s, 3) if self.wall_s is not None else None,
             }
 
