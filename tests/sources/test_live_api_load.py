@@ -3,6 +3,7 @@ the watch cache and the fallbacks, a bound on lists in flight, and the report of
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from checks.sources.live import (
     MAX_RELISTS,
     SECRET_ACCEPT,
     ClusterConfigError,
+    ClusterUnreachable,
     load_live,
 )
 from tests.sources.fault_double import ApiDouble, Hang, Status
@@ -156,6 +158,25 @@ def test_a_dead_server_still_ends_the_kind_as_a_timeout_after_the_plain_retry(
     assert params == [{"limit": "500", **CACHE}, {"limit": "500"}]  # one plain retry, not more
     assert snap.of_kind("Namespace")  # the breaker counted one failure, not two
     assert snap.api_stats["cache_timeouts"] == ["Pod"]
+
+
+def test_a_server_that_answers_nothing_costs_about_two_timeouts_with_the_cache_as_without(
+    double: ApiDouble, kubeconfig: str
+) -> None:
+    double.always("*", Hang(seconds=10))
+    kinds = ["Pod", "Deployment", "Namespace", "Service", "ConfigMap", "Node"]
+    started = time.monotonic()
+
+    with pytest.raises(ClusterUnreachable, match="answered /version but no list call: timeout: "):
+        load(kubeconfig, kinds=kinds, request_timeout=1.0, workers=4)
+
+    assert time.monotonic() - started < 2 * 1.0 + 1.5
+    # Only the first whole answer that timed out was asked for again, in plain pages: the others
+    # came with no answer from the server in between, and counted as the timeouts they are.
+    lists = [r for r in double.requests if r.path != "/version"]
+    retried = [k for k in kinds if [("resourceVersion" in r.params) for r in double.requests_for(k)] == [True, False]]
+    assert len(retried) == 1, lists
+    assert all(len(double.requests_for(k)) <= 2 for k in kinds)
 
 
 @pytest.mark.parametrize("code", [400, 422])

@@ -28,7 +28,9 @@ continue token. Later pages carry only ``limit`` and ``continue`` (the API rejec
   that builds a large answer whole before sending a byte, where kube-apiserver 1.33+ streams it):
   that kind is listed again in plain pages, and so is every kind that starts later in the run (a
   server that did not stream one answer in time will not stream the next either); the report
-  names the kind in ``paged_after_cache`` and ``cache_timeouts``, and its ``watch_cache`` says so;
+  names the kind in ``paged_after_cache`` and ``cache_timeouts``, and its ``watch_cache`` says so.
+  A second such timeout with no HTTP answer from the server in between is the server's silence,
+  not an answer's size: that kind fails as any timeout does, and the breaker counts it;
 * HTTP 410 Gone on a continue page: the kind is listed again from the first page, with
   ``resourceVersion=0`` again. The 410 means the continue token's snapshot was compacted away
   (pages took longer than etcd keeps history); a fresh "not older than 0" list is as correct as
@@ -155,6 +157,7 @@ class Lister:
         self.watch_cache = watch_cache  # False once the server rejected resourceVersionMatch
         self.failing: str | None = None
         self._failures = 0
+        self._silent_cache_timeouts = 0  # whole answers timed out since the last HTTP answer
         self._probing = False
         self._lock = threading.Lock()
         self.share = Sharer()  # every kind's equal parts held once (checks.sources.share)
@@ -172,7 +175,17 @@ class Lister:
     def _answered(self) -> None:
         with self._lock:
             self._failures = 0
+            self._silent_cache_timeouts = 0
             self.failing = None
+
+    def _server_silent(self) -> bool:
+        """Whether a whole answer that timed out is the server's silence rather than its size: a
+        second such timeout with no HTTP answer from anything in between. The first is retried in
+        plain pages and not counted by the breaker; from the second on they count as the timeouts
+        they are, so a server that answers nothing costs about two timeouts, as without the cache."""
+        with self._lock:
+            self._silent_cache_timeouts += 1
+            return self._silent_cache_timeouts > 1 or self._failures > 0
 
     def _failed(self, reason: str) -> None:
         with self._lock:
@@ -217,8 +230,10 @@ class Lister:
                 try:
                     return self._list_relisting(kind, label, page_size, started, from_cache)
                 except _CacheTimeout as exc:
-                    # Only this answer timed out, not the server: no circuit-breaker failure.
-                    self._cache_timed_out(kind, label, exc.__cause__ or exc)
+                    cause = exc.__cause__
+                    if self._server_silent() and isinstance(cause, TransportError):
+                        raise cause from None  # the server's failure, not this answer's: as any timeout
+                    self._cache_timed_out(kind, label, cause or exc)
                     from_cache = False
                     continue
                 except BodyTooLarge as exc:
