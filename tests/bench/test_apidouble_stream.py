@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from bench.apidouble import ApiDouble, write_kubeconfig
+from bench.apidouble import ApiDouble, prime, write_kubeconfig
 from checks.sources.live import load_live
 
 PODS = 1_200
@@ -75,3 +75,25 @@ def test_kwa_reads_the_streamed_whole_list_in_one_request(double: tuple, tmp_pat
     assert snap.api_stats["watch_cache"] == "used"
     assert snap.api_stats["pages_by_kind"] == {"Pod": 1}
     assert snap.api_stats["paged_after_cache"] == [] == snap.api_stats["cache_timeouts"]
+
+
+def test_priming_encodes_every_answer_a_read_asks_for_so_the_run_is_served_from_the_cache(
+    double: tuple, tmp_path: Path
+) -> None:
+    url, pods = double
+    primed = prime(url)
+    assert primed["answers"] > 0 and primed["bytes"] > 0
+
+    # kwa's own requests now find every answer encoded: the whole list is sent with a length.
+    first = _get(url, gz=True)
+    assert first.headers.get("Content-Length") and "Transfer-Encoding" not in first.headers
+    # And the plain pages kwa falls back to are the same objects, page by page.
+    names, token = [], ""
+    while True:
+        query = "limit=500" + (f"&continue={token}" if token else "")
+        page = json.loads(urllib3.request("GET", f"{url}/api/v1/pods?{query}").data)
+        names += [item["metadata"]["name"] for item in page["items"]]
+        token = page["metadata"]["continue"]
+        if not token:
+            break
+    assert names == [p["metadata"]["name"] for p in pods]
