@@ -195,10 +195,17 @@ def _delta(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[
     if not after:
         return None
     before = before or {}
-    return {
-        k: v - before.get(k, 0) if isinstance(v, int | float) and not isinstance(v, bool) else v
-        for k, v in after.items()
-    }
+
+    def minus(value: Any, earlier: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value - (earlier if isinstance(earlier, int | float) else 0)
+        if isinstance(value, dict):  # per-key counters (the page sizes asked for)
+            earlier = earlier if isinstance(earlier, dict) else {}
+            return {k: d for k, v in value.items() if (d := minus(v, earlier.get(k)))}
+        return value
+
+    # A peak (the most requests in flight) is the double's since it started, not a count.
+    return {k: v if k == "max_in_flight" else minus(v, before.get(k)) for k, v in after.items()}
 
 
 def kwa_run(

@@ -160,3 +160,17 @@ def test_a_partial_run_meets_no_target(results: list[dict[str, Any]]) -> None:
     live["runs"][0].update(state="partial", exit=3)
     rows = {what: met for what, _, _, met in targets(results)}
     assert [met for what, met in rows.items() if what.startswith("100k live")] == [False, False]
+
+
+def test_the_double_counters_of_a_run_are_what_it_added_per_page_size_too() -> None:
+    from bench.scale import _delta
+
+    before = {"requests": 300, "limits": {"500": 260, "50": 2}, "max_in_flight": 1, "gzipped": 10}
+    after = {"requests": 445, "limits": {"500": 398, "50": 2, "none": 1}, "max_in_flight": 4, "gzipped": 10}
+    assert _delta(before, after) == {
+        "requests": 145,
+        "limits": {"500": 138, "none": 1},
+        "max_in_flight": 4,
+        "gzipped": 0,
+    }
+    assert _delta(None, None) is None
