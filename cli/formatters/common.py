@@ -169,7 +169,8 @@ def api_server_line(stats: Any) -> str | None:
         + f", {stats.get('max_concurrency', '?')} concurrent"
     )
     cache = stats.get("watch_cache")
-    if isinstance(cache, str) and cache.startswith("rejected"):
+    # What cost the read time or changed how it asked: a refusal, or a whole answer not in time.
+    if isinstance(cache, str) and cache.startswith(("rejected", "timed out")):
         line += f"; watch cache {cache}"
     return line
 

@@ -138,6 +138,8 @@ def test_the_run_report_says_what_a_live_read_cost_the_api_server() -> None:
     assert api_server_line(stats) == "812 requests, 1.9 GB read (310.4 MB on the wire) in 14.2 s, 4 concurrent"
     rejected = {**stats, "watch_cache": "rejected (HTTP 400): plain first pages"}
     assert api_server_line(rejected).endswith("; watch cache rejected (HTTP 400): plain first pages")
+    timed_out = {**stats, "watch_cache": "timed out (Pod): plain pages from then on"}
+    assert api_server_line(timed_out).endswith("; watch cache timed out (Pod): plain pages from then on")
     assert api_server_line(None) is None and api_server_line({"requests": "many"}) is None
     view = {"run": {"run_id": "run_x", "cluster_id": "c", "state": "completed"}, "api_server": stats}
     out = io.StringIO()

@@ -238,3 +238,26 @@ def test_the_run_keeps_and_shows_what_it_cost_the_api_server(kwa: Kwa, double: A
     assert detail["run"]["summary"]["api_server"] == stats
     assert f"{sent} requests, " in kwa("query", "assessments", "get", run_id).out
     assert_clean(got)
+
+
+def test_a_whole_list_not_in_time_is_read_in_pages_and_the_report_says_so(kwa: Kwa, double: ApiDouble) -> None:
+    """An API server claiming 1.33 (so kwa asks for whole lists from the watch cache) whose Pods'
+    whole answer does not start within kwa's 10 s read timeout, as a proxy that buffers answers
+    would: the Pods are listed again in pages and the run completes, saying what happened."""
+    import json
+
+    double.version = {"major": "1", "minor": "33", "gitVersion": "v1.33.2"}
+    double.cache_whole = True
+    double.fault("Pod", Hang(seconds=12))
+
+    got = run_live(kwa, double.url, "--check", CHECKS)
+
+    assert got.code == 0, got.text
+    assert got.run()["state"] == "completed"
+    stats = json.loads(got.run()["summary"])["api_server"]
+    assert stats["cache_timeouts"] == stats["paged_after_cache"] == ["Pod"]
+    pods = [r.params for r in double.requests_for("Pod")]
+    assert pods[0]["resourceVersion"] == "0" and "resourceVersion" not in pods[1]
+    assert "watch cache timed out (Pod): plain pages from then on" in got.out
+    assert "not listed" not in got.out
+    assert_clean(got)
