@@ -47,8 +47,8 @@ def main() -> None:
     from storage.runs import create_run, finish_run, start_run
 
     spec = SourceSpec("manifests", paths=args.manifests) if args.manifests else SourceSpec("demo")
+    checks = load_all().all()  # first: the check modules register the indexes prepare() builds
     snapshot = load(spec).prepare()
-    checks = load_all().all()
     db = Database()
 
     def persisted(run_checks, setup=None) -> float:  # type: ignore[no-untyped-def]
