@@ -12,7 +12,7 @@ server started for the whole suite (``bench.run.local_server``), it times
   pages, and ``kwa run --kubeconfig`` end to end: listing, all 100 checks, every result persisted;
 * ``json``: ``kwa run --manifests dump.json``.
 
-Before the live runs the double encodes every answer a run can ask of it (``bench.apidouble.prime``):
+Before the live runs the double encodes every answer a run can ask of it (``bench.prime``):
 a real API server's encoding does not run on kwa's two cores. Each mode gets one untimed warm-up
 run (it creates kwa's database, fills the OS file cache; run with ``python -X importtime`` to see
 what the imports cost), then
@@ -268,7 +268,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def bench_size(size: int, opts: argparse.Namespace, env: dict[str, str], server: dict[str, Any]) -> dict[str, Any]:
-    from bench.apidouble import prime, write_kubeconfig
+    from bench.apidouble import write_kubeconfig
+    from bench.prime import prime
 
     name = label(size)
     log(f"scale {name}: dump ({opts.shape}{', realistic' if opts.realistic or opts.shape == 'envelope' else ''})")
@@ -290,7 +291,7 @@ def bench_size(size: int, opts: argparse.Namespace, env: dict[str, str], server:
                 url = stack.enter_context(patient_double(str(path), version=opts.api_version))
                 source = ["--kubeconfig", write_kubeconfig(Path(env["HOME"]) / f"kubeconfig-{name}", url)]
                 # Its answers encoded before any timed run: a real API server's encoding does not
-                # run on kwa's cores (bench.apidouble.prime).
+                # run on kwa's cores (bench.prime).
                 result["double_primed"] = prime(url)
                 log(f"scale {name}: the API double encoded its answers in {result['double_primed']['seconds']:.1f} s")
             else:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from bench.apidouble import ApiDouble, prime, write_kubeconfig
+from bench.apidouble import ApiDouble, write_kubeconfig
+from bench.prime import prime
 from checks.sources.live import load_live
 
 PODS = 1_200
