@@ -256,13 +256,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         packer = zlib.compressobj(1, zlib.DEFLATED, 31) if gz else None  # 31: the gzip container
         sent: list[bytes] = []
+        with self.stats.lock:
+            self.stats.gzipped += int(gz)
 
-        def emit(data: bytes) -> None:
-            if packer is not None:
-                data = packer.compress(data)
+        def chunk(data: bytes) -> None:
             if data:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 sent.append(data)
+                with self.stats.lock:  # counted as it goes: a client may close before the end
+                    self.stats.bytes_sent += len(data)
+
+        def emit(data: bytes) -> None:
+            chunk(packer.compress(data) if packer is not None else data)
 
         head = json.dumps({"kind": "List", "apiVersion": "v1", "metadata": meta, "items": []}).encode()
         emit(head[: -len(b"[]}")] + b"[")
@@ -271,15 +276,9 @@ class _Handler(BaseHTTPRequestHandler):
             emit((b", " if at else b"") + batch)
         emit(b"]}")
         if packer is not None:
-            tail = packer.flush()
-            if tail:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(tail), tail))
-                sent.append(tail)
+            chunk(packer.flush())
         self.wfile.write(b"0\r\n\r\n")
         body = b"".join(sent)
-        with self.stats.lock:
-            self.stats.bytes_sent += len(body)
-            self.stats.gzipped += int(gz)
         return body
 
 

@@ -63,6 +63,9 @@ def test_a_whole_list_is_streamed_in_chunks_then_served_again_from_its_cache(dou
     assert data["items"] == expected
     assert data["metadata"]["continue"] == ""
 
+    stats = json.loads(urllib3.request("GET", f"{url}/_stats").data)
+    assert stats["bytes_sent"] == len(first.data) and stats["gzipped"] == int(gz)
+
     again = _get(url, gz)  # the encoded answer is cached: the same bytes, sent whole
     assert again.headers.get("Content-Length") == str(len(first.data))
     assert again.data == first.data
