@@ -102,6 +102,10 @@ class _Gone(Exception):
 class _CacheTimeout(Exception):
     """The whole collection asked for from the watch cache did not come within the read timeout."""
 
+    def __init__(self, error: TransportError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
 
 class HttpError(Exception):
     def __init__(self, response: Response, parse_body: bool = True):
@@ -199,7 +203,7 @@ class Lister:
         if self.stats.cache_rejected(status):
             log.info("the API server answered HTTP %d to resourceVersionMatch (%s): plain first pages", status, label)
 
-    def _cache_timed_out(self, kind: str, label: str, exc: BaseException) -> None:
+    def _cache_timed_out(self, kind: str, label: str, exc: TransportError) -> None:
         """Plain pages for this kind and every kind that starts later (logged once)."""
         self.watch_cache = False
         if self.stats.cache_timed_out(kind):
@@ -230,10 +234,9 @@ class Lister:
                 try:
                     return self._list_relisting(kind, label, page_size, started, from_cache)
                 except _CacheTimeout as exc:
-                    cause = exc.__cause__
-                    if self._server_silent() and isinstance(cause, TransportError):
-                        raise cause from None  # the server's failure, not this answer's: as any timeout
-                    self._cache_timed_out(kind, label, cause or exc)
+                    if self._server_silent():
+                        raise exc.error from None  # the server's failure, not this answer's: as any timeout
+                    self._cache_timed_out(kind, label, exc.error)
                     from_cache = False
                     continue
                 except BodyTooLarge as exc:
@@ -306,7 +309,7 @@ class Lister:
                 response = self.api.get(path, params, accept)
             except TransportError as exc:
                 if cached and exc.timeout and not exc.deadline and self.api.remaining() > 0:
-                    raise _CacheTimeout() from exc
+                    raise _CacheTimeout(exc) from exc
                 raise
             self._answered()
             if cached and response.status in CACHE_REJECTED:
