@@ -60,8 +60,10 @@ STREAM_BATCH = 500
 
 
 def _streams(version: str) -> bool:
-    major, minor = (int(part) for part in version.split(".")[:2])
-    return (major, minor) >= (1, 33)
+    """From 1.33 kube-apiserver streams lists: the version kwa's own choice of the cache keys on."""
+    from checks.sources.live import _streams_whole_lists
+
+    return _streams_whole_lists(version)
 
 
 def _paths() -> dict[str, str]:

@@ -18,9 +18,7 @@ from bench.apidouble import _paths
 def prime(url: str, page_size: int = 500) -> dict[str, Any]:
     """Ask the double for every answer a live read can ask of it, so each is encoded (and cached) now.
 
-    A real API server encodes on machines of its own; on the benchmark's two cores, the double
-    encoding a large cluster's answers during a timed run would take cores from kwa. For every kind
-    kwa lists: the whole collection as the watch cache answers it, and every plain page of
+    For every kind kwa lists: the whole collection as the watch cache answers it, and every plain page of
     ``page_size`` (what kwa reads when the whole answer is over its response limit), both gzipped
     as kwa asks for them. Returns ``{"seconds", "answers", "bytes"}``. The double counts these
     answers too: read its ``/_stats`` after priming to count only a run's requests."""
